@@ -1,0 +1,124 @@
+# hv.efi - a Hyper-V compatible (Hv#1) type-1 hypervisor as a UEFI application.
+#
+#   make          build build/hv.efi and the guest test payloads
+#   make test     host unit tests + guest payloads under the emulators
+#   make run      boot QEMU (SVM) with hv.efi and the default guest
+#
+# Two link units: the loader (boot/, a gnu-efi application, position
+# independent) and the resident core (hv/, arch/, svm/, vmx/), linked at a
+# fixed high virtual address and embedded in the loader as a flat blob. See
+# docs/architecture.md.
+
+BUILD    ?= build
+CC       ?= gcc
+LD       ?= ld
+OBJCOPY  ?= objcopy
+NASM     ?= nasm
+HOSTCC   ?= gcc
+
+EFI_INC  := /usr/include/efi
+EFI_LIB  := /usr/lib
+EFI_LDS  := $(EFI_LIB)/elf_x86_64_efi.lds
+EFI_CRT0 := $(EFI_LIB)/crt0-efi-x86_64.o
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith \
+        -Wno-unused-parameter
+
+# Hypervisor code never touches SSE/AVX (guest vector state stays live in
+# the registers across exits), has no red zone (exceptions on the host stack)
+# and no stack protector (no TLS).
+FREESTANDING := -ffreestanding -fno-stack-protector -fno-stack-check \
+        -mno-red-zone -mgeneral-regs-only -fno-strict-aliasing \
+        -fno-omit-frame-pointer -O2 -g -std=gnu11 -Iinclude
+
+EFI_CFLAGS  := $(FREESTANDING) $(WARN) -I$(EFI_INC) -I$(EFI_INC)/x86_64 -fpic \
+        -fshort-wchar -maccumulate-outgoing-args -DHV_LOADER=1
+CORE_CFLAGS := $(FREESTANDING) $(WARN) -mcmodel=kernel -fno-pic -fno-pie \
+        -fno-asynchronous-unwind-tables -DHV_CORE=1
+EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LDS)
+EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
+        -j .rela -j .rel.* -j .rela.* -j .reloc
+
+# ---- resident core ------------------------------------------------------
+CORE_C := hv/core.c hv/dispatch.c hv/cpuid.c hv/msr.c hv/io.c hv/npf.c \
+          hv/log.c hv/fmt.c hv/pool.c hv/partition.c \
+          arch/x86_64/serial.c arch/x86_64/gdt.c arch/x86_64/idt.c \
+          arch/x86_64/slat.c arch/x86_64/trap.c arch/x86_64/string.c \
+          svm/svm.c svm/svm_exit.c
+CORE_ASM := arch/x86_64/core_head.asm arch/x86_64/isr.asm svm/svm_run.asm
+CORE_OBJ := $(CORE_C:%.c=$(BUILD)/core/%.o) $(CORE_ASM:%.asm=$(BUILD)/core/%.o)
+
+# ---- loader (UEFI application) ------------------------------------------
+LOADER_C := boot/efi_main.c boot/config.c boot/efi_util.c arch/x86_64/slat.c hv/pool.c \
+            hv/fmt.c hv/log.c arch/x86_64/serial.c
+LOADER_ASM := boot/launch.asm boot/core_blob.asm
+LOADER_OBJ := $(LOADER_C:%.c=$(BUILD)/efi/%.o) $(LOADER_ASM:%.asm=$(BUILD)/efi/%.o)
+
+# ---- guest test payload (UEFI application) ------------------------------
+PAYLOAD_C := tests/payload/payload.c tests/payload/checks_cpuid.c \
+             tests/payload/checks_msr.c tests/payload/checks_mem.c \
+             tests/payload/pserial.c
+PAYLOAD_ASM := tests/payload/ptrap.asm
+PAYLOAD_OBJ := $(PAYLOAD_C:%.c=$(BUILD)/efi/%.o) $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o)
+
+# ---- host unit tests ----------------------------------------------------
+HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
+        -fsanitize=address,undefined -fno-sanitize-recover=all \
+        -Iinclude -Itests/host -DHV_HOST_TEST=1
+HOST_SRC := tests/host/main.c tests/host/test_fmt.c tests/host/test_config.c \
+            tests/host/test_slat.c tests/host/test_cpuid.c tests/host/test_msr.c \
+            tests/host/test_dispatch.c tests/host/test_pool.c tests/host/fakes.c \
+            hv/fmt.c boot/config.c arch/x86_64/slat.c hv/cpuid.c hv/msr.c \
+            hv/dispatch.c hv/pool.c hv/partition.c hv/io.c hv/npf.c
+
+.PHONY: all test run bench clean host-test guest-test
+all: $(BUILD)/hv.efi $(BUILD)/tests/payload.efi
+
+$(BUILD)/core/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -MMD -c $< -o $@
+$(BUILD)/core/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -Iinclude/ -o $@ $<
+$(BUILD)/efi/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -MMD -c $< -o $@
+$(BUILD)/efi/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -Iinclude/ -I$(BUILD)/ -o $@ $<
+
+$(BUILD)/core.elf: $(CORE_OBJ) arch/x86_64/core.lds
+	$(LD) -nostdlib -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments -T arch/x86_64/core.lds \
+		-o $@ $(CORE_OBJ)
+$(BUILD)/core.bin: $(BUILD)/core.elf
+	$(OBJCOPY) -O binary $< $@
+
+# The blob is included with incbin, so the loader object depends on it.
+$(BUILD)/efi/boot/core_blob.o: $(BUILD)/core.bin
+
+define efi_app
+$(1): $(2)
+	@mkdir -p $$(dir $$@)
+	$(LD) $(EFI_LDFLAGS) $(EFI_CRT0) $(2) -o $$@.so -L$(EFI_LIB) -lgnuefi -lefi
+	$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $$@.so $$@
+endef
+$(eval $(call efi_app,$(BUILD)/hv.efi,$(LOADER_OBJ)))
+$(eval $(call efi_app,$(BUILD)/tests/payload.efi,$(PAYLOAD_OBJ)))
+
+$(BUILD)/tests/host_tests: $(HOST_SRC) $(wildcard include/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SRC) -o $@
+
+host-test: $(BUILD)/tests/host_tests
+	$(BUILD)/tests/host_tests
+
+test: all $(BUILD)/tests/host_tests
+	tests/run-all.sh
+
+run: all
+	tests/run-qemu.sh --interactive --guest payload
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,112 @@
+/*
+ * slat.c - 4-level page-table builder shared by the host page tables (built
+ * by the loader) and the nested page tables (SDM 4.5, APM 5.3 and 15.25).
+ * Pure logic: it reaches memory only through identity addresses handed out
+ * by the allocator callback, so host unit tests run it against malloc.
+ */
+#include "slat.h"
+
+#define PTE_P BIT(0)
+#define PTE_RW BIT(1)
+#define PTE_US BIT(2)
+#define PTE_PS BIT(7)
+
+const struct slat_fmt slat_fmt_host = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, false };
+const struct slat_fmt slat_fmt_host_1g = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, true };
+const struct slat_fmt slat_fmt_npt = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_RW | PTE_US,
+				       PTE_PS, PTE_P, false };
+const struct slat_fmt slat_fmt_npt_1g = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_RW | PTE_US,
+					  PTE_PS, PTE_P, true };
+
+static inline u64 *tbl(u64 pa) { return (u64 *)(uintptr_t)pa; }
+static inline unsigned idx(u64 va, int level) { return (unsigned)((va >> (12 + 9 * level)) & 511); }
+static inline u64 level_size(int level) { return 1ull << (12 + 9 * level); }
+
+int slat_init(struct slat *s, const struct slat_fmt *fmt, void *(*alloc)(void *), void *ctx)
+{
+	s->fmt = fmt;
+	s->alloc_page = alloc;
+	s->alloc_ctx = ctx;
+	void *root = alloc(ctx);
+	if (!root)
+		return -1;
+	s->root = (u64)(uintptr_t)root;
+	return 0;
+}
+
+/* Map one leaf of level `level` (0 = 4K, 1 = 2M, 2 = 1G). */
+static int map_one(struct slat *s, u64 va, u64 pa, int level)
+{
+	u64 table = s->root;
+	for (int l = 3; l > level; l--) {
+		u64 *e = &tbl(table)[idx(va, l)];
+		if (!(*e & s->fmt->present_mask)) {
+			void *n = s->alloc_page(s->alloc_ctx);
+			if (!n)
+				return -1;
+			*e = ((u64)(uintptr_t)n & SLAT_ADDR_MASK) | s->fmt->table_flags;
+		} else if (l < 3 && (*e & s->fmt->large_flag)) {
+			return -1; /* a large leaf is in the way */
+		}
+		table = *e & SLAT_ADDR_MASK;
+	}
+	u64 *e = &tbl(table)[idx(va, level)];
+	if (*e & s->fmt->present_mask)
+		return -1;
+	*e = (pa & SLAT_ADDR_MASK) | s->fmt->leaf_flags | (level ? s->fmt->large_flag : 0);
+	return 0;
+}
+
+int slat_map(struct slat *s, u64 va, u64 pa, u64 len, u64 max_page)
+{
+	u64 end = va + len;
+	if ((va | pa | len) & (PAGE_SIZE - 1))
+		return -1;
+	while (va < end) {
+		int level = 0;
+		for (int l = (s->fmt->has_1g ? 2 : 1); l > 0; l--) {
+			u64 sz = level_size(l);
+			if (sz <= max_page && !(va & (sz - 1)) && !(pa & (sz - 1)) && end - va >= sz) {
+				level = l;
+				break;
+			}
+		}
+		if (map_one(s, va, pa, level))
+			return -1;
+		va += level_size(level);
+		pa += level_size(level);
+	}
+	return 0;
+}
+
+int slat_identity_with_hole(struct slat *s, u64 base, u64 end, u64 hole, u64 hole_end)
+{
+	const u64 any = ~0ull;
+	if (hole >= end || hole_end <= base || hole == hole_end)
+		return slat_map(s, base, base, end - base, any);
+	if (hole > base && slat_map(s, base, base, hole - base, any))
+		return -1;
+	if (hole_end < end && slat_map(s, hole_end, hole_end, end - hole_end, any))
+		return -1;
+	return 0;
+}
+
+int slat_lookup(const struct slat *s, u64 va, u64 *pa, u64 *page_size)
+{
+	u64 table = s->root;
+	for (int l = 3; l >= 0; l--) {
+		u64 e = tbl(table)[idx(va, l)];
+		if (!(e & s->fmt->present_mask))
+			return -1;
+		if (l == 0 || (l <= 2 && (e & s->fmt->large_flag))) {
+			u64 sz = level_size(l);
+			if (pa)
+				*pa = (e & SLAT_ADDR_MASK & ~(sz - 1)) | (va & (sz - 1));
+			if (page_size)
+				*page_size = sz;
+			return 0;
+		}
+		table = e & SLAT_ADDR_MASK;
+	}
+	return -1;
+}

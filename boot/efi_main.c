@@ -1,0 +1,296 @@
+/*
+ * efi_main.c - the hv.efi loader. Runs as an ordinary UEFI application:
+ * reads \EFI\hv\hv.cfg, copies the resident core into reserved memory,
+ * builds the host page tables, captures the firmware's CPU state and hands
+ * it to the core (boot/launch.asm), which launches it as the guest. Back
+ * here, now virtualized, it publishes the debug info table and starts the
+ * next boot stage (guest=) with its load options (guest_args=).
+ * See docs/architecture.md "Boot flow".
+ */
+#include "efi_util.h"
+#include "boot_info.h"
+#include "config.h"
+#include "hv_abi.h"
+#include "log.h"
+#include "pool.h"
+#include "slat.h"
+#include "x86.h"
+
+/* Resident memory beyond the core image: page tables, per-CPU state. */
+#define RESIDENT_POOL_BYTES (3ull << 20)
+
+extern u8 core_blob_start[], core_blob_end[];
+u64 hv_launch(struct boot_info *bi, u64 entry, u64 host_cr3, u64 host_rsp);
+void hv_abort(struct boot_info *bi, u64 status);
+
+static EFI_GUID hv_info_guid = HV_INFO_TABLE_GUID;
+static EFI_GUID loaded_image_guid = LOADED_IMAGE_PROTOCOL;
+
+int log_cpu_id(void) { return -1; }
+
+/* memset/memcpy come from gnu-efi's libefi (init.o). */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+
+static void seg_from_gdt(struct seg_state *s, u16 sel, const struct dtr_state *gdtr, bool system)
+{
+	s->sel = sel;
+	s->attr = 0;
+	s->limit = 0;
+	s->base = 0;
+	if ((sel & ~3u) == 0 || (sel & 4) || (u32)(sel & ~7u) + 7 > gdtr->limit)
+		return; /* null or LDT selector: unusable */
+	const u8 *e = (const u8 *)(uintptr_t)(gdtr->base + (sel & ~7u));
+	u64 d = *(const u64 *)e;
+	s->limit = (u32)((d & 0xffff) | ((d >> 32) & 0xf0000));
+	if (d & BIT(55))
+		s->limit = (s->limit << 12) | 0xfff;
+	s->base = ((d >> 16) & 0xffffff) | ((d >> 32) & 0xff000000);
+	if (system)
+		s->base |= (u64)(*(const u32 *)(e + 8)) << 32;
+	s->attr = (u16)((d >> 40) & 0xf0ff);
+}
+
+/* Everything but RIP/RSP/RFLAGS, which launch.asm records at the switch. */
+static void capture_guest_state(struct guest_boot_state *g)
+{
+	g->cr0 = read_cr0();
+	g->cr2 = read_cr2();
+	g->cr3 = read_cr3();
+	g->cr4 = read_cr4();
+	__asm__ volatile("sgdt %0" : "=m"(g->gdtr));
+	__asm__ volatile("sidt %0" : "=m"(g->idtr));
+	__asm__ volatile("mov %%dr6, %0" : "=r"(g->dr6));
+	__asm__ volatile("mov %%dr7, %0" : "=r"(g->dr7));
+	seg_from_gdt(&g->seg[SEG_ES], read_es(), &g->gdtr, false);
+	seg_from_gdt(&g->seg[SEG_CS], read_cs(), &g->gdtr, false);
+	seg_from_gdt(&g->seg[SEG_SS], read_ss(), &g->gdtr, false);
+	seg_from_gdt(&g->seg[SEG_DS], read_ds(), &g->gdtr, false);
+	seg_from_gdt(&g->seg[SEG_FS], read_fs(), &g->gdtr, false);
+	seg_from_gdt(&g->seg[SEG_GS], read_gs(), &g->gdtr, false);
+	seg_from_gdt(&g->seg[SEG_LDTR], read_ldtr(), &g->gdtr, true);
+	seg_from_gdt(&g->seg[SEG_TR], read_tr(), &g->gdtr, true);
+	g->seg[SEG_FS].base = rdmsr(MSR_FS_BASE);
+	g->seg[SEG_GS].base = rdmsr(MSR_GS_BASE);
+	g->efer = rdmsr(MSR_EFER);
+	g->pat = rdmsr(MSR_IA32_PAT);
+	g->debugctl = rdmsr(MSR_IA32_DEBUGCTL);
+	g->star = rdmsr(MSR_STAR);
+	g->lstar = rdmsr(MSR_LSTAR);
+	g->cstar = rdmsr(MSR_CSTAR);
+	g->sfmask = rdmsr(MSR_SFMASK);
+	g->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+	g->sysenter_cs = rdmsr(MSR_IA32_SYSENTER_CS);
+	g->sysenter_esp = rdmsr(MSR_IA32_SYSENTER_ESP);
+	g->sysenter_eip = rdmsr(MSR_IA32_SYSENTER_EIP);
+}
+
+/* The backend the core will pick; checked here for a clear message. */
+static const char *cpu_virt_support(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(0, 0, &a, &b, &c, &d);
+	bool amd = b == 0x68747541; /* "Auth" */
+	cpuid_count(0x80000000, 0, &a, &b, &c, &d);
+	u32 max_ext = a;
+	if (amd && max_ext >= 0x8000000a) {
+		cpuid_count(0x80000001, 0, &a, &b, &c, &d);
+		if (!(c & BIT(2)))
+			return "AMD CPU without SVM";
+		cpuid_count(0x8000000a, 0, &a, &b, &c, &d);
+		if (!(d & BIT(0)))
+			return "AMD CPU without nested paging";
+		return NULL;
+	}
+	return "no supported virtualization (this build needs AMD SVM with NPT)";
+}
+
+static u32 phys_addr_bits(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(0x80000000, 0, &a, &b, &c, &d);
+	if (a < 0x80000008)
+		return 36;
+	cpuid_count(0x80000008, 0, &a, &b, &c, &d);
+	return a & 0xff;
+}
+
+static bool cpu_has_1g_pages(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(0x80000001, 0, &a, &b, &c, &d);
+	return d & BIT(26);
+}
+
+/* What the loader still needs after launch: boot_info itself is resident
+ * memory, which the guest (this loader, from then on) can no longer touch. */
+static u64 g_resident_base, g_resident_size;
+
+/* Copy the core, build its boot info and page tables, launch. */
+static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
+{
+	const char *why = cpu_virt_support();
+	if (why) {
+		LOGE("cannot launch: %s", why);
+		return EFI_UNSUPPORTED;
+	}
+	const struct core_header *hdr = (const void *)core_blob_start;
+	u64 blob_size = (u64)(core_blob_end - core_blob_start);
+	if (hdr->magic != CORE_MAGIC || hdr->mem_size < blob_size) {
+		LOGE("embedded core image is damaged");
+		return EFI_LOAD_ERROR;
+	}
+	u64 core_pages = ALIGN_UP(hdr->mem_size, PAGE_SIZE) / PAGE_SIZE;
+	u64 bi_pages = ALIGN_UP(sizeof(struct boot_info), PAGE_SIZE) / PAGE_SIZE;
+	u64 pages = core_pages + bi_pages + RESIDENT_POOL_BYTES / PAGE_SIZE;
+	EFI_PHYSICAL_ADDRESS base = 0;
+	/* Reserved memory: the OS leaves it alone after ExitBootServices. */
+	EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
+					  EfiReservedMemoryType, pages, &base);
+	if (EFI_ERROR(st)) {
+		LOGE("cannot allocate %lu resident pages: %lx", (unsigned long)pages, (unsigned long)st);
+		return st;
+	}
+	u8 *res = (u8 *)(uintptr_t)base;
+	memset(res, 0, pages * PAGE_SIZE);
+	memcpy(res, core_blob_start, blob_size);
+
+	struct boot_info *bi = (void *)(res + core_pages * PAGE_SIZE);
+	g_resident_base = base;
+	g_resident_size = pages * PAGE_SIZE;
+	bi->magic = BOOT_INFO_MAGIC;
+	bi->abort_fn = (u64)(uintptr_t)hv_abort;
+	bi->resident_base = base;
+	bi->resident_size = pages * PAGE_SIZE;
+	bi->core_phys = base;
+	bi->core_size = core_pages * PAGE_SIZE;
+	bi->phys_addr_bits = phys_addr_bits();
+	bi->log_level = (u32)cfg->log_level;
+	bi->serial_port = cfg->serial_port;
+
+	struct pool pool;
+	pool_init(&pool, base + (core_pages + bi_pages) * PAGE_SIZE, RESIDENT_POOL_BYTES, 0);
+
+	st = efi_fill_memory_map(bi);
+	if (EFI_ERROR(st))
+		goto fail;
+	efi_find_acpi_ports(bi);
+
+	/* Host page tables: all physical memory identity-mapped (the host
+	 * reads guest memory and its own pool this way), the core at its
+	 * link address. */
+	struct slat host;
+	st = EFI_OUT_OF_RESOURCES;
+	if (slat_init(&host, cpu_has_1g_pages() ? &slat_fmt_host_1g : &slat_fmt_host,
+		      pool_alloc_page, &pool) ||
+	    slat_map(&host, 0, 0, bi->phys_top, ~0ull) ||
+	    slat_map(&host, CORE_VBASE, base, core_pages * PAGE_SIZE, PAGE_SIZE))
+		goto fail;
+	bi->host_cr3 = host.root;
+	u8 *stack = pool_alloc_pages(&pool, 4);
+	if (!stack)
+		goto fail;
+	bi->pool_base = pool.base;
+	bi->pool_size = pool.size;
+	bi->pool_used = pool.used;
+
+	LOGI("resident %lx-%lx (%lu KiB), identity map to %lx, PM1a %x reset %x",
+	     (unsigned long)base, (unsigned long)(base + bi->resident_size),
+	     (unsigned long)(bi->resident_size >> 10), (unsigned long)bi->phys_top,
+	     bi->pm1a_cnt_port, bi->reset_port);
+
+	capture_guest_state(&bi->guest);
+	u64 status = hv_launch(bi, hdr->entry, bi->host_cr3, (u64)(uintptr_t)(stack + 4 * PAGE_SIZE));
+	if (status == 0)
+		return EFI_SUCCESS;
+	LOGE("hypervisor launch failed (status %lx); continuing without it", (unsigned long)status);
+	st = EFI_DEVICE_ERROR;
+fail:
+	g_resident_base = g_resident_size = 0;
+	uefi_call_wrapper(BS->FreePages, 2, base, pages);
+	return st;
+}
+
+static void publish_info_table(void)
+{
+	struct hv_info_table *t = AllocatePool(sizeof(*t));
+	if (!t)
+		return;
+	t->magic = HV_INFO_MAGIC;
+	t->version = HV_INFO_VERSION;
+	t->vendor = HV_INFO_VENDOR_SVM;
+	t->resident_base = g_resident_base;
+	t->resident_size = g_resident_size;
+	uefi_call_wrapper(BS->InstallConfigurationTable, 2, &hv_info_guid, t);
+}
+
+static EFI_STATUS start_guest(EFI_HANDLE image, EFI_LOADED_IMAGE *li, const struct hv_config *cfg)
+{
+	static CHAR16 path[CFG_PATH_MAX], args[CFG_ARGS_MAX];
+	EFI_HANDLE child;
+
+	if (!cfg->guest[0]) {
+		LOGW("no guest= in hv.cfg: returning to the boot manager");
+		return EFI_NOT_FOUND;
+	}
+	ascii_to_ucs2(path, CFG_PATH_MAX, cfg->guest);
+	EFI_DEVICE_PATH *dp = FileDevicePath(li->DeviceHandle, path);
+	EFI_STATUS st = dp ? uefi_call_wrapper(BS->LoadImage, 6, FALSE, image, dp, NULL, 0, &child)
+			   : EFI_OUT_OF_RESOURCES;
+	if (EFI_ERROR(st)) {
+		LOGE("guest %s did not load (status %lx): falling back to the next boot option",
+		     cfg->guest, (unsigned long)st);
+		return st;
+	}
+	EFI_LOADED_IMAGE *cli;
+	if (!EFI_ERROR(uefi_call_wrapper(BS->HandleProtocol, 3, child, &loaded_image_guid,
+					 (void **)&cli)) &&
+	    cfg->guest_args[0]) {
+		ascii_to_ucs2(args, CFG_ARGS_MAX, cfg->guest_args);
+		cli->LoadOptions = args;
+		cli->LoadOptionsSize = (UINT32)(StrLen(args) + 1) * sizeof(CHAR16);
+	}
+	LOGI("starting guest %s %s", cfg->guest, cfg->guest_args);
+	st = uefi_call_wrapper(BS->StartImage, 3, child, NULL, NULL);
+	LOGW("guest %s returned (status %lx): falling back to the next boot option", cfg->guest,
+	     (unsigned long)st);
+	return EFI_ERROR(st) ? st : EFI_ABORTED;
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	static struct hv_config cfg;
+	static char cmdline[CFG_ARGS_MAX];
+	EFI_LOADED_IMAGE *li = NULL;
+
+	InitializeLib(image, systab);
+	config_defaults(&cfg);
+	log_init(cfg.serial_port, cfg.log_level);
+	LOGI("hv.efi %d.%d build %d", HV_VERSION_MAJOR, HV_VERSION_MINOR, HV_VERSION_BUILD);
+
+	uefi_call_wrapper(BS->HandleProtocol, 3, image, &loaded_image_guid, (void **)&li);
+	if (!li) {
+		LOGE("no loaded-image protocol");
+		return EFI_LOAD_ERROR;
+	}
+	char *text = NULL;
+	UINTN size = 0;
+	if (!EFI_ERROR(efi_read_file(li->DeviceHandle, L"\\EFI\\hv\\hv.cfg", &text, &size))) {
+		config_parse(&cfg, text, size);
+		FreePool(text);
+	} else {
+		LOGW("no \\EFI\\hv\\hv.cfg on the boot volume: using defaults");
+	}
+	if (li->LoadOptions && li->LoadOptionsSize &&
+	    ucs2_to_ascii(cmdline, sizeof(cmdline), li->LoadOptions, li->LoadOptionsSize))
+		config_parse_cmdline(&cfg, cmdline, sizeof(cmdline));
+	log_init(cfg.serial_port, cfg.log_level);
+	if (cfg.errors)
+		LOGW("configuration: %d bad item(s), first: %s", cfg.errors, cfg.first_error);
+
+	if (launch_hypervisor(&cfg) == EFI_SUCCESS) {
+		LOGI("hv.efi: hypervisor launched (svm)");
+		publish_info_table();
+	}
+	return start_guest(image, li, &cfg);
+}

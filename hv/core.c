@@ -1,0 +1,103 @@
+/*
+ * core.c - the resident core's start on the bootstrap processor: take over
+ * the CPU (own GDT/TSS/IDT, GS = current VP), pick the backend from the CPU,
+ * set up the root partition and launch the captured firmware state as its
+ * guest, then run the exit loop forever. If anything fails before the first
+ * successful VM entry, the firmware is given back its CPU untouched (the
+ * loader's abort trampoline) and boots without the hypervisor.
+ *
+ * Also the core's side of the hardware seams declared in hv.h.
+ */
+#include "arch.h"
+#include "boot_info.h"
+#include "hv.h"
+#include "log.h"
+#include "pool.h"
+#include "x86.h"
+
+struct pool core_pool;
+static struct partition root_partition;
+static struct vp *bsp_vp;
+
+int log_cpu_id(void) { return hv_cpu_ready() ? (int)this_vp()->index : 0; }
+
+void hv_native_cpuid(u32 leaf, u32 sub, u32 r[4]) { cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3]); }
+int hv_native_rdmsr(u32 msr, u64 *val) { return rdmsr_safe(msr, val); }
+int hv_native_wrmsr(u32 msr, u64 val) { return wrmsr_safe(msr, val); }
+
+u32 hv_native_io_in(u16 port, u8 size)
+{
+	return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+}
+
+void hv_native_io_out(u16 port, u8 size, u32 val)
+{
+	if (size == 1)
+		outb(port, (u8)val);
+	else if (size == 2)
+		outw(port, (u16)val);
+	else
+		outl(port, val);
+}
+
+static NORETURN void give_back(struct boot_info *bi, u64 status, const char *why)
+{
+	LOGE("launch aborted: %s; returning the CPU to the firmware", why);
+	/* The firmware's GS/FS bases (we repointed GS at the VP). */
+	wrmsr(MSR_GS_BASE, bi->guest.seg[SEG_GS].base);
+	wrmsr(MSR_FS_BASE, bi->guest.seg[SEG_FS].base);
+	((void (*)(struct boot_info *, u64))bi->abort_fn)(bi, status);
+	cpu_park();
+}
+
+static const struct backend *select_backend(void)
+{
+	static const struct backend *const all[] = { &svm_backend };
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		if (all[i]->probe() == 0)
+			return all[i];
+	return NULL;
+}
+
+NORETURN void core_main(struct boot_info *bi);
+NORETURN void core_main(struct boot_info *bi)
+{
+	struct hv_exit e;
+
+	log_init(bi->serial_port, (int)bi->log_level);
+	if (bi->magic != BOOT_INFO_MAGIC)
+		cpu_park(); /* cannot even trust abort_fn */
+	pool_init(&core_pool, bi->pool_base, bi->pool_size, bi->pool_used);
+
+	bsp_vp = pool_alloc_pages(&core_pool, ALIGN_UP(sizeof(struct vp), PAGE_SIZE) / PAGE_SIZE);
+	if (!bsp_vp || arch_cpu_init(&core_pool, bsp_vp))
+		give_back(bi, 1, "out of resident memory");
+	bsp_vp->index = 0;
+	bsp_vp->part = &root_partition;
+	hv_set_cpu_ready();
+
+	const struct backend *be = select_backend();
+	if (!be)
+		give_back(bi, 2, "no usable virtualization backend");
+	partition_init(&root_partition, be, bi->phys_addr_bits, bi->resident_base, bi->resident_size);
+	root_partition.pm1a_cnt_port = bi->pm1a_cnt_port;
+	root_partition.pm1b_cnt_port = bi->pm1b_cnt_port;
+	root_partition.reset_port = bi->reset_port;
+	root_partition.reset_value = bi->reset_value;
+	if (be->partition_init(&root_partition, bi))
+		give_back(bi, 3, "partition setup failed");
+	if (be->vp_init(bsp_vp, &bi->guest))
+		give_back(bi, 4, "virtual processor setup failed");
+
+	LOGI("launching the firmware as the root partition's VP 0 (%s), privileges %lx",
+	     be->name, (unsigned long)root_partition.privileges);
+	be->run(bsp_vp, &e);
+	if (e.reason == HV_EXIT_ENTRY_FAIL) {
+		be->dump(bsp_vp);
+		give_back(bi, 5, "the CPU rejected the guest state");
+	}
+	for (;;) {
+		hv_dispatch(bsp_vp, &e);
+		be->run(bsp_vp, &e);
+	}
+}

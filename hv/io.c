@@ -1,0 +1,57 @@
+/*
+ * io.c - port I/O exits. The hypervisor intercepts only the ports through
+ * which the guest turns the machine off or resets it (the FADT's PM1
+ * control registers and reset register, and 0xCF9), to print the exit
+ * counters before the platform goes away; the access itself is then passed
+ * to the hardware unchanged.
+ */
+#include "hv.h"
+#include "log.h"
+
+#define PM1_SLP_EN BIT(13) /* ACPI 4.8.3.2.1 */
+#define CF9_RST_CPU BIT(2)
+
+static u32 io_mask(u8 size) { return size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffff; }
+
+/* The 16-bit PM1 control value this access writes, if it hits port pm1. */
+static bool pm1_write(u16 pm1, u16 port, u32 val, u32 *pm1_val)
+{
+	if (!pm1)
+		return false;
+	if (port == pm1) {
+		*pm1_val = val;
+		return true;
+	}
+	if (port == pm1 + 1) {
+		*pm1_val = val << 8;
+		return true;
+	}
+	return false;
+}
+
+enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
+{
+	const struct partition *p = vp->part;
+	u16 port = e->u.io.port;
+	u8 size = e->u.io.size;
+
+	if (e->u.io.string || e->u.io.rep || (size != 1 && size != 2 && size != 4))
+		hv_fatal(vp, e, "string I/O on an intercepted port");
+	if (e->u.io.in) {
+		u32 v = hv_native_io_in(port, size);
+		vp->gpr[GPR_RAX] = (vp->gpr[GPR_RAX] & ~(u64)io_mask(size)) | v;
+		return HV_ACT_ADVANCE;
+	}
+	u32 val = (u32)vp->gpr[GPR_RAX] & io_mask(size), pm1;
+	if ((pm1_write(p->pm1a_cnt_port, port, val, &pm1) ||
+	     pm1_write(p->pm1b_cnt_port, port, val, &pm1)) && (pm1 & PM1_SLP_EN)) {
+		LOGI("guest enters ACPI sleep state %u (PM1 port %x <- %x)", (pm1 >> 10) & 7, port, val);
+		hv_dump_counters(vp);
+	} else if ((port == p->reset_port && val == p->reset_value) ||
+		   (port == 0xcf9 && (val & CF9_RST_CPU))) {
+		LOGI("guest resets the system (port %x <- %x)", port, val);
+		hv_dump_counters(vp);
+	}
+	hv_native_io_out(port, size, val);
+	return HV_ACT_ADVANCE;
+}

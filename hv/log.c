@@ -1,0 +1,65 @@
+/*
+ * log.c - levelled, CPU-prefixed log lines over the serial port.
+ * A line is formatted into a stack buffer first, so a line from one CPU is
+ * written in one piece.
+ */
+#include "log.h"
+
+static u16 log_port = 0x3f8;
+static int log_lvl = LOG_INFO;
+static const char level_char[] = { 'E', 'W', 'I', 'D' };
+
+void log_init(u16 port, int level)
+{
+	log_port = port;
+	log_lvl = level;
+	if (port)
+		serial_init(port);
+}
+
+int log_level(void) { return log_lvl; }
+
+static void emit(const char *s, size_t n)
+{
+	if (log_port)
+		serial_write(log_port, s, n);
+}
+
+void hv_log(int level, const char *fmt, ...)
+{
+	char line[256];
+	size_t n;
+	int cpu = log_cpu_id();
+
+	if (level > log_lvl)
+		return;
+	if (level < 0)
+		level = 0;
+	if (level > LOG_DEBUG)
+		level = LOG_DEBUG;
+	if (cpu < 0)
+		n = fmt_format(line, sizeof(line), "[hv %c ldr] ", level_char[level]);
+	else
+		n = fmt_format(line, sizeof(line), "[hv %c cpu%d] ", level_char[level], cpu);
+	va_list ap;
+	va_start(ap, fmt);
+	n += fmt_vformat(line + n, sizeof(line) - n - 2, fmt, ap);
+	va_end(ap);
+	if (n > sizeof(line) - 3)
+		n = sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	emit(line, n);
+}
+
+void log_raw(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	size_t n = fmt_vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > sizeof(line) - 1)
+		n = sizeof(line) - 1;
+	emit(line, n);
+}

@@ -1,0 +1,148 @@
+/*
+ * msr.c - MSR exits. The backend first handles the MSRs it intercepts for
+ * itself (EFER, VM_CR, ... in svm/). The hypervisor range 0x40000000-
+ * 0x4FFFFFFF is a table of synthetic MSRs (TLFS appendix), each row gated by
+ * its privilege (TLFS 4.2.2) or feature bit (TLFS 2.4.4): without it, or
+ * without an implementation, any access raises #GP. Other MSRs that exit
+ * (those outside the bitmap ranges) are passed to the hardware, with a #GP
+ * to the guest if the hardware faults.
+ *
+ * The privileges the partition is offered are derived from this table: a
+ * privilege is advertised only if every row that needs it is implemented.
+ */
+#include "hv.h"
+#include "log.h"
+#include "tlfs.h"
+
+typedef int (*msr_read_fn)(struct vp *vp, u32 msr, u64 *val);
+typedef int (*msr_write_fn)(struct vp *vp, u32 msr, u64 val);
+
+struct synth_msr {
+	u32 first, last;
+	u64 privilege;    /* HV_ACCESS_* (TLFS 4.2.2), or 0 */
+	u32 feature_edx;  /* leaf 0x40000003 EDX bit, or 0 */
+	msr_read_fn read; /* NULL: not implemented yet */
+	msr_write_fn write;
+	const char *name;
+};
+
+/* Every synthetic MSR of TLFS 6.0. A row without handlers is known but not
+ * implemented: it stays #GP and keeps its privilege unadvertised. */
+static const struct synth_msr synth_msrs[] = {
+	{ HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_GUEST_OS_ID, HV_ACCESS_HYPERCALL_MSRS, 0, NULL, NULL, "GUEST_OS_ID" },
+	{ HV_X64_MSR_HYPERCALL, HV_X64_MSR_HYPERCALL, HV_ACCESS_HYPERCALL_MSRS, 0, NULL, NULL, "HYPERCALL" },
+	{ HV_X64_MSR_VP_INDEX, HV_X64_MSR_VP_INDEX, HV_ACCESS_VP_INDEX, 0, NULL, NULL, "VP_INDEX" },
+	{ HV_X64_MSR_RESET, HV_X64_MSR_RESET, HV_ACCESS_RESET_REG, 0, NULL, NULL, "RESET" },
+	{ HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_VP_RUNTIME, HV_ACCESS_VP_RUNTIME, 0, NULL, NULL, "VP_RUNTIME" },
+	{ HV_X64_MSR_TIME_REF_COUNT, HV_X64_MSR_TIME_REF_COUNT, HV_ACCESS_PARTITION_REFERENCE_COUNTER, 0, NULL, NULL, "TIME_REF_COUNT" },
+	{ HV_X64_MSR_REFERENCE_TSC, HV_X64_MSR_REFERENCE_TSC, HV_ACCESS_PARTITION_REFERENCE_TSC, 0, NULL, NULL, "REFERENCE_TSC" },
+	{ HV_X64_MSR_TSC_FREQUENCY, HV_X64_MSR_APIC_FREQUENCY, HV_ACCESS_FREQUENCY_REGS, 0, NULL, NULL, "TSC/APIC_FREQUENCY" },
+	{ HV_X64_MSR_EOI, HV_X64_MSR_VP_ASSIST_PAGE, HV_ACCESS_INTR_CTRL_REGS, 0, NULL, NULL, "EOI/ICR/TPR/VP_ASSIST_PAGE" },
+	{ HV_X64_MSR_SCONTROL, HV_X64_MSR_EOM, HV_ACCESS_SYNIC_REGS, 0, NULL, NULL, "SYNIC" },
+	{ HV_X64_MSR_SINT0, HV_X64_MSR_SINT15, HV_ACCESS_SYNIC_REGS, 0, NULL, NULL, "SINTx" },
+	{ HV_X64_MSR_STIMER0_CONFIG, HV_X64_MSR_STIMER3_COUNT, HV_ACCESS_SYNTHETIC_TIMER_REGS, 0, NULL, NULL, "STIMERx" },
+	{ HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_GUEST_IDLE, HV_ACCESS_GUEST_IDLE_REG, 0, NULL, NULL, "GUEST_IDLE" },
+	{ HV_X64_MSR_CRASH_P0, HV_X64_MSR_CRASH_CTL, 0, HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE, NULL, NULL, "CRASH" },
+	{ HV_X64_MSR_REENLIGHTENMENT_CONTROL, HV_X64_MSR_TSC_EMULATION_STATUS, HV_ACCESS_REENLIGHTENMENT_CONTROLS, 0, NULL, NULL, "REENLIGHTENMENT" },
+};
+
+static const struct synth_msr *find_synth(u32 msr)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(synth_msrs); i++)
+		if (msr >= synth_msrs[i].first && msr <= synth_msrs[i].last)
+			return &synth_msrs[i];
+	return NULL;
+}
+
+static bool implemented(const struct synth_msr *m) { return m->read && m->write; }
+
+u64 hv_msr_implemented_privileges(void)
+{
+	u64 have = 0, missing = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(synth_msrs); i++)
+		*(implemented(&synth_msrs[i]) ? &have : &missing) |= synth_msrs[i].privilege;
+	return have & ~missing;
+}
+
+u32 hv_msr_implemented_features_edx(void)
+{
+	u32 have = 0, missing = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(synth_msrs); i++)
+		*(implemented(&synth_msrs[i]) ? &have : &missing) |= synth_msrs[i].feature_edx;
+	return have & ~missing;
+}
+
+static bool is_synthetic(u32 msr) { return msr >= HV_X64_MSR_RANGE_FIRST && msr <= HV_X64_MSR_RANGE_LAST; }
+
+/* The row for msr if the partition may use it, else NULL (#GP). */
+static const struct synth_msr *allowed(const struct vp *vp, u32 msr)
+{
+	const struct synth_msr *m = find_synth(msr);
+	if (!m || !implemented(m))
+		return NULL;
+	if (m->privilege && !(vp->part->privileges & m->privilege))
+		return NULL;
+	if (m->feature_edx && !(vp->part->features_edx & m->feature_edx))
+		return NULL;
+	return m;
+}
+
+enum hv_action hv_handle_msr_read(struct vp *vp, struct hv_exit *e)
+{
+	u32 msr = e->u.msr.index;
+	u64 val = 0;
+	int fault;
+
+	switch (vp->part->be->msr_read(vp, msr, &val)) {
+	case BE_MSR_OK:
+		fault = 0;
+		break;
+	case BE_MSR_GP:
+		fault = 1;
+		break;
+	default:
+		if (is_synthetic(msr)) {
+			const struct synth_msr *m = allowed(vp, msr);
+			fault = m ? m->read(vp, msr, &val) : 1;
+		} else {
+			fault = hv_native_rdmsr(msr, &val);
+		}
+	}
+	if (fault) {
+		LOGD("rdmsr %x: #GP", msr);
+		hv_inject_gp(vp);
+		return HV_ACT_INJECTED;
+	}
+	vp->gpr[GPR_RAX] = (u32)val;
+	vp->gpr[GPR_RDX] = val >> 32;
+	return HV_ACT_ADVANCE;
+}
+
+enum hv_action hv_handle_msr_write(struct vp *vp, struct hv_exit *e)
+{
+	u32 msr = e->u.msr.index;
+	u64 val = e->u.msr.value;
+	int fault;
+
+	switch (vp->part->be->msr_write(vp, msr, val)) {
+	case BE_MSR_OK:
+		fault = 0;
+		break;
+	case BE_MSR_GP:
+		fault = 1;
+		break;
+	default:
+		if (is_synthetic(msr)) {
+			const struct synth_msr *m = allowed(vp, msr);
+			fault = m ? m->write(vp, msr, val) : 1;
+		} else {
+			fault = hv_native_wrmsr(msr, val);
+		}
+	}
+	if (fault) {
+		LOGD("wrmsr %x <- %lx: #GP", msr, (unsigned long)val);
+		hv_inject_gp(vp);
+		return HV_ACT_INJECTED;
+	}
+	return HV_ACT_ADVANCE;
+}

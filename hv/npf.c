@@ -1,0 +1,32 @@
+/*
+ * npf.c - second-level page faults (NPT/EPT). Guest-physical memory is
+ * identity-mapped up to the top of the firmware's memory map; above it,
+ * MMIO (64-bit PCI windows) is mapped on first touch. The hypervisor's own
+ * memory is never mapped: a guest access to it is contained by injecting
+ * #GP into the guest (the access has no other effect) and is logged.
+ */
+#include "hv.h"
+#include "log.h"
+
+#define HIDDEN_LOG_LIMIT 8
+
+enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
+{
+	const struct partition *p = vp->part;
+	u64 gpa = e->u.npf.gpa;
+
+	if (gpa >= p->hidden_base && gpa - p->hidden_base < p->hidden_size) {
+		if (vp->hidden_access_logged++ < HIDDEN_LOG_LIMIT)
+			LOGW("guest %s of hypervisor memory at %lx (rip %lx): #GP injected",
+			     e->u.npf.write ? "write" : e->u.npf.exec ? "fetch" : "read",
+			     (unsigned long)gpa, (unsigned long)p->be->read_reg(vp, GREG_RIP));
+		hv_inject_gp(vp);
+		return HV_ACT_INJECTED;
+	}
+	if (!e->u.npf.present && p->phys_addr_bits < 64 && gpa < (1ull << p->phys_addr_bits)) {
+		if (p->be->slat_map_identity(vp, gpa) == 0)
+			return HV_ACT_RESUME;
+		hv_fatal(vp, e, "out of memory for second-level tables");
+	}
+	hv_fatal(vp, e, "unexpected second-level fault");
+}

@@ -1,0 +1,55 @@
+/*
+ * backend.h - the one interface between the Hv#1 logic (hv/, synic/, vsm/,
+ * nested/) and a virtualization backend (svm/, vmx/). Chosen once at start
+ * from the CPU vendor; the Hv#1 modules never see a VMCB or VMCS.
+ */
+#ifndef HV_BACKEND_H
+#define HV_BACKEND_H
+
+#include "types.h"
+#include "exit.h"
+
+struct vp;
+struct partition;
+struct boot_info;
+struct guest_boot_state;
+
+/* Guest state a handler may need, read through the backend. */
+enum guest_reg {
+	GREG_RIP, GREG_RFLAGS, GREG_CR0, GREG_CR2, GREG_CR3, GREG_CR4,
+	GREG_EFER, GREG_CPL, GREG_CS_L, /* 1 if CS.L (64-bit code) */
+	GREG__COUNT
+};
+
+/* Result of a backend's own MSR handling (its intercepts such as EFER). */
+enum be_msr_result { BE_MSR_NOT_MINE, BE_MSR_OK, BE_MSR_GP };
+
+struct backend {
+	const char *name;
+	u32 info_vendor;     /* HV_INFO_VENDOR_* */
+	/* Is this backend usable on this CPU? 0 if yes, else a reason logged. */
+	int (*probe)(void);
+	/* Partition-wide setup: second-level tables, MSR/IO bitmaps. */
+	int (*partition_init)(struct partition *p, const struct boot_info *bi);
+	/* Per-VP setup from the captured firmware state. */
+	int (*vp_init)(struct vp *vp, const struct guest_boot_state *gs);
+	/* Enter the guest, return when it exits, with *e decoded. */
+	void (*run)(struct vp *vp, struct hv_exit *e);
+	/* Skip the exiting instruction (nRIP/instruction length). */
+	void (*advance_rip)(struct vp *vp, const struct hv_exit *e);
+	void (*inject_exception)(struct vp *vp, u8 vector, bool has_error, u32 error);
+	u64 (*read_reg)(struct vp *vp, enum guest_reg r);
+	/* MSRs the backend itself intercepts (EFER, VM_CR, ...). */
+	enum be_msr_result (*msr_read)(struct vp *vp, u32 msr, u64 *val);
+	enum be_msr_result (*msr_write)(struct vp *vp, u32 msr, u64 val);
+	/* Identity-map the large page around gpa (lazy MMIO mapping). */
+	int (*slat_map_identity)(struct vp *vp, u64 gpa);
+	/* Print control and guest state for a fatal error. */
+	void (*dump)(struct vp *vp);
+	/* Leaf 0x40000006 EAX bits for what this backend uses. */
+	u32 (*hw_features)(void);
+};
+
+extern const struct backend svm_backend;
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * exit.h - the neutral VM-exit record. A backend (svm/, vmx/) decodes its
+ * raw exit into this; hv/dispatch.c routes it through a table of handlers.
+ * Nothing here depends on the VMCB or VMCS layout.
+ */
+#ifndef HV_EXIT_H
+#define HV_EXIT_H
+
+#include "types.h"
+
+enum hv_exit_reason {
+	HV_EXIT_NONE = 0,
+	HV_EXIT_CPUID,
+	HV_EXIT_MSR_READ,
+	HV_EXIT_MSR_WRITE,
+	HV_EXIT_IO,
+	HV_EXIT_NPF,        /* second-level (NPT/EPT) fault */
+	HV_EXIT_HYPERCALL,  /* VMMCALL / VMCALL */
+	HV_EXIT_VIRT_INSN,  /* an SVM/VMX instruction the guest may not use */
+	HV_EXIT_SHUTDOWN,   /* guest triple fault */
+	HV_EXIT_INIT,
+	HV_EXIT_SIPI,
+	HV_EXIT_EXCEPTION,
+	HV_EXIT_HLT,
+	HV_EXIT_ENTRY_FAIL, /* VMRUN/VMLAUNCH rejected the guest state */
+	HV_EXIT_UNKNOWN,    /* a raw exit the backend cannot classify */
+	HV_EXIT__COUNT
+};
+
+/* What a handler asks the dispatcher to do next. */
+enum hv_action {
+	HV_ACT_ADVANCE,  /* emulated: skip the instruction, resume */
+	HV_ACT_RESUME,   /* resume at the same RIP (e.g. retry after NPT fix) */
+	HV_ACT_INJECTED, /* an exception is queued; RIP stays */
+	HV_ACT_FATAL,    /* dump state and park this CPU */
+};
+
+struct hv_exit {
+	enum hv_exit_reason reason;
+	u32 insn_len; /* length of the exiting instruction, 0 if unknown */
+	u64 raw;      /* backend's own exit code, for logs */
+	u64 qual[2];  /* backend's raw qualification, for logs */
+	union {
+		struct {
+			u32 index;
+			u64 value; /* write value */
+		} msr;
+		struct {
+			u16 port;
+			u8 size; /* 1, 2 or 4 */
+			bool in, string, rep;
+		} io;
+		struct {
+			u64 gpa;
+			bool read, write, exec, present;
+		} npf;
+		struct {
+			u8 vector;
+		} exc;
+	} u;
+};
+
+const char *hv_exit_name(enum hv_exit_reason r);
+
+#endif

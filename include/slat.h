@@ -1,0 +1,48 @@
+/*
+ * slat.h - builder for 4-level x86-64 style page tables: the host's own page
+ * tables and the AMD nested page tables share the format (APM 15.25: NPT
+ * uses the legacy long-mode format; every nested access is a user access,
+ * so NPT entries need U=1). The Intel EPT format plugs in through the same
+ * entry-encoding hooks.
+ *
+ * Tables are reached through their physical address, which is also their
+ * virtual address (pool memory is identity-mapped in the host).
+ */
+#ifndef HV_SLAT_H
+#define HV_SLAT_H
+
+#include "types.h"
+
+struct slat_fmt {
+	u64 table_flags;  /* flags of an entry pointing to a lower table */
+	u64 leaf_flags;   /* flags of a 4K/2M/1G leaf */
+	u64 large_flag;   /* PS bit for 2M/1G leaves */
+	u64 present_mask; /* bits that make an entry present */
+	bool has_1g;      /* 1 GiB leaves allowed */
+};
+
+struct slat {
+	u64 root; /* PML4 */
+	const struct slat_fmt *fmt;
+	void *(*alloc_page)(void *ctx); /* zeroed 4K page, identity address */
+	void *alloc_ctx;
+};
+
+#define SLAT_ADDR_MASK 0x000ffffffffff000ull
+
+/* Map [va, va+len) to [pa, pa+len) with the largest pages that fit.
+ * Returns 0, or -1 when out of memory or on a conflicting entry. */
+int slat_map(struct slat *s, u64 va, u64 pa, u64 len, u64 max_page);
+/* Identity-map [base, end) leaving [hole, hole_end) unmapped. */
+int slat_identity_with_hole(struct slat *s, u64 base, u64 end, u64 hole, u64 hole_end);
+/* Walk: 0 with the mapping in pa and page_size, or -1 if unmapped. */
+int slat_lookup(const struct slat *s, u64 va, u64 *pa, u64 *page_size);
+int slat_init(struct slat *s, const struct slat_fmt *fmt, void *(*alloc)(void *), void *ctx);
+
+/* Formats. */
+extern const struct slat_fmt slat_fmt_host;    /* P|RW, supervisor */
+extern const struct slat_fmt slat_fmt_host_1g;
+extern const struct slat_fmt slat_fmt_npt;     /* P|RW|U */
+extern const struct slat_fmt slat_fmt_npt_1g;
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * vp.h - partitions and virtual processors (TLFS 4, 7) as the Hv#1 modules
+ * see them. Backend state (VMCB/VMCS) hangs off vp->be and is opaque here.
+ */
+#ifndef HV_VP_H
+#define HV_VP_H
+
+#include "types.h"
+#include "exit.h"
+
+struct backend;
+
+/* x86 register numbers, the order the instruction encoding uses. */
+enum gpr {
+	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+	GPR__COUNT
+};
+
+#define HV_EXIT_RING 16
+
+struct exit_ring_entry {
+	u64 tsc;
+	u64 rip;
+	u64 raw;
+	u64 qual;
+	u8 reason;
+};
+
+struct partition {
+	u64 privileges;      /* leaf 0x40000003 EBX:EAX (TLFS 4.2.2) */
+	u32 features_edx;    /* leaf 0x40000003 EDX */
+	u32 recommendations; /* leaf 0x40000004 EAX */
+	u32 spin_retries;    /* leaf 0x40000004 EBX */
+	u32 hw_features;     /* leaf 0x40000006 EAX */
+	u32 phys_addr_bits;
+	u32 vp_count;
+	u64 hidden_base, hidden_size; /* hypervisor memory, never mapped */
+	u16 pm1a_cnt_port, pm1b_cnt_port, reset_port;
+	u8 reset_value;
+	const struct backend *be;
+};
+
+struct vp {
+	struct vp *self; /* gs:0 in the host: the current VP */
+	u32 index;       /* VP index (TLFS 7.8.1) */
+	u32 apic_id;
+	struct partition *part;
+	void *be;        /* backend's per-VP state */
+	u64 gpr[GPR__COUNT]; /* guest GPRs (RAX/RSP mirrored by the backend) */
+	u64 exits;
+	u64 exit_count[HV_EXIT__COUNT];
+	u32 ring_next;
+	struct exit_ring_entry ring[HV_EXIT_RING];
+	u64 hidden_access_logged;
+};
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * svm.c - AMD SVM backend: enabling SVM, the partition's nested page tables
+ * and permission maps, a VMCB built from the live firmware state, and the
+ * run loop step (APM vol. 2, chapter 15).
+ *
+ * What is intercepted, and why (everything else runs natively):
+ *  - CPUID: the Hv#1 leaves, hiding SVM (TLFS 2.2-2.4).
+ *  - MSRs outside the permission map (the 0x40000000 range, always) and
+ *    EFER, VM_CR, VM_HSAVE_PA (hide SVM: the guest runs with EFER.SVME=1).
+ *  - VMRUN (required by VMRUN itself), VMMCALL, VMLOAD, VMSAVE, STGI, CLGI,
+ *    SKINIT, INVLPGA: SVM instructions are #UD for the guest.
+ *  - Port I/O only on the ACPI PM1 control / reset ports (counters dump).
+ *  - SHUTDOWN: a guest triple fault must not reset the host silently.
+ */
+#include "svm.h"
+#include "arch.h"
+#include "boot_info.h"
+#include "hv.h"
+#include "hv_abi.h"
+#include "log.h"
+#include "pool.h"
+#include "tlfs.h"
+#include "x86.h"
+
+struct svm_global svm;
+extern struct pool core_pool;
+
+static int svm_probe(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(0x80000000, 0, &a, &b, &c, &d);
+	if (a < 0x8000000a)
+		return -1;
+	cpuid_count(0x80000001, 0, &a, &b, &c, &d);
+	if (!(c & BIT(2)))
+		return -1;
+	if (rdmsr(MSR_AMD_VM_CR) & VM_CR_SVMDIS)
+		return -1; /* disabled by firmware */
+	cpuid_count(0x8000000a, 0, &a, &b, &c, &d);
+	if (!(d & SVM_FEAT_NPT))
+		return -1;
+	svm.nrips = d & SVM_FEAT_NRIPS;
+	return 0;
+}
+
+/* MSR permission map (APM 15.11): 2 bits per MSR (read, write) in three
+ * 2 KiB blocks for 0-0x1FFF, 0xC0000000-0xC0001FFF, 0xC0010000-0xC0011FFF.
+ * MSRs outside the blocks always exit. */
+static void msrpm_intercept(u32 msr, bool rd, bool wr)
+{
+	u32 block;
+	if (msr <= 0x1fff)
+		block = 0;
+	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
+		block = 1;
+	else if (msr >= 0xc0010000 && msr <= 0xc0011fff)
+		block = 2;
+	else
+		return;
+	u32 bit = (block * 0x800 * 8) + (msr & 0x1fff) * 2;
+	if (rd)
+		svm.msrpm[bit / 8] |= (u8)(1u << (bit % 8));
+	if (wr)
+		svm.msrpm[(bit + 1) / 8] |= (u8)(1u << ((bit + 1) % 8));
+}
+
+static void iopm_intercept(u16 port)
+{
+	if (port)
+		svm.iopm[port / 8] |= (u8)(1u << (port % 8));
+}
+
+static const struct slat_fmt *npt_format(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(0x80000001, 0, &a, &b, &c, &d);
+	return (d & BIT(26)) ? &slat_fmt_npt_1g : &slat_fmt_npt;
+}
+
+static int svm_partition_init(struct partition *p, const struct boot_info *bi)
+{
+	svm.msrpm = pool_alloc_pages(&core_pool, 2);
+	svm.iopm = pool_alloc_pages(&core_pool, 3);
+	if (!svm.msrpm || !svm.iopm)
+		return -1;
+	msrpm_intercept(MSR_EFER, true, true);
+	msrpm_intercept(MSR_AMD_VM_CR, true, true);
+	msrpm_intercept(MSR_AMD_VM_HSAVE_PA, true, true);
+	iopm_intercept(p->pm1a_cnt_port);
+	iopm_intercept((u16)(p->pm1a_cnt_port ? p->pm1a_cnt_port + 1 : 0));
+	iopm_intercept(p->pm1b_cnt_port);
+	iopm_intercept((u16)(p->pm1b_cnt_port ? p->pm1b_cnt_port + 1 : 0));
+	iopm_intercept(p->reset_port);
+	iopm_intercept(0xcf9);
+
+	/* Nested page tables: identity map of everything below phys_top in the
+	 * largest pages the CPU offers, with the hypervisor's memory left out. */
+	if (slat_init(&svm.npt, npt_format(), pool_alloc_page, &core_pool) ||
+	    slat_identity_with_hole(&svm.npt, 0, bi->phys_top, bi->resident_base,
+				    bi->resident_base + bi->resident_size))
+		return -1;
+	LOGI("svm: nested paging (%s pages) to %lx, hypervisor %lx-%lx hidden, nRIP %s",
+	     npt_format()->has_1g ? "1G" : "2M", (unsigned long)bi->phys_top,
+	     (unsigned long)bi->resident_base, (unsigned long)(bi->resident_base + bi->resident_size),
+	     svm.nrips ? "yes" : "no");
+	return 0;
+}
+
+static void set_seg(struct vmcb_seg *v, const struct seg_state *s)
+{
+	v->sel = s->sel;
+	v->attrib = (u16)((s->attr & 0xff) | ((s->attr >> 4) & 0xf00));
+	v->limit = s->limit;
+	v->base = s->base;
+}
+
+static int svm_vp_init(struct vp *vp, const struct guest_boot_state *g)
+{
+	struct svm_vp *s = pool_alloc_pages(&core_pool, 1);
+	u8 *pages = pool_alloc_pages(&core_pool, 3);
+	if (!s || !pages)
+		return -1;
+	vp->be = s;
+	s->vmcb = (struct vmcb *)pages;
+	s->host_save_pa = (u64)(uintptr_t)(pages + PAGE_SIZE);
+	s->hsave_pa = (u64)(uintptr_t)(pages + 2 * PAGE_SIZE);
+	s->guest_svme = g->efer & EFER_SVME;
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_AMD_VM_HSAVE_PA, s->hsave_pa);
+	/* From here the host runs with GIF=0 (APM 15.17): physical NMIs and
+	 * interrupts stay pending and are taken by the guest after VMRUN. */
+	__asm__ volatile("clgi");
+	/* The host's FS/GS/TR/LDTR/syscall MSRs, restored after each exit. */
+	__asm__ volatile("vmsave %%rax" ::"a"(s->host_save_pa) : "memory");
+
+	struct vmcb_control *c = &s->vmcb->ctl;
+	struct vmcb_save *v = &s->vmcb->save;
+	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_MSR | SVM_INTERCEPT_IOIO |
+			     SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_SHUTDOWN;
+	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
+			     SVM_INTERCEPT_SKINIT;
+	c->iopm_base_pa = (u64)(uintptr_t)svm.iopm;
+	c->msrpm_base_pa = (u64)(uintptr_t)svm.msrpm;
+	c->guest_asid = 1;
+	c->tlb_control = 1; /* flush this ASID on the first VMRUN */
+	c->np_enable = 1;
+	c->n_cr3 = svm.npt.root;
+
+	set_seg(&v->es, &g->seg[SEG_ES]);
+	set_seg(&v->cs, &g->seg[SEG_CS]);
+	set_seg(&v->ss, &g->seg[SEG_SS]);
+	set_seg(&v->ds, &g->seg[SEG_DS]);
+	set_seg(&v->fs, &g->seg[SEG_FS]);
+	set_seg(&v->gs, &g->seg[SEG_GS]);
+	set_seg(&v->ldtr, &g->seg[SEG_LDTR]);
+	set_seg(&v->tr, &g->seg[SEG_TR]);
+	v->gdtr.base = g->gdtr.base;
+	v->gdtr.limit = g->gdtr.limit;
+	v->idtr.base = g->idtr.base;
+	v->idtr.limit = g->idtr.limit;
+	v->cpl = (u8)((g->seg[SEG_SS].attr >> 5) & 3);
+	v->efer = g->efer | EFER_SVME; /* VMRUN requires it (APM 15.5.1) */
+	v->cr0 = g->cr0;
+	v->cr2 = g->cr2;
+	v->cr3 = g->cr3;
+	v->cr4 = g->cr4;
+	v->dr6 = g->dr6;
+	v->dr7 = g->dr7;
+	v->rflags = g->rflags;
+	v->rip = g->rip;
+	/* RAX and RSP live in the VMCB; svm_run copies them from gpr[]. */
+	vp->gpr[GPR_RSP] = g->rsp;
+	vp->gpr[GPR_RAX] = 0; /* hv_launch returns 0 in the guest */
+	v->g_pat = g->pat;
+	v->dbgctl = g->debugctl;
+	v->star = g->star;
+	v->lstar = g->lstar;
+	v->cstar = g->cstar;
+	v->sfmask = g->sfmask;
+	v->kernel_gs_base = g->kernel_gs_base;
+	v->sysenter_cs = g->sysenter_cs;
+	v->sysenter_esp = g->sysenter_esp;
+	v->sysenter_eip = g->sysenter_eip;
+	return 0;
+}
+
+static void svm_run(struct vp *vp, struct hv_exit *e)
+{
+	struct svm_vp *s = svm_of(vp);
+	struct vmcb *vmcb = s->vmcb;
+
+	/* An event whose delivery was cut short by the last exit is delivered
+	 * again, unless a handler queued an exception in its place. */
+	if (s->reinject && !(vmcb->ctl.eventinj & SVM_EVTINJ_VALID))
+		vmcb->ctl.eventinj = s->reinject;
+	vmcb->save.rax = vp->gpr[GPR_RAX];
+	vmcb->save.rsp = vp->gpr[GPR_RSP];
+	svm_run_asm(vp->gpr, (u64)(uintptr_t)vmcb, s->host_save_pa);
+	vp->gpr[GPR_RAX] = vmcb->save.rax;
+	vp->gpr[GPR_RSP] = vmcb->save.rsp;
+	vmcb->ctl.tlb_control = 0;
+	vmcb->ctl.eventinj = 0;
+	s->reinject = (vmcb->ctl.exitintinfo & SVM_EVTINJ_VALID) ? vmcb->ctl.exitintinfo : 0;
+	svm_decode_exit(vp, e);
+	s->launched = true;
+}
+
+static u32 svm_hw_features(void) { return HV_HW_MSR_BITMAPS | HV_HW_SLAT; }
+
+/* Lazy MMIO above the memory map: map the large page around gpa. */
+static int svm_slat_map_identity(struct vp *vp, u64 gpa)
+{
+	u64 sz = svm.npt.fmt->has_1g ? PAGE_1G : PAGE_2M;
+	u64 base = ALIGN_DOWN(gpa, sz);
+	if (slat_map(&svm.npt, base, base, sz, sz))
+		return -1;
+	LOGD("npt: mapped %lx-%lx on demand", (unsigned long)base, (unsigned long)(base + sz));
+	return 0;
+}
+
+/* Defined in svm_exit.c. */
+void svm_advance_rip(struct vp *vp, const struct hv_exit *e);
+void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
+u64 svm_read_reg(struct vp *vp, enum guest_reg r);
+enum be_msr_result svm_msr_read(struct vp *vp, u32 msr, u64 *val);
+enum be_msr_result svm_msr_write(struct vp *vp, u32 msr, u64 val);
+void svm_dump(struct vp *vp);
+
+const struct backend svm_backend = {
+	.name = "svm",
+	.info_vendor = HV_INFO_VENDOR_SVM,
+	.probe = svm_probe,
+	.partition_init = svm_partition_init,
+	.vp_init = svm_vp_init,
+	.run = svm_run,
+	.advance_rip = svm_advance_rip,
+	.inject_exception = svm_inject_exception,
+	.read_reg = svm_read_reg,
+	.msr_read = svm_msr_read,
+	.msr_write = svm_msr_write,
+	.slat_map_identity = svm_slat_map_identity,
+	.dump = svm_dump,
+	.hw_features = svm_hw_features,
+};

@@ -1,0 +1,210 @@
+/*
+ * svm_exit.c - turning a #VMEXIT into the neutral exit record, and the
+ * per-exit services the dispatcher asks for: advancing RIP (nRIP when the
+ * CPU saves it, APM 15.7.1; the known instruction length otherwise),
+ * injecting exceptions (EVENTINJ, APM 15.20), the guest registers, the MSRs
+ * the SVM backend intercepts for itself, and the state dump.
+ */
+#include "svm.h"
+#include "hv.h"
+#include "log.h"
+#include "x86.h"
+
+void svm_decode_exit(struct vp *vp, struct hv_exit *e)
+{
+	struct svm_vp *s = svm_of(vp);
+	struct vmcb_control *c = &s->vmcb->ctl;
+	u32 code = (u32)c->exitcode;
+
+	*e = (struct hv_exit){ 0 };
+	e->raw = c->exitcode;
+	e->qual[0] = c->exitinfo1;
+	e->qual[1] = c->exitinfo2;
+	switch (code) {
+	case SVM_EXIT_CPUID:
+		e->reason = HV_EXIT_CPUID;
+		e->insn_len = 2;
+		break;
+	case SVM_EXIT_MSR:
+		e->reason = c->exitinfo1 ? HV_EXIT_MSR_WRITE : HV_EXIT_MSR_READ;
+		e->insn_len = 2;
+		e->u.msr.index = (u32)vp->gpr[GPR_RCX];
+		e->u.msr.value = (vp->gpr[GPR_RDX] << 32) | (u32)vp->gpr[GPR_RAX];
+		break;
+	case SVM_EXIT_IOIO: /* APM 15.10.2: EXITINFO2 is the next RIP */
+		e->reason = HV_EXIT_IO;
+		e->insn_len = (u32)(c->exitinfo2 - s->vmcb->save.rip);
+		e->u.io.in = c->exitinfo1 & BIT(0);
+		e->u.io.string = c->exitinfo1 & BIT(2);
+		e->u.io.rep = c->exitinfo1 & BIT(3);
+		e->u.io.size = (c->exitinfo1 & BIT(4)) ? 1 : (c->exitinfo1 & BIT(5)) ? 2 : 4;
+		e->u.io.port = (u16)(c->exitinfo1 >> 16);
+		break;
+	case SVM_EXIT_NPF: /* APM 15.25.6: EXITINFO1 is a #PF-style error code */
+		e->reason = HV_EXIT_NPF;
+		e->u.npf.gpa = c->exitinfo2;
+		e->u.npf.present = c->exitinfo1 & BIT(0);
+		e->u.npf.write = c->exitinfo1 & BIT(1);
+		e->u.npf.exec = c->exitinfo1 & BIT(4);
+		e->u.npf.read = !e->u.npf.write && !e->u.npf.exec;
+		break;
+	case SVM_EXIT_VMMCALL:
+		e->reason = HV_EXIT_HYPERCALL;
+		e->insn_len = 3;
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+		e->reason = HV_EXIT_VIRT_INSN;
+		e->insn_len = 3;
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = HV_EXIT_SHUTDOWN;
+		break;
+	case SVM_EXIT_INVALID:
+		e->reason = HV_EXIT_ENTRY_FAIL;
+		break;
+	default:
+		e->reason = HV_EXIT_UNKNOWN;
+		break;
+	}
+}
+
+void svm_advance_rip(struct vp *vp, const struct hv_exit *e)
+{
+	struct vmcb *v = svm_of(vp)->vmcb;
+	if (svm.nrips && v->ctl.nrip && e->reason != HV_EXIT_IO)
+		v->save.rip = v->ctl.nrip;
+	else if (e->insn_len)
+		v->save.rip += e->insn_len;
+	else
+		hv_fatal(vp, e, "cannot advance RIP: instruction length unknown");
+	v->ctl.interrupt_shadow &= ~1ull; /* the emulated instruction retired */
+}
+
+void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error)
+{
+	u64 ev = vector | SVM_EVTINJ_TYPE_EXC | SVM_EVTINJ_VALID;
+	if (has_error)
+		ev |= SVM_EVTINJ_EV | ((u64)error << 32);
+	svm_of(vp)->vmcb->ctl.eventinj = ev;
+}
+
+u64 svm_read_reg(struct vp *vp, enum guest_reg r)
+{
+	struct svm_vp *s = svm_of(vp);
+	const struct vmcb_save *v = &s->vmcb->save;
+	switch (r) {
+	case GREG_RIP: return v->rip;
+	case GREG_RFLAGS: return v->rflags;
+	case GREG_CR0: return v->cr0;
+	case GREG_CR2: return v->cr2;
+	case GREG_CR3: return v->cr3;
+	case GREG_CR4: return v->cr4;
+	case GREG_EFER: return (v->efer & ~EFER_SVME) | s->guest_svme;
+	case GREG_CPL: return v->cpl;
+	case GREG_CS_L: return (v->cs.attrib >> 9) & 1;
+	default: return 0;
+	}
+}
+
+/* EFER bits this CPU implements (APM 3.1.7); a write of any other is #GP. */
+static u64 efer_valid_mask(void)
+{
+	static u64 mask;
+	if (!mask) {
+		u32 a, b, c, d;
+		cpuid_count(0x80000001, 0, &a, &b, &c, &d);
+		mask = EFER_SCE | EFER_LME | EFER_LMA | EFER_SVME;
+		mask |= (d & BIT(20)) ? EFER_NXE : 0;
+		mask |= (d & BIT(25)) ? BIT(14) : 0; /* FFXSR */
+		mask |= (c & BIT(17)) ? BIT(15) : 0; /* TCE */
+	}
+	return mask;
+}
+
+enum be_msr_result svm_msr_read(struct vp *vp, u32 msr, u64 *val)
+{
+	struct svm_vp *s = svm_of(vp);
+	switch (msr) {
+	case MSR_EFER: /* SVME reads as the guest last wrote it */
+		*val = svm_read_reg(vp, GREG_EFER);
+		return BE_MSR_OK;
+	case MSR_AMD_VM_CR: /* SVM disabled and locked, as firmware leaves it */
+		*val = VM_CR_LOCK | VM_CR_SVMDIS;
+		return BE_MSR_OK;
+	case MSR_AMD_VM_HSAVE_PA: /* the real one is hypervisor memory */
+		*val = s->guest_hsave;
+		return BE_MSR_OK;
+	default:
+		return BE_MSR_NOT_MINE;
+	}
+}
+
+enum be_msr_result svm_msr_write(struct vp *vp, u32 msr, u64 val)
+{
+	struct svm_vp *s = svm_of(vp);
+	struct vmcb_save *v = &s->vmcb->save;
+	switch (msr) {
+	case MSR_EFER:
+		if (val & ~efer_valid_mask())
+			return BE_MSR_GP;
+		/* APM 14.6.1: LME may not change while paging is on. */
+		if ((v->cr0 & CR0_PG) && ((val ^ v->efer) & EFER_LME))
+			return BE_MSR_GP;
+		s->guest_svme = val & EFER_SVME;
+		/* LMA is the CPU's; SVME stays set for VMRUN. */
+		v->efer = (val & ~EFER_LMA) | (v->efer & EFER_LMA) | EFER_SVME;
+		return BE_MSR_OK;
+	case MSR_AMD_VM_CR: /* locked: writes to LOCK and SVMDIS are ignored */
+		return BE_MSR_OK;
+	case MSR_AMD_VM_HSAVE_PA:
+		if (val & (PAGE_SIZE - 1))
+			return BE_MSR_GP;
+		s->guest_hsave = val;
+		return BE_MSR_OK;
+	default:
+		return BE_MSR_NOT_MINE;
+	}
+}
+
+static void dump_seg(const char *n, const struct vmcb_seg *g)
+{
+	log_raw("  %-4s sel %04x attr %03x limit %08x base %016lx\r\n", n, g->sel, g->attrib,
+		g->limit, (unsigned long)g->base);
+}
+
+void svm_dump(struct vp *vp)
+{
+	struct svm_vp *s = svm_of(vp);
+	const struct vmcb_control *c = &s->vmcb->ctl;
+	const struct vmcb_save *v = &s->vmcb->save;
+	const u64 *r = vp->gpr;
+
+	log_raw("  control: exitcode %lx info1 %lx info2 %lx intinfo %lx eventinj %lx\r\n",
+		(unsigned long)c->exitcode, (unsigned long)c->exitinfo1, (unsigned long)c->exitinfo2,
+		(unsigned long)c->exitintinfo, (unsigned long)c->eventinj);
+	log_raw("  control: intercepts cr %x dr %x exc %x misc %x %x asid %u np %lx ncr3 %lx nrip %lx\r\n",
+		c->intercept_cr, c->intercept_dr, c->intercept_exc, c->intercept_misc1,
+		c->intercept_misc2, c->guest_asid, (unsigned long)c->np_enable,
+		(unsigned long)c->n_cr3, (unsigned long)c->nrip);
+	log_raw("  guest: rip %016lx rsp %016lx rflags %lx cpl %u\r\n", (unsigned long)v->rip,
+		(unsigned long)v->rsp, (unsigned long)v->rflags, v->cpl);
+	log_raw("  guest: cr0 %lx cr2 %lx cr3 %lx cr4 %lx efer %lx pat %lx\r\n",
+		(unsigned long)v->cr0, (unsigned long)v->cr2, (unsigned long)v->cr3,
+		(unsigned long)v->cr4, (unsigned long)v->efer, (unsigned long)v->g_pat);
+	log_raw("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\r\n", (unsigned long)v->rax,
+		(unsigned long)r[GPR_RBX], (unsigned long)r[GPR_RCX], (unsigned long)r[GPR_RDX]);
+	log_raw("  rsi %016lx rdi %016lx rbp %016lx r8  %016lx\r\n", (unsigned long)r[GPR_RSI],
+		(unsigned long)r[GPR_RDI], (unsigned long)r[GPR_RBP], (unsigned long)r[GPR_R8]);
+	dump_seg("cs", &v->cs);
+	dump_seg("ss", &v->ss);
+	dump_seg("ds", &v->ds);
+	dump_seg("tr", &v->tr);
+	log_raw("  gdtr %lx/%x idtr %lx/%x\r\n", (unsigned long)v->gdtr.base, v->gdtr.limit,
+		(unsigned long)v->idtr.base, v->idtr.limit);
+}

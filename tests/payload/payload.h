@@ -1,0 +1,118 @@
+/*
+ * payload.h - shared declarations of the guest test payload (payload.efi).
+ *
+ * The payload is a gnu-efi application that the hypervisor starts as its
+ * guest (or OVMF starts directly, as the negative control). It prints one
+ * line per check to COM1:
+ *     PASS: <check-name>
+ *     FAIL: <check-name>: <detail>
+ * between "PAYLOAD START" and "PAYLOAD DONE: N passed, M failed".
+ */
+#ifndef PAYLOAD_H
+#define PAYLOAD_H
+
+/* gnu-efi 3.0.15's efiapi.h has a "()" function type (EFI_RESERVED_SERVICE)
+ * that -Wstrict-prototypes -Werror rejects: silence it for these headers. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include <efi.h>
+#include <efilib.h>
+#pragma GCC diagnostic pop
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv_abi.h"
+
+/*
+ * What this payload knows how to test (raised by later work as features
+ * land). Anything the hypervisor advertises outside these masks is a FAIL:
+ *   TESTED_PRIVILEGES      CPUID 0x40000003 EBX<<32 | EAX (TLFS 4.2.2)
+ *   TESTED_FEATURES_EDX    CPUID 0x40000003 EDX (TLFS 2.4.4)
+ *   TESTED_RECOMMENDATIONS CPUID 0x40000004 EAX (TLFS 2.4.5)
+ */
+#define TESTED_PRIVILEGES 0ull
+#define TESTED_FEATURES_EDX 0u
+#define TESTED_RECOMMENDATIONS 0u
+
+/* Exception vectors the checks expect. */
+#define VEC_NONE (-1)
+#define VEC_UD 6
+#define VEC_GP 13
+#define VEC_PF 14
+
+/* ---- pserial.c: COM1 output and check reporting ------------------------ */
+void ser_putc(char c);
+void ser_puts(const char *s);
+void ser_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Report one check. ok != 0 prints "PASS: name"; otherwise
+ * "FAIL: name: <detail formatted from fmt>". Returns ok. */
+int check(const char *name, int ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* got == expected, detail "got 0x.. expected 0x..". */
+int check_eq(const char *name, uint64_t got, uint64_t expected);
+/* An instruction raised exactly the expected vector (VEC_NONE: none). */
+int check_vec(const char *name, int got, int expected);
+/* Format "#GP(13)" or "no exception" for details. */
+const char *vec_name(int vec);
+
+extern unsigned int g_passed, g_failed;
+
+/* Power off: ResetSystem, then Bochs port 0x8900, then isa-debug-exit,
+ * then cli; hlt forever. */
+void payload_poweroff(void) __attribute__((noreturn));
+
+/* ---- ptrap.asm + payload.c: exception-catching probes ----------------- */
+/* Each returns VEC_NONE (-1) if no exception happened, else the vector. */
+int trap_rdmsr(uint32_t msr, uint64_t *val);
+int trap_wrmsr(uint32_t msr, uint64_t val);
+int trap_read64(uint64_t addr, uint64_t *val);
+int trap_write64(uint64_t addr, uint64_t val);
+int trap_ud2(void);
+
+/* Virtualization instructions, executed with RAX = page, ECX = 0. */
+enum virt_insn {
+	INSN_VMRUN,
+	INSN_VMMCALL,
+	INSN_VMLOAD,
+	INSN_VMSAVE,
+	INSN_STGI,
+	INSN_CLGI,
+	INSN_SKINIT,
+	INSN_INVLPGA,
+	INSN_VMCALL,
+	INSN_COUNT
+};
+int trap_insn(enum virt_insn insn, void *page);
+
+/* Error code of the last caught exception (0 if it pushes none). */
+uint64_t trap_last_errcode(void);
+
+/* ---- helpers ----------------------------------------------------------- */
+struct cpuid_regs {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_regs r;
+	__asm__ volatile("cpuid"
+			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+enum cpu_vendor { VENDOR_OTHER, VENDOR_AMD, VENDOR_INTEL };
+enum cpu_vendor cpu_vendor(void);
+
+/* The hypervisor's info table (NULL if absent or malformed). */
+const struct hv_info_table *find_hv_info(void);
+
+/* ---- check groups ------------------------------------------------------ */
+void checks_cpuid(void);            /* checks_cpuid.c */
+void checks_msr(void);              /* checks_msr.c: synthetic MSRs */
+int checks_svm_msrs(void);          /* checks_msr.c: EFER/VM_CR/HSAVE (AMD);
+				       nonzero if EFER.SVME reads clear after */
+void checks_mem(void);              /* checks_mem.c: hypervisor memory */
+
+#endif

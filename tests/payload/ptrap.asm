@@ -1,0 +1,179 @@
+; ptrap.asm - exception-catching probes of the guest test payload.
+;
+; Each ptrap_* probe arms a one-shot "recovery RIP", executes one instruction
+; that may fault, and returns -1 (no exception) or the vector that happened.
+; The C side (payload.c) loads an IDT whose vectors 0-31 point at the stubs
+; below, with interrupts disabled, around every probe.
+;
+; Interrupt frame on entry to a stub (64-bit mode, CPL0 -> CPL0, IST 0):
+;   [rsp+0] error code (only vectors 8, 10-14, 17, 21, 29, 30), then
+;   RIP, CS, RFLAGS, RSP, SS.
+; Each stub pushes a dummy error code where the CPU pushes none, then the
+; vector, so the common handler sees:
+;   [rsp+0] vector  [rsp+8] error code  [rsp+16] RIP  [rsp+24] CS
+;   [rsp+32] RFLAGS [rsp+40] RSP        [rsp+48] SS
+; An armed exception rewrites RIP to the recovery address, records vector and
+; error code, disarms, drops vector + error code and IRETQs. An exception with
+; nothing armed calls ptrap_unexpected (C, never returns): the payload reports
+; it on COM1 and powers off instead of hanging.
+
+default rel
+bits 64
+
+extern ptrap_unexpected
+
+global ptrap_stubs:function hidden
+global ptrap_rdmsr:function hidden
+global ptrap_wrmsr:function hidden
+global ptrap_read64:function hidden
+global ptrap_write64:function hidden
+global ptrap_ud2:function hidden
+global ptrap_errcode:function hidden
+global ptrap_vmrun:function hidden
+global ptrap_vmmcall:function hidden
+global ptrap_vmload:function hidden
+global ptrap_vmsave:function hidden
+global ptrap_stgi:function hidden
+global ptrap_clgi:function hidden
+global ptrap_skinit:function hidden
+global ptrap_invlpga:function hidden
+global ptrap_vmcall:function hidden
+
+section .data
+align 8
+rec_rip: dq 0           ; recovery RIP, 0 = nothing armed
+rec_err: dq 0           ; error code of the caught exception
+rec_vec: dd -1          ; caught vector, -1 = none
+
+section .text
+
+; ARM label: arm the recovery RIP at label (clobbers rax).
+%macro ARM 1
+	lea rax, [%1]
+	mov [rec_rip], rax
+	mov dword [rec_vec], -1
+	mov qword [rec_err], 0
+%endmacro
+
+; RECOVER label: the recovery point; disarm and return the vector (or -1).
+; The stack pointer at the probed instruction must equal the one here.
+%macro RECOVER 1
+%1:
+	mov qword [rec_rip], 0
+	mov eax, [rec_vec]
+	ret
+%endmacro
+
+; ---- the 32 exception stubs, 16 bytes apart -------------------------------
+align 16
+ptrap_stubs:
+%assign i 0
+%rep 32
+	align 16
+ptrap_stub%[i]:
+%if i == 8 || (i >= 10 && i <= 14) || i == 17 || i == 21 || i == 29 || i == 30
+	; the CPU pushed an error code
+%else
+	push 0
+%endif
+	push i
+	jmp ptrap_common
+%if ($ - ptrap_stub%[i]) > 16
+%error "exception stub larger than 16 bytes"
+%endif
+%assign i i+1
+%endrep
+
+align 16
+ptrap_common:
+	push rax                        ; [rsp+8] vector, [rsp+16] err, [rsp+24] RIP
+	mov rax, [rec_rip]
+	test rax, rax
+	jz .unexpected
+	mov [rsp+24], rax               ; resume at the recovery point
+	mov rax, [rsp+8]
+	mov [rec_vec], eax
+	mov rax, [rsp+16]
+	mov [rec_err], rax
+	mov qword [rec_rip], 0          ; one shot: a second fault is unexpected
+	pop rax
+	add rsp, 16                     ; vector + error code
+	iretq
+.unexpected:
+	mov rdi, rsp                    ; uint64_t frame[]: rax, vector, err, RIP...
+	and rsp, -16
+	cld
+	call ptrap_unexpected wrt ..plt
+.hang:
+	cli
+	hlt
+	jmp .hang
+
+; ---- probes (SysV: rdi, rsi; return eax) -----------------------------------
+
+; int ptrap_rdmsr(uint32_t msr, uint64_t *val)
+ptrap_rdmsr:
+	ARM .rec
+	mov ecx, edi
+	rdmsr
+	shl rdx, 32
+	or rax, rdx
+	mov [rsi], rax
+	RECOVER .rec
+
+; int ptrap_wrmsr(uint32_t msr, uint64_t val)
+ptrap_wrmsr:
+	ARM .rec
+	mov ecx, edi
+	mov eax, esi
+	mov rdx, rsi
+	shr rdx, 32
+	wrmsr
+	RECOVER .rec
+
+; int ptrap_read64(uint64_t addr, uint64_t *val)
+ptrap_read64:
+	ARM .rec
+	mov rax, [rdi]
+	mov [rsi], rax
+	RECOVER .rec
+
+; int ptrap_write64(uint64_t addr, uint64_t val)
+ptrap_write64:
+	ARM .rec
+	mov [rdi], rsi
+	RECOVER .rec
+
+; int ptrap_ud2(void) - self test of the #UD path (no error code)
+ptrap_ud2:
+	ARM .rec
+	ud2
+	RECOVER .rec
+
+; uint64_t ptrap_errcode(void)
+ptrap_errcode:
+	mov rax, [rec_err]
+	ret
+
+; Virtualization instructions: int ptrap_X(void *page), executed with
+; RAX = page and ECX = 0. Encoded with db so no assembler support is needed.
+%macro VIRT_PROBE 4
+%1:
+	ARM .rec
+	xor ecx, ecx
+	mov rax, rdi
+	db %2, %3, %4
+	RECOVER .rec
+%endmacro
+
+VIRT_PROBE ptrap_vmrun,   0x0f, 0x01, 0xd8
+VIRT_PROBE ptrap_vmmcall, 0x0f, 0x01, 0xd9
+VIRT_PROBE ptrap_vmload,  0x0f, 0x01, 0xda
+VIRT_PROBE ptrap_vmsave,  0x0f, 0x01, 0xdb
+VIRT_PROBE ptrap_stgi,    0x0f, 0x01, 0xdc
+VIRT_PROBE ptrap_clgi,    0x0f, 0x01, 0xdd
+VIRT_PROBE ptrap_skinit,  0x0f, 0x01, 0xde
+VIRT_PROBE ptrap_invlpga, 0x0f, 0x01, 0xdf
+VIRT_PROBE ptrap_vmcall,  0x0f, 0x01, 0xc1
+
+section .note.GNU-stack noalloc noexec nowrite progbits

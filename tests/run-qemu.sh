@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# tests/run-qemu.sh - boot hv.efi (or a guest alone) under QEMU TCG with SVM.
+#
+#   tests/run-qemu.sh [--interactive] [--no-hv] [--guest NAME] [--smp N]
+#                     [--log FILE] [--timeout SECONDS] [--name NAME]
+#
+# Builds the ESP directory build/esp-NAME/:
+#   EFI/BOOT/BOOTX64.EFI   build/hv.efi (with --no-hv: the guest itself)
+#   EFI/hv/NAME.efi        build/tests/NAME.efi (the guest, default payload)
+#   EFI/hv/hv.cfg          guest=\EFI\hv\NAME.efi / guest_args=
+# and boots it with OVMF. Serial output goes to the log file (default
+# build/NAME.serial.log); --interactive puts serial + monitor on stdio
+# (Ctrl-A X quits) with no timeout.
+#
+# The QEMU exit status is not a verdict (poweroff and isa-debug-exit differ):
+# callers judge the serial log. This script exits non-zero only if it could
+# not start the run. A run is stopped early (after a 2 s grace period) once
+# the log shows a firmware exception dump, a payload abort or a PANIC.
+set -euo pipefail
+
+# shellcheck source=tests/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	exit 2
+}
+
+interactive=0
+no_hv=0
+guest=payload
+smp=1
+log=
+timeout_s=120
+name=
+
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--interactive) interactive=1 ;;
+	--no-hv) no_hv=1 ;;
+	--guest) guest="${2:?--guest needs a value}"; shift ;;
+	--smp) smp="${2:?--smp needs a value}"; shift ;;
+	--log) log="${2:?--log needs a value}"; shift ;;
+	--timeout) timeout_s="${2:?--timeout needs a value}"; shift ;;
+	--name) name="${2:?--name needs a value}"; shift ;;
+	-h | --help) usage ;;
+	*) echo "run-qemu: unknown argument: $1" >&2; usage ;;
+	esac
+	shift
+done
+
+if [[ -z "$name" ]]; then
+	name="svm-$guest"
+	[[ $no_hv == 1 ]] && name="$name-nohv"
+fi
+[[ "$name" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "run-qemu: bad --name '$name'" >&2; exit 2; }
+[[ "$guest" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "run-qemu: bad --guest '$guest'" >&2; exit 2; }
+[[ "$smp" =~ ^[0-9]+$ ]] || { echo "run-qemu: bad --smp '$smp'" >&2; exit 2; }
+[[ "$timeout_s" =~ ^[0-9]+$ ]] || { echo "run-qemu: bad --timeout '$timeout_s'" >&2; exit 2; }
+[[ -n "$log" ]] || log="$HV_BUILD/$name.serial.log"
+
+hv_efi="$HV_BUILD/hv.efi"
+guest_efi="$HV_BUILD/tests/$guest.efi"
+for f in "$guest_efi" "$OVMF_CODE" "$OVMF_VARS"; do
+	[[ -f "$f" ]] || { echo "run-qemu: missing $f" >&2; exit 3; }
+done
+if [[ $no_hv == 0 && ! -f "$hv_efi" ]]; then
+	echo "run-qemu: missing $hv_efi (build it, or use --no-hv)" >&2
+	exit 3
+fi
+
+# ---- the ESP directory -------------------------------------------------
+esp="$HV_BUILD/esp-$name"
+rm -rf "$esp"
+mkdir -p "$esp/EFI/BOOT" "$esp/EFI/hv"
+if [[ $no_hv == 1 ]]; then
+	cp "$guest_efi" "$esp/EFI/BOOT/BOOTX64.EFI"
+else
+	cp "$hv_efi" "$esp/EFI/BOOT/BOOTX64.EFI"
+	cp "$guest_efi" "$esp/EFI/hv/$guest.efi"
+	printf 'guest=\\EFI\\hv\\%s.efi\nguest_args=\n' "$guest" >"$esp/EFI/hv/hv.cfg"
+fi
+
+vars="$HV_BUILD/ovmf-vars-$name.fd"
+cp "$OVMF_VARS" "$vars"
+
+qemu=(qemu-system-x86_64
+	-machine q35 -accel tcg -cpu qemu64,+svm,+npt -smp "$smp" -m 512M
+	-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
+	-drive "if=pflash,format=raw,unit=1,file=$vars"
+	-drive "format=raw,file=fat:rw:$esp"
+	-nic none -display none -no-reboot
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+
+if [[ $interactive == 1 ]]; then
+	echo "run-qemu: $name: interactive (Ctrl-A X quits)"
+	exec "${qemu[@]}" -serial mon:stdio
+fi
+
+mkdir -p "$(dirname "$log")"
+: >"$log"
+qemu+=(-serial "file:$log" -monitor none -parallel none)
+
+# Patterns after which nothing useful follows: stop instead of waiting for
+# the timeout. OVMF's exception handler prints "!!!! X64 Exception Type"
+# and then spins forever.
+stop_re='!!!! X64 Exception|PAYLOAD ABORTED|PANIC'
+
+start=$SECONDS
+timeout -k 5 "$timeout_s" "${qemu[@]}" </dev/null &
+qpid=$!
+stopped=
+while kill -0 "$qpid" 2>/dev/null; do
+	if [[ -z "$stopped" ]] && LC_ALL=C grep -qaE -- "$stop_re" "$log" 2>/dev/null; then
+		stopped=$SECONDS
+	fi
+	if [[ -n "$stopped" ]] && ((SECONDS - stopped >= 2)); then
+		kill -TERM "$qpid" 2>/dev/null || true
+		break
+	fi
+	sleep 0.5
+done
+rc=0
+wait "$qpid" || rc=$?
+elapsed=$((SECONDS - start))
+
+note=""
+if [[ -n "$stopped" ]]; then
+	note=" (stopped early: log matched /$stop_re/)"
+elif [[ $rc == 124 || $rc == 137 ]]; then
+	note=" (TIMEOUT after ${timeout_s}s)"
+fi
+echo "run-qemu: $name: qemu exit status $rc after ${elapsed}s$note (not a verdict)"
+echo "run-qemu: $name: serial log $log"
+exit 0
