@@ -68,9 +68,10 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
 HOST_SRC := tests/host/main.c tests/host/test_fmt.c tests/host/test_config.c \
             tests/host/test_slat.c tests/host/test_cpuid.c tests/host/test_msr.c \
             tests/host/test_dispatch.c tests/host/test_pool.c tests/host/fakes.c \
-            hv/fmt.c boot/config.c arch/x86_64/slat.c hv/cpuid.c hv/msr.c \
+            hv/fmt.c hv/log.c boot/config.c arch/x86_64/slat.c hv/cpuid.c hv/msr.c \
             hv/dispatch.c hv/pool.c hv/partition.c hv/io.c hv/npf.c
 
+.DELETE_ON_ERROR:
 .PHONY: all test run bench clean host-test guest-test
 all: $(BUILD)/hv.efi $(BUILD)/tests/payload.efi
 

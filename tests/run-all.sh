@@ -45,6 +45,16 @@ fi
 if [[ $have_payload == 1 ]]; then
 	start_run svm-payload-nohv --guest payload --no-hv
 fi
+# Boot paths (section 4): hv.efi started from the UEFI shell with a command
+# line that overrides hv.cfg; and a guest that fails to load, after which
+# the firmware's next boot option (the shell) runs the payload, still
+# virtualized by the resident hypervisor.
+if [[ $have_payload == 1 && $have_hv == 1 ]]; then
+	start_run svm-shell --no-bootx64 --cfg-guest '\EFI\hv\missing.efi' \
+		--startup 'fs0:\EFI\hv\hv.efi guest=\EFI\hv\payload.efi; log=info'
+	start_run svm-fallback --cfg-guest '\EFI\hv\missing.efi' \
+		--startup 'fs0:\EFI\hv\payload.efi'
+fi
 
 # wait_run NAME: wait for a background run and show its summary lines.
 wait_run() {
@@ -162,6 +172,40 @@ else
 	else
 		tally harness.svm-payload-nohv.negative_control 1
 	fi
+fi
+
+# ---- 4. boot paths: UEFI shell + command line, fallback -------------------
+# boot_path_checks NAME PATTERN...: the payload finished with no failure and
+# the log has each fixed-string PATTERN.
+boot_path_checks() {
+	local name="$1" clean="$HV_BUILD/$1.clean.log"
+	shift
+	wait_run "$name"
+	strip_log "$HV_BUILD/$name.serial.log" "$clean"
+	local done_line
+	done_line="$(grep -oE 'PAYLOAD DONE: [0-9]+ passed, [0-9]+ failed' "$clean" | tail -n 1)"
+	tally "harness.$name.payload_passed" \
+		"$([[ "$done_line" =~ ^PAYLOAD\ DONE:\ [1-9][0-9]*\ passed,\ 0\ failed$ ]] && echo 1 || echo 0)" \
+		"payload result: '${done_line:-none}'"
+	local pat i=0
+	for pat in "$@"; do
+		i=$((i + 1))
+		tally "harness.$name.log_$i" "$(grep -qF -- "$pat" "$clean" && echo 1 || echo 0)" \
+			"no '$pat' in the log"
+	done
+	if grep -nE 'PANIC' "$clean" >/dev/null; then
+		tally "harness.$name.no_panic" 0 "PANIC in the log"
+	else
+		tally "harness.$name.no_panic" 1
+	fi
+}
+if [[ $have_payload == 1 && $have_hv == 1 ]]; then
+	section "svm-shell: hv.efi from the UEFI shell, command line overrides hv.cfg"
+	boot_path_checks svm-shell 'hv.efi: hypervisor launched' \
+		'starting guest \EFI\hv\payload.efi' 'exit counters'
+	section "svm-fallback: the guest does not load; the next boot option runs virtualized"
+	boot_path_checks svm-fallback 'hv.efi: hypervisor launched' \
+		'did not load' 'falling back to the next boot option' 'exit counters'
 fi
 
 echo

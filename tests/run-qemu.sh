@@ -3,12 +3,16 @@
 #
 #   tests/run-qemu.sh [--interactive] [--no-hv] [--guest NAME] [--smp N]
 #                     [--log FILE] [--timeout SECONDS] [--name NAME]
+#                     [--cfg-guest PATH] [--startup CMD] [--no-bootx64]
 #
 # Builds the ESP directory build/esp-NAME/:
 #   EFI/BOOT/BOOTX64.EFI   build/hv.efi (with --no-hv: the guest itself)
 #   EFI/hv/NAME.efi        build/tests/NAME.efi (the guest, default payload)
 #   EFI/hv/hv.cfg          guest=\EFI\hv\NAME.efi / guest_args=
-# and boots it with OVMF. Serial output goes to the log file (default
+# and boots it with OVMF. hv.efi is also at EFI/hv/hv.efi. --cfg-guest sets
+# the guest= path in hv.cfg, --startup writes CMD to startup.nsh (run by the
+# UEFI shell, after its 5 s countdown), --no-bootx64 leaves BOOTX64.EFI out
+# (the firmware then falls through to its shell). Serial output goes to the log file (default
 # build/NAME.serial.log); --interactive puts serial + monitor on stdio
 # (Ctrl-A X quits) with no timeout.
 #
@@ -33,6 +37,9 @@ smp=1
 log=
 timeout_s=120
 name=
+cfg_guest=
+startup=
+no_bootx64=0
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -43,6 +50,9 @@ while [[ $# -gt 0 ]]; do
 	--log) log="${2:?--log needs a value}"; shift ;;
 	--timeout) timeout_s="${2:?--timeout needs a value}"; shift ;;
 	--name) name="${2:?--name needs a value}"; shift ;;
+	--cfg-guest) cfg_guest="${2:?--cfg-guest needs a value}"; shift ;;
+	--startup) startup="${2:?--startup needs a value}"; shift ;;
+	--no-bootx64) no_bootx64=1 ;;
 	-h | --help) usage ;;
 	*) echo "run-qemu: unknown argument: $1" >&2; usage ;;
 	esac
@@ -73,13 +83,17 @@ fi
 esp="$HV_BUILD/esp-$name"
 rm -rf "$esp"
 mkdir -p "$esp/EFI/BOOT" "$esp/EFI/hv"
+[[ -n "$cfg_guest" ]] || cfg_guest="\\EFI\\hv\\$guest.efi"
 if [[ $no_hv == 1 ]]; then
-	cp "$guest_efi" "$esp/EFI/BOOT/BOOTX64.EFI"
-else
-	cp "$hv_efi" "$esp/EFI/BOOT/BOOTX64.EFI"
+	[[ $no_bootx64 == 1 ]] || cp "$guest_efi" "$esp/EFI/BOOT/BOOTX64.EFI"
 	cp "$guest_efi" "$esp/EFI/hv/$guest.efi"
-	printf 'guest=\\EFI\\hv\\%s.efi\nguest_args=\n' "$guest" >"$esp/EFI/hv/hv.cfg"
+else
+	[[ $no_bootx64 == 1 ]] || cp "$hv_efi" "$esp/EFI/BOOT/BOOTX64.EFI"
+	cp "$hv_efi" "$esp/EFI/hv/hv.efi"
+	cp "$guest_efi" "$esp/EFI/hv/$guest.efi"
+	printf 'guest=%s\nguest_args=\n' "$cfg_guest" >"$esp/EFI/hv/hv.cfg"
 fi
+[[ -z "$startup" ]] || printf '%s\r\n' "$startup" >"$esp/startup.nsh"
 
 vars="$HV_BUILD/ovmf-vars-$name.fd"
 cp "$OVMF_VARS" "$vars"

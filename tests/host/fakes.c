@@ -1,0 +1,160 @@
+/*
+ * fakes.c - host stand-ins for the hardware seams and for a backend.
+ */
+#include "fakes.h"
+#include "log.h"
+#include <string.h>
+#include <stdlib.h>
+#include <stdio.h>
+
+struct cpuid_row {
+	u32 leaf, sub, r[4];
+};
+static struct cpuid_row cpuid_rows[64];
+static int cpuid_n;
+
+void fake_cpuid_reset(void) { cpuid_n = 0; }
+void fake_cpuid_set(u32 leaf, u32 sub, u32 a, u32 b, u32 c, u32 d)
+{
+	cpuid_rows[cpuid_n++] = (struct cpuid_row){ leaf, sub, { a, b, c, d } };
+}
+
+void hv_native_cpuid(u32 leaf, u32 sub, u32 r[4])
+{
+	for (int i = 0; i < cpuid_n; i++)
+		if (cpuid_rows[i].leaf == leaf && cpuid_rows[i].sub == sub) {
+			memcpy(r, cpuid_rows[i].r, 16);
+			return;
+		}
+	memset(r, 0, 16);
+}
+
+struct msr_row {
+	u32 msr;
+	u64 val;
+};
+static struct msr_row msr_rows[64];
+static int msr_n;
+
+void fake_msr_reset(void) { msr_n = 0; }
+void fake_msr_set(u32 msr, u64 val)
+{
+	for (int i = 0; i < msr_n; i++)
+		if (msr_rows[i].msr == msr) {
+			msr_rows[i].val = val;
+			return;
+		}
+	msr_rows[msr_n++] = (struct msr_row){ msr, val };
+}
+u64 fake_msr_get(u32 msr)
+{
+	for (int i = 0; i < msr_n; i++)
+		if (msr_rows[i].msr == msr)
+			return msr_rows[i].val;
+	return ~0ull;
+}
+
+int hv_native_rdmsr(u32 msr, u64 *val)
+{
+	for (int i = 0; i < msr_n; i++)
+		if (msr_rows[i].msr == msr) {
+			*val = msr_rows[i].val;
+			return 0;
+		}
+	return 1;
+}
+
+int hv_native_wrmsr(u32 msr, u64 val)
+{
+	for (int i = 0; i < msr_n; i++)
+		if (msr_rows[i].msr == msr) {
+			msr_rows[i].val = val;
+			return 0;
+		}
+	return 1;
+}
+
+u16 fake_io_last_port;
+u32 fake_io_last_val;
+int fake_io_writes;
+u32 hv_native_io_in(u16 port, u8 size) { return 0x5a5a5a5a & (size == 1 ? 0xff : size == 2 ? 0xffff : ~0u); }
+void hv_native_io_out(u16 port, u8 size, u32 val)
+{
+	fake_io_last_port = port;
+	fake_io_last_val = val;
+	fake_io_writes++;
+}
+
+char fake_serial[16384];
+size_t fake_serial_len;
+void fake_serial_reset(void)
+{
+	fake_serial_len = 0;
+	fake_serial[0] = 0;
+}
+void serial_init(u16 port) {}
+void serial_write(u16 port, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && fake_serial_len + 1 < sizeof(fake_serial); i++)
+		fake_serial[fake_serial_len++] = s[i];
+	fake_serial[fake_serial_len] = 0;
+}
+int log_cpu_id(void) { return 0; }
+
+jmp_buf fake_fatal_jmp;
+int fake_fatal_armed;
+int fake_fatal_count;
+NORETURN void host_test_fatal(void);
+NORETURN void host_test_fatal(void)
+{
+	fake_fatal_count++;
+	if (fake_fatal_armed)
+		longjmp(fake_fatal_jmp, 1);
+	fprintf(stderr, "unexpected hv_fatal\n");
+	abort();
+}
+
+/* ---- fake backend ---------------------------------------------------- */
+static struct fake_be_state *st(struct vp *vp) { return vp->be; }
+static int fb_probe(void) { return 0; }
+static void fb_advance(struct vp *vp, const struct hv_exit *e) { st(vp)->advanced++; }
+static void fb_inject(struct vp *vp, u8 v, bool has, u32 err)
+{
+	st(vp)->injected_vector = v;
+	st(vp)->injected_has_error = has;
+	st(vp)->injected_error = err;
+}
+static u64 fb_read(struct vp *vp, enum guest_reg r) { return st(vp)->regs[r]; }
+static enum be_msr_result fb_msr_read(struct vp *vp, u32 msr, u64 *val) { return BE_MSR_NOT_MINE; }
+static enum be_msr_result fb_msr_write(struct vp *vp, u32 msr, u64 val) { return BE_MSR_NOT_MINE; }
+static int fb_map(struct vp *vp, u64 gpa)
+{
+	st(vp)->slat_maps++;
+	st(vp)->last_slat_gpa = gpa;
+	return st(vp)->slat_fail ? -1 : 0;
+}
+static void fb_dump(struct vp *vp) { st(vp)->dumps++; }
+static u32 fb_hw(void) { return 0xa; }
+
+const struct backend fake_backend = {
+	.name = "fake",
+	.probe = fb_probe,
+	.advance_rip = fb_advance,
+	.inject_exception = fb_inject,
+	.read_reg = fb_read,
+	.msr_read = fb_msr_read,
+	.msr_write = fb_msr_write,
+	.slat_map_identity = fb_map,
+	.dump = fb_dump,
+	.hw_features = fb_hw,
+};
+
+void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s)
+{
+	memset(vp, 0, sizeof(*vp));
+	memset(s, 0, sizeof(*s));
+	s->injected_vector = -1;
+	vp->part = p;
+	vp->be = s;
+	vp->self = vp;
+}

@@ -1,0 +1,51 @@
+/*
+ * fakes.h - the hardware seams of hv.h (CPUID, MSRs, port I/O, serial) and
+ * a fake backend, so the Hv#1 modules run unchanged on the host.
+ */
+#ifndef FAKES_H
+#define FAKES_H
+
+#include "hv.h"
+
+/* Native CPUID answers: fake_cpuid_set(leaf, sub, a, b, c, d). Unset leaves
+ * read as zeros. */
+void fake_cpuid_reset(void);
+void fake_cpuid_set(u32 leaf, u32 sub, u32 a, u32 b, u32 c, u32 d);
+
+/* Native MSRs: fake_msr_set makes one exist; others fault. */
+void fake_msr_reset(void);
+void fake_msr_set(u32 msr, u64 val);
+u64 fake_msr_get(u32 msr);
+
+/* Port I/O log. */
+extern u16 fake_io_last_port;
+extern u32 fake_io_last_val;
+extern int fake_io_writes;
+
+/* Serial output captured by the fake UART. */
+extern char fake_serial[16384];
+extern size_t fake_serial_len;
+void fake_serial_reset(void);
+
+/* A VP with the fake backend; its state is inspectable. */
+struct fake_be_state {
+	u64 regs[GREG__COUNT];
+	int injected_vector; /* -1: none */
+	bool injected_has_error;
+	u32 injected_error;
+	int advanced;
+	int slat_maps;
+	int slat_fail;
+	u64 last_slat_gpa;
+	int dumps;
+};
+extern const struct backend fake_backend;
+void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s);
+
+/* hv_fatal() lands here in host tests: returns to the test via longjmp. */
+#include <setjmp.h>
+extern jmp_buf fake_fatal_jmp;
+extern int fake_fatal_armed;
+extern int fake_fatal_count;
+
+#endif

@@ -1,0 +1,76 @@
+/* test_msr.c - synthetic MSR gating (hv/msr.c, TLFS 4.2.2) and native
+ * passthrough of other intercepted MSRs. */
+#include "htest.h"
+#include "fakes.h"
+#include "tlfs.h"
+
+static struct partition part;
+static struct vp vp;
+static struct fake_be_state bes;
+
+static void setup(void)
+{
+	partition_init(&part, &fake_backend, 48, 0, 0);
+	fake_vp_init(&vp, &part, &bes);
+	fake_msr_reset();
+}
+
+static enum hv_action rd(u32 msr)
+{
+	struct hv_exit e = { .reason = HV_EXIT_MSR_READ };
+	e.u.msr.index = msr;
+	bes.injected_vector = -1;
+	return hv_handle_msr_read(&vp, &e);
+}
+
+static enum hv_action wr(u32 msr, u64 val)
+{
+	struct hv_exit e = { .reason = HV_EXIT_MSR_WRITE };
+	e.u.msr.index = msr;
+	e.u.msr.value = val;
+	bes.injected_vector = -1;
+	return hv_handle_msr_write(&vp, &e);
+}
+
+TEST(msr_nothing_implemented_nothing_advertised)
+{
+	setup();
+	CHECK_EQ(hv_msr_implemented_privileges(), 0);
+	CHECK_EQ(hv_msr_implemented_features_edx(), 0);
+	CHECK_EQ(part.privileges, 0);
+}
+
+TEST(msr_synthetic_range_gp)
+{
+	setup();
+	const u32 msrs[] = { HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL, HV_X64_MSR_VP_INDEX,
+			     HV_X64_MSR_SINT15, HV_X64_MSR_CRASH_CTL, 0x40000004, 0x400000ff,
+			     0x40001000, 0x4fffffff };
+	for (unsigned i = 0; i < sizeof(msrs) / 4; i++) {
+		CHECK_EQ(rd(msrs[i]), HV_ACT_INJECTED);
+		CHECK_EQ(bes.injected_vector, 13);
+		CHECK(bes.injected_has_error && bes.injected_error == 0);
+		CHECK_EQ(wr(msrs[i], 0), HV_ACT_INJECTED);
+		CHECK_EQ(bes.injected_vector, 13);
+	}
+	/* Even with every privilege granted, an unimplemented MSR is #GP. */
+	part.privileges = ~0ull;
+	part.features_edx = ~0u;
+	CHECK_EQ(rd(HV_X64_MSR_VP_INDEX), HV_ACT_INJECTED);
+}
+
+TEST(msr_native_passthrough)
+{
+	setup();
+	fake_msr_set(0x1234, 0x1122334455667788ull);
+	vp.gpr[GPR_RAX] = vp.gpr[GPR_RDX] = ~0ull;
+	CHECK_EQ(rd(0x1234), HV_ACT_ADVANCE);
+	CHECK_EQ(vp.gpr[GPR_RAX], 0x55667788);
+	CHECK_EQ(vp.gpr[GPR_RDX], 0x11223344);
+	CHECK_EQ(wr(0x1234, 42), HV_ACT_ADVANCE);
+	CHECK_EQ(fake_msr_get(0x1234), 42);
+	/* A native fault becomes the guest's #GP, never the host's. */
+	CHECK_EQ(rd(0x9999), HV_ACT_INJECTED);
+	CHECK_EQ(bes.injected_vector, 13);
+	CHECK_EQ(wr(0x9999, 1), HV_ACT_INJECTED);
+}
