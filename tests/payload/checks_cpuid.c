@@ -58,7 +58,18 @@ static void checks_std_leaves(void)
 static void checks_identity(void)
 {
 	struct cpuid_regs r = cpuid(0x40000000u, 0);
+	char v[13];
 
+	for (int i = 0; i < 4; i++) {
+		v[i] = (char)(r.ebx >> (8 * i));
+		v[4 + i] = (char)(r.ecx >> (8 * i));
+		v[8 + i] = (char)(r.edx >> (8 * i));
+	}
+	v[12] = '\0';
+	for (int i = 0; i < 12; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e)
+			v[i] = '.';
+	ser_printf("  info: hypervisor vendor \"%s\", max leaf 0x%x\n", v, r.eax);
 	check_eq("cpuid.40000000.max_leaf", r.eax, HV_CPUID_MAX_LEAF);
 	check("cpuid.40000000.vendor",
 	      r.ebx == 0x7263694D && r.ecx == 0x666F736F && r.edx == 0x76482074,
