@@ -44,8 +44,8 @@ CORE_C := hv/core.c hv/dispatch.c hv/cpuid.c hv/msr.c hv/io.c hv/npf.c \
           hv/log.c hv/fmt.c hv/pool.c hv/partition.c \
           arch/x86_64/serial.c arch/x86_64/gdt.c arch/x86_64/idt.c \
           arch/x86_64/slat.c arch/x86_64/trap.c arch/x86_64/string.c \
-          svm/svm.c svm/svm_exit.c
-CORE_ASM := arch/x86_64/core_head.asm arch/x86_64/isr.asm svm/svm_run.asm
+          svm/svm.c svm/svm_exit.c vmx/vmx.c vmx/vmx_exit.c vmx/vmx_caps.c
+CORE_ASM := arch/x86_64/core_head.asm arch/x86_64/isr.asm svm/svm_run.asm vmx/vmx_run.asm
 CORE_OBJ := $(CORE_C:%.c=$(BUILD)/core/%.o) $(CORE_ASM:%.asm=$(BUILD)/core/%.o)
 
 # ---- loader (UEFI application) ------------------------------------------

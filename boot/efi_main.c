@@ -85,12 +85,42 @@ static void capture_guest_state(struct guest_boot_state *g)
 	g->sysenter_eip = rdmsr(MSR_IA32_SYSENTER_EIP);
 }
 
-/* The backend the core will pick; checked here for a clear message. */
+/* The backend the core will pick (svm or vmx, by vendor: a CPU has at
+ * most one of them), checked here for a clear message. */
+static const char *g_backend = "none";
+static u32 g_vendor;
+
+#define MSR_IA32_VMX_PROCBASED_CTLS 0x482u
+#define MSR_IA32_VMX_PROCBASED_CTLS2 0x48bu
+
+/* Intel: VMX enabled (IA32_FEATURE_CONTROL unlocked, or locked with VMXON
+ * outside SMX: SDM 24.7), secondary controls with EPT and unrestricted
+ * guest (SDM A.3.2, A.3.3: allowed-1 settings in the high halves). */
+static const char *intel_vmx_support(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(1, 0, &a, &b, &c, &d);
+	if (!(c & BIT(5)))
+		return "Intel CPU without VMX";
+	u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	if ((fc & BIT(0)) && !(fc & BIT(2)))
+		return "VMX disabled by the firmware (IA32_FEATURE_CONTROL locked)";
+	if (!(rdmsr(MSR_IA32_VMX_PROCBASED_CTLS) & BIT(32 + 31)))
+		return "Intel CPU without VMX secondary controls";
+	u64 p2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
+	if (!(p2 & BIT(32 + 1)))
+		return "Intel CPU without EPT";
+	if (!(p2 & BIT(32 + 7)))
+		return "Intel CPU without VMX unrestricted guest";
+	return NULL;
+}
+
 static const char *cpu_virt_support(void)
 {
 	u32 a, b, c, d;
 	cpuid_count(0, 0, &a, &b, &c, &d);
-	bool amd = b == 0x68747541; /* "Auth" */
+	bool amd = b == 0x68747541;   /* "Auth" */
+	bool intel = b == 0x756e6547; /* "Genu" */
 	cpuid_count(0x80000000, 0, &a, &b, &c, &d);
 	u32 max_ext = a;
 	if (amd && max_ext >= 0x8000000a) {
@@ -100,9 +130,20 @@ static const char *cpu_virt_support(void)
 		cpuid_count(0x8000000a, 0, &a, &b, &c, &d);
 		if (!(d & BIT(0)))
 			return "AMD CPU without nested paging";
+		g_backend = "svm";
+		g_vendor = HV_INFO_VENDOR_SVM;
 		return NULL;
 	}
-	return "no supported virtualization (this build needs AMD SVM with NPT)";
+	if (intel) {
+		const char *why = intel_vmx_support();
+		if (why)
+			return why;
+		g_backend = "vmx";
+		g_vendor = HV_INFO_VENDOR_VMX;
+		return NULL;
+	}
+	return "no supported virtualization (this build needs AMD SVM with NPT or Intel VMX "
+	       "with EPT and unrestricted guest)";
 }
 
 static u32 phys_addr_bits(void)
@@ -218,7 +259,7 @@ static void publish_info_table(void)
 		return;
 	t->magic = HV_INFO_MAGIC;
 	t->version = HV_INFO_VERSION;
-	t->vendor = HV_INFO_VENDOR_SVM;
+	t->vendor = g_vendor;
 	t->resident_base = g_resident_base;
 	t->resident_size = g_resident_size;
 	uefi_call_wrapper(BS->InstallConfigurationTable, 2, &hv_info_guid, t);
@@ -289,7 +330,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		LOGW("configuration: %d bad item(s), first: %s", cfg.errors, cfg.first_error);
 
 	if (launch_hypervisor(&cfg) == EFI_SUCCESS) {
-		LOGI("hv.efi: hypervisor launched (svm)");
+		LOGI("hv.efi: hypervisor launched (%s)", g_backend);
 		publish_info_table();
 	}
 	return start_guest(image, li, &cfg);

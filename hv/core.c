@@ -52,7 +52,7 @@ static NORETURN void give_back(struct boot_info *bi, u64 status, const char *why
 
 static const struct backend *select_backend(void)
 {
-	static const struct backend *const all[] = { &svm_backend };
+	static const struct backend *const all[] = { &svm_backend, &vmx_backend };
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		if (all[i]->probe() == 0)
 			return all[i];

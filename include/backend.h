@@ -51,5 +51,6 @@ struct backend {
 };
 
 extern const struct backend svm_backend;
+extern const struct backend vmx_backend;
 
 #endif

@@ -44,5 +44,7 @@ extern const struct slat_fmt slat_fmt_host;    /* P|RW, supervisor */
 extern const struct slat_fmt slat_fmt_host_1g;
 extern const struct slat_fmt slat_fmt_npt;     /* P|RW|U */
 extern const struct slat_fmt slat_fmt_npt_1g;
+extern const struct slat_fmt slat_fmt_ept;     /* R|W|X, leaves WB */
+extern const struct slat_fmt slat_fmt_ept_1g;
 
 #endif

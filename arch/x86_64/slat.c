@@ -1,6 +1,7 @@
 /*
  * slat.c - 4-level page-table builder shared by the host page tables (built
- * by the loader) and the nested page tables (SDM 4.5, APM 5.3 and 15.25).
+ * by the loader), the AMD nested page tables and the Intel EPT (SDM 4.5,
+ * 29.3, APM 5.3 and 15.25).
  * Pure logic: it reaches memory only through identity addresses handed out
  * by the allocator callback, so host unit tests run it against malloc.
  */
@@ -17,6 +18,24 @@ const struct slat_fmt slat_fmt_npt = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_RW |
 				       PTE_PS, PTE_P, false };
 const struct slat_fmt slat_fmt_npt_1g = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_RW | PTE_US,
 					  PTE_PS, PTE_P, true };
+
+/* EPT (SDM 29.3.2): an entry is present if any of R/W/X (bits 2:0) is set;
+ * leaves carry the memory type in bits 5:3 (6 = write-back) and 2M/1G
+ * leaves bit 7. Table entries leave bits 7:3 zero (reserved). */
+#define EPT_R BIT(0)
+#define EPT_W BIT(1)
+#define EPT_X BIT(2)
+#define EPT_RWX (EPT_R | EPT_W | EPT_X)
+#define EPT_MT_WB (6ull << 3)
+#define EPT_LARGE BIT(7)
+const struct slat_fmt slat_fmt_ept = {
+	.table_flags = EPT_RWX, .leaf_flags = EPT_RWX | EPT_MT_WB, .large_flag = EPT_LARGE,
+	.present_mask = EPT_RWX, .has_1g = false,
+};
+const struct slat_fmt slat_fmt_ept_1g = {
+	.table_flags = EPT_RWX, .leaf_flags = EPT_RWX | EPT_MT_WB, .large_flag = EPT_LARGE,
+	.present_mask = EPT_RWX, .has_1g = true,
+};
 
 static inline u64 *tbl(u64 pa) { return (u64 *)(uintptr_t)pa; }
 static inline unsigned idx(u64 va, int level) { return (unsigned)((va >> (12 + 9 * level)) & 511); }

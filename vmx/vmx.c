@@ -1,0 +1,531 @@
+/*
+ * vmx.c - Intel VMX backend: entering VMX operation, the partition's EPT
+ * and bitmaps, a VMCS built from the live firmware state, and the run loop
+ * step (SDM vol. 3: 24 (VMX operation), 25 (VMCS), 26/27 (VM entry and its
+ * checks), 28 (VM exits), 29 (EPT, VPID), 31 (VMX instructions)).
+ *
+ * What is intercepted, and why (everything else runs natively):
+ *  - CPUID, INVD, XSETBV, GETSEC, INIT, triple fault, task switch and the
+ *    VMX instructions exit unconditionally in VMX non-root operation (SDM
+ *    26.1.2). CPUID serves the Hv#1 leaves and hides VMX (TLFS 2.2-2.4);
+ *    VMX instructions are #UD for the guest, as on a CPU without VMX.
+ *  - MSRs: the MSR bitmap intercepts only IA32_FEATURE_CONTROL and the VMX
+ *    capability MSRs 0x480-0x491 (hide VMX); MSRs outside the bitmap's
+ *    ranges (the 0x40000000 synthetic range) always exit (SDM 25.6.9).
+ *  - CR4: VMXE is owned by the hypervisor (guest/host mask, read shadow
+ *    without VMXE): a guest MOV to CR4 exits only if it sets VMXE, and gets
+ *    #GP as on a CPU without VMX (SDM 26.1.3, 26.3).
+ *  - Port I/O only on the ACPI PM1 control / reset ports and 0xCF9 (the
+ *    counters dump before the platform goes away), like svm/.
+ *  - EPT violations: the hypervisor's memory is not mapped; MMIO above the
+ *    memory map is mapped on first touch.
+ * External interrupts and NMIs are not intercepted: they go straight to the
+ * guest, the host runs with interrupts off.
+ */
+#include "vmx.h"
+#include "arch.h"
+#include "boot_info.h"
+#include "hv.h"
+#include "hv_abi.h"
+#include "log.h"
+#include "pool.h"
+#include "tlfs.h"
+#include "x86.h"
+
+struct vmx_global vmx;
+extern struct pool core_pool;
+
+
+/* What this backend needs from the controls (SDM 25.6-25.8). Unrestricted
+ * guest lets the firmware run in any mode it likes (real mode included)
+ * without emulation; it requires EPT. RDTSCP, INVPCID, XSAVES and
+ * TPAUSE/UMWAIT raise #UD in the guest unless enabled, so they are enabled
+ * where the CPU has them. IA-32e mode guest is set per guest state. */
+static const struct vmx_ctl_want vmx_want[5] = {
+	[VMX_CTL_PIN] = { 0, 0 },
+	[VMX_CTL_PROC] = { PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY, 0 },
+	[VMX_CTL_PROC2] = { PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST,
+			    PROC2_ENABLE_VPID | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID |
+				    PROC2_ENABLE_XSAVES | PROC2_ENABLE_USER_WAIT_PAUSE },
+	[VMX_CTL_EXIT] = { EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT |
+				   EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER,
+			   EXIT_SAVE_DEBUG_CONTROLS },
+	[VMX_CTL_ENTRY] = { ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_IA32_EFER | ENTRY_IA32E_MODE_GUEST,
+			    ENTRY_LOAD_DEBUG_CONTROLS },
+};
+
+static bool cpu_is_intel(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(0, 0, &a, &b, &c, &d);
+	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e; /* GenuineIntel */
+}
+
+static u64 msr_or_zero(u32 msr)
+{
+	u64 v = 0;
+	return rdmsr_safe(msr, &v) ? 0 : v;
+}
+
+static void read_caps(struct vmx_caps *c)
+{
+	c->basic = msr_or_zero(MSR_IA32_VMX_BASIC);
+	c->pin = msr_or_zero(MSR_IA32_VMX_PINBASED_CTLS);
+	c->proc = msr_or_zero(MSR_IA32_VMX_PROCBASED_CTLS);
+	c->exit = msr_or_zero(MSR_IA32_VMX_EXIT_CTLS);
+	c->entry = msr_or_zero(MSR_IA32_VMX_ENTRY_CTLS);
+	c->misc = msr_or_zero(MSR_IA32_VMX_MISC);
+	c->cr0_fixed0 = msr_or_zero(MSR_IA32_VMX_CR0_FIXED0);
+	c->cr0_fixed1 = msr_or_zero(MSR_IA32_VMX_CR0_FIXED1);
+	c->cr4_fixed0 = msr_or_zero(MSR_IA32_VMX_CR4_FIXED0);
+	c->cr4_fixed1 = msr_or_zero(MSR_IA32_VMX_CR4_FIXED1);
+	/* A.3.3, A.10: these exist only if the controls above allow them. */
+	c->proc2 = (c->proc & BIT(63)) ? msr_or_zero(MSR_IA32_VMX_PROCBASED_CTLS2) : 0;
+	c->ept_vpid = (c->proc2 & (BIT(32 + 1) | BIT(32 + 5))) ? msr_or_zero(MSR_IA32_VMX_EPT_VPID_CAP) : 0;
+	if (c->basic & VMX_BASIC_TRUE_CTLS) {
+		c->true_pin = msr_or_zero(MSR_IA32_VMX_TRUE_PINBASED_CTLS);
+		c->true_proc = msr_or_zero(MSR_IA32_VMX_TRUE_PROCBASED_CTLS);
+		c->true_exit = msr_or_zero(MSR_IA32_VMX_TRUE_EXIT_CTLS);
+		c->true_entry = msr_or_zero(MSR_IA32_VMX_TRUE_ENTRY_CTLS);
+	}
+}
+
+static void log_caps(const struct vmx_caps *c)
+{
+	LOGD("vmx caps: basic %lx pin %lx proc %lx exit %lx entry %lx misc %lx",
+	     (unsigned long)c->basic, (unsigned long)c->pin, (unsigned long)c->proc,
+	     (unsigned long)c->exit, (unsigned long)c->entry, (unsigned long)c->misc);
+	LOGD("vmx caps: cr0 fixed %lx/%lx cr4 fixed %lx/%lx proc2 %lx ept_vpid %lx",
+	     (unsigned long)c->cr0_fixed0, (unsigned long)c->cr0_fixed1,
+	     (unsigned long)c->cr4_fixed0, (unsigned long)c->cr4_fixed1,
+	     (unsigned long)c->proc2, (unsigned long)c->ept_vpid);
+	LOGD("vmx caps: true pin %lx proc %lx exit %lx entry %lx", (unsigned long)c->true_pin,
+	     (unsigned long)c->true_proc, (unsigned long)c->true_exit,
+	     (unsigned long)c->true_entry);
+}
+
+static int vmx_probe(void)
+{
+	u32 a, b, c, d;
+	if (!cpu_is_intel())
+		return -1;
+	cpuid_count(1, 0, &a, &b, &c, &d);
+	if (!(c & BIT(5)))
+		return -1;
+	u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	if ((fc & FEATURE_CONTROL_LOCK) && !(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX)) {
+		LOGE("vmx: disabled by firmware (IA32_FEATURE_CONTROL %lx)", (unsigned long)fc);
+		return -1;
+	}
+	read_caps(&vmx.caps);
+	log_caps(&vmx.caps);
+
+	const char *why;
+	u32 missing;
+	if (vmx_compute_controls(&vmx.caps, vmx_want, &vmx.ctl, &why, &missing)) {
+		LOGE("vmx: the CPU lacks %s controls %x", why, missing);
+		return -1;
+	}
+	/* EPT as this backend builds it (SDM 29.3.2, 29.3.7): 4-level walk,
+	 * write-back structures, 2 MiB pages, INVEPT. */
+	const u64 need_ept = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_INVEPT;
+	if ((vmx.caps.ept_vpid & need_ept) != need_ept ||
+	    !(vmx.caps.ept_vpid & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
+		LOGE("vmx: EPT capabilities %lx lack 4-level/WB/2M/INVEPT",
+		     (unsigned long)vmx.caps.ept_vpid);
+		return -1;
+	}
+	/* VPID needs INVVPID to keep the guest's TLB right across CR4
+	 * changes we emulate; without it run untagged (flush on every
+	 * transition, SDM 29.4.3.3). */
+	if ((vmx.ctl.proc2 & PROC2_ENABLE_VPID) &&
+	    (!(vmx.caps.ept_vpid & VPID_CAP_INVVPID) ||
+	     !(vmx.caps.ept_vpid & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL))))
+		vmx.ctl.proc2 &= ~(u32)PROC2_ENABLE_VPID;
+	vmx.cr4_mask = vmx.caps.cr4_fixed0 | CR4_VMXE;
+	return 0;
+}
+
+/* MSR bitmap (SDM 25.6.9): read-low at 0, read-high at 1 KiB, write-low
+ * at 2 KiB, write-high at 3 KiB; low = 0-0x1FFF, high = 0xC0000000-
+ * 0xC0001FFF. MSRs outside both ranges always exit. */
+static void msr_intercept(u32 msr, bool rd, bool wr)
+{
+	u32 off;
+	if (msr <= 0x1fff)
+		off = 0;
+	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
+		off = 1024;
+	else
+		return;
+	u32 bit = msr & 0x1fff;
+	if (rd)
+		vmx.msr_bitmap[off + bit / 8] |= (u8)(1u << (bit % 8));
+	if (wr)
+		vmx.msr_bitmap[2048 + off + bit / 8] |= (u8)(1u << (bit % 8));
+}
+
+/* I/O bitmaps A (0-0x7FFF) and B (0x8000-0xFFFF) are contiguous here, so
+ * one bit per port from the start (SDM 25.6.4). */
+static void io_intercept(u16 port)
+{
+	if (port)
+		vmx.io_bitmap[port / 8] |= (u8)(1u << (port % 8));
+}
+
+static const struct slat_fmt *ept_format(void)
+{
+	return (vmx.caps.ept_vpid & EPT_CAP_1G) ? &slat_fmt_ept_1g : &slat_fmt_ept;
+}
+
+static int vmx_partition_init(struct partition *p, const struct boot_info *bi)
+{
+	vmx.msr_bitmap = pool_alloc_pages(&core_pool, 1);
+	vmx.io_bitmap = pool_alloc_pages(&core_pool, 2);
+	if (!vmx.msr_bitmap || !vmx.io_bitmap)
+		return -1;
+	msr_intercept(MSR_IA32_FEATURE_CONTROL, true, true);
+	for (u32 m = MSR_IA32_VMX_FIRST; m <= MSR_IA32_VMX_LAST; m++)
+		msr_intercept(m, true, true);
+	io_intercept(p->pm1a_cnt_port);
+	io_intercept((u16)(p->pm1a_cnt_port ? p->pm1a_cnt_port + 1 : 0));
+	io_intercept(p->pm1b_cnt_port);
+	io_intercept((u16)(p->pm1b_cnt_port ? p->pm1b_cnt_port + 1 : 0));
+	io_intercept(p->reset_port);
+	io_intercept(0xcf9);
+
+	/* EPT: identity map of everything below phys_top in the largest
+	 * pages the CPU offers, write-back, the hypervisor's memory left out
+	 * (SDM 29.3). */
+	if (slat_init(&vmx.ept, ept_format(), pool_alloc_page, &core_pool) ||
+	    slat_identity_with_hole(&vmx.ept, 0, bi->phys_top, bi->resident_base,
+				    bi->resident_base + bi->resident_size))
+		return -1;
+	vmx.eptp = vmx.ept.root | EPTP_WALK_4 | EPTP_WB;
+	LOGI("vmx: EPT (%s pages) to %lx, hypervisor %lx-%lx hidden, VPID %s, unrestricted guest",
+	     ept_format()->has_1g ? "1G" : "2M", (unsigned long)bi->phys_top,
+	     (unsigned long)bi->resident_base, (unsigned long)(bi->resident_base + bi->resident_size),
+	     (vmx.ctl.proc2 & PROC2_ENABLE_VPID) ? "on" : "off");
+	return 0;
+}
+
+/* VMWRITE that remembers the first failure for one report. */
+static u32 vw_failed_field;
+static void vw(u32 field, u64 val)
+{
+	if (vmwrite(field, val) && !vw_failed_field)
+		vw_failed_field = field ? field : 0xffffffffu;
+}
+
+/* Access rights of a guest segment (SDM 25.4.1) from the captured state.
+ * The VM-entry checks (27.3.1.2) want the accessed bit of usable code/data
+ * segments, and a usable busy TSS in TR even where the firmware never
+ * loaded one (OVMF leaves TR = 0): then a null TR with a busy-TSS type. */
+static u32 guest_ar(const struct seg_state *s, int i)
+{
+	u32 ar = s->attr;
+	if (i == SEG_TR) {
+		if (!ar)
+			return VMX_AR_TSS64_BUSY;
+		if ((ar & 0xf) == 9 || (ar & 0xf) == 1)
+			ar |= 2; /* available -> busy */
+		return ar;
+	}
+	if (!ar)
+		return VMX_AR_UNUSABLE;
+	if (ar & VMX_AR_S)
+		ar |= VMX_AR_TYPE_ACCESSED;
+	return ar;
+}
+
+static u64 tss_base(u16 tr, u64 gdt_base)
+{
+	const u8 *e = (const u8 *)(uintptr_t)(gdt_base + (tr & ~7u));
+	u64 lo = *(const u64 *)e;
+	u64 hi = *(const u32 *)(e + 8);
+	return ((lo >> 16) & 0xffffff) | ((lo >> 32) & 0xff000000) | (hi << 32);
+}
+
+static void setup_host_state(void)
+{
+	struct desc_ptr gdtr, idtr;
+	sgdt(&gdtr);
+	sidt(&idtr);
+	vw(VMCS_HOST_CR0, read_cr0());
+	vw(VMCS_HOST_CR3, read_cr3());
+	vw(VMCS_HOST_CR4, read_cr4());
+	vw(VMCS_HOST_CS_SEL, HOST_CS);
+	vw(VMCS_HOST_SS_SEL, HOST_DS);
+	vw(VMCS_HOST_DS_SEL, HOST_DS);
+	vw(VMCS_HOST_ES_SEL, HOST_DS);
+	vw(VMCS_HOST_FS_SEL, 0);
+	vw(VMCS_HOST_GS_SEL, 0);
+	vw(VMCS_HOST_TR_SEL, read_tr()); /* must not be 0 (SDM 27.2.3) */
+	vw(VMCS_HOST_FS_BASE, 0);
+	vw(VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE)); /* the current VP */
+	vw(VMCS_HOST_TR_BASE, tss_base(read_tr(), gdtr.base));
+	vw(VMCS_HOST_GDTR_BASE, gdtr.base);
+	vw(VMCS_HOST_IDTR_BASE, idtr.base);
+	vw(VMCS_HOST_SYSENTER_CS, 0);
+	vw(VMCS_HOST_SYSENTER_ESP, 0);
+	vw(VMCS_HOST_SYSENTER_EIP, 0);
+	vw(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
+	vw(VMCS_HOST_EFER, rdmsr(MSR_EFER));
+	vw(VMCS_HOST_RIP, (u64)(uintptr_t)vmx_exit_entry);
+	/* HOST_RSP is written by vmx_run_asm on every entry. */
+}
+
+static void setup_controls(const struct guest_boot_state *g)
+{
+	u32 entry = vmx.ctl.entry & ~(u32)ENTRY_IA32E_MODE_GUEST;
+	if (g->efer & EFER_LMA)
+		entry |= ENTRY_IA32E_MODE_GUEST;
+	vw(VMCS_PIN_CTLS, vmx.ctl.pin);
+	vw(VMCS_PROC_CTLS, vmx.ctl.proc);
+	vw(VMCS_PROC2_CTLS, vmx.ctl.proc2);
+	vw(VMCS_EXIT_CTLS, vmx.ctl.exit);
+	vw(VMCS_ENTRY_CTLS, entry);
+	vw(VMCS_EXCEPTION_BITMAP, 0);
+	vw(VMCS_PF_ERROR_MASK, 0);
+	vw(VMCS_PF_ERROR_MATCH, 0);
+	vw(VMCS_CR3_TARGET_COUNT, 0);
+	vw(VMCS_EXIT_MSR_STORE_COUNT, 0);
+	vw(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+	vw(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	vw(VMCS_ENTRY_INTR_INFO, 0);
+	vw(VMCS_IO_BITMAP_A, (u64)(uintptr_t)vmx.io_bitmap);
+	vw(VMCS_IO_BITMAP_B, (u64)(uintptr_t)vmx.io_bitmap + PAGE_SIZE);
+	vw(VMCS_MSR_BITMAP, (u64)(uintptr_t)vmx.msr_bitmap);
+	vw(VMCS_EPT_POINTER, vmx.eptp);
+	if (vmx.ctl.proc2 & PROC2_ENABLE_VPID)
+		vw(VMCS_VPID, VMX_VPID);
+	if (vmx.ctl.proc2 & PROC2_ENABLE_XSAVES)
+		vw(VMCS_XSS_EXIT_BITMAP, 0); /* no XSAVES/XRSTORS exits */
+	/* CR0 belongs to the guest (mask 0): with unrestricted guest only
+	 * NE is fixed, which every OS keeps set. CR4.VMXE is ours. */
+	vw(VMCS_CR0_MASK, 0);
+	vw(VMCS_CR0_SHADOW, 0);
+	vw(VMCS_CR4_MASK, vmx.cr4_mask);
+}
+
+static void setup_guest_state(struct vp *vp, const struct guest_boot_state *g)
+{
+	struct vmx_vp *s = vmx_of(vp);
+	for (int i = 0; i < SEG__COUNT; i++) {
+		const struct seg_state *seg = &g->seg[i];
+		u32 limit = seg->limit;
+		if (i == SEG_TR && !seg->attr)
+			limit = 0x67;
+		vw(VMCS_SEG_SEL(i), seg->sel);
+		vw(VMCS_SEG_LIMIT(i), limit);
+		vw(VMCS_SEG_AR(i), guest_ar(seg, i));
+		vw(VMCS_SEG_BASE(i), seg->base);
+	}
+	vw(VMCS_GUEST_GDTR_BASE, g->gdtr.base);
+	vw(VMCS_GUEST_GDTR_LIMIT, g->gdtr.limit);
+	vw(VMCS_GUEST_IDTR_BASE, g->idtr.base);
+	vw(VMCS_GUEST_IDTR_LIMIT, g->idtr.limit);
+
+	u64 cr0f0 = vmx_guest_cr0_fixed0(&vmx.caps, true);
+	vw(VMCS_GUEST_CR0, vmx_fixed_cr(g->cr0, cr0f0, vmx.caps.cr0_fixed1));
+	vw(VMCS_GUEST_CR3, g->cr3);
+	vw(VMCS_GUEST_CR4, vmx_fixed_cr(g->cr4, vmx.caps.cr4_fixed0, vmx.caps.cr4_fixed1));
+	s->cr4_shadow = g->cr4 & ~CR4_VMXE;
+	vw(VMCS_CR4_SHADOW, s->cr4_shadow);
+	vw(VMCS_GUEST_DR7, g->dr7);
+	vw(VMCS_GUEST_RIP, g->rip);
+	vw(VMCS_GUEST_RSP, g->rsp);
+	vw(VMCS_GUEST_RFLAGS, g->rflags | BIT(1));
+	vw(VMCS_GUEST_EFER, g->efer);
+	vw(VMCS_GUEST_PAT, g->pat);
+	vw(VMCS_GUEST_DEBUGCTL, g->debugctl);
+	vw(VMCS_GUEST_SYSENTER_CS, g->sysenter_cs);
+	vw(VMCS_GUEST_SYSENTER_ESP, g->sysenter_esp);
+	vw(VMCS_GUEST_SYSENTER_EIP, g->sysenter_eip);
+	vw(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vw(VMCS_GUEST_ACTIVITY, 0);
+	vw(VMCS_GUEST_PENDING_DBG, 0);
+	vw(VMCS_LINK_POINTER, ~0ull); /* no shadow VMCS (SDM 27.3.1.5) */
+
+	/* Not in the VMCS: the syscall MSRs, KernelGsBase and CR2 are shared
+	 * with the host, which never uses them; they hold the guest's values
+	 * already (same CPU), set them anyway for a clean hand-over. */
+	wrmsr(MSR_STAR, g->star);
+	wrmsr(MSR_LSTAR, g->lstar);
+	wrmsr(MSR_CSTAR, g->cstar);
+	wrmsr(MSR_SFMASK, g->sfmask);
+	wrmsr(MSR_KERNEL_GS_BASE, g->kernel_gs_base);
+	__asm__ volatile("mov %0, %%cr2" : : "r"(g->cr2));
+
+	vp->gpr[GPR_RSP] = g->rsp;
+	vp->gpr[GPR_RAX] = 0; /* hv_launch returns 0 in the guest */
+}
+
+/* Leave VMX operation: after a failed first launch the firmware gets its
+ * CPU back and must find it as it left it (CR4.VMXE clear). */
+static void vmx_leave(struct vp *vp)
+{
+	struct vmx_vp *s = vmx_of(vp);
+	if (!s || !s->vmx_on)
+		return;
+	vmclear((u64)(uintptr_t)s->vmcs);
+	vmxoff();
+	__asm__ volatile("mov %0, %%cr4" : : "r"(read_cr4() & ~CR4_VMXE));
+	s->vmx_on = false;
+}
+
+static int vmx_vp_init(struct vp *vp, const struct guest_boot_state *g)
+{
+	struct vmx_vp *s = pool_alloc_pages(&core_pool, 1);
+	u8 *pages = pool_alloc_pages(&core_pool, 2);
+	if (!s || !pages)
+		return -1;
+	vp->be = s;
+	s->vmxon_region = pages;
+	s->vmcs = pages + PAGE_SIZE;
+	u32 rev = (u32)(vmx.caps.basic & VMX_BASIC_REVISION_MASK);
+	*(u32 *)s->vmxon_region = rev;
+	*(u32 *)s->vmcs = rev;
+
+	/* SDM 24.7: VMXON needs IA32_FEATURE_CONTROL locked with VMXON
+	 * outside SMX; firmware normally does it, OVMF under Bochs does not. */
+	u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	if (!(fc & FEATURE_CONTROL_LOCK))
+		wrmsr(MSR_IA32_FEATURE_CONTROL,
+		      fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
+	/* SDM 24.8: CR0 and CR4 must satisfy the fixed bits (CR4.VMXE). */
+	u64 cr0 = vmx_fixed_cr(read_cr0(), vmx.caps.cr0_fixed0, vmx.caps.cr0_fixed1);
+	u64 cr4 = vmx_fixed_cr(read_cr4(), vmx.caps.cr4_fixed0, vmx.caps.cr4_fixed1) | CR4_VMXE;
+	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
+
+	int rc = vmxon((u64)(uintptr_t)s->vmxon_region);
+	if (rc) {
+		LOGE("vmx: VMXON failed (%s)", rc == 1 ? "VMfailInvalid" : "VMfailValid");
+		__asm__ volatile("mov %0, %%cr4" : : "r"(read_cr4() & ~CR4_VMXE));
+		return -1;
+	}
+	s->vmx_on = true;
+	if (vmclear((u64)(uintptr_t)s->vmcs) || vmptrld((u64)(uintptr_t)s->vmcs)) {
+		LOGE("vmx: VMCLEAR/VMPTRLD of the VMCS failed");
+		vmx_leave(vp);
+		return -1;
+	}
+	vw_failed_field = 0;
+	setup_host_state();
+	setup_controls(g);
+	setup_guest_state(vp, g);
+	if (vw_failed_field) {
+		LOGE("vmx: VMWRITE of field %x failed: %s", vw_failed_field,
+		     vmx_insn_error_name((u32)vmread(VMCS_INSN_ERROR)));
+		vmx_leave(vp);
+		return -1;
+	}
+	/* Stale translations for this EPTP/VPID from before (SDM 29.4.3). */
+	invept((vmx.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE) ? INV_SINGLE_CONTEXT : INV_ALL_CONTEXT,
+	       vmx.eptp);
+	if (vmx.ctl.proc2 & PROC2_ENABLE_VPID)
+		vmx_flush_vpid();
+	return 0;
+}
+
+void vmx_flush_vpid(void)
+{
+	if (!(vmx.ctl.proc2 & PROC2_ENABLE_VPID))
+		return;
+	invvpid((vmx.caps.ept_vpid & VPID_CAP_INVVPID_SINGLE) ? INV_SINGLE_CONTEXT : INV_ALL_CONTEXT,
+		VMX_VPID, 0);
+}
+
+/* Deliver again an event whose delivery a VM exit cut short (SDM 28.2.4,
+ * 26.8.3 on software events: they need their instruction length). */
+static void reinject_pending(struct vmx_vp *s)
+{
+	if (s->reinject && !s->injected) {
+		vmwrite(VMCS_ENTRY_INTR_INFO, s->reinject);
+		if (s->reinject & VMX_INTR_INFO_ERROR)
+			vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, s->reinject_err);
+		u32 type = (s->reinject & VMX_INTR_TYPE_MASK) >> VMX_INTR_TYPE_SHIFT;
+		if (type == VMX_INTR_TYPE_SW_INT || type == VMX_INTR_TYPE_PRIV_SW_EXC ||
+		    type == VMX_INTR_TYPE_SW_EXC)
+			vmwrite(VMCS_ENTRY_INSN_LEN, s->reinject_len);
+	}
+	s->reinject = 0;
+	s->injected = false;
+}
+
+static void vmx_run(struct vp *vp, struct hv_exit *e)
+{
+	struct vmx_vp *s = vmx_of(vp);
+
+	for (;;) {
+		reinject_pending(s);
+		vmwrite(VMCS_GUEST_RSP, vp->gpr[GPR_RSP]);
+		int rc = vmx_run_asm(vp->gpr, s->launched);
+		if (rc) {
+			/* VMfailInvalid/VMfailValid: nothing of the guest ran
+			 * and the VMCS says why (SDM 31.4). */
+			u32 err = rc == 2 ? (u32)vmread(VMCS_INSN_ERROR) : 0;
+			*e = (struct hv_exit){ .reason = HV_EXIT_ENTRY_FAIL, .raw = 0x80000000u | err };
+			LOGE("vmx: %s failed: %s (VM-instruction error %u)",
+			     s->launched ? "VMRESUME" : "VMLAUNCH",
+			     rc == 2 ? vmx_insn_error_name(err) : "VMfailInvalid: no current VMCS", err);
+			break;
+		}
+		vp->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
+		vmx_decode_exit(vp, e);
+		if (e->reason == HV_EXIT_ENTRY_FAIL)
+			break; /* logged by the decoder; launch state unchanged */
+		s->launched = true;
+		u32 idt = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+		if (idt & VMX_INTR_INFO_VALID) {
+			/* Bits 30:12 are reserved in the entry field. */
+			s->reinject = idt & (VMX_INTR_INFO_VALID | 0x7ff | VMX_INTR_INFO_ERROR);
+			s->reinject_err = (u32)vmread(VMCS_IDT_VECTORING_ERROR);
+			s->reinject_len = (u32)vmread(VMCS_EXIT_INSN_LEN);
+		}
+		if (!vmx_handle_internal(vp, e))
+			return;
+	}
+	/* The entry failed. Before the first successful entry the core
+	 * gives the CPU back to the firmware: dump while the VMCS is still
+	 * readable, then leave VMX operation. */
+	if (!s->launched) {
+		vmx_dump(vp);
+		vmx_leave(vp);
+	}
+}
+
+static u32 vmx_hw_features(void)
+{
+	return HV_HW_MSR_BITMAPS | HV_HW_SLAT | VMX_HV_HW_UNRESTRICTED_GUEST;
+}
+
+/* Lazy MMIO above the memory map: map the large page around gpa. A
+ * not-present EPT entry is never cached, so no INVEPT (SDM 29.4.3.1). */
+static int vmx_slat_map_identity(struct vp *vp, u64 gpa)
+{
+	u64 sz = vmx.ept.fmt->has_1g ? PAGE_1G : PAGE_2M;
+	u64 base = ALIGN_DOWN(gpa, sz);
+	if (slat_map(&vmx.ept, base, base, sz, sz))
+		return -1;
+	LOGD("ept: mapped %lx-%lx on demand", (unsigned long)base, (unsigned long)(base + sz));
+	return 0;
+}
+
+const struct backend vmx_backend = {
+	.name = "vmx",
+	.info_vendor = HV_INFO_VENDOR_VMX,
+	.probe = vmx_probe,
+	.partition_init = vmx_partition_init,
+	.vp_init = vmx_vp_init,
+	.run = vmx_run,
+	.advance_rip = vmx_advance_rip,
+	.inject_exception = vmx_inject_exception,
+	.read_reg = vmx_read_reg,
+	.msr_read = vmx_msr_read,
+	.msr_write = vmx_msr_write,
+	.slat_map_identity = vmx_slat_map_identity,
+	.dump = vmx_dump,
+	.hw_features = vmx_hw_features,
+};

@@ -1,0 +1,74 @@
+/*
+ * vmx_caps.c - VMX capability arithmetic (see vmx_caps.h). SDM vol. 3
+ * appendix A: for each control word, bit X of the low 32 bits of the
+ * capability MSR set means the control must be 1 (allowed 0-setting is 0);
+ * bit X of the high 32 bits clear means it must be 0. When IA32_VMX_BASIC
+ * bit 55 is set, the TRUE_* MSRs report the real allowed-0 settings of the
+ * pin/primary/exit/entry controls, which can clear "default1" bits (e.g.
+ * CR3-load/store exiting) that the legacy MSRs force on (A.2).
+ */
+#include "vmx_caps.h"
+
+#define VMX_BASIC_TRUE_CTLS_BIT BIT(55)
+
+int vmx_adjust_ctl(u64 cap, struct vmx_ctl_want want, u32 *out, u32 *missing)
+{
+	u32 must1 = (u32)cap;
+	u32 may1 = (u32)(cap >> 32);
+	u32 lack = want.required & ~may1;
+	/* A CPU that forces a bit it does not allow is broken; report it as
+	 * missing rather than produce an unenterable value. */
+	lack |= must1 & ~may1;
+	*missing = lack;
+	*out = (must1 | want.required | (want.optional & may1)) & may1;
+	return lack ? -1 : 0;
+}
+
+int vmx_compute_controls(const struct vmx_caps *c, const struct vmx_ctl_want want[5],
+			 struct vmx_controls *out, const char **why, u32 *missing)
+{
+	bool true_ctls = c->basic & VMX_BASIC_TRUE_CTLS_BIT;
+	static const char *const names[5] = { "pin-based", "primary processor-based",
+					      "secondary processor-based", "VM-exit",
+					      "VM-entry" };
+	u64 caps[5] = {
+		true_ctls ? c->true_pin : c->pin,
+		true_ctls ? c->true_proc : c->proc,
+		c->proc2,
+		true_ctls ? c->true_exit : c->exit,
+		true_ctls ? c->true_entry : c->entry,
+	};
+	u32 *dst[5] = { &out->pin, &out->proc, &out->proc2, &out->exit, &out->entry };
+
+	*why = NULL;
+	*missing = 0;
+	for (int i = 0; i < 5; i++) {
+		struct vmx_ctl_want w = want[i];
+		/* Secondary controls exist only if the primary word can
+		 * activate them (A.3.3): otherwise they are all 0. */
+		if (i == VMX_CTL_PROC2 && !(out->proc & BIT(31))) {
+			if (w.required) {
+				*why = "primary processor-based (activate secondary controls)";
+				*missing = (u32)BIT(31);
+				return -1;
+			}
+			*dst[i] = 0;
+			continue;
+		}
+		if (vmx_adjust_ctl(caps[i], w, dst[i], missing)) {
+			*why = names[i];
+			return -1;
+		}
+	}
+	return 0;
+}
+
+u64 vmx_fixed_cr(u64 v, u64 fixed0, u64 fixed1) { return (v | fixed0) & fixed1; }
+
+u64 vmx_guest_cr0_fixed0(const struct vmx_caps *c, bool unrestricted)
+{
+	u64 f = c->cr0_fixed0;
+	if (unrestricted)
+		f &= ~(BIT(0) | BIT(31)); /* PE, PG */
+	return f;
+}

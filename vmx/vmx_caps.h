@@ -1,0 +1,51 @@
+/*
+ * vmx_caps.h - VMX capability arithmetic, pure (no VMCS, no MSR access):
+ * the VM-execution/exit/entry controls from the allowed-0/allowed-1
+ * settings of the capability MSRs (SDM 25.6-25.8, appendix A.3-A.5, with
+ * the TRUE_* MSRs when IA32_VMX_BASIC bit 55 says so, A.2), and the CR0/CR4
+ * fixed bits (A.7, A.8). Compiled into the core and into host unit tests.
+ */
+#ifndef VMX_VMX_CAPS_H
+#define VMX_VMX_CAPS_H
+
+#include "types.h"
+
+/* The capability MSR values as read from the CPU (index: MSR - 0x480). */
+struct vmx_caps {
+	u64 basic;                 /* 0x480 */
+	u64 pin, proc, exit, entry; /* 0x481-0x484 */
+	u64 misc;                  /* 0x485 */
+	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1; /* 0x486-0x489 */
+	u64 proc2;                 /* 0x48B (0 if secondary controls absent) */
+	u64 ept_vpid;              /* 0x48C (0 if neither EPT nor VPID) */
+	u64 true_pin, true_proc, true_exit, true_entry; /* 0x48D-0x490 */
+};
+
+/* What the backend needs (required) and would like (optional). */
+struct vmx_ctl_want {
+	u32 required, optional;
+};
+
+struct vmx_controls {
+	u32 pin, proc, proc2, exit, entry;
+};
+
+/* One control word: the bits the CPU forces to 1 (allowed-0, low half of
+ * cap), the required bits, and the optional bits it allows (allowed-1, high
+ * half). Returns 0 and *out, or -1 with *missing = the required bits the CPU
+ * cannot set. */
+int vmx_adjust_ctl(u64 cap, struct vmx_ctl_want want, u32 *out, u32 *missing);
+
+/* All five control words from the capabilities. Returns 0, or -1 with *why
+ * naming the control word and *missing the bits it lacks. */
+int vmx_compute_controls(const struct vmx_caps *c, const struct vmx_ctl_want want[5],
+			 struct vmx_controls *out, const char **why, u32 *missing);
+enum { VMX_CTL_PIN, VMX_CTL_PROC, VMX_CTL_PROC2, VMX_CTL_EXIT, VMX_CTL_ENTRY };
+
+/* A CR0/CR4 value made legal for VMX operation: (v | fixed0) & fixed1. */
+u64 vmx_fixed_cr(u64 v, u64 fixed0, u64 fixed1);
+/* CR0 bits the guest must keep set; with unrestricted guest PE and PG may
+ * be clear (SDM 27.3.1.1). */
+u64 vmx_guest_cr0_fixed0(const struct vmx_caps *c, bool unrestricted);
+
+#endif
