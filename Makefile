@@ -57,7 +57,7 @@ LOADER_OBJ := $(LOADER_C:%.c=$(BUILD)/efi/%.o) $(LOADER_ASM:%.asm=$(BUILD)/efi/%
 # ---- guest test payload (UEFI application) ------------------------------
 PAYLOAD_C := tests/payload/payload.c tests/payload/checks_cpuid.c \
              tests/payload/checks_msr.c tests/payload/checks_mem.c \
-             tests/payload/pserial.c
+             tests/payload/pserial.c tests/payload/checks_vmx.c
 PAYLOAD_ASM := tests/payload/ptrap.asm
 PAYLOAD_OBJ := $(PAYLOAD_C:%.c=$(BUILD)/efi/%.o) $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o)
 

@@ -33,6 +33,18 @@ int ptrap_clgi(void *page) HIDDEN;
 int ptrap_skinit(void *page) HIDDEN;
 int ptrap_invlpga(void *page) HIDDEN;
 int ptrap_vmcall(void *page) HIDDEN;
+int ptrap_vmxon(void *page) HIDDEN;
+int ptrap_vmxoff(void *page) HIDDEN;
+int ptrap_vmclear(void *page) HIDDEN;
+int ptrap_vmptrld(void *page) HIDDEN;
+int ptrap_vmptrst(void *page) HIDDEN;
+int ptrap_vmread(void *page) HIDDEN;
+int ptrap_vmwrite(void *page) HIDDEN;
+int ptrap_vmlaunch(void *page) HIDDEN;
+int ptrap_vmresume(void *page) HIDDEN;
+int ptrap_invept(void *page) HIDDEN;
+int ptrap_invvpid(void *page) HIDDEN;
+int ptrap_write_cr4(uint64_t val) HIDDEN;
 void ptrap_unexpected(uint64_t *frame);
 
 /* ---- the exception-catching window --------------------------------------- */
@@ -160,10 +172,29 @@ int trap_insn(enum virt_insn insn, void *page)
 	case INSN_SKINIT: fn = ptrap_skinit; break;
 	case INSN_INVLPGA: fn = ptrap_invlpga; break;
 	case INSN_VMCALL: fn = ptrap_vmcall; break;
+	case INSN_VMXON: fn = ptrap_vmxon; break;
+	case INSN_VMXOFF: fn = ptrap_vmxoff; break;
+	case INSN_VMCLEAR: fn = ptrap_vmclear; break;
+	case INSN_VMPTRLD: fn = ptrap_vmptrld; break;
+	case INSN_VMPTRST: fn = ptrap_vmptrst; break;
+	case INSN_VMREAD: fn = ptrap_vmread; break;
+	case INSN_VMWRITE: fn = ptrap_vmwrite; break;
+	case INSN_VMLAUNCH: fn = ptrap_vmlaunch; break;
+	case INSN_VMRESUME: fn = ptrap_vmresume; break;
+	case INSN_INVEPT: fn = ptrap_invept; break;
+	case INSN_INVVPID: fn = ptrap_invvpid; break;
 	default: return -2;
 	}
 	uint64_t f = window_enter();
 	int v = fn(page);
+	window_leave(f);
+	return v;
+}
+
+int trap_write_cr4(uint64_t val)
+{
+	uint64_t f = window_enter();
+	int v = ptrap_write_cr4(val);
 	window_leave(f);
 	return v;
 }
@@ -276,6 +307,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		for (unsigned int i = 0; i < 4096; i++)
 			p[i] = 0;
 		checks_virt_insns(p, svme_clear);
+		if (cpu_vendor() == VENDOR_INTEL)
+			checks_vmx(p);
 		uefi_call_wrapper(BS->FreePages, 2, page_pa, 1);
 	}
 

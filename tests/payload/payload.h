@@ -81,9 +81,24 @@ enum virt_insn {
 	INSN_SKINIT,
 	INSN_INVLPGA,
 	INSN_VMCALL,
+	/* Intel VMX */
+	INSN_VMXON,
+	INSN_VMXOFF,
+	INSN_VMCLEAR,
+	INSN_VMPTRLD,
+	INSN_VMPTRST,
+	INSN_VMREAD,
+	INSN_VMWRITE,
+	INSN_VMLAUNCH,
+	INSN_VMRESUME,
+	INSN_INVEPT,
+	INSN_INVVPID,
 	INSN_COUNT
 };
 int trap_insn(enum virt_insn insn, void *page);
+
+/* MOV to CR4. */
+int trap_write_cr4(uint64_t val);
 
 /* Error code of the last caught exception (0 if it pushes none). */
 uint64_t trap_last_errcode(void);
@@ -114,5 +129,6 @@ void checks_msr(void);              /* checks_msr.c: synthetic MSRs */
 int checks_svm_msrs(void);          /* checks_msr.c: EFER/VM_CR/HSAVE (AMD);
 				       nonzero if EFER.SVME reads clear after */
 void checks_mem(void);              /* checks_mem.c: hypervisor memory */
+void checks_vmx(void *page);        /* checks_vmx.c: VMX hidden (Intel) */
 
 #endif

@@ -38,6 +38,18 @@ global ptrap_clgi:function hidden
 global ptrap_skinit:function hidden
 global ptrap_invlpga:function hidden
 global ptrap_vmcall:function hidden
+global ptrap_vmxon:function hidden
+global ptrap_vmxoff:function hidden
+global ptrap_vmclear:function hidden
+global ptrap_vmptrld:function hidden
+global ptrap_vmptrst:function hidden
+global ptrap_vmread:function hidden
+global ptrap_vmwrite:function hidden
+global ptrap_vmlaunch:function hidden
+global ptrap_vmresume:function hidden
+global ptrap_invept:function hidden
+global ptrap_invvpid:function hidden
+global ptrap_write_cr4:function hidden
 
 section .data
 align 8
@@ -175,5 +187,34 @@ VIRT_PROBE ptrap_clgi,    0x0f, 0x01, 0xdd
 VIRT_PROBE ptrap_skinit,  0x0f, 0x01, 0xde
 VIRT_PROBE ptrap_invlpga, 0x0f, 0x01, 0xdf
 VIRT_PROBE ptrap_vmcall,  0x0f, 0x01, 0xc1
+
+; Intel VMX instructions (SDM vol. 3 31.3), RAX = page, ECX = 0: memory
+; operands at [rax], register operands RAX (field) and RCX.
+%macro VMX_PROBE 2+
+%1:
+	ARM .rec
+	xor ecx, ecx
+	mov rax, rdi
+	%2
+	RECOVER .rec
+%endmacro
+
+VMX_PROBE ptrap_vmxon,    vmxon [rax]
+VMX_PROBE ptrap_vmxoff,   vmxoff
+VMX_PROBE ptrap_vmclear,  vmclear [rax]
+VMX_PROBE ptrap_vmptrld,  vmptrld [rax]
+VMX_PROBE ptrap_vmptrst,  vmptrst [rax]
+VMX_PROBE ptrap_vmread,   vmread rcx, rax
+VMX_PROBE ptrap_vmwrite,  vmwrite rax, rcx
+VMX_PROBE ptrap_vmlaunch, vmlaunch
+VMX_PROBE ptrap_vmresume, vmresume
+VMX_PROBE ptrap_invept,   invept rcx, [rax]
+VMX_PROBE ptrap_invvpid,  invvpid rcx, [rax]
+
+; int ptrap_write_cr4(uint64_t val)
+ptrap_write_cr4:
+	ARM .rec
+	mov cr4, rdi
+	RECOVER .rec
 
 section .note.GNU-stack noalloc noexec nowrite progbits
