@@ -69,7 +69,8 @@ HOST_SRC := tests/host/main.c tests/host/test_fmt.c tests/host/test_config.c \
             tests/host/test_slat.c tests/host/test_cpuid.c tests/host/test_msr.c \
             tests/host/test_dispatch.c tests/host/test_pool.c tests/host/fakes.c \
             hv/fmt.c hv/log.c boot/config.c arch/x86_64/slat.c hv/cpuid.c hv/msr.c \
-            hv/dispatch.c hv/pool.c hv/partition.c hv/io.c hv/npf.c
+            hv/dispatch.c hv/pool.c hv/partition.c hv/io.c hv/npf.c \
+            tests/host/test_vmx_caps.c vmx/vmx_caps.c
 
 .DELETE_ON_ERROR:
 .PHONY: all test run bench clean host-test guest-test
@@ -106,7 +107,7 @@ endef
 $(eval $(call efi_app,$(BUILD)/hv.efi,$(LOADER_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/payload.efi,$(PAYLOAD_OBJ)))
 
-$(BUILD)/tests/host_tests: $(HOST_SRC) $(wildcard include/*.h tests/host/*.h)
+$(BUILD)/tests/host_tests: $(HOST_SRC) $(wildcard include/*.h tests/host/*.h vmx/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SRC) -o $@
 

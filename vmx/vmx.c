@@ -36,24 +36,6 @@ struct vmx_global vmx;
 extern struct pool core_pool;
 
 
-/* What this backend needs from the controls (SDM 25.6-25.8). Unrestricted
- * guest lets the firmware run in any mode it likes (real mode included)
- * without emulation; it requires EPT. RDTSCP, INVPCID, XSAVES and
- * TPAUSE/UMWAIT raise #UD in the guest unless enabled, so they are enabled
- * where the CPU has them. IA-32e mode guest is set per guest state. */
-static const struct vmx_ctl_want vmx_want[5] = {
-	[VMX_CTL_PIN] = { 0, 0 },
-	[VMX_CTL_PROC] = { PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY, 0 },
-	[VMX_CTL_PROC2] = { PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST,
-			    PROC2_ENABLE_VPID | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID |
-				    PROC2_ENABLE_XSAVES | PROC2_ENABLE_USER_WAIT_PAUSE },
-	[VMX_CTL_EXIT] = { EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT |
-				   EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER,
-			   EXIT_SAVE_DEBUG_CONTROLS },
-	[VMX_CTL_ENTRY] = { ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_IA32_EFER | ENTRY_IA32E_MODE_GUEST,
-			    ENTRY_LOAD_DEBUG_CONTROLS },
-};
-
 static bool cpu_is_intel(void)
 {
 	u32 a, b, c, d;
@@ -122,7 +104,7 @@ static int vmx_probe(void)
 
 	const char *why;
 	u32 missing;
-	if (vmx_compute_controls(&vmx.caps, vmx_want, &vmx.ctl, &why, &missing)) {
+	if (vmx_compute_controls(&vmx.caps, vmx_ctl_wanted, &vmx.ctl, &why, &missing)) {
 		LOGE("vmx: the CPU lacks %s controls %x", why, missing);
 		return -1;
 	}

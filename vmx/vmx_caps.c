@@ -8,8 +8,28 @@
  * CR3-load/store exiting) that the legacy MSRs force on (A.2).
  */
 #include "vmx_caps.h"
+#include "vmcs.h"
 
-#define VMX_BASIC_TRUE_CTLS_BIT BIT(55)
+/* What the VMX backend needs from the controls (SDM 25.6-25.8), required
+ * and optional. Unrestricted guest lets the firmware run in any mode it
+ * likes (real mode included) without emulation; it requires EPT. RDTSCP,
+ * INVPCID, XSAVES and TPAUSE/UMWAIT raise #UD in the guest unless enabled,
+ * so they are enabled where the CPU has them. VPID is optional: without it
+ * every VM entry and exit flushes the TLB. IA-32e mode guest is required
+ * to be possible and then set per guest state. Nothing exits on external
+ * interrupts, NMIs, HLT or CR3 accesses. */
+const struct vmx_ctl_want vmx_ctl_wanted[5] = {
+	[VMX_CTL_PIN] = { 0, 0 },
+	[VMX_CTL_PROC] = { PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY, 0 },
+	[VMX_CTL_PROC2] = { PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST,
+			    PROC2_ENABLE_VPID | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID |
+				    PROC2_ENABLE_XSAVES | PROC2_ENABLE_USER_WAIT_PAUSE },
+	[VMX_CTL_EXIT] = { EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT |
+				   EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER,
+			   EXIT_SAVE_DEBUG_CONTROLS },
+	[VMX_CTL_ENTRY] = { ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_IA32_EFER | ENTRY_IA32E_MODE_GUEST,
+			    ENTRY_LOAD_DEBUG_CONTROLS },
+};
 
 int vmx_adjust_ctl(u64 cap, struct vmx_ctl_want want, u32 *out, u32 *missing)
 {
@@ -27,7 +47,7 @@ int vmx_adjust_ctl(u64 cap, struct vmx_ctl_want want, u32 *out, u32 *missing)
 int vmx_compute_controls(const struct vmx_caps *c, const struct vmx_ctl_want want[5],
 			 struct vmx_controls *out, const char **why, u32 *missing)
 {
-	bool true_ctls = c->basic & VMX_BASIC_TRUE_CTLS_BIT;
+	bool true_ctls = c->basic & VMX_BASIC_TRUE_CTLS;
 	static const char *const names[5] = { "pin-based", "primary processor-based",
 					      "secondary processor-based", "VM-exit",
 					      "VM-entry" };
@@ -46,10 +66,10 @@ int vmx_compute_controls(const struct vmx_caps *c, const struct vmx_ctl_want wan
 		struct vmx_ctl_want w = want[i];
 		/* Secondary controls exist only if the primary word can
 		 * activate them (A.3.3): otherwise they are all 0. */
-		if (i == VMX_CTL_PROC2 && !(out->proc & BIT(31))) {
+		if (i == VMX_CTL_PROC2 && !(out->proc & PROC_ACTIVATE_SECONDARY)) {
 			if (w.required) {
 				*why = "primary processor-based (activate secondary controls)";
-				*missing = (u32)BIT(31);
+				*missing = (u32)PROC_ACTIVATE_SECONDARY;
 				return -1;
 			}
 			*dst[i] = 0;

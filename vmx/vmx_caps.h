@@ -21,6 +21,8 @@ struct vmx_caps {
 	u64 true_pin, true_proc, true_exit, true_entry; /* 0x48D-0x490 */
 };
 
+enum { VMX_CTL_PIN, VMX_CTL_PROC, VMX_CTL_PROC2, VMX_CTL_EXIT, VMX_CTL_ENTRY };
+
 /* What the backend needs (required) and would like (optional). */
 struct vmx_ctl_want {
 	u32 required, optional;
@@ -40,7 +42,9 @@ int vmx_adjust_ctl(u64 cap, struct vmx_ctl_want want, u32 *out, u32 *missing);
  * naming the control word and *missing the bits it lacks. */
 int vmx_compute_controls(const struct vmx_caps *c, const struct vmx_ctl_want want[5],
 			 struct vmx_controls *out, const char **why, u32 *missing);
-enum { VMX_CTL_PIN, VMX_CTL_PROC, VMX_CTL_PROC2, VMX_CTL_EXIT, VMX_CTL_ENTRY };
+
+/* The VMX backend's wants, indexed by VMX_CTL_* (vmx_caps.c). */
+extern const struct vmx_ctl_want vmx_ctl_wanted[5];
 
 /* A CR0/CR4 value made legal for VMX operation: (v | fixed0) & fixed1. */
 u64 vmx_fixed_cr(u64 v, u64 fixed0, u64 fixed1);
