@@ -156,6 +156,16 @@ static u32 phys_addr_bits(void)
 	return a & 0xff;
 }
 
+/* The TSC rate, measured against the firmware's timer (Stall): the
+ * reference time and the hypercall time budget derive from it. */
+static u64 measure_tsc_hz(void)
+{
+	u64 t0 = rdtsc();
+	uefi_call_wrapper(BS->Stall, 1, 20000); /* 20 ms */
+	u64 t1 = rdtsc();
+	return (t1 - t0) * 50;
+}
+
 static bool cpu_has_1g_pages(void)
 {
 	u32 a, b, c, d;
@@ -208,6 +218,7 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	bi->phys_addr_bits = phys_addr_bits();
 	bi->log_level = (u32)cfg->log_level;
 	bi->serial_port = cfg->serial_port;
+	bi->tsc_hz = measure_tsc_hz();
 
 	struct pool pool;
 	pool_init(&pool, base + (core_pages + bi_pages) * PAGE_SIZE, RESIDENT_POOL_BYTES, 0);
@@ -235,10 +246,10 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	bi->pool_size = pool.size;
 	bi->pool_used = pool.used;
 
-	LOGI("resident %lx-%lx (%lu KiB), identity map to %lx, PM1a %x reset %x",
+	LOGI("resident %lx-%lx (%lu KiB), identity map to %lx, PM1a %x reset %x, TSC %lu kHz",
 	     (unsigned long)base, (unsigned long)(base + bi->resident_size),
 	     (unsigned long)(bi->resident_size >> 10), (unsigned long)bi->phys_top,
-	     bi->pm1a_cnt_port, bi->reset_port);
+	     bi->pm1a_cnt_port, bi->reset_port, (unsigned long)(bi->tsc_hz / 1000));
 
 	capture_guest_state(&bi->guest);
 	u64 status = hv_launch(bi, hdr->entry, bi->host_cr3, (u64)(uintptr_t)(stack + 4 * PAGE_SIZE));

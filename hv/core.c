@@ -40,6 +40,41 @@ void hv_native_io_out(u16 port, u8 size, u32 val)
 		outl(port, val);
 }
 
+void *hv_gpa_ptr(u64 gpa) { return (void *)(uintptr_t)gpa; } /* identity map */
+u64 hv_rdtsc(void) { return rdtsc(); }
+
+/* The guest's XMM0-XMM5 are live in the CPU: the hypervisor is built
+ * without SSE, so nothing else touches them during an exit. */
+void hv_xmm_read(u8 out[96])
+{
+	__asm__ volatile("movdqu %%xmm0, 0(%0)\n\tmovdqu %%xmm1, 16(%0)\n\t"
+			 "movdqu %%xmm2, 32(%0)\n\tmovdqu %%xmm3, 48(%0)\n\t"
+			 "movdqu %%xmm4, 64(%0)\n\tmovdqu %%xmm5, 80(%0)"
+			 :: "r"(out) : "memory");
+}
+
+void hv_xmm_write(const u8 in[96])
+{
+	__asm__ volatile("movdqu 0(%0), %%xmm0\n\tmovdqu 16(%0), %%xmm1\n\t"
+			 "movdqu 32(%0), %%xmm2\n\tmovdqu 48(%0), %%xmm3\n\t"
+			 "movdqu 64(%0), %%xmm4\n\tmovdqu 80(%0), %%xmm5"
+			 :: "r"(in) : "memory");
+}
+
+/* This CPU's initial APIC ID (x2APIC ID from leaf 0xB where offered). */
+static u32 cpu_apic_id(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(0, 0, &a, &b, &c, &d);
+	if (a >= 0xb) {
+		cpuid_count(0xb, 0, &a, &b, &c, &d);
+		if (b)
+			return d;
+	}
+	cpuid_count(1, 0, &a, &b, &c, &d);
+	return b >> 24;
+}
+
 static NORETURN void give_back(struct boot_info *bi, u64 status, const char *why)
 {
 	LOGE("launch aborted: %s; returning the CPU to the firmware", why);
@@ -74,6 +109,7 @@ NORETURN void core_main(struct boot_info *bi)
 		give_back(bi, 1, "out of resident memory");
 	bsp_vp->index = 0;
 	bsp_vp->part = &root_partition;
+	bsp_vp->apic_id = cpu_apic_id();
 	hv_set_cpu_ready();
 
 	const struct backend *be = select_backend();
@@ -84,7 +120,13 @@ NORETURN void core_main(struct boot_info *bi)
 	root_partition.pm1b_cnt_port = bi->pm1b_cnt_port;
 	root_partition.reset_port = bi->reset_port;
 	root_partition.reset_value = bi->reset_value;
-	if (be->partition_init(&root_partition, bi))
+	root_partition.ranges = bi->range;
+	root_partition.range_count = bi->range_count;
+	partition_set_tsc_hz(&root_partition, bi->tsc_hz);
+	partition_add_vp(&root_partition, bsp_vp);
+	u8 *hc_page = pool_alloc_pages(&core_pool, 1);
+	if (!hc_page || be->partition_init(&root_partition, bi) ||
+	    (be->hypercall_insn && hv_hypercall_partition_init(&root_partition, hc_page)))
 		give_back(bi, 3, "partition setup failed");
 	if (be->vp_init(bsp_vp, &bi->guest))
 		give_back(bi, 4, "virtual processor setup failed");

@@ -118,15 +118,6 @@ NORETURN void hv_fatal(struct vp *vp, const struct hv_exit *e, const char *why)
 #endif
 }
 
-/* TLFS 3.13: hypercalls need the hypercall page, which this build does not
- * offer yet (no AccessHypercallMsrs privilege). Without it VMCALL/VMMCALL
- * behave as on bare hardware: #UD. */
-enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
-{
-	hv_inject_ud(vp);
-	return HV_ACT_INJECTED;
-}
-
 /* SVM/VMX instructions in the guest: the guest sees no virtualization
  * extensions (CPUID hides them), so they are undefined opcodes. */
 enum hv_action hv_handle_virt_insn(struct vp *vp, struct hv_exit *e)

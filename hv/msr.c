@@ -29,9 +29,12 @@ struct synth_msr {
 /* Every synthetic MSR of TLFS 6.0. A row without handlers is known but not
  * implemented: it stays #GP and keeps its privilege unadvertised. */
 static const struct synth_msr synth_msrs[] = {
-	{ HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_GUEST_OS_ID, HV_ACCESS_HYPERCALL_MSRS, 0, NULL, NULL, "GUEST_OS_ID" },
-	{ HV_X64_MSR_HYPERCALL, HV_X64_MSR_HYPERCALL, HV_ACCESS_HYPERCALL_MSRS, 0, NULL, NULL, "HYPERCALL" },
-	{ HV_X64_MSR_VP_INDEX, HV_X64_MSR_VP_INDEX, HV_ACCESS_VP_INDEX, 0, NULL, NULL, "VP_INDEX" },
+	{ HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_GUEST_OS_ID, HV_ACCESS_HYPERCALL_MSRS, 0,
+	  hv_msr_guest_os_id_read, hv_msr_guest_os_id_write, "GUEST_OS_ID" },
+	{ HV_X64_MSR_HYPERCALL, HV_X64_MSR_HYPERCALL, HV_ACCESS_HYPERCALL_MSRS, 0,
+	  hv_msr_hypercall_read, hv_msr_hypercall_write, "HYPERCALL" },
+	{ HV_X64_MSR_VP_INDEX, HV_X64_MSR_VP_INDEX, HV_ACCESS_VP_INDEX, 0,
+	  hv_msr_vp_index_read, hv_msr_read_only, "VP_INDEX" },
 	{ HV_X64_MSR_RESET, HV_X64_MSR_RESET, HV_ACCESS_RESET_REG, 0, NULL, NULL, "RESET" },
 	{ HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_VP_RUNTIME, HV_ACCESS_VP_RUNTIME, 0, NULL, NULL, "VP_RUNTIME" },
 	{ HV_X64_MSR_TIME_REF_COUNT, HV_X64_MSR_TIME_REF_COUNT, HV_ACCESS_PARTITION_REFERENCE_COUNTER, 0, NULL, NULL, "TIME_REF_COUNT" },

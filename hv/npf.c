@@ -3,7 +3,8 @@
  * identity-mapped up to the top of the firmware's memory map; above it,
  * MMIO (64-bit PCI windows) is mapped on first touch. The hypervisor's own
  * memory is never mapped: a guest access to it is contained by injecting
- * #GP into the guest (the access has no other effect) and is logged.
+ * #GP into the guest (the access has no other effect) and is logged. A
+ * write to a read-only overlay page (the hypercall page) is #GP too.
  */
 #include "hv.h"
 #include "log.h"
@@ -20,6 +21,13 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 			LOGW("guest %s of hypervisor memory at %lx (rip %lx): #GP injected",
 			     e->u.npf.write ? "write" : e->u.npf.exec ? "fetch" : "read",
 			     (unsigned long)gpa, (unsigned long)p->be->read_reg(vp, GREG_RIP));
+		hv_inject_gp(vp);
+		return HV_ACT_INJECTED;
+	}
+	/* TLFS 3.13: the hypercall page (and any read-only overlay) is not
+	 * writable: a write raises #GP. */
+	struct overlay *o = overlay_at(p, gpa);
+	if (o && e->u.npf.present && e->u.npf.write && o->acc != SLAT_RWX) {
 		hv_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}

@@ -3,20 +3,46 @@
  * features are what the implementation tables say works, never more.
  */
 #include "hv.h"
+#include "tlfs.h"
 
 void partition_init(struct partition *p, const struct backend *be, u32 phys_bits,
 		    u64 hidden_base, u64 hidden_size)
 {
+	*p = (struct partition){ 0 };
 	p->be = be;
-	p->privileges = hv_msr_implemented_privileges();
-	p->features_edx = hv_msr_implemented_features_edx();
+	p->privileges = hv_msr_implemented_privileges() | hv_hypercall_implemented_privileges();
+	p->features_edx = hv_msr_implemented_features_edx() | hv_hypercall_features_edx();
+	/* The hypercall page is an overlay: without a backend that can map
+	 * one, there is no hypercall interface and nothing that needs it. */
+	if (!be->slat_set_page || !be->hypercall_insn) {
+		p->privileges &= ~(HV_ACCESS_HYPERCALL_MSRS | ~0xffffffffull);
+		p->features_edx &= ~hv_hypercall_features_edx();
+	}
 	p->recommendations = 0;
-	/* TLFS 2.4.5: 0xFFFFFFFF = never notify; HvNotifyLongSpinWait is not
-	 * implemented, so a guest must not be told to call it. */
-	p->spin_retries = 0xffffffffu;
+	/* TLFS 2.4.5: spin this often before HvNotifyLongSpinWait (0xFFFFFFFF
+	 * = never, when there is no hypercall interface). */
+	p->spin_retries = (p->privileges & HV_ACCESS_HYPERCALL_MSRS) ? 0xfff : 0xffffffffu;
 	p->hw_features = be->hw_features ? be->hw_features() : 0;
 	p->phys_addr_bits = phys_bits;
-	p->vp_count = 1;
+	p->vp_count = 0;
 	p->hidden_base = hidden_base;
 	p->hidden_size = hidden_size;
+	p->hc_budget_ticks = ~0ull;
+}
+
+void partition_set_tsc_hz(struct partition *p, u64 tsc_hz)
+{
+	p->tsc_hz = tsc_hz;
+	/* TLFS 3.3: return to the guest after about 50 us. */
+	p->hc_budget_ticks = tsc_hz ? tsc_hz / 20000 : ~0ull;
+}
+
+int partition_add_vp(struct partition *p, struct vp *vp)
+{
+	if (p->vp_count >= ARRAY_SIZE(p->vps))
+		return -1;
+	vp->index = p->vp_count;
+	vp->part = p;
+	p->vps[p->vp_count++] = vp;
+	return 0;
 }

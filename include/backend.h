@@ -21,6 +21,9 @@ enum guest_reg {
 	GREG__COUNT
 };
 
+/* Guest access to a 4K page in the second-level tables. */
+enum slat_access { SLAT_NONE, SLAT_RX, SLAT_RWX };
+
 /* Result of a backend's own MSR handling (its intercepts such as EFER). */
 enum be_msr_result { BE_MSR_NOT_MINE, BE_MSR_OK, BE_MSR_GP };
 
@@ -44,6 +47,12 @@ struct backend {
 	enum be_msr_result (*msr_write)(struct vp *vp, u32 msr, u64 val);
 	/* Identity-map the large page around gpa (lazy MMIO mapping). */
 	int (*slat_map_identity)(struct vp *vp, u64 gpa);
+	/* Map the 4K guest page gpa to host page hpa with access acc
+	 * (SLAT_NONE: unmapped), splitting large pages; effective before the
+	 * guest runs again (overlay pages, TLFS 5.2.1). */
+	int (*slat_set_page)(struct vp *vp, u64 gpa, u64 hpa, enum slat_access acc);
+	/* The vendor's hypercall instruction (VMMCALL or VMCALL), 3 bytes. */
+	const u8 *hypercall_insn;
 	/* Print control and guest state for a fatal error. */
 	void (*dump)(struct vp *vp);
 	/* Leaf 0x40000006 EAX bits for what this backend uses. */

@@ -81,6 +81,7 @@ struct boot_info {
 	u16 reset_port;     /* FADT reset register if in I/O space, else 0 */
 	u8 reset_value;
 	u8 pad[7];
+	u64 tsc_hz;         /* TSC frequency measured by the loader */
 	u32 range_count;
 	u32 pad2;
 	struct mem_range range[BOOT_MAX_RANGES];

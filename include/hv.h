@@ -46,8 +46,35 @@ int hv_native_wrmsr(u32 msr, u64 val);
 u32 hv_native_io_in(u16 port, u8 size);
 void hv_native_io_out(u16 port, u8 size, u32 val);
 
+/* overlay.c: GPA overlay pages (TLFS 5.2.1), parameter memory (TLFS 3.6) */
+int overlay_register(struct partition *p, struct overlay *o);
+int overlay_enable(struct vp *vp, struct overlay *o, u64 gpa);
+int overlay_disable(struct vp *vp, struct overlay *o);
+struct overlay *overlay_at(const struct partition *p, u64 gpa);
+u16 gmem_check_param(const struct partition *p, u64 gpa, u64 len);
+
+/* hypercall.c: the hypercall interface (TLFS 3) and its MSRs (2.6, 3.13) */
+u64 hv_hypercall_implemented_privileges(void);
+u32 hv_hypercall_features_edx(void);
+int hv_hypercall_partition_init(struct partition *p, u8 *page);
+int hv_msr_guest_os_id_read(struct vp *vp, u32 msr, u64 *val);
+int hv_msr_guest_os_id_write(struct vp *vp, u32 msr, u64 val);
+int hv_msr_hypercall_read(struct vp *vp, u32 msr, u64 *val);
+int hv_msr_hypercall_write(struct vp *vp, u32 msr, u64 val);
+int hv_msr_vp_index_read(struct vp *vp, u32 msr, u64 *val);
+int hv_msr_read_only(struct vp *vp, u32 msr, u64 val);
+
+/* More seams: guest memory (identity in the core), time, vector registers
+ * (the guest's XMM0-5 stay live in the CPU across exits). */
+void *hv_gpa_ptr(u64 gpa);
+u64 hv_rdtsc(void);
+void hv_xmm_read(u8 out[96]);
+void hv_xmm_write(const u8 in[96]);
+
 /* partition.c */
 void partition_init(struct partition *p, const struct backend *be, u32 phys_bits,
 		    u64 hidden_base, u64 hidden_size);
+void partition_set_tsc_hz(struct partition *p, u64 tsc_hz);
+int partition_add_vp(struct partition *p, struct vp *vp);
 
 #endif

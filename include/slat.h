@@ -19,6 +19,7 @@ struct slat_fmt {
 	u64 large_flag;   /* PS bit for 2M/1G leaves */
 	u64 present_mask; /* bits that make an entry present */
 	bool has_1g;      /* 1 GiB leaves allowed */
+	u64 write_flag;   /* cleared in a read-only leaf */
 };
 
 struct slat {
@@ -37,6 +38,9 @@ int slat_map(struct slat *s, u64 va, u64 pa, u64 len, u64 max_page);
 int slat_identity_with_hole(struct slat *s, u64 base, u64 end, u64 hole, u64 hole_end);
 /* Walk: 0 with the mapping in pa and page_size, or -1 if unmapped. */
 int slat_lookup(const struct slat *s, u64 va, u64 *pa, u64 *page_size);
+/* Point the 4K page at va to pa with leaf flags `flags` (0 = unmapped),
+ * splitting a large leaf on the way into equivalent smaller ones. */
+int slat_set_4k(struct slat *s, u64 va, u64 pa, u64 flags);
 int slat_init(struct slat *s, const struct slat_fmt *fmt, void *(*alloc)(void *), void *ctx);
 
 /* Formats. */

@@ -27,6 +27,20 @@ struct exit_ring_entry {
 	u8 reason;
 };
 
+struct mem_range;
+
+/* A GPA overlay page (TLFS 5.2.1): while active, the guest sees the
+ * hypervisor's page `hpa` at `gpa` with access `acc`. */
+struct overlay {
+	u64 gpa;
+	u64 hpa;
+	u8 acc; /* enum slat_access */
+	bool active;
+	const char *name;
+};
+
+#define HV_MAX_OVERLAYS 8
+
 struct partition {
 	u64 privileges;      /* leaf 0x40000003 EBX:EAX (TLFS 4.2.2) */
 	u32 features_edx;    /* leaf 0x40000003 EDX */
@@ -39,6 +53,19 @@ struct partition {
 	u16 pm1a_cnt_port, pm1b_cnt_port, reset_port;
 	u8 reset_value;
 	const struct backend *be;
+	/* Guest RAM (TLFS 3.6: hypercall parameters must be ordinary RAM). */
+	const struct mem_range *ranges;
+	u32 range_count;
+	u64 tsc_hz;           /* measured at start */
+	u64 hc_budget_ticks;  /* TLFS 3.3: about 50 us of TSC */
+	/* Partition-wide synthetic state (TLFS 2.6, 3.13). */
+	u64 guest_os_id;
+	u64 hypercall_msr;
+	struct overlay hypercall_page;
+	struct overlay *overlays[HV_MAX_OVERLAYS];
+	u32 overlay_count;
+	struct vp *vps[64];
+	u64 spin_wait_notifications;
 };
 
 struct vp {

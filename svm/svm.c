@@ -220,6 +220,21 @@ static int svm_slat_map_identity(struct vp *vp, u64 gpa)
 	return 0;
 }
 
+/* Overlay pages (TLFS 5.2.1): one 4K NPT entry; the change takes effect
+ * with a TLB flush on the next VMRUN (TLB_CONTROL 1: QEMU's SVM has no
+ * flush-by-ASID). */
+static int svm_slat_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access acc)
+{
+	const struct slat_fmt *f = svm.npt.fmt;
+	u64 flags = acc == SLAT_NONE ? 0 : acc == SLAT_RX ? f->leaf_flags & ~f->write_flag : f->leaf_flags;
+	if (slat_set_4k(&svm.npt, gpa, hpa, flags))
+		return -1;
+	svm_of(vp)->vmcb->ctl.tlb_control = 1;
+	return 0;
+}
+
+static const u8 vmmcall_insn[3] = { 0x0f, 0x01, 0xd9 };
+
 /* Defined in svm_exit.c. */
 void svm_advance_rip(struct vp *vp, const struct hv_exit *e);
 void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
@@ -241,6 +256,8 @@ const struct backend svm_backend = {
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,
 	.slat_map_identity = svm_slat_map_identity,
+	.slat_set_page = svm_slat_set_page,
+	.hypercall_insn = vmmcall_insn,
 	.dump = svm_dump,
 	.hw_features = svm_hw_features,
 };

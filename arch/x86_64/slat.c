@@ -12,12 +12,12 @@
 #define PTE_US BIT(2)
 #define PTE_PS BIT(7)
 
-const struct slat_fmt slat_fmt_host = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, false };
-const struct slat_fmt slat_fmt_host_1g = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, true };
+const struct slat_fmt slat_fmt_host = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, false, PTE_RW };
+const struct slat_fmt slat_fmt_host_1g = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, true, PTE_RW };
 const struct slat_fmt slat_fmt_npt = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_RW | PTE_US,
-				       PTE_PS, PTE_P, false };
+				       PTE_PS, PTE_P, false, PTE_RW };
 const struct slat_fmt slat_fmt_npt_1g = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_RW | PTE_US,
-					  PTE_PS, PTE_P, true };
+					  PTE_PS, PTE_P, true, PTE_RW };
 
 /* EPT (SDM 29.3.2): an entry is present if any of R/W/X (bits 2:0) is set;
  * leaves carry the memory type in bits 5:3 (6 = write-back) and 2M/1G
@@ -30,11 +30,11 @@ const struct slat_fmt slat_fmt_npt_1g = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_R
 #define EPT_LARGE BIT(7)
 const struct slat_fmt slat_fmt_ept = {
 	.table_flags = EPT_RWX, .leaf_flags = EPT_RWX | EPT_MT_WB, .large_flag = EPT_LARGE,
-	.present_mask = EPT_RWX, .has_1g = false,
+	.present_mask = EPT_RWX, .has_1g = false, .write_flag = EPT_W,
 };
 const struct slat_fmt slat_fmt_ept_1g = {
 	.table_flags = EPT_RWX, .leaf_flags = EPT_RWX | EPT_MT_WB, .large_flag = EPT_LARGE,
-	.present_mask = EPT_RWX, .has_1g = true,
+	.present_mask = EPT_RWX, .has_1g = true, .write_flag = EPT_W,
 };
 
 static inline u64 *tbl(u64 pa) { return (u64 *)(uintptr_t)pa; }
@@ -128,4 +128,43 @@ int slat_lookup(const struct slat *s, u64 va, u64 *pa, u64 *page_size)
 		table = e & SLAT_ADDR_MASK;
 	}
 	return -1;
+}
+
+/* Replace the large leaf *e (covering 2^(12+9*level) bytes) with a table of
+ * 512 leaves one level down carrying the same flags (SDM 4.5, APM 15.25). */
+static int split(struct slat *s, u64 *e, int level)
+{
+	u64 *t = s->alloc_page(s->alloc_ctx);
+	if (!t)
+		return -1;
+	u64 sz = level_size(level - 1);
+	u64 base = *e & SLAT_ADDR_MASK & ~(level_size(level) - 1);
+	u64 flags = *e & ~SLAT_ADDR_MASK & ~s->fmt->large_flag;
+	for (int i = 0; i < 512; i++)
+		t[i] = (base + (u64)i * sz) | flags | (level - 1 ? s->fmt->large_flag : 0);
+	*e = ((u64)(uintptr_t)t & SLAT_ADDR_MASK) | s->fmt->table_flags;
+	return 0;
+}
+
+int slat_set_4k(struct slat *s, u64 va, u64 pa, u64 flags)
+{
+	u64 table = s->root;
+	if ((va | pa) & (PAGE_SIZE - 1))
+		return -1;
+	for (int l = 3; l > 0; l--) {
+		u64 *e = &tbl(table)[idx(va, l)];
+		if (!(*e & s->fmt->present_mask)) {
+			if (!flags)
+				return 0; /* already unmapped */
+			void *n = s->alloc_page(s->alloc_ctx);
+			if (!n)
+				return -1;
+			*e = ((u64)(uintptr_t)n & SLAT_ADDR_MASK) | s->fmt->table_flags;
+		} else if (l < 3 && (*e & s->fmt->large_flag) && split(s, e, l)) {
+			return -1;
+		}
+		table = *e & SLAT_ADDR_MASK;
+	}
+	tbl(table)[idx(va, 0)] = flags ? (pa & SLAT_ADDR_MASK) | flags : 0;
+	return 0;
 }

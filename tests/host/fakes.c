@@ -114,6 +114,21 @@ NORETURN void host_test_fatal(void)
 	abort();
 }
 
+u8 fake_ram[FAKE_RAM_SIZE] __attribute__((aligned(4096)));
+void *hv_gpa_ptr(u64 gpa)
+{
+	if (gpa < FAKE_RAM_BASE || gpa >= FAKE_RAM_BASE + FAKE_RAM_SIZE) {
+		fprintf(stderr, "hv_gpa_ptr(%llx): outside fake RAM\n", (unsigned long long)gpa);
+		abort();
+	}
+	return fake_ram + (gpa - FAKE_RAM_BASE);
+}
+u64 fake_tsc, fake_tsc_step = 1;
+u64 hv_rdtsc(void) { return fake_tsc += fake_tsc_step; }
+u8 fake_xmm[96];
+void hv_xmm_read(u8 out[96]) { memcpy(out, fake_xmm, 96); }
+void hv_xmm_write(const u8 in[96]) { memcpy(fake_xmm, in, 96); }
+
 /* ---- fake backend ---------------------------------------------------- */
 static struct fake_be_state *st(struct vp *vp) { return vp->be; }
 static int fb_probe(void) { return 0; }
@@ -134,6 +149,15 @@ static int fb_map(struct vp *vp, u64 gpa)
 	return st(vp)->slat_fail ? -1 : 0;
 }
 static void fb_dump(struct vp *vp) { st(vp)->dumps++; }
+static int fb_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access acc)
+{
+	st(vp)->slat_sets++;
+	st(vp)->last_set_gpa = gpa;
+	st(vp)->last_set_hpa = hpa;
+	st(vp)->last_set_acc = acc;
+	return st(vp)->slat_fail ? -1 : 0;
+}
+static const u8 fake_hc_insn[3] = { 0x0f, 0x01, 0xd9 };
 static u32 fb_hw(void) { return 0xa; }
 
 const struct backend fake_backend = {
@@ -145,6 +169,8 @@ const struct backend fake_backend = {
 	.msr_read = fb_msr_read,
 	.msr_write = fb_msr_write,
 	.slat_map_identity = fb_map,
+	.slat_set_page = fb_set_page,
+	.hypercall_insn = fake_hc_insn,
 	.dump = fb_dump,
 	.hw_features = fb_hw,
 };

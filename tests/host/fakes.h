@@ -38,9 +38,19 @@ struct fake_be_state {
 	int slat_fail;
 	u64 last_slat_gpa;
 	int dumps;
+	int slat_sets;
+	u64 last_set_gpa, last_set_hpa;
+	int last_set_acc;
 };
 extern const struct backend fake_backend;
 void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s);
+
+/* Fake guest RAM: FAKE_RAM_SIZE bytes at guest-physical FAKE_RAM_BASE. */
+#define FAKE_RAM_BASE 0x100000ull
+#define FAKE_RAM_SIZE 0x10000ull
+extern u8 fake_ram[FAKE_RAM_SIZE];
+extern u64 fake_tsc, fake_tsc_step;
+extern u8 fake_xmm[96];
 
 /* hv_fatal() lands here in host tests: returns to the test via longjmp. */
 #include <setjmp.h>

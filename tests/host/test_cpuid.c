@@ -60,19 +60,20 @@ TEST(cpuid_features_match_partition)
 	u32 r[4];
 	setup();
 	guest_cpuid(0x40000003, 0, r);
-	CHECK_EQ(r[0], 0); /* nothing implemented yet: nothing advertised */
-	CHECK_EQ(r[1], 0);
+	CHECK_EQ(r[0], (u32)part.privileges); /* what the tables implement */
+	CHECK_EQ(r[1], part.privileges >> 32);
 	CHECK_EQ(r[2], 0);
-	CHECK_EQ(r[3], 0);
+	CHECK_EQ(r[3], part.features_edx);
 	part.privileges = 0x0000300000000041ull;
 	part.features_edx = 0x400;
 	guest_cpuid(0x40000003, 0, r);
 	CHECK_EQ(r[0], 0x41);
 	CHECK_EQ(r[1], 0x3000);
 	CHECK_EQ(r[3], 0x400);
+	part.spin_retries = 0xfff;
 	guest_cpuid(0x40000004, 0, r);
 	CHECK_EQ(r[0], 0);
-	CHECK_EQ(r[1], 0xffffffffu); /* never notify (no long-spin hypercall) */
+	CHECK_EQ(r[1], 0xfff); /* HvNotifyLongSpinWait after 4095 spins */
 	CHECK_EQ(r[2], 48);
 	guest_cpuid(0x40000005, 0, r);
 	CHECK_EQ(r[0], HV_MAX_VPS);

@@ -32,18 +32,27 @@ static enum hv_action wr(u32 msr, u64 val)
 	return hv_handle_msr_write(&vp, &e);
 }
 
-TEST(msr_nothing_implemented_nothing_advertised)
+TEST(msr_privileges_match_implementation)
 {
 	setup();
-	CHECK_EQ(hv_msr_implemented_privileges(), 0);
+	/* Implemented: GUEST_OS_ID + HYPERCALL (bit 5), VP_INDEX (bit 6).
+	 * Nothing else, and no feature-gated MSR yet. */
+	CHECK_EQ(hv_msr_implemented_privileges(), HV_ACCESS_HYPERCALL_MSRS | HV_ACCESS_VP_INDEX);
 	CHECK_EQ(hv_msr_implemented_features_edx(), 0);
-	CHECK_EQ(part.privileges, 0);
+	CHECK_EQ(part.privileges & 0xffffffff, HV_ACCESS_HYPERCALL_MSRS | HV_ACCESS_VP_INDEX);
+	/* A backend that cannot map overlays gets no hypercall interface. */
+	struct backend weak = fake_backend;
+	weak.slat_set_page = NULL;
+	partition_init(&part, &weak, 48, 0, 0);
+	CHECK_EQ(part.privileges, HV_ACCESS_VP_INDEX);
+	CHECK_EQ(part.features_edx, 0);
+	CHECK_EQ(part.spin_retries, 0xffffffffu);
 }
 
 TEST(msr_synthetic_range_gp)
 {
 	setup();
-	const u32 msrs[] = { HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL, HV_X64_MSR_VP_INDEX,
+	const u32 msrs[] = { HV_X64_MSR_RESET, HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_SCONTROL,
 			     HV_X64_MSR_SINT15, HV_X64_MSR_CRASH_CTL, 0x40000004, 0x400000ff,
 			     0x40001000, 0x4fffffff };
 	for (unsigned i = 0; i < sizeof(msrs) / 4; i++) {
@@ -56,7 +65,13 @@ TEST(msr_synthetic_range_gp)
 	/* Even with every privilege granted, an unimplemented MSR is #GP. */
 	part.privileges = ~0ull;
 	part.features_edx = ~0u;
+	CHECK_EQ(rd(HV_X64_MSR_VP_RUNTIME), HV_ACT_INJECTED);
+	/* An implemented MSR without its privilege is #GP too. */
+	part.privileges = ~HV_ACCESS_VP_INDEX;
 	CHECK_EQ(rd(HV_X64_MSR_VP_INDEX), HV_ACT_INJECTED);
+	CHECK_EQ(bes.injected_vector, 13);
+	part.privileges = HV_ACCESS_VP_INDEX;
+	CHECK_EQ(rd(HV_X64_MSR_VP_INDEX), HV_ACT_ADVANCE);
 }
 
 TEST(msr_native_passthrough)

@@ -107,3 +107,37 @@ TEST(slat_out_of_memory)
 	CHECK(slat_map(&s, 0, 0, 4ull << 30, ~0ull) != 0);
 	alloc_limit = 1 << 30;
 }
+
+TEST(slat_set_4k_splits_and_restores)
+{
+	struct slat s;
+	slat_init(&s, &slat_fmt_npt_1g, alloc, NULL);
+	CHECK_EQ(slat_map(&s, 0, 0, 4ull << 30, ~0ull), 0);
+	u64 pa, sz, ro = slat_fmt_npt.leaf_flags & ~slat_fmt_npt.write_flag;
+	/* An overlay in the middle of a 1G leaf: 1G -> 2M -> 4K. */
+	CHECK_EQ(slat_set_4k(&s, 0x40123000, 0x7777000, ro), 0);
+	CHECK_EQ(slat_lookup(&s, 0x40123abc, &pa, &sz), 0);
+	CHECK_EQ(pa, 0x7777abc);
+	CHECK_EQ(sz, PAGE_SIZE);
+	/* Neighbours keep the identity mapping and writability. */
+	CHECK_EQ(slat_lookup(&s, 0x40122fff, &pa, &sz), 0);
+	CHECK_EQ(pa, 0x40122fff);
+	CHECK_EQ(slat_lookup(&s, 0x40124000, &pa, &sz), 0);
+	CHECK_EQ(pa, 0x40124000);
+	CHECK_EQ(slat_lookup(&s, 0x40400000, &pa, &sz), 0);
+	CHECK_EQ(sz, PAGE_2M); /* only the containing 2M was split */
+	CHECK_EQ(slat_lookup(&s, 0x80000000, &pa, &sz), 0);
+	CHECK_EQ(sz, PAGE_1G);
+	/* Restore identity, then unmap one page. */
+	CHECK_EQ(slat_set_4k(&s, 0x40123000, 0x40123000, slat_fmt_npt.leaf_flags), 0);
+	CHECK_EQ(slat_lookup(&s, 0x40123008, &pa, &sz), 0);
+	CHECK_EQ(pa, 0x40123008);
+	CHECK_EQ(slat_set_4k(&s, 0x40123000, 0, 0), 0);
+	CHECK(slat_lookup(&s, 0x40123000, &pa, &sz) != 0);
+	CHECK_EQ(slat_lookup(&s, 0x40124000, &pa, &sz), 0);
+	/* Unmapping where nothing is mapped allocates nothing. */
+	int before = pages_allocated;
+	CHECK_EQ(slat_set_4k(&s, 0x900000000ull, 0, 0), 0);
+	CHECK_EQ(pages_allocated, before);
+	CHECK(slat_set_4k(&s, 0x123, 0, 0) != 0);
+}

@@ -1,0 +1,381 @@
+/*
+ * hypercall.c - the hypercall interface (TLFS 3): the guest OS ID and
+ * hypercall MSRs (TLFS 2.6, 3.13), the hypercall page overlay, and the
+ * dispatcher for memory-based, register-based ("fast") and XMM fast calls
+ * (TLFS 3.7-3.9), simple and rep, with continuation (TLFS 3.3).
+ *
+ * Error ordering (TLFS 3.12.2 asks that checks revealing less come first):
+ *   #UD: CPL > 0, real or virtual-8086 mode, hypercall page not enabled;
+ *   HV_STATUS_INVALID_HYPERCALL_CODE: unknown call code;
+ *   HV_STATUS_ACCESS_DENIED: the partition lacks the call's privilege;
+ *   HV_STATUS_INVALID_HYPERCALL_INPUT: reserved bits, rep count/start index
+ *     on a simple call or out of range on a rep call, a variable header where
+ *     none is accepted, fast for a memory-only call (or the reverse);
+ *   #UD: XMM fast input/output used but not advertised (TLFS 3.7.2, 3.8.1);
+ *   HV_STATUS_INVALID_ALIGNMENT: a parameter GPA unaligned, crossing a page,
+ *     or outside the GPA space;
+ *   HV_STATUS_INVALID_PARAMETER: a parameter GPA that is not ordinary RAM
+ *     (hypervisor memory, MMIO, an overlay page), or input and output
+ *     overlapping;
+ *   then the call's own checks.
+ */
+#include "hv.h"
+#include "log.h"
+#include "tlfs.h"
+#include "x86.h"
+
+/* TLFS 3.3: a rep call returns to the guest (continuation) after about
+ * 50 us, or after this many elements in one exit, whichever comes first. */
+#define HC_MAX_REPS_PER_EXIT 512
+#define HC_FAST_BLOCK 112 /* RDX, R8, XMM0-XMM5 */
+
+enum {
+	HC_REP = BIT(0),     /* rep call */
+	HC_SLOW = BIT(1),    /* memory-based form accepted */
+	HC_FAST = BIT(2),    /* register-based form accepted */
+	HC_VARHDR = BIT(3),  /* variable-sized header accepted */
+};
+
+struct hc_ctx {
+	struct vp *vp;
+	const u8 *in;   /* input block (guest memory or the register block) */
+	u8 *out;        /* output block */
+	u16 var_hdr;    /* 8-byte units */
+	u32 rep_count;
+};
+
+struct hc_call {
+	u16 code;
+	u16 flags;
+	u64 privilege; /* HV_* partition privilege needed, 0 = none */
+	u16 in_hdr, in_elem, out_hdr, out_elem;
+	u16 (*simple)(struct hc_ctx *c);
+	u16 (*check)(struct hc_ctx *c);     /* rep: header checks */
+	u16 (*rep)(struct hc_ctx *c, u32 i); /* rep: one element */
+	const char *name;
+};
+
+static u64 rd64(const u8 *p) { return *(const u64 *)p; }
+static u32 rd32(const u8 *p) { return *(const u32 *)p; }
+
+/* TLFS 3.14.1: no extended hypercall other than this query exists. */
+static u16 hc_ext_query_capabilities(struct hc_ctx *c)
+{
+	*(u64 *)c->out = 0;
+	return HV_STATUS_SUCCESS;
+}
+
+/* TLFS 4.2.1: the root partition's own ID. */
+static u16 hc_get_partition_id(struct hc_ctx *c)
+{
+	*(u64 *)c->out = HV_PARTITION_ID_ROOT;
+	return HV_STATUS_SUCCESS;
+}
+
+/* TLFS 14.5.1: a VP spun HV_X64 leaf 0x40000004 EBX times on a lock. Each
+ * VP has its own logical processor, so there is no one to yield to: count
+ * it and return. */
+static u16 hc_notify_long_spin_wait(struct hc_ctx *c)
+{
+	c->vp->part->spin_wait_notifications++;
+	return HV_STATUS_SUCCESS;
+}
+
+/* TLFS 7.10.4: header {PartitionId, TargetVtl, pad[7]}, then APIC IDs. */
+static u16 hc_vp_from_apic_check(struct hc_ctx *c)
+{
+	u64 pid = rd64(c->in);
+	u8 vtl = c->in[8];
+	if (pid != HV_PARTITION_ID_SELF && pid != HV_PARTITION_ID_ROOT)
+		return HV_STATUS_INVALID_PARTITION_ID;
+	/* HV_INPUT_VTL: bits 3:0 target VTL, bit 4 use it. Only VTL 0 exists. */
+	if (vtl & 0xe0 || ((vtl & 0x10) && (vtl & 0x0f)))
+		return HV_STATUS_INVALID_PARAMETER;
+	return HV_STATUS_SUCCESS;
+}
+
+static u16 hc_vp_from_apic(struct hc_ctx *c, u32 i)
+{
+	const struct partition *p = c->vp->part;
+	u32 apic = rd32(c->in + 16 + 8 * c->var_hdr + 4 * i);
+	for (u32 v = 0; v < p->vp_count; v++)
+		if (p->vps[v] && p->vps[v]->apic_id == apic) {
+			*(u32 *)(c->out + 4 * i) = p->vps[v]->index;
+			return HV_STATUS_SUCCESS;
+		}
+	return HV_STATUS_INVALID_PARAMETER;
+}
+
+/* The hypercalls: adding one is adding a row. */
+static const struct hc_call hc_table[] = {
+	{ HVCALL_NOTIFY_LONG_SPIN_WAIT, HC_SLOW | HC_FAST, 0, 8, 0, 0, 0,
+	  hc_notify_long_spin_wait, NULL, NULL, "HvNotifyLongSpinWait" },
+	{ HVCALL_GET_PARTITION_ID, HC_SLOW | HC_FAST, HV_ACCESS_PARTITION_ID, 0, 0, 8, 0,
+	  hc_get_partition_id, NULL, NULL, "HvGetPartitionId" },
+	{ HVCALL_GET_VP_INDEX_FROM_APIC_ID, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_INDEX,
+	  16, 4, 0, 4, NULL, hc_vp_from_apic_check, hc_vp_from_apic, "HvGetVpIndexFromApicId" },
+	{ HVCALL_EXT_QUERY_CAPABILITIES, HC_SLOW | HC_FAST, HV_ENABLE_EXTENDED_HYPERCALLS, 0, 0, 8,
+	  0, hc_ext_query_capabilities, NULL, NULL, "HvExtCallQueryCapabilities" },
+};
+
+static const struct hc_call *find_call(u16 code)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(hc_table); i++)
+		if (hc_table[i].code == code)
+			return &hc_table[i];
+	return NULL;
+}
+
+/* Hypercall privileges (the high word of TLFS 4.2.2) of implemented calls. */
+u64 hv_hypercall_implemented_privileges(void)
+{
+	u64 m = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(hc_table); i++)
+		m |= hc_table[i].privilege;
+	return m & ~0xffffffffull; /* MSR privileges come from the MSR table */
+}
+
+u32 hv_hypercall_features_edx(void)
+{
+	return HV_FEATURE_XMM_HYPERCALL_INPUT | HV_FEATURE_XMM_HYPERCALL_OUTPUT |
+	       HV_FEATURE_HYPERCALL_MSR_LOCK;
+}
+
+/* ---- the MSRs (TLFS 2.6, 3.13, 7.8.1) --------------------------------- */
+
+static const u8 endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+
+int hv_hypercall_partition_init(struct partition *p, u8 *page)
+{
+	/* The page: ENDBR64 (for guests with indirect-branch tracking), the
+	 * vendor's hypercall instruction, RET; the rest traps (INT3). */
+	for (int i = 0; i < (int)PAGE_SIZE; i++)
+		page[i] = 0xcc;
+	for (int i = 0; i < 4; i++)
+		page[i] = endbr64[i];
+	for (int i = 0; i < 3; i++)
+		page[4 + i] = p->be->hypercall_insn[i];
+	page[7] = 0xc3;
+	p->hypercall_page = (struct overlay){ 0, (u64)(uintptr_t)page, SLAT_RX, false, "hypercall" };
+	return overlay_register(p, &p->hypercall_page);
+}
+
+int hv_msr_guest_os_id_read(struct vp *vp, u32 msr, u64 *val)
+{
+	*val = vp->part->guest_os_id;
+	return 0;
+}
+
+int hv_msr_guest_os_id_write(struct vp *vp, u32 msr, u64 val)
+{
+	struct partition *p = vp->part;
+	p->guest_os_id = val;
+	/* TLFS 2.6: zeroing the ID disables the hypercall page. */
+	if (!val && (p->hypercall_msr & HV_HYPERCALL_ENABLE)) {
+		p->hypercall_msr &= ~HV_HYPERCALL_ENABLE;
+		if (overlay_disable(vp, &p->hypercall_page))
+			return 1;
+	}
+	return 0;
+}
+
+int hv_msr_hypercall_read(struct vp *vp, u32 msr, u64 *val)
+{
+	*val = vp->part->hypercall_msr;
+	return 0;
+}
+
+int hv_msr_hypercall_write(struct vp *vp, u32 msr, u64 val)
+{
+	struct partition *p = vp->part;
+	u64 gpa = val & ~(PAGE_SIZE - 1);
+
+	if (p->hypercall_msr & HV_HYPERCALL_LOCKED)
+		return 0; /* immutable until reset: writes are ignored */
+	if ((val & HV_HYPERCALL_ENABLE) && p->phys_addr_bits < 64 &&
+	    gpa >= (1ull << p->phys_addr_bits))
+		return 1; /* beyond the GPA space: #GP (TLFS 3.13) */
+	if (!p->guest_os_id)
+		val &= ~HV_HYPERCALL_ENABLE; /* no OS identity yet: stays off */
+	int r = (val & HV_HYPERCALL_ENABLE) ? overlay_enable(vp, &p->hypercall_page, gpa)
+					    : overlay_disable(vp, &p->hypercall_page);
+	if (r)
+		return 1;
+	p->hypercall_msr = val;
+	return 0;
+}
+
+int hv_msr_vp_index_read(struct vp *vp, u32 msr, u64 *val)
+{
+	*val = vp->index;
+	return 0;
+}
+
+int hv_msr_read_only(struct vp *vp, u32 msr, u64 val) { return 1; }
+
+/* ---- the dispatcher -------------------------------------------------- */
+
+struct hc_regs {
+	bool mode64;
+	u64 input, in_gpa, out_gpa;
+};
+
+static struct hc_regs read_regs(struct vp *vp)
+{
+	const u64 *r = vp->gpr;
+	const struct backend *be = vp->part->be;
+	struct hc_regs h;
+	h.mode64 = (be->read_reg(vp, GREG_EFER) & EFER_LMA) && be->read_reg(vp, GREG_CS_L);
+	if (h.mode64) {
+		h.input = r[GPR_RCX];
+		h.in_gpa = r[GPR_RDX];
+		h.out_gpa = r[GPR_R8];
+	} else { /* TLFS 3.7: EDX:EAX, EBX:ECX, EDI:ESI */
+		h.input = ((r[GPR_RDX] & 0xffffffff) << 32) | (r[GPR_RAX] & 0xffffffff);
+		h.in_gpa = ((r[GPR_RBX] & 0xffffffff) << 32) | (r[GPR_RCX] & 0xffffffff);
+		h.out_gpa = ((r[GPR_RDI] & 0xffffffff) << 32) | (r[GPR_RSI] & 0xffffffff);
+	}
+	return h;
+}
+
+/* Result value, or updated input value on continuation (TLFS 3.8, 3.9). */
+static void write_result(struct vp *vp, bool mode64, u64 v, bool to_input)
+{
+	if (mode64) {
+		vp->gpr[to_input ? GPR_RCX : GPR_RAX] = v;
+	} else {
+		vp->gpr[GPR_RDX] = v >> 32;
+		vp->gpr[GPR_RAX] = v & 0xffffffff;
+	}
+}
+
+static bool ranges_overlap(u64 a, u64 alen, u64 b, u64 blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* The fast register block: RDX, R8, then XMM0-XMM5 (TLFS 3.7.2.2). */
+static void fast_block_read(struct vp *vp, u8 *blk, bool xmm)
+{
+	*(u64 *)blk = vp->gpr[GPR_RDX];
+	*(u64 *)(blk + 8) = vp->gpr[GPR_R8];
+	if (xmm)
+		hv_xmm_read(blk + 16);
+}
+
+static void fast_block_write(struct vp *vp, const u8 *blk)
+{
+	vp->gpr[GPR_RDX] = *(const u64 *)blk;
+	vp->gpr[GPR_R8] = *(const u64 *)(blk + 8);
+	hv_xmm_write(blk + 16);
+}
+
+enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
+{
+	struct partition *p = vp->part;
+	const struct backend *be = p->be;
+
+	/* TLFS 3.5, 3.13: only CPL 0 in protected mode, through an enabled
+	 * hypercall page; anything else is an undefined opcode. */
+	if (be->read_reg(vp, GREG_CPL) != 0 || !(be->read_reg(vp, GREG_CR0) & CR0_PE) ||
+	    (be->read_reg(vp, GREG_RFLAGS) & RFLAGS_VM) ||
+	    !(p->hypercall_msr & HV_HYPERCALL_ENABLE)) {
+		hv_inject_ud(vp);
+		return HV_ACT_INJECTED;
+	}
+
+	struct hc_regs h = read_regs(vp);
+	u16 code = (u16)(h.input & HV_HC_CODE_MASK);
+	bool fast = h.input & HV_HC_FAST;
+	u32 count = (u32)((h.input >> HV_HC_REP_COUNT_SHIFT) & HV_HC_REP_MASK);
+	u32 start = (u32)((h.input >> HV_HC_REP_START_SHIFT) & HV_HC_REP_MASK);
+	u16 var_hdr = (u16)((h.input & HV_HC_VARHDR_MASK) >> HV_HC_VARHDR_SHIFT);
+	const struct hc_call *c = find_call(code);
+	u16 status;
+	u32 done = 0;
+	u8 blk[HC_FAST_BLOCK];
+	bool xmm_out = false;
+
+	if (!c) {
+		status = HV_STATUS_INVALID_HYPERCALL_CODE;
+		goto out;
+	}
+	if (c->privilege && !(p->privileges & c->privilege)) {
+		status = HV_STATUS_ACCESS_DENIED;
+		goto out;
+	}
+	status = HV_STATUS_INVALID_HYPERCALL_INPUT;
+	if (h.input & HV_HC_RSVD_MASK)
+		goto out;
+	if ((c->flags & HC_REP) ? (count == 0 || start >= count) : (count || start))
+		goto out;
+	if (var_hdr && !(c->flags & HC_VARHDR))
+		goto out;
+	if (!(c->flags & (fast ? HC_FAST : HC_SLOW)))
+		goto out;
+
+	u32 reps = (c->flags & HC_REP) ? count : 0;
+	u64 in_len = c->in_hdr + 8ull * var_hdr + (u64)reps * c->in_elem;
+	u64 out_len = c->out_hdr + (u64)reps * c->out_elem;
+	struct hc_ctx ctx = { vp, NULL, NULL, var_hdr, count };
+
+	if (fast) {
+		bool xmm_in = in_len > 16;
+		xmm_out = out_len > 0;
+		if ((xmm_in && !(p->features_edx & HV_FEATURE_XMM_HYPERCALL_INPUT)) ||
+		    (xmm_out && !(p->features_edx & HV_FEATURE_XMM_HYPERCALL_OUTPUT))) {
+			hv_inject_ud(vp);
+			return HV_ACT_INJECTED;
+		}
+		/* Output follows the input, from the next 16-byte boundary;
+		 * XMM output exists for 64-bit callers only (TLFS 3.8.1). */
+		if (in_len > HC_FAST_BLOCK || ALIGN_UP(in_len, 16) + out_len > HC_FAST_BLOCK ||
+		    (xmm_out && !h.mode64))
+			goto out;
+		fast_block_read(vp, blk, xmm_in || xmm_out);
+		ctx.in = blk;
+		ctx.out = blk + ALIGN_UP(in_len, 16);
+	} else {
+		u16 s1 = gmem_check_param(p, h.in_gpa, in_len);
+		u16 s2 = gmem_check_param(p, h.out_gpa, out_len);
+		if (s1 == HV_STATUS_INVALID_ALIGNMENT || s2 == HV_STATUS_INVALID_ALIGNMENT) {
+			status = HV_STATUS_INVALID_ALIGNMENT;
+			goto out;
+		}
+		status = HV_STATUS_INVALID_PARAMETER;
+		if (s1 || s2 || ranges_overlap(h.in_gpa, in_len, h.out_gpa, out_len))
+			goto out;
+		ctx.in = in_len ? hv_gpa_ptr(h.in_gpa) : NULL;
+		ctx.out = out_len ? hv_gpa_ptr(h.out_gpa) : NULL;
+	}
+
+	if (!(c->flags & HC_REP)) {
+		status = c->simple(&ctx);
+	} else {
+		status = c->check ? c->check(&ctx) : HV_STATUS_SUCCESS;
+		done = start;
+		u64 t0 = hv_rdtsc();
+		while (status == HV_STATUS_SUCCESS && done < count) {
+			status = c->rep(&ctx, done);
+			if (status != HV_STATUS_SUCCESS)
+				break;
+			done++;
+			/* TLFS 3.3: continuation: RIP stays on the call, the
+			 * new start index goes back in the input value. */
+			if (done < count && (done - start >= HC_MAX_REPS_PER_EXIT ||
+					     hv_rdtsc() - t0 > p->hc_budget_ticks)) {
+				u64 in = (h.input & ~(HV_HC_REP_MASK << HV_HC_REP_START_SHIFT)) |
+					 ((u64)done << HV_HC_REP_START_SHIFT);
+				write_result(vp, h.mode64, in, true);
+				if (fast && xmm_out) /* keep the outputs so far */
+					fast_block_write(vp, blk);
+				return HV_ACT_RESUME;
+			}
+		}
+	}
+	if (fast && xmm_out && status == HV_STATUS_SUCCESS)
+		fast_block_write(vp, blk);
+out:
+	write_result(vp, h.mode64, status | ((u64)done << HV_HC_RESULT_REPS_SHIFT), false);
+	return HV_ACT_ADVANCE;
+}
