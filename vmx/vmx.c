@@ -495,6 +495,23 @@ static int vmx_slat_map_identity(struct vp *vp, u64 gpa)
 	return 0;
 }
 
+/* Overlay pages (TLFS 5.2.1): one 4K EPT entry. The old translation may
+ * be cached (combined mappings, SDM 29.4.3.1): INVEPT before the guest
+ * runs again. */
+static int vmx_slat_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access acc)
+{
+	const struct slat_fmt *f = vmx.ept.fmt;
+	u64 flags = acc == SLAT_NONE ? 0 : acc == SLAT_RX ? f->leaf_flags & ~f->write_flag : f->leaf_flags;
+	if (slat_set_4k(&vmx.ept, gpa, hpa, flags))
+		return -1;
+	invept((vmx.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE) ? INV_SINGLE_CONTEXT : INV_ALL_CONTEXT,
+	       vmx.eptp);
+	return 0;
+}
+
+/* VMCALL (SDM vol. 2): the hypercall page's instruction on Intel. */
+static const u8 vmcall_insn[3] = { 0x0f, 0x01, 0xc1 };
+
 const struct backend vmx_backend = {
 	.name = "vmx",
 	.info_vendor = HV_INFO_VENDOR_VMX,
@@ -508,6 +525,8 @@ const struct backend vmx_backend = {
 	.msr_read = vmx_msr_read,
 	.msr_write = vmx_msr_write,
 	.slat_map_identity = vmx_slat_map_identity,
+	.slat_set_page = vmx_slat_set_page,
+	.hypercall_insn = vmcall_insn,
 	.dump = vmx_dump,
 	.hw_features = vmx_hw_features,
 };
