@@ -29,8 +29,12 @@
 #define MSR_IA32_VMX_TRUE_EXIT_CTLS 0x48fu
 #define MSR_IA32_VMX_TRUE_ENTRY_CTLS 0x490u
 #define MSR_IA32_VMX_VMFUNC 0x491u
+#define MSR_IA32_VMX_PROCBASED_CTLS3 0x492u
+#define MSR_IA32_VMX_EXIT_CTLS2 0x493u
+/* The range hidden from the guest: through the tertiary/secondary-exit
+ * control MSRs of newer CPUs, which would tell of VMX just the same. */
 #define MSR_IA32_VMX_FIRST MSR_IA32_VMX_BASIC
-#define MSR_IA32_VMX_LAST MSR_IA32_VMX_VMFUNC
+#define MSR_IA32_VMX_LAST MSR_IA32_VMX_EXIT_CTLS2
 
 /* IA32_VMX_BASIC (A.1) */
 #define VMX_BASIC_REVISION_MASK 0x7fffffffull

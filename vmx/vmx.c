@@ -10,7 +10,7 @@
  *    26.1.2). CPUID serves the Hv#1 leaves and hides VMX (TLFS 2.2-2.4);
  *    VMX instructions are #UD for the guest, as on a CPU without VMX.
  *  - MSRs: the MSR bitmap intercepts only IA32_FEATURE_CONTROL and the VMX
- *    capability MSRs 0x480-0x491 (hide VMX); MSRs outside the bitmap's
+ *    capability MSRs 0x480-0x493 (hide VMX); MSRs outside the bitmap's
  *    ranges (the 0x40000000 synthetic range) always exit (SDM 25.6.9).
  *  - CR4: VMXE is owned by the hypervisor (guest/host mask, read shadow
  *    without VMXE): a guest MOV to CR4 exits only if it sets VMXE, and gets
