@@ -64,7 +64,11 @@ fi
 
 # ---- the Bochs runs: one at a time (Bochs is single-threaded and slow),
 # in one background chain next to the QEMU runs ---------------------------
-bochs_runs=("vmx-payload tigerlake" "svm-bochs-payload ryzen")
+# NAME MODEL BACKEND EXTRA: BACKEND is the one hv.efi must say it launched;
+# EXTRA a log line proving the path the run is there for (ryzen: the nRIP
+# path of svm_advance_rip, which QEMU's SVM cannot exercise).
+bochs_runs=("vmx-payload tigerlake vmx unrestricted.guest"
+	"svm-bochs-payload ryzen svm nRIP.yes")
 bochs_pid=
 if [[ $have_payload == 1 && $have_hv == 1 && "${HV_NO_BOCHS:-0}" != 1 ]] &&
 	command -v bochs-bin >/dev/null; then
@@ -74,7 +78,7 @@ if [[ $have_payload == 1 && $have_hv == 1 && "${HV_NO_BOCHS:-0}" != 1 ]] &&
 	done
 	(
 		for spec in "${bochs_runs[@]}"; do
-			read -r bname bmodel <<<"$spec"
+			read -r bname bmodel _ <<<"$spec"
 			rc=0
 			tests/run-bochs.sh --name "$bname" --model "$bmodel" --timeout "$bochs_timeout" \
 				>"$HV_BUILD/$bname.run.txt" 2>&1 </dev/null || rc=$?
@@ -263,7 +267,7 @@ fi
 # ---- 4./5. the payload under hv.efi on Bochs (VMX, and SVM with nRIP) -----
 bochs_waited=0
 for spec in "${bochs_runs[@]}"; do
-	read -r bname bmodel <<<"$spec"
+	read -r bname bmodel _ <<<"$spec"
 	section "$bname: payload.efi under hv.efi (Bochs $bmodel)"
 	if [[ $have_payload == 0 ]]; then
 		tally "harness.$bname.payload_missing" 0 "$payload_efi does not exist"
@@ -278,6 +282,13 @@ for spec in "${bochs_runs[@]}"; do
 		fi
 		[[ -f "$HV_BUILD/$bname.run.txt" ]] && sed 's/^/  /' "$HV_BUILD/$bname.run.txt"
 		check_payload "$bname" or-exit-log
+		read -r _ _ bbackend bextra <<<"$spec"
+		tally "harness.$bname.backend_$bbackend" \
+			"$(grep -qF "hv.efi: hypervisor launched ($bbackend)" "$HV_BUILD/$bname.clean.log" && echo 1 || echo 0)" \
+			"no 'hv.efi: hypervisor launched ($bbackend)' in the log"
+		tally "harness.$bname.log_${bextra//./_}" \
+			"$(grep -qF "${bextra//./ }" "$HV_BUILD/$bname.clean.log" && echo 1 || echo 0)" \
+			"no '${bextra//./ }' in the hypervisor's log"
 	fi
 done
 
