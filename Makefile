@@ -73,7 +73,7 @@ HOST_SRC := tests/host/main.c tests/host/test_fmt.c tests/host/test_config.c \
             hv/fmt.c hv/log.c boot/config.c arch/x86_64/slat.c hv/cpuid.c hv/msr.c \
             hv/dispatch.c hv/pool.c hv/partition.c hv/io.c hv/npf.c \
             hv/overlay.c hv/hypercall.c \
-            tests/host/test_vmx_caps.c vmx/vmx_caps.c
+            tests/host/test_vmx_caps.c tests/host/test_vmx_ept.c vmx/vmx_caps.c
 
 .DELETE_ON_ERROR:
 .PHONY: all test run bench clean host-test guest-test
