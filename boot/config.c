@@ -3,7 +3,7 @@
  * calls, so it is unit-tested on the host.
  *
  * Keys: guest=<path>, guest_args=<load options>, log=error|warn|info|debug,
- * serial=<hex I/O port>|none. Unknown keys and bad values are counted as
+ * serial=<hex I/O port>|none, invariant_tsc=yes|no. Unknown keys and bad values are counted as
  * errors (reported by the loader) and otherwise ignored.
  */
 #include "config.h"
@@ -15,6 +15,7 @@ void config_defaults(struct hv_config *c)
 	c->guest_args[0] = '\0';
 	c->log_level = LOG_INFO;
 	c->serial_port = 0x3f8;
+	c->invariant_tsc = false;
 	c->errors = 0;
 	c->first_error[0] = '\0';
 }
@@ -118,6 +119,13 @@ static void apply(struct hv_config *c, const char *s, size_t n)
 			c->serial_port = port;
 		else
 			error(c, "bad serial port", s, n);
+	} else if (key_is(s, klen, "invariant_tsc")) {
+		if (key_is(v, vlen, "yes"))
+			c->invariant_tsc = true;
+		else if (key_is(v, vlen, "no"))
+			c->invariant_tsc = false;
+		else
+			error(c, "invariant_tsc must be yes or no", s, n);
 	} else {
 		error(c, "unknown key", s, n);
 	}

@@ -156,14 +156,73 @@ static u32 phys_addr_bits(void)
 	return a & 0xff;
 }
 
-/* The TSC rate, measured against the firmware's timer (Stall): the
- * reference time and the hypercall time budget derive from it. */
-static u64 measure_tsc_hz(void)
+/* Local APIC timer registers (SDM 11.5.4): xAPIC MMIO offsets; in x2APIC
+ * mode MSR 0x800 + offset / 16. */
+#define APIC_LVT_TIMER 0x320
+#define APIC_TMICT 0x380
+#define APIC_TMCCT 0x390
+#define APIC_TDCR 0x3e0
+
+static u32 apic_rd(u64 base, bool x2, u32 reg)
 {
+	return x2 ? (u32)rdmsr(0x800 + reg / 16) : *(volatile u32 *)(uintptr_t)(base + reg);
+}
+
+static void apic_wr(u64 base, bool x2, u32 reg, u32 v)
+{
+	if (x2)
+		wrmsr(0x800 + reg / 16, v);
+	else
+		*(volatile u32 *)(uintptr_t)(base + reg) = v;
+}
+
+/* Measure the TSC and the local APIC timer against the firmware's timer
+ * (Stall, a busy wait on a platform timer): the reference time, the
+ * hypercall time budget and the frequency MSRs derive from these. The APIC
+ * timer runs masked, one-shot, divide-by-1 during the window; its registers
+ * are restored after (a firmware using it sees one period restart). */
+static void measure_clocks(struct boot_info *bi)
+{
+	u64 apic_base_msr = rdmsr(MSR_IA32_APIC_BASE);
+	bool on = apic_base_msr & BIT(11), x2 = apic_base_msr & BIT(10);
+	u64 base = apic_base_msr & ~0xfffull & ((1ull << 52) - 1);
+	u64 flags = read_rflags();
+	u32 lvt = 0, tmict = 0, tdcr = 0;
+
+	__asm__ volatile("cli");
+	if (on) {
+		lvt = apic_rd(base, x2, APIC_LVT_TIMER);
+		tmict = apic_rd(base, x2, APIC_TMICT);
+		tdcr = apic_rd(base, x2, APIC_TDCR);
+		apic_wr(base, x2, APIC_LVT_TIMER, BIT(16)); /* masked, one-shot */
+		apic_wr(base, x2, APIC_TDCR, 0xb);          /* divide by 1 */
+		apic_wr(base, x2, APIC_TMICT, 0xffffffff);
+	}
+	u32 c0 = on ? apic_rd(base, x2, APIC_TMCCT) : 0;
 	u64 t0 = rdtsc();
 	uefi_call_wrapper(BS->Stall, 1, 20000); /* 20 ms */
 	u64 t1 = rdtsc();
-	return (t1 - t0) * 50;
+	u32 c1 = on ? apic_rd(base, x2, APIC_TMCCT) : 0;
+	if (on) {
+		apic_wr(base, x2, APIC_TDCR, tdcr);
+		apic_wr(base, x2, APIC_LVT_TIMER, lvt);
+		apic_wr(base, x2, APIC_TMICT, tmict);
+	}
+	if (flags & RFLAGS_IF)
+		__asm__ volatile("sti");
+	bi->tsc_hz = (t1 - t0) * 50;
+	/* A timer that did not move (or wrapped) is not measured. */
+	bi->apic_hz = on && c1 && c1 < c0 ? (u64)(c0 - c1) * 50 : 0;
+}
+
+static bool cpu_invariant_tsc(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(0x80000000, 0, &a, &b, &c, &d);
+	if (a < 0x80000007)
+		return false;
+	cpuid_count(0x80000007, 0, &a, &b, &c, &d);
+	return d & BIT(8);
 }
 
 static bool cpu_has_1g_pages(void)
@@ -218,7 +277,8 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	bi->phys_addr_bits = phys_addr_bits();
 	bi->log_level = (u32)cfg->log_level;
 	bi->serial_port = cfg->serial_port;
-	bi->tsc_hz = measure_tsc_hz();
+	measure_clocks(bi);
+	bi->invariant_tsc = cpu_invariant_tsc() || cfg->invariant_tsc;
 
 	struct pool pool;
 	pool_init(&pool, base + (core_pages + bi_pages) * PAGE_SIZE, RESIDENT_POOL_BYTES, 0);
@@ -246,10 +306,12 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	bi->pool_size = pool.size;
 	bi->pool_used = pool.used;
 
-	LOGI("resident %lx-%lx (%lu KiB), identity map to %lx, PM1a %x reset %x, TSC %lu kHz",
+	LOGI("resident %lx-%lx (%lu KiB), identity map to %lx, PM1a %x reset %x",
 	     (unsigned long)base, (unsigned long)(base + bi->resident_size),
 	     (unsigned long)(bi->resident_size >> 10), (unsigned long)bi->phys_top,
-	     bi->pm1a_cnt_port, bi->reset_port, (unsigned long)(bi->tsc_hz / 1000));
+	     bi->pm1a_cnt_port, bi->reset_port);
+	LOGI("TSC %lu kHz%s, APIC timer %lu kHz", (unsigned long)(bi->tsc_hz / 1000),
+	     bi->invariant_tsc ? " (invariant)" : "", (unsigned long)(bi->apic_hz / 1000));
 
 	capture_guest_state(&bi->guest);
 	u64 status = hv_launch(bi, hdr->entry, bi->host_cr3, (u64)(uintptr_t)(stack + 4 * PAGE_SIZE));

@@ -61,6 +61,56 @@ void hv_xmm_write(const u8 in[96])
 			 :: "r"(in) : "memory");
 }
 
+/* The local APIC as the guest set it up (IA32_APIC_BASE, SDM 10.4.4):
+ * x2APIC registers are MSRs 0x800 + offset/16; xAPIC ones are MMIO at the
+ * base, which the host identity-maps (the MTRRs make it uncached). */
+static u64 apic_base(bool *x2)
+{
+	u64 b = rdmsr(MSR_IA32_APIC_BASE);
+	*x2 = b & BIT(10);
+	return b & 0x000ffffffffff000ull;
+}
+
+u32 hv_apic_read(u32 reg)
+{
+	bool x2;
+	u64 base = apic_base(&x2);
+	return x2 ? (u32)rdmsr(0x800 + reg / 16) : *(volatile u32 *)(uintptr_t)(base + reg);
+}
+
+void hv_apic_write(u32 reg, u32 val)
+{
+	bool x2;
+	u64 base = apic_base(&x2);
+	if (x2)
+		wrmsr(0x800 + reg / 16, val);
+	else
+		*(volatile u32 *)(uintptr_t)(base + reg) = val;
+}
+
+u64 hv_apic_read_icr(void)
+{
+	bool x2;
+	u64 base = apic_base(&x2);
+	if (x2)
+		return rdmsr(0x830);
+	return ((u64) * (volatile u32 *)(uintptr_t)(base + 0x310) << 32) |
+	       *(volatile u32 *)(uintptr_t)(base + 0x300);
+}
+
+/* xAPIC: the high half first, the low write sends the IPI (SDM 10.6.1). */
+void hv_apic_write_icr(u64 val)
+{
+	bool x2;
+	u64 base = apic_base(&x2);
+	if (x2) {
+		wrmsr(0x830, val);
+		return;
+	}
+	*(volatile u32 *)(uintptr_t)(base + 0x310) = (u32)(val >> 32);
+	*(volatile u32 *)(uintptr_t)(base + 0x300) = (u32)val;
+}
+
 /* This CPU's initial APIC ID (x2APIC ID from leaf 0xB where offered). */
 static u32 cpu_apic_id(void)
 {
@@ -125,8 +175,13 @@ NORETURN void core_main(struct boot_info *bi)
 	partition_set_tsc_hz(&root_partition, bi->tsc_hz);
 	partition_add_vp(&root_partition, bsp_vp);
 	u8 *hc_page = pool_alloc_pages(&core_pool, 1);
-	if (!hc_page || be->partition_init(&root_partition, bi) ||
+	u8 *tsc_page = pool_alloc_pages(&core_pool, 1);
+	if (!hc_page || !tsc_page || be->partition_init(&root_partition, bi) ||
 	    (be->hypercall_insn && hv_hypercall_partition_init(&root_partition, hc_page)))
+		give_back(bi, 3, "partition setup failed");
+	hv_time_partition_init(&root_partition, tsc_page, bi->apic_hz, bi->invariant_tsc);
+	u8 *assist = pool_alloc_pages(&core_pool, 1);
+	if (!assist || hv_vp_assist_init(bsp_vp, assist))
 		give_back(bi, 3, "partition setup failed");
 	if (be->vp_init(bsp_vp, &bi->guest))
 		give_back(bi, 4, "virtual processor setup failed");

@@ -33,8 +33,22 @@ void partition_init(struct partition *p, const struct backend *be, u32 phys_bits
 void partition_set_tsc_hz(struct partition *p, u64 tsc_hz)
 {
 	p->tsc_hz = tsc_hz;
+	/* Reference time needs a measured TSC (TLFS 12.4, 12.7). */
+	if (!hv_time_scale(tsc_hz))
+		p->privileges &= ~(HV_ACCESS_PARTITION_REFERENCE_COUNTER |
+				   HV_ACCESS_PARTITION_REFERENCE_TSC | HV_ACCESS_FREQUENCY_REGS);
 	/* TLFS 3.3: return to the guest after about 50 us. */
 	p->hc_budget_ticks = tsc_hz ? tsc_hz / 20000 : ~0ull;
+}
+
+/* The frequency MSRs report what was measured, never a guess. */
+void partition_set_apic_hz(struct partition *p, u64 apic_hz)
+{
+	p->apic_hz = apic_hz;
+	if (!apic_hz || !p->tsc_hz) {
+		p->privileges &= ~HV_ACCESS_FREQUENCY_REGS;
+		p->features_edx &= ~HV_FEATURE_FREQUENCY_MSRS;
+	}
 }
 
 int partition_add_vp(struct partition *p, struct vp *vp)

@@ -82,6 +82,9 @@ struct boot_info {
 	u8 reset_value;
 	u8 pad[7];
 	u64 tsc_hz;         /* TSC frequency measured by the loader */
+	u64 apic_hz;        /* local APIC timer input frequency, 0 if unknown */
+	u32 invariant_tsc;  /* CPUID 0x80000007 EDX[8] or invariant_tsc=yes */
+	u32 pad3;
 	u32 range_count;
 	u32 pad2;
 	struct mem_range range[BOOT_MAX_RANGES];

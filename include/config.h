@@ -17,6 +17,7 @@ struct hv_config {
 	char guest_args[CFG_ARGS_MAX]; /* its load options */
 	int log_level;                 /* error|warn|info|debug */
 	u16 serial_port;               /* I/O port of the log UART, 0 = off */
+	bool invariant_tsc;            /* assert a constant-rate TSC (TLFS 12.3) */
 	int errors;                    /* lines that could not be applied */
 	char first_error[96];
 };

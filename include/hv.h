@@ -64,6 +64,33 @@ int hv_msr_hypercall_write(struct vp *vp, u32 msr, u64 val);
 int hv_msr_vp_index_read(struct vp *vp, u32 msr, u64 *val);
 int hv_msr_read_only(struct vp *vp, u32 msr, u64 val);
 
+/* time.c: reference time (TLFS 12.4, 12.7), frequency MSRs */
+u64 hv_time_scale(u64 tsc_hz);
+u64 hv_ref_time(const struct partition *p, u64 tsc);
+void hv_time_partition_init(struct partition *p, u8 *tsc_page, u64 apic_hz, bool invariant);
+int hv_msr_time_ref_count_read(struct vp *vp, u32 msr, u64 *val);
+int hv_msr_reference_tsc_read(struct vp *vp, u32 msr, u64 *val);
+int hv_msr_reference_tsc_write(struct vp *vp, u32 msr, u64 val);
+int hv_msr_frequency_read(struct vp *vp, u32 msr, u64 *val);
+
+/* crash.c: guest crash MSRs (TLFS 4.3), reset MSR */
+int hv_msr_crash_read(struct vp *vp, u32 msr, u64 *val);
+int hv_msr_crash_write(struct vp *vp, u32 msr, u64 val);
+int hv_msr_reset_read(struct vp *vp, u32 msr, u64 *val);
+int hv_msr_reset_write(struct vp *vp, u32 msr, u64 val);
+
+/* apic.c: APIC MSRs (TLFS 10.2.3), VP assist page (TLFS 7.8.7) */
+int hv_msr_apic_read(struct vp *vp, u32 msr, u64 *val);
+int hv_msr_apic_write(struct vp *vp, u32 msr, u64 val);
+int hv_msr_vp_assist_read(struct vp *vp, u32 msr, u64 *val);
+int hv_msr_vp_assist_write(struct vp *vp, u32 msr, u64 val);
+int hv_vp_assist_init(struct vp *vp, u8 *page);
+/* The current CPU's local APIC, in the mode the guest put it in. */
+u32 hv_apic_read(u32 reg);
+void hv_apic_write(u32 reg, u32 val);
+u64 hv_apic_read_icr(void);
+void hv_apic_write_icr(u64 val);
+
 /* More seams: guest memory (identity in the core), time, vector registers
  * (the guest's XMM0-5 stay live in the CPU across exits). */
 void *hv_gpa_ptr(u64 gpa);
@@ -75,6 +102,7 @@ void hv_xmm_write(const u8 in[96]);
 void partition_init(struct partition *p, const struct backend *be, u32 phys_bits,
 		    u64 hidden_base, u64 hidden_size);
 void partition_set_tsc_hz(struct partition *p, u64 tsc_hz);
+void partition_set_apic_hz(struct partition *p, u64 apic_hz);
 int partition_add_vp(struct partition *p, struct vp *vp);
 
 #endif

@@ -66,7 +66,24 @@ struct partition {
 	u32 overlay_count;
 	struct vp *vps[64];
 	u64 spin_wait_notifications;
+	/* Reference time (TLFS 12.4, 12.7). */
+	u64 apic_hz;
+	u64 tsc_scale;
+	s64 tsc_offset;
+	u64 ref_tsc_msr;
+	struct overlay ref_tsc_page;
+	u64 crash_p[5]; /* TLFS 4.3: guest crash parameters P0-P4 */
 };
+
+/* TLFS 12.7.2: HV_REFERENCE_TSC_PAGE. */
+struct hv_ref_tsc_page {
+	volatile u32 tsc_sequence;
+	u32 reserved1;
+	volatile u64 tsc_scale;
+	volatile s64 tsc_offset;
+	u64 reserved2[509];
+};
+_Static_assert(sizeof(struct hv_ref_tsc_page) == 4096, "TLFS 12.7.2");
 
 struct vp {
 	struct vp *self; /* gs:0 in the host: the current VP */
@@ -80,6 +97,10 @@ struct vp {
 	u32 ring_next;
 	struct exit_ring_entry ring[HV_EXIT_RING];
 	u64 hidden_access_logged;
+	/* TLFS 7.8.7: the VP assist page. All VPs share the second-level
+	 * tables, so every VP sees each VP's page at its GPA. */
+	u64 assist_msr;
+	struct overlay assist_page;
 };
 
 #endif

@@ -91,7 +91,9 @@ else
 	[[ $no_bootx64 == 1 ]] || cp "$hv_efi" "$esp/EFI/BOOT/BOOTX64.EFI"
 	cp "$hv_efi" "$esp/EFI/hv/hv.efi"
 	cp "$guest_efi" "$esp/EFI/hv/$guest.efi"
-	printf 'guest=%s\nguest_args=\n' "$cfg_guest" >"$esp/EFI/hv/hv.cfg"
+	# QEMU's TCG TSC runs at a constant rate but CPUID does not say so:
+	# assert it, so the reference TSC page is valid (TLFS 12.3).
+	printf 'guest=%s\nguest_args=\ninvariant_tsc=yes\n' "$cfg_guest" >"$esp/EFI/hv/hv.cfg"
 fi
 [[ -z "$startup" ]] || printf '%s\r\n' "$startup" >"$esp/startup.nsh"
 

@@ -129,6 +129,19 @@ u8 fake_xmm[96];
 void hv_xmm_read(u8 out[96]) { memcpy(out, fake_xmm, 96); }
 void hv_xmm_write(const u8 in[96]) { memcpy(fake_xmm, in, 96); }
 
+u32 fake_apic[0x400 / 4];
+u64 fake_icr_writes[8];
+int fake_icr_count;
+u32 hv_apic_read(u32 reg) { return fake_apic[reg / 4]; }
+void hv_apic_write(u32 reg, u32 val) { fake_apic[reg / 4] = val; }
+u64 hv_apic_read_icr(void) { return ((u64)fake_apic[0x310 / 4] << 32) | fake_apic[0x300 / 4]; }
+void hv_apic_write_icr(u64 val)
+{
+	fake_apic[0x310 / 4] = (u32)(val >> 32);
+	fake_apic[0x300 / 4] = (u32)val;
+	fake_icr_writes[fake_icr_count++ % 8] = val;
+}
+
 /* ---- fake backend ---------------------------------------------------- */
 static struct fake_be_state *st(struct vp *vp) { return vp->be; }
 static int fb_probe(void) { return 0; }

@@ -51,6 +51,9 @@ void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s);
 extern u8 fake_ram[FAKE_RAM_SIZE];
 extern u64 fake_tsc, fake_tsc_step;
 extern u8 fake_xmm[96];
+extern u32 fake_apic[0x400 / 4]; /* the local APIC's registers by offset */
+extern u64 fake_icr_writes[8];
+extern int fake_icr_count;
 
 /* hv_fatal() lands here in host tests: returns to the test via longjmp. */
 #include <setjmp.h>

@@ -35,25 +35,32 @@ static enum hv_action wr(u32 msr, u64 val)
 TEST(msr_privileges_match_implementation)
 {
 	setup();
-	/* Implemented: GUEST_OS_ID + HYPERCALL (bit 5), VP_INDEX (bit 6).
-	 * Nothing else, and no feature-gated MSR yet. */
-	CHECK_EQ(hv_msr_implemented_privileges(), HV_ACCESS_HYPERCALL_MSRS | HV_ACCESS_VP_INDEX);
-	CHECK_EQ(hv_msr_implemented_features_edx(), 0);
-	CHECK_EQ(part.privileges & 0xffffffff, HV_ACCESS_HYPERCALL_MSRS | HV_ACCESS_VP_INDEX);
+	/* Implemented: GUEST_OS_ID + HYPERCALL (bit 5), VP_INDEX (bit 6),
+	 * TIME_REF_COUNT (1), REFERENCE_TSC (9), TSC/APIC_FREQUENCY (11 and
+	 * feature EDX 8), RESET (7), EOI/ICR/TPR/VP_ASSIST (4), the crash MSRs
+	 * (feature EDX 10). Nothing else. */
+	const u64 msr_privs = HV_ACCESS_HYPERCALL_MSRS | HV_ACCESS_VP_INDEX |
+			      HV_ACCESS_PARTITION_REFERENCE_COUNTER |
+			      HV_ACCESS_PARTITION_REFERENCE_TSC | HV_ACCESS_FREQUENCY_REGS |
+			      HV_ACCESS_RESET_REG | HV_ACCESS_INTR_CTRL_REGS;
+	const u32 msr_features = HV_FEATURE_FREQUENCY_MSRS | HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE;
+	CHECK_EQ(hv_msr_implemented_privileges(), msr_privs);
+	CHECK_EQ(hv_msr_implemented_features_edx(), msr_features);
+	CHECK_EQ(part.privileges & 0xffffffff, msr_privs);
 	/* A backend that cannot map overlays gets no hypercall interface. */
 	struct backend weak = fake_backend;
 	weak.slat_set_page = NULL;
 	partition_init(&part, &weak, 48, 0, 0);
-	CHECK_EQ(part.privileges, HV_ACCESS_VP_INDEX);
-	CHECK_EQ(part.features_edx, 0);
+	CHECK_EQ(part.privileges, msr_privs & ~HV_ACCESS_HYPERCALL_MSRS);
+	CHECK_EQ(part.features_edx, msr_features);
 	CHECK_EQ(part.spin_retries, 0xffffffffu);
 }
 
 TEST(msr_synthetic_range_gp)
 {
 	setup();
-	const u32 msrs[] = { HV_X64_MSR_RESET, HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_SCONTROL,
-			     HV_X64_MSR_SINT15, HV_X64_MSR_CRASH_CTL, 0x40000004, 0x400000ff,
+	const u32 msrs[] = { HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_SCONTROL,
+			     HV_X64_MSR_SINT15, HV_X64_MSR_STIMER0_CONFIG, 0x40000004, 0x400000ff,
 			     0x40001000, 0x4fffffff };
 	for (unsigned i = 0; i < sizeof(msrs) / 4; i++) {
 		CHECK_EQ(rd(msrs[i]), HV_ACT_INJECTED);
