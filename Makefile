@@ -35,7 +35,9 @@ EFI_CFLAGS  := $(FREESTANDING) $(WARN) -I$(EFI_INC) -I$(EFI_INC)/x86_64 -fpic \
         -fshort-wchar -maccumulate-outgoing-args -DHV_LOADER=1
 CORE_CFLAGS := $(FREESTANDING) $(WARN) -mcmodel=kernel -fno-pic -fno-pie \
         -fno-asynchronous-unwind-tables -DHV_CORE=1
-EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LDS)
+# -z defs: an undefined symbol (e.g. a libgcc helper) must fail the link,
+# not become a PLT jump to nowhere at run time.
+EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -z defs -T $(EFI_LDS)
 EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
         -j .rela -j .rel.* -j .rela.* -j .reloc
 
@@ -56,10 +58,12 @@ LOADER_ASM := boot/launch.asm boot/core_blob.asm
 LOADER_OBJ := $(LOADER_C:%.c=$(BUILD)/efi/%.o) $(LOADER_ASM:%.asm=$(BUILD)/efi/%.o)
 
 # ---- guest test payload (UEFI application) ------------------------------
-PAYLOAD_C := tests/payload/payload.c tests/payload/checks_cpuid.c \
+PAYLOAD_C := tests/payload/payload.c tests/payload/checks_cpuid.c tests/payload/checks_time.c \
              tests/payload/checks_msr.c tests/payload/checks_mem.c \
-             tests/payload/pserial.c tests/payload/checks_vmx.c
-PAYLOAD_ASM := tests/payload/ptrap.asm
+             tests/payload/pserial.c tests/payload/checks_vmx.c \
+             tests/payload/checks_hypercall.c tests/payload/checks_hcall_calls.c \
+             tests/payload/checks_apic.c
+PAYLOAD_ASM := tests/payload/ptrap.asm tests/payload/hcall.asm tests/payload/papic.asm
 PAYLOAD_OBJ := $(PAYLOAD_C:%.c=$(BUILD)/efi/%.o) $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o)
 
 # ---- host unit tests ----------------------------------------------------

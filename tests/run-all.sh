@@ -60,6 +60,8 @@ if [[ $have_payload == 1 && $have_hv == 1 ]]; then
 		--startup 'fs0:\EFI\hv\hv.efi guest=\EFI\hv\payload.efi; log=info'
 	start_run svm-fallback --cfg-guest '\EFI\hv\missing.efi' \
 		--startup 'fs0:\EFI\hv\payload.efi'
+	# HV_X64_MSR_RESET resets the machine (QEMU runs with -no-reboot).
+	start_run svm-reset --guest-args 'test=reset'
 fi
 
 # ---- the Bochs runs: one at a time (Bochs is single-threaded and slow),
@@ -184,7 +186,18 @@ check_payload() {
 			"$(grep -qE '\[hv W cpu0\] guest (read|write) of hypervisor memory .*#GP injected' "$clean" && echo 1 || echo 0)" \
 			"neither 'exit counters' nor the hypervisor's '#GP injected' exit log in the log"
 	fi
-	if grep -nE '\[hv E|PANIC' "$clean" >"$HV_BUILD/$name.errors.txt"; then
+	# The payload's crash test (TLFS 4.3) must reach the log, with its
+	# parameters and message; those two error lines are expected.
+	if grep -q '^PASS: crash.ctl.notify' "$clean"; then
+		tally "harness.$name.crash_notification" \
+			"$(grep -qF 'guest crash notification from vp0: P0 c0de0000 P1 c0de0001 P2 c0de0002' "$clean" && echo 1 || echo 0)" \
+			"no crash notification with the payload's parameters in the log"
+		tally "harness.$name.crash_message" \
+			"$(grep -qF 'guest crash message: hv.efi payload crash message test: token 5e1f' "$clean" && echo 1 || echo 0)" \
+			"no crash message in the log"
+	fi
+	if grep -nE '\[hv E|PANIC' "$clean" | grep -vE '\] guest crash (notification|message)' \
+		>"$HV_BUILD/$name.errors.txt"; then
 		head -n 20 "$HV_BUILD/$name.errors.txt"
 		tally "harness.$name.no_hv_errors" 0 \
 			"$(wc -l <"$HV_BUILD/$name.errors.txt") lines with '[hv E' or 'PANIC'"
@@ -202,6 +215,11 @@ elif [[ $have_hv == 0 ]]; then
 else
 	wait_run svm-payload
 	check_payload svm-payload required
+	# hv.cfg asserts an invariant TSC here: the reference TSC page must be
+	# valid and agree with the reference counter (TLFS 12.7).
+	tally harness.svm-payload.tsc_page_valid \
+		"$(grep -q '^PASS: time.tsc_page.agrees' "$HV_BUILD/svm-payload.clean.log" && echo 1 || echo 0)" \
+		"no 'PASS: time.tsc_page.agrees'"
 fi
 
 # ---- 3. negative control: the payload without a hypervisor ----------------
@@ -262,6 +280,21 @@ if [[ $have_payload == 1 && $have_hv == 1 ]]; then
 	section "svm-fallback: the guest does not load; the next boot option runs virtualized"
 	boot_path_checks svm-fallback 'hv.efi: hypervisor launched' \
 		'did not load' 'falling back to the next boot option' 'exit counters'
+	section "svm-reset: HV_X64_MSR_RESET resets the system"
+	wait_run svm-reset
+	clean="$HV_BUILD/svm-reset.clean.log"
+	strip_log "$HV_BUILD/svm-reset.serial.log" "$clean"
+	grep -E '^(PASS|FAIL): reset' "$clean" || true
+	for c in reset.reserved_gp reset.read reset.read_zero; do
+		tally "harness.svm-reset.$c" "$(grep -q "^PASS: $c\$" "$clean" && echo 1 || echo 0)" \
+			"no 'PASS: $c'"
+	done
+	tally harness.svm-reset.logged \
+		"$(grep -qF 'guest resets the system through HV_X64_MSR_RESET' "$clean" && echo 1 || echo 0)" \
+		"the hypervisor did not log the reset"
+	tally harness.svm-reset.reset_happened \
+		"$(grep -qE 'PAYLOAD RESET FAILED|PAYLOAD DONE' "$clean" && echo 0 || echo 1)" \
+		"the payload kept running after writing HV_X64_MSR_RESET"
 fi
 
 # ---- 4./5. the payload under hv.efi on Bochs (VMX, and SVM with nRIP) -----

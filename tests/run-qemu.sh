@@ -4,6 +4,7 @@
 #   tests/run-qemu.sh [--interactive] [--no-hv] [--guest NAME] [--smp N]
 #                     [--log FILE] [--timeout SECONDS] [--name NAME]
 #                     [--cfg-guest PATH] [--startup CMD] [--no-bootx64]
+#                     [--guest-args ARGS]
 #
 # Builds the ESP directory build/esp-NAME/:
 #   EFI/BOOT/BOOTX64.EFI   build/hv.efi (with --no-hv: the guest itself)
@@ -38,6 +39,7 @@ log=
 timeout_s=120
 name=
 cfg_guest=
+guest_args=
 startup=
 no_bootx64=0
 
@@ -51,6 +53,7 @@ while [[ $# -gt 0 ]]; do
 	--timeout) timeout_s="${2:?--timeout needs a value}"; shift ;;
 	--name) name="${2:?--name needs a value}"; shift ;;
 	--cfg-guest) cfg_guest="${2:?--cfg-guest needs a value}"; shift ;;
+	--guest-args) guest_args="${2:?--guest-args needs a value}"; shift ;;
 	--startup) startup="${2:?--startup needs a value}"; shift ;;
 	--no-bootx64) no_bootx64=1 ;;
 	-h | --help) usage ;;
@@ -93,7 +96,8 @@ else
 	cp "$guest_efi" "$esp/EFI/hv/$guest.efi"
 	# QEMU's TCG TSC runs at a constant rate but CPUID does not say so:
 	# assert it, so the reference TSC page is valid (TLFS 12.3).
-	printf 'guest=%s\nguest_args=\ninvariant_tsc=yes\n' "$cfg_guest" >"$esp/EFI/hv/hv.cfg"
+	printf 'guest=%s\nguest_args=%s\ninvariant_tsc=yes\n' "$cfg_guest" "$guest_args" \
+		>"$esp/EFI/hv/hv.cfg"
 fi
 [[ -z "$startup" ]] || printf '%s\r\n' "$startup" >"$esp/startup.nsh"
 

@@ -140,8 +140,11 @@ static void checks_recommendations(void)
 	      !(r.eax & ~TESTED_RECOMMENDATIONS),
 	      "EAX=0x%x, untested bits 0x%x (tested mask 0x%x)", r.eax,
 	      r.eax & ~TESTED_RECOMMENDATIONS, TESTED_RECOMMENDATIONS);
-	/* No long-spin-wait hypercall yet: never notify. */
-	check_eq("cpuid.40000004.spin_retries", r.ebx, 0xFFFFFFFFu);
+	/* Spin retries before HvNotifyLongSpinWait (TLFS 14.5.1): 0xFFF once
+	 * the hypercall interface (AccessHypercallMsrs, 0x40000003 EAX bit 5)
+	 * offers the call, else 0xFFFFFFFF (never notify). */
+	check_eq("cpuid.40000004.spin_retries", r.ebx,
+		 (cpuid(0x40000003u, 0).eax & (1u << 5)) ? 0xFFFu : 0xFFFFFFFFu);
 	check("cpuid.40000004.phys_addr_bits",
 	      (r.ecx & 0x7Fu) == pa_bits && !(r.ecx >> 7),
 	      "ECX=0x%x, expected 0x%x (CPUID 0x80000008 EAX[7:0]) and bits 31:7 clear",

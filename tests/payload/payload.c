@@ -70,10 +70,11 @@ static volatile int g_in_window;
 
 /*
  * Load an IDT that is the firmware's with vectors 0-31 replaced by the
- * ptrap stubs (same code selector), interrupts disabled. The firmware IDT is
- * copied each time so interrupts >= 32 keep their firmware handlers.
+ * given stubs (32, 16 bytes apart; same code selector), interrupts
+ * disabled. The firmware IDT is copied each time so interrupts >= 32 keep
+ * their firmware handlers.
  */
-static uint64_t window_enter(void)
+uint64_t trap_window_enter(const char *stubs)
 {
 	uint64_t flags;
 	uint16_t cs;
@@ -92,7 +93,7 @@ static uint64_t window_enter(void)
 		dst[i] = i < bytes ? src[i] : 0;
 
 	for (unsigned int v = 0; v < 32; v++) {
-		uint64_t a = (uint64_t)(uintptr_t)(ptrap_stubs + 16 * v);
+		uint64_t a = (uint64_t)(uintptr_t)(stubs + 16 * v);
 		struct idt_gate *g = &g_idt[v];
 
 		g->off_lo = (uint16_t)a;
@@ -110,12 +111,22 @@ static uint64_t window_enter(void)
 	return flags;
 }
 
-static void window_leave(uint64_t flags)
+void trap_window_leave(uint64_t flags)
 {
 	__asm__ volatile("lidt %0" : : "m"(g_fw_idtr) : "memory");
 	g_in_window = 0;
 	if (flags & (1u << 9))
 		__asm__ volatile("sti" : : : "memory");
+}
+
+static uint64_t window_enter(void)
+{
+	return trap_window_enter(ptrap_stubs);
+}
+
+static void window_leave(uint64_t flags)
+{
+	trap_window_leave(flags);
 }
 
 int trap_rdmsr(uint32_t msr, uint64_t *val)
@@ -281,6 +292,45 @@ static void checks_virt_insns(void *page, int svme_clear)
 	}
 }
 
+/* Does the load options string (UCS-2, from hv.cfg guest_args=) hold
+ * `word`? */
+static int has_option(EFI_HANDLE image, const char *word)
+{
+	EFI_LOADED_IMAGE *li = NULL;
+	EFI_GUID guid = LOADED_IMAGE_PROTOCOL;
+	if (EFI_ERROR(uefi_call_wrapper(BS->HandleProtocol, 3, image, &guid, (void **)&li)) ||
+	    !li || !li->LoadOptions)
+		return 0;
+	const CHAR16 *o = li->LoadOptions;
+	UINT32 n = li->LoadOptionsSize / 2;
+	for (UINT32 i = 0; i < n; i++) {
+		UINT32 j = 0;
+		while (word[j] && i + j < n && o[i + j] == (CHAR16)word[j])
+			j++;
+		if (!word[j])
+			return 1;
+	}
+	return 0;
+}
+
+/* guest_args=test=reset: HV_X64_MSR_RESET (appendix C) resets the
+ * system. The harness sees the hypervisor's log line and QEMU ending
+ * (-no-reboot); PAYLOAD DONE must not appear. */
+static void reset_test(void)
+{
+	ser_puts("PAYLOAD RESET TEST\n");
+	check_vec("reset.reserved_gp", trap_wrmsr(0x40000003u, 2), VEC_GP);
+	uint64_t v = 1;
+	check_vec("reset.read", trap_rdmsr(0x40000003u, &v), VEC_NONE);
+	check_eq("reset.read_zero", v, 0);
+	trap_wrmsr(0x40000003u, 1);
+	for (volatile int i = 0; i < 100000000; i++)
+		;
+	check("reset.happened", 0, "still running after writing HV_X64_MSR_RESET");
+	ser_printf("PAYLOAD RESET FAILED: %u passed, %u failed\n", g_passed, g_failed);
+	payload_poweroff();
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	EFI_PHYSICAL_ADDRESS page_pa = 0;
@@ -289,6 +339,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	InitializeLib(image, systab);
 	ser_puts("\r\nPAYLOAD START\n");
+	if (has_option(image, "test=reset"))
+		reset_test();
 
 	checks_trap_selftest();
 	checks_cpuid();
@@ -313,6 +365,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	}
 
 	checks_mem();
+	checks_time();
+	checks_apic();
+	checks_hypercall(); /* last: it locks the hypercall MSR (TLFS 3.13) */
 
 	ser_printf("PAYLOAD DONE: %u passed, %u failed\n", g_passed, g_failed);
 	payload_poweroff();

@@ -30,8 +30,16 @@
  *   TESTED_FEATURES_EDX    CPUID 0x40000003 EDX (TLFS 2.4.4)
  *   TESTED_RECOMMENDATIONS CPUID 0x40000004 EAX (TLFS 2.4.5)
  */
-#define TESTED_PRIVILEGES 0ull
-#define TESTED_FEATURES_EDX 0u
+/* checks_hypercall.c, checks_hcall_calls.c: AccessHypercallMsrs (5),
+ * AccessVpIndex (6), AccessPartitionId (33), EnableExtendedHypercalls (52);
+ * XMM fast input (EDX 4) and output (15), hypercall MSR lock (18). */
+/* hypercall MSRs 5, VP index 6, reference counter 1, reference TSC 9,
+ * frequencies 11, reset 7, APIC MSRs + VP assist 4; partition ID, extended
+ * hypercalls. */
+#define TESTED_PRIVILEGES 0x0010000200000af2ull
+/* XMM input 4, XMM output 15, hypercall MSR lock 18, frequency MSRs 8,
+ * crash MSRs 10. */
+#define TESTED_FEATURES_EDX 0x00048510u
 #define TESTED_RECOMMENDATIONS 0u
 
 /* Exception vectors the checks expect. */
@@ -100,6 +108,12 @@ int trap_insn(enum virt_insn insn, void *page);
 /* MOV to CR4. */
 int trap_write_cr4(uint64_t val);
 
+/* The exception window around a probe: load an IDT whose vectors 0-31 are
+ * stubs (32 entry points, 16 bytes apart), interrupts disabled; leave
+ * restores the firmware IDT and the interrupt flag. */
+uint64_t trap_window_enter(const char *stubs);
+void trap_window_leave(uint64_t flags);
+
 /* Error code of the last caught exception (0 if it pushes none). */
 uint64_t trap_last_errcode(void);
 
@@ -130,5 +144,8 @@ int checks_svm_msrs(void);          /* checks_msr.c: EFER/VM_CR/HSAVE (AMD);
 				       nonzero if EFER.SVME reads clear after */
 void checks_mem(void);              /* checks_mem.c: hypervisor memory */
 void checks_vmx(void *page);        /* checks_vmx.c: VMX hidden (Intel) */
+void checks_hypercall(void);        /* checks_hypercall.c: TLFS 3 hypercalls */
+void checks_time(void);             /* checks_time.c: TLFS 12.4, 12.7 */
+void checks_apic(void);             /* checks_apic.c: TLFS 10.2.3, 7.8.7, 4.3 */
 
 #endif

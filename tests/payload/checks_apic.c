@@ -1,0 +1,166 @@
+/*
+ * checks_apic.c - the APIC MSRs (TLFS 10.2.3), the VP assist page (TLFS
+ * 7.8.7) and the guest crash MSRs (TLFS 4.3) from the guest, with their bad
+ * inputs. The crash notification is also checked in the hypervisor's log
+ * by the harness (tests/run-all.sh).
+ */
+#include "payload.h"
+
+#define MSR_APIC_BASE 0x1bu
+#define MSR_EOI 0x40000070u
+#define MSR_ICR 0x40000071u
+#define MSR_TPR 0x40000072u
+#define MSR_VP_ASSIST 0x40000073u
+#define MSR_CRASH_P0 0x40000100u
+#define MSR_CRASH_CTL 0x40000105u
+#define PRIV_INTR_CTRL (1u << 4)
+#define FEAT_CRASH (1u << 10)
+#define TEST_VECTOR 0x31 /* priority class 3: below the firmware timer */
+
+extern volatile uint64_t papic_count;
+void papic_isr(void);
+
+struct idt_gate {
+	uint16_t off0, sel;
+	uint8_t ist, type;
+	uint16_t off1;
+	uint32_t off2, reserved;
+};
+
+static uint64_t rdmsr_or0(uint32_t m)
+{
+	uint64_t v = 0;
+	trap_rdmsr(m, &v);
+	return v;
+}
+
+static volatile uint32_t *apic_reg(uint32_t off)
+{
+	return (volatile uint32_t *)(uintptr_t)((rdmsr_or0(MSR_APIC_BASE) & ~0xfffull) + off);
+}
+
+static int apic_bit(uint32_t base_off, unsigned v)
+{
+	return (*apic_reg(base_off + 0x10 * (v / 32)) >> (v % 32)) & 1;
+}
+
+static void checks_apic_msrs(void)
+{
+	uint64_t base = rdmsr_or0(MSR_APIC_BASE);
+	if (base & (1u << 10)) {
+		ser_printf("  info: x2APIC mode: MMIO cross-checks skipped\n");
+		return;
+	}
+	uint64_t v = 0;
+	/* TPR: the MSR and the memory-mapped register are one register. */
+	uint32_t tpr0 = *apic_reg(0x80);
+	check_vec("apic.tpr.write", trap_wrmsr(MSR_TPR, 0x20), VEC_NONE);
+	check_eq("apic.tpr.mmio_sees_msr", *apic_reg(0x80) & 0xff, 0x20);
+	*apic_reg(0x80) = 0x10;
+	check_vec("apic.tpr.read", trap_rdmsr(MSR_TPR, &v), VEC_NONE);
+	check_eq("apic.tpr.msr_sees_mmio", v, 0x10);
+	check_vec("apic.tpr.reserved_gp", trap_wrmsr(MSR_TPR, 0x100), VEC_GP);
+	*apic_reg(0x80) = tpr0;
+	check_vec("apic.eoi.read_gp", trap_rdmsr(MSR_EOI, &v), VEC_GP);
+	check_vec("apic.eoi.reserved_gp", trap_wrmsr(MSR_EOI, 1ull << 32), VEC_GP);
+
+	/* A self-IPI sent through the ICR MSR is pending in the IRR; taken, its
+	 * handler EOIs through the EOI MSR, which must clear the ISR bit. */
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+	struct idt_gate *g = (struct idt_gate *)(uintptr_t)idtr.base + TEST_VECTOR;
+	struct idt_gate saved = *g;
+	uint16_t cs;
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	uint64_t h = (uint64_t)(uintptr_t)papic_isr;
+	uint64_t flags;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags));
+	*g = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+	papic_count = 0;
+	/* Fixed, physical, shorthand self (ICR bits 19:18 = 01). */
+	uint64_t icr = TEST_VECTOR | (1u << 18);
+	int wr = trap_wrmsr(MSR_ICR, icr);
+	for (int i = 0; i < 1000 && !apic_bit(0x200, TEST_VECTOR); i++)
+		__asm__ volatile("pause");
+	int pending = apic_bit(0x200, TEST_VECTOR);
+	uint64_t icr_back = rdmsr_or0(MSR_ICR);
+	__asm__ volatile("sti; nop; nop; nop; cli");
+	for (int i = 0; i < 1000 && !papic_count; i++)
+		__asm__ volatile("sti; pause; cli");
+	int in_service = apic_bit(0x100, TEST_VECTOR);
+	if (in_service)
+		*apic_reg(0xb0) = 0; /* clean up for the firmware */
+	*g = saved;
+	if (flags & (1u << 9))
+		__asm__ volatile("sti");
+	check_vec("apic.icr.write", wr, VEC_NONE);
+	check("apic.icr.self_ipi_pending", pending, "vector 0x%x not in the IRR", TEST_VECTOR);
+	check_eq("apic.icr.read", icr_back & ~0x1000ull, icr); /* minus delivery status */
+	check_eq("apic.icr.delivered", papic_count, 1);
+	check("apic.eoi.clears_isr", papic_count == 1 && !in_service,
+	      "ISR bit of vector 0x%x still set after the EOI MSR write", TEST_VECTOR);
+}
+
+static void checks_vp_assist(void)
+{
+	EFI_PHYSICAL_ADDRESS pa = 0;
+	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiBootServicesData,
+					1, &pa)))
+		return;
+	volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)pa;
+	for (int i = 0; i < 512; i++)
+		p[i] = 0x3c3c3c3c00000000ull | (uint64_t)i;
+	check_eq("vp_assist.initial", rdmsr_or0(MSR_VP_ASSIST), 0);
+	check_vec("vp_assist.enable", trap_wrmsr(MSR_VP_ASSIST, pa | 1), VEC_NONE);
+	check_eq("vp_assist.readback", rdmsr_or0(MSR_VP_ASSIST), pa | 1);
+	int zero = 1;
+	for (int i = 0; i < 512; i++)
+		zero &= p[i] == 0;
+	check("vp_assist.overlay_zeroed", zero, "the page does not read as zeros");
+	p[3] = 0x1234;
+	check_eq("vp_assist.writable", p[3], 0x1234);
+	check_vec("vp_assist.disable", trap_wrmsr(MSR_VP_ASSIST, pa), VEC_NONE);
+	int intact = 1;
+	for (int i = 0; i < 512; i++)
+		intact &= p[i] == (0x3c3c3c3c00000000ull | (uint64_t)i);
+	check("vp_assist.restored_on_disable", intact, "the uncovered page changed");
+	trap_wrmsr(MSR_VP_ASSIST, pa | 1);
+	check_eq("vp_assist.contents_kept", p[3], 0x1234);
+	trap_wrmsr(MSR_VP_ASSIST, 0);
+	uint32_t bits = cpuid(0x80000008u, 0).eax & 0xff;
+	check_vec("vp_assist.beyond_gpa_space_gp", trap_wrmsr(MSR_VP_ASSIST, (1ull << bits) | 1),
+		  VEC_GP);
+	uefi_call_wrapper(BS->FreePages, 2, pa, 1);
+}
+
+static void checks_crash(void)
+{
+	static char msg[] = "hv.efi payload crash message test: token 5e1f";
+	uint64_t v = 0;
+	check_vec("crash.ctl.read", trap_rdmsr(MSR_CRASH_CTL, &v), VEC_NONE);
+	check_eq("crash.ctl.capabilities", v, 0xc000000000000000ull);
+	int ok = 1;
+	for (uint32_t i = 0; i < 3; i++)
+		ok &= trap_wrmsr(MSR_CRASH_P0 + i, 0xc0de0000ull + i) == VEC_NONE;
+	ok &= trap_wrmsr(MSR_CRASH_P0 + 3, (uint64_t)(uintptr_t)msg) == VEC_NONE;
+	ok &= trap_wrmsr(MSR_CRASH_P0 + 4, sizeof(msg) - 1) == VEC_NONE;
+	check("crash.params.write", ok, "a parameter write faulted");
+	check_eq("crash.params.read", rdmsr_or0(MSR_CRASH_P0 + 1), 0xc0de0001ull);
+	check_vec("crash.ctl.reserved_gp", trap_wrmsr(MSR_CRASH_CTL, 1), VEC_GP);
+	/* The harness looks for the notification and the message on serial. */
+	check_vec("crash.ctl.notify", trap_wrmsr(MSR_CRASH_CTL, 0xc000000000000000ull), VEC_NONE);
+}
+
+void checks_apic(void)
+{
+	struct cpuid_regs v = cpuid(0x40000000u, 0);
+	if (v.ebx != 0x7263694Du || v.eax < 0x40000003u)
+		return;
+	struct cpuid_regs f = cpuid(0x40000003u, 0);
+	if (f.eax & PRIV_INTR_CTRL) {
+		checks_apic_msrs();
+		checks_vp_assist();
+	}
+	if (f.edx & FEAT_CRASH)
+		checks_crash();
+}
