@@ -43,7 +43,7 @@ EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
 
 # ---- resident core ------------------------------------------------------
 CORE_C := hv/core.c hv/dispatch.c hv/cpuid.c hv/msr.c hv/io.c hv/npf.c \
-          hv/overlay.c hv/hypercall.c hv/time.c hv/crash.c hv/apic.c \
+          hv/overlay.c hv/hypercall.c hv/time.c hv/crash.c hv/apic.c hv/idle.c \
           hv/log.c hv/fmt.c hv/pool.c hv/partition.c \
           arch/x86_64/serial.c arch/x86_64/gdt.c arch/x86_64/idt.c \
           arch/x86_64/slat.c arch/x86_64/trap.c arch/x86_64/string.c \
@@ -76,7 +76,7 @@ HOST_SRC := tests/host/main.c tests/host/test_fmt.c tests/host/test_config.c \
             tests/host/test_hypercall.c tests/host/test_time.c tests/host/test_crash_apic.c \
             hv/fmt.c hv/log.c boot/config.c arch/x86_64/slat.c hv/cpuid.c hv/msr.c \
             hv/dispatch.c hv/pool.c hv/partition.c hv/io.c hv/npf.c \
-            hv/overlay.c hv/hypercall.c hv/time.c hv/crash.c hv/apic.c \
+            hv/overlay.c hv/hypercall.c hv/time.c hv/crash.c hv/apic.c hv/idle.c \
             tests/host/test_vmx_caps.c tests/host/test_vmx_ept.c vmx/vmx_caps.c
 
 .DELETE_ON_ERROR:

@@ -42,6 +42,7 @@ void hv_native_io_out(u16 port, u8 size, u32 val)
 
 void *hv_gpa_ptr(u64 gpa) { return (void *)(uintptr_t)gpa; } /* identity map */
 u64 hv_rdtsc(void) { return rdtsc(); }
+void hv_cpu_relax(void) { cpu_relax(); }
 
 /* The guest's XMM0-XMM5 are live in the CPU: the hypervisor is built
  * without SSE, so nothing else touches them during an exit. */
@@ -188,6 +189,7 @@ NORETURN void core_main(struct boot_info *bi)
 
 	LOGI("launching the firmware as the root partition's VP 0 (%s), privileges %lx",
 	     be->name, (unsigned long)root_partition.privileges);
+	bsp_vp->start_tsc = rdtsc();
 	be->run(bsp_vp, &e);
 	if (e.reason == HV_EXIT_ENTRY_FAIL) {
 		be->dump(bsp_vp);

@@ -91,10 +91,15 @@ void hv_apic_write(u32 reg, u32 val);
 u64 hv_apic_read_icr(void);
 void hv_apic_write_icr(u64 val);
 
+/* idle.c: guest idle (TLFS 7.5), VP runtime (TLFS 7.9.1) */
+int hv_msr_guest_idle_read(struct vp *vp, u32 msr, u64 *val);
+int hv_msr_vp_runtime_read(struct vp *vp, u32 msr, u64 *val);
+
 /* More seams: guest memory (identity in the core), time, vector registers
  * (the guest's XMM0-5 stay live in the CPU across exits). */
 void *hv_gpa_ptr(u64 gpa);
 u64 hv_rdtsc(void);
+void hv_cpu_relax(void);
 void hv_xmm_read(u8 out[96]);
 void hv_xmm_write(const u8 in[96]);
 

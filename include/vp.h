@@ -101,6 +101,10 @@ struct vp {
 	 * tables, so every VP sees each VP's page at its GPA. */
 	u64 assist_msr;
 	struct overlay assist_page;
+	/* TLFS 7.5, 7.9.1 */
+	u64 start_tsc;  /* when the VP first ran */
+	u64 idle_ticks; /* TSC spent idle in HV_X64_MSR_GUEST_IDLE */
+	u64 idle_count;
 };
 
 #endif

@@ -125,6 +125,13 @@ void *hv_gpa_ptr(u64 gpa)
 }
 u64 fake_tsc, fake_tsc_step = 1;
 u64 hv_rdtsc(void) { return fake_tsc += fake_tsc_step; }
+int fake_relax_count;
+void hv_cpu_relax(void)
+{
+	/* An interrupt arrives after a few spins of an idle wait. */
+	if (++fake_relax_count == 3)
+		fake_apic[0x230 / 4] |= 1u << 5;
+}
 u8 fake_xmm[96];
 void hv_xmm_read(u8 out[96]) { memcpy(out, fake_xmm, 96); }
 void hv_xmm_write(const u8 in[96]) { memcpy(fake_xmm, in, 96); }

@@ -54,6 +54,7 @@ extern u8 fake_xmm[96];
 extern u32 fake_apic[0x400 / 4]; /* the local APIC's registers by offset */
 extern u64 fake_icr_writes[8];
 extern int fake_icr_count;
+extern int fake_relax_count; /* hv_cpu_relax sets an IRR bit on its 3rd call */
 
 /* hv_fatal() lands here in host tests: returns to the test via longjmp. */
 #include <setjmp.h>

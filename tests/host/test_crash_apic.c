@@ -144,3 +144,31 @@ TEST(vp_assist_page)
 	CHECK_EQ(wr(HV_X64_MSR_VP_ASSIST_PAGE, 0x105001), 13);
 	CHECK_EQ(wr(HV_X64_MSR_EOI, 0), 13);
 }
+
+TEST(guest_idle_and_vp_runtime)
+{
+	setup();
+	partition_set_tsc_hz(&part, 1000000000);
+	part.tsc_scale = hv_time_scale(1000000000);
+	u64 v = 1;
+	fake_tsc = 1000;
+	fake_tsc_step = 100;
+	vp.start_tsc = 1000;
+	fake_relax_count = 0;
+	CHECK_EQ(rd(HV_X64_MSR_GUEST_IDLE, &v), 0); /* returns once an IRR bit is set */
+	CHECK_EQ(v, 0);
+	CHECK_EQ(fake_relax_count, 3);
+	CHECK_EQ(vp.idle_count, 1);
+	CHECK_EQ(vp.idle_ticks, 100); /* two TSC reads around the wait */
+	/* Already pending: returns at once. */
+	fake_relax_count = 0;
+	rd(HV_X64_MSR_GUEST_IDLE, &v);
+	CHECK_EQ(fake_relax_count, 0);
+	CHECK_EQ(wr(HV_X64_MSR_GUEST_IDLE, 0), 13);
+	/* Runtime excludes the idle time: 1 s of TSC minus idle. */
+	fake_tsc = 1000 + 1000000000 + vp.idle_ticks - fake_tsc_step;
+	CHECK_EQ(rd(HV_X64_MSR_VP_RUNTIME, &v), 0);
+	CHECK(v >= 9999999 && v <= 10000000);
+	CHECK_EQ(wr(HV_X64_MSR_VP_RUNTIME, 0), 13);
+	fake_tsc_step = 1;
+}

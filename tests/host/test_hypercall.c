@@ -87,8 +87,8 @@ static u64 rep_input(u16 code, u32 count, u32 start)
 TEST(hc_privileges_from_tables)
 {
 	setup();
-	CHECK_EQ(part.privileges, 0x0010000200000af2ull);
-	CHECK_EQ(part.features_edx, 0x48510);
+	CHECK_EQ(part.privileges, 0x0010000200000ef3ull);
+	CHECK_EQ(part.features_edx, 0x48530);
 	CHECK_EQ(part.spin_retries, 0xfff);
 	/* Leaf 0x40000003 never offers root-only or partition-creating rights. */
 	CHECK(!(part.privileges & (HV_CREATE_PARTITIONS | HV_CPU_MANAGEMENT)));

@@ -38,12 +38,15 @@ TEST(msr_privileges_match_implementation)
 	/* Implemented: GUEST_OS_ID + HYPERCALL (bit 5), VP_INDEX (bit 6),
 	 * TIME_REF_COUNT (1), REFERENCE_TSC (9), TSC/APIC_FREQUENCY (11 and
 	 * feature EDX 8), RESET (7), EOI/ICR/TPR/VP_ASSIST (4), the crash MSRs
-	 * (feature EDX 10). Nothing else. */
+	 * (feature EDX 10), VP_RUNTIME (0), GUEST_IDLE (10, feature EDX 5).
+	 * Not SynIC, synthetic timers, debug or reenlightenment. */
 	const u64 msr_privs = HV_ACCESS_HYPERCALL_MSRS | HV_ACCESS_VP_INDEX |
 			      HV_ACCESS_PARTITION_REFERENCE_COUNTER |
 			      HV_ACCESS_PARTITION_REFERENCE_TSC | HV_ACCESS_FREQUENCY_REGS |
-			      HV_ACCESS_RESET_REG | HV_ACCESS_INTR_CTRL_REGS;
-	const u32 msr_features = HV_FEATURE_FREQUENCY_MSRS | HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE;
+			      HV_ACCESS_RESET_REG | HV_ACCESS_INTR_CTRL_REGS |
+			      HV_ACCESS_VP_RUNTIME | HV_ACCESS_GUEST_IDLE_REG;
+	const u32 msr_features = HV_FEATURE_FREQUENCY_MSRS | HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE |
+				 HV_FEATURE_GUEST_IDLE_STATE;
 	CHECK_EQ(hv_msr_implemented_privileges(), msr_privs);
 	CHECK_EQ(hv_msr_implemented_features_edx(), msr_features);
 	CHECK_EQ(part.privileges & 0xffffffff, msr_privs);
@@ -59,7 +62,7 @@ TEST(msr_privileges_match_implementation)
 TEST(msr_synthetic_range_gp)
 {
 	setup();
-	const u32 msrs[] = { HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_SCONTROL,
+	const u32 msrs[] = { HV_X64_MSR_STIMER3_COUNT, HV_X64_MSR_SVERSION, HV_X64_MSR_SCONTROL,
 			     HV_X64_MSR_SINT15, HV_X64_MSR_STIMER0_CONFIG, 0x40000004, 0x400000ff,
 			     0x40001000, 0x4fffffff };
 	for (unsigned i = 0; i < sizeof(msrs) / 4; i++) {
@@ -72,7 +75,7 @@ TEST(msr_synthetic_range_gp)
 	/* Even with every privilege granted, an unimplemented MSR is #GP. */
 	part.privileges = ~0ull;
 	part.features_edx = ~0u;
-	CHECK_EQ(rd(HV_X64_MSR_VP_RUNTIME), HV_ACT_INJECTED);
+	CHECK_EQ(rd(HV_X64_MSR_SCONTROL), HV_ACT_INJECTED);
 	/* An implemented MSR without its privilege is #GP too. */
 	part.privileges = ~HV_ACCESS_VP_INDEX;
 	CHECK_EQ(rd(HV_X64_MSR_VP_INDEX), HV_ACT_INJECTED);

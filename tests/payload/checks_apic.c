@@ -16,6 +16,14 @@
 #define PRIV_INTR_CTRL (1u << 4)
 #define FEAT_CRASH (1u << 10)
 #define TEST_VECTOR 0x31 /* priority class 3: below the firmware timer */
+#define IDLE_VECTOR 0x32
+#define MSR_VP_RUNTIME 0x40000010u
+#define MSR_TIME_REF_COUNT 0x40000020u
+#define MSR_APIC_FREQUENCY 0x40000023u
+#define MSR_GUEST_IDLE 0x400000f0u
+#define PRIV_VP_RUNTIME (1u << 0)
+#define PRIV_GUEST_IDLE (1u << 10)
+#define FEAT_GUEST_IDLE (1u << 5)
 
 extern volatile uint64_t papic_count;
 void papic_isr(void);
@@ -26,6 +34,16 @@ struct idt_gate {
 	uint16_t off1;
 	uint32_t off2, reserved;
 };
+
+/* A plain RDMSR, for timing: only after a trap_rdmsr of the same MSR
+ * showed it does not fault (the trap window costs ~30k instructions under
+ * Bochs, which would swamp a short interval). */
+static uint64_t rdmsr_raw(uint32_t m)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(m));
+	return ((uint64_t)hi << 32) | lo;
+}
 
 static uint64_t rdmsr_or0(uint32_t m)
 {
@@ -101,6 +119,107 @@ static void checks_apic_msrs(void)
 	      "ISR bit of vector 0x%x still set after the EOI MSR write", TEST_VECTOR);
 }
 
+static inline uint64_t rdtsc_now(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* TLFS 7.5: a read of the guest idle MSR returns once an interrupt
+ * arrives, even with interrupts masked; TLFS 7.9.1: that idle time is not
+ * VP run time. A 5 ms local APIC one-shot timer provides the interrupt. */
+static void checks_guest_idle(int with_runtime)
+{
+	uint64_t apic_hz = rdmsr_or0(MSR_APIC_FREQUENCY);
+	if (rdmsr_or0(MSR_APIC_BASE) & (1u << 10) || apic_hz < 1000000) {
+		check("idle.setup", 0, "needs xAPIC mode and a measured APIC frequency");
+		return;
+	}
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+	struct idt_gate *g = (struct idt_gate *)(uintptr_t)idtr.base + IDLE_VECTOR;
+	struct idt_gate saved = *g;
+	uint16_t cs;
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	uint64_t h = (uint64_t)(uintptr_t)papic_isr, flags, v = 1;
+	uint64_t r0 = 0, r1 = 0, w0 = 0, w1 = 0;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags));
+	*g = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+	uint32_t lvt = *apic_reg(0x320), tmict = *apic_reg(0x380), tdcr = *apic_reg(0x3e0);
+	papic_count = 0;
+	if (with_runtime) {
+		r0 = rdmsr_raw(MSR_VP_RUNTIME);
+		w0 = rdmsr_raw(MSR_TIME_REF_COUNT);
+	}
+	*apic_reg(0x3e0) = 0xb;			/* divide by 1 */
+	*apic_reg(0x320) = IDLE_VECTOR;		/* one-shot, unmasked */
+	*apic_reg(0x380) = (uint32_t)(apic_hz / 200); /* 5 ms */
+	uint64_t t0 = rdtsc_now();
+	int vec = trap_rdmsr(MSR_GUEST_IDLE, &v);
+	uint64_t t1 = rdtsc_now();
+	if (with_runtime) {
+		w1 = rdmsr_raw(MSR_TIME_REF_COUNT);
+		r1 = rdmsr_raw(MSR_VP_RUNTIME);
+	}
+	int pending = apic_bit(0x200, IDLE_VECTOR);
+	__asm__ volatile("sti; nop; nop; cli");
+	for (int i = 0; i < 1000 && !papic_count; i++)
+		__asm__ volatile("sti; pause; cli");
+	*apic_reg(0x320) = lvt;
+	*apic_reg(0x3e0) = tdcr;
+	*apic_reg(0x380) = tmict;
+	*g = saved;
+	if (flags & (1u << 9))
+		__asm__ volatile("sti");
+	check_vec("idle.read", vec, VEC_NONE);
+	check_eq("idle.read_zero", v, 0);
+	/* It waited for the timer (the TSC saw at least 2 of its 5 ms: wide,
+	 * because emulators run the APIC timer and the TSC off different host
+	 * clocks), and the masked interrupt is what ended the wait. */
+	uint64_t tsc_hz = rdmsr_or0(0x40000022u);
+	check("idle.waited_for_interrupt", tsc_hz && (t1 - t0) >= tsc_hz / 500,
+	      "returned after %lu TSC ticks at %lu Hz; the timer was 5 ms", t1 - t0, tsc_hz);
+	check("idle.woken_while_masked", pending, "vector 0x%x not pending after the idle",
+	      IDLE_VECTOR);
+	check_eq("idle.interrupt_delivered", papic_count, 1);
+	check_vec("idle.write_gp", trap_wrmsr(MSR_GUEST_IDLE, 0), VEC_GP);
+	if (with_runtime) {
+		/* Wall time went on through the idle; run time did not: the
+		 * difference is the idle wait, less the trap window and the exit
+		 * around it that the TSC bracket also holds (0.3 ms of emulated
+		 * time under Bochs). */
+		uint64_t idle_units = tsc_hz ? (t1 - t0) * 1000 / (tsc_hz / 10000) : 0;
+		uint64_t excluded = (w1 - w0) - (r1 - r0);
+		check("vp_runtime.excludes_idle",
+		      r1 >= r0 && excluded + idle_units / 20 + 4000 >= idle_units &&
+			      excluded <= idle_units + idle_units / 20 + 2000,
+		      "runtime +%lu, reference time +%lu, idle wait %lu units", r1 - r0, w1 - w0,
+		      idle_units);
+	}
+}
+
+static void checks_vp_runtime(void)
+{
+	uint64_t r0 = 0, r1 = 0, w0 = 0, w1 = 0;
+	check_vec("vp_runtime.read", trap_rdmsr(MSR_VP_RUNTIME, &r0), VEC_NONE);
+	/* Busy (not idle) for a while: run time grows with reference time. The
+	 * reads are nested (w0 r0 ... r1 w1), so r1 - r0 <= w1 - w0. */
+	if (trap_rdmsr(MSR_TIME_REF_COUNT, &w0) != VEC_NONE)
+		return;
+	w0 = rdmsr_raw(MSR_TIME_REF_COUNT);
+	r0 = rdmsr_raw(MSR_VP_RUNTIME);
+	uefi_call_wrapper(BS->Stall, 1, 5000);
+	r1 = rdmsr_raw(MSR_VP_RUNTIME);
+	w1 = rdmsr_raw(MSR_TIME_REF_COUNT);
+	/* Slack: the two inner reads are exits (0.1 ms each seen under a
+	 * loaded QEMU TCG). */
+	check("vp_runtime.counts_busy_time",
+	      r1 - r0 <= w1 - w0 && (r1 - r0) + (w1 - w0) / 20 + 2000 >= w1 - w0 && r1 - r0 >= 20000,
+	      "runtime +%lu units while reference time went +%lu", r1 - r0, w1 - w0);
+	check_vec("vp_runtime.write_gp", trap_wrmsr(MSR_VP_RUNTIME, 0), VEC_GP);
+}
+
 static void checks_vp_assist(void)
 {
 	EFI_PHYSICAL_ADDRESS pa = 0;
@@ -163,4 +282,8 @@ void checks_apic(void)
 	}
 	if (f.edx & FEAT_CRASH)
 		checks_crash();
+	if (f.eax & PRIV_VP_RUNTIME)
+		checks_vp_runtime();
+	if ((f.eax & PRIV_GUEST_IDLE) && (f.edx & FEAT_GUEST_IDLE))
+		checks_guest_idle(f.eax & PRIV_VP_RUNTIME);
 }

@@ -34,12 +34,12 @@
  * AccessVpIndex (6), AccessPartitionId (33), EnableExtendedHypercalls (52);
  * XMM fast input (EDX 4) and output (15), hypercall MSR lock (18). */
 /* hypercall MSRs 5, VP index 6, reference counter 1, reference TSC 9,
- * frequencies 11, reset 7, APIC MSRs + VP assist 4; partition ID, extended
- * hypercalls. */
-#define TESTED_PRIVILEGES 0x0010000200000af2ull
+ * frequencies 11, reset 7, APIC MSRs + VP assist 4, VP runtime 0, guest idle
+ * 10; partition ID, extended hypercalls. */
+#define TESTED_PRIVILEGES 0x0010000200000ef3ull
 /* XMM input 4, XMM output 15, hypercall MSR lock 18, frequency MSRs 8,
- * crash MSRs 10. */
-#define TESTED_FEATURES_EDX 0x00048510u
+ * crash MSRs 10, guest idle 5. */
+#define TESTED_FEATURES_EDX 0x00048530u
 #define TESTED_RECOMMENDATIONS 0u
 
 /* Exception vectors the checks expect. */
