@@ -367,7 +367,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_mem();
 	checks_time();
 	checks_apic();
-	checks_hypercall(); /* last: it locks the hypercall MSR (TLFS 3.13) */
+	checks_hypercall(); /* it locks the hypercall MSR (TLFS 3.13) */
+	checks_mode32();    /* needs the (locked, still enabled) hypercall page */
 
 	ser_printf("PAYLOAD DONE: %u passed, %u failed\n", g_passed, g_failed);
 	payload_poweroff();
