@@ -16,12 +16,19 @@
 #include "slat.h"
 #include "x86.h"
 
-/* Resident memory beyond the core image: page tables, per-CPU state. */
-#define RESIDENT_POOL_BYTES (3ull << 20)
+/* Resident memory beyond the core image: page tables and MMIO mappings,
+ * plus per logical processor its host stack, VMCB/VMCS, GDT/TSS and IST
+ * stacks, VP structure and VP assist page. */
+#define RESIDENT_POOL_BYTES (2ull << 20)
+#define RESIDENT_PER_CPU_BYTES (128ull << 10)
+#define HOST_STACK_PAGES 4
 
 extern u8 core_blob_start[], core_blob_end[];
-u64 hv_launch(struct boot_info *bi, u64 entry, u64 host_cr3, u64 host_rsp);
-void hv_abort(struct boot_info *bi, u64 status);
+u64 hv_launch(struct guest_boot_state *gs, u64 entry, u64 host_cr3, u64 host_rsp,
+	      struct boot_info *bi, u64 cpu);
+void hv_abort(struct guest_boot_state *gs, u64 status);
+void ap_procedure_thunk(void *arg);
+void ap_procedure(struct boot_info *bi);
 
 static EFI_GUID hv_info_guid = HV_INFO_TABLE_GUID;
 static EFI_GUID loaded_image_guid = LOADED_IMAGE_PROTOCOL;
@@ -233,8 +240,90 @@ static bool cpu_has_1g_pages(void)
 }
 
 /* What the loader still needs after launch: boot_info itself is resident
- * memory, which the guest (this loader, from then on) can no longer touch. */
-static u64 g_resident_base, g_resident_size;
+ * memory, which the guest (this loader, from then on) can no longer touch.
+ * Application processors still run natively when they launch, so they can
+ * (ap_procedure). */
+static u64 g_resident_base, g_resident_size, g_core_entry;
+static struct boot_info *g_bi_addr;
+static volatile u64 g_ap_status[BOOT_MAX_CPUS];
+
+/* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4); gnu-efi lacks it. */
+static EFI_GUID mp_guid = { 0x3fdda605, 0xa76e, 0x4f46,
+			    { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } };
+struct mp_services {
+	void *get_number_of_processors, *get_processor_info, *startup_all_aps,
+		*startup_this_ap, *switch_bsp, *enable_disable_ap, *who_am_i;
+};
+static struct mp_services *g_mp;
+
+static u32 loader_apic_id(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(0, 0, &a, &b, &c, &d);
+	if (a >= 0xb) {
+		cpuid_count(0xb, 0, &a, &b, &c, &d);
+		if (b)
+			return d;
+	}
+	cpuid_count(1, 0, &a, &b, &c, &d);
+	return b >> 24;
+}
+
+/* The processors the firmware knows, as (APIC ID) with the BSP first. */
+static void discover_cpus(struct boot_info *bi)
+{
+	UINTN n = 0, enabled = 0, self = 0;
+	bi->cpu_count = 1;
+	bi->apic_id[0] = loader_apic_id();
+	if (EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &mp_guid, NULL, (void **)&g_mp)) ||
+	    !g_mp ||
+	    EFI_ERROR(uefi_call_wrapper(g_mp->get_number_of_processors, 3, g_mp, &n, &enabled)) ||
+	    EFI_ERROR(uefi_call_wrapper(g_mp->who_am_i, 2, g_mp, &self))) {
+		g_mp = NULL;
+		return;
+	}
+	for (UINTN i = 0; i < n && bi->cpu_count < BOOT_MAX_CPUS; i++) {
+		u64 info[8] = { 0 }; /* EFI_PROCESSOR_INFORMATION: ProcessorId, StatusFlag, ... */
+		if (i == self ||
+		    EFI_ERROR(uefi_call_wrapper(g_mp->get_processor_info, 3, g_mp, i, info)) ||
+		    !(info[1] & 2)) /* PROCESSOR_ENABLED_BIT */
+			continue;
+		bi->apic_id[bi->cpu_count++] = (u32)info[0];
+	}
+}
+
+/* Runs on each application processor, natively, through MP services (one
+ * at a time): capture this processor's firmware state and hand it to the
+ * core, which launches it as this CPU's VP. It returns virtualized. */
+void ap_procedure(struct boot_info *bi)
+{
+	u32 apic = loader_apic_id();
+	for (u32 i = 1; i < bi->cpu_count; i++) {
+		if (bi->apic_id[i] != apic)
+			continue;
+		capture_guest_state(&bi->cpu_guest[i]);
+		u64 st = hv_launch(&bi->cpu_guest[i], g_core_entry, bi->host_cr3, bi->host_stack[i],
+				   bi, i);
+		g_ap_status[i] = st ? st : ~0ull; /* ~0: launched */
+		return;
+	}
+}
+
+static void launch_aps(u32 cpus)
+{
+	if (!g_mp || cpus < 2)
+		return;
+	EFI_STATUS st = uefi_call_wrapper(g_mp->startup_all_aps, 7, g_mp, ap_procedure_thunk, TRUE,
+					  NULL, 0, g_bi_addr, NULL);
+	u32 ok = 1;
+	for (u32 i = 1; i < cpus; i++)
+		ok += g_ap_status[i] == ~0ull;
+	if (EFI_ERROR(st) || ok != cpus)
+		LOGE("hypervisor launched on %u of %u processors (MP services status %lx)", ok, cpus,
+		     (unsigned long)st);
+	else
+		LOGI("hypervisor launched on all %u processors", cpus);
+}
 
 /* Copy the core, build its boot info and page tables, launch. */
 static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
@@ -252,7 +341,11 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	}
 	u64 core_pages = ALIGN_UP(hdr->mem_size, PAGE_SIZE) / PAGE_SIZE;
 	u64 bi_pages = ALIGN_UP(sizeof(struct boot_info), PAGE_SIZE) / PAGE_SIZE;
-	u64 pages = core_pages + bi_pages + RESIDENT_POOL_BYTES / PAGE_SIZE;
+	/* Count the processors first: the pool grows with them. */
+	static struct boot_info probe;
+	discover_cpus(&probe);
+	u64 pool_bytes = RESIDENT_POOL_BYTES + probe.cpu_count * RESIDENT_PER_CPU_BYTES;
+	u64 pages = core_pages + bi_pages + pool_bytes / PAGE_SIZE;
 	EFI_PHYSICAL_ADDRESS base = 0;
 	/* Reserved memory: the OS leaves it alone after ExitBootServices. */
 	EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
@@ -268,6 +361,11 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	struct boot_info *bi = (void *)(res + core_pages * PAGE_SIZE);
 	g_resident_base = base;
 	g_resident_size = pages * PAGE_SIZE;
+	g_core_entry = hdr->entry;
+	g_bi_addr = bi;
+	bi->cpu_count = probe.cpu_count;
+	for (u32 i = 0; i < probe.cpu_count; i++)
+		bi->apic_id[i] = probe.apic_id[i];
 	bi->magic = BOOT_INFO_MAGIC;
 	bi->abort_fn = (u64)(uintptr_t)hv_abort;
 	bi->resident_base = base;
@@ -281,7 +379,7 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	bi->invariant_tsc = cpu_invariant_tsc() || cfg->invariant_tsc;
 
 	struct pool pool;
-	pool_init(&pool, base + (core_pages + bi_pages) * PAGE_SIZE, RESIDENT_POOL_BYTES, 0);
+	pool_init(&pool, base + (core_pages + bi_pages) * PAGE_SIZE, pool_bytes, 0);
 
 	st = efi_fill_memory_map(bi);
 	if (EFI_ERROR(st))
@@ -299,9 +397,12 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	    slat_map(&host, CORE_VBASE, base, core_pages * PAGE_SIZE, PAGE_SIZE))
 		goto fail;
 	bi->host_cr3 = host.root;
-	u8 *stack = pool_alloc_pages(&pool, 4);
-	if (!stack)
-		goto fail;
+	for (u32 i = 0; i < bi->cpu_count; i++) {
+		u8 *stack = pool_alloc_pages(&pool, HOST_STACK_PAGES);
+		if (!stack)
+			goto fail;
+		bi->host_stack[i] = (u64)(uintptr_t)(stack + HOST_STACK_PAGES * PAGE_SIZE);
+	}
 	bi->pool_base = pool.base;
 	bi->pool_size = pool.size;
 	bi->pool_used = pool.used;
@@ -310,13 +411,18 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	     (unsigned long)base, (unsigned long)(base + bi->resident_size),
 	     (unsigned long)(bi->resident_size >> 10), (unsigned long)bi->phys_top,
 	     bi->pm1a_cnt_port, bi->reset_port);
-	LOGI("TSC %lu kHz%s, APIC timer %lu kHz", (unsigned long)(bi->tsc_hz / 1000),
-	     bi->invariant_tsc ? " (invariant)" : "", (unsigned long)(bi->apic_hz / 1000));
+	LOGI("TSC %lu kHz%s, APIC timer %lu kHz, %u processor(s)", (unsigned long)(bi->tsc_hz / 1000),
+	     bi->invariant_tsc ? " (invariant)" : "", (unsigned long)(bi->apic_hz / 1000),
+	     bi->cpu_count);
 
+	u32 cpus = bi->cpu_count;
 	capture_guest_state(&bi->guest);
-	u64 status = hv_launch(bi, hdr->entry, bi->host_cr3, (u64)(uintptr_t)(stack + 4 * PAGE_SIZE));
-	if (status == 0)
+	u64 status = hv_launch(&bi->guest, hdr->entry, bi->host_cr3, bi->host_stack[0], bi, 0);
+	if (status == 0) {
+		/* Now the guest: bi is out of reach; the APs can still read it. */
+		launch_aps(cpus);
 		return EFI_SUCCESS;
+	}
 	LOGE("hypervisor launch failed (status %lx); continuing without it", (unsigned long)status);
 	st = EFI_DEVICE_ERROR;
 fail:

@@ -1,8 +1,9 @@
 ; launch.asm - hand the live firmware to the hypervisor as its guest.
 ;
-; hv_launch(bi, entry, host_cr3, host_rsp) records where the firmware is
-; (RIP = .resume, RSP, RFLAGS; the rest of the state was captured in C),
-; switches to the hypervisor's page tables and stack and jumps to the core.
+; hv_launch(gs, entry, host_cr3, host_rsp, bi, cpu) records where the
+; firmware is in *gs (RIP = .resume, RSP, RFLAGS; the rest of the state was
+; captured in C), switches to the hypervisor's page tables and stack and
+; jumps to core_entry(bi, cpu). It runs once on every logical processor.
 ; The core launches that state as the guest, so the firmware "returns" from
 ; hv_launch with RAX = 0, now virtualized. If the core cannot launch, it
 ; calls hv_abort, which restores the firmware natively and returns the
@@ -32,7 +33,10 @@ hv_launch:
 	mov rsp, rcx
 	xor ebp, ebp
 	push 0			; the core never returns
-	jmp rsi			; core_entry(bi)
+	mov rdi, r8
+	mov rax, rsi
+	mov rsi, r9
+	jmp rax			; core_entry(bi, cpu)
 .resume:
 	pop r15
 	pop r14
@@ -42,8 +46,8 @@ hv_launch:
 	pop rbx
 	ret
 
-; hv_abort(bi, status): called by the core on the host page tables, which
-; identity-map this loader code; restores the firmware's CPU state.
+; hv_abort(gs, status): called by the core on the host page tables, which
+; identity-map this loader code; restores the firmware's CPU state *gs.
 global hv_abort
 hv_abort:
 	cli
@@ -68,5 +72,22 @@ hv_abort:
 	popfq
 	mov rax, rsi
 	jmp qword [rdi + GS_RIP]
+
+; ap_procedure_thunk(arg): the EFI_AP_PROCEDURE that MP services runs on
+; each application processor, with the Microsoft x64 convention (arg in
+; RCX; RDI/RSI callee-saved). The loader's C code is SysV and never touches
+; vector registers, so only RDI and RSI need saving.
+extern ap_procedure
+global ap_procedure_thunk
+ap_procedure_thunk:
+	push rdi
+	push rsi
+	sub rsp, 8
+	mov rdi, rcx
+	call ap_procedure
+	add rsp, 8
+	pop rsi
+	pop rdi
+	ret
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -19,7 +19,22 @@ struct pool core_pool;
 static struct partition root_partition;
 static struct vp *bsp_vp;
 
-int log_cpu_id(void) { return hv_cpu_ready() ? (int)this_vp()->index : 0; }
+/* GS holds the current VP once arch_cpu_init ran on this CPU; before that
+ * it is the firmware's (0). */
+struct vp *hv_current_vp(void)
+{
+	u64 gs = rdmsr(MSR_GS_BASE);
+	struct vp *v = (struct vp *)(uintptr_t)gs;
+	if (!hv_cpu_ready() || gs < core_pool.base || gs >= core_pool.base + core_pool.size)
+		return NULL;
+	return v->self == v ? v : NULL;
+}
+
+int log_cpu_id(void)
+{
+	struct vp *v = hv_current_vp();
+	return v ? (int)v->index : 99;
+}
 
 void hv_native_cpuid(u32 leaf, u32 sub, u32 r[4]) { cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3]); }
 int hv_native_rdmsr(u32 msr, u64 *val) { return rdmsr_safe(msr, val); }
@@ -126,13 +141,14 @@ static u32 cpu_apic_id(void)
 	return b >> 24;
 }
 
-static NORETURN void give_back(struct boot_info *bi, u64 status, const char *why)
+static NORETURN void give_back(struct boot_info *bi, u32 cpu, u64 status, const char *why)
 {
-	LOGE("launch aborted: %s; returning the CPU to the firmware", why);
+	struct guest_boot_state *gs = cpu ? &bi->cpu_guest[cpu] : &bi->guest;
+	LOGE("launch aborted on processor %u: %s; returning it to the firmware", cpu, why);
 	/* The firmware's GS/FS bases (we repointed GS at the VP). */
-	wrmsr(MSR_GS_BASE, bi->guest.seg[SEG_GS].base);
-	wrmsr(MSR_FS_BASE, bi->guest.seg[SEG_FS].base);
-	((void (*)(struct boot_info *, u64))bi->abort_fn)(bi, status);
+	wrmsr(MSR_GS_BASE, gs->seg[SEG_GS].base);
+	wrmsr(MSR_FS_BASE, gs->seg[SEG_FS].base);
+	((void (*)(struct guest_boot_state *, u64))bi->abort_fn)(gs, status);
 	cpu_park();
 }
 
@@ -145,27 +161,68 @@ static const struct backend *select_backend(void)
 	return NULL;
 }
 
-NORETURN void core_main(struct boot_info *bi);
-NORETURN void core_main(struct boot_info *bi)
+/* What every VP needs, the BSP's and each AP's: the VP, this CPU's own
+ * GDT/TSS/IDT (and GS = the VP), its VP assist page, the backend's state
+ * built from this CPU's captured firmware state. */
+static struct vp *vp_create(struct boot_info *bi, u32 cpu, const struct guest_boot_state *gs)
 {
+	struct partition *p = &root_partition;
+	struct vp *vp = pool_alloc_pages(&core_pool, ALIGN_UP(sizeof(struct vp), PAGE_SIZE) / PAGE_SIZE);
+	u8 *assist = pool_alloc_pages(&core_pool, 1);
+	if (!vp || !assist || arch_cpu_init(&core_pool, vp))
+		give_back(bi, cpu, 1, "out of resident memory");
+	vp->apic_id = cpu_apic_id();
+	spin_lock(&p->lock);
+	int r = partition_add_vp(p, vp) || hv_vp_assist_init(vp, assist);
+	spin_unlock(&p->lock);
+	if (r)
+		give_back(bi, cpu, 1, "too many processors");
+	if (p->be->vp_init(vp, gs))
+		give_back(bi, cpu, 4, "virtual processor setup failed");
+	return vp;
+}
+
+/* First entry, then the exit loop, forever. */
+static NORETURN void vp_loop(struct boot_info *bi, u32 cpu, struct vp *vp)
+{
+	const struct backend *be = vp->part->be;
 	struct hv_exit e;
 
-	log_init(bi->serial_port, (int)bi->log_level);
+	vp->start_tsc = rdtsc();
+	be->run(vp, &e);
+	if (e.reason == HV_EXIT_ENTRY_FAIL) {
+		be->dump(vp);
+		give_back(bi, cpu, 5, "the CPU rejected the guest state");
+	}
+	for (;;) {
+		hv_dispatch(vp, &e);
+		be->run(vp, &e);
+	}
+}
+
+/* An application processor: the BSP set up the partition before the
+ * loader started the APs (one at a time, through MP services). */
+static NORETURN void core_ap_main(struct boot_info *bi, u32 cpu)
+{
+	struct vp *vp = vp_create(bi, cpu, &bi->cpu_guest[cpu]);
+	LOGI("launching processor %u (APIC ID %u) as VP %u", cpu, vp->apic_id, vp->index);
+	vp_loop(bi, cpu, vp);
+}
+
+NORETURN void core_main(struct boot_info *bi, u64 cpu);
+NORETURN void core_main(struct boot_info *bi, u64 cpu)
+{
 	if (bi->magic != BOOT_INFO_MAGIC)
 		cpu_park(); /* cannot even trust abort_fn */
-	pool_init(&core_pool, bi->pool_base, bi->pool_size, bi->pool_used);
+	if (cpu != 0)
+		core_ap_main(bi, (u32)cpu);
 
-	bsp_vp = pool_alloc_pages(&core_pool, ALIGN_UP(sizeof(struct vp), PAGE_SIZE) / PAGE_SIZE);
-	if (!bsp_vp || arch_cpu_init(&core_pool, bsp_vp))
-		give_back(bi, 1, "out of resident memory");
-	bsp_vp->index = 0;
-	bsp_vp->part = &root_partition;
-	bsp_vp->apic_id = cpu_apic_id();
-	hv_set_cpu_ready();
+	log_init(bi->serial_port, (int)bi->log_level);
+	pool_init(&core_pool, bi->pool_base, bi->pool_size, bi->pool_used);
 
 	const struct backend *be = select_backend();
 	if (!be)
-		give_back(bi, 2, "no usable virtualization backend");
+		give_back(bi, 0, 2, "no usable virtualization backend");
 	partition_init(&root_partition, be, bi->phys_addr_bits, bi->resident_base, bi->resident_size);
 	root_partition.pm1a_cnt_port = bi->pm1a_cnt_port;
 	root_partition.pm1b_cnt_port = bi->pm1b_cnt_port;
@@ -174,29 +231,23 @@ NORETURN void core_main(struct boot_info *bi)
 	root_partition.ranges = bi->range;
 	root_partition.range_count = bi->range_count;
 	partition_set_tsc_hz(&root_partition, bi->tsc_hz);
-	partition_add_vp(&root_partition, bsp_vp);
 	u8 *hc_page = pool_alloc_pages(&core_pool, 1);
 	u8 *tsc_page = pool_alloc_pages(&core_pool, 1);
 	if (!hc_page || !tsc_page || be->partition_init(&root_partition, bi) ||
 	    (be->hypercall_insn && hv_hypercall_partition_init(&root_partition, hc_page)))
-		give_back(bi, 3, "partition setup failed");
+		give_back(bi, 0, 3, "partition setup failed");
 	hv_time_partition_init(&root_partition, tsc_page, bi->apic_hz, bi->invariant_tsc);
-	u8 *assist = pool_alloc_pages(&core_pool, 1);
-	if (!assist || hv_vp_assist_init(bsp_vp, assist))
-		give_back(bi, 3, "partition setup failed");
-	if (be->vp_init(bsp_vp, &bi->guest))
-		give_back(bi, 4, "virtual processor setup failed");
 
+	u64 before = core_pool.used;
+	bsp_vp = vp_create(bi, 0, &bi->guest);
+	hv_set_cpu_ready();
+	/* Footprint (docs/performance.md): the pool is a bump allocator, so
+	 * one VP costs exactly what vp_create took from it. */
+	u64 vp_bytes = core_pool.used - before;
+	LOGI("footprint: resident %lu KiB (core %lu KiB, pool used %lu KiB of %lu), per-VP %lu KiB",
+	     (unsigned long)(bi->resident_size >> 10), (unsigned long)((core_pool.base - bi->resident_base) >> 10),
+	     (unsigned long)(core_pool.used >> 10), (unsigned long)(core_pool.size >> 10), (unsigned long)(vp_bytes >> 10));
 	LOGI("launching the firmware as the root partition's VP 0 (%s), privileges %lx",
 	     be->name, (unsigned long)root_partition.privileges);
-	bsp_vp->start_tsc = rdtsc();
-	be->run(bsp_vp, &e);
-	if (e.reason == HV_EXIT_ENTRY_FAIL) {
-		be->dump(bsp_vp);
-		give_back(bi, 5, "the CPU rejected the guest state");
-	}
-	for (;;) {
-		hv_dispatch(bsp_vp, &e);
-		be->run(bsp_vp, &e);
-	}
+	vp_loop(bi, 0, bsp_vp);
 }

@@ -4,6 +4,7 @@
  * written in one piece.
  */
 #include "log.h"
+#include "spinlock.h"
 
 static u16 log_port = 0x3f8;
 static int log_lvl = LOG_INFO;
@@ -19,10 +20,18 @@ void log_init(u16 port, int level)
 
 int log_level(void) { return log_lvl; }
 
+/* One line at a time across CPUs; a CPU that died holding the lock must
+ * not silence the others' panic dumps, hence the bounded wait. */
+static struct spinlock log_lock;
+
 static void emit(const char *s, size_t n)
 {
-	if (log_port)
-		serial_write(log_port, s, n);
+	if (!log_port)
+		return;
+	bool locked = spin_trylock_bounded(&log_lock, 10000000);
+	serial_write(log_port, s, n);
+	if (locked)
+		spin_unlock(&log_lock);
 }
 
 void hv_log(int level, const char *fmt, ...)

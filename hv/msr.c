@@ -147,8 +147,12 @@ enum hv_action hv_handle_msr_write(struct vp *vp, struct hv_exit *e)
 		break;
 	default:
 		if (is_synthetic(msr)) {
+			/* Partition-wide state and the second-level tables
+			 * (overlays) change under the partition lock. */
 			const struct synth_msr *m = allowed(vp, msr);
+			spin_lock(&vp->part->lock);
 			fault = m ? m->write(vp, msr, val) : 1;
+			spin_unlock(&vp->part->lock);
 		} else {
 			fault = hv_native_wrmsr(msr, val);
 		}

@@ -13,7 +13,7 @@
 
 enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 {
-	const struct partition *p = vp->part;
+	struct partition *p = vp->part;
 	u64 gpa = e->u.npf.gpa;
 
 	if (gpa >= p->hidden_base && gpa - p->hidden_base < p->hidden_size) {
@@ -32,7 +32,10 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 		return HV_ACT_INJECTED;
 	}
 	if (!e->u.npf.present && p->phys_addr_bits < 64 && gpa < (1ull << p->phys_addr_bits)) {
-		if (p->be->slat_map_identity(vp, gpa) == 0)
+		spin_lock(&vp->part->lock);
+		int r = p->be->slat_map_identity(vp, gpa);
+		spin_unlock(&vp->part->lock);
+		if (r == 0)
 			return HV_ACT_RESUME;
 		hv_fatal(vp, e, "out of memory for second-level tables");
 	}

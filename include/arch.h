@@ -32,6 +32,9 @@ void trap_handler(struct trap_frame *f);
 int rdmsr_safe(u32 msr, u64 *val);
 int wrmsr_safe(u32 msr, u64 val);
 
+/* The VP of this CPU, or NULL before arch_cpu_init ran on it. */
+struct vp *hv_current_vp(void);
+
 static inline struct vp *this_vp(void)
 {
 	struct vp *v;

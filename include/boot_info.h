@@ -17,6 +17,7 @@
 #define CORE_MAGIC 0x45524f4356485648ull      /* "HVHVCORE" */
 #define CORE_VBASE 0xffffffff80000000ull
 #define BOOT_MAX_RANGES 256
+#define BOOT_MAX_CPUS 64 /* HV_MAX_LPS */
 
 /* A segment register with its hidden part. attr holds descriptor bits
  * 40-55 (type, S, DPL, P, AVL, L, D/B, G) in the VMX access-rights layout;
@@ -86,8 +87,13 @@ struct boot_info {
 	u32 invariant_tsc;  /* CPUID 0x80000007 EDX[8] or invariant_tsc=yes */
 	u32 pad3;
 	u32 range_count;
-	u32 pad2;
+	u32 cpu_count;  /* logical processors (MP services), 1 without them */
 	struct mem_range range[BOOT_MAX_RANGES];
+	/* Per logical processor, indexed by the MP services processor number,
+	 * which becomes the VP index (0 = the bootstrap processor). */
+	u32 apic_id[BOOT_MAX_CPUS];
+	u64 host_stack[BOOT_MAX_CPUS];               /* top of its host stack */
+	struct guest_boot_state cpu_guest[BOOT_MAX_CPUS]; /* APs; BSP: guest */
 };
 
 /* Header at the very start of the core image (arch/x86_64/core_head.asm). */

@@ -9,9 +9,11 @@
 #define HV_POOL_H
 
 #include "types.h"
+#include "spinlock.h"
 
 struct pool {
 	u64 base, size, used;
+	struct spinlock lock;
 };
 
 void pool_init(struct pool *p, u64 base, u64 size, u64 used);

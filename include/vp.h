@@ -7,6 +7,7 @@
 
 #include "types.h"
 #include "exit.h"
+#include "spinlock.h"
 
 struct backend;
 
@@ -39,9 +40,12 @@ struct overlay {
 	const char *name;
 };
 
-#define HV_MAX_OVERLAYS 8
+/* Partition-wide overlays (hypercall page, reference TSC page) plus one VP
+ * assist page per VP. */
+#define HV_MAX_OVERLAYS (8 + 64)
 
 struct partition {
+	struct spinlock lock; /* partition-wide synthetic state, overlays, SLAT */
 	u64 privileges;      /* leaf 0x40000003 EBX:EAX (TLFS 4.2.2) */
 	u32 features_edx;    /* leaf 0x40000003 EDX */
 	u32 recommendations; /* leaf 0x40000004 EAX */
@@ -105,6 +109,7 @@ struct vp {
 	u64 start_tsc;  /* when the VP first ran */
 	u64 idle_ticks; /* TSC spent idle in HV_X64_MSR_GUEST_IDLE */
 	u64 idle_count;
+	volatile u32 host_nmi; /* an NMI arrived while the host ran (VMX) */
 };
 
 #endif

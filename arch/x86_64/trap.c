@@ -22,8 +22,15 @@ static const char *const exc_names[32] = {
 
 void trap_handler(struct trap_frame *f)
 {
-	if (f->vector == X86_EXC_NMI)
-		return; /* only possible before the first VMRUN (GIF=0 after) */
+	if (f->vector == X86_EXC_NMI) {
+		/* SVM holds NMIs while the host runs (GIF=0); VMX delivers
+		 * them here. Either way the NMI belongs to the guest (or is a
+		 * kick from another VP): note it for the next entry. */
+		struct vp *v = hv_current_vp();
+		if (v)
+			v->host_nmi = 1;
+		return;
+	}
 	for (const struct extable_entry *e = __extable_start; e < __extable_end; e++)
 		if (e->insn == f->rip) {
 			f->rip = e->fixup;
@@ -43,7 +50,7 @@ void trap_handler(struct trap_frame *f)
 	log_raw("  cs %lx ss %lx rflags %lx cr2 %lx cr3 %lx\r\n", (unsigned long)f->cs,
 		(unsigned long)f->ss, (unsigned long)f->rflags, (unsigned long)read_cr2(),
 		(unsigned long)read_cr3());
-	if (hv_cpu_ready())
-		hv_dump_recent(this_vp());
+	if (hv_current_vp())
+		hv_dump_recent(hv_current_vp());
 	cpu_park();
 }
