@@ -62,9 +62,10 @@ PAYLOAD_C := tests/payload/payload.c tests/payload/checks_cpuid.c tests/payload/
              tests/payload/checks_msr.c tests/payload/checks_mem.c \
              tests/payload/pserial.c tests/payload/checks_vmx.c \
              tests/payload/checks_hypercall.c tests/payload/checks_hcall_calls.c \
-             tests/payload/checks_apic.c tests/payload/checks_mode32.c
+             tests/payload/checks_apic.c tests/payload/checks_mode32.c \
+             tests/payload/checks_realmode.c
 PAYLOAD_ASM := tests/payload/ptrap.asm tests/payload/hcall.asm tests/payload/papic.asm \
-               tests/payload/mode32.asm
+               tests/payload/mode32.asm tests/payload/realmode.asm
 PAYLOAD_OBJ := $(PAYLOAD_C:%.c=$(BUILD)/efi/%.o) $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o)
 
 # ---- host unit tests ----------------------------------------------------

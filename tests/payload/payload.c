@@ -369,6 +369,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_apic();
 	checks_hypercall(); /* it locks the hypercall MSR (TLFS 3.13) */
 	checks_mode32();    /* needs the (locked, still enabled) hypercall page */
+	checks_realmode();
 
 	ser_printf("PAYLOAD DONE: %u passed, %u failed\n", g_passed, g_failed);
 	payload_poweroff();

@@ -148,5 +148,6 @@ void checks_hypercall(void);        /* checks_hypercall.c: TLFS 3 hypercalls */
 void checks_time(void);             /* checks_time.c: TLFS 12.4, 12.7 */
 void checks_apic(void);             /* checks_apic.c: TLFS 10.2.3, 7.8.7, 4.3 */
 void checks_mode32(void);           /* checks_mode32.c: 32-bit callers (TLFS 3.7) */
+void checks_realmode(void);         /* checks_realmode.c: #UD in real mode (TLFS 3.5) */
 
 #endif
