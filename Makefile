@@ -3,6 +3,7 @@
 #   make          build build/hv.efi and the guest test payloads
 #   make test     host unit tests + guest payloads under the emulators
 #   make run      boot QEMU (SVM) with hv.efi and the default guest
+#   make bench    exit costs and exit budget (docs/performance.md)
 #
 # Two link units: the loader (boot/, a gnu-efi application, position
 # independent) and the resident core (hv/, arch/, svm/, vmx/), linked at a
@@ -68,6 +69,12 @@ PAYLOAD_ASM := tests/payload/ptrap.asm tests/payload/hcall.asm tests/payload/pap
                tests/payload/mode32.asm tests/payload/realmode.asm
 PAYLOAD_OBJ := $(PAYLOAD_C:%.c=$(BUILD)/efi/%.o) $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o)
 
+# ---- benchmark payload (UEFI application, `make bench`) -----------------
+# Reuses the test payload's COM1 output (pserial) and hypercall caller
+# (hcall) as they are. docs/performance.md.
+BENCH_OBJ := $(BUILD)/efi/tests/bench/bench.o $(BUILD)/efi/tests/bench/bloops.o \
+             $(BUILD)/efi/tests/payload/pserial.o $(BUILD)/efi/tests/payload/hcall.o
+
 # ---- host unit tests ----------------------------------------------------
 HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
         -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -115,6 +122,7 @@ $(1): $(2)
 endef
 $(eval $(call efi_app,$(BUILD)/hv.efi,$(LOADER_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/payload.efi,$(PAYLOAD_OBJ)))
+$(eval $(call efi_app,$(BUILD)/tests/bench.efi,$(BENCH_OBJ)))
 
 $(BUILD)/tests/host_tests: $(HOST_SRC) $(wildcard include/*.h tests/host/*.h vmx/*.h)
 	@mkdir -p $(dir $@)
@@ -128,6 +136,11 @@ test: all $(BUILD)/tests/host_tests
 
 run: all
 	tests/run-qemu.sh --interactive --guest payload
+
+# Exit costs and exit budget on Bochs VMX, Bochs SVM and QEMU SVM: one
+# table, build/bench.json (docs/performance.md).
+bench: all $(BUILD)/tests/bench.efi
+	tests/run-bench.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,464 @@
+/*
+ * bench.c - the benchmark guest payload (bench.efi, issue 8). hv.efi starts
+ * it as its guest (hv.cfg guest=\EFI\hv\bench.efi); tests/run-bench.sh
+ * (`make bench`) runs it on Bochs VMX, Bochs SVM and QEMU SVM and turns its
+ * output into one table. docs/performance.md explains the numbers.
+ *
+ * For each operation in ops[] below: one checked call where there is a
+ * result to check, then, with interrupts disabled, WARMUP iterations and
+ * ROUNDS rounds of ITERS iterations, each round timed with RDTSC around a
+ * tight loop (bloops.asm). The result is the median round, minus the
+ * median of the same loop with no operation in it, per iteration, in TSC
+ * ticks with one decimal. Under Bochs (clock: sync=none) a tick is one
+ * emulated instruction, so the numbers are exact path lengths; under QEMU
+ * they are wall-clock TSC and only a reference.
+ *
+ * Exit accounting: around each operation's timed window the payload writes
+ * HV_X64_MSR_CRASH_CTL with CrashNotify (TLFS 4.3, if advertised). hv.efi
+ * logs a "guest crash notification" and then its per-VP exit counters, so
+ * the harness sees exactly how many exits, of which reason, the window
+ * took: (post - pre - 1) / iterations exits per operation (the 1 is the
+ * post snapshot's own WRMSR). This is how the no-exit target of the
+ * reference TSC page is verified. Such a dump also comes at the start
+ * (exits of the boot up to here) and at the end.
+ *
+ * Output (COM1), one line each:
+ *   BENCH START
+ *   BENCH-INFO: <free text>
+ *   BENCH-SNAP: boot|pre|post|end <op> <iterations in the window>
+ *   BENCH: <op> <ticks>                 median ticks per operation
+ *   BENCH-ROUNDS: <op> <ticks> x ROUNDS  each round, per operation
+ *   BENCH-SKIP: <op> <why>
+ *   BENCH DONE
+ * then power off.
+ *
+ * guest_args=profile=<op> or profile=all (tests/bench/profile-bochs.sh):
+ * instead of the benchmark, run each op once between two Bochs magic
+ * breakpoints (XCHG BX, BX), so the Bochs debugger can trace every
+ * instruction of one round trip, guest and hypervisor; then power off.
+ *
+ * Helpers come from the test payload: COM1 output and power-off
+ * (pserial.c), hc_call (hcall.asm) for the checked calls, and the TLFS
+ * numbers in hcall.h.
+ */
+#include "../payload/hcall.h"
+
+/* bloops.asm: each returns the TSC ticks of n iterations. */
+uint64_t bl_empty(uint64_t n) HIDDEN;
+uint64_t bl_cpuid(uint64_t n, uint32_t leaf) HIDDEN;
+uint64_t bl_rdmsr(uint64_t n, uint32_t msr) HIDDEN;
+uint64_t bl_wrmsr(uint64_t n, uint32_t msr, uint64_t val) HIDDEN;
+uint64_t bl_hcall(uint64_t n, void *page, uint64_t rcx, uint64_t rdx, uint64_t r8) HIDDEN;
+uint64_t bl_tsc_page(uint64_t n, const void *page) HIDDEN;
+void ptrap_unexpected(uint64_t *frame);
+
+#define WARMUP 1000u
+#define ROUNDS 5u
+#define ITERS 1000u
+
+/* TLFS numbers not in hcall.h (4.2.2 privileges, 2.4.4 features, 12, 4.3). */
+#define MSR_TIME_REF_COUNT 0x40000020u
+#define MSR_REFERENCE_TSC 0x40000021u
+#define MSR_CRASH_CTL 0x40000105u
+#define CRASH_CTL_NOTIFY (1ull << 63)
+#define PRIV_REF_COUNTER (1ull << 1)
+#define PRIV_REF_TSC (1ull << 9)
+#define FEAT_CRASH_MSRS (1u << 10)
+
+/* Markers in struct op for addresses only known at run time. */
+#define IN_GPA 0xFFFFFFFFFFFF1000ull  /* the input page */
+#define OUT_GPA 0xFFFFFFFFFFFF2000ull /* the output page */
+
+enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE };
+
+struct op {
+	const char *name;      /* BENCH: <name> */
+	enum kind kind;
+	uint64_t a;            /* CPUID leaf | MSR | hypercall input value (RCX) */
+	uint64_t b;            /* WRMSR value | hypercall RDX (fast input, or IN_GPA) */
+	uint64_t c;            /* hypercall R8 (fast input, or OUT_GPA) */
+	uint64_t priv;         /* privileges (CPUID 0x40000003 EBX:EAX) it needs */
+	uint64_t in[3];        /* memory-based hypercall: start of the input block */
+	void (*fill)(uint8_t *in); /* then this, if set (rep elements) */
+};
+
+static void fill_apic_ids(uint8_t *in);
+
+/*
+ * The operations, in output order. Adding one is adding a row (and, for a
+ * new kind of instruction, a loop in bloops.asm). Not implemented in hv.efi
+ * yet, so not here yet (issue 6 and later): remote TLB flush, IPI by
+ * hypercall, SynIC. Each will be one row, e.g.
+ *   { "hcall_flush_va_space", K_HCALL, .a = 0x0002, .b = IN_GPA, .in = { 0, 3 } },
+ *     (HvFlushVirtualAddressSpace, all processors and address spaces)
+ *   { "rdmsr_sint0", K_RDMSR, .a = 0x40000090, .priv = 1ull << 2 },
+ * and tests/run-bench.sh picks up any new BENCH: line by itself.
+ */
+static const struct op ops[] = {
+	{ "cpuid_unknown", K_CPUID, .a = 0x4FFFFFFFu },
+	{ "cpuid_40000000", K_CPUID, .a = 0x40000000u },
+	{ "cpuid_1", K_CPUID, .a = 1 },
+	{ "rdmsr_vp_index", K_RDMSR, .a = MSR_VP_INDEX, .priv = PRIV_VP_INDEX },
+	{ "wrmsr_guest_os_id", K_WRMSR, .a = MSR_GUEST_OS_ID, .b = OS_ID, .priv = PRIV_HC_MSRS },
+	{ "hcall_fast", K_HCALL, .a = CALL_SPIN_WAIT | HC_FAST, .b = 1 },
+	{ "hcall_memory", K_HCALL, .a = CALL_PARTITION_ID, .c = OUT_GPA, .priv = PRIV_PARTITION_ID },
+	{ "hcall_rep_1", K_HCALL, .a = CALL_VP_FROM_APIC | HC_REPS(1), .b = IN_GPA, .c = OUT_GPA,
+	  .priv = PRIV_VP_INDEX, .in = { PARTITION_SELF, 0 }, .fill = fill_apic_ids },
+	{ "hcall_rep_64", K_HCALL, .a = CALL_VP_FROM_APIC | HC_REPS(64), .b = IN_GPA, .c = OUT_GPA,
+	  .priv = PRIV_VP_INDEX, .in = { PARTITION_SELF, 0 }, .fill = fill_apic_ids },
+	{ "ref_time_tsc_page", K_TSC_PAGE, .priv = PRIV_REF_TSC },
+	{ "ref_time_msr", K_RDMSR, .a = MSR_TIME_REF_COUNT, .priv = PRIV_REF_COUNTER },
+};
+#define NOPS (sizeof(ops) / sizeof(ops[0]))
+
+static struct {
+	uint64_t priv;
+	uint32_t feat;
+	uint32_t apic;
+	int hv;                /* "Microsoft Hv" present */
+	int snaps;             /* crash MSRs: exit counter snapshots */
+	uint8_t *hc_page;      /* enabled and verified hypercall page, or NULL */
+	uint8_t *in, *out;     /* hypercall parameter pages */
+	uint8_t *tsc_page;     /* enabled reference TSC page (valid), or NULL */
+	uint64_t base;         /* median ticks of bl_empty(ITERS) */
+	int64_t result[NOPS];  /* ticks x 10 per operation */
+	int have[NOPS];
+} g;
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+			 : "memory");
+}
+
+static inline uint64_t irq_off(void)
+{
+	uint64_t f;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(f) : : "memory");
+	return f;
+}
+
+static inline void irq_restore(uint64_t f)
+{
+	if (f & (1u << 9))
+		__asm__ volatile("sti" : : : "memory");
+}
+
+/* hcall.asm's exception stubs are never installed here, so this only
+ * satisfies the link; an exception goes to the firmware's handler. */
+void ptrap_unexpected(uint64_t *frame)
+{
+	ser_printf("BENCH ABORTED: unexpected exception %lu at rip 0x%lx\n",
+		   (unsigned long)frame[1], (unsigned long)frame[3]);
+	payload_poweroff();
+}
+
+static void fill_apic_ids(uint8_t *in)
+{
+	for (unsigned int i = 0; i < 64; i++)
+		*(uint32_t *)(in + 16 + 4 * i) = g.apic;
+}
+
+/* Print ticks x 10 as "N.D". */
+static void put_ticks(int64_t t10)
+{
+	uint64_t a = (uint64_t)(t10 < 0 ? -t10 : t10);
+	ser_printf(" %s%lu.%lu", t10 < 0 ? "-" : "", (unsigned long)(a / 10),
+		   (unsigned long)(a % 10));
+}
+
+/* Ask hv.efi to log its exit counters (see the top of the file). */
+static void snap(const char *what, const char *op, uint64_t iters)
+{
+	if (!g.snaps)
+		return;
+	ser_printf("BENCH-SNAP: %s %s %lu\n", what, op, (unsigned long)iters);
+	wrmsr(MSR_CRASH_CTL, CRASH_CTL_NOTIFY);
+}
+
+static uint64_t gpa(uint64_t v)
+{
+	return v == IN_GPA ? pa(g.in) : v == OUT_GPA ? pa(g.out) : v;
+}
+
+static uint64_t run_loop(const struct op *o, uint64_t n)
+{
+	switch (o->kind) {
+	case K_CPUID: return bl_cpuid(n, (uint32_t)o->a);
+	case K_RDMSR: return bl_rdmsr(n, (uint32_t)o->a);
+	case K_WRMSR: return bl_wrmsr(n, (uint32_t)o->a, o->b);
+	case K_HCALL: return bl_hcall(n, g.hc_page, o->a, gpa(o->b), gpa(o->c));
+	case K_TSC_PAGE: return bl_tsc_page(n, g.tsc_page);
+	case K_EMPTY:
+	default: return bl_empty(n);
+	}
+}
+
+static uint64_t median(uint64_t *v, unsigned int n)
+{
+	for (unsigned int i = 1; i < n; i++)
+		for (unsigned int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
+}
+
+/* Ticks x 10 per iteration of a round total, the empty loop subtracted. */
+static int64_t per_op10(uint64_t total)
+{
+	return ((int64_t)total - (int64_t)g.base) * 10 / (int64_t)ITERS;
+}
+
+/* Why the op cannot run here, or NULL. Memory-based and rep hypercalls
+ * get one checked call (status, reps completed). */
+static const char *prepare(const struct op *o)
+{
+	if (o->priv && (g.priv & o->priv) != o->priv)
+		return "privilege not advertised (CPUID 0x40000003)";
+	if (o->kind == K_TSC_PAGE && !g.tsc_page)
+		return "no valid reference TSC page";
+	if (o->kind != K_HCALL)
+		return NULL;
+	if (!g.hc_page)
+		return "no hypercall page";
+	for (unsigned int i = 0; i < PAGE / 8; i++)
+		((uint64_t *)g.in)[i] = ((uint64_t *)g.out)[i] = 0;
+	for (unsigned int i = 0; i < 3; i++)
+		((uint64_t *)g.in)[i] = o->in[i];
+	if (o->fill)
+		o->fill(g.in);
+	struct hc_regs r = { .rcx = o->a, .rdx = gpa(o->b), .r8 = gpa(o->c) };
+	int vec = hc_call(&r, g.hc_page);
+	unsigned int reps = (unsigned int)((o->a >> 32) & 0xFFF);
+	if (vec != VEC_NONE || (r.rax & 0xFFFF) != ST_OK || ((r.rax >> 32) & 0xFFF) != reps) {
+		ser_printf("BENCH-INFO: %s: checked call returned RAX 0x%lx (vector %d)\n", o->name,
+			   (unsigned long)r.rax, vec);
+		return "the checked call failed";
+	}
+	return NULL;
+}
+
+static void run_op(unsigned int i)
+{
+	const struct op *o = &ops[i];
+	const char *why = prepare(o);
+	if (why) {
+		ser_printf("BENCH-SKIP: %s %s\n", o->name, why);
+		return;
+	}
+	uint64_t t[ROUNDS], s[ROUNDS];
+	uint64_t f = irq_off();
+	snap("pre", o->name, 0);
+	run_loop(o, WARMUP);
+	for (unsigned int r = 0; r < ROUNDS; r++)
+		t[r] = run_loop(o, ITERS);
+	snap("post", o->name, WARMUP + ROUNDS * ITERS);
+	irq_restore(f);
+
+	for (unsigned int r = 0; r < ROUNDS; r++)
+		s[r] = t[r];
+	g.result[i] = per_op10(median(s, ROUNDS));
+	g.have[i] = 1;
+	ser_printf("BENCH: %s", o->name);
+	put_ticks(g.result[i]);
+	ser_printf("\nBENCH-ROUNDS: %s", o->name);
+	for (unsigned int r = 0; r < ROUNDS; r++)
+		put_ticks(per_op10(t[r]));
+	ser_puts("\n");
+}
+
+static int find(const char *name)
+{
+	for (unsigned int i = 0; i < NOPS; i++) {
+		const char *a = ops[i].name, *b = name;
+		while (*a && *a == *b)
+			a++, b++;
+		if (!*a && !*b)
+			return g.have[i] ? (int)i : -1;
+	}
+	return -1;
+}
+
+/* guest_args=profile=<op>, profile=all or profile=none (just start and
+ * power off: the footprint run of tests/run-bench.sh): 0 if absent, else
+ * 1 and the ops to profile in want[]. */
+static int profile_opts(EFI_HANDLE image, int want[NOPS])
+{
+	EFI_LOADED_IMAGE *li = NULL;
+	EFI_GUID guid = LOADED_IMAGE_PROTOCOL;
+	int any = 0;
+	if (EFI_ERROR(uefi_call_wrapper(BS->HandleProtocol, 3, image, &guid, (void **)&li)) ||
+	    !li || !li->LoadOptions)
+		return 0;
+	const CHAR16 *o = li->LoadOptions;
+	UINT32 n = li->LoadOptionsSize / 2;
+	for (unsigned int k = 0; k <= NOPS + 1; k++) {
+		for (UINT32 i = 0; i < n; i++) {
+			const char *w = "profile=",
+				   *name = k < NOPS ? ops[k].name : k == NOPS ? "all" : "none";
+			UINT32 j = i;
+			while (*w && j < n && o[j] == (CHAR16)*w)
+				j++, w++;
+			while (!*w && *name && j < n && o[j] == (CHAR16)*name)
+				j++, name++;
+			if (*w || *name || (j < n && o[j] != ' ' && o[j] != 0))
+				continue;
+			any = 1;
+			for (unsigned int m = 0; m < NOPS; m++)
+				want[m] |= k == NOPS || m == k;
+		}
+	}
+	return any;
+}
+
+/*
+ * Profile mode: each wanted op once, between two magic breakpoints (Bochs
+ * stops there; tests/bench/profile-bochs.sh traces what runs in between),
+ * in table order. What will be traced is printed first; after the last op
+ * Bochs is stopped at once through its shutdown port, so the trace ends
+ * there.
+ */
+static __attribute__((noreturn)) void profile(const int want[NOPS])
+{
+	int ok[NOPS];
+	for (unsigned int i = 0; i < NOPS; i++) {
+		const char *why = want[i] ? prepare(&ops[i]) : NULL;
+		ok[i] = want[i] && !why;
+		if (want[i])
+			ser_printf("BENCH-PROFILE: %s %s\n", ops[i].name, why ? why : "traced");
+	}
+	ser_puts("BENCH-PROFILE: end\n");
+	for (unsigned int i = 0; i < NOPS; i++) {
+		if (!ok[i])
+			continue;
+		prepare(&ops[i]); /* its input again: the pages are shared */
+		uint64_t f = irq_off();
+		__asm__ volatile("xchg %%bx, %%bx" : : : "memory");
+		run_loop(&ops[i], 1);
+		__asm__ volatile("xchg %%bx, %%bx" : : : "memory");
+		irq_restore(f);
+	}
+	for (const char *c = "Shutdown"; *c; c++)
+		__asm__ volatile("outb %0, %1" : : "a"(*c), "Nd"((uint16_t)0x8900));
+	payload_poweroff();
+}
+
+static void *alloc_pages(EFI_MEMORY_TYPE type, unsigned int n)
+{
+	EFI_PHYSICAL_ADDRESS a = 0;
+	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, type, n, &a)))
+		return NULL;
+	return (void *)(uintptr_t)a;
+}
+
+/* TLFS 3.13: guest OS ID, then the hypercall page; check its code. */
+static void setup_hypercalls(void)
+{
+	static const uint8_t endbr64[4] = { 0xF3, 0x0F, 0x1E, 0xFA };
+	uint8_t *p = alloc_pages(EfiBootServicesCode, 1);
+	uint8_t *d = alloc_pages(EfiBootServicesData, 2);
+	if (!(g.priv & PRIV_HC_MSRS) || !p || !d) {
+		ser_printf("BENCH-INFO: no hypercalls (AccessHypercallMsrs %d, pages %d)\n",
+			   !!(g.priv & PRIV_HC_MSRS), p && d);
+		return;
+	}
+	g.in = d;
+	g.out = d + PAGE;
+	wrmsr(MSR_GUEST_OS_ID, OS_ID);
+	wrmsr(MSR_HYPERCALL, pa(p) | HC_MSR_ENABLE);
+	volatile uint8_t *c = p;
+	int ok = c[4] == 0x0F && c[5] == 0x01 && (c[6] == 0xC1 || c[6] == 0xD9) && c[7] == 0xC3;
+	for (unsigned int i = 0; i < 4; i++)
+		ok &= c[i] == endbr64[i];
+	ser_printf("BENCH-INFO: hypercall page at 0x%lx: %s (%s)\n", (unsigned long)pa(p),
+		   ok ? "ok" : "unexpected contents", c[6] == 0xC1 ? "vmcall" : "vmmcall");
+	if (ok)
+		g.hc_page = p;
+}
+
+/* TLFS 12.7: enable the reference TSC page; usable if TscSequence != 0. */
+static void setup_tsc_page(void)
+{
+	uint8_t *p = alloc_pages(EfiBootServicesData, 1);
+	if (!(g.priv & PRIV_REF_TSC) || !p)
+		return;
+	wrmsr(MSR_REFERENCE_TSC, pa(p) | 1);
+	uint32_t seq = *(volatile uint32_t *)p;
+	ser_printf("BENCH-INFO: reference TSC page at 0x%lx sequence %u scale 0x%lx\n",
+		   (unsigned long)pa(p), seq, (unsigned long)*(volatile uint64_t *)(p + 8));
+	if (seq)
+		g.tsc_page = p;
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	InitializeLib(image, systab);
+	ser_puts("\r\nBENCH START\n");
+
+	struct cpuid_regs v0 = cpuid(0, 0), hv = cpuid(0x40000000u, 0);
+	char vendor[13];
+	*(uint32_t *)vendor = v0.ebx;
+	*(uint32_t *)(vendor + 4) = v0.edx;
+	*(uint32_t *)(vendor + 8) = v0.ecx;
+	vendor[12] = 0;
+	g.hv = hv.ebx == 0x7263694D && hv.ecx == 0x666F736F && hv.edx == 0x76482074 &&
+	       hv.eax >= 0x40000005u;
+	if (g.hv) {
+		struct cpuid_regs f = cpuid(0x40000003u, 0);
+		g.priv = ((uint64_t)f.ebx << 32) | f.eax;
+		g.feat = f.edx;
+	}
+	g.snaps = g.hv && (g.feat & FEAT_CRASH_MSRS);
+	g.apic = cpuid(1, 0).ebx >> 24;
+	if (v0.eax >= 0xB && cpuid(0xB, 0).ebx != 0)
+		g.apic = cpuid(0xB, 0).edx;
+	ser_printf("BENCH-INFO: cpu %s, hypervisor %s, privileges 0x%lx, features 0x%x, apic id %u\n",
+		   vendor, g.hv ? "Microsoft Hv" : "none", (unsigned long)g.priv, g.feat, g.apic);
+	ser_printf("BENCH-INFO: warm-up %u, %u rounds of %u, median round; exit snapshots %s\n",
+		   WARMUP, ROUNDS, ITERS, g.snaps ? "on (crash MSRs)" : "off (no crash MSRs)");
+	if (g.hv) {
+		setup_hypercalls();
+		setup_tsc_page();
+	}
+	int want[NOPS] = { 0 };
+	if (profile_opts(image, want))
+		profile(want);
+
+	uint64_t f = irq_off();
+	snap("boot", "-", 0);
+	uint64_t b[ROUNDS];
+	bl_empty(WARMUP);
+	for (unsigned int r = 0; r < ROUNDS; r++)
+		b[r] = bl_empty(ITERS);
+	irq_restore(f);
+	g.base = median(b, ROUNDS);
+	ser_printf("BENCH-INFO: loop overhead %lu ticks per %u iterations (subtracted)\n",
+		   (unsigned long)g.base, ITERS);
+
+	for (unsigned int i = 0; i < NOPS; i++)
+		run_op(i);
+
+	/* The null exit: the cheaper of an unknown CPUID leaf and an empty
+	 * fast hypercall. A rep element: (64 reps - 1 rep) / 63. */
+	int c = find("cpuid_unknown"), h = find("hcall_fast");
+	int n = c < 0 ? h : h < 0 ? c : g.result[h] < g.result[c] ? h : c;
+	if (n >= 0) {
+		ser_printf("BENCH: null_exit");
+		put_ticks(g.result[n]);
+		ser_printf("\nBENCH-INFO: null_exit is %s\n", ops[n].name);
+	}
+	int r1 = find("hcall_rep_1"), r64 = find("hcall_rep_64");
+	if (r1 >= 0 && r64 >= 0) {
+		ser_printf("BENCH: hcall_rep_per_elem");
+		put_ticks((g.result[r64] - g.result[r1]) / 63);
+		ser_puts("\n");
+	}
+
+	f = irq_off();
+	snap("end", "-", 0);
+	irq_restore(f);
+	ser_puts("BENCH DONE\n");
+	payload_poweroff();
+}

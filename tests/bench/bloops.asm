@@ -1,0 +1,174 @@
+; bloops.asm - the timed loops of the benchmark payload (bench.c).
+;
+; Each bl_* function executes its operation n times back to back (n >= 1)
+; and returns the TSC ticks the loop took: RDTSC before the first and after
+; the last iteration. The caller has disabled interrupts. Every loop is the
+; skeleton of bl_empty (DEC + JNZ) around the instructions a guest uses for
+; the operation, so bench.c subtracts bl_empty's cost and what remains is
+; the operation itself: those guest instructions plus, where it exits, the
+; whole exit round trip through the hypervisor.
+;
+; Under Bochs with `clock: sync=none` the TSC advances once per emulated
+; instruction, so the result counts instructions (guest and hypervisor).
+
+default rel
+bits 64
+
+global bl_empty:function hidden
+global bl_cpuid:function hidden
+global bl_rdmsr:function hidden
+global bl_wrmsr:function hidden
+global bl_hcall:function hidden
+global bl_tsc_page:function hidden
+
+section .text
+
+; r12 = TSC now (RAX, RDX clobbered)
+%macro TSC_TO_R12 0
+	rdtsc
+	shl rdx, 32
+	or rax, rdx
+	mov r12, rax
+%endmacro
+
+; RAX = TSC now - r12 (RDX clobbered)
+%macro TSC_DELTA 0
+	rdtsc
+	shl rdx, 32
+	or rax, rdx
+	sub rax, r12
+%endmacro
+
+%macro SAVE 0
+	push rbx
+	push rbp
+	push r12
+	push r13
+	push r14
+	push r15
+%endmacro
+
+%macro RESTORE 0
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop rbp
+	pop rbx
+%endmacro
+
+; u64 bl_empty(u64 n)
+bl_empty:
+	SAVE
+	mov r13, rdi
+	TSC_TO_R12
+.loop:
+	dec r13
+	jnz .loop
+	TSC_DELTA
+	RESTORE
+	ret
+
+; u64 bl_cpuid(u64 n, u32 leaf): CPUID leaf, subleaf 0
+bl_cpuid:
+	SAVE
+	mov r13, rdi
+	mov r14d, esi
+	TSC_TO_R12
+.loop:
+	mov eax, r14d
+	xor ecx, ecx
+	cpuid
+	dec r13
+	jnz .loop
+	TSC_DELTA
+	RESTORE
+	ret
+
+; u64 bl_rdmsr(u64 n, u32 msr)
+bl_rdmsr:
+	SAVE
+	mov r13, rdi
+	mov r14d, esi
+	TSC_TO_R12
+.loop:
+	mov ecx, r14d
+	rdmsr
+	dec r13
+	jnz .loop
+	TSC_DELTA
+	RESTORE
+	ret
+
+; u64 bl_wrmsr(u64 n, u32 msr, u64 value)
+bl_wrmsr:
+	SAVE
+	mov r13, rdi
+	mov r14d, esi
+	mov r15, rdx
+	TSC_TO_R12
+.loop:
+	mov ecx, r14d
+	mov eax, r15d
+	mov rdx, r15
+	shr rdx, 32
+	wrmsr
+	dec r13
+	jnz .loop
+	TSC_DELTA
+	RESTORE
+	ret
+
+; u64 bl_hcall(u64 n, void *page, u64 rcx, u64 rdx, u64 r8)
+; The hypercall as a guest OS makes it (TLFS 3.7): input value in RCX,
+; input GPA or fast input in RDX, output GPA or fast input in R8, CALL into
+; the hypercall page (ENDBR64; VMCALL or VMMCALL; RET). The result in RAX
+; is not looked at here: bench.c checked one call beforehand.
+bl_hcall:
+	SAVE
+	mov r13, rdi
+	mov rbx, rsi
+	mov r14, rdx
+	mov r15, rcx
+	mov rbp, r8
+	TSC_TO_R12
+.loop:
+	mov rcx, r14
+	mov rdx, r15
+	mov r8, rbp
+	call rbx
+	dec r13
+	jnz .loop
+	TSC_DELTA
+	RESTORE
+	ret
+
+; u64 bl_tsc_page(u64 n, const void *page)
+; Reference time from the reference TSC page (TLFS 12.7.3):
+;   do { seq = TscSequence; (seq 0: use the MSR instead)
+;        time = ((RDTSC * TscScale) >> 64) + TscOffset;
+;   } while (TscSequence != seq);
+bl_tsc_page:
+	SAVE
+	mov r13, rdi
+	mov rbx, rsi
+	TSC_TO_R12
+.loop:
+	mov r8d, [rbx]
+	test r8d, r8d
+	jz .invalid
+	rdtsc
+	shl rdx, 32
+	or rax, rdx
+	mul qword [rbx + 8]
+	add rdx, [rbx + 16]
+	cmp r8d, [rbx]
+	jne .loop
+	dec r13
+	jnz .loop
+.invalid:
+	TSC_DELTA
+	RESTORE
+	ret
+
+section .note.GNU-stack noalloc noexec nowrite progbits
