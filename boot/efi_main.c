@@ -185,9 +185,13 @@ static void apic_wr(u64 base, bool x2, u32 reg, u32 v)
 
 /* Measure the TSC and the local APIC timer against the firmware's timer
  * (Stall, a busy wait on a platform timer): the reference time, the
- * hypercall time budget and the frequency MSRs derive from these. The APIC
- * timer runs masked, one-shot, divide-by-1 during the window; its registers
- * are restored after (a firmware using it sees one period restart). */
+ * hypercall time budget and the frequency MSRs derive from these. Five
+ * 10 ms windows; the one with the fewest TSC ticks is the one least
+ * disturbed (an emulator thread descheduled between the stall and the TSC
+ * read only ever adds ticks). The APIC timer is counted in the same
+ * window. It runs
+ * masked, one-shot, divide-by-1; its registers are restored after (a
+ * firmware using it sees one period restart). */
 static void measure_clocks(struct boot_info *bi)
 {
 	u64 apic_base_msr = rdmsr(MSR_IA32_APIC_BASE);
@@ -195,6 +199,7 @@ static void measure_clocks(struct boot_info *bi)
 	u64 base = apic_base_msr & ~0xfffull & ((1ull << 52) - 1);
 	u64 flags = read_rflags();
 	u32 lvt = 0, tmict = 0, tdcr = 0;
+	u64 best = ~0ull, best_apic = 0;
 
 	__asm__ volatile("cli");
 	if (on) {
@@ -203,13 +208,21 @@ static void measure_clocks(struct boot_info *bi)
 		tdcr = apic_rd(base, x2, APIC_TDCR);
 		apic_wr(base, x2, APIC_LVT_TIMER, BIT(16)); /* masked, one-shot */
 		apic_wr(base, x2, APIC_TDCR, 0xb);          /* divide by 1 */
-		apic_wr(base, x2, APIC_TMICT, 0xffffffff);
 	}
-	u32 c0 = on ? apic_rd(base, x2, APIC_TMCCT) : 0;
-	u64 t0 = rdtsc();
-	uefi_call_wrapper(BS->Stall, 1, 20000); /* 20 ms */
-	u64 t1 = rdtsc();
-	u32 c1 = on ? apic_rd(base, x2, APIC_TMCCT) : 0;
+	for (int i = 0; i < 5; i++) {
+		if (on)
+			apic_wr(base, x2, APIC_TMICT, 0xffffffff);
+		u32 c0 = on ? apic_rd(base, x2, APIC_TMCCT) : 0;
+		u64 t0 = rdtsc();
+		uefi_call_wrapper(BS->Stall, 1, 10000); /* 10 ms */
+		u64 t1 = rdtsc();
+		u32 c1 = on ? apic_rd(base, x2, APIC_TMCCT) : 0;
+		if (t1 - t0 < best) {
+			best = t1 - t0;
+			/* A timer that did not move (or wrapped) is not measured. */
+			best_apic = on && c1 && c1 < c0 ? (u64)(c0 - c1) : 0;
+		}
+	}
 	if (on) {
 		apic_wr(base, x2, APIC_TDCR, tdcr);
 		apic_wr(base, x2, APIC_LVT_TIMER, lvt);
@@ -217,9 +230,10 @@ static void measure_clocks(struct boot_info *bi)
 	}
 	if (flags & RFLAGS_IF)
 		__asm__ volatile("sti");
-	bi->tsc_hz = (t1 - t0) * 50;
-	/* A timer that did not move (or wrapped) is not measured. */
-	bi->apic_hz = on && c1 && c1 < c0 ? (u64)(c0 - c1) * 50 : 0;
+	/* Both counts are of the same 10 ms window, so the APIC rate keeps
+	 * its ratio to the TSC rate whatever the window really lasted. */
+	bi->tsc_hz = best * 100;
+	bi->apic_hz = best_apic * 100;
 }
 
 static bool cpu_invariant_tsc(void)

@@ -38,9 +38,12 @@ int hv_msr_apic_write(struct vp *vp, u32 msr, u64 val)
 			return 1; /* RsvdZ */
 		hv_apic_write(APIC_EOI, (u32)val);
 		return 0;
-	case HV_X64_MSR_ICR:
-		hv_apic_write_icr(val);
+	case HV_X64_MSR_ICR: { /* through the same INIT/SIPI path as the APIC's */
+		u64 base = 0;
+		hv_native_rdmsr(0x1b, &base);
+		hv_icr_write(vp, val, base & BIT(10));
 		return 0;
+	}
 	case HV_X64_MSR_TPR:
 		if (val >> 8)
 			return 1; /* RsvdZ */

@@ -174,6 +174,7 @@ static struct vp *vp_create(struct boot_info *bi, u32 cpu, const struct guest_bo
 	vp->apic_id = cpu_apic_id();
 	spin_lock(&p->lock);
 	int r = partition_add_vp(p, vp) || hv_vp_assist_init(vp, assist);
+	p->cpu_vp[cpu] = vp;
 	spin_unlock(&p->lock);
 	if (r)
 		give_back(bi, cpu, 1, "too many processors");
@@ -196,6 +197,7 @@ static NORETURN void vp_loop(struct boot_info *bi, u32 cpu, struct vp *vp)
 	}
 	for (;;) {
 		hv_dispatch(vp, &e);
+		hv_vp_before_entry(vp);
 		be->run(vp, &e);
 	}
 }
@@ -231,6 +233,9 @@ NORETURN void core_main(struct boot_info *bi, u64 cpu)
 	root_partition.ranges = bi->range;
 	root_partition.range_count = bi->range_count;
 	partition_set_tsc_hz(&root_partition, bi->tsc_hz);
+	root_partition.cpu_count = bi->cpu_count;
+	for (u32 i = 0; i < bi->cpu_count; i++)
+		root_partition.cpu_apic[i] = bi->apic_id[i];
 	u8 *hc_page = pool_alloc_pages(&core_pool, 1);
 	u8 *tsc_page = pool_alloc_pages(&core_pool, 1);
 	if (!hc_page || !tsc_page || be->partition_init(&root_partition, bi) ||
@@ -244,6 +249,14 @@ NORETURN void core_main(struct boot_info *bi, u64 cpu)
 	/* Footprint (docs/performance.md): the pool is a bump allocator, so
 	 * one VP costs exactly what vp_create took from it. */
 	u64 vp_bytes = core_pool.used - before;
+	/* The xAPIC page becomes read-only for the guest: ICR writes (INIT,
+	 * SIPI) are emulated (hv/smp.c). */
+	u64 apic_base = rdmsr(MSR_IA32_APIC_BASE);
+	if (!(apic_base & BIT(10))) {
+		root_partition.apic_gpa = apic_base & 0x000ffffffffff000ull;
+		if (be->slat_set_page(bsp_vp, root_partition.apic_gpa, root_partition.apic_gpa, SLAT_RX))
+			give_back(bi, 0, 3, "cannot protect the local APIC page");
+	}
 	LOGI("footprint: resident %lu KiB (core %lu KiB, pool used %lu KiB of %lu), per-VP %lu KiB",
 	     (unsigned long)(bi->resident_size >> 10), (unsigned long)((core_pool.base - bi->resident_base) >> 10),
 	     (unsigned long)(core_pool.used >> 10), (unsigned long)(core_pool.size >> 10), (unsigned long)(vp_bytes >> 10));

@@ -18,7 +18,7 @@ static const char *const exit_names[HV_EXIT__COUNT] = {
 	[HV_EXIT_SHUTDOWN] = "shutdown",  [HV_EXIT_INIT] = "init",
 	[HV_EXIT_SIPI] = "sipi",          [HV_EXIT_EXCEPTION] = "exception",
 	[HV_EXIT_HLT] = "hlt",            [HV_EXIT_ENTRY_FAIL] = "entry_fail",
-	[HV_EXIT_UNKNOWN] = "unknown",
+	[HV_EXIT_UNKNOWN] = "unknown",   [HV_EXIT_NMI] = "nmi",
 };
 
 const char *hv_exit_name(enum hv_exit_reason r)
@@ -38,6 +38,7 @@ static const hv_exit_fn exit_table[HV_EXIT__COUNT] = {
 	[HV_EXIT_VIRT_INSN] = hv_handle_virt_insn,
 	[HV_EXIT_HYPERCALL] = hv_handle_hypercall,
 	[HV_EXIT_SHUTDOWN] = hv_handle_shutdown,
+	[HV_EXIT_NMI] = hv_handle_nmi,
 };
 
 static bool cpu_ready;

@@ -153,6 +153,8 @@ enum hv_action hv_handle_msr_write(struct vp *vp, struct hv_exit *e)
 			spin_lock(&vp->part->lock);
 			fault = m ? m->write(vp, msr, val) : 1;
 			spin_unlock(&vp->part->lock);
+		} else if (msr == 0x830) { /* x2APIC ICR: INIT/SIPI (hv/smp.c) */
+			fault = hv_x2apic_icr_write(vp, val);
 		} else {
 			fault = hv_native_wrmsr(msr, val);
 		}

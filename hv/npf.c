@@ -24,6 +24,10 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 		hv_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}
+	/* The xAPIC page is read-only for the guest: its writes are emulated,
+	 * for the ICR (hv/smp.c). */
+	if (p->apic_gpa && ALIGN_DOWN(gpa, PAGE_SIZE) == p->apic_gpa && e->u.npf.write)
+		return hv_apic_mmio_write(vp, e);
 	/* TLFS 3.13: the hypercall page (and any read-only overlay) is not
 	 * writable: a write raises #GP. */
 	struct overlay *o = overlay_at(p, gpa);

@@ -18,6 +18,7 @@ struct guest_boot_state;
 enum guest_reg {
 	GREG_RIP, GREG_RFLAGS, GREG_CR0, GREG_CR2, GREG_CR3, GREG_CR4,
 	GREG_EFER, GREG_CPL, GREG_CS_L, /* 1 if CS.L (64-bit code) */
+	GREG_CS_BASE,
 	GREG__COUNT
 };
 
@@ -41,6 +42,10 @@ struct backend {
 	/* Skip the exiting instruction (nRIP/instruction length). */
 	void (*advance_rip)(struct vp *vp, const struct hv_exit *e);
 	void (*inject_exception)(struct vp *vp, u8 vector, bool has_error, u32 error);
+	void (*inject_nmi)(struct vp *vp);
+	/* Replace the guest's CPU state (registers other than the GPRs in
+	 * vp->gpr) with *gs: the INIT/SIPI state of a restarted VP. */
+	void (*vp_load_state)(struct vp *vp, const struct guest_boot_state *gs);
 	u64 (*read_reg)(struct vp *vp, enum guest_reg r);
 	/* MSRs the backend itself intercepts (EFER, VM_CR, ...). */
 	enum be_msr_result (*msr_read)(struct vp *vp, u32 msr, u64 *val);

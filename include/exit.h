@@ -23,6 +23,7 @@ enum hv_exit_reason {
 	HV_EXIT_EXCEPTION,
 	HV_EXIT_HLT,
 	HV_EXIT_ENTRY_FAIL, /* VMRUN/VMLAUNCH rejected the guest state */
+	HV_EXIT_NMI,        /* a physical NMI: a kick from another VP, or the guest's */
 	HV_EXIT_UNKNOWN,    /* a raw exit the backend cannot classify */
 	HV_EXIT__COUNT
 };

@@ -95,6 +95,30 @@ void hv_apic_write_icr(u64 val);
 int hv_msr_guest_idle_read(struct vp *vp, u32 msr, u64 *val);
 int hv_msr_vp_runtime_read(struct vp *vp, u32 msr, u64 *val);
 
+/* emulate.c: guest page walk, instruction fetch, store decoding */
+struct gwalk_regs {
+	u64 cr0, cr3, cr4, efer;
+};
+struct decoded_store {
+	u8 len;        /* instruction length */
+	u8 size;       /* operand bytes */
+	bool has_imm;  /* MOV r/m, imm: value in imm */
+	bool is_xchg;  /* XCHG: reg also receives the old value */
+	bool high_byte; /* AH/CH/DH/BH */
+	u8 reg;        /* source register number (GPR_*) */
+	u64 imm;
+};
+int gwalk(const struct partition *p, const struct gwalk_regs *r, u64 la, u64 *gpa);
+int gfetch(const struct partition *p, const struct gwalk_regs *r, u64 la, u8 *buf);
+int decode_store(const u8 *b, int n, bool mode64, struct decoded_store *d);
+
+/* smp.c: INIT/SIPI between VPs, the intercepted ICR, xAPIC write emulation */
+void hv_icr_write(struct vp *vp, u64 icr, bool x2apic);
+int hv_x2apic_icr_write(struct vp *vp, u64 val);
+void hv_vp_before_entry(struct vp *vp);
+enum hv_action hv_handle_nmi(struct vp *vp, struct hv_exit *e);
+enum hv_action hv_apic_mmio_write(struct vp *vp, struct hv_exit *e);
+
 /* More seams: guest memory (identity in the core), time, vector registers
  * (the guest's XMM0-5 stay live in the CPU across exits). */
 void *hv_gpa_ptr(u64 gpa);

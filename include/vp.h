@@ -69,6 +69,12 @@ struct partition {
 	struct overlay *overlays[HV_MAX_OVERLAYS];
 	u32 overlay_count;
 	struct vp *vps[64];
+	/* Every logical processor, virtualized or not yet (by processor
+	 * number), for INIT/SIPI delivery. */
+	u32 cpu_count;
+	u32 cpu_apic[64];
+	struct vp *cpu_vp[64];
+	u64 apic_gpa; /* the xAPIC page, read-only for the guest */
 	u64 spin_wait_notifications;
 	/* Reference time (TLFS 12.4, 12.7). */
 	u64 apic_hz;
@@ -110,6 +116,13 @@ struct vp {
 	u64 idle_ticks; /* TSC spent idle in HV_X64_MSR_GUEST_IDLE */
 	u64 idle_count;
 	volatile u32 host_nmi; /* an NMI arrived while the host ran (VMX) */
+	/* INIT/SIPI mailbox (hv/smp.c), written by other VPs. */
+	volatile u32 init_pending;
+	volatile u32 sipi;          /* vector | 0x100 */
+	volatile u32 kicks_pending; /* NMIs other VPs sent to make us exit */
+	bool wait_sipi;
+	u32 icr_hi;                 /* the guest's xAPIC ICR high half */
+	u64 init_count, sipi_count, apic_writes;
 };
 
 #endif

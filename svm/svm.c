@@ -11,6 +11,9 @@
  *    SKINIT, INVLPGA: SVM instructions are #UD for the guest.
  *  - Port I/O only on the ACPI PM1 control / reset ports (counters dump).
  *  - SHUTDOWN: a guest triple fault must not reset the host silently.
+ *  - NMI: other VPs kick this one with an NMI (INIT/SIPI, hv/smp.c); the
+ *    guest's own NMIs are handed back to it.
+ *  - x2APIC ICR writes and, through the NPT, xAPIC page writes (hv/smp.c).
  */
 #include "svm.h"
 #include "arch.h"
@@ -86,6 +89,7 @@ static int svm_partition_init(struct partition *p, const struct boot_info *bi)
 	msrpm_intercept(MSR_EFER, true, true);
 	msrpm_intercept(MSR_AMD_VM_CR, true, true);
 	msrpm_intercept(MSR_AMD_VM_HSAVE_PA, true, true);
+	msrpm_intercept(0x830, false, true); /* x2APIC ICR: INIT/SIPI (hv/smp.c) */
 	iopm_intercept(p->pm1a_cnt_port);
 	iopm_intercept((u16)(p->pm1a_cnt_port ? p->pm1a_cnt_port + 1 : 0));
 	iopm_intercept(p->pm1b_cnt_port);
@@ -114,40 +118,13 @@ static void set_seg(struct vmcb_seg *v, const struct seg_state *s)
 	v->base = s->base;
 }
 
-static int svm_vp_init(struct vp *vp, const struct guest_boot_state *g)
+/* The guest's CPU state from *g (at launch, and for INIT/SIPI). */
+static void svm_load_state(struct vp *vp, const struct guest_boot_state *g)
 {
-	struct svm_vp *s = pool_alloc_pages(&core_pool, 1);
-	u8 *pages = pool_alloc_pages(&core_pool, 3);
-	if (!s || !pages)
-		return -1;
-	vp->be = s;
-	s->vmcb = (struct vmcb *)pages;
-	s->host_save_pa = (u64)(uintptr_t)(pages + PAGE_SIZE);
-	s->hsave_pa = (u64)(uintptr_t)(pages + 2 * PAGE_SIZE);
-	s->guest_svme = g->efer & EFER_SVME;
-
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	wrmsr(MSR_AMD_VM_HSAVE_PA, s->hsave_pa);
-	/* From here the host runs with GIF=0 (APM 15.17): physical NMIs and
-	 * interrupts stay pending and are taken by the guest after VMRUN. */
-	__asm__ volatile("clgi");
-	/* The host's FS/GS/TR/LDTR/syscall MSRs, restored after each exit. */
-	__asm__ volatile("vmsave %%rax" ::"a"(s->host_save_pa) : "memory");
-
+	struct svm_vp *s = svm_of(vp);
 	struct vmcb_control *c = &s->vmcb->ctl;
 	struct vmcb_save *v = &s->vmcb->save;
-	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_MSR | SVM_INTERCEPT_IOIO |
-			     SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_SHUTDOWN;
-	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
-			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
-			     SVM_INTERCEPT_SKINIT;
-	c->iopm_base_pa = (u64)(uintptr_t)svm.iopm;
-	c->msrpm_base_pa = (u64)(uintptr_t)svm.msrpm;
-	c->guest_asid = 1;
-	c->tlb_control = 1; /* flush this ASID on the first VMRUN */
-	c->np_enable = 1;
-	c->n_cr3 = svm.npt.root;
-
+	s->guest_svme = g->efer & EFER_SVME;
 	set_seg(&v->es, &g->seg[SEG_ES]);
 	set_seg(&v->cs, &g->seg[SEG_CS]);
 	set_seg(&v->ss, &g->seg[SEG_SS]);
@@ -172,7 +149,6 @@ static int svm_vp_init(struct vp *vp, const struct guest_boot_state *g)
 	v->rip = g->rip;
 	/* RAX and RSP live in the VMCB; svm_run copies them from gpr[]. */
 	vp->gpr[GPR_RSP] = g->rsp;
-	vp->gpr[GPR_RAX] = 0; /* hv_launch returns 0 in the guest */
 	v->g_pat = g->pat;
 	v->dbgctl = g->debugctl;
 	v->star = g->star;
@@ -183,6 +159,46 @@ static int svm_vp_init(struct vp *vp, const struct guest_boot_state *g)
 	v->sysenter_cs = g->sysenter_cs;
 	v->sysenter_esp = g->sysenter_esp;
 	v->sysenter_eip = g->sysenter_eip;
+	c->eventinj = 0;
+	c->interrupt_shadow = 0;
+	c->tlb_control = 1; /* a new address space */
+	s->reinject = 0;
+}
+
+static int svm_vp_init(struct vp *vp, const struct guest_boot_state *g)
+{
+	struct svm_vp *s = pool_alloc_pages(&core_pool, 1);
+	u8 *pages = pool_alloc_pages(&core_pool, 3);
+	if (!s || !pages)
+		return -1;
+	vp->be = s;
+	s->vmcb = (struct vmcb *)pages;
+	s->host_save_pa = (u64)(uintptr_t)(pages + PAGE_SIZE);
+	s->hsave_pa = (u64)(uintptr_t)(pages + 2 * PAGE_SIZE);
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_AMD_VM_HSAVE_PA, s->hsave_pa);
+	/* From here the host runs with GIF=0 (APM 15.17): physical NMIs and
+	 * interrupts stay pending and are taken by the guest after VMRUN. */
+	__asm__ volatile("clgi");
+	/* The host's FS/GS/TR/LDTR/syscall MSRs, restored after each exit. */
+	__asm__ volatile("vmsave %%rax" ::"a"(s->host_save_pa) : "memory");
+
+	struct vmcb_control *c = &s->vmcb->ctl;
+	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_MSR | SVM_INTERCEPT_IOIO |
+			     SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_NMI;
+	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
+			     SVM_INTERCEPT_SKINIT;
+	c->iopm_base_pa = (u64)(uintptr_t)svm.iopm;
+	c->msrpm_base_pa = (u64)(uintptr_t)svm.msrpm;
+	c->guest_asid = 1;
+	c->tlb_control = 1; /* flush this ASID on the first VMRUN */
+	c->np_enable = 1;
+	c->n_cr3 = svm.npt.root;
+
+	svm_load_state(vp, g);
+	vp->gpr[GPR_RAX] = 0; /* hv_launch returns 0 in the guest */
 	return 0;
 }
 
@@ -200,6 +216,11 @@ static void svm_run(struct vp *vp, struct hv_exit *e)
 	svm_run_asm(vp->gpr, (u64)(uintptr_t)vmcb, s->host_save_pa);
 	vp->gpr[GPR_RAX] = vmcb->save.rax;
 	vp->gpr[GPR_RSP] = vmcb->save.rsp;
+	/* An intercepted NMI stays pending until GIF is set (APM 15.17): take
+	 * it in the host now (arch/x86_64/trap.c notes it for hv/smp.c), or
+	 * the next VMRUN would exit on it again. */
+	if ((u32)vmcb->ctl.exitcode == SVM_EXIT_NMI)
+		__asm__ volatile("stgi; clgi" ::: "memory");
 	vmcb->ctl.tlb_control = 0;
 	vmcb->ctl.eventinj = 0;
 	s->reinject = (vmcb->ctl.exitintinfo & SVM_EVTINJ_VALID) ? vmcb->ctl.exitintinfo : 0;
@@ -238,6 +259,7 @@ static const u8 vmmcall_insn[3] = { 0x0f, 0x01, 0xd9 };
 /* Defined in svm_exit.c. */
 void svm_advance_rip(struct vp *vp, const struct hv_exit *e);
 void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
+void svm_inject_nmi(struct vp *vp);
 u64 svm_read_reg(struct vp *vp, enum guest_reg r);
 enum be_msr_result svm_msr_read(struct vp *vp, u32 msr, u64 *val);
 enum be_msr_result svm_msr_write(struct vp *vp, u32 msr, u64 val);
@@ -252,6 +274,8 @@ const struct backend svm_backend = {
 	.run = svm_run,
 	.advance_rip = svm_advance_rip,
 	.inject_exception = svm_inject_exception,
+	.inject_nmi = svm_inject_nmi,
+	.vp_load_state = svm_load_state,
 	.read_reg = svm_read_reg,
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,

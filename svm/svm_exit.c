@@ -65,6 +65,9 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = HV_EXIT_SHUTDOWN;
 		break;
+	case SVM_EXIT_NMI:
+		e->reason = HV_EXIT_NMI;
+		break;
 	case SVM_EXIT_INVALID:
 		e->reason = HV_EXIT_ENTRY_FAIL;
 		break;
@@ -77,7 +80,9 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 void svm_advance_rip(struct vp *vp, const struct hv_exit *e)
 {
 	struct vmcb *v = svm_of(vp)->vmcb;
-	if (svm.nrips && v->ctl.nrip && e->reason != HV_EXIT_IO)
+	/* nRIP is saved for instruction intercepts only (APM 15.7.1); for I/O
+	 * and emulated memory accesses the length is known. */
+	if (svm.nrips && v->ctl.nrip && e->reason != HV_EXIT_IO && e->reason != HV_EXIT_NPF)
 		v->save.rip = v->ctl.nrip;
 	else if (e->insn_len)
 		v->save.rip += e->insn_len;
@@ -94,6 +99,11 @@ void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error)
 	svm_of(vp)->vmcb->ctl.eventinj = ev;
 }
 
+void svm_inject_nmi(struct vp *vp)
+{
+	svm_of(vp)->vmcb->ctl.eventinj = 2 | SVM_EVTINJ_TYPE_NMI | SVM_EVTINJ_VALID;
+}
+
 u64 svm_read_reg(struct vp *vp, enum guest_reg r)
 {
 	struct svm_vp *s = svm_of(vp);
@@ -108,6 +118,7 @@ u64 svm_read_reg(struct vp *vp, enum guest_reg r)
 	case GREG_EFER: return (v->efer & ~EFER_SVME) | s->guest_svme;
 	case GREG_CPL: return v->cpl;
 	case GREG_CS_L: return (v->cs.attrib >> 9) & 1;
+	case GREG_CS_BASE: return v->cs.base;
 	default: return 0;
 	}
 }

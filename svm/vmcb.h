@@ -99,6 +99,7 @@ _Static_assert(offsetof(struct vmcb_save, g_pat) == 0x268, "APM B-2");
 _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 
 /* Intercept vector 3 (misc1) and 4 (misc2) bits, APM 15.9-15.13. */
+#define SVM_INTERCEPT_NMI BIT(1)
 #define SVM_INTERCEPT_INIT BIT(3)
 #define SVM_INTERCEPT_CPUID BIT(18)
 #define SVM_INTERCEPT_INVLPGA BIT(26)
@@ -137,6 +138,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 /* EVENTINJ (APM 15.20). */
 #define SVM_EVTINJ_VALID BIT(31)
 #define SVM_EVTINJ_EV BIT(11)
+#define SVM_EVTINJ_TYPE_NMI (2ull << 8)
 #define SVM_EVTINJ_TYPE_EXC (3ull << 8)
 
 /* CPUID 0x8000000A EDX (APM E.4.9). */

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tests/run-bochs.sh - boot hv.efi with the test payload under Bochs.
 #
-#   tests/run-bochs.sh --model tigerlake|ryzen [--name NAME] [--timeout S]
+#   tests/run-bochs.sh --model tigerlake|ryzen|corei7_skylake_x [--name NAME] [--timeout S]
 #                      [--log FILE] [--guest NAME] [--no-hv] [--ips N]
-#                      [--hv-log error|warn|info|debug]
+#                      [--hv-log error|warn|info|debug] [--smp N]
 #
 # tigerlake is Intel VMX (EPT, VPID, unrestricted guest), ryzen is AMD SVM
 # with nRIP save. Builds build/bochs-NAME/ with a FAT16 disk image esp.img
@@ -20,13 +20,20 @@
 # 0x8900 exits with status 1): callers judge the serial log. The run is
 # stopped early (2 s grace) once the log shows PAYLOAD DONE, a payload
 # abort, a PANIC or a firmware exception dump. Run one Bochs at a time.
+#
+# --linux [--guest-args ARGS]: the guest is Debian's kernel from
+# build/linux/ (tests/linux/fetch.sh) as EFI/linux/vmlinuz.efi with
+# EFI/linux/initrd.img, started with initrd=... console=ttyS0 ARGS (by
+# hv.efi, or with --no-hv by the UEFI shell's startup.nsh). Linux runs on
+# corei7_skylake_x (see shared docs/emulators.md); the run also stops once
+# Linux powers down, halts, restarts or panics (Bochs has no ACPI tables).
 set -euo pipefail
 
 # shellcheck source=tests/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -38,7 +45,10 @@ guest=payload
 no_hv=0
 ips=120000000
 hv_log=
+linux=0
+guest_args=
 
+smp=1
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--model) model="${2:?--model needs a value}"; shift ;;
@@ -48,7 +58,10 @@ while [[ $# -gt 0 ]]; do
 	--guest) guest="${2:?--guest needs a value}"; shift ;;
 	--no-hv) no_hv=1 ;;
 	--ips) ips="${2:?--ips needs a value}"; shift ;;
+	--smp) smp="${2:?--smp needs a value}"; shift ;;
 	--hv-log) hv_log="${2:?--hv-log needs a value}"; shift ;;
+	--linux) linux=1 ;;
+	--guest-args) guest_args="${2:?--guest-args needs a value}"; shift ;;
 	-h | --help) usage ;;
 	*) echo "run-bochs: unknown argument: $1" >&2; usage ;;
 	esac
@@ -58,8 +71,13 @@ done
 case "$model" in
 tigerlake) default_name=vmx ;;
 ryzen) default_name=svm-bochs ;;
-*) echo "run-bochs: --model must be tigerlake or ryzen" >&2; usage ;;
+corei7_skylake_x) default_name=vmx-skx ;;
+*) echo "run-bochs: --model must be tigerlake, ryzen or corei7_skylake_x" >&2; usage ;;
 esac
+if [[ $linux == 1 ]]; then
+	guest=linux
+	guest_args="initrd=\\EFI\\linux\\initrd.img console=ttyS0${guest_args:+ $guest_args}"
+fi
 if [[ -z "$name" ]]; then
 	name="$default_name-$guest"
 	[[ $no_hv == 1 ]] && name="$name-nohv"
@@ -75,6 +93,7 @@ OVMF_FD="${OVMF_FD:-/usr/share/ovmf/OVMF.fd}"
 VGABIOS="${VGABIOS:-/usr/share/bochs/VGABIOS-lgpl-latest}"
 hv_efi="$HV_BUILD/hv.efi"
 guest_efi="$HV_BUILD/tests/$guest.efi"
+[[ $linux == 1 ]] && guest_efi="$HV_BUILD/linux/vmlinuz.efi"
 for f in "$guest_efi" "$OVMF_FD" "$VGABIOS"; do
 	[[ -f "$f" ]] || { echo "run-bochs: missing $f" >&2; exit 3; }
 done
@@ -95,7 +114,21 @@ dd if=/dev/zero of="$img" bs=512 count=$((65 * 16 * 63)) status=none
 mkfs.vfat -F 16 -n HVESP "$img" >/dev/null
 export MTOOLS_SKIP_CHECK=1
 mmd -i "$img" ::/EFI ::/EFI/BOOT ::/EFI/hv
-if [[ $no_hv == 1 ]]; then
+if [[ $linux == 1 ]]; then
+	[[ -f "$HV_BUILD/linux/initrd.img" ]] || { echo "run-bochs: missing $HV_BUILD/linux/initrd.img" >&2; exit 3; }
+	mmd -i "$img" ::/EFI/linux
+	mcopy -i "$img" "$guest_efi" ::/EFI/linux/vmlinuz.efi
+	mcopy -i "$img" "$HV_BUILD/linux/initrd.img" ::/EFI/linux/initrd.img
+	if [[ $no_hv == 1 ]]; then
+		printf 'fs0:\\EFI\\linux\\vmlinuz.efi %s\r\n' "$guest_args" >"$dir/startup.nsh"
+		mcopy -i "$img" "$dir/startup.nsh" ::/startup.nsh
+	else
+		mcopy -i "$img" "$hv_efi" ::/EFI/BOOT/BOOTX64.EFI
+		printf 'guest=\\EFI\\linux\\vmlinuz.efi\nguest_args=%s\n' "$guest_args" >"$dir/hv.cfg"
+		[[ -z "$hv_log" ]] || printf 'log=%s\n' "$hv_log" >>"$dir/hv.cfg"
+		mcopy -i "$img" "$dir/hv.cfg" ::/EFI/hv/hv.cfg
+	fi
+elif [[ $no_hv == 1 ]]; then
 	mcopy -i "$img" "$guest_efi" ::/EFI/BOOT/BOOTX64.EFI
 else
 	mcopy -i "$img" "$hv_efi" ::/EFI/BOOT/BOOTX64.EFI
@@ -117,7 +150,7 @@ pci: enabled=1, chipset=i440fx
 ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
 ata0-master: type=disk, path="esp.img", mode=flat, cylinders=65, heads=16, spt=63
 boot: disk
-cpu: count=1, ips=$ips, model=$model, reset_on_triple_fault=0, ignore_bad_msrs=1
+cpu: count=$smp, ips=$ips, model=$model, reset_on_triple_fault=0, ignore_bad_msrs=1
 clock: sync=none, time0=local
 log: bochs.log
 panic: action=fatal
@@ -130,6 +163,8 @@ mkdir -p "$(dirname "$log")"
 : >"$log"
 
 stop_re='PAYLOAD DONE|PAYLOAD ABORTED|PANIC|!!!! X64 Exception'
+[[ $linux == 0 ]] ||
+	stop_re+='|reboot: Power down|reboot: System halted|reboot: Restarting system|end Kernel panic'
 start=$SECONDS
 (cd "$dir" && exec timeout -k 5 "$timeout_s" bochs-bin -q -f bochsrc -rc cont.rc \
 	</dev/null >"$dir/bochs.out" 2>&1) &

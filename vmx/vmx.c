@@ -167,6 +167,7 @@ static int vmx_partition_init(struct partition *p, const struct boot_info *bi)
 	if (!vmx.msr_bitmap || !vmx.io_bitmap)
 		return -1;
 	msr_intercept(MSR_IA32_FEATURE_CONTROL, true, true);
+	msr_intercept(0x830, false, true); /* x2APIC ICR: INIT/SIPI (hv/smp.c) */
 	for (u32 m = MSR_IA32_VMX_FIRST; m <= MSR_IA32_VMX_LAST; m++)
 		msr_intercept(m, true, true);
 	io_intercept(p->pm1a_cnt_port);
@@ -356,6 +357,32 @@ static void vmx_leave(struct vp *vp)
 	s->vmx_on = false;
 }
 
+/* SDM 26.2.1.3: the IA-32e mode guest entry control must equal the guest's
+ * EFER.LMA, which the guest changes itself (a restarted AP goes from real
+ * mode to long mode). */
+static void sync_ia32e(struct vmx_vp *s)
+{
+	bool lma = vmread(VMCS_GUEST_EFER) & EFER_LMA;
+	if (lma == s->ia32e)
+		return;
+	u64 entry = vmread(VMCS_ENTRY_CTLS);
+	vmwrite(VMCS_ENTRY_CTLS, lma ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~(u64)ENTRY_IA32E_MODE_GUEST);
+	s->ia32e = lma;
+}
+
+/* INIT/SIPI (hv/smp.c): new guest state on this VP's own CPU (its VMCS
+ * is current here). The IA-32e entry control follows EFER.LMA. */
+static void vmx_load_state(struct vp *vp, const struct guest_boot_state *g)
+{
+	struct vmx_vp *s = vmx_of(vp);
+	setup_guest_state(vp, g);
+	sync_ia32e(s);
+	vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+	s->reinject = 0;
+	s->injected = false;
+	vmx_flush_vpid(); /* a new address space */
+}
+
 static int vmx_vp_init(struct vp *vp, const struct guest_boot_state *g)
 {
 	struct vmx_vp *s = pool_alloc_pages(&core_pool, 1);
@@ -396,6 +423,7 @@ static int vmx_vp_init(struct vp *vp, const struct guest_boot_state *g)
 	vw_failed_field = 0;
 	setup_host_state();
 	setup_controls(g);
+	s->ia32e = g->efer & EFER_LMA;
 	setup_guest_state(vp, g);
 	if (vw_failed_field) {
 		LOGE("vmx: VMWRITE of field %x failed: %s", vw_failed_field,
@@ -442,6 +470,7 @@ static void vmx_run(struct vp *vp, struct hv_exit *e)
 
 	for (;;) {
 		reinject_pending(s);
+		sync_ia32e(s);
 		vmwrite(VMCS_GUEST_RSP, vp->gpr[GPR_RSP]);
 		int rc = vmx_run_asm(vp->gpr, s->launched);
 		if (rc) {
@@ -521,6 +550,8 @@ const struct backend vmx_backend = {
 	.run = vmx_run,
 	.advance_rip = vmx_advance_rip,
 	.inject_exception = vmx_inject_exception,
+	.inject_nmi = vmx_inject_nmi,
+	.vp_load_state = vmx_load_state,
 	.read_reg = vmx_read_reg,
 	.msr_read = vmx_msr_read,
 	.msr_write = vmx_msr_write,

@@ -27,6 +27,7 @@ struct vmx_vp {
 	u32 reinject_len;
 	u32 exit_insn_len;
 	bool injected;    /* a handler queued an event for the next entry */
+	bool ia32e;       /* the IA-32e mode guest entry control is set */
 	bool launched;    /* VMLAUNCH succeeded: VMRESUME from now on */
 	bool vmx_on;      /* in VMX operation with this VMCS current */
 };
@@ -56,6 +57,7 @@ bool vmx_handle_internal(struct vp *vp, struct hv_exit *e);
 const char *vmx_insn_error_name(u32 err);
 void vmx_dump(struct vp *vp);
 void vmx_advance_rip(struct vp *vp, const struct hv_exit *e);
+void vmx_inject_nmi(struct vp *vp);
 void vmx_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
 u64 vmx_read_reg(struct vp *vp, enum guest_reg r);
 enum be_msr_result vmx_msr_read(struct vp *vp, u32 msr, u64 *val);

@@ -19,7 +19,8 @@
  * to be possible and then set per guest state. Nothing exits on external
  * interrupts, NMIs, HLT or CR3 accesses. */
 const struct vmx_ctl_want vmx_ctl_wanted[5] = {
-	[VMX_CTL_PIN] = { 0, 0 },
+	/* NMI exiting: other VPs kick this one with NMIs (INIT/SIPI, hv/smp.c). */
+	[VMX_CTL_PIN] = { PIN_NMI_EXITING, 0 },
 	[VMX_CTL_PROC] = { PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY, 0 },
 	[VMX_CTL_PROC2] = { PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST,
 			    PROC2_ENABLE_VPID | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID |

@@ -143,10 +143,30 @@ void vmx_decode_exit(struct vp *vp, struct hv_exit *e)
 		e->reason = HV_EXIT_HLT;
 		e->insn_len = len;
 		break;
-	case VMX_EXIT_EXCEPTION_NMI:
-		e->reason = HV_EXIT_EXCEPTION;
-		e->u.exc.vector = (u8)vmread(VMCS_EXIT_INTR_INFO);
+	case VMX_EXIT_EXCEPTION_NMI: {
+		u32 info = (u32)vmread(VMCS_EXIT_INTR_INFO);
+		bool nmi = ((info & VMX_INTR_TYPE_MASK) >> VMX_INTR_TYPE_SHIFT) == VMX_INTR_TYPE_NMI;
+		/* After a VM exit caused by an NMI, NMIs stay blocked until the
+		 * host executes IRET (SDM vol. 3, "VM exits caused by NMIs"; KVM
+		 * runs its NMI handler there for the same reason): an
+		 * IRET to the next instruction, or the next kick is lost. */
+		if (nmi)
+			__asm__ volatile("mov %%rsp, %%rcx\n\t"
+					 "pushq %[ss]\n\t"
+					 "pushq %%rcx\n\t"
+					 "pushfq\n\t"
+					 "pushq %[cs]\n\t"
+					 "leaq 1f(%%rip), %%rcx\n\t"
+					 "pushq %%rcx\n\t"
+					 "iretq\n"
+					 "1:"
+					 :
+					 : [ss] "i"(HOST_DS), [cs] "i"(HOST_CS)
+					 : "rcx", "memory");
+		e->reason = nmi ? HV_EXIT_NMI : HV_EXIT_EXCEPTION;
+		e->u.exc.vector = (u8)info;
 		break;
+	}
 	default:
 		/* CR access, XSETBV, INVD: vmx_handle_internal; the rest
 		 * (EPT misconfiguration, task switch, ...) is fatal. */
@@ -167,6 +187,13 @@ void vmx_advance_rip(struct vp *vp, const struct hv_exit *e)
 	if (intr & (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS))
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
 			intr & ~(u64)(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS));
+}
+
+void vmx_inject_nmi(struct vp *vp)
+{
+	vmwrite(VMCS_ENTRY_INTR_INFO,
+		2 | (VMX_INTR_TYPE_NMI << VMX_INTR_TYPE_SHIFT) | VMX_INTR_INFO_VALID);
+	vmx_of(vp)->injected = true;
 }
 
 void vmx_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error)
@@ -196,6 +223,7 @@ u64 vmx_read_reg(struct vp *vp, enum guest_reg r)
 	case GREG_EFER: return vmread(VMCS_GUEST_EFER);
 	case GREG_CPL: return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
 	case GREG_CS_L: return (vmread(VMCS_GUEST_CS_AR) & VMX_AR_L) ? 1 : 0;
+	case GREG_CS_BASE: return vmread(VMCS_GUEST_CS_BASE);
 	default: return 0;
 	}
 }

@@ -36,7 +36,7 @@ TEST(vmx_caps_bochs_tigerlake_controls)
 	CHECK_EQ(vmx_compute_controls(&bochs_tigerlake, vmx_ctl_wanted, &c, &why, &missing), 0);
 	CHECK(why == NULL);
 	CHECK_EQ(missing, 0);
-	CHECK_EQ(c.pin, 0x16);            /* only the default1 bits */
+	CHECK_EQ(c.pin, 0x1e); /* default-1 bits 1, 2, 4 + NMI exiting (3) */            /* only the default1 bits */
 	CHECK_EQ(c.proc, 0x96006172);     /* bitmaps + secondary; no CR3 exiting (TRUE) */
 	CHECK_EQ(c.proc2, 0x001010aa);    /* EPT, RDTSCP, VPID, UG, INVPCID, XSAVES */
 	CHECK_EQ(c.exit, 0x003f6fff);

@@ -69,38 +69,61 @@ static uint64_t ticks_to_units(uint64_t ticks, uint64_t hz)
 	return hz >= 10000 ? ticks * 1000 / (hz / 10000) : 0;
 }
 
-static void checks_ref_counter(void)
+/* One measurement: two reference counter reads around a 10 ms firmware
+ * stall, each read bracketed by TSC reads. Interrupts off: a timer tick
+ * must not land in the window. */
+struct ref_sample {
+	int vec;
+	uint64_t m1, m2, ta, tb, tc, td;
+};
+
+static struct ref_sample ref_sample(void)
 {
-	uint64_t m1 = 0, m2 = 0, flags;
-	/* Interrupts off: a firmware timer tick must not land in the window. */
+	struct ref_sample s = { 0 };
+	uint64_t flags;
 	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags));
-	uint64_t ta = rdtsc();
-	int v1 = trap_rdmsr(MSR_TIME_REF_COUNT, &m1);
-	uint64_t tb = rdtsc();
+	s.ta = rdtsc();
+	s.vec = trap_rdmsr(MSR_TIME_REF_COUNT, &s.m1);
+	s.tb = rdtsc();
 	uefi_call_wrapper(BS->Stall, 1, 10000);
-	uint64_t tc = rdtsc();
-	trap_rdmsr(MSR_TIME_REF_COUNT, &m2);
-	uint64_t td = rdtsc();
+	s.tc = rdtsc();
+	trap_rdmsr(MSR_TIME_REF_COUNT, &s.m2);
+	s.td = rdtsc();
 	if (flags & (1u << 9))
 		__asm__ volatile("sti");
-	uint64_t hz = msr(MSR_TSC_FREQUENCY);
+	return s;
+}
 
-	check_vec("time.ref_count.read", v1, VEC_NONE);
-	check("time.ref_count.monotonic", m2 > m1, "first 0x%lx then 0x%lx", m1, m2);
+static void checks_ref_counter(void)
+{
+	uint64_t hz = msr(MSR_TSC_FREQUENCY);
+	struct ref_sample s = ref_sample();
+	check_vec("time.ref_count.read", s.vec, VEC_NONE);
+	check("time.ref_count.monotonic", s.m2 > s.m1, "first 0x%lx then 0x%lx", s.m1, s.m2);
 	/* TLFS 12.4: 100 ns units at the TSC's rate. The true interval between
-	 * the two reads lies between the inner and outer TSC brackets. */
-	uint64_t lo = ticks_to_units(tc - tb, hz), hi = ticks_to_units(td - ta, hz);
-	check("time.ref_count.agrees_with_tsc", hz && m2 - m1 + lo / 100 >= lo &&
-						 m2 - m1 <= hi + hi / 100 + 1,
+	 * the two reads lies between the inner and outer TSC brackets, so this
+	 * holds whatever the host's scheduling did. */
+	uint64_t lo = ticks_to_units(s.tc - s.tb, hz), hi = ticks_to_units(s.td - s.ta, hz);
+	check("time.ref_count.agrees_with_tsc", hz && s.m2 - s.m1 + lo / 100 >= lo &&
+						 s.m2 - s.m1 <= hi + hi / 100 + 1,
 	      "%lu units between reads bracketed by %lu..%lu by the TSC at %lu Hz",
-	      m2 - m1, lo, hi, hz);
+	      s.m2 - s.m1, lo, hi, hz);
 	/* Against the firmware's timer: a 10 ms stall is about 100000 units.
-	 * The tolerance is wide because emulators run the TSC and the platform
-	 * timer off different host clocks (30% apart seen under QEMU TCG load). */
-	check("time.ref_count.rate", within_pct(m2 - m1, 100000, 40),
-	      "%lu units over a 10 ms stall, expected about 100000", m2 - m1);
-	check("time.tsc_frequency.measured", hz && within_pct((tc - tb) * 100, hz, 40),
-	      "MSR says %lu Hz, the guest measured about %lu", hz, (tc - tb) * 100);
+	 * Emulators run the TSC and the platform timer off different host
+	 * clocks, and a descheduled emulator thread stretches one of them:
+	 * noise only ever makes a sample fail, so the best of 5 must agree. */
+	int rate_ok = 0, freq_ok = 0;
+	for (int i = 0; i < 5 && !(rate_ok && freq_ok); i++) {
+		if (i)
+			s = ref_sample();
+		rate_ok |= within_pct(s.m2 - s.m1, 100000, 25);
+		freq_ok |= hz && within_pct((s.tc - s.tb) * 100, hz, 25);
+	}
+	check("time.ref_count.rate", rate_ok,
+	      "%lu units over a 10 ms stall (last of 5 samples), expected about 100000", s.m2 - s.m1);
+	check("time.tsc_frequency.measured", freq_ok,
+	      "MSR says %lu Hz, the guest measured about %lu (last of 5 samples)", hz,
+	      (s.tc - s.tb) * 100);
 	check_vec("time.ref_count.write_gp", trap_wrmsr(MSR_TIME_REF_COUNT, 0), VEC_GP);
 	check_vec("time.tsc_frequency.write_gp", trap_wrmsr(MSR_TSC_FREQUENCY, 1), VEC_GP);
 }

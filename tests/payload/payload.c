@@ -344,6 +344,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	checks_trap_selftest();
 	checks_cpuid();
+	checks_mp();
 	checks_msr();
 	if (cpu_vendor() == VENDOR_AMD)
 		svme_clear = checks_svm_msrs();

@@ -52,6 +52,7 @@
 void ser_putc(char c);
 void ser_puts(const char *s);
 void ser_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fmt_name(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Report one check. ok != 0 prints "PASS: name"; otherwise
  * "FAIL: name: <detail formatted from fmt>". Returns ok. */
@@ -145,6 +146,7 @@ int checks_svm_msrs(void);          /* checks_msr.c: EFER/VM_CR/HSAVE (AMD);
 void checks_mem(void);              /* checks_mem.c: hypervisor memory */
 void checks_vmx(void *page);        /* checks_vmx.c: VMX hidden (Intel) */
 void checks_hypercall(void);        /* checks_hypercall.c: TLFS 3 hypercalls */
+void checks_mp(void);               /* checks_mp.c: every processor (issue 4) */
 void checks_time(void);             /* checks_time.c: TLFS 12.4, 12.7 */
 void checks_apic(void);             /* checks_apic.c: TLFS 10.2.3, 7.8.7, 4.3 */
 void checks_mode32(void);           /* checks_mode32.c: 32-bit callers (TLFS 3.7) */

@@ -149,6 +149,15 @@ static void fmt_v(char *buf, size_t size, const char *fmt, __builtin_va_list ap)
 	*o.p = '\0';
 }
 
+/* Format a check name (or any short string) into buf. */
+void fmt_name(char *buf, size_t size, const char *fmt, ...)
+{
+	__builtin_va_list ap;
+	__builtin_va_start(ap, fmt);
+	fmt_v(buf, size, fmt, ap);
+	__builtin_va_end(ap);
+}
+
 void ser_printf(const char *fmt, ...)
 {
 	char buf[256];

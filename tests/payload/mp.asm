@@ -1,0 +1,19 @@
+; mp.asm - the EFI_AP_PROCEDURE for the per-processor checks: MP services
+; calls it on each AP with the Microsoft x64 convention (argument in RCX;
+; RDI and RSI callee-saved); the C side is SysV.
+bits 64
+default rel
+extern mp_ap_check
+section .text
+global mp_ap_thunk
+mp_ap_thunk:
+	push rdi
+	push rsi
+	sub rsp, 8
+	mov rdi, rcx
+	call mp_ap_check
+	add rsp, 8
+	pop rsi
+	pop rdi
+	ret
+section .note.GNU-stack noalloc noexec nowrite progbits
