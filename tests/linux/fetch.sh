@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# tests/linux/fetch.sh - the Linux guest of `make run` and the Linux tests,
+# fetched from Debian and cached under build/linux/ (nothing from these
+# packages is committed):
+#
+#   build/linux/vmlinuz.efi     Debian's stock kernel (the package that
+#                               linux-image-amd64 depends on); only
+#                               /boot/vmlinuz-* is extracted. Its EFI stub
+#                               is what hv.efi starts.
+#   build/linux/kernel.txt      the package and version it came from
+#   build/linux/busybox         busybox-static's /bin/busybox
+#   build/linux/hvtool          tests/linux/hvtool.c (clock and SMP
+#                               measurements), linked statically
+#   build/linux/initrd.img      initramfs: /init (tests/linux/init), busybox
+#                               and its applet links, hvtool, /dev/console
+#
+# Idempotent: the kernel and busybox are downloaded once; the initramfs is
+# rebuilt when tests/linux/init, hvtool.c or this script changed. `tests/linux/fetch.sh --force`
+# downloads again (e.g. after a Debian kernel update). Runs `apt-get update`
+# when apt does not know the packages yet (needs root). Needs apt-get,
+# dpkg-deb, cpio, gzip and a C compiler with static libc (build-essential).
+# Prints the directory on success.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tests/lib.sh
+source "$here/../lib.sh"
+
+force=0
+[[ "${1:-}" == --force ]] && force=1
+
+out="$HV_BUILD/linux"
+mkdir -p "$out"
+
+say() { echo "linux/fetch: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+for t in apt-get apt-cache dpkg-deb cpio gzip tar; do
+	command -v "$t" >/dev/null || die "$t not installed (Debian: apt-get install ${t/dpkg-deb/dpkg})"
+done
+
+# apt_update: refresh the package lists (once per run).
+updated=0
+apt_update() {
+	[[ $updated == 1 ]] && return 0
+	updated=1
+	if [[ $(id -u) != 0 ]]; then
+		say "apt does not know the packages: run 'apt-get update' as root"
+		return 1
+	fi
+	say "apt-get update"
+	apt-get update -qq >&2
+}
+
+# kernel_package: the package linux-image-amd64 depends on
+# (linux-image-6.1.0-NN-amd64 on Debian 12).
+kernel_package() {
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
+}
+
+# download PKG DIR: apt-get download PKG into DIR (as root, without the
+# _apt sandbox user, which cannot write into our directory).
+download() {
+	local pkg="$1" dir="$2"
+	local opts=()
+	[[ $(id -u) == 0 ]] && opts=(-o APT::Sandbox::User=root)
+	(cd "$dir" && apt-get download -qq "${opts[@]}" "$pkg" >&2)
+}
+
+# fetch PKG DIR: download, with an apt-get update and a retry on failure
+# (stale lists name a version the mirror no longer has).
+fetch() {
+	download "$1" "$2" && return 0
+	apt_update && download "$1" "$2"
+}
+
+tmp="$(mktemp -d "$out/tmp.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+
+# ---- the kernel ------------------------------------------------------------
+if [[ $force == 1 || ! -s "$out/vmlinuz.efi" ]]; then
+	pkg="$(kernel_package)"
+	if [[ -z "$pkg" ]]; then
+		apt_update || exit 1
+		pkg="$(kernel_package)"
+	fi
+	[[ -n "$pkg" ]] || die "cannot find the package linux-image-amd64 depends on"
+	say "downloading $pkg"
+	fetch "$pkg" "$tmp" || die "apt-get download $pkg failed"
+	deb="$(ls "$tmp"/*.deb)"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./boot
+	vmlinuz="$(ls "$tmp"/boot/vmlinuz-*)"
+	[[ -s "$vmlinuz" ]] || die "no /boot/vmlinuz-* in $deb"
+	mv "$vmlinuz" "$out/vmlinuz.efi"
+	printf '%s %s\n' "$(dpkg-deb -f "$deb" Package)" "$(dpkg-deb -f "$deb" Version)" \
+		>"$out/kernel.txt"
+	rm -rf "$tmp"/*
+	say "kernel $(cat "$out/kernel.txt")"
+fi
+
+# ---- busybox ---------------------------------------------------------------
+if [[ $force == 1 || ! -x "$out/busybox" ]]; then
+	say "downloading busybox-static"
+	fetch busybox-static "$tmp" || die "apt-get download busybox-static failed"
+	dpkg-deb --fsys-tarfile "$tmp"/busybox-static_*.deb | tar -x -C "$tmp" ./bin/busybox
+	mv "$tmp/bin/busybox" "$out/busybox"
+	touch "$out/busybox" # the package's mtime may be in the future
+	rm -rf "$tmp"/*
+fi
+
+# ---- hvtool (static: the initramfs has no libraries) -----------------------
+if [[ ! -x "$out/hvtool" || "$here/hvtool.c" -nt "$out/hvtool" ]]; then
+	${CC:-gcc} -static -O2 -Wall -Wextra -Werror -o "$out/hvtool.tmp" "$here/hvtool.c"
+	mv "$out/hvtool.tmp" "$out/hvtool"
+fi
+
+# ---- the initramfs ---------------------------------------------------------
+# cpio_node NAME MODE MAJOR MINOR: one newc header for a device node (no
+# data), so that building the archive needs no mknod (no root).
+cpio_node() {
+	local name="$1" mode="$2" maj="$3" min="$4"
+	local namesize=$((${#name} + 1))
+	printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%s\0' \
+		1 "$mode" 0 0 1 0 0 0 0 "$maj" "$min" "$namesize" 0 "$name"
+	# the header (110 bytes) plus the name is padded to a multiple of 4
+	local pad=$(((4 - (110 + namesize) % 4) % 4))
+	head -c "$pad" /dev/zero
+}
+cpio_trailer() {
+	printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%s\0' \
+		0 0 0 0 1 0 0 0 0 0 0 11 0 'TRAILER!!!'
+	head -c $(((4 - (110 + 11) % 4) % 4)) /dev/zero
+}
+
+need_initrd=0
+[[ -s "$out/initrd.img" ]] || need_initrd=1
+for f in "$here/init" "$here/fetch.sh" "$out/busybox" "$out/hvtool"; do
+	[[ "$f" -nt "$out/initrd.img" ]] && need_initrd=1
+done
+if [[ $need_initrd == 1 ]]; then
+	root="$tmp/root"
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc}
+	cp "$out/busybox" "$root/bin/busybox"
+	cp "$out/hvtool" "$root/bin/hvtool"
+	cp "$here/init" "$root/init"
+	chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/hvtool"
+	for app in $("$out/busybox" --list-full); do
+		[[ -e "$root/$app" ]] || ln -s /bin/busybox "$root/$app"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+	# Two concatenated archives (the kernel unpacks both): /dev/console
+	# first (the kernel opens it for init's stdin/stdout before anything
+	# mounts devtmpfs), then everything else, gzip-compressed.
+	{
+		cpio_node dev 040755 0 0
+		cpio_node dev/console 020600 5 1
+		cpio_trailer
+		(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
+			cpio -o -H newc -R 0:0 --quiet | gzip -9n)
+	} >"$out/initrd.img.tmp"
+	mv "$out/initrd.img.tmp" "$out/initrd.img"
+	say "initramfs $(du -k "$out/initrd.img" | cut -f1) KiB"
+fi
+
+echo "$out"
