@@ -2,7 +2,10 @@
 #
 #   make          build build/hv.efi and the guest test payloads
 #   make test     host unit tests + guest payloads under the emulators
-#   make run      boot QEMU (SVM) with hv.efi and the default guest
+#   make run      boot QEMU (SVM) with hv.efi and Debian's Linux kernel
+#                 (GUEST=payload: the guest test payload instead)
+#   make test-linux  the Linux guest tests alone (tests/linux/run.sh)
+#   make test-slow   Linux on Bochs (Intel VMX), about 3 minutes
 #   make bench    exit costs and exit budget (docs/performance.md)
 #
 # Two link units: the loader (boot/, a gnu-efi application, position
@@ -92,7 +95,7 @@ HOST_SRC := tests/host/main.c tests/host/test_fmt.c tests/host/test_config.c \
             tests/host/test_vmx_caps.c tests/host/test_vmx_ept.c vmx/vmx_caps.c
 
 .DELETE_ON_ERROR:
-.PHONY: all test run bench clean host-test guest-test
+.PHONY: all test run bench clean host-test guest-test linux test-linux test-slow
 all: $(BUILD)/hv.efi $(BUILD)/tests/payload.efi
 
 $(BUILD)/core/%.o: %.c
@@ -137,8 +140,31 @@ host-test: $(BUILD)/tests/host_tests
 test: all $(BUILD)/tests/host_tests
 	tests/run-all.sh
 
+# The guest of `make run`: linux (Debian's kernel, fetched once into
+# build/linux by tests/linux/fetch.sh, ending at a busybox shell) or the
+# name of a test image, e.g. GUEST=payload. LINUX_ARGS are added to the
+# kernel command line (e.g. LINUX_ARGS=nopv: Linux ignores the hypervisor).
+GUEST ?= linux
+LINUX_ARGS ?=
 run: all
-	tests/run-qemu.sh --interactive --guest payload
+	@if [ "$(GUEST)" = linux ]; then \
+		tests/linux/fetch.sh >/dev/null && \
+		tests/run-qemu.sh --interactive --linux $(if $(LINUX_ARGS),--guest-args '$(LINUX_ARGS)'); \
+	else \
+		tests/run-qemu.sh --interactive --guest '$(GUEST)'; \
+	fi
+
+# Debian's kernel and the busybox initramfs in build/linux (cached).
+linux:
+	tests/linux/fetch.sh
+
+test-linux: all
+	tests/linux/run.sh
+
+# Slower checks than `make test` runs: Linux on Bochs corei7_skylake_x
+# under the VMX backend.
+test-slow: all
+	tests/linux/run.sh --no-qemu --bochs
 
 # Exit costs and exit budget on Bochs VMX, Bochs SVM and QEMU SVM: one
 # table, build/bench.json (docs/performance.md).

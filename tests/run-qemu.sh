@@ -4,7 +4,7 @@
 #   tests/run-qemu.sh [--interactive] [--no-hv] [--guest NAME] [--smp N]
 #                     [--log FILE] [--timeout SECONDS] [--name NAME]
 #                     [--cfg-guest PATH] [--startup CMD] [--no-bootx64]
-#                     [--guest-args ARGS]
+#                     [--guest-args ARGS] [--linux] [--hv-log LEVEL]
 #
 # Builds the ESP directory build/esp-NAME/:
 #   EFI/BOOT/BOOTX64.EFI   build/hv.efi (with --no-hv: the guest itself)
@@ -17,6 +17,14 @@
 # build/NAME.serial.log); --interactive puts serial + monitor on stdio
 # (Ctrl-A X quits) with no timeout.
 #
+# --linux: the guest is Debian's kernel from build/linux/ (tests/linux/
+# fetch.sh), as EFI/linux/vmlinuz.efi with EFI/linux/initrd.img; hv.cfg
+# gets guest=\EFI\linux\vmlinuz.efi and guest_args=initrd=\EFI\linux\
+# initrd.img console=ttyS0, followed by --guest-args if given (e.g.
+# hvtest=facts, see tests/linux/init). With --no-hv the UEFI shell starts
+# the kernel with the same command line (startup.nsh). --hv-log sets log=
+# in hv.cfg.
+#
 # The QEMU exit status is not a verdict (poweroff and isa-debug-exit differ):
 # callers judge the serial log. This script exits non-zero only if it could
 # not start the run. A run is stopped early (after a 2 s grace period) once
@@ -27,7 +35,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -42,6 +50,8 @@ cfg_guest=
 guest_args=
 startup=
 no_bootx64=0
+linux=0
+hv_log=
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -56,12 +66,19 @@ while [[ $# -gt 0 ]]; do
 	--guest-args) guest_args="${2:?--guest-args needs a value}"; shift ;;
 	--startup) startup="${2:?--startup needs a value}"; shift ;;
 	--no-bootx64) no_bootx64=1 ;;
+	--linux) linux=1 ;;
+	--hv-log) hv_log="${2:?--hv-log needs a value}"; shift ;;
 	-h | --help) usage ;;
 	*) echo "run-qemu: unknown argument: $1" >&2; usage ;;
 	esac
 	shift
 done
 
+if [[ $linux == 1 ]]; then
+	guest=linux
+	linux_args='initrd=\EFI\linux\initrd.img console=ttyS0'
+	guest_args="$linux_args${guest_args:+ $guest_args}"
+fi
 if [[ -z "$name" ]]; then
 	name="svm-$guest"
 	[[ $no_hv == 1 ]] && name="$name-nohv"
@@ -74,6 +91,8 @@ fi
 
 hv_efi="$HV_BUILD/hv.efi"
 guest_efi="$HV_BUILD/tests/$guest.efi"
+linux_dir="$HV_BUILD/linux"
+[[ $linux == 1 ]] && guest_efi="$linux_dir/vmlinuz.efi"
 for f in "$guest_efi" "$OVMF_CODE" "$OVMF_VARS"; do
 	[[ -f "$f" ]] || { echo "run-qemu: missing $f" >&2; exit 3; }
 done
@@ -86,18 +105,30 @@ fi
 esp="$HV_BUILD/esp-$name"
 rm -rf "$esp"
 mkdir -p "$esp/EFI/BOOT" "$esp/EFI/hv"
+if [[ $linux == 1 ]]; then
+	[[ -f "$linux_dir/initrd.img" ]] || { echo "run-qemu: missing $linux_dir/initrd.img" >&2; exit 3; }
+	mkdir -p "$esp/EFI/linux"
+	cp "$guest_efi" "$esp/EFI/linux/vmlinuz.efi"
+	cp "$linux_dir/initrd.img" "$esp/EFI/linux/initrd.img"
+	[[ -n "$cfg_guest" ]] || cfg_guest='\EFI\linux\vmlinuz.efi'
+fi
 [[ -n "$cfg_guest" ]] || cfg_guest="\\EFI\\hv\\$guest.efi"
-if [[ $no_hv == 1 ]]; then
+if [[ $no_hv == 1 && $linux == 1 ]]; then
+	# The kernel needs its command line: the UEFI shell gives it one.
+	no_bootx64=1
+	[[ -n "$startup" ]] || startup="fs0:$cfg_guest $guest_args"
+elif [[ $no_hv == 1 ]]; then
 	[[ $no_bootx64 == 1 ]] || cp "$guest_efi" "$esp/EFI/BOOT/BOOTX64.EFI"
 	cp "$guest_efi" "$esp/EFI/hv/$guest.efi"
 else
 	[[ $no_bootx64 == 1 ]] || cp "$hv_efi" "$esp/EFI/BOOT/BOOTX64.EFI"
 	cp "$hv_efi" "$esp/EFI/hv/hv.efi"
-	cp "$guest_efi" "$esp/EFI/hv/$guest.efi"
+	[[ $linux == 1 ]] || cp "$guest_efi" "$esp/EFI/hv/$guest.efi"
 	# QEMU's TCG TSC runs at a constant rate but CPUID does not say so:
 	# assert it, so the reference TSC page is valid (TLFS 12.3).
 	printf 'guest=%s\nguest_args=%s\ninvariant_tsc=yes\n' "$cfg_guest" "$guest_args" \
 		>"$esp/EFI/hv/hv.cfg"
+	[[ -z "$hv_log" ]] || printf 'log=%s\n' "$hv_log" >>"$esp/EFI/hv/hv.cfg"
 fi
 [[ -z "$startup" ]] || printf '%s\r\n' "$startup" >"$esp/startup.nsh"
 
