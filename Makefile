@@ -88,6 +88,7 @@ HOST_SRC := tests/host/main.c tests/host/test_fmt.c tests/host/test_config.c \
             tests/host/test_slat.c tests/host/test_cpuid.c tests/host/test_msr.c \
             tests/host/test_dispatch.c tests/host/test_pool.c tests/host/fakes.c \
             tests/host/test_hypercall.c tests/host/test_time.c tests/host/test_crash_apic.c \
+            tests/host/test_emulate.c tests/host/test_smp.c \
             hv/fmt.c hv/log.c boot/config.c arch/x86_64/slat.c hv/cpuid.c hv/msr.c \
             hv/dispatch.c hv/pool.c hv/partition.c hv/io.c hv/npf.c \
             hv/overlay.c hv/hypercall.c hv/time.c hv/crash.c hv/apic.c hv/idle.c \

@@ -78,6 +78,7 @@ static u16 hc_get_partition_id(struct hc_ctx *c)
 static u16 hc_notify_long_spin_wait(struct hc_ctx *c)
 {
 	c->vp->part->spin_wait_notifications++;
+	c->vp->part->last_spin_count = rd64(c->in);
 	return HV_STATUS_SUCCESS;
 }
 
@@ -254,11 +255,13 @@ static bool ranges_overlap(u64 a, u64 alen, u64 b, u64 blen)
 	return alen && blen && a < b + blen && b < a + alen;
 }
 
-/* The fast register block: RDX, R8, then XMM0-XMM5 (TLFS 3.7.2.2). */
-static void fast_block_read(struct vp *vp, u8 *blk, bool xmm)
+/* The fast register block: RDX, R8 (EBX:ECX, EDI:ESI for a 32-bit
+ * caller, TLFS 3.7), then XMM0-XMM5 (TLFS 3.7.2.2). */
+static void fast_block_read(struct vp *vp, u8 *blk, bool mode64, bool xmm)
 {
-	*(u64 *)blk = vp->gpr[GPR_RDX];
-	*(u64 *)(blk + 8) = vp->gpr[GPR_R8];
+	const u64 *r = vp->gpr;
+	*(u64 *)blk = mode64 ? r[GPR_RDX] : ((r[GPR_RBX] & 0xffffffff) << 32) | (u32)r[GPR_RCX];
+	*(u64 *)(blk + 8) = mode64 ? r[GPR_R8] : ((r[GPR_RDI] & 0xffffffff) << 32) | (u32)r[GPR_RSI];
 	if (xmm)
 		hv_xmm_read(blk + 16);
 }
@@ -332,7 +335,7 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 		if (in_len > HC_FAST_BLOCK || ALIGN_UP(in_len, 16) + out_len > HC_FAST_BLOCK ||
 		    (xmm_out && !h.mode64))
 			goto out;
-		fast_block_read(vp, blk, xmm_in || xmm_out);
+		fast_block_read(vp, blk, h.mode64, xmm_in || xmm_out);
 		ctx.in = blk;
 		ctx.out = blk + ALIGN_UP(in_len, 16);
 	} else {

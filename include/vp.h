@@ -76,6 +76,7 @@ struct partition {
 	struct vp *cpu_vp[64];
 	u64 apic_gpa; /* the xAPIC page, read-only for the guest */
 	u64 spin_wait_notifications;
+	u64 last_spin_count;
 	/* Reference time (TLFS 12.4, 12.7). */
 	u64 apic_hz;
 	u64 tsc_scale;

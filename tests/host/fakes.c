@@ -3,6 +3,7 @@
  */
 #include "fakes.h"
 #include "log.h"
+#include "boot_info.h"
 #include <string.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -178,6 +179,15 @@ static int fb_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access acc)
 	return st(vp)->slat_fail ? -1 : 0;
 }
 static const u8 fake_hc_insn[3] = { 0x0f, 0x01, 0xd9 };
+static void fb_inject_nmi(struct vp *vp) { st(vp)->nmis_injected++; }
+static void fb_load_state(struct vp *vp, const struct guest_boot_state *g)
+{
+	st(vp)->states_loaded++;
+	st(vp)->loaded_rip = g->rip;
+	st(vp)->loaded_cs_base = g->seg[SEG_CS].base;
+	st(vp)->loaded_cs_sel = g->seg[SEG_CS].sel;
+	st(vp)->loaded_cr0 = g->cr0;
+}
 static u32 fb_hw(void) { return 0xa; }
 
 const struct backend fake_backend = {
@@ -185,6 +195,8 @@ const struct backend fake_backend = {
 	.probe = fb_probe,
 	.advance_rip = fb_advance,
 	.inject_exception = fb_inject,
+	.inject_nmi = fb_inject_nmi,
+	.vp_load_state = fb_load_state,
 	.read_reg = fb_read,
 	.msr_read = fb_msr_read,
 	.msr_write = fb_msr_write,

@@ -41,6 +41,11 @@ struct fake_be_state {
 	int slat_sets;
 	u64 last_set_gpa, last_set_hpa;
 	int last_set_acc;
+	int nmis_injected;
+	int states_loaded;
+	u64 loaded_rip, loaded_cs_base;
+	u16 loaded_cs_sel;
+	u64 loaded_cr0;
 };
 extern const struct backend fake_backend;
 void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s);

@@ -397,6 +397,15 @@ TEST(hc_32bit_caller)
 	CHECK_EQ(vp.gpr[GPR_RAX], 0);
 	CHECK_EQ(vp.gpr[GPR_RDX], 0);
 	CHECK_EQ(*out, HV_PARTITION_ID_ROOT);
+	/* Fast input of a 32-bit caller: EBX:ECX, EDI:ESI (TLFS 3.7). */
+	vp.gpr[GPR_RAX] = HVCALL_NOTIFY_LONG_SPIN_WAIT | HV_HC_FAST;
+	vp.gpr[GPR_RDX] = 0;
+	vp.gpr[GPR_RBX] = 0xdead000000000012ull; /* upper half ignored */
+	vp.gpr[GPR_RCX] = 0xbeef000034567890ull;
+	vp.gpr[GPR_R8] = 0x999;
+	hv_handle_hypercall(&vp, NULL);
+	CHECK_EQ(vp.gpr[GPR_RAX], 0);
+	CHECK_EQ(part.last_spin_count, 0x0000001234567890ull);
 	/* XMM output is x64-only. */
 	vp.gpr[GPR_RAX] = HVCALL_GET_PARTITION_ID | HV_HC_FAST;
 	vp.gpr[GPR_RDX] = 0;
