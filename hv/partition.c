@@ -18,6 +18,13 @@ void partition_init(struct partition *p, const struct backend *be, u32 phys_bits
 		p->privileges &= ~(HV_ACCESS_HYPERCALL_MSRS | ~0xffffffffull);
 		p->features_edx &= ~hv_hypercall_features_edx();
 	}
+	/* Implemented but not granted: Linux 6.1 (arch/x86/hyperv/hv_init.c)
+	 * calls HvGetPartitionId when it sees AccessPartitionId, with an
+	 * output page only a root partition it manages allocates, and BUG()s
+	 * when the call fails. Hyper-V grants it to no guest either (the
+	 * reference profile in shared/docs/linux-guest.md has no such bit). The
+	 * call answers HV_STATUS_ACCESS_DENIED. */
+	p->privileges &= ~HV_ACCESS_PARTITION_ID;
 	p->recommendations = 0;
 	/* TLFS 2.4.5: spin this often before HvNotifyLongSpinWait (0xFFFFFFFF
 	 * = never, when there is no hypercall interface). */

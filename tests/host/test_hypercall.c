@@ -34,6 +34,9 @@ static void setup(void)
 	partition_add_vp(&part, &vp);
 	vp.apic_id = 7;
 	hv_hypercall_partition_init(&part, hc_page);
+	/* Withheld from guests by policy (partition.c); granted here to test
+	 * the call itself. */
+	part.privileges |= HV_ACCESS_PARTITION_ID;
 	bes.regs[GREG_EFER] = EFER_LMA | EFER_LME;
 	bes.regs[GREG_CS_L] = 1;
 	bes.regs[GREG_CR0] = CR0_PE | CR0_PG;
@@ -87,7 +90,10 @@ static u64 rep_input(u16 code, u32 count, u32 start)
 TEST(hc_privileges_from_tables)
 {
 	setup();
-	CHECK_EQ(part.privileges, 0x0010000200000ef3ull);
+	part.privileges &= ~HV_ACCESS_PARTITION_ID; /* as partition_init left it */
+	partition_init(&part, &fake_backend, 36, 0x200000, 0x100000);
+	CHECK_EQ(part.privileges, 0x0010000000000ef3ull); /* no AccessPartitionId */
+	setup();
 	CHECK_EQ(part.features_edx, 0x48530);
 	CHECK_EQ(part.spin_retries, 0xfff);
 	/* Leaf 0x40000003 never offers root-only or partition-creating rights. */
