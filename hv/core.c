@@ -33,7 +33,7 @@ struct vp *hv_current_vp(void)
 int log_cpu_id(void)
 {
 	struct vp *v = hv_current_vp();
-	return v ? (int)v->index : 99;
+	return v ? (int)v->index : -2; /* before this CPU has a VP */
 }
 
 void hv_native_cpuid(u32 leaf, u32 sub, u32 r[4]) { cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3]); }

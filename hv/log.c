@@ -46,8 +46,10 @@ void hv_log(int level, const char *fmt, ...)
 		level = 0;
 	if (level > LOG_DEBUG)
 		level = LOG_DEBUG;
-	if (cpu < 0)
+	if (cpu == -1)
 		n = fmt_format(line, sizeof(line), "[hv %c ldr] ", level_char[level]);
+	else if (cpu < 0)
+		n = fmt_format(line, sizeof(line), "[hv %c cpu-] ", level_char[level]);
 	else
 		n = fmt_format(line, sizeof(line), "[hv %c cpu%d] ", level_char[level], cpu);
 	va_list ap;

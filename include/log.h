@@ -21,7 +21,8 @@ int log_level(void);
 void hv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Raw text without prefix, for multi-part dumps. */
 void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Supplied by the build: the CPU number for the prefix, or -1 (loader). */
+/* Supplied by the build: the CPU number for the prefix, -1 in the loader,
+ * -2 in the core before the CPU has its VP. */
 int log_cpu_id(void);
 
 #define LOGE(...) hv_log(LOG_ERROR, __VA_ARGS__)
