@@ -88,7 +88,7 @@ for pid in "${qemu_pids[@]}"; do wait "$pid" || true; done
 echo "run-bench: runs took $((SECONDS - start)) s"
 
 # ---- extraction: one record per line, "PLATFORM KIND ..." ----------------------
-# KIND: done | backend B | ticks OP T | rounds OP MIN MAX | nullop OP |
+# KIND: done | backend B | ticks OP T | rounds OP MIN MAX | nullop OP | skip OP WHY |
 #       exits OP PER_OP REASONS | boot REASONS | final REASONS | snaps N |
 #       foot RESIDENT CORE USED POOL PERVP | hidden N
 # REASONS: total=N,cpuid=N,... (hv.efi's exit counter names)
@@ -126,6 +126,7 @@ extract() {
 		print P, "rounds", $2, mn, mx
 	}
 	/^BENCH-INFO: null_exit is / { print P, "nullop", $NF }
+	/^BENCH-SKIP: / { w = $0; sub(/^BENCH-SKIP: [^ ]+ /, "", w); gsub(/ /, "~", w); print P, "skip", $2, w }
 	/^BENCH-SNAP: / { snap = $2; snapop = $3; snapit = $4; nsnaps++; next }
 	/exit counters vp[0-9]+: / {
 		c = counters($0); last = c
@@ -197,7 +198,7 @@ BEGIN {
 	np = split(platforms, plat, " ")
 	# Known rows in table order; other BENCH: lines follow in their order.
 	nk = split("null_exit cpuid_unknown cpuid_40000000 cpuid_1 rdmsr_vp_index wrmsr_guest_os_id " \
-		   "hcall_fast hcall_memory hcall_rep_1 hcall_rep_64 hcall_rep_per_elem " \
+		   "hcall_fast hcall_memory hcall_memory_in hcall_rep_1 hcall_rep_64 hcall_rep_per_elem " \
 		   "ref_time_tsc_page ref_time_msr", known, " ")
 	desc["null_exit"] = "null exit (see below)"
 	desc["cpuid_unknown"] = "CPUID 0x4FFFFFFF (unknown leaf)"
@@ -207,6 +208,7 @@ BEGIN {
 	desc["wrmsr_guest_os_id"] = "WRMSR GUEST_OS_ID"
 	desc["hcall_fast"] = "fast hypercall (HvNotifyLongSpinWait)"
 	desc["hcall_memory"] = "memory hypercall (HvGetPartitionId)"
+	desc["hcall_memory_in"] = "memory hcall, input (HvNotifyLongSpinWait)"
 	desc["hcall_rep_1"] = "rep hypercall, 1 element"
 	desc["hcall_rep_64"] = "rep hypercall, 64 elements"
 	desc["hcall_rep_per_elem"] = "rep hypercall, per element"
@@ -231,6 +233,7 @@ BEGIN {
 	}
 	else if (k == "rounds") { rmin[p, $3] = $4; rmax[p, $3] = $5 }
 	else if (k == "nullop") nullop[p] = $3
+	else if (k == "skip") { skipped = skipped sprintf("\n  %s on %s: %s", $3, label(p), $4) }
 	else if (k == "exits") { xper[p, $3] = $4; xwhy[p, $3] = $5 }
 	else if (k == "boot") boot[p] = $3
 	else if (k == "final") final[p] = $3
@@ -280,6 +283,7 @@ END {
 	for (i = 1; i <= np; i++) printf "%s %s %s", (i > 1 ? "," : ""), label(plat[i]), (nullop[plat[i]] == "" ? "?" : nullop[plat[i]])
 	printf "\n"
 	print "not in the table yet: remote TLB flush, IPI by hypercall, SynIC (not implemented in hv.efi yet)"
+	if (skipped != "") { s2 = skipped; gsub(/~/, " ", s2); print "skipped by bench.efi:" s2 }
 
 	# QEMU noise: the spread of its rounds
 	for (i = 1; i <= np; i++) {
@@ -325,9 +329,11 @@ END {
 	print ""
 	print "== exit budget: exits by reason (hv.efi exit counters) =="
 	print "  avoidable = exits of an intercept another configuration would not need (docs/performance.md)"
-	nreason = split("cpuid msr_read msr_write io npf hypercall virt_insn hlt init sipi exception shutdown", rn, " ")
+	# Seven columns; any other reason hv.efi counts goes on an "also:" line.
+	nreason = split("cpuid msr_read msr_write io npf hypercall virt_insn", rn, " ")
+	for (j = 1; j <= nreason; j++) iscol[rn[j]] = 1
 	printf "  %-34s %7s", "run", "total"
-	for (j = 1; j <= nreason; j++) if (j <= 7) printf " %9s", rn[j]
+	for (j = 1; j <= nreason; j++) printf " %9s", rn[j]
 	printf " %9s\n", "avoidable"
 	nb = 0
 	for (i = 1; i <= np; i++) {
@@ -353,10 +359,11 @@ END {
 	}
 	for (b = 1; b <= nb; b++) {
 		printf "  %-34s %7d", substr(bl[b], 1, 34), get(bs[b], "total")
-		for (j = 1; j <= nreason; j++) if (j <= 7) printf " %9d", get(bs[b], rn[j])
+		for (j = 1; j <= nreason; j++) printf " %9d", get(bs[b], rn[j])
 		printf " %s\n", bn[b]
 		extra = ""
-		for (j = 8; j <= nreason; j++) if (get(bs[b], rn[j])) extra = extra " " rn[j] "=" get(bs[b], rn[j])
+		nkv = split(bs[b], kv, ",")
+		for (j = 1; j <= nkv; j++) { split(kv[j], kp, "="); if (kp[1] != "total" && !(kp[1] in iscol)) extra = extra " " kv[j] }
 		if (extra != "") printf "  %34s also:%s\n", "", extra
 	}
 	print "  Linux boot: not measured yet (issue 7; hook in tests/run-bench.sh)"
@@ -366,8 +373,10 @@ END {
 	print "             EFER/VM_CR/VM_HSAVE_PA (SVM) and FEATURE_CONTROL/VMX MSRs (VMX) hide the extensions."
 	print "  io         avoidable: only the PM1/reset ports, intercepted to print these counters."
 	print "  npf        required for hidden memory and read-only overlays; avoidable where MMIO is mapped"
-	print "             on first touch or a page is write-protected to emulate a register in it."
+	print "             on first touch or a page is write-protected to emulate a register in it (the"
+	print "             xAPIC page: every EOI). Not in the avoidable column: the counters cannot tell them apart."
 	print "  hypercall, virt_insn: required (the guest asked; SVM/VMX instructions must raise #UD)."
+	print "  nmi        NMI exiting for the INIT/SIPI kicks between processors; see docs/performance.md."
 	print "  snapshots: bench.efi WRMSR CRASH_CTL to get these counters: instrumentation, avoidable."
 	if ("payload-svm-qemu" in hidden) printf "  test payload: %d of its npf exits are its own probes of hypervisor memory (logged, #GP injected)\n", hidden["payload-svm-qemu"]
 

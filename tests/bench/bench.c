@@ -102,6 +102,7 @@ static const struct op ops[] = {
 	{ "wrmsr_guest_os_id", K_WRMSR, .a = MSR_GUEST_OS_ID, .b = OS_ID, .priv = PRIV_HC_MSRS },
 	{ "hcall_fast", K_HCALL, .a = CALL_SPIN_WAIT | HC_FAST, .b = 1 },
 	{ "hcall_memory", K_HCALL, .a = CALL_PARTITION_ID, .c = OUT_GPA, .priv = PRIV_PARTITION_ID },
+	{ "hcall_memory_in", K_HCALL, .a = CALL_SPIN_WAIT, .b = IN_GPA, .in = { 1 } },
 	{ "hcall_rep_1", K_HCALL, .a = CALL_VP_FROM_APIC | HC_REPS(1), .b = IN_GPA, .c = OUT_GPA,
 	  .priv = PRIV_VP_INDEX, .in = { PARTITION_SELF, 0 }, .fill = fill_apic_ids },
 	{ "hcall_rep_64", K_HCALL, .a = CALL_VP_FROM_APIC | HC_REPS(64), .b = IN_GPA, .c = OUT_GPA,

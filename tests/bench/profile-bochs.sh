@@ -104,7 +104,8 @@ seg % 2 == 1 && /^\(0\)\.\[/ {
 		cnt[f]++; hosti++
 		# Instructions that cost far more than one tick on hardware.
 		insn = $0; sub(/.*ctxt\): /, "", insn); split(insn, w, " ")
-		if (w[1] ~ /^(vmread|vmwrite|vmload|vmsave|vmrun|vmresume|vmlaunch|cpuid|rdmsr|wrmsr|rdtsc|rdtscp|invept|invvpid|in|out|lfence|mfence)$/) heavy[w[1]]++
+		if (w[1] ~ /^(vmread|vmwrite|vmload|vmsave|vmrun|vmresume|vmlaunch|cpuid|rdmsr|wrmsr|rdtsc|rdtscp|invept|invvpid|in|out|lfence|mfence|lock)$/) heavy[w[1]]++
+		else if (w[1] == "xchg" && insn ~ /ptr/) heavy["xchg(locked)"]++
 		if (!was_host) exits++
 	} else guesti++
 	was_host = host
