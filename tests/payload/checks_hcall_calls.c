@@ -1,44 +1,80 @@
 /*
  * checks_hcall_calls.c - the hypercalls themselves, through the page set up
- * by checks_hypercall.c: HvGetPartitionId (TLFS 4.2.1),
- * HvExtCallQueryCapabilities (3.14.1), HvNotifyLongSpinWait (14.5.1) and
- * HvGetVpIndexFromApicId (7.10.4) in memory-based, fast and XMM fast form
- * (3.7-3.9), rep calls and continuation (3.2, 3.3), and the common error
- * statuses (3.6, 3.7, 3.12.3, appendix B).
+ * by checks_hypercall.c: HvExtCallQueryCapabilities (3.14.1),
+ * HvNotifyLongSpinWait (14.5.1) and HvGetVpIndexFromApicId (7.10.4) in
+ * memory-based, fast and XMM fast form (3.7-3.9), rep calls and
+ * continuation (3.2, 3.3), and the common error statuses (3.6, 3.7,
+ * 3.12.2, 3.12.3, appendix B).
+ *
+ * HvGetPartitionId (TLFS 4.2.1) is implemented but its privilege,
+ * AccessPartitionId, is withheld by policy (hv/partition.c: Linux 6.1
+ * BUG()s on it as a non-root guest, Hyper-V grants it to no guest), so it
+ * answers HV_STATUS_ACCESS_DENIED and writes nothing: the one call that
+ * shows ACCESS_DENIED and its place in the error order (TLFS 3.12.2:
+ * after an unknown call code, before input errors). The simple call with
+ * an 8-byte output that the other checks use is HvExtCallQueryCapabilities
+ * (no input, output 0, EnableExtendedHypercalls), with the output prefilled
+ * with a non-zero pattern so that its write of 0 is visible.
  */
 #include "hcall.h"
 
 /* ---- simple calls (TLFS 4.2.1, 3.14.1, 14.5.1) ------------------------------ */
+
+/* HvGetPartitionId without AccessPartitionId (TLFS 4.2.1, 4.2.2, appendix
+ * B): HV_STATUS_ACCESS_DENIED and no output, memory-based and fast. */
+static void checks_partition_id_denied(void)
+{
+	const char *adv = (g_hc.priv & PRIV_PARTITION_ID) ? "advertised" : "not advertised";
+	struct hc_regs r;
+	int vec;
+
+	fill64(P_OUT, PREFILL, PAGE, 0);
+	vec = call_slow(&r, CALL_PARTITION_ID, 0, pa(P_OUT));
+	long off = diff64(P_OUT, PREFILL, PAGE, 0);
+	if (!expect("hc.get_partition_id.access_denied", vec, &r, ST_ACCESS_DENIED, 0,
+		    "output page intact", off < 0, 1))
+		ser_printf("  info: AccessPartitionId %s; output offset %ld reads 0x%lx\n", adv,
+			   off, off < 0 ? 0ul : (unsigned long)*(uint64_t *)(P_OUT + off));
+
+	if (!(g_hc.feat & FEAT_XMM_OUT))
+		return; /* hc.xmm fails for that */
+	/* Fast: the output would start at RDX (no input, TLFS 3.8.1); all of
+	 * the register block stays as it was (TLFS 3.9). */
+	struct hc_regs in = { .rcx = CALL_PARTITION_ID | HC_FAST, .rdx = PREFILL,
+			      .r8 = PREFILL + 1 };
+	for (unsigned int i = 0; i < 6; i++)
+		in.xmm[i][0] = PREFILL + 2 + 2 * i, in.xmm[i][1] = PREFILL + 3 + 2 * i;
+	r = in;
+	vec = call(&r);
+	int same = r.rdx == in.rdx && r.r8 == in.r8;
+	for (unsigned int i = 0; i < 6; i++)
+		same &= r.xmm[i][0] == in.xmm[i][0] && r.xmm[i][1] == in.xmm[i][1];
+	if (!expect("hc.get_partition_id.fast_access_denied", vec, &r, ST_ACCESS_DENIED, 0,
+		    "registers intact", same, 1))
+		ser_printf("  info: AccessPartitionId %s; RDX 0x%lx R8 0x%lx XMM0 0x%lx:%lx\n",
+			   adv, (unsigned long)r.rdx, (unsigned long)r.r8,
+			   (unsigned long)r.xmm[0][1], (unsigned long)r.xmm[0][0]);
+}
+
 void checks_simple(void)
 {
 	struct hc_regs r;
 	uint64_t *out = (uint64_t *)P_OUT;
 	int vec;
 
-	if (g_hc.priv & PRIV_PARTITION_ID) {
-		out[0] = PREFILL;
-		vec = call_slow(&r, CALL_PARTITION_ID, 0, pa(P_OUT));
-		expect("hc.get_partition_id.slow", vec, &r, ST_OK, 0, "partition id", out[0], 1);
-		/* TLFS 3.6: no input parameters, the input GPA is ignored. */
-		out[0] = PREFILL;
-		vec = call_slow(&r, CALL_PARTITION_ID, 0xFFFFFFFFFFFFF005ull, pa(P_OUT));
-		expect("hc.get_partition_id.ignores_in_gpa", vec, &r, ST_OK, 0, "partition id",
-		       out[0], 1);
-		if (g_hc.feat & FEAT_XMM_OUT) {
-			/* TLFS 3.8.1: no input, the output starts at RDX. */
-			r = (struct hc_regs){ .rcx = CALL_PARTITION_ID | HC_FAST, .rdx = PREFILL };
-			vec = call(&r);
-			expect("hc.get_partition_id.fast", vec, &r, ST_OK, 0, "RDX", r.rdx, 1);
-		}
-	} else {
-		check("hc.get_partition_id", 0, "AccessPartitionId not advertised");
-	}
+	checks_partition_id_denied();
 
 	if (g_hc.priv & PRIV_EXT_CALLS) {
 		out[0] = PREFILL;
 		vec = call_slow(&r, CALL_EXT_QUERY_CAPS, 0, pa(P_OUT));
 		expect("hc.ext_query_caps.slow", vec, &r, ST_OK, 0, "capabilities", out[0], 0);
+		/* TLFS 3.6: no input parameters, the input GPA is ignored. */
+		out[0] = PREFILL;
+		vec = call_slow(&r, CALL_EXT_QUERY_CAPS, 0xFFFFFFFFFFFFF005ull, pa(P_OUT));
+		expect("hc.ext_query_caps.ignores_in_gpa", vec, &r, ST_OK, 0, "capabilities",
+		       out[0], 0);
 		if (g_hc.feat & FEAT_XMM_OUT) {
+			/* TLFS 3.8.1: no input, the output starts at RDX. */
 			r = (struct hc_regs){ .rcx = CALL_EXT_QUERY_CAPS | HC_FAST, .rdx = PREFILL };
 			vec = call(&r);
 			expect("hc.ext_query_caps.fast", vec, &r, ST_OK, 0, "RDX", r.rdx, 0);
@@ -206,29 +242,40 @@ struct err_case {
 	unsigned int status;
 };
 
+/*
+ * The simple call with an 8-byte output is HvExtCallQueryCapabilities: it
+ * needs EnableExtendedHypercalls (else these fail with ACCESS_DENIED, and
+ * hc.ext_query_caps says why). HvGetPartitionId (no AccessPartitionId)
+ * shows where ACCESS_DENIED stands: after an unknown call code, before
+ * input and parameter errors (TLFS 3.12.2).
+ */
 void checks_errors(void)
 {
 	const struct hv_info_table *info = find_hv_info();
-	uint64_t pid = CALL_PARTITION_ID, vp = CALL_VP_FROM_APIC;
+	uint64_t ext = CALL_EXT_QUERY_CAPS, vp = CALL_VP_FROM_APIC, pid = CALL_PARTITION_ID;
 	uint64_t in = pa(P_IN), out = pa(P_OUT);
 	const struct err_case cases[] = {
 		{ "hc.err.unknown_code", 0x7777, in, out, ST_BAD_CODE },
-		{ "hc.err.reserved_bit27", pid | (1ull << 27), in, out, ST_BAD_INPUT },
-		{ "hc.err.reserved_bit44", pid | (1ull << 44), in, out, ST_BAD_INPUT },
-		{ "hc.err.reserved_bit63", pid | (1ull << 63), in, out, ST_BAD_INPUT },
-		{ "hc.err.rep_count_on_simple", pid | HC_REPS(1), in, out, ST_BAD_INPUT },
-		{ "hc.err.start_index_on_simple", pid | HC_START(1), in, out, ST_BAD_INPUT },
+		{ "hc.err.unknown_code_before_input", 0x7777 | (1ull << 27), in, out, ST_BAD_CODE },
+		{ "hc.err.access_denied_before_input", pid | (1ull << 27), in, out,
+		  ST_ACCESS_DENIED },
+		{ "hc.err.access_denied_before_alignment", pid, in, out + 4, ST_ACCESS_DENIED },
+		{ "hc.err.reserved_bit27", ext | (1ull << 27), in, out, ST_BAD_INPUT },
+		{ "hc.err.reserved_bit44", ext | (1ull << 44), in, out, ST_BAD_INPUT },
+		{ "hc.err.reserved_bit63", ext | (1ull << 63), in, out, ST_BAD_INPUT },
+		{ "hc.err.rep_count_on_simple", ext | HC_REPS(1), in, out, ST_BAD_INPUT },
+		{ "hc.err.start_index_on_simple", ext | HC_START(1), in, out, ST_BAD_INPUT },
 		{ "hc.err.rep_count_zero", vp, in, out, ST_BAD_INPUT },
 		{ "hc.err.start_index_ge_count", vp | HC_REPS(2) | HC_START(2), in, out,
 		  ST_BAD_INPUT },
-		{ "hc.err.var_header_on_fixed", pid | HC_VARHDR(1), in, out, ST_BAD_INPUT },
-		{ "hc.err.out_misaligned", pid, in, out + 4, ST_BAD_ALIGN },
+		{ "hc.err.var_header_on_fixed", ext | HC_VARHDR(1), in, out, ST_BAD_INPUT },
+		{ "hc.err.out_misaligned", ext, in, out + 4, ST_BAD_ALIGN },
 		{ "hc.err.in_misaligned", vp | HC_REPS(2), in + 4, out, ST_BAD_ALIGN },
 		{ "hc.err.in_crosses_page", vp | HC_REPS(8), pa(P_IN2) + PAGE - 24, out, ST_BAD_ALIGN },
-		{ "hc.err.out_beyond_maxphyaddr", pid, in, 1ull << g_hc.pa_bits, ST_BAD_ALIGN },
-		{ "hc.err.out_hv_memory", pid, in, info ? info->resident_base : 0, ST_BAD_PARAM },
-		{ "hc.err.out_overlay", pid, in, pa(g_hc.p), ST_BAD_PARAM },
-		{ "hc.err.out_mmio", pid, in, 0xFEC00000ull, ST_BAD_PARAM },
+		{ "hc.err.out_beyond_maxphyaddr", ext, in, 1ull << g_hc.pa_bits, ST_BAD_ALIGN },
+		{ "hc.err.out_hv_memory", ext, in, info ? info->resident_base : 0, ST_BAD_PARAM },
+		{ "hc.err.out_overlay", ext, in, pa(g_hc.p), ST_BAD_PARAM },
+		{ "hc.err.out_mmio", ext, in, 0xFEC00000ull, ST_BAD_PARAM },
 		/* Output over the APIC ID list, and over the header (there a
 		 * write of VP index 0 is visible even when the APIC ID is 0). */
 		{ "hc.err.overlap", vp | HC_REPS(2), in, in + 16, ST_BAD_PARAM },

@@ -7,8 +7,10 @@
  *
  * The hypercall page is only ever called after its contents were verified,
  * and every call runs inside an exception window (hcall.asm). Locking the
- * hypercall MSR is permanent until reset, so it is tested last. Not tested:
- * real mode and 32-bit (compatibility mode) callers.
+ * hypercall MSR is permanent until reset, so it is tested last. Callers
+ * other than 64-bit CPL 0 are tested elsewhere too: real mode (#UD, TLFS
+ * 3.5) in checks_realmode.c, 32-bit (compatibility mode) callers (TLFS 3.7,
+ * 3.8) in checks_mode32.c, both on the page this file leaves enabled.
  */
 #include "hcall.h"
 
@@ -236,11 +238,15 @@ static void checks_page_moves(void)
 		    pa(g_hc.q) | HC_MSR_ENABLE);
 	int q_ok = page_check("hc.page.move.contents", g_hc.q);
 	pattern_check("hc.page.restored_on_move", g_hc.p, PAT_P);
-	if (q_ok && (g_hc.priv & PRIV_PARTITION_ID)) {
+	/* A call through the page at its new place: HvExtCallQueryCapabilities
+	 * writes 0 over the non-zero prefill. */
+	if (q_ok && !(g_hc.priv & PRIV_EXT_CALLS)) {
+		check("hc.page.move.call", 0, "EnableExtendedHypercalls not advertised");
+	} else if (q_ok) {
 		*(uint64_t *)P_OUT = PREFILL;
-		r = (struct hc_regs){ .rcx = CALL_PARTITION_ID, .r8 = pa(P_OUT) };
+		r = (struct hc_regs){ .rcx = CALL_EXT_QUERY_CAPS, .r8 = pa(P_OUT) };
 		int vec = call_page(&r, g_hc.q);
-		expect("hc.page.move.call", vec, &r, ST_OK, 0, "partition id", *(uint64_t *)P_OUT, 1);
+		expect("hc.page.move.call", vec, &r, ST_OK, 0, "capabilities", *(uint64_t *)P_OUT, 0);
 	}
 
 	wrmsr_check("hc.msr.hypercall.disable", MSR_HYPERCALL, pa(g_hc.q), pa(g_hc.q));
@@ -358,9 +364,10 @@ static int pt_user(uint64_t va, struct pte_save *s, unsigned int *n)
 
 /*
  * IRETQ to CPL 3 straight at the hypercall page with RCX = a valid fast
- * HvGetPartitionId: the VMMCALL/VMCALL at page+4 must raise #UD. Should the
- * call be executed instead, the page's RET lands on HLT bytes (#GP at CPL 3).
- * Needs ring-3 segments and a TSS (RSP0) in a copy of the firmware GDT.
+ * HvExtCallQueryCapabilities: the VMMCALL/VMCALL at page+4 must raise #UD.
+ * Should the call be executed instead, the page's RET lands on HLT bytes
+ * (#GP at CPL 3). Needs ring-3 segments and a TSS (RSP0) in a copy of the
+ * firmware GDT.
  */
 static void checks_cpl3(void)
 {
@@ -391,7 +398,7 @@ static void checks_cpl3(void)
 
 	fill64(P_USTACK, 0xF4F4F4F4F4F4F4F4ull, PAGE, 0); /* HLT */
 	*(uint64_t *)(uintptr_t)top = pa(P_USTACK);
-	struct hc_regs r = { .rcx = CALL_PARTITION_ID | HC_FAST };
+	struct hc_regs r = { .rcx = CALL_EXT_QUERY_CAPS | HC_FAST };
 
 	uint64_t f = trap_window_enter(hc_stubs);
 	uint64_t cr0 = rd_cr(0), cr4 = rd_cr(4);

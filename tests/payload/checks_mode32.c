@@ -4,7 +4,9 @@
  * and CS.L are both set). The register mapping is then EDX:EAX (input
  * value), EBX:ECX (input GPA), EDI:ESI (output GPA) with the result in
  * EDX:EAX (TLFS 3.7, 3.8); XMM fast output is x64-only (TLFS 3.8.1); R8 and
- * the upper register halves play no part.
+ * the upper register halves play no part. The calls: HvExtCallQueryCapabilities
+ * (simple, 8-byte output) and HvGetVpIndexFromApicId (rep, input and output
+ * in memory, continuation).
  *
  * mode32.asm switches to compatibility mode through a 32-bit flat code
  * segment of the firmware's GDT and calls the hypercall page that
@@ -159,7 +161,14 @@ static unsigned int first_not(const uint32_t *p, unsigned int from, unsigned int
 	return from;
 }
 
-static void checks_partition_id(void)
+/*
+ * The simple call with an 8-byte output is HvExtCallQueryCapabilities (no
+ * input, output 0; HvGetPartitionId is not granted, checks_hcall_calls.c).
+ * Its 0 lands on a non-zero prefill, so a write is visible wherever it
+ * goes: the prefilled page at EDI:ESI reading 0 and the one at R8 still
+ * reading the prefill show which register the output GPA came from.
+ */
+static void checks_simple32(void)
 {
 	uint64_t *out = (uint64_t *)P_OUT, *out2 = (uint64_t *)P_OUT2;
 	struct m32_regs r;
@@ -167,32 +176,34 @@ static void checks_partition_id(void)
 
 	/* Clean: upper halves 0, R8 0. */
 	out[0] = PREFILL;
-	vec = call32(&r, CALL_PARTITION_ID, 0, pa(P_OUT), 0, 0);
-	expect32("m32.get_partition_id", vec, &r, ST_OK, 0, "partition id", out[0], 1);
-	expect_preserved("m32.get_partition_id.regs_preserved", vec, &r);
+	vec = call32(&r, CALL_EXT_QUERY_CAPS, 0, pa(P_OUT), 0, 0);
+	expect32("m32.ext_query_caps", vec, &r, ST_OK, 0, "capabilities", out[0], 0);
+	expect_preserved("m32.ext_query_caps.regs_preserved", vec, &r);
 
 	/* Upper halves of all six registers garbage: only the 32-bit halves
 	 * count (read as x64, RCX = 0xDEAD0003_00000000 has reserved bits). */
 	out[0] = PREFILL;
-	vec = call32(&r, CALL_PARTITION_ID, 0, pa(P_OUT), 1, 0);
-	expect32("m32.get_partition_id.ignores_upper_halves", vec, &r, ST_OK, 0, "partition id",
-		 out[0], 1);
+	vec = call32(&r, CALL_EXT_QUERY_CAPS, 0, pa(P_OUT), 1, 0);
+	expect32("m32.ext_query_caps.ignores_upper_halves", vec, &r, ST_OK, 0, "capabilities",
+		 out[0], 0);
 
-	/* R8 (the x64 output GPA) points at another page: untouched. */
+	/* R8 (the x64 output GPA) points at another page: untouched, the 0
+	 * goes to EDI:ESI. */
 	out[0] = PREFILL;
 	out2[0] = PREFILL;
-	vec = call32(&r, CALL_PARTITION_ID, 0, pa(P_OUT), 0, pa(P_OUT2));
-	expect32("m32.get_partition_id.ignores_r8", vec, &r, ST_OK, 0, "partition id at EDI:ESI",
-		 out[0], 1);
-	check("m32.get_partition_id.ignores_r8.no_write", vec == VEC_NONE && out2[0] == PREFILL,
+	vec = call32(&r, CALL_EXT_QUERY_CAPS, 0, pa(P_OUT), 0, pa(P_OUT2));
+	expect32("m32.ext_query_caps.ignores_r8", vec, &r, ST_OK, 0, "capabilities at EDI:ESI",
+		 out[0], 0);
+	check("m32.ext_query_caps.ignores_r8.no_write", vec == VEC_NONE && out2[0] == PREFILL,
 	      "%s; the page at R8 (0x%lx) reads 0x%lx, expected 0x%lx untouched", vec_name(vec),
 	      (unsigned long)pa(P_OUT2), (unsigned long)out2[0], (unsigned long)PREFILL);
 
-	/* XMM fast output is x64-only (TLFS 3.8.1): a fast HvGetPartitionId
-	 * (no input, 8 bytes of output) from a 32-bit caller. Clean upper
-	 * halves: the status must come from the XMM output alone. */
-	vec = call32(&r, CALL_PARTITION_ID | HC_FAST, 0, 0, 0, 0);
-	expect32("m32.get_partition_id.fast_xmm_output_rejected", vec, &r, ST_BAD_INPUT, 0, NULL,
+	/* XMM fast output is x64-only (TLFS 3.8.1): a fast
+	 * HvExtCallQueryCapabilities (no input, 8 bytes of output) from a
+	 * 32-bit caller. Clean upper halves: the status must come from the XMM
+	 * output alone. */
+	vec = call32(&r, CALL_EXT_QUERY_CAPS | HC_FAST, 0, 0, 0, 0);
+	expect32("m32.ext_query_caps.fast_xmm_output_rejected", vec, &r, ST_BAD_INPUT, 0, NULL,
 		 0, 0);
 }
 
@@ -246,9 +257,9 @@ void checks_mode32(void)
 		      (unsigned long)v, (unsigned long)pa(g_hc.p));
 		return;
 	}
-	if (!(g_hc.priv & PRIV_PARTITION_ID))
-		check("m32.get_partition_id", 0, "AccessPartitionId not advertised");
+	if (!(g_hc.priv & PRIV_EXT_CALLS))
+		check("m32.ext_query_caps", 0, "EnableExtendedHypercalls not advertised");
 	else
-		checks_partition_id();
+		checks_simple32();
 	checks_rep();
 }

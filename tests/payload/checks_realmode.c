@@ -11,7 +11,8 @@
  * hypervisor; the hypercall check needs the enabled hypercall page
  * (checks_hypercall.c): the vendor instruction at page+4 (VMMCALL on AMD,
  * VMCALL on Intel) is executed with the registers of a valid 32-bit
- * HvGetPartitionId and must raise #UD at its own IP.
+ * HvExtCallQueryCapabilities and must raise #UD at its own IP, leaving its
+ * output (prefilled non-zero; the call would write 0) untouched.
  */
 #include "hcall.h"
 
@@ -217,8 +218,9 @@ void checks_realmode(void)
 	rm_check("rm.selftest.ud2", d, state_ok, VEC_UD, ip);
 
 	/* TLFS 3.5: the page's instruction in real mode, with the registers
-	 * of a valid HvGetPartitionId (the x86 mapping: EDX:EAX input value,
-	 * EDI:ESI output GPA) should the hypervisor take it for a call. */
+	 * of a valid HvExtCallQueryCapabilities (the x86 mapping: EDX:EAX
+	 * input value, EDI:ESI output GPA) should the hypervisor take it for a
+	 * call; its 0 would overwrite the non-zero prefill at RM_OUT. */
 	if (!g_hc.page_ok) {
 		check("rm.hypercall_ud", 0, "skipped: the hypercall page is not in place");
 		goto out;
@@ -230,7 +232,7 @@ void checks_realmode(void)
 		      (unsigned long)v);
 		goto out;
 	}
-	uint32_t call[6] = { CALL_PARTITION_ID, 0, 0, 0, (uint32_t)pa(g_rm + RM_OUT), 0 };
+	uint32_t call[6] = { CALL_EXT_QUERY_CAPS, 0, 0, 0, (uint32_t)pa(g_rm + RM_OUT), 0 };
 	d = rm_once(g_hc.insn, call, &state_ok);
 	rm_check("rm.hypercall_ud", d, state_ok, VEC_UD, ip);
 	check("rm.hypercall_ud.no_output", *(uint64_t *)(g_rm + RM_OUT) == PREFILL,

@@ -1,6 +1,7 @@
 /*
- * hcall.h - shared by checks_hypercall.c (MSRs, the page, setup) and
- * checks_hcall_calls.c (the calls): TLFS numbers, the state and helpers.
+ * hcall.h - shared by checks_hypercall.c (MSRs, the page, setup),
+ * checks_hcall_calls.c (the calls), checks_mode32.c (32-bit callers) and
+ * checks_realmode.c (real mode): TLFS numbers, the state and helpers.
  */
 #ifndef HCALL_H
 #define HCALL_H
@@ -34,7 +35,7 @@ int hc_user(uint64_t rip, uint64_t rsp, uint64_t cs, uint64_t ss,
 #define HC_REPS(n) ((uint64_t)(n) << 32)
 #define HC_START(n) ((uint64_t)(n) << 48)
 #define CALL_SPIN_WAIT 0x0008u      /* TLFS 14.5.1 */
-#define CALL_PARTITION_ID 0x0046u   /* TLFS 4.2.1 */
+#define CALL_PARTITION_ID 0x0046u   /* TLFS 4.2.1: not granted, ACCESS_DENIED */
 #define CALL_VP_FROM_APIC 0x009Au   /* TLFS 7.10.4 */
 #define CALL_EXT_QUERY_CAPS 0x8001u /* TLFS 3.14.1 */
 
@@ -44,12 +45,13 @@ int hc_user(uint64_t rip, uint64_t rsp, uint64_t cs, uint64_t ss,
 #define ST_BAD_INPUT 0x3u
 #define ST_BAD_ALIGN 0x4u
 #define ST_BAD_PARAM 0x5u
+#define ST_ACCESS_DENIED 0x6u
 #define ST_BAD_PARTITION 0xDu
 
 /* TLFS 4.2.2 privileges and 2.4.4 features this file needs. */
 #define PRIV_HC_MSRS (1ull << 5)
 #define PRIV_VP_INDEX (1ull << 6)
-#define PRIV_PARTITION_ID (1ull << 33)
+#define PRIV_PARTITION_ID (1ull << 33) /* never granted (checks_cpuid.c) */
 #define PRIV_EXT_CALLS (1ull << 52)
 #define FEAT_XMM_IN (1u << 4)
 #define FEAT_XMM_OUT (1u << 15)
