@@ -142,9 +142,12 @@ static void init_sipi_state(struct vp *vp, u8 vector)
 }
 
 /* Before every entry: INIT and SIPI from the mailbox, NMIs that arrived
- * while the host ran. */
+ * while the host ran. On every exit path, so the common case (nothing
+ * pending) is four plain loads; the atomics are only for real work. */
 void hv_vp_before_entry(struct vp *vp)
 {
+	if (!(vp->init_pending | vp->sipi | vp->host_nmi | (u32)vp->wait_sipi))
+		return;
 	if (__atomic_exchange_n(&vp->init_pending, 0, __ATOMIC_SEQ_CST)) {
 		LOGD("INIT: waiting for SIPI");
 		vp->wait_sipi = true;
