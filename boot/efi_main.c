@@ -270,25 +270,12 @@ struct mp_services {
 };
 static struct mp_services *g_mp;
 
-static u32 loader_apic_id(void)
-{
-	u32 a, b, c, d;
-	cpuid_count(0, 0, &a, &b, &c, &d);
-	if (a >= 0xb) {
-		cpuid_count(0xb, 0, &a, &b, &c, &d);
-		if (b)
-			return d;
-	}
-	cpuid_count(1, 0, &a, &b, &c, &d);
-	return b >> 24;
-}
-
 /* The processors the firmware knows, as (APIC ID) with the BSP first. */
 static void discover_cpus(struct boot_info *bi)
 {
 	UINTN n = 0, enabled = 0, self = 0;
 	bi->cpu_count = 1;
-	bi->apic_id[0] = loader_apic_id();
+	bi->apic_id[0] = cpu_apic_id();
 	if (EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &mp_guid, NULL, (void **)&g_mp)) ||
 	    !g_mp ||
 	    EFI_ERROR(uefi_call_wrapper(g_mp->get_number_of_processors, 3, g_mp, &n, &enabled)) ||
@@ -311,7 +298,7 @@ static void discover_cpus(struct boot_info *bi)
  * core, which launches it as this CPU's VP. It returns virtualized. */
 void ap_procedure(struct boot_info *bi)
 {
-	u32 apic = loader_apic_id();
+	u32 apic = cpu_apic_id();
 	for (u32 i = 1; i < bi->cpu_count; i++) {
 		if (bi->apic_id[i] != apic)
 			continue;

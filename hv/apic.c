@@ -63,14 +63,7 @@ int hv_msr_vp_assist_read(struct vp *vp, u32 msr, u64 *val)
 
 int hv_msr_vp_assist_write(struct vp *vp, u32 msr, u64 val)
 {
-	const struct partition *p = vp->part;
-	u64 gpa = val & ~(PAGE_SIZE - 1);
-	if ((val & 1) && p->phys_addr_bits < 64 && gpa >= (1ull << p->phys_addr_bits))
-		return 1; /* beyond the GPA space */
-	if (!vp->assist_page.hpa)
-		return 1;
-	if ((val & 1) ? overlay_enable(vp, &vp->assist_page, gpa)
-		      : overlay_disable(vp, &vp->assist_page))
+	if (!vp->assist_page.hpa || overlay_msr_write(vp, &vp->assist_page, val, true))
 		return 1;
 	vp->assist_msr = val;
 	return 0;

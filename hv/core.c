@@ -127,19 +127,6 @@ void hv_apic_write_icr(u64 val)
 	*(volatile u32 *)(uintptr_t)(base + 0x300) = (u32)val;
 }
 
-/* This CPU's initial APIC ID (x2APIC ID from leaf 0xB where offered). */
-static u32 cpu_apic_id(void)
-{
-	u32 a, b, c, d;
-	cpuid_count(0, 0, &a, &b, &c, &d);
-	if (a >= 0xb) {
-		cpuid_count(0xb, 0, &a, &b, &c, &d);
-		if (b)
-			return d;
-	}
-	cpuid_count(1, 0, &a, &b, &c, &d);
-	return b >> 24;
-}
 
 static NORETURN void give_back(struct boot_info *bi, u32 cpu, u64 status, const char *why)
 {

@@ -189,18 +189,13 @@ int hv_msr_hypercall_read(struct vp *vp, u32 msr, u64 *val)
 int hv_msr_hypercall_write(struct vp *vp, u32 msr, u64 val)
 {
 	struct partition *p = vp->part;
-	u64 gpa = val & ~(PAGE_SIZE - 1);
 
 	if (p->hypercall_msr & HV_HYPERCALL_LOCKED)
 		return 0; /* immutable until reset: writes are ignored */
-	if ((val & HV_HYPERCALL_ENABLE) && p->phys_addr_bits < 64 &&
-	    gpa >= (1ull << p->phys_addr_bits))
-		return 1; /* beyond the GPA space: #GP (TLFS 3.13) */
 	if (!p->guest_os_id)
 		val &= ~HV_HYPERCALL_ENABLE; /* no OS identity yet: stays off */
-	int r = (val & HV_HYPERCALL_ENABLE) ? overlay_enable(vp, &p->hypercall_page, gpa)
-					    : overlay_disable(vp, &p->hypercall_page);
-	if (r)
+	/* TLFS 3.13: a GPA beyond the GPA space is #GP. */
+	if (overlay_msr_write(vp, &p->hypercall_page, val, true))
 		return 1;
 	p->hypercall_msr = val;
 	return 0;

@@ -76,6 +76,21 @@ int overlay_disable(struct vp *vp, struct overlay *o)
 	return refresh(vp, o->gpa);
 }
 
+/* The common write of an overlay page's MSR (the hypercall page, TLFS
+ * 3.13; the reference TSC page, 12.7.1; the VP assist page, 7.8.7): bit 0
+ * enables, bits 63:12 give the GPA. A GPA beyond the GPA space is refused
+ * (returns 1: #GP) when beyond_gp, else accepted but not mapped. Returns 0
+ * when the new value may be stored. */
+int overlay_msr_write(struct vp *vp, struct overlay *o, u64 val, bool beyond_gp)
+{
+	const struct partition *p = vp->part;
+	u64 gpa = val & ~(PAGE_SIZE - 1);
+	bool in_space = p->phys_addr_bits >= 64 || gpa < (1ull << p->phys_addr_bits);
+	if ((val & 1) && !in_space && beyond_gp)
+		return 1;
+	return ((val & 1) && in_space ? overlay_enable(vp, o, gpa) : overlay_disable(vp, o)) ? 1 : 0;
+}
+
 /* TLFS 3.6, 3.12.3: a hypercall parameter block must be 8-byte aligned,
  * inside one page, inside the GPA space (else HV_STATUS_INVALID_ALIGNMENT),
  * and ordinary guest RAM: never hypervisor memory, MMIO, firmware-reserved

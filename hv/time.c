@@ -81,11 +81,7 @@ int hv_msr_reference_tsc_read(struct vp *vp, u32 msr, u64 *val)
 int hv_msr_reference_tsc_write(struct vp *vp, u32 msr, u64 val)
 {
 	struct partition *p = vp->part;
-	u64 gpa = val & ~(PAGE_SIZE - 1);
-	bool in_space = p->phys_addr_bits >= 64 || gpa < (1ull << p->phys_addr_bits);
-	int r = (val & 1) && in_space ? overlay_enable(vp, &p->ref_tsc_page, gpa)
-				      : overlay_disable(vp, &p->ref_tsc_page);
-	if (r)
+	if (overlay_msr_write(vp, &p->ref_tsc_page, val, false))
 		return 1;
 	p->ref_tsc_msr = val;
 	return 0;

@@ -50,6 +50,7 @@ void hv_native_io_out(u16 port, u8 size, u32 val);
 int overlay_register(struct partition *p, struct overlay *o);
 int overlay_enable(struct vp *vp, struct overlay *o, u64 gpa);
 int overlay_disable(struct vp *vp, struct overlay *o);
+int overlay_msr_write(struct vp *vp, struct overlay *o, u64 val, bool beyond_gp);
 struct overlay *overlay_at(const struct partition *p, u64 gpa);
 u16 gmem_check_param(const struct partition *p, u64 gpa, u64 len);
 

@@ -56,6 +56,21 @@ static inline void cpuid_count(u32 leaf, u32 sub, u32 *a, u32 *b, u32 *c, u32 *d
 			 : "a"(leaf), "c"(sub));
 }
 
+/* This CPU's initial APIC ID: the x2APIC ID from leaf 0xB where offered
+ * (SDM CPUID leaf 0BH), else CPUID.1:EBX[31:24]. */
+static inline u32 cpu_apic_id(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(0, 0, &a, &b, &c, &d);
+	if (a >= 0xb) {
+		cpuid_count(0xb, 0, &a, &b, &c, &d);
+		if (b)
+			return d;
+	}
+	cpuid_count(1, 0, &a, &b, &c, &d);
+	return b >> 24;
+}
+
 static inline u64 rdmsr(u32 msr)
 {
 	u32 lo, hi;
