@@ -5,7 +5,7 @@
 #   make run      boot QEMU (SVM) with hv.efi and Debian's Linux kernel
 #                 (GUEST=payload: the guest test payload instead)
 #   make test-linux  the Linux guest tests alone (tests/linux/run.sh)
-#   make test-slow   Linux on Bochs (Intel VMX), about 3 minutes
+#   make test-slow   Linux on Bochs (Intel VMX) alone, about 2 minutes
 #   make bench    exit costs and exit budget (docs/performance.md)
 #
 # Two link units: the loader (boot/, a gnu-efi application, position

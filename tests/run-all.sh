@@ -7,6 +7,12 @@
 #                        control: proves the checks can fail)
 #   4. vmx-payload:       the payload under hv.efi on Bochs tigerlake (Intel VMX)
 #   5. svm-bochs-payload: the same on Bochs ryzen (AMD SVM with nRIP save)
+#   6. Linux (tests/linux/, switches below): Debian's stock kernel under
+#      hv.efi on QEMU SVM, 1 CPU: svm-linux (detection, the Hyper-V leaves
+#      against the payload's CPUID, reference TSC page clocksource and its
+#      time, clean log, power-off) and svm-linux-crash (sysrq c: the crash
+#      notification and message); svm-linux-smp2 (2 CPUs); vmx-skx-linux
+#      (Bochs corei7_skylake_x, Intel VMX, in the Bochs chain)
 #
 # The two QEMU runs go in parallel with the host tests (2 cores); the Bochs
 # runs go one after the other in one background chain alongside them. Every
@@ -15,10 +21,19 @@
 # missing. Environment: HV_QEMU_TIMEOUT (seconds per QEMU run, default 120),
 # HV_BOCHS_TIMEOUT (seconds per Bochs run, default 240), HV_NO_BOCHS=1
 # (skip the Bochs runs, reported as failures).
+#
+# Linux switches (0 or 1): HV_LINUX (default 1: svm-linux, svm-linux-crash),
+# HV_LINUX_BOCHS (default 1: vmx-skx-linux, about 2 min more at the end of
+# the Bochs chain), HV_LINUX_SMP (default 0, OFF: svm-linux-smp2, 2 CPUs,
+# for when SMP, issue 4, is done); HV_LINUX_TIMEOUT (seconds per Linux QEMU
+# run, default 150), HV_LINUX_BOCHS_TIMEOUT (default 420). The kernel is
+# fetched from Debian once (tests/linux/fetch.sh, cached in build/linux).
 set -euo pipefail
 
 # shellcheck source=tests/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/linux/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/linux/checks.sh"
 cd "$HV_ROOT"
 
 qemu_timeout="${HV_QEMU_TIMEOUT:-120}"
@@ -64,6 +79,23 @@ if [[ $have_payload == 1 && $have_hv == 1 ]]; then
 	start_run svm-reset --guest-args 'test=reset'
 fi
 
+# ---- Linux on QEMU (section 6) ---------------------------------------------
+linux_on="${HV_LINUX:-1}"
+linux_smp="${HV_LINUX_SMP:-0}" # OFF by default: 2 CPUs (issue 4)
+linux_bochs="${HV_LINUX_BOCHS:-1}"
+linux_ready=0
+if [[ ($linux_on == 1 || $linux_smp == 1 || $linux_bochs == 1) && $have_hv == 1 ]]; then
+	if linux_fetch; then
+		linux_ready=1
+	fi
+fi
+if [[ $linux_ready == 1 && $linux_on == 1 ]]; then
+	linux_start svm-linux --linux --guest-args hvtest=facts
+	linux_start svm-linux-crash --linux --guest-args hvtest=crash
+fi
+[[ $linux_ready == 1 && $linux_smp == 1 ]] &&
+	linux_start svm-linux-smp2 --linux --smp 2 --guest-args hvtest=facts
+
 # ---- the Bochs runs: one at a time (Bochs is single-threaded and slow),
 # in one background chain next to the QEMU runs ---------------------------
 # NAME MODEL BACKEND EXTRA: BACKEND is the one hv.efi must say it launched;
@@ -86,6 +118,8 @@ if [[ $have_payload == 1 && $have_hv == 1 && "${HV_NO_BOCHS:-0}" != 1 ]] &&
 				>"$HV_BUILD/$bname.run.txt" 2>&1 </dev/null || rc=$?
 			[[ $rc == 0 ]] || echo "run-bochs.sh exited $rc" >>"$HV_BUILD/$bname.run.txt"
 		done
+		[[ $linux_ready == 1 && $linux_bochs == 1 ]] && linux_bochs_run vmx-skx-linux
+		true
 	) &
 	bochs_pid=$!
 fi
@@ -297,6 +331,30 @@ if [[ $have_payload == 1 && $have_hv == 1 ]]; then
 		"the payload kept running after writing HV_X64_MSR_RESET"
 fi
 
+# ---- 6. Linux under hv.efi (QEMU) ------------------------------------------
+if [[ $linux_on == 1 || $linux_smp == 1 ]]; then
+	if [[ $have_hv == 0 ]]; then
+		tally linux.hv_missing 0 "$hv_efi does not exist"
+	elif [[ $linux_ready == 1 ]]; then
+		# Expected CPUID values: the svm-payload run's (section 2).
+		if [[ $linux_on == 1 ]]; then
+			section "svm-linux: Debian's kernel under hv.efi (QEMU TCG, SVM, 1 CPU)"
+			linux_wait svm-linux
+			linux_check_facts svm-linux "$HV_BUILD/svm-payload.clean.log" 1
+			section "svm-linux-crash: a deliberate kernel crash (sysrq c)"
+			linux_wait svm-linux-crash
+			linux_check_crash svm-linux-crash
+		fi
+		if [[ $linux_smp == 1 ]]; then
+			section "svm-linux-smp2: Debian's kernel under hv.efi (QEMU TCG, SVM, 2 CPUs)"
+			linux_wait svm-linux-smp2
+			linux_check_facts svm-linux-smp2 "$HV_BUILD/svm-payload.clean.log" 2
+		fi
+	fi
+else
+	section "Linux under hv.efi (QEMU): not run (HV_LINUX=0)"
+fi
+
 # ---- 4./5. the payload under hv.efi on Bochs (VMX, and SVM with nRIP) -----
 bochs_waited=0
 for spec in "${bochs_runs[@]}"; do
@@ -324,6 +382,15 @@ for spec in "${bochs_runs[@]}"; do
 			"no '${bextra//./ }' in the hypervisor's log"
 	fi
 done
+
+if [[ $linux_bochs == 1 && $linux_ready == 1 && -n "$bochs_pid" ]]; then
+	section "vmx-skx-linux: Debian's kernel under hv.efi (Bochs corei7_skylake_x, VMX)"
+	[[ $bochs_waited == 1 ]] || wait "$bochs_pid" || true
+	[[ -f "$HV_BUILD/vmx-skx-linux.run.txt" ]] && sed 's/^/  /' "$HV_BUILD/vmx-skx-linux.run.txt"
+	linux_check_bochs vmx-skx-linux
+elif [[ $linux_bochs == 1 && $linux_ready == 1 ]]; then
+	tally linux.vmx-skx-linux.bochs 0 "not run (HV_NO_BOCHS=1 or bochs-bin missing)"
+fi
 
 echo
 echo "$T_PASS passed, $T_FAIL failed"

@@ -4,6 +4,9 @@
  *
  *   hvtool clock [MS]   clock comparison (below)
  *   hvtool smp [MS]     a userspace SMP workload (further below)
+ *   hvtool drain        wait until the console has sent all its output
+ *                       (tcdrain on stdout): a UART loses what it still
+ *                       holds when the machine powers off or halts
  *
  * hvtool clock: over an interval (default 1000 ms) it reads three clocks:
  *   - the kernel's clocksource through clock_gettime(CLOCK_MONOTONIC_RAW),
@@ -39,6 +42,7 @@
 #include <sys/io.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -181,18 +185,20 @@ static int cmd_clock(int64_t interval)
 }
 
 /*
- * hvtool smp: with every online CPU busy in one process, CPU 0 maps,
- * touches and unmaps memory (each munmap must flush the other CPUs' TLBs:
- * remote flushes, by IPI or by the HvFlushVirtualAddress* hypercalls) and
- * plays ping-pong through two pipes with a thread on CPU 1 (each wake-up
- * of a sleeping task on the other CPU is an IPI, or HvCallSendSyntheticClusterIpi).
- * It prints
+ * hvtool smp: rounds of two phases. Flush phase: a thread of this process
+ * spins on every other online CPU while CPU 0 maps, touches and unmaps
+ * memory 16 times (each munmap must flush the other CPUs' TLBs: remote
+ * flushes, by IPI or by the HvFlushVirtualAddress* hypercalls). IPI phase:
+ * the spinners sleep and CPU 0 plays ping-pong through two pipes with a
+ * thread on CPU 1 (each wake-up of the sleeping thread on the other CPU is
+ * an IPI, or HvCallSendSyntheticClusterIpi). It prints
  *
  *   HVSMP: cpus=N munmaps=N pingpongs=N tlb_ipis=N resched_ipis=N ok|FAILED
  *
  * with the deltas of /proc/interrupts' TLB and RES rows over the run.
  */
-static volatile int g_stop;
+static volatile int g_stop, g_spin;
+static volatile int g_running[64];
 static char *g_shared;
 static int g_ping[2], g_pong[2];
 
@@ -239,9 +245,16 @@ static void *spinner(void *arg)
 	int cpu = (int)(intptr_t)arg;
 	if (pin(cpu))
 		return (void *)1;
-	while (!g_stop)
+	while (!g_stop) {
+		if (!__atomic_load_n(&g_spin, __ATOMIC_ACQUIRE)) {
+			g_running[cpu] = 0;
+			usleep(50);
+			continue;
+		}
+		g_running[cpu] = 1;
 		for (int i = 0; i < 4096; i += 64)
 			__atomic_fetch_add(&g_shared[i + cpu], 1, __ATOMIC_RELAXED);
+	}
 	return NULL;
 }
 
@@ -273,15 +286,20 @@ static int cmd_smp(int64_t interval)
 	long long tlb0 = irq_row("TLB:"), res0 = irq_row("RES:");
 	pthread_t th[64], pong;
 	int started = 0;
-	for (long c = 2; c < ncpu; c++) /* CPU 1 runs the ponger */
+	for (long c = 1; c < ncpu; c++)
 		if (!pthread_create(&th[started], NULL, spinner, (void *)(intptr_t)c))
 			started++;
 	int have_pong = !pthread_create(&pong, NULL, ponger, NULL);
 
 	long long munmaps = 0, pingpongs = 0;
-	int bad = !have_pong;
+	int bad = !have_pong || started != ncpu - 1;
 	int64_t t0 = now_ns();
 	while (!bad && now_ns() - t0 < interval) {
+		/* flush phase: every spinner on its CPU, in this mm */
+		__atomic_store_n(&g_spin, 1, __ATOMIC_RELEASE);
+		for (long c = 1; c < ncpu; c++)
+			while (!g_running[c] && now_ns() - t0 < interval + 1000000000ll)
+				;
 		for (int i = 0; i < 16; i++) {
 			char *m = mmap(NULL, 65536, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -294,6 +312,8 @@ static int cmd_smp(int64_t interval)
 			munmap(m, 65536);
 			munmaps++;
 		}
+		/* IPI phase: the spinners sleep, CPU 1 is free for the ponger */
+		__atomic_store_n(&g_spin, 0, __ATOMIC_RELEASE);
 		char c = 'p';
 		if (write(g_ping[1], &c, 1) != 1 || read(g_pong[0], &c, 1) != 1 || c != 'p')
 			bad = 1;
@@ -301,6 +321,7 @@ static int cmd_smp(int64_t interval)
 			pingpongs++;
 	}
 	g_stop = 1;
+	__atomic_store_n(&g_spin, 0, __ATOMIC_RELEASE);
 	char q = 'q';
 	if (write(g_ping[1], &q, 1) != 1)
 		bad = 1;
@@ -326,6 +347,8 @@ int main(int argc, char **argv)
 		return cmd_clock(interval);
 	if (!strcmp(cmd, "smp"))
 		return cmd_smp(interval);
-	fprintf(stderr, "usage: hvtool clock|smp [MS]\n");
+	if (!strcmp(cmd, "drain"))
+		return tcdrain(1) ? 1 : 0;
+	fprintf(stderr, "usage: hvtool clock|smp [MS] | drain\n");
 	return 2;
 }

@@ -1,0 +1,376 @@
+# tests/linux/checks.sh - the Linux guest checks (sourced by tests/run-all.sh
+# and tests/linux/run.sh, after tests/lib.sh). Debian's stock kernel boots
+# as hv.efi's guest with tests/linux/init, which prints facts between
+# HVTEST-BEGIN/HVTEST-END markers; these functions start those runs and
+# judge their serial logs with lib.sh's tally.
+#
+# Expected values are never written down here: the Hyper-V leaves Linux
+# prints must equal what the test payload read from the same hypervisor
+# (its "info: cpuid 40000003 ..." line, in PAYLOAD_LOG), and each
+# enlightenment must be used when, and because, that CPUID advertises it.
+
+# Kernel messages that must never appear (any of them is a failure with
+# its line shown). "RETBleed: WARNING:" is a mitigation notice, not a
+# kernel warning, hence "WARNING: CPU".
+LINUX_BAD_PATTERNS=('unchecked MSR access error' 'WARNING: CPU' 'BUG:' 'Oops' 'Call Trace' 'panic')
+
+declare -A linux_pid=()
+
+# linux_start NAME RUN-QEMU-ARGS...: a QEMU run in the background; its
+# own output goes to build/NAME.run.txt.
+linux_start() {
+	local name="$1"
+	shift
+	rm -f "$HV_BUILD/$name.serial.log" "$HV_BUILD/$name.run.txt"
+	"$HV_ROOT/tests/run-qemu.sh" --name "$name" --timeout "${HV_LINUX_TIMEOUT:-150}" "$@" \
+		>"$HV_BUILD/$name.run.txt" 2>&1 </dev/null &
+	linux_pid[$name]=$!
+}
+
+# linux_wait NAME: wait for it and show run-qemu.sh's summary.
+linux_wait() {
+	local name="$1" rc=0
+	[[ -n "${linux_pid[$name]:-}" ]] || return 0
+	wait "${linux_pid[$name]}" || rc=$?
+	unset "linux_pid[$name]"
+	[[ -f "$HV_BUILD/$name.run.txt" ]] && sed 's/^/  /' "$HV_BUILD/$name.run.txt"
+	[[ $rc == 0 ]] || echo "  run-qemu.sh exited $rc"
+}
+
+# linux_fetch: build/linux/ (kernel, initramfs); tallies a failure.
+linux_fetch() {
+	local out="$HV_BUILD/linux-fetch.txt"
+	if "$HV_ROOT/tests/linux/fetch.sh" >"$out" 2>&1 </dev/null; then
+		return 0
+	fi
+	sed 's/^/  /' "$out"
+	tally linux.fetch 0 "tests/linux/fetch.sh failed (see $out)"
+	return 1
+}
+
+# _lsec LOG NAME: the lines of section NAME (without the markers).
+_lsec() {
+	sed -n "/^HVTEST-BEGIN $2\$/,/^HVTEST-END $2\$/p" "$1" | sed '1d;$d'
+}
+
+# _has LOG STRING: fixed-string match.
+_has() { grep -qF -- "$2" "$1"; }
+
+# _first / _last LOG STRING: the number of the first / last line with
+# STRING, or nothing (status 0 either way: callers run under set -e).
+_first() { grep -nF -m1 -- "$2" "$1" | cut -d: -f1 || true; }
+_last() { grep -nF -- "$2" "$1" | tail -n 1 | cut -d: -f1 || true; }
+
+# _c NAME DETAIL COMMAND...: tally whether COMMAND succeeds (in an if:
+# the callers run under set -e).
+_c() {
+	local name="$1" detail="$2"
+	shift 2
+	if "$@"; then
+		tally "$name" 1
+	else
+		tally "$name" 0 "$detail"
+	fi
+}
+
+# _glob STRING PATTERN: STRING matches the glob PATTERN.
+_glob() { [[ $1 == $2 ]]; }
+
+# linux_cpuid PAYLOAD_LOG: "EAX3 EBX3 EDX3 EAX4 EAXA" (hex, as printed
+# by the payload), or nothing.
+linux_cpuid() {
+	[[ -f "$1" ]] || return 0
+	sed -nE 's/.*info: cpuid 40000003 eax=(0x[0-9a-f]+) ebx=(0x[0-9a-f]+) edx=(0x[0-9a-f]+) 40000004 eax=(0x[0-9a-f]+) 4000000a eax=(0x[0-9a-f]+).*/\1 \2 \3 \4 \5/p' \
+		"$1" | head -n 1 || true
+}
+
+# _bit VALUE N: bit N of a hex value is set.
+_bit() { (((${1} >> ${2}) & 1)); }
+
+# linux_check_common NAME LOG [UNTIL]: what every Linux run must show;
+# the kernel's log is clean up to the first line matching UNTIL (the
+# whole log without it).
+linux_check_common() {
+	local t="linux.$1" log="$2" until="${3:-}" pat n
+	local head="$log.head"
+	if [[ -n "$until" ]]; then
+		awk -v u="$until" 'index($0, u) { exit } { print }' "$log" >"$head"
+	else
+		cp "$log" "$head"
+	fi
+	_c "$t.hv_launched" "no 'hv.efi: hypervisor launched'" _has "$log" 'hv.efi: hypervisor launched'
+	_c "$t.guest_started" "hv.efi did not start \\EFI\\linux\\vmlinuz.efi" _has "$log" 'starting guest \EFI\linux\vmlinuz.efi'
+	_c "$t.reached_init" "Linux never ran /init" _has "$log" 'HVTEST: /init reached'
+	_c "$t.detected" "no 'Hypervisor detected: Microsoft Hyper-V'" _has "$log" 'Hypervisor detected: Microsoft Hyper-V'
+	for pat in 'unchecked MSR access error' 'WARNING: CPU' 'BUG:' 'Oops' 'Call Trace'; do
+		n="$(grep -cF -- "$pat" "$head" || true)"
+		tally "$t.no_${pat//[^A-Za-z]/_}" "$([[ $n == 0 ]] && echo 1 || echo 0)" \
+			"$n lines with '$pat', first: $(grep -m1 -F -- "$pat" "$head" || true)"
+	done
+}
+
+# linux_check_facts NAME PAYLOAD_LOG SMP [PLATFORM]: the hvtest=facts run.
+# PLATFORM qemu (default) or bochs: OVMF installs no ACPI tables under
+# Bochs, so there Linux cannot read the PM timer nor power off through
+# ACPI (it halts: "reboot: System halted"), and hv.efi prints no exit
+# counters. An empty PAYLOAD_LOG skips the comparison with CPUID.
+linux_check_facts() {
+	local name="$1" plog="$2" smp="${3:-1}" platform="${4:-qemu}"
+	local t="linux.$name" raw="$HV_BUILD/$name.serial.log" log="$HV_BUILD/$name.clean.log"
+	strip_log "$raw" "$log"
+	linux_check_common "$name" "$log"
+
+	# 'panic' anywhere (the crash run expects one; this one must not).
+	local n
+	n="$(grep -c 'panic' "$log" || true)"
+	tally "$t.no_panic" "$([[ $n == 0 ]] && echo 1 || echo 0)" \
+		"$n lines with 'panic', first: $(grep -m1 'panic' "$log" || true)"
+	if grep -nE '\[hv E|PANIC' "$log" >"$HV_BUILD/$name.errors.txt"; then
+		head -n 10 "$HV_BUILD/$name.errors.txt"
+		tally "$t.no_hv_errors" 0 "$(wc -l <"$HV_BUILD/$name.errors.txt") lines with '[hv E' or 'PANIC'"
+	else
+		tally "$t.no_hv_errors" 1
+	fi
+
+	# ---- the Hyper-V leaves as Linux printed them = the payload's CPUID
+	local cpuid flags
+	cpuid="$(linux_cpuid "$plog")"
+	flags="$(sed -nE 's/.*Hyper-V: privilege flags low (0x[0-9a-f]+), high (0x[0-9a-f]+), hints (0x[0-9a-f]+), misc (0x[0-9a-f]+).*/\1 \2 \3 \4/p' "$log" | head -n 1)"
+	local a3 b3 d3 a4 aa
+	if [[ -z "$plog" ]]; then
+		echo "  ${flags:+Hyper-V: privilege flags low/high/hints/misc $flags (not compared: no payload run here)}"
+		_c "$t.privilege_flags_printed" "no 'Hyper-V: privilege flags ...' line" [ -n "$flags" ]
+	elif [[ -z "$cpuid" ]]; then
+		tally "$t.privilege_flags" 0 "no 'info: cpuid 40000003 ...' line in $plog (the payload run)"
+	elif [[ -z "$flags" ]]; then
+		tally "$t.privilege_flags" 0 "no 'Hyper-V: privilege flags ...' line"
+	else
+		read -r a3 b3 d3 a4 aa <<<"$cpuid"
+		local want="$a3 $b3 $a4 $d3"
+		tally "$t.privilege_flags" "$([[ "$flags" == "$want" ]] && echo 1 || echo 0)" \
+			"Linux: low/high/hints/misc $flags; CPUID 3.EAX/3.EBX/4.EAX/3.EDX: $want"
+		local nested
+		nested="$(sed -nE 's/.*Hyper-V: Nested features: (0x[0-9a-f]+).*/\1/p' "$log" | head -n 1)"
+		tally "$t.nested_features" "$([[ "$nested" == "$aa" ]] && echo 1 || echo 0)" \
+			"Linux: 'Nested features: ${nested:-none}', CPUID 0x4000000A EAX: $aa"
+	fi
+
+	# ---- Host Build = leaf 0x40000002 = the version hv.efi prints
+	local hb ver
+	hb="$(sed -nE 's/.*Hyper-V: Host Build ([0-9]+)\.([0-9]+)\.([0-9]+)\..*/\1.\2.\3/p' "$log" | head -n 1)"
+	ver="$(sed -nE 's/.*\] hv\.efi ([0-9]+)\.([0-9]+) build ([0-9]+).*/\1.\2.\3/p' "$log" | head -n 1)"
+	tally "$t.host_build" "$([[ -n "$hb" && "$hb" == "$ver" ]] && echo 1 || echo 0)" \
+		"Linux 'Host Build ${hb:-none}', hv.efi says version ${ver:-none}"
+
+	# ---- enlightenments in use because CPUID offers them
+	local cs
+	cs="$(_lsec "$log" clocksource | sed -n 's/^current //p')"
+	if [[ $smp == 1 ]]; then
+		tally "$t.clocksource_tsc_page" \
+			"$([[ "$cs" == hyperv_clocksource_tsc_page ]] && _has "$log" 'Switched to clocksource hyperv_clocksource_tsc_page' && echo 1 || echo 0)" \
+			"current clocksource '${cs:-none}', expected hyperv_clocksource_tsc_page"
+	fi
+	if [[ -n "$cpuid" ]]; then
+		if _bit "$a3" 11 && _bit "$d3" 8; then # frequency MSRs
+			_c "$t.lapic_frequency_used" "frequency MSRs offered, no 'Hyper-V: LAPIC Timer Frequency'" _has "$log" 'Hyper-V: LAPIC Timer Frequency:'
+		fi
+		if _bit "$d3" 10; then # crash MSRs
+			_c "$t.crash_msrs_used" "crash MSRs offered, no 'Hyper-V: enabling crash_kexec_post_notifiers'" _has "$log" 'Hyper-V: enabling crash_kexec_post_notifiers'
+		fi
+		if ! _bit "$a3" 9; then
+			tally "$t.tsc_page_offered" 0 "CPUID 0x40000003 EAX $a3 lacks bit 9 (reference TSC page)"
+		fi
+		if [[ $smp -gt 1 ]]; then
+			if _bit "$a4" 2; then
+				_c "$t.remote_tlb_flush_hypercall" "hint bit 2 offered, Linux does not use it" _has "$log" 'Hyper-V: Using hypercall for remote TLB flush'
+			fi
+			if _bit "$a4" 10; then
+				_c "$t.ipi_hypercalls" "hint bit 10 offered, Linux does not use it" _has "$log" 'Hyper-V: Using IPI hypercalls'
+			fi
+		fi
+	fi
+
+	# ---- time: the clocksource against the TSC and the ACPI PM timer
+	local clk khz
+	clk="$(grep -m1 '^HVCLOCK: ' "$log" || true)"
+	khz="$(sed -nE 's/.*tsc: Detected ([0-9]+)\.([0-9]{3}) MHz processor.*/\1\2/p' "$log" | head -n 1)"
+	if [[ -z "$clk" ]]; then
+		tally "$t.clock_measured" 0 "no HVCLOCK line (hvtool clock)"
+	else
+		echo "  $clk"
+		_c "$t.clock_vdso_syscall_agree" "$clk" _glob "$clk" '*vdso_syscall=ok*'
+		local by_clock ppm
+		by_clock="$(sed -nE 's/.*tsc_hz_by_clock=([0-9]+).*/\1/p' <<<"$clk")"
+		ppm="$(sed -nE 's/.*clock_ppm_vs_pm=(-?[0-9]+).*/\1/p' <<<"$clk")"
+		# TSC ticks per clocksource second = the frequency Linux was told
+		# (HV_X64_MSR_TSC_FREQUENCY): the page's scale matches it, 0.2%.
+		if [[ -n "$khz" && -n "$by_clock" ]]; then
+			local d=$((by_clock - khz * 1000))
+			d=${d#-}
+			tally "$t.clock_tsc_rate" "$((d * 1000000 <= khz * 1000 * 2000 ? 1 : 0))" \
+				"TSC runs at $by_clock Hz of clocksource time; Linux was told $khz kHz"
+		else
+			tally "$t.clock_tsc_rate" 0 "no TSC frequency ('tsc: Detected ... MHz') or no measurement"
+		fi
+		# The clocksource keeps real time: within 1% of the platform's
+		# ACPI PM timer over 0.5 s.
+		if [[ $smp == 1 ]]; then
+			if [[ -n "$ppm" ]]; then
+				tally "$t.clock_vs_pm_timer" "$((${ppm#-} <= 10000 ? 1 : 0))" \
+					"clocksource time is $ppm ppm off the ACPI PM timer (limit 10000)"
+			elif [[ $platform == bochs ]]; then
+				echo "  note: no ACPI PM timer under Bochs (no FADT): clocksource not compared with it"
+			else
+				tally "$t.clock_vs_pm_timer" 0 "the PM timer could not be read: $clk"
+			fi
+		fi
+	fi
+
+	# ---- /proc/cpuinfo: a hypervisor, no virtualization extensions
+	local fl
+	fl=" $(_lsec "$log" cpuinfo | sed -n 's/^flags[[:space:]]*: //p' | head -n 1) "
+	_c "$t.cpuinfo_hypervisor" "no 'hypervisor' in the cpuinfo flags" _glob "$fl" '* hypervisor *'
+	_c "$t.cpuinfo_no_svm_vmx" "svm or vmx visible in the cpuinfo flags" \
+		eval '! _glob "$fl" "* svm *" && ! _glob "$fl" "* vmx *"'
+
+	# ---- CPUs
+	local online nproc
+	online="$(_lsec "$log" cpus | sed -n 's/^online //p')"
+	nproc="$(_lsec "$log" cpus | sed -n 's/^nproc //p')"
+	local want_online=0
+	[[ $smp -gt 1 ]] && want_online="0-$((smp - 1))"
+	tally "$t.cpus_online" "$([[ "$online" == "$want_online" && "$nproc" == "$smp" ]] && echo 1 || echo 0)" \
+		"online '${online:-?}', nproc '${nproc:-?}', expected $want_online and $smp"
+	if [[ $smp -gt 1 ]]; then
+		local smpl
+		smpl="$(grep -m1 '^HVSMP: ' "$log" || true)"
+		echo "  ${smpl:-no HVSMP line}"
+		_c "$t.smp_workload" "the SMP workload did not complete: ${smpl:-no HVSMP line}" \
+			_glob "$smpl" '* ok'
+	fi
+
+	# ---- clean power-off, and the hypervisor saw it
+	local done_ln off_ln cnt_ln
+	done_ln="$(_first "$log" 'HVTEST: facts done')"
+	if [[ $platform == bochs ]]; then
+		# Without ACPI, Linux halts instead ("reboot: System halted").
+		off_ln="$(grep -nE 'reboot: (Power down|System halted)' "$log" | tail -n 1 | cut -d: -f1 || true)"
+		tally "$t.powered_down" \
+			"$([[ -n "$done_ln" && -n "$off_ln" && $off_ln -gt $done_ln ]] && echo 1 || echo 0)" \
+			"no 'reboot: Power down' or 'reboot: System halted' after 'HVTEST: facts done'"
+		return 0
+	fi
+	off_ln="$(_last "$log" 'guest enters ACPI sleep state')"
+	cnt_ln="$(_last "$log" 'exit counters')"
+	tally "$t.powered_off" \
+		"$([[ -n "$done_ln" && -n "$off_ln" && $off_ln -gt $done_ln ]] && echo 1 || echo 0)" \
+		"no ACPI power-off after 'HVTEST: facts done'"
+	tally "$t.exit_counters" \
+		"$([[ -n "$done_ln" && -n "$cnt_ln" && $cnt_ln -gt $done_ln ]] && echo 1 || echo 0)" \
+		"no 'exit counters' after the power-off"
+	[[ -n "$cnt_ln" ]] && sed -n "${cnt_ln}p" "$log" | sed 's/^/  /'
+	return 0
+}
+
+# linux_check_crash NAME: the hvtest=crash run. Linux 6.1 with crash MSRs
+# and CrashNotify+CrashMessage in CRASH_CTL reports a panic through its
+# kmsg dumper (drivers/hv/hv_common.c: hv_kmsg_dump): P0-P2 zero, P3 the
+# GPA of a page holding the end of the kernel log, P4 its length, then
+# CRASH_CTL = CrashNotify|CrashMessage. hv.efi logs the parameters and
+# the message a line at a time (lines split at 160 characters).
+linux_check_crash() {
+	local name="$1"
+	local t="linux.$name" raw="$HV_BUILD/$name.serial.log" log="$HV_BUILD/$name.clean.log"
+	strip_log "$raw" "$log"
+	linux_check_common "$name" "$log" 'HVTEST: crashing the kernel'
+
+	local trig_ln panic_line
+	trig_ln="$(_first "$log" 'sysrq: Trigger a crash')"
+	panic_line="$(grep -m1 -E '^\[ *[0-9]+\.[0-9]+\] Kernel panic - not syncing: sysrq triggered crash' "$log" || true)"
+	tally "$t.crashed" "$([[ -n "$trig_ln" && -n "$panic_line" ]] && echo 1 || echo 0)" \
+		"no 'sysrq: Trigger a crash' and 'Kernel panic - not syncing: sysrq triggered crash'"
+
+	local note note_ln
+	note="$(grep -m1 -E '\] guest crash notification from vp0: P0 [0-9a-f]+ P1 [0-9a-f]+ P2 [0-9a-f]+ P3 [0-9a-f]+ P4 [0-9a-f]+$' "$log" || true)"
+	note_ln="$(_first "$log" 'guest crash notification from vp0')"
+	if [[ -z "$note" ]]; then
+		tally "$t.crash_notification" 0 "no 'guest crash notification from vp0: P0 ... P4 ...' from hv.efi"
+	else
+		echo "  ${note#*\] }"
+		local p0 p1 p2 p3 p4
+		read -r p0 p1 p2 p3 p4 <<<"$(sed -E 's/.*P0 ([0-9a-f]+) P1 ([0-9a-f]+) P2 ([0-9a-f]+) P3 ([0-9a-f]+) P4 ([0-9a-f]+)$/\1 \2 \3 \4 \5/' <<<"$note")"
+		tally "$t.crash_notification_after_panic" \
+			"$([[ -n "$trig_ln" && $note_ln -gt $trig_ln ]] && echo 1 || echo 0)" \
+			"the notification (line $note_ln) is not after the sysrq crash (line ${trig_ln:-none})"
+		# The kmsg-dump form: P0-P2 zero, P3 a page-aligned GPA, P4 1..4096.
+		tally "$t.crash_parameters" \
+			"$([[ $p0 == 0 && $p1 == 0 && $p2 == 0 && $p3 != 0 && $((0x$p3 & 0xfff)) == 0 && $((0x$p4)) -ge 1 && $((0x$p4)) -le 4096 ]] && echo 1 || echo 0)" \
+			"P0 $p0 P1 $p1 P2 $p2 P3 $p3 P4 $p4: expected Linux's kmsg form (0, 0, 0, page GPA, length 1-4096)"
+		# The message hv.efi read at P3 is the P4 bytes Linux wrote: the
+		# end of its log, with the panic line exactly as on the console.
+		local msg="$HV_BUILD/$name.crash-message.txt"
+		awk -v s="$note_ln" 'NR > s && /\] guest crash message: / { sub(/^.*\] guest crash message: /, ""); print }' \
+			"$log" >"$msg"
+		local nlines nchars
+		nlines="$(wc -l <"$msg")"
+		nchars="$(awk '{ n += length($0) } END { print n + 0 }' "$msg")"
+		tally "$t.crash_message_length" \
+			"$([[ $nlines -gt 0 && $((0x$p4)) -ge $nchars && $((0x$p4)) -le $((nchars + nlines)) ]] && echo 1 || echo 0)" \
+			"hv.efi logged $nlines message lines with $nchars characters; P4 says $((0x$p4)) bytes"
+		_c "$t.crash_message_has_panic" \
+			"the crash message lacks the console's '${panic_line:-Kernel panic ...}' line" \
+			grep -qxF -- "${panic_line:-no panic line on the console}" "$msg"
+	fi
+
+	# panic = -1: Linux restarts through the FADT reset register at once.
+	local rst_ln
+	rst_ln="$(_last "$log" 'guest resets the system')"
+	tally "$t.reset_after_crash" \
+		"$([[ -n "$rst_ln" && -n "$note_ln" && $rst_ln -gt $note_ln ]] && echo 1 || echo 0)" \
+		"hv.efi logged no system reset after the crash notification"
+	if grep -nE '\[hv E|PANIC' "$log" | grep -vE '\] guest crash (notification|message)' \
+		>"$HV_BUILD/$name.errors.txt"; then
+		head -n 10 "$HV_BUILD/$name.errors.txt"
+		tally "$t.no_hv_errors" 0 "$(wc -l <"$HV_BUILD/$name.errors.txt") lines with '[hv E' or 'PANIC' besides the crash report"
+	else
+		tally "$t.no_hv_errors" 1
+	fi
+	return 0
+}
+
+# ---- Bochs (Intel VMX) ------------------------------------------------------
+declare -A linux_bochs_pid=()
+
+# linux_bochs_run NAME: Linux under hv.efi on Bochs corei7_skylake_x, the
+# Bochs model that boots Linux 6.1 (tigerlake hangs it early, ryzen right
+# after the EFI stub), with noxsave (Bochs's XSAVE leaf is inconsistent).
+# In the foreground; linux_bochs_start runs it in the background.
+linux_bochs_run() {
+	local name="$1" rc=0
+	rm -f "$HV_BUILD/$name.serial.log" "$HV_BUILD/$name.run.txt"
+	"$HV_ROOT/tests/run-bochs.sh" --name "$name" --model corei7_skylake_x --linux \
+		--guest-args 'hvtest=facts noxsave' --timeout "${HV_LINUX_BOCHS_TIMEOUT:-420}" \
+		>"$HV_BUILD/$name.run.txt" 2>&1 </dev/null || rc=$?
+	[[ $rc == 0 ]] || echo "run-bochs.sh exited $rc" >>"$HV_BUILD/$name.run.txt"
+}
+
+linux_bochs_start() {
+	linux_bochs_run "$1" &
+	linux_bochs_pid[$1]=$!
+}
+
+linux_bochs_wait() {
+	local name="$1" rc=0
+	[[ -n "${linux_bochs_pid[$name]:-}" ]] || return 0
+	wait "${linux_bochs_pid[$name]}" || rc=$?
+	unset "linux_bochs_pid[$name]"
+	[[ -f "$HV_BUILD/$name.run.txt" ]] && sed 's/^/  /' "$HV_BUILD/$name.run.txt"
+	[[ $rc == 0 ]] || echo "  run-bochs.sh exited $rc"
+}
+
+# linux_check_bochs NAME: detection and clocksource on Intel VMX.
+linux_check_bochs() {
+	local name="$1" log="$HV_BUILD/$1.clean.log"
+	linux_check_facts "$name" "" 1 bochs
+	_c "linux.$name.backend_vmx" "no 'hv.efi: hypervisor launched (vmx)'" _has "$log" 'hv.efi: hypervisor launched (vmx)'
+}

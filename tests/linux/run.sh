@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# tests/linux/run.sh - the Linux guest tests on their own (`make test-linux`,
+# `make test-slow`); tests/run-all.sh runs the same checks inside
+# `make test`. Debian's stock kernel (tests/linux/fetch.sh) boots as
+# hv.efi's guest:
+#
+#   svm-linux         QEMU TCG SVM, 1 CPU, hvtest=facts (tests/linux/init):
+#                     detection, the Hyper-V leaves against the payload's
+#                     CPUID, the reference TSC page clocksource and its
+#                     time, a clean kernel log, ACPI power-off
+#   svm-linux-crash   the same kernel crashed with sysrq c: hv.efi's crash
+#                     notification with Linux's parameters and message
+#   linux-cpuid       the test payload under hv.efi, for the CPUID values
+#                     Linux must print
+#   svm-linux-smp2    --smp2: 2 CPUs (needs SMP, issue 4)
+#   vmx-skx-linux     --bochs: Bochs corei7_skylake_x (Intel VMX), noxsave,
+#                     1 CPU: detection and clocksource (about 3 min)
+#
+#   tests/linux/run.sh [--smp2] [--bochs] [--no-qemu]
+#
+# Ends with "N passed, M failed"; exit status 1 on any failure.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tests/lib.sh
+source "$here/../lib.sh"
+# shellcheck source=tests/linux/checks.sh
+source "$here/checks.sh"
+cd "$HV_ROOT"
+
+smp2=0
+bochs=0
+qemu=1
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--smp2) smp2=1 ;;
+	--bochs) bochs=1 ;;
+	--no-qemu) qemu=0 ;;
+	*) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	esac
+	shift
+done
+
+for f in "$HV_BUILD/hv.efi" "$HV_BUILD/tests/payload.efi"; do
+	[[ -f "$f" ]] || { echo "linux/run: missing $f (make all)" >&2; exit 3; }
+done
+mkdir -p "$HV_BUILD"
+
+section "fetch: Debian's kernel and the initramfs (tests/linux/fetch.sh)"
+if linux_fetch; then
+	echo "kernel: $(cat "$HV_BUILD/linux/kernel.txt" 2>/dev/null || echo unknown)"
+	if [[ $qemu == 1 ]]; then
+		linux_start linux-cpuid --guest payload
+		linux_start svm-linux --linux --guest-args hvtest=facts
+		linux_start svm-linux-crash --linux --guest-args hvtest=crash
+		[[ $smp2 == 0 ]] || linux_start svm-linux-smp2 --linux --smp 2 --guest-args hvtest=facts
+	fi
+	if [[ $bochs == 1 ]]; then
+		linux_bochs_start vmx-skx-linux
+	fi
+
+	if [[ $qemu == 1 ]]; then
+		section "linux-cpuid: the payload's view of CPUID (expected values)"
+		linux_wait linux-cpuid
+		strip_log "$HV_BUILD/linux-cpuid.serial.log" "$HV_BUILD/linux-cpuid.clean.log"
+		grep -m1 'info: cpuid 40000003' "$HV_BUILD/linux-cpuid.clean.log" || echo "  (no CPUID info line)"
+		section "svm-linux: Debian's kernel under hv.efi (QEMU TCG, SVM, 1 CPU)"
+		linux_wait svm-linux
+		linux_check_facts svm-linux "$HV_BUILD/linux-cpuid.clean.log" 1
+		section "svm-linux-crash: a deliberate kernel crash (sysrq c)"
+		linux_wait svm-linux-crash
+		linux_check_crash svm-linux-crash
+		if [[ $smp2 == 1 ]]; then
+			section "svm-linux-smp2: Debian's kernel under hv.efi (QEMU TCG, SVM, 2 CPUs)"
+			linux_wait svm-linux-smp2
+			linux_check_facts svm-linux-smp2 "$HV_BUILD/linux-cpuid.clean.log" 2
+		fi
+	fi
+	if [[ $bochs == 1 ]]; then
+		section "vmx-skx-linux: Debian's kernel under hv.efi (Bochs corei7_skylake_x, VMX)"
+		linux_bochs_wait vmx-skx-linux
+		linux_check_bochs vmx-skx-linux
+	fi
+fi
+
+echo
+echo "$T_PASS passed, $T_FAIL failed"
+[[ $T_FAIL == 0 ]]
