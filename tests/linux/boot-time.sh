@@ -21,9 +21,11 @@
 # is hv.efi's exit counter line at the guest's ACPI power-off in the
 # median run under hv.efi (the reasons and counts: total=... cpuid=...
 # msr_read=...), counting every exit from hv.efi's launch (the firmware's
-# last steps, the EFI stub and the kernel) to the power-off. Exit status 1
-# if a run did not reach /init. Other scripts should call it when the
-# machine is otherwise idle: the two cores are shared by QEMU's threads.
+# last steps, the EFI stub and the kernel) to the power-off. That run's
+# serial log is copied to build/linux-boot-hv.serial.log (for run-bench.sh's
+# HV_BENCH_LINUX_LOG / extract). Exit status 1 if a run did not reach
+# /init. Call it when the machine is otherwise idle: the two cores are
+# shared by QEMU's threads, and other load lengthens both boots unevenly.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -74,14 +76,15 @@ one_run() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 with=() without=() failed=0
-declare -A counters=()
+declare -A counters=() runlog=()
 for ((i = 1; i <= runs; i++)); do
 	s="$(one_run "linux-boot-hv-$i")"
 	with+=("$s")
 	[[ $s == fail ]] && failed=1
 	strip_log "$HV_BUILD/linux-boot-hv-$i.serial.log" "$HV_BUILD/linux-boot-hv-$i.clean.log"
 	counters[$s]="$(grep 'exit counters' "$HV_BUILD/linux-boot-hv-$i.clean.log" | tail -n 1 |
-		sed -E 's/.*exit counters vp[0-9]+: //')"
+		sed -E 's/.*exit counters vp[0-9]+: //' || true)"
+	runlog[$s]="$HV_BUILD/linux-boot-hv-$i.serial.log"
 	s="$(one_run "linux-boot-nohv-$i" --no-hv)"
 	without+=("$s")
 	[[ $s == fail ]] && failed=1
@@ -101,5 +104,6 @@ for s in "${with[@]}"; do
 		best="$s"
 	fi
 done
+cp "${runlog[$best]}" "$HV_BUILD/linux-boot-hv.serial.log"
 ratio="$(awk -v a="$mw" -v b="$mn" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')"
 echo "LINUX_BOOT: with_hv $mw without_hv $mn ratio $ratio exits ${counters[$best]:-none}"
