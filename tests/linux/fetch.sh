@@ -55,7 +55,7 @@ apt_update() {
 # kernel_package: the package linux-image-amd64 depends on
 # (linux-image-6.1.0-NN-amd64 on Debian 12).
 kernel_package() {
-	apt-cache depends linux-image-amd64 2>/dev/null |
+	{ apt-cache depends linux-image-amd64 2>/dev/null || true; } |
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
 }
 
