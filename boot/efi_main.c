@@ -183,14 +183,16 @@ static void apic_wr(u64 base, bool x2, u32 reg, u32 v)
 		*(volatile u32 *)(uintptr_t)(base + reg) = v;
 }
 
-/* Measure the TSC and the local APIC timer against the firmware's timer
- * (Stall, a busy wait on a platform timer): the reference time, the
- * hypercall time budget and the frequency MSRs derive from these. Five
- * 10 ms windows; the one with the fewest TSC ticks is the one least
- * disturbed (an emulator thread descheduled between the stall and the TSC
- * read only ever adds ticks). The APIC timer is counted in the same
- * window. It runs
- * masked, one-shot, divide-by-1; its registers are restored after (a
+#define PM_TIMER_HZ 3579545ull /* ACPI 4.8.3.3 */
+
+/* Measure the TSC and the local APIC timer: five 10 ms windows of the
+ * firmware's Stall, each timed by the ACPI PM timer read right next to the
+ * TSC (the FADT's PM_TMR_BLK), so neither the firmware's timer code nor a
+ * descheduled emulator thread distorts the ratio; the median window wins.
+ * Without a PM timer (OVMF under Bochs has no ACPI tables) the windows are
+ * taken at their nominal length and the shortest wins (a delay only ever
+ * adds ticks). The APIC timer is counted in the same windows; it runs
+ * masked, one-shot, divide-by-1 and its registers are restored after (a
  * firmware using it sees one period restart). */
 static void measure_clocks(struct boot_info *bi)
 {
@@ -198,8 +200,8 @@ static void measure_clocks(struct boot_info *bi)
 	bool on = apic_base_msr & BIT(11), x2 = apic_base_msr & BIT(10);
 	u64 base = apic_base_msr & ~0xfffull & ((1ull << 52) - 1);
 	u64 flags = read_rflags();
-	u32 lvt = 0, tmict = 0, tdcr = 0;
-	u64 best = ~0ull, best_apic = 0;
+	u32 lvt = 0, tmict = 0, tdcr = 0, pm_mask = bi->pm_tmr_32bit ? 0xffffffff : 0xffffff;
+	u64 tsc[5], apic[5];
 
 	__asm__ volatile("cli");
 	if (on) {
@@ -213,15 +215,17 @@ static void measure_clocks(struct boot_info *bi)
 		if (on)
 			apic_wr(base, x2, APIC_TMICT, 0xffffffff);
 		u32 c0 = on ? apic_rd(base, x2, APIC_TMCCT) : 0;
+		u32 p0 = bi->pm_tmr_port ? inl(bi->pm_tmr_port) : 0;
 		u64 t0 = rdtsc();
 		uefi_call_wrapper(BS->Stall, 1, 10000); /* 10 ms */
 		u64 t1 = rdtsc();
+		u32 p1 = bi->pm_tmr_port ? inl(bi->pm_tmr_port) : 0;
 		u32 c1 = on ? apic_rd(base, x2, APIC_TMCCT) : 0;
-		if (t1 - t0 < best) {
-			best = t1 - t0;
-			/* A timer that did not move (or wrapped) is not measured. */
-			best_apic = on && c1 && c1 < c0 ? (u64)(c0 - c1) : 0;
-		}
+		u64 pm = (p1 - p0) & pm_mask;
+		/* Rates in Hz; a timer that did not move (or wrapped): 0. */
+		u64 apic_ticks = on && c1 && c1 < c0 ? (u64)(c0 - c1) : 0;
+		tsc[i] = pm ? (t1 - t0) * PM_TIMER_HZ / pm : (t1 - t0) * 100;
+		apic[i] = pm ? apic_ticks * PM_TIMER_HZ / pm : apic_ticks * 100;
 	}
 	if (on) {
 		apic_wr(base, x2, APIC_TDCR, tdcr);
@@ -230,10 +234,19 @@ static void measure_clocks(struct boot_info *bi)
 	}
 	if (flags & RFLAGS_IF)
 		__asm__ volatile("sti");
-	/* Both counts are of the same 10 ms window, so the APIC rate keeps
-	 * its ratio to the TSC rate whatever the window really lasted. */
-	bi->tsc_hz = best * 100;
-	bi->apic_hz = best_apic * 100;
+	/* Sort the windows by TSC rate (insertion sort, 5 entries). */
+	for (int i = 1; i < 5; i++)
+		for (int j = i; j > 0 && tsc[j] < tsc[j - 1]; j--) {
+			u64 t = tsc[j];
+			tsc[j] = tsc[j - 1];
+			tsc[j - 1] = t;
+			t = apic[j];
+			apic[j] = apic[j - 1];
+			apic[j - 1] = t;
+		}
+	int pick = bi->pm_tmr_port ? 2 : 0; /* median, or shortest */
+	bi->tsc_hz = tsc[pick];
+	bi->apic_hz = apic[pick];
 }
 
 static bool cpu_invariant_tsc(void)
@@ -376,7 +389,6 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	bi->phys_addr_bits = phys_addr_bits();
 	bi->log_level = (u32)cfg->log_level;
 	bi->serial_port = cfg->serial_port;
-	measure_clocks(bi);
 	bi->invariant_tsc = cpu_invariant_tsc() || cfg->invariant_tsc;
 
 	struct pool pool;
@@ -386,6 +398,7 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	if (EFI_ERROR(st))
 		goto fail;
 	efi_find_acpi_ports(bi);
+	measure_clocks(bi);
 
 	/* Host page tables: all physical memory identity-mapped (the host
 	 * reads guest memory and its own pool this way), the core at its
@@ -412,8 +425,9 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	     (unsigned long)base, (unsigned long)(base + bi->resident_size),
 	     (unsigned long)(bi->resident_size >> 10), (unsigned long)bi->phys_top,
 	     bi->pm1a_cnt_port, bi->reset_port);
-	LOGI("TSC %lu kHz%s, APIC timer %lu kHz, %u processor(s)", (unsigned long)(bi->tsc_hz / 1000),
-	     bi->invariant_tsc ? " (invariant)" : "", (unsigned long)(bi->apic_hz / 1000),
+	LOGI("TSC %lu kHz%s, APIC timer %lu kHz (against the %s), %u processor(s)",
+	     (unsigned long)(bi->tsc_hz / 1000), bi->invariant_tsc ? " (invariant)" : "",
+	     (unsigned long)(bi->apic_hz / 1000), bi->pm_tmr_port ? "ACPI PM timer" : "firmware's Stall",
 	     bi->cpu_count);
 
 	u32 cpus = bi->cpu_count;

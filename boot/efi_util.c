@@ -103,7 +103,7 @@ static bool sig_is(const void *p, const char *sig)
 	return s[0] == sig[0] && s[1] == sig[1] && s[2] == sig[2] && s[3] == sig[3];
 }
 
-/* ACPI 6.x 5.2.9: PM1a_CNT_BLK @64, PM1b_CNT_BLK @68, Flags @112 (bit 10
+/* ACPI 6.x 5.2.9: PM1a_CNT_BLK @64, PM1b_CNT_BLK @68, PM_TMR_BLK @76, Flags @112 (bit 10
  * RESET_REG_SUP), RESET_REG GAS @116 (space id, address @120), RESET_VALUE
  * @128, X_PM1a_CNT_BLK GAS @172. */
 static void parse_fadt(struct boot_info *bi, const u8 *f)
@@ -112,6 +112,10 @@ static void parse_fadt(struct boot_info *bi, const u8 *f)
 	if (len >= 72) {
 		bi->pm1a_cnt_port = (u16) * (const u32 *)(f + 64);
 		bi->pm1b_cnt_port = (u16) * (const u32 *)(f + 68);
+	}
+	if (len >= 116) { /* PM_TMR_BLK @76; Flags @112 bit 8 TMR_VAL_EXT */
+		bi->pm_tmr_port = (u16) * (const u32 *)(f + 76);
+		bi->pm_tmr_32bit = (*(const u32 *)(f + 112) & BIT(8)) != 0;
 	}
 	if (!bi->pm1a_cnt_port && len >= 184 && f[172] == 1)
 		bi->pm1a_cnt_port = (u16) * (const u64 *)(f + 176);

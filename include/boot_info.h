@@ -85,7 +85,8 @@ struct boot_info {
 	u64 tsc_hz;         /* TSC frequency measured by the loader */
 	u64 apic_hz;        /* local APIC timer input frequency, 0 if unknown */
 	u32 invariant_tsc;  /* CPUID 0x80000007 EDX[8] or invariant_tsc=yes */
-	u32 pad3;
+	u16 pm_tmr_port;    /* ACPI PM timer (FADT PM_TMR_BLK), 0 = none */
+	u16 pm_tmr_32bit;   /* FADT TMR_VAL_EXT */
 	u32 range_count;
 	u32 cpu_count;  /* logical processors (MP services), 1 without them */
 	struct mem_range range[BOOT_MAX_RANGES];

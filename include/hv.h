@@ -32,6 +32,10 @@ enum hv_action hv_handle_virt_insn(struct vp *vp, struct hv_exit *e);
 enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e);
 enum hv_action hv_handle_shutdown(struct vp *vp, struct hv_exit *e);
 
+/* io.c: the I/O ports a backend intercepts (its I/O bitmap). */
+#define HV_IO_INTERCEPTS_MAX 5
+u32 hv_io_intercepts(const struct partition *p, u16 ports[HV_IO_INTERCEPTS_MAX]);
+
 /* cpuid.c: the guest-visible CPUID for (leaf, subleaf), given the native
  * values in r[] (EAX, EBX, ECX, EDX) and the guest's CR4. */
 void hv_cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4, u32 r[4]);

@@ -9,7 +9,7 @@
  *    EFER, VM_CR, VM_HSAVE_PA (hide SVM: the guest runs with EFER.SVME=1).
  *  - VMRUN (required by VMRUN itself), VMMCALL, VMLOAD, VMSAVE, STGI, CLGI,
  *    SKINIT, INVLPGA: SVM instructions are #UD for the guest.
- *  - Port I/O only on the ACPI PM1 control / reset ports (counters dump).
+ *  - Port I/O only on the ports hv_io_intercepts names (counters dump).
  *  - SHUTDOWN: a guest triple fault must not reset the host silently.
  *  - NMI: other VPs kick this one with an NMI (INIT/SIPI, hv/smp.c); the
  *    guest's own NMIs are handed back to it.
@@ -90,12 +90,9 @@ static int svm_partition_init(struct partition *p, const struct boot_info *bi)
 	msrpm_intercept(MSR_AMD_VM_CR, true, true);
 	msrpm_intercept(MSR_AMD_VM_HSAVE_PA, true, true);
 	msrpm_intercept(0x830, false, true); /* x2APIC ICR: INIT/SIPI (hv/smp.c) */
-	iopm_intercept(p->pm1a_cnt_port);
-	iopm_intercept((u16)(p->pm1a_cnt_port ? p->pm1a_cnt_port + 1 : 0));
-	iopm_intercept(p->pm1b_cnt_port);
-	iopm_intercept((u16)(p->pm1b_cnt_port ? p->pm1b_cnt_port + 1 : 0));
-	iopm_intercept(p->reset_port);
-	iopm_intercept(0xcf9);
+	u16 ports[HV_IO_INTERCEPTS_MAX];
+	for (u32 i = 0, n = hv_io_intercepts(p, ports); i < n; i++)
+		iopm_intercept(ports[i]);
 
 	/* Nested page tables: identity map of everything below phys_top in the
 	 * largest pages the CPU offers, with the hypervisor's memory left out. */

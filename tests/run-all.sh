@@ -24,7 +24,7 @@
 #
 # Linux switches (0 or 1): HV_LINUX (default 1: svm-linux, svm-linux-crash),
 # HV_LINUX_BOCHS (default 1: vmx-skx-linux, about 2 min more at the end of
-# the Bochs chain), HV_LINUX_SMP (default 0, OFF: svm-linux-smp2, 2 CPUs,
+# the Bochs chain), HV_LINUX_SMP (default 1: svm-linux-smp2, 2 CPUs,
 # for when SMP, issue 4, is done); HV_LINUX_TIMEOUT (seconds per Linux QEMU
 # run, default 150), HV_LINUX_BOCHS_TIMEOUT (default 420). The kernel is
 # fetched from Debian once (tests/linux/fetch.sh, cached in build/linux).
@@ -46,9 +46,21 @@ mkdir -p "$HV_BUILD"
 # ---- start the QEMU runs in the background ------------------------------
 # start_run NAME ARGS...: run-qemu.sh's own output goes to build/NAME.run.txt
 declare -A run_pid=()
+# At most HV_QEMU_PARALLEL (default 3) QEMU runs at once: the machines have
+# 2 cores, and an emulator thread descheduled for long stretches makes the
+# guest's wall-clock checks (reference time vs. the firmware's timer) noisy.
+qemu_parallel="${HV_QEMU_PARALLEL:-3}"
 start_run() {
-	local name="$1"
+	local name="$1" p alive
 	shift
+	while :; do
+		alive=0
+		for p in "${run_pid[@]}"; do
+			kill -0 "$p" 2>/dev/null && alive=$((alive + 1))
+		done
+		((alive < qemu_parallel)) && break
+		sleep 0.5
+	done
 	rm -f "$HV_BUILD/$name.serial.log" "$HV_BUILD/$name.run.txt"
 	tests/run-qemu.sh --name "$name" --timeout "$qemu_timeout" "$@" \
 		>"$HV_BUILD/$name.run.txt" 2>&1 </dev/null &
@@ -66,6 +78,12 @@ fi
 if [[ $have_payload == 1 ]]; then
 	start_run svm-payload-nohv --guest payload --no-hv
 fi
+# Every processor virtualized (issue 4): the payload's per-processor checks
+# through MP services on 2 and 4 processors (section 2b).
+if [[ $have_payload == 1 && $have_hv == 1 ]]; then
+	start_run svm-payload-smp2 --guest payload --smp 2
+	start_run svm-payload-smp4 --guest payload --smp 4
+fi
 # Boot paths (section 4): hv.efi started from the UEFI shell with a command
 # line that overrides hv.cfg; and a guest that fails to load, after which
 # the firmware's next boot option (the shell) runs the payload, still
@@ -81,7 +99,7 @@ fi
 
 # ---- Linux on QEMU (section 6) ---------------------------------------------
 linux_on="${HV_LINUX:-1}"
-linux_smp="${HV_LINUX_SMP:-0}" # OFF by default: 2 CPUs (issue 4)
+linux_smp="${HV_LINUX_SMP:-1}" # 2 CPUs (issue 4)
 linux_bochs="${HV_LINUX_BOCHS:-1}"
 linux_ready=0
 if [[ ($linux_on == 1 || $linux_smp == 1 || $linux_bochs == 1) && $have_hv == 1 ]]; then
@@ -101,8 +119,13 @@ fi
 # NAME MODEL BACKEND EXTRA: BACKEND is the one hv.efi must say it launched;
 # EXTRA a log line proving the path the run is there for (ryzen: the nRIP
 # path of svm_advance_rip, which QEMU's SVM cannot exercise).
+# NAME MODEL BACKEND EXTRA [PROCESSORS]
 bochs_runs=("vmx-payload tigerlake vmx unrestricted.guest"
-	"svm-bochs-payload ryzen svm nRIP.yes")
+	"svm-bochs-payload ryzen svm nRIP.yes"
+	"vmx-payload-smp2 tigerlake vmx unrestricted.guest 2"
+	"vmx-payload-smp4 tigerlake vmx unrestricted.guest 4"
+	"svm-bochs-payload-smp2 ryzen svm nRIP.yes 2"
+	"svm-bochs-payload-smp4 ryzen svm nRIP.yes 4")
 bochs_pid=
 if [[ $have_payload == 1 && $have_hv == 1 && "${HV_NO_BOCHS:-0}" != 1 ]] &&
 	command -v bochs-bin >/dev/null; then
@@ -112,9 +135,10 @@ if [[ $have_payload == 1 && $have_hv == 1 && "${HV_NO_BOCHS:-0}" != 1 ]] &&
 	done
 	(
 		for spec in "${bochs_runs[@]}"; do
-			read -r bname bmodel _ <<<"$spec"
+			read -r bname bmodel _ _ bsmp <<<"$spec"
 			rc=0
 			tests/run-bochs.sh --name "$bname" --model "$bmodel" --timeout "$bochs_timeout" \
+				--smp "${bsmp:-1}" \
 				>"$HV_BUILD/$bname.run.txt" 2>&1 </dev/null || rc=$?
 			[[ $rc == 0 ]] || echo "run-bochs.sh exited $rc" >>"$HV_BUILD/$bname.run.txt"
 		done
@@ -256,6 +280,30 @@ else
 		"no 'PASS: time.tsc_page.agrees'"
 fi
 
+# smp_checks NAME N: with N > 1 processors, the hypervisor launched on all
+# of them and every AP ran the payload's checks (checks_mp.c: MP services
+# restarts the APs with INIT-SIPI-SIPI, which must reach them in software).
+smp_checks() {
+	local name="$1" n="$2" clean="$HV_BUILD/$1.clean.log"
+	[[ $n -gt 1 ]] || return 0
+	tally "harness.$name.launched_on_all" \
+		"$(grep -qF "hypervisor launched on all $n processors" "$clean" && echo 1 || echo 0)" \
+		"no 'hypervisor launched on all $n processors'"
+	tally "harness.$name.aps_checked" \
+		"$(grep -q '^PASS: mp.all_aps_checked' "$clean" && echo 1 || echo 0)" \
+		"no 'PASS: mp.all_aps_checked'"
+}
+
+# ---- 2b. the payload on 2 and 4 processors (QEMU SVM) ----------------------
+for n in 2 4; do
+	section "svm-payload-smp$n: payload.efi under hv.efi on $n processors (QEMU SVM)"
+	if [[ $have_payload == 1 && $have_hv == 1 ]]; then
+		wait_run "svm-payload-smp$n"
+		check_payload "svm-payload-smp$n" required
+		smp_checks "svm-payload-smp$n" "$n"
+	fi
+done
+
 # ---- 3. negative control: the payload without a hypervisor ----------------
 section "svm-payload-nohv: payload.efi without hv.efi (negative control)"
 if [[ $have_payload == 0 ]]; then
@@ -373,7 +421,8 @@ for spec in "${bochs_runs[@]}"; do
 		fi
 		[[ -f "$HV_BUILD/$bname.run.txt" ]] && sed 's/^/  /' "$HV_BUILD/$bname.run.txt"
 		check_payload "$bname" or-exit-log
-		read -r _ _ bbackend bextra <<<"$spec"
+		read -r _ _ bbackend bextra bsmp <<<"$spec"
+		smp_checks "$bname" "${bsmp:-1}"
 		tally "harness.$bname.backend_$bbackend" \
 			"$(grep -qF "hv.efi: hypervisor launched ($bbackend)" "$HV_BUILD/$bname.clean.log" && echo 1 || echo 0)" \
 			"no 'hv.efi: hypervisor launched ($bbackend)' in the log"
@@ -390,6 +439,27 @@ if [[ $linux_bochs == 1 && $linux_ready == 1 && -n "$bochs_pid" ]]; then
 	linux_check_bochs vmx-skx-linux
 elif [[ $linux_bochs == 1 && $linux_ready == 1 ]]; then
 	tally linux.vmx-skx-linux.bochs 0 "not run (HV_NO_BOCHS=1 or bochs-bin missing)"
+fi
+
+# ---- 7. OS-style AP start (issue 4, test (b)): apboot.efi leaves the
+# firmware and starts the APs itself with INIT-SIPI-SIPI, then restarts one;
+# 2 and 4 processors on QEMU SVM, Bochs VMX and Bochs SVM, plus the
+# negative control. After the Bochs chain: one Bochs at a time.
+section "apboot: the guest starts the APs itself (tests/run-apboot.sh)"
+if [[ $have_hv == 1 && -f "$HV_BUILD/tests/apboot.efi" && -n "$bochs_pid" ]]; then
+	[[ $bochs_waited == 1 ]] || wait "$bochs_pid" || true
+	alog="$HV_BUILD/apboot.run.txt"
+	rc=0
+	tests/run-apboot.sh --nohv >"$alog" 2>&1 </dev/null || rc=$?
+	grep -E '^(PASS|FAIL): apboot|^apboot:|^  ' "$alog" || true
+	ap="$(count_lines '^PASS: apboot' "$alog")"
+	af="$(count_lines '^FAIL: apboot' "$alog")"
+	T_PASS=$((T_PASS + ap))
+	T_FAIL=$((T_FAIL + af))
+	tally harness.apboot.ran_all "$([[ $((ap + af)) -ge 7 && $rc == 0 ]] && echo 1 || echo 0)" \
+		"$ap passed and $af failed runs, exit status $rc (expected 7 runs)"
+else
+	tally harness.apboot.ran 0 "not run (no hv.efi, no apboot.efi, or no Bochs)"
 fi
 
 echo

@@ -246,6 +246,7 @@ _Static_assert(VMCS_GUEST_TR_LIMIT == VMCS_GUEST_ES_LIMIT + 2 * 7, "segment limi
 /* Guest interruptibility state (SDM 25.4.2, table 25-3). */
 #define VMX_INTR_BLOCK_STI BIT(0)
 #define VMX_INTR_BLOCK_MOV_SS BIT(1)
+#define VMX_INTR_BLOCK_NMI BIT(3)
 
 /* VM-entry/exit interruption information (SDM 25.8.3, 25.9.2). */
 #define VMX_INTR_INFO_VALID BIT(31)

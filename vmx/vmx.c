@@ -15,8 +15,8 @@
  *  - CR4: VMXE is owned by the hypervisor (guest/host mask, read shadow
  *    without VMXE): a guest MOV to CR4 exits only if it sets VMXE, and gets
  *    #GP as on a CPU without VMX (SDM 26.1.3, 26.3).
- *  - Port I/O only on the ACPI PM1 control / reset ports and 0xCF9 (the
- *    counters dump before the platform goes away), like svm/.
+ *  - Port I/O only on the ports hv_io_intercepts names (the counters
+ *    dump before the platform goes away), like svm/.
  *  - EPT violations: the hypervisor's memory is not mapped; MMIO above the
  *    memory map is mapped on first touch.
  * External interrupts and NMIs are not intercepted: they go straight to the
@@ -170,12 +170,9 @@ static int vmx_partition_init(struct partition *p, const struct boot_info *bi)
 	msr_intercept(0x830, false, true); /* x2APIC ICR: INIT/SIPI (hv/smp.c) */
 	for (u32 m = MSR_IA32_VMX_FIRST; m <= MSR_IA32_VMX_LAST; m++)
 		msr_intercept(m, true, true);
-	io_intercept(p->pm1a_cnt_port);
-	io_intercept((u16)(p->pm1a_cnt_port ? p->pm1a_cnt_port + 1 : 0));
-	io_intercept(p->pm1b_cnt_port);
-	io_intercept((u16)(p->pm1b_cnt_port ? p->pm1b_cnt_port + 1 : 0));
-	io_intercept(p->reset_port);
-	io_intercept(0xcf9);
+	u16 ports[HV_IO_INTERCEPTS_MAX];
+	for (u32 i = 0, n = hv_io_intercepts(p, ports); i < n; i++)
+		io_intercept(ports[i]);
 
 	/* EPT: identity map of everything below phys_top in the largest
 	 * pages the CPU offers, write-back, the hypervisor's memory left out

@@ -163,6 +163,14 @@ void vmx_decode_exit(struct vp *vp, struct hv_exit *e)
 					 :
 					 : [ss] "i"(HOST_DS), [cs] "i"(HOST_CS)
 					 : "rcx", "memory");
+		/* An NMI that exits arrived while the guest's NMIs were not
+		 * blocked: blocking by NMI is saved as 0 (SDM 27.3.4). Bochs
+		 * masks the NMI before the exit and saves 1; with NMI exiting
+		 * a guest IRET never clears it (SDM 25.3), so the next kick
+		 * would stay pending forever. */
+		if (nmi)
+			vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+				vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~(u64)VMX_INTR_BLOCK_NMI);
 		e->reason = nmi ? HV_EXIT_NMI : HV_EXIT_EXCEPTION;
 		e->u.exc.vector = (u8)info;
 		break;

@@ -184,3 +184,21 @@ TEST(shutdown_resets)
 	CHECK_EQ(fake_io_last_port, 0xcf9);
 	CHECK(strstr(fake_serial, "guest triple fault"));
 }
+
+TEST(io_intercepted_ports)
+{
+	setup();
+	u16 ports[HV_IO_INTERCEPTS_MAX];
+	/* q35: PM1a at 0x604, reset register 0xCF9 (a PCI configuration
+	 * port: not intercepted, or every 0xCF8 access would exit). */
+	part.pm1a_cnt_port = 0x604;
+	part.reset_port = 0xcf9;
+	CHECK_EQ(hv_io_intercepts(&part, ports), 2);
+	CHECK(ports[0] == 0x604 && ports[1] == 0x605);
+	part.reset_port = 0x92; /* elsewhere: intercepted */
+	part.pm1b_cnt_port = 0x704;
+	CHECK_EQ(hv_io_intercepts(&part, ports), 5);
+	CHECK(ports[4] == 0x92);
+	part.pm1a_cnt_port = part.pm1b_cnt_port = part.reset_port = 0; /* no FADT */
+	CHECK_EQ(hv_io_intercepts(&part, ports), 0);
+}

@@ -128,14 +128,27 @@ static inline uint64_t rdtsc_now(void)
 
 /* TLFS 7.5: a read of the guest idle MSR returns once an interrupt
  * arrives, even with interrupts masked; TLFS 7.9.1: that idle time is not
- * VP run time. A 5 ms local APIC one-shot timer provides the interrupt. */
+ * VP run time. A 5 ms local APIC one-shot timer provides the interrupt.
+ * Any interrupt may end the wait (the firmware's timer tick too), so a
+ * short wait is retried: the best of 3 must show a real wait. */
+static int guest_idle_once(int with_runtime, int last);
+
 static void checks_guest_idle(int with_runtime)
+{
+	for (int i = 0; i < 3; i++)
+		if (guest_idle_once(with_runtime, i == 2))
+			return;
+}
+
+/* One attempt; reports its checks when it waited, or when it is the last. */
+static int guest_idle_once(int with_runtime, int last)
 {
 	uint64_t apic_hz = rdmsr_or0(MSR_APIC_FREQUENCY);
 	if (rdmsr_or0(MSR_APIC_BASE) & (1u << 10) || apic_hz < 1000000) {
 		check("idle.setup", 0, "needs xAPIC mode and a measured APIC frequency");
-		return;
+		return 1;
 	}
+	uint64_t tsc_hz = rdmsr_or0(0x40000022u);
 	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
 	__asm__ volatile("sidt %0" : "=m"(idtr));
 	struct idt_gate *g = (struct idt_gate *)(uintptr_t)idtr.base + IDLE_VECTOR;
@@ -162,26 +175,31 @@ static void checks_guest_idle(int with_runtime)
 		w1 = rdmsr_raw(MSR_TIME_REF_COUNT);
 		r1 = rdmsr_raw(MSR_VP_RUNTIME);
 	}
-	int pending = apic_bit(0x200, IDLE_VECTOR);
-	__asm__ volatile("sti; nop; nop; cli");
-	for (int i = 0; i < 1000 && !papic_count; i++)
-		__asm__ volatile("sti; pause; cli");
+	/* Whatever ended the wait is pending, masked (IF=0): some IRR bit. */
+	int pending = 0;
+	for (unsigned i = 0; i < 8; i++)
+		pending |= *apic_reg(0x200 + 0x10 * i) != 0;
+	/* Let our timer's interrupt arrive and be taken before its gate and
+	 * the firmware's timer registers are put back: STI; HLT takes the next
+	 * interrupt for sure (bounded: 100 ms, the firmware ticks meanwhile). */
+	for (uint64_t t = rdtsc_now(); !papic_count && (!tsc_hz || rdtsc_now() - t < tsc_hz / 10);)
+		__asm__ volatile("sti; hlt; cli");
 	*apic_reg(0x320) = lvt;
 	*apic_reg(0x3e0) = tdcr;
 	*apic_reg(0x380) = tmict;
 	*g = saved;
 	if (flags & (1u << 9))
 		__asm__ volatile("sti");
+	if (!last && !(tsc_hz && (t1 - t0) >= tsc_hz / 1000))
+		return 0;
 	check_vec("idle.read", vec, VEC_NONE);
 	check_eq("idle.read_zero", v, 0);
 	/* It waited: not back at once (any interrupt may end the wait, e.g.
 	 * the firmware's timer tick, so only a floor of 1 ms of the 5 ms is
 	 * checked), and with an interrupt pending, masked, at the end. */
-	uint64_t tsc_hz = rdmsr_or0(0x40000022u);
 	check("idle.waited_for_interrupt", tsc_hz && (t1 - t0) >= tsc_hz / 1000,
 	      "returned after %lu TSC ticks at %lu Hz; the timer was 5 ms", t1 - t0, tsc_hz);
-	check("idle.woken_while_masked", pending, "vector 0x%x not pending after the idle",
-	      IDLE_VECTOR);
+	check("idle.woken_while_masked", pending, "no interrupt pending when the idle returned");
 	check_eq("idle.interrupt_delivered", papic_count, 1);
 	check_vec("idle.write_gp", trap_wrmsr(MSR_GUEST_IDLE, 0), VEC_GP);
 	if (with_runtime) {
@@ -197,6 +215,7 @@ static void checks_guest_idle(int with_runtime)
 		      "runtime +%lu, reference time +%lu, idle wait %lu units", r1 - r0, w1 - w0,
 		      idle_units);
 	}
+	return 1;
 }
 
 static void checks_vp_runtime(void)
