@@ -113,9 +113,9 @@ static void checks_features(void)
 	uint64_t priv = ((uint64_t)r.ebx << 32) | r.eax;
 	uint64_t extra = priv & ~(uint64_t)TESTED_PRIVILEGES;
 
-	/* The raw values, for the Linux test (tests/run-all.sh): Linux prints
-	 * "privilege flags low <3.EAX>, high <3.EBX>, hints <4.EAX>, misc
-	 * <3.EDX>" and "Nested features: <A.EAX>" from the same leaves. */
+	/* The raw values, for the Linux test (tests/linux/checks.sh): Linux
+	 * prints "privilege flags low <3.EAX>, high <3.EBX>, hints <4.EAX>,
+	 * misc <3.EDX>" and "Nested features: <A.EAX>" from the same leaves. */
 	ser_printf("  info: cpuid 40000003 eax=0x%x ebx=0x%x edx=0x%x 40000004 eax=0x%x "
 		   "4000000a eax=0x%x\n",
 		   r.eax, r.ebx, r.edx, cpuid(0x40000004u, 0).eax, cpuid(0x4000000au, 0).eax);
