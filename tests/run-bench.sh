@@ -155,15 +155,24 @@ for p in $platforms; do extract "$p" "$(plat_of "$p")" >>"$data"; done
 extract payload-svm-qemu bench-payload >>"$data"
 extract smp2-svm-qemu bench-smp2 >>"$data"
 
-# ---- HOOK (issue 7, Linux boot): exit budget of a Linux boot ------------------
-# Not run here yet. When the Linux guest lands, run it next to the other
-# QEMU runs above (e.g. tests/run-qemu.sh --linux --name bench-linux) and
-# extract its log like the payload's:
-#     extract linux-svm-qemu bench-linux >>"$data"
-# The report below prints a "Linux boot" budget row for any platform id
-# starting with "linux-". Until then a log can be given by hand:
-# HV_BENCH_LINUX_LOG=path/to/serial.log (the last "exit counters" line in
-# it is used).
+# ---- Linux boot (issue 7): boot time to /init with and without hv.efi, and
+# the exits by reason during that boot (tests/linux/boot-time.sh: medians of
+# HV_BENCH_LINUX_RUNS boots each, QEMU SVM, one at a time). HV_BENCH_LINUX=0
+# skips it; HV_BENCH_LINUX_LOG=path/to/serial.log gives a log by hand. The
+# report prints a "Linux boot" budget row for any platform id starting with
+# "linux-", and the LINUX_BOOT line after the table (also build/
+# bench-linux.json).
+linux_line=
+if [[ "${HV_BENCH_LINUX:-1}" == 1 && -z "${HV_BENCH_LINUX_LOG:-}" ]]; then
+	if tests/linux/fetch.sh >/dev/null 2>&1 &&
+		tests/linux/boot-time.sh --runs "${HV_BENCH_LINUX_RUNS:-3}" \
+			>"$HV_BUILD/bench-linux-boot.txt" 2>&1 </dev/null; then
+		linux_line="$(grep '^LINUX_BOOT:' "$HV_BUILD/bench-linux-boot.txt" | tail -n 1)"
+		HV_BENCH_LINUX_LOG="$HV_BUILD/linux-boot-hv.serial.log"
+	else
+		linux_line="LINUX_BOOT: failed (see $HV_BUILD/bench-linux-boot.txt)"
+	fi
+fi
 if [[ -n "${HV_BENCH_LINUX_LOG:-}" && -f "$HV_BENCH_LINUX_LOG" ]]; then
 	cp "$HV_BENCH_LINUX_LOG" "$HV_BUILD/bench-linux.serial.log"
 	extract linux-svm-qemu bench-linux >>"$data"
@@ -366,7 +375,9 @@ END {
 		for (j = 1; j <= nkv; j++) { split(kv[j], kp, "="); if (kp[1] != "total" && !(kp[1] in iscol)) extra = extra " " kv[j] }
 		if (extra != "") printf "  %34s also:%s\n", "", extra
 	}
-	print "  Linux boot: not measured yet (issue 7; hook in tests/run-bench.sh)"
+	haslinux = 0
+	for (b = 1; b <= nb; b++) if (bk[b] == "linux") haslinux = 1
+	if (!haslinux) print "  Linux boot: not measured (HV_BENCH_LINUX=0, or the boot failed)"
 	print "  cpuid      required: VMX exits on every CPUID; SVM has one intercept bit for all leaves, needed"
 	print "             for the Hv#1 leaves and to hide SVM. Only the guest can avoid them (by caching)."
 	print "  msr_*      required: the synthetic MSRs lie outside the MSR-bitmap ranges (both vendors);"
@@ -445,5 +456,18 @@ END {
 	printf "targets: %d missed%s; JSON: %s\n", missed, failed ? "; SOME RUNS FAILED OR GAVE NO DATA" : "", json
 	exit failed ? 1 : (missed && strict == 1) ? 2 : 0
 }' "$data" || rc=$?
+if [[ -n "$linux_line" ]]; then
+	echo
+	echo "Linux boot, EFI stub to /init, QEMU SVM (median seconds; ratio = with / without hv.efi):"
+	echo "  $linux_line"
+	# LINUX_BOOT: with_hv S without_hv S ratio R exits <counters>
+	read -r _ _ lw _ lo _ lr _ lx <<<"$linux_line"
+	if [[ "$lw" =~ ^[0-9.]+$ ]]; then
+		printf '{"with_hv_s": %s, "without_hv_s": %s, "ratio": %s, "exits": "%s"}\n' \
+			"$lw" "$lo" "$lr" "$lx" >"$HV_BUILD/bench-linux.json"
+	else
+		rc=1
+	fi
+fi
 [[ $rc == 2 ]] && rc=1
 exit "$rc"

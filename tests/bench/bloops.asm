@@ -20,6 +20,7 @@ global bl_rdmsr:function hidden
 global bl_wrmsr:function hidden
 global bl_hcall:function hidden
 global bl_tsc_page:function hidden
+global bl_store32:function hidden
 
 section .text
 
@@ -167,6 +168,22 @@ bl_tsc_page:
 	dec r13
 	jnz .loop
 .invalid:
+	TSC_DELTA
+	RESTORE
+	ret
+
+; u64 bl_store32(u64 n, volatile u32 *addr, u32 val): n 32-bit stores, as
+; an OS writes an xAPIC register (MOV [reg], reg: the form hv.efi decodes).
+bl_store32:
+	SAVE
+	mov r13, rdi
+	mov r14, rsi
+	mov r15d, edx
+	TSC_TO_R12
+.loop:
+	mov [r14], r15d
+	dec r13
+	jnz .loop
 	TSC_DELTA
 	RESTORE
 	ret
