@@ -26,6 +26,11 @@ void partition_init(struct partition *p, const struct backend *be, u32 phys_bits
 	 * call answers HV_STATUS_ACCESS_DENIED. */
 	p->privileges &= ~HV_ACCESS_PARTITION_ID;
 	p->recommendations = 0;
+	/* TLFS 2.4.5 bit 3: use the EOI/ICR/TPR MSRs (TLFS 10.2.3) instead of
+	 * the xAPIC page, whose stores the hypervisor must emulate (hv/smp.c):
+	 * 1.4x a null exit instead of 4.1x (docs/performance.md). */
+	if (p->privileges & HV_ACCESS_INTR_CTRL_REGS)
+		p->recommendations |= HV_RECOMMEND_APIC_MSRS;
 	/* TLFS 2.4.5: spin this often before HvNotifyLongSpinWait (0xFFFFFFFF
 	 * = never, when there is no hypercall interface). */
 	p->spin_retries = (p->privileges & HV_ACCESS_HYPERCALL_MSRS) ? 0xfff : 0xffffffffu;

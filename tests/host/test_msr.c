@@ -57,6 +57,7 @@ TEST(msr_privileges_match_implementation)
 	CHECK_EQ(part.privileges, msr_privs & ~HV_ACCESS_HYPERCALL_MSRS);
 	CHECK_EQ(part.features_edx, msr_features);
 	CHECK_EQ(part.spin_retries, 0xffffffffu);
+	CHECK_EQ(part.recommendations, 0x8); /* APIC MSRs need no hypercall page */
 }
 
 TEST(msr_synthetic_range_gp)

@@ -42,7 +42,8 @@
 /* XMM input 4, XMM output 15, hypercall MSR lock 18, frequency MSRs 8,
  * crash MSRs 10, guest idle 5. */
 #define TESTED_FEATURES_EDX 0x00048530u
-#define TESTED_RECOMMENDATIONS 0u
+/* Bit 3: use the APIC MSRs (tested by checks_apic.c: apic.eoi/icr/tpr). */
+#define TESTED_RECOMMENDATIONS 0x8u
 
 /* Exception vectors the checks expect. */
 #define VEC_NONE (-1)
