@@ -9,7 +9,6 @@
 #include "log.h"
 
 #define PM1_SLP_EN BIT(13) /* ACPI 4.8.3.2.1 */
-#define CF9_RST_CPU BIT(2)
 
 /* The ports the backends intercept: both bytes of the FADT's PM1 control
  * registers (the power-off dump), and the FADT reset register unless it is
@@ -66,8 +65,7 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 	     pm1_write(p->pm1b_cnt_port, port, val, &pm1)) && (pm1 & PM1_SLP_EN)) {
 		LOGI("guest enters ACPI sleep state %u (PM1 port %x <- %x)", (pm1 >> 10) & 7, port, val);
 		hv_dump_counters(vp);
-	} else if ((port == p->reset_port && val == p->reset_value) ||
-		   (port == 0xcf9 && (val & CF9_RST_CPU))) {
+	} else if (port == p->reset_port && val == p->reset_value) {
 		LOGI("guest resets the system (port %x <- %x)", port, val);
 		hv_dump_counters(vp);
 	}
