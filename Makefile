@@ -48,7 +48,7 @@ EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
 # ---- resident core ------------------------------------------------------
 CORE_C := hv/core.c hv/dispatch.c hv/cpuid.c hv/msr.c hv/io.c hv/npf.c \
           hv/overlay.c hv/hypercall.c hv/time.c hv/crash.c hv/apic.c hv/idle.c \
-          hv/emulate.c hv/smp.c \
+          hv/emulate.c hv/smp.c hv/xcall.c hv/vpset.c hv/tlb.c hv/vpregs.c hv/translate.c \
           hv/log.c hv/fmt.c hv/pool.c hv/partition.c \
           arch/x86_64/serial.c arch/x86_64/gdt.c arch/x86_64/idt.c \
           arch/x86_64/slat.c arch/x86_64/trap.c arch/x86_64/string.c \
@@ -68,7 +68,8 @@ PAYLOAD_C := tests/payload/payload.c tests/payload/checks_cpuid.c tests/payload/
              tests/payload/pserial.c tests/payload/checks_vmx.c \
              tests/payload/checks_hypercall.c tests/payload/checks_hcall_calls.c \
              tests/payload/checks_apic.c tests/payload/checks_mp.c tests/payload/checks_mode32.c \
-             tests/payload/checks_realmode.c
+             tests/payload/checks_realmode.c tests/payload/checks_tlb.c tests/payload/checks_ipi.c \
+             tests/payload/checks_vpregs.c tests/payload/checks_translate.c
 PAYLOAD_ASM := tests/payload/ptrap.asm tests/payload/hcall.asm tests/payload/papic.asm \
                tests/payload/mp.asm \
                tests/payload/mode32.asm tests/payload/realmode.asm
@@ -96,11 +97,12 @@ HOST_SRC := tests/host/main.c tests/host/test_fmt.c tests/host/test_config.c \
             tests/host/test_slat.c tests/host/test_cpuid.c tests/host/test_msr.c \
             tests/host/test_dispatch.c tests/host/test_pool.c tests/host/fakes.c \
             tests/host/test_hypercall.c tests/host/test_time.c tests/host/test_crash_apic.c \
-            tests/host/test_emulate.c tests/host/test_smp.c \
+            tests/host/test_emulate.c tests/host/test_smp.c tests/host/test_vpset.c \
+            tests/host/test_tlb.c tests/host/test_vpregs.c tests/host/test_translate.c \
             hv/fmt.c hv/log.c boot/config.c arch/x86_64/slat.c hv/cpuid.c hv/msr.c \
             hv/dispatch.c hv/pool.c hv/partition.c hv/io.c hv/npf.c \
             hv/overlay.c hv/hypercall.c hv/time.c hv/crash.c hv/apic.c hv/idle.c \
-            hv/emulate.c hv/smp.c \
+            hv/emulate.c hv/smp.c hv/xcall.c hv/vpset.c hv/tlb.c hv/vpregs.c hv/translate.c \
             tests/host/test_vmx_caps.c tests/host/test_vmx_ept.c vmx/vmx_caps.c
 
 .DELETE_ON_ERROR:

@@ -108,6 +108,7 @@ NORETURN void hv_fatal(struct vp *vp, const struct hv_exit *e, const char *why)
 	LOGE("PANIC: %s: exit %s (raw %lx, qual %lx %lx) at guest rip %lx; parking this CPU", why,
 	     hv_exit_name(e->reason), (unsigned long)e->raw, (unsigned long)e->qual[0],
 	     (unsigned long)e->qual[1], (unsigned long)vp->part->be->read_reg(vp, GREG_RIP));
+	vp->parked = 1; /* cross-VP calls stop waiting for us (hv/xcall.c) */
 	vp->part->be->dump(vp);
 	hv_dump_recent(vp);
 	hv_dump_counters(vp);

@@ -19,7 +19,7 @@
  *     overlapping;
  *   then the call's own checks.
  */
-#include "hv.h"
+#include "hypercall.h"
 #include "log.h"
 #include "tlfs.h"
 #include "x86.h"
@@ -29,34 +29,32 @@
 #define HC_MAX_REPS_PER_EXIT 512
 #define HC_FAST_BLOCK 112 /* RDX, R8, XMM0-XMM5 */
 
-enum {
-	HC_REP = BIT(0),     /* rep call */
-	HC_SLOW = BIT(1),    /* memory-based form accepted */
-	HC_FAST = BIT(2),    /* register-based form accepted */
-	HC_VARHDR = BIT(3),  /* variable-sized header accepted */
-};
+#define rd64 hc_rd64
+#define rd32 hc_rd32
 
-struct hc_ctx {
-	struct vp *vp;
-	const u8 *in;   /* input block (guest memory or the register block) */
-	u8 *out;        /* output block */
-	u16 var_hdr;    /* 8-byte units */
-	u32 rep_count;
-};
+u16 hc_target_partition(u64 pid)
+{
+	return pid == HV_PARTITION_ID_SELF || pid == HV_PARTITION_ID_ROOT
+		       ? HV_STATUS_SUCCESS
+		       : HV_STATUS_INVALID_PARTITION_ID;
+}
 
-struct hc_call {
-	u16 code;
-	u16 flags;
-	u64 privilege; /* HV_* partition privilege needed, 0 = none */
-	u16 in_hdr, in_elem, out_hdr, out_elem;
-	u16 (*simple)(struct hc_ctx *c);
-	u16 (*check)(struct hc_ctx *c);     /* rep: header checks */
-	u16 (*rep)(struct hc_ctx *c, u32 i); /* rep: one element */
-	const char *name;
-};
+/* HV_INPUT_VTL (TLFS 15.x): bits 3:0 target VTL, bit 4 use it, 7:5 RsvdZ.
+ * Only VTL 0 exists. */
+u16 hc_target_vtl(u8 vtl)
+{
+	return (vtl & 0xe0) || ((vtl & 0x10) && (vtl & 0x0f)) ? HV_STATUS_INVALID_PARAMETER
+							      : HV_STATUS_SUCCESS;
+}
 
-static u64 rd64(const u8 *p) { return *(const u64 *)p; }
-static u32 rd32(const u8 *p) { return *(const u32 *)p; }
+u16 hc_target_vp(const struct partition *p, u32 index, struct vp **vp)
+{
+	struct vp *t = index < p->vp_count ? p->vps[index] : NULL;
+	if (!t)
+		return HV_STATUS_INVALID_VP_INDEX;
+	*vp = t;
+	return HV_STATUS_SUCCESS;
+}
 
 /* TLFS 3.14.1: no extended hypercall other than this query exists. */
 static u16 hc_ext_query_capabilities(struct hc_ctx *c)
@@ -85,14 +83,8 @@ static u16 hc_notify_long_spin_wait(struct hc_ctx *c)
 /* TLFS 7.10.4: header {PartitionId, TargetVtl, pad[7]}, then APIC IDs. */
 static u16 hc_vp_from_apic_check(struct hc_ctx *c)
 {
-	u64 pid = rd64(c->in);
-	u8 vtl = c->in[8];
-	if (pid != HV_PARTITION_ID_SELF && pid != HV_PARTITION_ID_ROOT)
-		return HV_STATUS_INVALID_PARTITION_ID;
-	/* HV_INPUT_VTL: bits 3:0 target VTL, bit 4 use it. Only VTL 0 exists. */
-	if (vtl & 0xe0 || ((vtl & 0x10) && (vtl & 0x0f)))
-		return HV_STATUS_INVALID_PARAMETER;
-	return HV_STATUS_SUCCESS;
+	u16 st = hc_target_partition(rd64(c->in));
+	return st ? st : hc_target_vtl(c->in[8]);
 }
 
 static u16 hc_vp_from_apic(struct hc_ctx *c, u32 i)
@@ -107,16 +99,37 @@ static u16 hc_vp_from_apic(struct hc_ctx *c, u32 i)
 	return HV_STATUS_INVALID_PARAMETER;
 }
 
-/* The hypercalls: adding one is adding a row. */
+/* The hypercalls: adding one is adding a row. Fields: code, flags,
+ * privilege, in_hdr, in_elem, out_hdr, out_elem, simple, check, rep, name,
+ * round_end. */
 static const struct hc_call hc_table[] = {
+	/* TLFS 9.4.1-9.4.5 (hv/tlb.c). The Ex forms carry an HV_VP_SET whose
+	 * banks are the variable header (TLFS 7.8.7.3). */
+	{ HVCALL_SWITCH_VIRTUAL_ADDRESS_SPACE, HC_SLOW | HC_FAST, 0, 8, 0, 0, 0,
+	  hc_switch_address_space, NULL, NULL, "HvSwitchVirtualAddressSpace", NULL },
+	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, HC_SLOW | HC_FAST, 0, 24, 0, 0, 0, hc_flush_space,
+	  NULL, NULL, "HvFlushVirtualAddressSpace", NULL },
+	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, HC_REP | HC_SLOW | HC_FAST, 0, 24, 8, 0, 0, NULL,
+	  hc_flush_list_check, hc_flush_list_elem, "HvFlushVirtualAddressList", hc_flush_list_round },
+	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, HC_SLOW | HC_FAST | HC_VARHDR, 0, 32, 0, 0, 0,
+	  hc_flush_space_ex, NULL, NULL, "HvFlushVirtualAddressSpaceEx", NULL },
+	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, HC_REP | HC_SLOW | HC_FAST | HC_VARHDR, 0, 32, 8, 0,
+	  0, NULL, hc_flush_list_ex_check, hc_flush_list_elem, "HvFlushVirtualAddressListEx",
+	  hc_flush_list_round },
+	/* TLFS 10.5.2-10.5.3 (hv/tlb.c) */
+	{ HVCALL_SEND_IPI, HC_SLOW | HC_FAST, 0, 16, 0, 0, 0, hc_send_ipi, NULL, NULL,
+	  "HvCallSendSyntheticClusterIpi", NULL },
+	{ HVCALL_SEND_IPI_EX, HC_SLOW | HC_FAST | HC_VARHDR, 0, 24, 0, 0, 0, hc_send_ipi_ex, NULL,
+	  NULL, "HvCallSendSyntheticClusterIpiEx", NULL },
 	{ HVCALL_NOTIFY_LONG_SPIN_WAIT, HC_SLOW | HC_FAST, 0, 8, 0, 0, 0,
-	  hc_notify_long_spin_wait, NULL, NULL, "HvNotifyLongSpinWait" },
+	  hc_notify_long_spin_wait, NULL, NULL, "HvNotifyLongSpinWait", NULL },
 	{ HVCALL_GET_PARTITION_ID, HC_SLOW | HC_FAST, HV_ACCESS_PARTITION_ID, 0, 0, 8, 0,
-	  hc_get_partition_id, NULL, NULL, "HvGetPartitionId" },
+	  hc_get_partition_id, NULL, NULL, "HvGetPartitionId", NULL },
 	{ HVCALL_GET_VP_INDEX_FROM_APIC_ID, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_INDEX,
-	  16, 4, 0, 4, NULL, hc_vp_from_apic_check, hc_vp_from_apic, "HvGetVpIndexFromApicId" },
+	  16, 4, 0, 4, NULL, hc_vp_from_apic_check, hc_vp_from_apic, "HvGetVpIndexFromApicId",
+	  NULL },
 	{ HVCALL_EXT_QUERY_CAPABILITIES, HC_SLOW | HC_FAST, HV_ENABLE_EXTENDED_HYPERCALLS, 0, 0, 8,
-	  0, hc_ext_query_capabilities, NULL, NULL, "HvExtCallQueryCapabilities" },
+	  0, hc_ext_query_capabilities, NULL, NULL, "HvExtCallQueryCapabilities", NULL },
 };
 
 static const struct hc_call *find_call(u16 code)
@@ -315,7 +328,7 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 	u32 reps = (c->flags & HC_REP) ? count : 0;
 	u64 in_len = c->in_hdr + 8ull * var_hdr + (u64)reps * c->in_elem;
 	u64 out_len = c->out_hdr + (u64)reps * c->out_elem;
-	struct hc_ctx ctx = { vp, NULL, NULL, var_hdr, count };
+	struct hc_ctx ctx = { vp, NULL, NULL, var_hdr, count, start, { 0, 0 } };
 
 	if (fast) {
 		bool xmm_in = in_len > 16;
@@ -353,6 +366,7 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 		status = c->check ? c->check(&ctx) : HV_STATUS_SUCCESS;
 		done = start;
 		u64 t0 = hv_rdtsc();
+		bool checked = status == HV_STATUS_SUCCESS;
 		while (status == HV_STATUS_SUCCESS && done < count) {
 			status = c->rep(&ctx, done);
 			if (status != HV_STATUS_SUCCESS)
@@ -362,6 +376,12 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 			 * new start index goes back in the input value. */
 			if (done < count && (done - start >= HC_MAX_REPS_PER_EXIT ||
 					     hv_rdtsc() - t0 > p->hc_budget_ticks)) {
+				u16 st = c->round_end ? c->round_end(&ctx, done) : HV_STATUS_SUCCESS;
+				if (st != HV_STATUS_SUCCESS) {
+					status = st;
+					checked = false; /* round ended already */
+					break;
+				}
 				u64 in = (h.input & ~(HV_HC_REP_MASK << HV_HC_REP_START_SHIFT)) |
 					 ((u64)done << HV_HC_REP_START_SHIFT);
 				write_result(vp, h.mode64, in, true);
@@ -369,6 +389,13 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 					fast_block_write(vp, blk);
 				return HV_ACT_RESUME;
 			}
+		}
+		/* The elements that succeeded take effect even when a later
+		 * one failed (TLFS 3.8: reps complete counts them). */
+		if (checked && c->round_end) {
+			u16 st = c->round_end(&ctx, done);
+			if (status == HV_STATUS_SUCCESS)
+				status = st;
 		}
 	}
 	if (fast && xmm_out && status == HV_STATUS_SUCCESS)

@@ -40,12 +40,30 @@ static void send_physical(const struct vp *vp, bool x2, u32 dest, u32 lo)
 		hv_apic_write(0x310, vp->icr_hi);
 }
 
+static bool x2apic_mode(void)
+{
+	u64 base = 0;
+	return !hv_native_rdmsr(MSR_IA32_APIC_BASE, &base) && (base & BIT(10));
+}
+
 /* Make target exit soon: an NMI, counted so it is not taken for the
  * guest's own. */
 static void kick(const struct vp *self, struct vp *target, bool x2)
 {
 	__atomic_add_fetch(&target->kicks_pending, 1, __ATOMIC_SEQ_CST);
 	send_physical(self, x2, target->apic_id, ICR_MODE_NMI << 8);
+}
+
+/* A fixed interrupt with `vector` to target's processor (edge, physical
+ * destination): the synthetic cluster IPI (TLFS 10.5.2). */
+void hv_send_fixed_ipi(struct vp *self, struct vp *target, u8 vector)
+{
+	send_physical(self, x2apic_mode(), target->apic_id, vector);
+}
+
+void hv_kick(struct vp *self, struct vp *target)
+{
+	kick(self, target, x2apic_mode());
 }
 
 /* Consume one kick if any is pending; true if the NMI was a kick. */
@@ -60,11 +78,6 @@ static bool take_kick(struct vp *vp)
 	return false;
 }
 
-static bool x2apic_mode(void)
-{
-	u64 base = 0;
-	return !hv_native_rdmsr(MSR_IA32_APIC_BASE, &base) && (base & BIT(10));
-}
 
 void hv_icr_write(struct vp *vp, u64 icr, bool x2)
 {
@@ -146,8 +159,10 @@ static void init_sipi_state(struct vp *vp, u8 vector)
  * pending) is four plain loads; the atomics are only for real work. */
 void hv_vp_before_entry(struct vp *vp)
 {
-	if (!(vp->init_pending | vp->sipi | vp->host_nmi | (u32)vp->wait_sipi))
+	if (!(vp->init_pending | vp->sipi | vp->host_nmi | (u32)vp->wait_sipi |
+	      (vp->xcall != NULL)))
 		return;
+	hv_xcall_service(vp);
 	if (__atomic_exchange_n(&vp->init_pending, 0, __ATOMIC_SEQ_CST)) {
 		LOGD("INIT: waiting for SIPI");
 		vp->wait_sipi = true;
@@ -157,6 +172,7 @@ void hv_vp_before_entry(struct vp *vp)
 	while (vp->wait_sipi) {
 		/* Wait-for-SIPI: a later INIT keeps waiting; SIPI starts. */
 		__atomic_exchange_n(&vp->init_pending, 0, __ATOMIC_SEQ_CST);
+		hv_xcall_service(vp); /* other VPs may wait on us */
 		u32 s = __atomic_exchange_n(&vp->sipi, 0, __ATOMIC_SEQ_CST);
 		if (s & SIPI_VALID) {
 			LOGD("SIPI: starting at %x:0000", (s & 0xff) << 8);

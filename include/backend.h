@@ -22,6 +22,14 @@ enum guest_reg {
 	GREG__COUNT
 };
 
+/* Guest TLB invalidation on the VP's own processor (TLFS 9.4). Tagged by
+ * the VP's ASID/VPID: never a flush of the host's or other tags. */
+enum tlb_flush {
+	TLB_FLUSH_ALL,       /* every translation of this VP */
+	TLB_FLUSH_NONGLOBAL, /* may keep global translations */
+	TLB_FLUSH_ADDR,      /* the page (or large page) holding gva */
+};
+
 /* Guest access to a 4K page in the second-level tables. */
 enum slat_access { SLAT_NONE, SLAT_RX, SLAT_RWX };
 
@@ -47,6 +55,15 @@ struct backend {
 	 * vp->gpr) with *gs: the INIT/SIPI state of a restarted VP. */
 	void (*vp_load_state)(struct vp *vp, const struct guest_boot_state *gs);
 	u64 (*read_reg)(struct vp *vp, enum guest_reg r);
+	/* The VP's architectural state (not the GPRs in vp->gpr) into *gs,
+	 * and back: set_state writes registers only, keeping pending events,
+	 * interruptibility and the TLB (HvGetVpRegisters/HvSetVpRegisters,
+	 * TLFS 7.10.1-7.10.2). On the VP's own processor, in the host. */
+	void (*vp_get_state)(struct vp *vp, struct guest_boot_state *gs);
+	void (*vp_set_state)(struct vp *vp, const struct guest_boot_state *gs);
+	/* Invalidate guest translations (see enum tlb_flush); effective
+	 * before the VP next runs guest code. On the VP's own processor. */
+	void (*tlb_flush)(struct vp *vp, enum tlb_flush kind, u64 gva);
 	/* MSRs the backend itself intercepts (EFER, VM_CR, ...). */
 	enum be_msr_result (*msr_read)(struct vp *vp, u32 msr, u64 *val);
 	enum be_msr_result (*msr_write)(struct vp *vp, u32 msr, u64 val);

@@ -124,6 +124,34 @@ void hv_vp_before_entry(struct vp *vp);
 enum hv_action hv_handle_nmi(struct vp *vp, struct hv_exit *e);
 enum hv_action hv_apic_mmio_write(struct vp *vp, struct hv_exit *e);
 
+/* smp.c: make another VP exit soon (an NMI it recognises as a kick). */
+void hv_kick(struct vp *self, struct vp *target);
+void hv_send_fixed_ipi(struct vp *self, struct vp *target, u8 vector);
+
+/* xcall.c: run fn on another VP's processor, in its host context, before
+ * it next runs guest code; return when it has run (see the file). */
+typedef void (*hv_xcall_fn)(struct vp *target, void *arg);
+struct xcall {
+	hv_xcall_fn fn;
+	void *arg;
+	volatile u32 done;
+};
+void hv_xcall(struct vp *self, struct vp *target, hv_xcall_fn fn, void *arg);
+/* On every VP whose index is set in mask (VP indexes < 64), self included. */
+void hv_xcall_mask(struct vp *self, u64 mask, hv_xcall_fn fn, void *arg);
+/* Run a request posted to vp, if any (before entry, in host waits). */
+void hv_xcall_service(struct vp *vp);
+
+/* vpset.c: processor sets (TLFS 7.8.7.3-7.8.7.5). The partition's VPs as
+ * a mask of VP indexes, and the HV_VP_SET at set (Format, ValidBanksMask,
+ * then `banks` bank words) parsed into *mask. Statuses: INVALID_PARAMETER
+ * for an unknown format or a named VP that does not exist,
+ * INVALID_HYPERCALL_INPUT when `banks` is not the number of valid banks. */
+u64 hv_vpset_all(const struct partition *p);
+u16 hv_vpset_parse(const struct partition *p, const u8 *set, u32 banks, u64 *mask);
+/* The 64-bit processor mask of the non-Ex calls (TLFS 9.4.2, 10.5.2). */
+u16 hv_vpmask_check(const struct partition *p, u64 mask);
+
 /* More seams: guest memory (identity in the core), time, vector registers
  * (the guest's XMM0-5 stay live in the CPU across exits). */
 void *hv_gpa_ptr(u64 gpa);

@@ -123,6 +123,11 @@ struct vp {
 	volatile u32 kicks_pending; /* NMIs other VPs sent to make us exit */
 	bool wait_sipi;
 	u32 icr_hi;                 /* the guest's xAPIC ICR high half */
+	/* Cross-VP call mailbox (hv/xcall.c): a request another VP posted
+	 * for this VP to run in its host context before its next entry. */
+	struct xcall *volatile xcall;
+	volatile u32 parked;        /* hv_fatal parked this VP's processor */
+	u64 xcalls_served, xcall_rekicks;
 	u64 init_count, sipi_count, apic_writes;
 };
 

@@ -43,6 +43,7 @@ static int svm_probe(void)
 	if (!(d & SVM_FEAT_NPT))
 		return -1;
 	svm.nrips = d & SVM_FEAT_NRIPS;
+	svm.flush_by_asid = d & SVM_FEAT_FLUSH_BY_ASID;
 	return 0;
 }
 
@@ -225,6 +226,26 @@ static void svm_run(struct vp *vp, struct hv_exit *e)
 	s->launched = true;
 }
 
+/* Guest TLB flushes (TLFS 9.4) on this VP's processor: a page at once
+ * with INVLPGA on the guest's ASID (APM 15.16.3); the whole ASID with
+ * TLB_CONTROL at the next VMRUN, which is before the guest runs again.
+ * Without FlushByAsid (QEMU) TLB_CONTROL can only flush every ASID. A
+ * broader flush already pending is kept. */
+static void svm_tlb_flush(struct vp *vp, enum tlb_flush kind, u64 gva)
+{
+	struct vmcb_control *c = &svm_of(vp)->vmcb->ctl;
+	if (kind == TLB_FLUSH_ADDR) {
+		__asm__ volatile("invlpga %%rax, %%ecx" : : "a"(gva), "c"(c->guest_asid) : "memory");
+		return;
+	}
+	u8 want = !svm.flush_by_asid ? SVM_TLB_FLUSH_ALL
+		  : kind == TLB_FLUSH_NONGLOBAL ? SVM_TLB_FLUSH_ASID_NONGLOBAL : SVM_TLB_FLUSH_ASID;
+	if (c->tlb_control == SVM_TLB_FLUSH_ALL ||
+	    (c->tlb_control == SVM_TLB_FLUSH_ASID && want == SVM_TLB_FLUSH_ASID_NONGLOBAL))
+		return;
+	c->tlb_control = want;
+}
+
 static u32 svm_hw_features(void) { return HV_HW_MSR_BITMAPS | HV_HW_SLAT; }
 
 /* Lazy MMIO above the memory map: map the large page around gpa. */
@@ -273,6 +294,7 @@ const struct backend svm_backend = {
 	.inject_exception = svm_inject_exception,
 	.inject_nmi = svm_inject_nmi,
 	.vp_load_state = svm_load_state,
+	.tlb_flush = svm_tlb_flush,
 	.read_reg = svm_read_reg,
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,

@@ -23,6 +23,7 @@ struct svm_vp {
 
 struct svm_global {
 	bool nrips;
+	bool flush_by_asid;
 	u8 *msrpm;  /* 8 KiB */
 	u8 *iopm;   /* 12 KiB */
 	struct slat npt;

@@ -144,6 +144,11 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 /* CPUID 0x8000000A EDX (APM E.4.9). */
 #define SVM_FEAT_NPT BIT(0)
 #define SVM_FEAT_NRIPS BIT(3)
+#define SVM_FEAT_FLUSH_BY_ASID BIT(6)
+/* TLB_CONTROL (APM 15.16.1) */
+#define SVM_TLB_FLUSH_ALL 1      /* every ASID: the only value without FlushByAsid */
+#define SVM_TLB_FLUSH_ASID 3
+#define SVM_TLB_FLUSH_ASID_NONGLOBAL 7
 
 #define VM_CR_LOCK BIT(3)
 #define VM_CR_SVMDIS BIT(4)

@@ -57,8 +57,10 @@
 #define EPT_CAP_INVEPT_SINGLE BIT(25)
 #define EPT_CAP_INVEPT_ALL BIT(26)
 #define VPID_CAP_INVVPID BIT(32)
+#define VPID_CAP_INVVPID_ADDR BIT(40)
 #define VPID_CAP_INVVPID_SINGLE BIT(41)
 #define VPID_CAP_INVVPID_ALL BIT(42)
+#define VPID_CAP_INVVPID_SINGLE_GLOBALS BIT(43)
 
 /* EPTP (SDM 25.6.11): memory type WB, 4-level walk (length - 1 = 3). */
 #define EPTP_WB 6ull
@@ -375,8 +377,10 @@ struct vmx_inv_desc {
 };
 _Static_assert(sizeof(struct vmx_inv_desc) == 16, "INVEPT/INVVPID descriptor");
 
+#define INV_INDIVIDUAL_ADDR 0ull
 #define INV_SINGLE_CONTEXT 1ull
 #define INV_ALL_CONTEXT 2ull
+#define INV_SINGLE_CONTEXT_GLOBALS 3ull
 
 static inline void invept(u64 type, u64 eptp)
 {

@@ -127,8 +127,11 @@ void *hv_gpa_ptr(u64 gpa)
 u64 fake_tsc, fake_tsc_step = 1;
 u64 hv_rdtsc(void) { return fake_tsc += fake_tsc_step; }
 int fake_relax_count;
+void (*fake_relax_hook)(void);
 void hv_cpu_relax(void)
 {
+	if (fake_relax_hook)
+		fake_relax_hook();
 	/* An interrupt arrives after a few spins of an idle wait. */
 	if (++fake_relax_count == 3)
 		fake_apic[0x230 / 4] |= 1u << 5;
@@ -189,6 +192,37 @@ static void fb_load_state(struct vp *vp, const struct guest_boot_state *g)
 	st(vp)->loaded_cr0 = g->cr0;
 }
 static u32 fb_hw(void) { return 0xa; }
+/* The full state lives in the fake state; read_reg's registers mirror it. */
+static void fb_get_state(struct vp *vp, struct guest_boot_state *g)
+{
+	*g = st(vp)->state;
+	g->rip = st(vp)->regs[GREG_RIP];
+	g->rflags = st(vp)->regs[GREG_RFLAGS];
+	g->cr0 = st(vp)->regs[GREG_CR0];
+	g->cr2 = st(vp)->regs[GREG_CR2];
+	g->cr3 = st(vp)->regs[GREG_CR3];
+	g->cr4 = st(vp)->regs[GREG_CR4];
+	g->efer = st(vp)->regs[GREG_EFER];
+}
+static void fb_set_state(struct vp *vp, const struct guest_boot_state *g)
+{
+	st(vp)->state = *g;
+	st(vp)->states_set++;
+	st(vp)->regs[GREG_RIP] = g->rip;
+	st(vp)->regs[GREG_RFLAGS] = g->rflags;
+	st(vp)->regs[GREG_CR0] = g->cr0;
+	st(vp)->regs[GREG_CR2] = g->cr2;
+	st(vp)->regs[GREG_CR3] = g->cr3;
+	st(vp)->regs[GREG_CR4] = g->cr4;
+	st(vp)->regs[GREG_EFER] = g->efer;
+}
+static void fb_tlb_flush(struct vp *vp, enum tlb_flush kind, u64 gva)
+{
+	struct fake_be_state *s = st(vp);
+	if (s->flush_count < (int)ARRAY_SIZE(s->flushes))
+		s->flushes[s->flush_count] = (struct fake_flush){ kind, gva };
+	s->flush_count++;
+}
 
 const struct backend fake_backend = {
 	.name = "fake",
@@ -197,6 +231,9 @@ const struct backend fake_backend = {
 	.inject_exception = fb_inject,
 	.inject_nmi = fb_inject_nmi,
 	.vp_load_state = fb_load_state,
+	.vp_get_state = fb_get_state,
+	.vp_set_state = fb_set_state,
+	.tlb_flush = fb_tlb_flush,
 	.read_reg = fb_read,
 	.msr_read = fb_msr_read,
 	.msr_write = fb_msr_write,

@@ -6,6 +6,7 @@
 #define FAKES_H
 
 #include "hv.h"
+#include "boot_info.h"
 
 /* Native CPUID answers: fake_cpuid_set(leaf, sub, a, b, c, d). Unset leaves
  * read as zeros. */
@@ -27,8 +28,17 @@ extern char fake_serial[16384];
 extern size_t fake_serial_len;
 void fake_serial_reset(void);
 
+struct fake_flush {
+	enum tlb_flush kind;
+	u64 gva;
+};
+
 /* A VP with the fake backend; its state is inspectable. */
 struct fake_be_state {
+	struct guest_boot_state state; /* vp_get_state/vp_set_state */
+	int states_set;
+	struct fake_flush flushes[128]; /* tlb_flush calls, in order */
+	int flush_count;
 	u64 regs[GREG__COUNT];
 	int injected_vector; /* -1: none */
 	bool injected_has_error;
@@ -59,7 +69,9 @@ extern u8 fake_xmm[96];
 extern u32 fake_apic[0x400 / 4]; /* the local APIC's registers by offset */
 extern u64 fake_icr_writes[8];
 extern int fake_icr_count;
-extern int fake_relax_count; /* hv_cpu_relax sets an IRR bit on its 3rd call */
+extern int fake_relax_count;
+/* Called from every hv_cpu_relax (e.g. to serve other VPs' mailboxes). */
+extern void (*fake_relax_hook)(void); /* hv_cpu_relax sets an IRR bit on its 3rd call */
 
 /* hv_fatal() lands here in host tests: returns to the test via longjmp. */
 #include <setjmp.h>

@@ -1,0 +1,194 @@
+/*
+ * tlb.c - the virtual TLB and IPI hypercalls: HvSwitchVirtualAddressSpace,
+ * HvFlushVirtualAddressSpace/List and their Ex forms (TLFS 9.4.1-9.4.5),
+ * HvCallSendSyntheticClusterIpi/Ex (TLFS 10.5.2-10.5.3).
+ *
+ * A flush runs on each target VP's own processor through a cross-VP call
+ * (hv/xcall.c): the caller returns only when every target has flushed, or
+ * is in the host with the flush done before it next enters the guest.
+ * Flushes are tagged by the VP's ASID/VPID (backend tlb_flush): a list of
+ * up to FLUSH_ADDR_MAX pages is flushed page by page (INVLPGA, INVVPID
+ * individual-address), a longer list or a whole space flushes the VP's
+ * tag, keeping global translations when the guest allows it.
+ */
+#include "hypercall.h"
+#include "boot_info.h"
+#include "log.h"
+#include "tlfs.h"
+#include "x86.h"
+
+#define FLUSH_ADDR_MAX 64
+
+struct flush_req {
+	bool nonglobal;
+	u32 n;                    /* pages in addr[]; n > FLUSH_ADDR_MAX: all */
+	u64 addr[FLUSH_ADDR_MAX];
+};
+
+static void flush_on(struct vp *t, void *arg)
+{
+	const struct flush_req *r = arg;
+	const struct backend *be = t->part->be;
+	if (r->n && r->n <= FLUSH_ADDR_MAX) {
+		for (u32 i = 0; i < r->n; i++)
+			be->tlb_flush(t, TLB_FLUSH_ADDR, r->addr[i]);
+	} else {
+		be->tlb_flush(t, r->nonglobal ? TLB_FLUSH_NONGLOBAL : TLB_FLUSH_ALL, 0);
+	}
+}
+
+/* An address space ID is a CR3 value (TLFS 9.3.1): no bits above the
+ * physical address width. */
+static bool bad_cr3(const struct partition *p, u64 cr3)
+{
+	return p->phys_addr_bits < 64 && (cr3 >> p->phys_addr_bits);
+}
+
+/* The header common to the four flush calls: AddressSpace, Flags (TLFS
+ * 9.3.2, 9.4.2). */
+static u16 check_flags(const struct partition *p, const u8 *in, bool list)
+{
+	u64 space = hc_rd64(in), flags = hc_rd64(in + 8);
+	u64 ok = HV_FLUSH_ALL_PROCESSORS | HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES |
+		 (list ? 0 : HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY);
+	if (flags & ~ok)
+		return HV_STATUS_INVALID_PARAMETER;
+	if (!(flags & HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES) && bad_cr3(p, space))
+		return HV_STATUS_INVALID_PARAMETER;
+	return HV_STATUS_SUCCESS;
+}
+
+/* The target VPs: all, the 64-bit ProcessorMask at in + 16, or (ex) the
+ * HV_VP_SET there with `banks` bank words. An empty set without
+ * HV_FLUSH_ALL_PROCESSORS is invalid (TLFS 9.4.2). */
+static u16 flush_targets(const struct hc_ctx *c, bool ex, u64 *mask)
+{
+	const struct partition *p = c->vp->part;
+	if (hc_rd64(c->in + 8) & HV_FLUSH_ALL_PROCESSORS) {
+		*mask = hv_vpset_all(p);
+		return HV_STATUS_SUCCESS;
+	}
+	u16 st = ex ? hv_vpset_parse(p, c->in + 16, c->var_hdr, mask)
+		    : hv_vpmask_check(p, *mask = hc_rd64(c->in + 16));
+	if (st)
+		return st;
+	return *mask ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
+}
+
+static u16 flush_space(struct hc_ctx *c, bool ex)
+{
+	u64 mask;
+	u16 st = check_flags(c->vp->part, c->in, false);
+	if (!st)
+		st = flush_targets(c, ex, &mask);
+	if (st)
+		return st;
+	struct flush_req r = { (hc_rd64(c->in + 8) & HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY) != 0, 0, { 0 } };
+	hv_xcall_mask(c->vp, mask, flush_on, &r);
+	return HV_STATUS_SUCCESS;
+}
+
+u16 hc_flush_space(struct hc_ctx *c) { return flush_space(c, false); }
+u16 hc_flush_space_ex(struct hc_ctx *c) { return flush_space(c, true); }
+
+/* The list calls: the header is checked once per round and the targets
+ * kept in scratch[0]; the GVA ranges of the round are flushed together at
+ * its end (round_end), so a continuation has flushed what it reports. */
+static u16 flush_list_check(struct hc_ctx *c, bool ex)
+{
+	u16 st = check_flags(c->vp->part, c->in, true);
+	if (!st)
+		st = flush_targets(c, ex, &c->scratch[0]);
+	c->scratch[1] = ex ? 32 + 8ull * c->var_hdr : 24; /* where the list starts */
+	return st;
+}
+
+u16 hc_flush_list_check(struct hc_ctx *c) { return flush_list_check(c, false); }
+u16 hc_flush_list_ex_check(struct hc_ctx *c) { return flush_list_check(c, true); }
+
+/* Every GVA range is valid: addresses beyond the GVA space are ignored
+ * (TLFS 9.4.4); round_end flushes. */
+u16 hc_flush_list_elem(struct hc_ctx *c, u32 i) { return HV_STATUS_SUCCESS; }
+
+static bool canonical48(u64 va) { return (u64)((s64)(va << 16) >> 16) == va; }
+
+u16 hc_flush_list_round(struct hc_ctx *c, u32 done)
+{
+	struct flush_req r = { false, 0, { 0 } };
+	const u8 *list = c->in + c->scratch[1];
+
+	/* Each element: a page number in 63:12, additional pages in 11:0
+	 * (TLFS 9.4.4). Too many pages, or an address that may be beyond a
+	 * 4-level GVA space (5-level paging), flush the whole tag instead. */
+	for (u32 i = c->rep_start; i < done && r.n <= FLUSH_ADDR_MAX; i++) {
+		u64 e = hc_rd64(list + 8ull * i);
+		u64 base = e & ~0xfffull, pages = (e & 0xfff) + 1;
+		for (u64 k = 0; k < pages && r.n <= FLUSH_ADDR_MAX; k++) {
+			u64 va = base + (k << 12);
+			if (!canonical48(va))
+				r.n = FLUSH_ADDR_MAX + 1;
+			else if (r.n < FLUSH_ADDR_MAX)
+				r.addr[r.n++] = va;
+			else
+				r.n++;
+		}
+	}
+	if (r.n)
+		hv_xcall_mask(c->vp, c->scratch[0], flush_on, &r);
+	return HV_STATUS_SUCCESS;
+}
+
+/* TLFS 9.4.1: load CR3 without the flush a MOV to CR3 implies. */
+u16 hc_switch_address_space(struct hc_ctx *c)
+{
+	struct vp *vp = c->vp;
+	const struct backend *be = vp->part->be;
+	u64 cr3 = hc_rd64(c->in);
+	bool lma = be->read_reg(vp, GREG_EFER) & EFER_LMA;
+	if (bad_cr3(vp->part, cr3) || (!lma && (cr3 >> 32)))
+		return HV_STATUS_INVALID_PARAMETER;
+	struct guest_boot_state gs;
+	be->vp_get_state(vp, &gs);
+	gs.cr3 = cr3;
+	be->vp_set_state(vp, &gs);
+	return HV_STATUS_SUCCESS;
+}
+
+/* TLFS 10.5.2-10.5.3: Vector (4 bytes), TargetVtl (1), RsvdZ (3). */
+static u16 ipi_header(const struct hc_ctx *c, u8 *vector)
+{
+	u32 v = hc_rd32(c->in);
+	if (v < 0x10 || v > 0xff || c->in[5] || c->in[6] || c->in[7])
+		return HV_STATUS_INVALID_PARAMETER;
+	*vector = (u8)v;
+	return hc_target_vtl(c->in[4]);
+}
+
+static u16 send_ipi(struct hc_ctx *c, u64 mask, u8 vector)
+{
+	struct partition *p = c->vp->part;
+	for (u32 i = 0; i < p->vp_count; i++)
+		if ((mask & BIT(i)) && p->vps[i])
+			hv_send_fixed_ipi(c->vp, p->vps[i], vector);
+	return HV_STATUS_SUCCESS;
+}
+
+u16 hc_send_ipi(struct hc_ctx *c)
+{
+	u8 vector;
+	u64 mask = hc_rd64(c->in + 8);
+	u16 st = ipi_header(c, &vector);
+	if (!st)
+		st = hv_vpmask_check(c->vp->part, mask);
+	return st ? st : send_ipi(c, mask, vector);
+}
+
+u16 hc_send_ipi_ex(struct hc_ctx *c)
+{
+	u8 vector;
+	u64 mask;
+	u16 st = ipi_header(c, &vector);
+	if (!st)
+		st = hv_vpset_parse(c->vp->part, c->in + 8, c->var_hdr, &mask);
+	return st ? st : send_ipi(c, mask, vector);
+}

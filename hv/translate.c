@@ -1,0 +1,2 @@
+/* hv/translate.c - placeholder, being written. */
+#include "hypercall.h"

@@ -1,0 +1,2 @@
+/* hv/vpregs.c - placeholder, being written. */
+#include "hypercall.h"

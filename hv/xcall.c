@@ -1,0 +1,101 @@
+/*
+ * xcall.c - synchronous cross-VP calls: a VP's hypercall needs work done
+ * on another VP's processor (flush its TLB, read or write its registers,
+ * start it). The caller posts a request in the target's mailbox, kicks it
+ * with an NMI (hv/smp.c) and waits; the target runs the request in its
+ * host context before its next guest entry (hv_vp_before_entry), so when
+ * the caller returns the target has done the work and no guest code ran
+ * on the target in between (TLFS 9.4.2: "by the time control returns back
+ * to the caller, the observable effects of all flushes on the specified
+ * virtual processors have occurred").
+ *
+ * Deadlock freedom: every host-side wait (this file's, wait-for-SIPI)
+ * serves its own mailbox, so two VPs calling each other both progress.
+ * A parked VP (hv_fatal) never answers: it is skipped, logged once.
+ */
+#include "hv.h"
+#include "log.h"
+#include "hv_abi.h"
+
+void hv_xcall_service(struct vp *vp)
+{
+	struct xcall *x = __atomic_exchange_n(&vp->xcall, NULL, __ATOMIC_ACQUIRE);
+	if (!x)
+		return;
+	x->fn(vp, x->arg);
+	vp->xcalls_served++;
+	__atomic_store_n(&x->done, 1, __ATOMIC_RELEASE);
+}
+
+/* Post x to target (waiting while its mailbox is busy). false: parked. */
+static bool post(struct vp *self, struct vp *target, struct xcall *x)
+{
+	x->done = 0;
+	for (;;) {
+		if (target->parked) {
+			LOGW("xcall to VP %u: it is parked (hv_fatal): skipped", target->index);
+			return false;
+		}
+		struct xcall *none = NULL;
+		if (__atomic_compare_exchange_n(&target->xcall, &none, x, false, __ATOMIC_RELEASE,
+						__ATOMIC_RELAXED))
+			break;
+		hv_xcall_service(self);
+		hv_cpu_relax();
+	}
+	hv_kick(self, target);
+	return true;
+}
+
+/* An NMI that reaches a VMX target in the host just after it checked its
+ * mailbox is taken by the host, and the guest then runs until its next
+ * exit, which an idle guest in HLT may not make for a long time. So a
+ * request not served within about a millisecond is kicked again. */
+static void wait_done(struct vp *self, struct vp *target, struct xcall *x)
+{
+	u64 period = self->part->tsc_hz ? self->part->tsc_hz / 1000 : 1000000;
+	u64 t0 = hv_rdtsc();
+	while (!__atomic_load_n(&x->done, __ATOMIC_ACQUIRE)) {
+		if (target->parked)
+			return;
+		hv_xcall_service(self);
+		hv_cpu_relax();
+		if (hv_rdtsc() - t0 > period) {
+			self->xcall_rekicks++;
+			hv_kick(self, target);
+			t0 = hv_rdtsc();
+		}
+	}
+}
+
+void hv_xcall(struct vp *self, struct vp *target, hv_xcall_fn fn, void *arg)
+{
+	if (target == self) {
+		fn(self, arg);
+		return;
+	}
+	struct xcall x = { fn, arg, 0 };
+	if (post(self, target, &x))
+		wait_done(self, target, &x);
+}
+
+void hv_xcall_mask(struct vp *self, u64 mask, hv_xcall_fn fn, void *arg)
+{
+	struct partition *p = self->part;
+	struct xcall x[HV_MAX_VPS];
+	bool posted[HV_MAX_VPS] = { false };
+
+	/* Post to all first, so the targets work in parallel. */
+	for (u32 i = 0; i < p->vp_count; i++) {
+		struct vp *t = p->vps[i];
+		if (!t || t == self || !(mask & BIT(i)))
+			continue;
+		x[i] = (struct xcall){ fn, arg, 0 };
+		posted[i] = post(self, t, &x[i]);
+	}
+	if (mask & BIT(self->index))
+		fn(self, arg);
+	for (u32 i = 0; i < p->vp_count; i++)
+		if (posted[i])
+			wait_done(self, p->vps[i], &x[i]);
+}

@@ -1,0 +1,2 @@
+/* tests/host/test_tlb.c - placeholder, being written. */
+#include "htest.h"

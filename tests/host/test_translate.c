@@ -1,0 +1,2 @@
+/* tests/host/test_translate.c - placeholder, being written. */
+#include "htest.h"

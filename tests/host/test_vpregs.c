@@ -1,0 +1,2 @@
+/* tests/host/test_vpregs.c - placeholder, being written. */
+#include "htest.h"

@@ -1,0 +1,2 @@
+/* tests/payload/checks_ipi.c - placeholder, being written. */
+#include "payload.h"

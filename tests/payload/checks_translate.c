@@ -1,0 +1,2 @@
+/* tests/payload/checks_translate.c - placeholder, being written. */
+#include "payload.h"

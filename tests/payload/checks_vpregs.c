@@ -1,0 +1,2 @@
+/* tests/payload/checks_vpregs.c - placeholder, being written. */
+#include "payload.h"
