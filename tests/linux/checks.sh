@@ -247,6 +247,15 @@ linux_check_facts() {
 		echo "  ${smpl:-no HVSMP line}"
 		_c "$t.smp_workload" "the SMP workload did not complete: ${smpl:-no HVSMP line}" \
 			_glob "$smpl" '* ok'
+		# With the remote-flush hint (leaf 4 EAX bit 2) every shootdown of
+		# the munmap loop goes through HvFlushVirtualAddressList/Space(Ex);
+		# Linux falls back to TLB IPIs only when a call fails.
+		if [[ -n "$cpuid" ]] && _bit "$a4" 2; then
+			local tlbi
+			tlbi="$(sed -nE 's/.* tlb_ipis=(-?[0-9]+) .*/\1/p' <<<"$smpl")"
+			_c "$t.tlb_shootdowns_by_hypercall" "TLB IPIs during the workload: '${tlbi:-?}' (expected 0: a flush hypercall failed?)" \
+				_glob "${tlbi:-x}" '0'
+		fi
 	fi
 
 	# ---- clean power-off, and the hypervisor saw it
