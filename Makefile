@@ -71,7 +71,7 @@ PAYLOAD_C := tests/payload/payload.c tests/payload/checks_cpuid.c tests/payload/
              tests/payload/checks_realmode.c tests/payload/checks_tlb.c tests/payload/checks_ipi.c \
              tests/payload/checks_vpregs.c tests/payload/checks_translate.c
 PAYLOAD_ASM := tests/payload/ptrap.asm tests/payload/hcall.asm tests/payload/papic.asm \
-               tests/payload/mp.asm \
+               tests/payload/mp.asm tests/payload/ptlb.asm \
                tests/payload/mode32.asm tests/payload/realmode.asm
 PAYLOAD_OBJ := $(PAYLOAD_C:%.c=$(BUILD)/efi/%.o) $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o)
 

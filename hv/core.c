@@ -123,6 +123,11 @@ void hv_apic_write_icr(u64 val)
 		wrmsr(0x830, val);
 		return;
 	}
+	/* The previous IPI from this APIC may still be in delivery (ICR bit
+	 * 12, SDM 10.6.1): wait for it, boundedly, so back-to-back sends (a
+	 * cluster IPI to several VPs) are not lost on older processors. */
+	for (int i = 0; i < 100000 && (*(volatile u32 *)(uintptr_t)(base + 0x300) & BIT(12)); i++)
+		__builtin_ia32_pause();
 	*(volatile u32 *)(uintptr_t)(base + 0x310) = (u32)(val >> 32);
 	*(volatile u32 *)(uintptr_t)(base + 0x300) = (u32)val;
 }

@@ -88,6 +88,7 @@ void hv_dump_counters(const struct vp *vp)
 			n += fmt_format(line + n, sizeof(line) - n, " %s=%lu", exit_names[r],
 					(unsigned long)vp->exit_count[r]);
 	LOGI("%s", line);
+	hv_hypercall_dump_counters(vp);
 }
 
 void hv_dump_recent(const struct vp *vp)

@@ -121,6 +121,9 @@ static const struct hc_call hc_table[] = {
 	  "HvCallSendSyntheticClusterIpi", NULL },
 	{ HVCALL_SEND_IPI_EX, HC_SLOW | HC_FAST | HC_VARHDR, 0, 24, 0, 0, 0, hc_send_ipi_ex, NULL,
 	  NULL, "HvCallSendSyntheticClusterIpiEx", NULL },
+	/* TLFS 9.4.6 (hv/translate.c) */
+	{ HVCALL_TRANSLATE_VIRTUAL_ADDRESS, HC_SLOW | HC_FAST, 0, 32, 0, 16, 0, hc_translate_va,
+	  NULL, NULL, "HvTranslateVirtualAddress", NULL },
 	{ HVCALL_NOTIFY_LONG_SPIN_WAIT, HC_SLOW | HC_FAST, 0, 8, 0, 0, 0,
 	  hc_notify_long_spin_wait, NULL, NULL, "HvNotifyLongSpinWait", NULL },
 	{ HVCALL_GET_PARTITION_ID, HC_SLOW | HC_FAST, HV_ACCESS_PARTITION_ID, 0, 0, 8, 0,
@@ -128,6 +131,13 @@ static const struct hc_call hc_table[] = {
 	{ HVCALL_GET_VP_INDEX_FROM_APIC_ID, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_INDEX,
 	  16, 4, 0, 4, NULL, hc_vp_from_apic_check, hc_vp_from_apic, "HvGetVpIndexFromApicId",
 	  NULL },
+	/* TLFS 7.10.1-7.10.3 (hv/vpregs.c) */
+	{ HVCALL_GET_VP_REGISTERS, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_REGISTERS, 16, 4, 0, 16,
+	  NULL, hc_vp_regs_check, hc_get_vp_regs_elem, "HvGetVpRegisters", NULL },
+	{ HVCALL_SET_VP_REGISTERS, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_REGISTERS, 16, 32, 0, 0,
+	  NULL, hc_vp_regs_check, hc_set_vp_regs_elem, "HvSetVpRegisters", NULL },
+	{ HVCALL_START_VIRTUAL_PROCESSOR, HC_SLOW, HV_START_VIRTUAL_PROCESSOR, 240, 0, 0, 0,
+	  hc_start_vp, NULL, NULL, "HvStartVirtualProcessor", NULL },
 	{ HVCALL_EXT_QUERY_CAPABILITIES, HC_SLOW | HC_FAST, HV_ENABLE_EXTENDED_HYPERCALLS, 0, 0, 8,
 	  0, hc_ext_query_capabilities, NULL, NULL, "HvExtCallQueryCapabilities", NULL },
 };
@@ -138,6 +148,22 @@ static const struct hc_call *find_call(u16 code)
 		if (hc_table[i].code == code)
 			return &hc_table[i];
 	return NULL;
+}
+
+/* Per-VP hypercall counts by name, next to the exit counters. */
+void hv_hypercall_dump_counters(const struct vp *vp)
+{
+	char line[320];
+	size_t n = fmt_format(line, sizeof(line), "hypercalls vp%u:", vp->index);
+	bool any = false;
+	for (size_t i = 0; i < ARRAY_SIZE(hc_table) && i < HV_HC_COUNTERS && n < sizeof(line); i++)
+		if (vp->hc_count[i]) {
+			n += fmt_format(line + n, sizeof(line) - n, " %s=%u", hc_table[i].name,
+					vp->hc_count[i]);
+			any = true;
+		}
+	if (any)
+		LOGI("%s", line);
 }
 
 /* Hypercall privileges (the high word of TLFS 4.2.2) of implemented calls. */
@@ -311,6 +337,8 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 		status = HV_STATUS_INVALID_HYPERCALL_CODE;
 		goto out;
 	}
+	if ((size_t)(c - hc_table) < HV_HC_COUNTERS)
+		vp->hc_count[c - hc_table]++;
 	if (c->privilege && !(p->privileges & c->privilege)) {
 		status = HV_STATUS_ACCESS_DENIED;
 		goto out;

@@ -89,16 +89,46 @@ u32 hv_msr_implemented_features_edx(void)
 static bool is_synthetic(u32 msr) { return msr >= HV_X64_MSR_RANGE_FIRST && msr <= HV_X64_MSR_RANGE_LAST; }
 
 /* The row for msr if the partition may use it, else NULL (#GP). */
-static const struct synth_msr *allowed(const struct vp *vp, u32 msr)
+static const struct synth_msr *allowed_in(const struct partition *p, u32 msr)
 {
 	const struct synth_msr *m = find_synth(msr);
 	if (!m || !implemented(m))
 		return NULL;
-	if (m->privilege && !(vp->part->privileges & m->privilege))
+	if (m->privilege && !(p->privileges & m->privilege))
 		return NULL;
-	if (m->feature_edx && !(vp->part->features_edx & m->feature_edx))
+	if (m->feature_edx && !(p->features_edx & m->feature_edx))
 		return NULL;
 	return m;
+}
+
+static const struct synth_msr *allowed(const struct vp *vp, u32 msr)
+{
+	return allowed_in(vp->part, msr);
+}
+
+/* The synthetic MSRs as VP registers (HvGetVpRegisters/HvSetVpRegisters,
+ * TLFS 7.10): the same rows and gates as RDMSR/WRMSR. Nonzero: the MSR is
+ * not available to the partition, or the access faulted. */
+bool hv_synth_msr_available(const struct partition *p, u32 msr)
+{
+	return allowed_in(p, msr) != NULL;
+}
+
+int hv_synth_msr_read(struct vp *vp, u32 msr, u64 *val)
+{
+	const struct synth_msr *m = allowed(vp, msr);
+	return m ? m->read(vp, msr, val) : 1;
+}
+
+int hv_synth_msr_write(struct vp *vp, u32 msr, u64 val)
+{
+	const struct synth_msr *m = allowed(vp, msr);
+	if (!m)
+		return 1;
+	spin_lock(&vp->part->lock);
+	int fault = m->write(vp, msr, val);
+	spin_unlock(&vp->part->lock);
+	return fault;
 }
 
 enum hv_action hv_handle_msr_read(struct vp *vp, struct hv_exit *e)

@@ -31,6 +31,15 @@ void partition_init(struct partition *p, const struct backend *be, u32 phys_bits
 	 * 1.4x a null exit instead of 4.1x (docs/performance.md). */
 	if (p->privileges & HV_ACCESS_INTR_CTRL_REGS)
 		p->recommendations |= HV_RECOMMEND_APIC_MSRS;
+	/* TLFS 2.4.5 bits 2, 10, 11 (9.1.3, 10.5.2): remote flushes and IPIs
+	 * by hypercall (hv/tlb.c), with sparse sets: one exit for the sender
+	 * instead of one IPI per target plus an interrupt and an INVLPG storm
+	 * on each. Not bit 1 (local flush by hypercall): with NPT/EPT the
+	 * guest's INVLPG and MOV to CR3 run without an exit, so a hypercall
+	 * would be slower (Hyper-V leaves it clear too, linux-guest.md). */
+	if (p->privileges & HV_ACCESS_HYPERCALL_MSRS)
+		p->recommendations |= HV_RECOMMEND_REMOTE_FLUSH | HV_RECOMMEND_CLUSTER_IPI |
+				      HV_RECOMMEND_EX_PROCESSOR_MASKS;
 	/* TLFS 2.4.5: spin this often before HvNotifyLongSpinWait (0xFFFFFFFF
 	 * = never, when there is no hypercall interface). */
 	p->spin_retries = (p->privileges & HV_ACCESS_HYPERCALL_MSRS) ? 0xfff : 0xffffffffu;

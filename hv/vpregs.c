@@ -1,2 +1,682 @@
-/* hv/vpregs.c - placeholder, being written. */
+/*
+ * vpregs.c - virtual processor registers and start (TLFS 7.10.1-7.10.3):
+ * HvGetVpRegisters, HvSetVpRegisters and HvStartVirtualProcessor.
+ *
+ * Registers are rows of a table (name range, kind, validation),
+ * not a switch on names. What each kind reaches:
+ *  - GPRs: vp->gpr (RSP is mirrored into the VMCB/VMCS by the backend).
+ *  - RIP, RFLAGS, CR0/2/3/4, DR7, segments, GDTR/IDTR, EFER, PAT, the
+ *    syscall/sysenter MSRs, KernelGsBase: through the backend's
+ *    vp_get_state/vp_set_state (struct guest_boot_state). A Set reads the
+ *    state, changes one register, checks it and writes it back; pending
+ *    events, interruptibility and the TLB are left alone (TLFS 7.10.1:
+ *    "side-effects of modifying a register are not performed").
+ *  - CR8: the task priority of the VP's local APIC (TPR[7:4]); the guest
+ *    owns its APIC, neither backend shadows the TPR.
+ *  - ApicBase (read-only here), the synthetic registers (HvRegisterGuestOsId,
+ *    Hypercall, VpIndex, VpRuntime, TimeRefCount, ReferenceTsc,
+ *    VpAssistPage, GuestCrashP0-P4/Ctl, the two frequencies) through the
+ *    synthetic MSR table (hv/msr.c: hv_synth_msr_read/write), so the
+ *    same privilege and feature gates and the partition lock apply. The CPUID-leaf registers (HypervisorVersion,
+ *    PrivilegesAndFeaturesInfo ...) give the 128-bit leaf as the VP sees it.
+ * Every access runs on the target VP's processor in its host context
+ * (hv_xcall), where its VMCS/VMCB, its CPU-held MSRs and its APIC are.
+ * Each element is one such visit: a list is not an atomic snapshot of a VP
+ * that runs between elements.
+ *
+ * Statuses: an unknown name, a read-only register written, a reserved bit
+ * set or a value wider than the register: HV_STATUS_INVALID_PARAMETER. A
+ * well-formed value the VP cannot take (non-canonical address, segment
+ * attributes the mode forbids, a change of the paging mode: CR0.PE/PG/NE/
+ * CD/NW/ET, CR4.PAE/LA57/PCIDE or a CR4 bit the CPU may lack, EFER bits
+ * other than SCE/NXE): HV_STATUS_INVALID_REGISTER_VALUE. Segment registers
+ * are set only on a VP in protected or long mode, and the caller cannot set
+ * its own RIP (the call's completion moves it): HV_STATUS_INVALID_VP_STATE.
+ *
+ * HvStartVirtualProcessor: the VPs are the firmware's processors and all of
+ * them run from the start, so "a VP that has not started" is a VP in
+ * wait-for-SIPI (after an INIT, hv/smp.c). Starting one loads the
+ * HV_INITIAL_VP_CONTEXT as an INIT+SIPI would load the real-mode state
+ * (vp_load_state: pending events cleared, TLB flushed), on the target's
+ * processor, and ends its wait; the other GPRs are zero, DR6/DR7 take
+ * their INIT values and the MSRs the context lacks keep their values. The
+ * context must describe protected or long mode, consistent with itself
+ * (the checks of state_check below), else HV_STATUS_INVALID_REGISTER_VALUE.
+ * A running VP, or the caller itself: HV_STATUS_INVALID_VP_STATE.
+ */
 #include "hypercall.h"
+#include "boot_info.h"
+#include "log.h"
+#include "tlfs.h"
+#include "x86.h"
+
+#define rd64 hc_rd64
+#define rd32 hc_rd32
+
+#define HV_VP_INDEX_SELF 0xfffffffeu
+
+/* Architectural bits (SDM vol. 3 2.5, 2.2.1). */
+#define CR0_MP BIT(1)
+#define CR0_EM BIT(2)
+#define CR0_TS BIT(3)
+#define CR0_ET BIT(4)
+#define CR0_NE BIT(5)
+#define CR0_WP BIT(16)
+#define CR0_AM BIT(18)
+#define CR0_NW BIT(29)
+#define CR0_CD BIT(30)
+#define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | \
+		     CR0_NW | CR0_CD | CR0_PG)
+#define CR0_FREE (CR0_MP | CR0_EM | CR0_TS | CR0_WP | CR0_AM) /* Set may change these */
+#define CR4_TSD BIT(2)
+#define CR4_DE BIT(3)
+#define CR4_PSE BIT(4)
+#define CR4_MCE BIT(6)
+#define CR4_PGE BIT(7)
+#define CR4_PCE BIT(8)
+#define CR4_OSFXSR BIT(9)
+#define CR4_OSXMMEXCPT BIT(10)
+#define CR4_LA57 BIT(12)
+#define CR4_VMXE_BIT BIT(13)
+#define CR4_SMXE BIT(14)
+#define CR4_PCIDE BIT(17)
+#define CR4_DEFINED 0x03ff7fffull /* bits 0-14, 16-25 */
+/* CR4 bits every x86-64 CPU has: may be set even if the VP has them clear. */
+#define CR4_BASE (CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_OSFXSR | \
+		  CR4_OSXMMEXCPT)
+#define CR4_MODE (CR4_PAE | CR4_LA57 | CR4_PCIDE)
+#define EFER_DEFINED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | BIT(13) | BIT(14) | \
+		      BIT(15))
+#define RFLAGS_FIXED1 BIT(1)
+#define RFLAGS_RSVD (~0x3fffffull | BIT(15) | BIT(5) | BIT(3))
+#define DR7_RSVD (0xffffffff00000000ull | BIT(11) | BIT(12) | BIT(14) | BIT(15))
+
+/* Segment attributes (TLFS 7.9.5 = VMX access rights 15:0). */
+#define A_TYPE(a) ((a) & 0xf)
+#define A_S BIT(4)
+#define A_DPL(a) (((a) >> 5) & 3)
+#define A_P BIT(7)
+#define A_RSVD 0x0f00u
+#define A_L BIT(13)
+#define A_D BIT(14)
+#define A_G BIT(15)
+
+enum reg_kind {
+	RK_GPR,    /* vp->gpr[arg] */
+	RK_FIELD,  /* u64 at offset arg of guest_boot_state */
+	RK_RFLAGS,
+	RK_CR0,
+	RK_CR3,
+	RK_CR4,
+	RK_CR8,
+	RK_EFER,
+	RK_SEG,    /* seg[arg] */
+	RK_TABLE,  /* arg 0: IDTR, 1: GDTR */
+	RK_APIC_BASE,
+	RK_SYNTH,  /* synthetic MSR arg */
+	RK_CPUID,  /* CPUID leaf arg, 128 bits */
+};
+
+/* How a RK_FIELD value is checked. */
+enum reg_check { V_ANY, V_RIP, V_CANON, V_LOW32, V_PAT, V_DR7 };
+
+struct vp_reg {
+	u32 first, last; /* register names */
+	u8 kind;
+	u8 check;
+	u32 arg;
+	bool read_only;  /* RK_SYNTH: Set is INVALID_PARAMETER */
+	const char *name;
+};
+
+#define GS_OFF(f) ((u32)offsetof(struct guest_boot_state, f))
+#define ARCH(n, k, c, a, nm) { n, n, k, c, a, false, nm }
+/* A synthetic MSR as a register: the MSR table (hv/msr.c) gates it with
+ * the MSR's privilege or feature and does the access. */
+#define SYNTH(n, msr, ro, nm) { n, n, RK_SYNTH, V_ANY, msr, ro, nm }
+
+/* TLFS 7.8.2 register names. */
+static const struct vp_reg vp_regs[] = {
+	{ 0x00020000, 0x0002000f, RK_GPR, V_ANY, 0, false, "Rax-R15" },
+	ARCH(0x00020010, RK_FIELD, V_RIP, GS_OFF(rip), "Rip"),
+	ARCH(0x00020011, RK_RFLAGS, V_ANY, 0, "Rflags"),
+	ARCH(0x00040000, RK_CR0, V_ANY, 0, "Cr0"),
+	ARCH(0x00040001, RK_FIELD, V_ANY, GS_OFF(cr2), "Cr2"),
+	ARCH(0x00040002, RK_CR3, V_ANY, 0, "Cr3"),
+	ARCH(0x00040003, RK_CR4, V_ANY, 0, "Cr4"),
+	ARCH(0x00040004, RK_CR8, V_ANY, 0, "Cr8"),
+	ARCH(0x00050005, RK_FIELD, V_DR7, GS_OFF(dr7), "Dr7"),
+	{ 0x00060000, 0x00060007, RK_SEG, V_ANY, 0, false, "Es-Tr" },
+	{ 0x00070000, 0x00070001, RK_TABLE, V_ANY, 0, false, "Idtr/Gdtr" },
+	ARCH(0x00080001, RK_EFER, V_ANY, 0, "Efer"),
+	ARCH(0x00080002, RK_FIELD, V_CANON, GS_OFF(kernel_gs_base), "KernelGsBase"),
+	ARCH(0x00080003, RK_APIC_BASE, V_ANY, 0, "ApicBase"),
+	ARCH(0x00080004, RK_FIELD, V_PAT, GS_OFF(pat), "Pat"),
+	ARCH(0x00080005, RK_FIELD, V_LOW32, GS_OFF(sysenter_cs), "SysenterCs"),
+	ARCH(0x00080006, RK_FIELD, V_CANON, GS_OFF(sysenter_eip), "SysenterRip"),
+	ARCH(0x00080007, RK_FIELD, V_CANON, GS_OFF(sysenter_esp), "SysenterRsp"),
+	ARCH(0x00080008, RK_FIELD, V_ANY, GS_OFF(star), "Star"),
+	ARCH(0x00080009, RK_FIELD, V_CANON, GS_OFF(lstar), "Lstar"),
+	ARCH(0x0008000a, RK_FIELD, V_CANON, GS_OFF(cstar), "Cstar"),
+	ARCH(0x0008000b, RK_FIELD, V_LOW32, GS_OFF(sfmask), "Sfmask"),
+	/* 128-bit CPUID leaves 0x40000002-0x40000006. */
+	ARCH(0x00000100, RK_CPUID, V_ANY, 0x40000002u, "HypervisorVersion"),
+	{ 0x00000200, 0x00000203, RK_CPUID, V_ANY, 0x40000003u, false, "FeaturesInfo" },
+	/* Synthetic MSRs (TLFS appendix C), gated and accessed by hv/msr.c. */
+	SYNTH(0x00000210, HV_X64_MSR_CRASH_P0, false, "GuestCrashP0"),
+	SYNTH(0x00000211, HV_X64_MSR_CRASH_P0 + 1, false, "GuestCrashP1"),
+	SYNTH(0x00000212, HV_X64_MSR_CRASH_P0 + 2, false, "GuestCrashP2"),
+	SYNTH(0x00000213, HV_X64_MSR_CRASH_P3, false, "GuestCrashP3"),
+	SYNTH(0x00000214, HV_X64_MSR_CRASH_P4, false, "GuestCrashP4"),
+	SYNTH(0x00000215, HV_X64_MSR_CRASH_CTL, false, "GuestCrashCtl"),
+	SYNTH(0x00000240, HV_X64_MSR_TSC_FREQUENCY, true, "ProcessorClockFrequency"),
+	SYNTH(0x00000241, HV_X64_MSR_APIC_FREQUENCY, true, "InterruptClockFrequency"),
+	SYNTH(0x00090000, HV_X64_MSR_VP_RUNTIME, true, "VpRuntime"),
+	SYNTH(0x00090001, HV_X64_MSR_HYPERCALL, false, "Hypercall"),
+	SYNTH(0x00090002, HV_X64_MSR_GUEST_OS_ID, false, "GuestOsId"),
+	SYNTH(0x00090003, HV_X64_MSR_VP_INDEX, true, "VpIndex"),
+	SYNTH(0x00090004, HV_X64_MSR_TIME_REF_COUNT, true, "TimeRefCount"),
+	SYNTH(0x00090013, HV_X64_MSR_VP_ASSIST_PAGE, false, "VpAssistPage"),
+	SYNTH(0x00090017, HV_X64_MSR_REFERENCE_TSC, false, "ReferenceTsc"),
+};
+
+static const struct vp_reg *find_reg(const struct partition *p, u32 name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(vp_regs); i++) {
+		const struct vp_reg *r = &vp_regs[i];
+		if (name < r->first || name > r->last)
+			continue;
+		if (r->kind == RK_SYNTH && !hv_synth_msr_available(p, r->arg))
+			return NULL; /* not available to this partition */
+		return r;
+	}
+	return NULL;
+}
+
+/* ---- value checks ------------------------------------------------------ */
+
+static bool canonical(u64 v, bool la57)
+{
+	int sh = la57 ? 7 : 16;
+	return (u64)((s64)(v << sh) >> sh) == v;
+}
+
+static bool pat_valid(u64 pat)
+{
+	for (int i = 0; i < 8; i++) {
+		u8 t = (u8)(pat >> (8 * i));
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+static bool limit_matches_g(const struct seg_state *s)
+{
+	return (s->attr & A_G) ? (s->limit & 0xfff) == 0xfff : !(s->limit >> 20);
+}
+
+/* One segment register in a VP whose EFER.LMA is lma (TLFS 7.9.5; the VM
+ * entry checks of SDM 27.3.1.2, which SVM's are a subset of). */
+static u16 seg_check(int i, const struct seg_state *s, bool lma, bool la57)
+{
+	u16 a = s->attr;
+	bool p = a & A_P;
+	if (a & A_RSVD)
+		return HV_STATUS_INVALID_PARAMETER;
+	switch (i) {
+	case SEG_CS:
+		if (!p || !(a & A_S) || !(A_TYPE(a) & 8) || ((a & A_L) && ((a & A_D) || !lma)) ||
+		    (s->base >> 32))
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+		break;
+	case SEG_SS:
+		if (!p)
+			return lma ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_REGISTER_VALUE;
+		if (!(a & A_S) || (A_TYPE(a) & 0xa) != 2 || (s->base >> 32))
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+		break;
+	case SEG_TR:
+		if (!a)
+			return HV_STATUS_SUCCESS; /* none loaded: the backend supplies one */
+		if (!p || (a & A_S) || (s->sel & 4) || !canonical(s->base, la57) ||
+		    (lma ? (A_TYPE(a) | 2) != 11 : (A_TYPE(a) & 5) != 1))
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+		break;
+	case SEG_LDTR:
+		if (!p)
+			return HV_STATUS_SUCCESS;
+		if ((a & A_S) || A_TYPE(a) != 2 || (s->sel & 4) || !canonical(s->base, la57))
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+		break;
+	default: /* ES, DS, FS, GS */
+		if (!p)
+			return HV_STATUS_SUCCESS;
+		if (!(a & A_S) || ((A_TYPE(a) & 8) && !(A_TYPE(a) & 2)))
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+		if ((i == SEG_FS || i == SEG_GS) ? !canonical(s->base, la57) : (s->base >> 32) != 0)
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+	}
+	return limit_matches_g(s) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_REGISTER_VALUE;
+}
+
+/* CS and SS together: the privilege levels (SDM 27.3.1.2). */
+static bool cs_ss_consistent(const struct guest_boot_state *g)
+{
+	/* A null SS (64-bit) keeps its DPL: the CPL. */
+	u16 cs = g->seg[SEG_CS].attr, ss = g->seg[SEG_SS].attr;
+	if ((A_TYPE(cs) & 0xc) == 8) /* non-conforming */
+		return A_DPL(cs) == A_DPL(ss);
+	return A_DPL(cs) <= A_DPL(ss);
+}
+
+static bool rip_ok(const struct guest_boot_state *g, u64 rip)
+{
+	bool l = (g->efer & EFER_LMA) && (g->seg[SEG_CS].attr & A_L);
+	return l ? canonical(rip, g->cr4 & CR4_LA57) : !(rip >> 32);
+}
+
+static bool nx_supported(void)
+{
+	u32 r[4];
+	hv_native_cpuid(0x80000001u, 0, r);
+	return r[3] & BIT(20);
+}
+
+static bool cr3_ok(const struct partition *p, u64 cr3, bool lma)
+{
+	return !(p->phys_addr_bits < 64 && (cr3 >> p->phys_addr_bits)) && (lma || !(cr3 >> 32));
+}
+
+/*
+ * A whole protected- or long-mode state (HvStartVirtualProcessor): the
+ * paging mode consistent (CR0.PG needs PE, LMA = LME & PG, long mode needs
+ * PAE), no reserved or unknown control bits, CR4 bits limited to those
+ * every x86-64 CPU has plus those set in `cr4_have` (the caller's CR4: a
+ * bit it uses exists on this CPU model), no VMXE/SVME, segments per
+ * seg_check, RIP canonical (or 32-bit), descriptor tables canonical.
+ */
+static bool state_check(const struct partition *p, const struct guest_boot_state *g, u64 cr4_have)
+{
+	bool lma = g->efer & EFER_LMA, la57 = g->cr4 & CR4_LA57;
+	if ((g->rflags & RFLAGS_RSVD) != 0 || !(g->rflags & RFLAGS_FIXED1) || (g->rflags & RFLAGS_VM))
+		return false;
+	if ((g->cr0 & ~CR0_DEFINED) || !(g->cr0 & CR0_PE) || ((g->cr0 & CR0_NW) && !(g->cr0 & CR0_CD)))
+		return false;
+	if ((g->cr4 & ~CR4_DEFINED) || (g->cr4 & (CR4_VMXE_BIT | CR4_SMXE)) ||
+	    (g->cr4 & ~(CR4_BASE | CR4_PAE | cr4_have)) || ((g->cr4 & CR4_PCIDE) && !lma))
+		return false;
+	if ((g->efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) ||
+	    ((g->efer & EFER_NXE) && !nx_supported()) ||
+	    lma != ((g->efer & EFER_LME) && (g->cr0 & CR0_PG)) || (lma && !(g->cr4 & CR4_PAE)))
+		return false;
+	if (!cr3_ok(p, g->cr3, lma) || !pat_valid(g->pat))
+		return false;
+	for (int i = 0; i < SEG__COUNT; i++)
+		if (seg_check(i, &g->seg[i], lma, la57))
+			return false;
+	return cs_ss_consistent(g) && rip_ok(g, g->rip) && canonical(g->gdtr.base, la57) &&
+	       canonical(g->idtr.base, la57);
+}
+
+/* ---- one register on the target's processor --------------------------- */
+
+struct reg_op {
+	const struct vp_reg *r;
+	u32 name;
+	bool write;
+	bool self;   /* the target is the caller */
+	u64 v[2];    /* the value (low, high) */
+	u16 status;
+};
+
+static u16 get_one(struct vp *t, struct reg_op *op)
+{
+	const struct vp_reg *r = op->r;
+	const struct backend *be = t->part->be;
+	u32 idx = op->name - r->first;
+	struct guest_boot_state g;
+	op->v[0] = op->v[1] = 0;
+	switch (r->kind) {
+	case RK_GPR:
+		op->v[0] = t->gpr[idx];
+		return HV_STATUS_SUCCESS;
+	case RK_CR8:
+		op->v[0] = (hv_apic_read(0x80) >> 4) & 0xf;
+		return HV_STATUS_SUCCESS;
+	case RK_APIC_BASE:
+		if (hv_native_rdmsr(MSR_IA32_APIC_BASE, &op->v[0]))
+			op->v[0] = 0;
+		return HV_STATUS_SUCCESS;
+	case RK_SYNTH:
+		return hv_synth_msr_read(t, r->arg, &op->v[0]) ? HV_STATUS_INVALID_PARAMETER
+								: HV_STATUS_SUCCESS;
+	case RK_CPUID: {
+		u32 q[4];
+		hv_native_cpuid(r->arg + idx, 0, q);
+		hv_cpuid_adjust(t->part, r->arg + idx, 0, be->read_reg(t, GREG_CR4), q);
+		op->v[0] = q[0] | ((u64)q[1] << 32);
+		op->v[1] = q[2] | ((u64)q[3] << 32);
+		return HV_STATUS_SUCCESS;
+	}
+	default:
+		break;
+	}
+	be->vp_get_state(t, &g);
+	switch (r->kind) {
+	case RK_FIELD:
+		op->v[0] = *(const u64 *)((const u8 *)&g + r->arg);
+		break;
+	case RK_RFLAGS: op->v[0] = g.rflags; break;
+	case RK_CR0: op->v[0] = g.cr0; break;
+	case RK_CR3: op->v[0] = g.cr3; break;
+	case RK_CR4: op->v[0] = g.cr4; break;
+	case RK_EFER: op->v[0] = g.efer; break;
+	case RK_SEG: {
+		/* HV_X64_SEGMENT_REGISTER: Base, Limit, Selector, Attributes. */
+		const struct seg_state *s = &g.seg[idx];
+		op->v[0] = s->base;
+		op->v[1] = s->limit | ((u64)s->sel << 32) | ((u64)s->attr << 48);
+		break;
+	}
+	case RK_TABLE: {
+		/* HV_X64_TABLE_REGISTER: Pad[3], Limit, Base. */
+		const struct dtr_state *d = idx ? &g.gdtr : &g.idtr;
+		op->v[0] = (u64)d->limit << 48;
+		op->v[1] = d->base;
+		break;
+	}
+	}
+	return HV_STATUS_SUCCESS;
+}
+
+static u16 set_state_reg(struct vp *t, struct reg_op *op, struct guest_boot_state *g)
+{
+	const struct vp_reg *r = op->r;
+	const struct partition *p = t->part;
+	u32 idx = op->name - r->first;
+	u64 v = op->v[0];
+	bool lma = g->efer & EFER_LMA, la57 = g->cr4 & CR4_LA57;
+
+	if (r->kind != RK_SEG && r->kind != RK_TABLE && op->v[1])
+		return HV_STATUS_INVALID_PARAMETER; /* beyond a 64-bit register */
+	switch (r->kind) {
+	case RK_FIELD:
+		switch (r->check) {
+		case V_RIP:
+			if (op->self)
+				return HV_STATUS_INVALID_VP_STATE;
+			if (!rip_ok(g, v))
+				return HV_STATUS_INVALID_REGISTER_VALUE;
+			break;
+		case V_CANON:
+			if (!canonical(v, la57))
+				return HV_STATUS_INVALID_REGISTER_VALUE;
+			break;
+		case V_LOW32:
+			if (v >> 32)
+				return HV_STATUS_INVALID_PARAMETER;
+			break;
+		case V_PAT:
+			if (!pat_valid(v))
+				return HV_STATUS_INVALID_PARAMETER;
+			break;
+		case V_DR7:
+			if ((v & DR7_RSVD) || !(v & BIT(10)))
+				return HV_STATUS_INVALID_PARAMETER;
+			break;
+		}
+		*(u64 *)((u8 *)g + r->arg) = v;
+		return HV_STATUS_SUCCESS;
+	case RK_RFLAGS:
+		if ((v & RFLAGS_RSVD) || !(v & RFLAGS_FIXED1))
+			return HV_STATUS_INVALID_PARAMETER;
+		if ((v & RFLAGS_VM) && lma)
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+		g->rflags = v;
+		return HV_STATUS_SUCCESS;
+	case RK_CR0:
+		if (v & ~CR0_DEFINED)
+			return HV_STATUS_INVALID_PARAMETER;
+		if ((v ^ g->cr0) & ~CR0_FREE)
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+		g->cr0 = v;
+		return HV_STATUS_SUCCESS;
+	case RK_CR3:
+		if (!cr3_ok(p, v, lma))
+			return HV_STATUS_INVALID_PARAMETER;
+		g->cr3 = v;
+		return HV_STATUS_SUCCESS;
+	case RK_CR4:
+		if ((v & ~CR4_DEFINED) || (v & CR4_VMXE_BIT))
+			return HV_STATUS_INVALID_PARAMETER;
+		if (((v ^ g->cr4) & (CR4_MODE | CR4_SMXE)) || (v & ~(g->cr4 | CR4_BASE)))
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+		g->cr4 = v;
+		return HV_STATUS_SUCCESS;
+	case RK_EFER:
+		if (v & ~EFER_DEFINED)
+			return HV_STATUS_INVALID_PARAMETER;
+		if (((v ^ g->efer) & ~(EFER_SCE | EFER_NXE)) || ((v & EFER_NXE) && !nx_supported()))
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+		g->efer = v;
+		return HV_STATUS_SUCCESS;
+	case RK_SEG: {
+		if (!(g->cr0 & CR0_PE) || (g->rflags & RFLAGS_VM))
+			return HV_STATUS_INVALID_VP_STATE;
+		struct seg_state s = { (u16)(op->v[1] >> 32), (u16)(op->v[1] >> 48), (u32)op->v[1],
+				       op->v[0] };
+		u16 st = seg_check((int)idx, &s, lma, la57);
+		if (st)
+			return st;
+		struct seg_state old = g->seg[idx];
+		g->seg[idx] = s;
+		if (!cs_ss_consistent(g) || (idx == SEG_CS && !rip_ok(g, g->rip))) {
+			g->seg[idx] = old;
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+		}
+		return HV_STATUS_SUCCESS;
+	}
+	case RK_TABLE: {
+		u64 base = op->v[1];
+		if (!canonical(base, la57))
+			return HV_STATUS_INVALID_REGISTER_VALUE;
+		struct dtr_state *d = idx ? &g->gdtr : &g->idtr;
+		d->base = base;
+		d->limit = (u16)(op->v[0] >> 48);
+		return HV_STATUS_SUCCESS;
+	}
+	}
+	return HV_STATUS_INVALID_PARAMETER;
+}
+
+static u16 set_one(struct vp *t, struct reg_op *op)
+{
+	const struct vp_reg *r = op->r;
+	const struct backend *be = t->part->be;
+	u32 idx = op->name - r->first;
+	u64 v = op->v[0];
+
+	switch (r->kind) {
+	case RK_GPR:
+		if (op->v[1])
+			return HV_STATUS_INVALID_PARAMETER;
+		t->gpr[idx] = v;
+		return HV_STATUS_SUCCESS;
+	case RK_CR8:
+		if (op->v[1] || v > 15)
+			return HV_STATUS_INVALID_PARAMETER;
+		hv_apic_write(0x80, (u32)v << 4);
+		return HV_STATUS_SUCCESS;
+	case RK_APIC_BASE:
+	case RK_CPUID:
+		return HV_STATUS_INVALID_PARAMETER; /* read-only */
+	case RK_SYNTH: {
+		if (r->read_only || op->v[1])
+			return HV_STATUS_INVALID_PARAMETER;
+		return hv_synth_msr_write(t, r->arg, v) ? HV_STATUS_INVALID_REGISTER_VALUE
+							: HV_STATUS_SUCCESS;
+	}
+	default:
+		break;
+	}
+	struct guest_boot_state g;
+	be->vp_get_state(t, &g);
+	u16 st = set_state_reg(t, op, &g);
+	if (st == HV_STATUS_SUCCESS)
+		be->vp_set_state(t, &g);
+	return st;
+}
+
+static void reg_op_fn(struct vp *t, void *arg)
+{
+	struct reg_op *op = arg;
+	op->status = op->write ? set_one(t, op) : get_one(t, op);
+}
+
+/* ---- the hypercalls --------------------------------------------------- */
+
+/* Header (TLFS 7.10.1-7.10.2): PartitionId 8, VpIndex 4, TargetVtl 1,
+ * RsvdZ 3. The target goes to scratch[0]. */
+static u16 regs_header(struct hc_ctx *c)
+{
+	const u8 *in = c->in;
+	struct vp *t = NULL;
+	u16 st = hc_target_partition(rd64(in));
+	if (st)
+		return st;
+	if ((st = hc_target_vtl(in[12])) != HV_STATUS_SUCCESS)
+		return st;
+	if (in[13] || in[14] || in[15])
+		return HV_STATUS_INVALID_PARAMETER;
+	u32 index = rd32(in + 8);
+	if (index == HV_VP_INDEX_SELF)
+		t = c->vp;
+	else if ((st = hc_target_vp(c->vp->part, index, &t)) != HV_STATUS_SUCCESS)
+		return st;
+	c->scratch[0] = (u64)(uintptr_t)t;
+	return HV_STATUS_SUCCESS;
+}
+
+u16 hc_vp_regs_check(struct hc_ctx *c) { return regs_header(c); }
+
+static u16 do_op(struct hc_ctx *c, struct reg_op *op)
+{
+	struct vp *t = (struct vp *)(uintptr_t)c->scratch[0];
+	op->r = find_reg(c->vp->part, op->name);
+	if (!op->r)
+		return HV_STATUS_INVALID_PARAMETER;
+	op->self = t == c->vp;
+	op->status = HV_STATUS_INVALID_VP_STATE; /* a parked target never answers */
+	hv_xcall(c->vp, t, reg_op_fn, op);
+	return op->status;
+}
+
+u16 hc_get_vp_regs_elem(struct hc_ctx *c, u32 i)
+{
+	struct reg_op op = { .name = rd32(c->in + 16 + 4ull * i), .write = false };
+	u16 st = do_op(c, &op);
+	if (st == HV_STATUS_SUCCESS) {
+		*(u64 *)(c->out + 16ull * i) = op.v[0];
+		*(u64 *)(c->out + 16ull * i + 8) = op.v[1];
+	}
+	return st;
+}
+
+u16 hc_set_vp_regs_elem(struct hc_ctx *c, u32 i)
+{
+	const u8 *e = c->in + 16 + 32ull * i;
+	struct reg_op op = { .name = rd32(e), .write = true, .v = { rd64(e + 16), rd64(e + 24) } };
+	return do_op(c, &op);
+}
+
+/* ---- HvStartVirtualProcessor (TLFS 7.10.3) ----------------------------- */
+
+static struct seg_state ctx_seg(const u8 *p)
+{
+	return (struct seg_state){ (u16)rd32(p + 12), (u16)(rd32(p + 12) >> 16), rd32(p + 8), rd64(p) };
+}
+
+static struct dtr_state ctx_table(const u8 *p)
+{
+	return (struct dtr_state){ .limit = (u16)(rd64(p) >> 48), .base = rd64(p + 8) };
+}
+
+/* The HV_INITIAL_VP_CONTEXT at x over *g: Rip 0, Rsp 8, Rflags 16, then
+ * Cs Ds Es Fs Gs Ss Tr Ldtr (16 bytes each) from 24, Idtr 152, Gdtr 168,
+ * Efer 184, Cr0 192, Cr3 200, Cr4 208, MsrCrPat 216. */
+static void ctx_parse(const u8 *x, struct guest_boot_state *g)
+{
+	static const u8 order[8] = { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, SEG_TR, SEG_LDTR };
+	g->rip = rd64(x + 0);
+	g->rsp = rd64(x + 8);
+	g->rflags = rd64(x + 16);
+	for (int i = 0; i < 8; i++)
+		g->seg[order[i]] = ctx_seg(x + 24 + 16 * i);
+	g->idtr = ctx_table(x + 152);
+	g->gdtr = ctx_table(x + 168);
+	g->efer = rd64(x + 184);
+	g->cr0 = rd64(x + 192);
+	g->cr3 = rd64(x + 200);
+	g->cr4 = rd64(x + 208);
+	g->pat = rd64(x + 216);
+}
+
+struct start_op {
+	const u8 *ctx; /* HV_INITIAL_VP_CONTEXT */
+	u16 status;
+};
+
+static void start_fn(struct vp *t, void *arg)
+{
+	struct start_op *op = arg;
+	const u8 *x = op->ctx;
+	const struct backend *be = t->part->be;
+	if (!t->wait_sipi) {
+		op->status = HV_STATUS_INVALID_VP_STATE;
+		return;
+	}
+	struct guest_boot_state g;
+	be->vp_get_state(t, &g); /* MSRs the context lacks keep their values */
+	ctx_parse(x, &g);
+	g.dr6 = 0xffff0ff0;
+	g.dr7 = 0x400;
+	for (int i = 0; i < GPR__COUNT; i++)
+		t->gpr[i] = 0;
+	be->vp_load_state(t, &g);
+	t->gpr[GPR_RSP] = g.rsp;
+	t->gpr[GPR_RAX] = 0;
+	__atomic_store_n(&t->sipi, 0, __ATOMIC_SEQ_CST);
+	t->wait_sipi = false;
+	t->sipi_count++;
+	LOGD("VP %u started at %lx (HvStartVirtualProcessor)", t->index, (unsigned long)g.rip);
+	op->status = HV_STATUS_SUCCESS;
+}
+
+/* Input: PartitionId 8, VpIndex 4, TargetVtl 1, padding 3, then the
+ * HV_INITIAL_VP_CONTEXT (224 bytes) at 16. */
+u16 hc_start_vp(struct hc_ctx *c)
+{
+	const u8 *in = c->in;
+	struct vp *self = c->vp, *t = NULL;
+	const struct backend *be = self->part->be;
+	u16 st = hc_target_partition(rd64(in));
+	if (st)
+		return st;
+	if ((st = hc_target_vtl(in[12])) != HV_STATUS_SUCCESS)
+		return st;
+	if ((st = hc_target_vp(self->part, rd32(in + 8), &t)) != HV_STATUS_SUCCESS)
+		return st;
+
+	/* The context alone is checked here; the MSRs it lacks don't matter. */
+	const u8 *x = in + 16;
+	struct guest_boot_state g = { 0 };
+	ctx_parse(x, &g);
+	if (!state_check(self->part, &g, be->read_reg(self, GREG_CR4)))
+		return HV_STATUS_INVALID_REGISTER_VALUE;
+	if (t == self)
+		return HV_STATUS_INVALID_VP_STATE;
+	struct start_op op = { x, HV_STATUS_INVALID_VP_STATE };
+	hv_xcall(self, t, start_fn, &op);
+	return op.status;
+}

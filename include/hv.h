@@ -42,6 +42,9 @@ void hv_cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4
 
 /* msr.c */
 u64 hv_msr_implemented_privileges(void);
+bool hv_synth_msr_available(const struct partition *p, u32 msr);
+int hv_synth_msr_read(struct vp *vp, u32 msr, u64 *val);
+int hv_synth_msr_write(struct vp *vp, u32 msr, u64 val);
 u32 hv_msr_implemented_features_edx(void);
 /* Seams to the hardware, supplied by the core (arch) or by host fakes. */
 void hv_native_cpuid(u32 leaf, u32 sub, u32 r[4]);
@@ -60,6 +63,7 @@ u16 gmem_check_param(const struct partition *p, u64 gpa, u64 len);
 
 /* hypercall.c: the hypercall interface (TLFS 3) and its MSRs (2.6, 3.13) */
 u64 hv_hypercall_implemented_privileges(void);
+void hv_hypercall_dump_counters(const struct vp *vp);
 u32 hv_hypercall_features_edx(void);
 int hv_hypercall_partition_init(struct partition *p, u8 *page);
 int hv_msr_guest_os_id_read(struct vp *vp, u32 msr, u64 *val);
@@ -116,6 +120,23 @@ struct decoded_store {
 int gwalk(const struct partition *p, const struct gwalk_regs *r, u64 la, u64 *gpa);
 int gfetch(const struct partition *p, const struct gwalk_regs *r, u64 la, u8 *buf);
 int decode_store(const u8 *b, int n, bool mode64, struct decoded_store *d);
+
+/* translate.c: the guest page walk of HvTranslateVirtualAddress (TLFS
+ * 9.4.6) with the VP's paging state; returns an HV_TRANSLATE_GVA_* result
+ * code and fills *out (GPA page: the translation, or the table page that
+ * could not be accessed). */
+struct xlate_state {
+	u64 cr0, cr3, cr4, efer, pat, rflags;
+	u8 cpl;
+	bool gbpages; /* 1 GiB pages exist (CPUID 0x80000001 EDX[26]) */
+};
+struct xlate_out {
+	u64 gpa_page;
+	u8 cache_type; /* HV_CACHE_TYPE_* (success only) */
+	bool overlay;  /* the page is an overlay page (success only) */
+};
+u32 hv_translate_gva(const struct partition *p, const struct xlate_state *s, u64 gva_page,
+		     u64 flags, struct xlate_out *out);
 
 /* smp.c: INIT/SIPI between VPs, the intercepted ICR, xAPIC write emulation */
 void hv_icr_write(struct vp *vp, u64 icr, bool x2apic);

@@ -63,5 +63,12 @@ u16 hc_flush_list_elem(struct hc_ctx *c, u32 i);
 u16 hc_flush_list_round(struct hc_ctx *c, u32 done);
 u16 hc_send_ipi(struct hc_ctx *c);
 u16 hc_send_ipi_ex(struct hc_ctx *c);
+/* hv/vpregs.c: TLFS 7.10.1-7.10.3 */
+u16 hc_vp_regs_check(struct hc_ctx *c);
+u16 hc_get_vp_regs_elem(struct hc_ctx *c, u32 i);
+u16 hc_set_vp_regs_elem(struct hc_ctx *c, u32 i);
+u16 hc_start_vp(struct hc_ctx *c);
+/* hv/translate.c: TLFS 9.4.6 */
+u16 hc_translate_va(struct hc_ctx *c);
 
 #endif

@@ -19,6 +19,7 @@ enum gpr {
 };
 
 #define HV_EXIT_RING 16
+#define HV_HC_COUNTERS 32
 
 struct exit_ring_entry {
 	u64 tsc;
@@ -105,6 +106,7 @@ struct vp {
 	u64 gpr[GPR__COUNT]; /* guest GPRs (RAX/RSP mirrored by the backend) */
 	u64 exits;
 	u64 exit_count[HV_EXIT__COUNT];
+	u32 hc_count[HV_HC_COUNTERS]; /* hypercalls by hc_table row (hv/hypercall.c) */
 	u32 ring_next;
 	struct exit_ring_entry ring[HV_EXIT_RING];
 	u64 hidden_access_logged;

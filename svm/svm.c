@@ -163,6 +163,68 @@ static void svm_load_state(struct vp *vp, const struct guest_boot_state *g)
 	s->reinject = 0;
 }
 
+static void get_seg(struct seg_state *s, const struct vmcb_seg *v)
+{
+	s->sel = v->sel;
+	s->attr = (u16)((v->attrib & 0xff) | ((v->attrib & 0xf00) << 4));
+	s->limit = v->limit;
+	s->base = v->base;
+}
+
+/* The inverse of svm_load_state (HvGetVpRegisters, TLFS 7.10.2). The VMCB
+ * save area holds all of it, the VMSAVE'd syscall MSRs and CR2 included;
+ * EFER.SVME is the guest's own. RAX/RSP are in vp->gpr. */
+static void svm_get_state(struct vp *vp, struct guest_boot_state *g)
+{
+	struct svm_vp *s = svm_of(vp);
+	const struct vmcb_save *v = &s->vmcb->save;
+	get_seg(&g->seg[SEG_ES], &v->es);
+	get_seg(&g->seg[SEG_CS], &v->cs);
+	get_seg(&g->seg[SEG_SS], &v->ss);
+	get_seg(&g->seg[SEG_DS], &v->ds);
+	get_seg(&g->seg[SEG_FS], &v->fs);
+	get_seg(&g->seg[SEG_GS], &v->gs);
+	get_seg(&g->seg[SEG_LDTR], &v->ldtr);
+	get_seg(&g->seg[SEG_TR], &v->tr);
+	g->gdtr = (struct dtr_state){ .limit = (u16)v->gdtr.limit, .base = v->gdtr.base };
+	g->idtr = (struct dtr_state){ .limit = (u16)v->idtr.limit, .base = v->idtr.base };
+	g->efer = (v->efer & ~EFER_SVME) | s->guest_svme;
+	g->cr0 = v->cr0;
+	g->cr2 = v->cr2;
+	g->cr3 = v->cr3;
+	g->cr4 = v->cr4;
+	g->dr6 = v->dr6;
+	g->dr7 = v->dr7;
+	g->rflags = v->rflags;
+	g->rip = v->rip;
+	g->rsp = vp->gpr[GPR_RSP];
+	g->pat = v->g_pat;
+	g->debugctl = v->dbgctl;
+	g->star = v->star;
+	g->lstar = v->lstar;
+	g->cstar = v->cstar;
+	g->sfmask = v->sfmask;
+	g->kernel_gs_base = v->kernel_gs_base;
+	g->sysenter_cs = v->sysenter_cs;
+	g->sysenter_esp = v->sysenter_esp;
+	g->sysenter_eip = v->sysenter_eip;
+}
+
+/* HvSetVpRegisters (TLFS 7.10.1): the registers of svm_load_state, but
+ * pending events, the interrupt shadow and the TLB stay as they are. */
+static void svm_set_state(struct vp *vp, const struct guest_boot_state *g)
+{
+	struct svm_vp *s = svm_of(vp);
+	struct vmcb_control *c = &s->vmcb->ctl;
+	u64 eventinj = c->eventinj, shadow = c->interrupt_shadow, reinject = s->reinject;
+	u8 tlb = c->tlb_control;
+	svm_load_state(vp, g);
+	c->eventinj = eventinj;
+	c->interrupt_shadow = shadow;
+	c->tlb_control = tlb;
+	s->reinject = reinject;
+}
+
 static int svm_vp_init(struct vp *vp, const struct guest_boot_state *g)
 {
 	struct svm_vp *s = pool_alloc_pages(&core_pool, 1);
@@ -294,6 +356,8 @@ const struct backend svm_backend = {
 	.inject_exception = svm_inject_exception,
 	.inject_nmi = svm_inject_nmi,
 	.vp_load_state = svm_load_state,
+	.vp_get_state = svm_get_state,
+	.vp_set_state = svm_set_state,
 	.tlb_flush = svm_tlb_flush,
 	.read_reg = svm_read_reg,
 	.msr_read = svm_msr_read,

@@ -211,8 +211,8 @@ static u32 guest_ar(const struct seg_state *s, int i)
 			ar |= 2; /* available -> busy */
 		return ar;
 	}
-	if (!ar)
-		return VMX_AR_UNUSABLE;
+	if (!ar || !(ar & VMX_AR_P)) /* not present: a null segment */
+		return ar | VMX_AR_UNUSABLE;
 	if (ar & VMX_AR_S)
 		ar |= VMX_AR_TYPE_ACCESSED;
 	return ar;
@@ -378,6 +378,65 @@ static void vmx_load_state(struct vp *vp, const struct guest_boot_state *g)
 	s->reinject = 0;
 	s->injected = false;
 	vmx_flush_vpid(); /* a new address space */
+}
+
+/* The inverse of setup_guest_state (HvGetVpRegisters, TLFS 7.10.2), on
+ * this VP's own CPU: CR4 as the guest sees it (VMXE from the shadow), an
+ * unusable segment as not present (its DPL kept: SS.DPL is the CPL), and
+ * what the VMCS lacks from the CPU itself (syscall MSRs, KernelGsBase,
+ * CR2, DR6). RSP/RAX are in vp->gpr. */
+static void vmx_get_state(struct vp *vp, struct guest_boot_state *g)
+{
+	for (int i = 0; i < SEG__COUNT; i++) {
+		u32 ar = (u32)vmread(VMCS_SEG_AR(i));
+		u16 attr = (u16)(ar & 0xf0ff);
+		if (ar & VMX_AR_UNUSABLE)
+			attr &= (u16)~VMX_AR_P;
+		g->seg[i] = (struct seg_state){ (u16)vmread(VMCS_SEG_SEL(i)), attr,
+						(u32)vmread(VMCS_SEG_LIMIT(i)), vmread(VMCS_SEG_BASE(i)) };
+	}
+	g->gdtr = (struct dtr_state){ .limit = (u16)vmread(VMCS_GUEST_GDTR_LIMIT),
+				      .base = vmread(VMCS_GUEST_GDTR_BASE) };
+	g->idtr = (struct dtr_state){ .limit = (u16)vmread(VMCS_GUEST_IDTR_LIMIT),
+				      .base = vmread(VMCS_GUEST_IDTR_BASE) };
+	g->cr0 = vmread(VMCS_GUEST_CR0);
+	g->cr3 = vmread(VMCS_GUEST_CR3);
+	g->cr4 = (vmread(VMCS_GUEST_CR4) & ~vmx.cr4_mask) | (vmread(VMCS_CR4_SHADOW) & vmx.cr4_mask);
+	g->cr2 = read_cr2();
+	u64 dr6;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+	g->dr6 = dr6;
+	g->dr7 = vmread(VMCS_GUEST_DR7);
+	g->rip = vmread(VMCS_GUEST_RIP);
+	g->rsp = vp->gpr[GPR_RSP];
+	g->rflags = vmread(VMCS_GUEST_RFLAGS);
+	g->efer = vmread(VMCS_GUEST_EFER);
+	g->pat = vmread(VMCS_GUEST_PAT);
+	g->debugctl = vmread(VMCS_GUEST_DEBUGCTL);
+	g->sysenter_cs = vmread(VMCS_GUEST_SYSENTER_CS);
+	g->sysenter_esp = vmread(VMCS_GUEST_SYSENTER_ESP);
+	g->sysenter_eip = vmread(VMCS_GUEST_SYSENTER_EIP);
+	g->star = rdmsr(MSR_STAR);
+	g->lstar = rdmsr(MSR_LSTAR);
+	g->cstar = rdmsr(MSR_CSTAR);
+	g->sfmask = rdmsr(MSR_SFMASK);
+	g->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+}
+
+/* HvSetVpRegisters (TLFS 7.10.1): setup_guest_state's registers, keeping
+ * the event to inject, interruptibility, activity, pending debug
+ * exceptions, RAX and the TLB (no VPID flush, unlike vmx_load_state). */
+static void vmx_set_state(struct vp *vp, const struct guest_boot_state *g)
+{
+	struct vmx_vp *s = vmx_of(vp);
+	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY), act = vmread(VMCS_GUEST_ACTIVITY);
+	u64 dbg = vmread(VMCS_GUEST_PENDING_DBG), rax = vp->gpr[GPR_RAX];
+	setup_guest_state(vp, g);
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr);
+	vmwrite(VMCS_GUEST_ACTIVITY, act);
+	vmwrite(VMCS_GUEST_PENDING_DBG, dbg);
+	vp->gpr[GPR_RAX] = rax;
+	sync_ia32e(s);
 }
 
 static int vmx_vp_init(struct vp *vp, const struct guest_boot_state *g)
@@ -566,6 +625,8 @@ const struct backend vmx_backend = {
 	.inject_exception = vmx_inject_exception,
 	.inject_nmi = vmx_inject_nmi,
 	.vp_load_state = vmx_load_state,
+	.vp_get_state = vmx_get_state,
+	.vp_set_state = vmx_set_state,
 	.tlb_flush = vmx_tlb_flush,
 	.read_reg = vmx_read_reg,
 	.msr_read = vmx_msr_read,

@@ -84,16 +84,14 @@ struct op {
 };
 
 static void fill_apic_ids(uint8_t *in);
+static void fill_gva(uint8_t *in);
 
 /*
  * The operations, in output order. Adding one is adding a row (and, for a
- * new kind of instruction, a loop in bloops.asm). Not implemented in hv.efi
- * yet, so not here yet (issue 6 and later): remote TLB flush, IPI by
- * hypercall, SynIC. Each will be one row, e.g.
- *   { "hcall_flush_va_space", K_HCALL, .a = 0x0002, .b = IN_GPA, .in = { 0, 3 } },
- *     (HvFlushVirtualAddressSpace, all processors and address spaces)
- *   { "rdmsr_sint0", K_RDMSR, .a = 0x40000090, .priv = 1ull << 2 },
- * and tests/run-bench.sh picks up any new BENCH: line by itself.
+ * new kind of instruction, a loop in bloops.asm); tests/run-bench.sh picks
+ * up any new BENCH: line by itself. Not here yet: a remote TLB flush (it
+ * needs a second processor running guest code; Bochs with 2 processors
+ * does not count instructions per processor) and SynIC.
  */
 static const struct op ops[] = {
 	{ "cpuid_unknown", K_CPUID, .a = 0x4FFFFFFFu },
@@ -116,6 +114,11 @@ static const struct op ops[] = {
 	 * the enlightened EOI MSR (TLFS 10.2.3.1). */
 	{ "xapic_eoi_store", K_XAPIC_STORE, .a = 0xb0 },
 	{ "eoi_msr", K_WRMSR, .a = 0x40000070u, .b = 0, .priv = 1ull << 4 },
+	/* TLFS 9.4.2, 9.4.4 on the caller's own VP (VP 0): the whole space
+	 * (a tag flush at the next entry) and one page (INVLPGA/INVVPID). */
+	{ "hcall_flush_space_self", K_HCALL, .a = 0x0002, .b = IN_GPA, .in = { 0, 2, 1 } },
+	{ "hcall_flush_list_self_1", K_HCALL, .a = 0x0003 | HC_REPS(1), .b = IN_GPA,
+	  .in = { 0, 2, 1 }, .fill = fill_gva },
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -165,6 +168,12 @@ static void fill_apic_ids(uint8_t *in)
 {
 	for (unsigned int i = 0; i < 64; i++)
 		*(uint32_t *)(in + 16 + 4 * i) = g.apic;
+}
+
+/* One GVA range: the input page itself, one page. */
+static void fill_gva(uint8_t *in)
+{
+	*(uint64_t *)(in + 24) = pa(g.in);
 }
 
 /* Print ticks x 10 as "N.D". */

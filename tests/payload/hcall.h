@@ -96,4 +96,36 @@ void checks_simple(void);
 void checks_vp_index(void);
 void checks_errors(void);
 
+/* checks_tlb.c, checks_ipi.c: TLFS 9.4.2-9.4.5, 10.5.2-10.5.3, 7.8.7.3. */
+#define CALL_SWITCH_SPACE 0x0001u
+#define CALL_FLUSH_SPACE 0x0002u
+#define CALL_FLUSH_LIST 0x0003u
+#define CALL_SEND_IPI 0x000Bu
+#define CALL_FLUSH_SPACE_EX 0x0013u
+#define CALL_FLUSH_LIST_EX 0x0014u
+#define CALL_SEND_IPI_EX 0x0015u
+#define FLUSH_ALL_PROCESSORS 1ull
+#define FLUSH_ALL_SPACES 2ull
+#define FLUSH_NON_GLOBAL 4ull
+#define SET_SPARSE 0ull
+#define SET_ALL 1ull
+/* A call whose input is the n words w: memory-based from P_IN, or fast
+ * (RDX, R8, then XMM0-XMM5 low/high, TLFS 3.7.2.2). */
+int call_words(struct hc_regs *r, uint64_t ctl, const uint64_t *w, unsigned int n, int fast);
+/* checks_tlb.c: a worker on every AP (MP services, non-blocking), driven
+ * through shared memory; see apw_main. */
+enum apw_op { APW_RELOAD = 1, APW_READ, APW_IPI_ON, APW_IPI_OFF, APW_EXIT, APW_CALL };
+uint64_t apw_start(const char *group); /* VP index mask of the running APs */
+int apw_cmd(unsigned int vp, enum apw_op op);
+void apw_stop(const char *group);
+void apw_set_idt(uint64_t base, uint16_t limit); /* loaded by APW_IPI_ON */
+void apw_halt(unsigned int vp, int on);          /* idle in HLT (needs IPI_ON) */
+/* APW_CALL: iters memory-based calls (ctl, input GPA in) on an AP, posted
+ * without waiting; wait: calls done and the last result. */
+void apw_call_post(unsigned int vp, uint64_t ctl, uint64_t in, uint32_t iters);
+int apw_call_wait(unsigned int vp, uint32_t *done, uint64_t *result);
+uint64_t apw_ticks(unsigned int ms);              /* TSC ticks, for waits */
+extern volatile uint64_t apw_ipi_count[64];       /* ptlb.asm, by VP index */
+void apw_isr(void);                               /* ptlb.asm */
+
 #endif

@@ -371,6 +371,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_hypercall(); /* it locks the hypercall MSR (TLFS 3.13) */
 	checks_mode32();    /* needs the (locked, still enabled) hypercall page */
 	checks_realmode();
+	checks_vpregs();    /* TLFS 7.10.1-7.10.3; INITs VP 1, before the AP workers */
+	checks_translate(); /* TLFS 9.4.6; needs the enabled hypercall page */
+	checks_tlb();       /* TLFS 9.4 flushes; uses the APs (MP services) */
+	checks_ipi();       /* TLFS 10.5.2-10.5.3 */
 
 	ser_printf("PAYLOAD DONE: %u passed, %u failed\n", g_passed, g_failed);
 	payload_poweroff();

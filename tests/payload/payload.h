@@ -38,12 +38,17 @@
 /* hypercall MSRs 5, VP index 6, reference counter 1, reference TSC 9,
  * frequencies 11, reset 7, APIC MSRs + VP assist 4, VP runtime 0, guest idle
  * 10; extended hypercalls 52. */
-#define TESTED_PRIVILEGES 0x0010000000000ef3ull
+/* checks_vpregs.c: AccessVpRegisters (49, vpregs.self/remote/err),
+ * StartVirtualProcessor (53, vpregs.start). */
+#define TESTED_PRIVILEGES 0x0032000000000ef3ull
 /* XMM input 4, XMM output 15, hypercall MSR lock 18, frequency MSRs 8,
  * crash MSRs 10, guest idle 5. */
 #define TESTED_FEATURES_EDX 0x00048530u
-/* Bit 3: use the APIC MSRs (tested by checks_apic.c: apic.eoi/icr/tpr). */
-#define TESTED_RECOMMENDATIONS 0x8u
+/* Bit 3: use the APIC MSRs (tested by checks_apic.c: apic.eoi/icr/tpr);
+ * bit 2: remote flushes by hypercall, bit 11: Ex processor sets
+ * (checks_tlb.c: tlb.*); bit 10: synthetic cluster IPIs (checks_ipi.c:
+ * ipi.*). */
+#define TESTED_RECOMMENDATIONS 0xc0cu
 
 /* Exception vectors the checks expect. */
 #define VEC_NONE (-1)
@@ -154,5 +159,9 @@ void checks_time(void);             /* checks_time.c: TLFS 12.4, 12.7 */
 void checks_apic(void);             /* checks_apic.c: TLFS 10.2.3, 7.8.7, 4.3 */
 void checks_mode32(void);           /* checks_mode32.c: 32-bit callers (TLFS 3.7) */
 void checks_realmode(void);         /* checks_realmode.c: #UD in real mode (TLFS 3.5) */
+void checks_vpregs(void);           /* checks_vpregs.c: TLFS 7.10.1-7.10.3 */
+void checks_translate(void);        /* checks_translate.c: TLFS 9.4.6 */
+void checks_tlb(void);              /* checks_tlb.c: TLFS 9.4 TLB flushes */
+void checks_ipi(void);              /* checks_ipi.c: TLFS 10.5 synthetic IPIs */
 
 #endif
