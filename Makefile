@@ -74,6 +74,8 @@ PAYLOAD_ASM := tests/payload/ptrap.asm tests/payload/hcall.asm tests/payload/pap
                tests/payload/mp.asm tests/payload/ptlb.asm \
                tests/payload/mode32.asm tests/payload/realmode.asm
 PAYLOAD_OBJ := $(PAYLOAD_C:%.c=$(BUILD)/efi/%.o) $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o)
+# The payload's assembly shares macros (%include "tests/payload/stubs.inc").
+$(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o): tests/payload/stubs.inc
 
 # ---- benchmark payload (UEFI application, `make bench`) -----------------
 # Reuses the test payload's COM1 output (pserial) and hypercall caller

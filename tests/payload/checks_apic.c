@@ -5,6 +5,7 @@
  * by the harness (tests/run-all.sh).
  */
 #include "payload.h"
+#include "px86.h"
 
 #define MSR_APIC_BASE 0x1bu
 #define MSR_EOI 0x40000070u
@@ -91,8 +92,7 @@ static void checks_apic_msrs(void)
 	uint16_t cs;
 	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
 	uint64_t h = (uint64_t)(uintptr_t)papic_isr;
-	uint64_t flags;
-	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags));
+	uint64_t flags = irq_save();
 	*g = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
 	papic_count = 0;
 	/* Fixed, physical, shorthand self (ICR bits 19:18 = 01). */
@@ -109,21 +109,13 @@ static void checks_apic_msrs(void)
 	if (in_service)
 		*apic_reg(0xb0) = 0; /* clean up for the firmware */
 	*g = saved;
-	if (flags & (1u << 9))
-		__asm__ volatile("sti");
+	irq_restore(flags);
 	check_vec("apic.icr.write", wr, VEC_NONE);
 	check("apic.icr.self_ipi_pending", pending, "vector 0x%x not in the IRR", TEST_VECTOR);
 	check_eq("apic.icr.read", icr_back & ~0x1000ull, icr); /* minus delivery status */
 	check_eq("apic.icr.delivered", papic_count, 1);
 	check("apic.eoi.clears_isr", papic_count == 1 && !in_service,
 	      "ISR bit of vector 0x%x still set after the EOI MSR write", TEST_VECTOR);
-}
-
-static inline uint64_t rdtsc_now(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
 }
 
 /* TLFS 7.5: a read of the guest idle MSR returns once an interrupt
@@ -157,7 +149,7 @@ static int guest_idle_once(int with_runtime, int last)
 	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
 	uint64_t h = (uint64_t)(uintptr_t)papic_isr, flags, v = 1;
 	uint64_t r0 = 0, r1 = 0, w0 = 0, w1 = 0;
-	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags));
+	flags = irq_save();
 	*g = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
 	uint32_t lvt = *apic_reg(0x320), tmict = *apic_reg(0x380), tdcr = *apic_reg(0x3e0);
 	papic_count = 0;
@@ -168,9 +160,9 @@ static int guest_idle_once(int with_runtime, int last)
 	*apic_reg(0x3e0) = 0xb;			/* divide by 1 */
 	*apic_reg(0x320) = IDLE_VECTOR;		/* one-shot, unmasked */
 	*apic_reg(0x380) = (uint32_t)(apic_hz / 200); /* 5 ms */
-	uint64_t t0 = rdtsc_now();
+	uint64_t t0 = rdtsc();
 	int vec = trap_rdmsr(MSR_GUEST_IDLE, &v);
-	uint64_t t1 = rdtsc_now();
+	uint64_t t1 = rdtsc();
 	if (with_runtime) {
 		w1 = rdmsr_raw(MSR_TIME_REF_COUNT);
 		r1 = rdmsr_raw(MSR_VP_RUNTIME);
@@ -182,14 +174,13 @@ static int guest_idle_once(int with_runtime, int last)
 	/* Let our timer's interrupt arrive and be taken before its gate and
 	 * the firmware's timer registers are put back: STI; HLT takes the next
 	 * interrupt for sure (bounded: 100 ms, the firmware ticks meanwhile). */
-	for (uint64_t t = rdtsc_now(); !papic_count && (!tsc_hz || rdtsc_now() - t < tsc_hz / 10);)
+	for (uint64_t t = rdtsc(); !papic_count && (!tsc_hz || rdtsc() - t < tsc_hz / 10);)
 		__asm__ volatile("sti; hlt; cli");
 	*apic_reg(0x320) = lvt;
 	*apic_reg(0x3e0) = tdcr;
 	*apic_reg(0x380) = tmict;
 	*g = saved;
-	if (flags & (1u << 9))
-		__asm__ volatile("sti");
+	irq_restore(flags);
 	if (!last && !(tsc_hz && (t1 - t0) >= tsc_hz / 1000))
 		return 0;
 	check_vec("idle.read", vec, VEC_NONE);

@@ -13,6 +13,7 @@
  * 3.8) in checks_mode32.c, both on the page this file leaves enabled.
  */
 #include "hcall.h"
+#include "px86.h"
 
 struct hc_state g_hc;
 
@@ -314,32 +315,16 @@ static uint64_t g_gdt[64] __attribute__((aligned(16)));
 static struct tss64 g_tss __attribute__((aligned(16)));
 static uint8_t g_kstack[4096] __attribute__((aligned(16)));
 
-#define PTE_ADDR 0x000FFFFFFFFFF000ull
-#define CR0_WP (1ull << 16)
-#define CR4_PGE (1ull << 7)
-#define CR4_LA57 (1ull << 12)
 #define CR4_SMEP_SMAP (3ull << 20)
-
-static uint64_t rd_cr(int n)
-{
-	uint64_t v = 0;
-	if (n == 0) __asm__ volatile("mov %%cr0, %0" : "=r"(v));
-	if (n == 3) __asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	if (n == 4) __asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
-
-static void wr_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
-static void wr_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 
 static void tlb_flush(void)
 {
-	uint64_t cr4 = rd_cr(4);
+	uint64_t cr4 = read_cr4();
 	if (cr4 & CR4_PGE) {
-		wr_cr4(cr4 & ~CR4_PGE);
-		wr_cr4(cr4);
+		write_cr4(cr4 & ~CR4_PGE);
+		write_cr4(cr4);
 	} else {
-		__asm__ volatile("mov %0, %%cr3" : : "r"(rd_cr(3)) : "memory");
+		write_cr3(read_cr3());
 	}
 }
 
@@ -347,9 +332,9 @@ static void tlb_flush(void)
  * supervisor-only), saving each entry. CR0.WP must be clear. */
 static int pt_user(uint64_t va, struct pte_save *s, unsigned int *n)
 {
-	uint64_t *t = (uint64_t *)(uintptr_t)(rd_cr(3) & PTE_ADDR);
+	uint64_t *t = (uint64_t *)(uintptr_t)(read_cr3() & PTE_ADDR);
 
-	for (int l = (rd_cr(4) & CR4_LA57) ? 5 : 4; l >= 1; l--) {
+	for (int l = (read_cr4() & CR4_LA57) ? 5 : 4; l >= 1; l--) {
 		uint64_t *e = &t[(va >> (12 + 9 * (l - 1))) & 511];
 		if (!(*e & 1) || *n >= 12)
 			return 0;
@@ -401,29 +386,29 @@ static void checks_cpl3(void)
 	struct hc_regs r = { .rcx = CALL_EXT_QUERY_CAPS | HC_FAST };
 
 	uint64_t f = trap_window_enter(hc_stubs);
-	uint64_t cr0 = rd_cr(0), cr4 = rd_cr(4);
-	wr_cr0(cr0 & ~CR0_WP); /* the page tables may be read-only */
+	uint64_t cr0 = read_cr0(), cr4 = read_cr4();
+	write_cr0(cr0 & ~CR0_WP); /* the page tables may be read-only */
 	ok = pt_user(rip, s, &n) && pt_user(top, s, &n);
-	wr_cr0(cr0);
+	write_cr0(cr0);
 	if (ok) {
-		wr_cr4(cr4 & ~CR4_SMEP_SMAP);
+		write_cr4(cr4 & ~CR4_SMEP_SMAP);
 		tlb_flush();
 		sel = (uint16_t)((ents + 2) * 8);
 		__asm__ volatile("lgdt %0; ltr %1" : : "m"(ours), "r"(sel) : "memory");
 		vec = hc_user(rip, top, (ents + 1) * 8 + 3, ents * 8 + 3, &r);
 		__asm__ volatile("lgdt %0" : : "m"(fw) : "memory");
 		if (tr) { /* the firmware's TSS: mark it available again, reload */
-			wr_cr0(cr0 & ~CR0_WP);
+			write_cr0(cr0 & ~CR0_WP);
 			((uint8_t *)(uintptr_t)fw.base)[tr + 5] &= (uint8_t)~2u;
-			wr_cr0(cr0);
+			write_cr0(cr0);
 			__asm__ volatile("ltr %0" : : "r"(tr) : "memory");
 		}
-		wr_cr4(cr4);
+		write_cr4(cr4);
 	}
-	wr_cr0(cr0 & ~CR0_WP);
+	write_cr0(cr0 & ~CR0_WP);
 	while (n--)
 		*s[n].e = s[n].v;
-	wr_cr0(cr0);
+	write_cr0(cr0);
 	tlb_flush();
 	trap_window_leave(f);
 

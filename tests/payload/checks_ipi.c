@@ -13,6 +13,7 @@
  * sent to a VP not named.
  */
 #include "hcall.h"
+#include "px86.h"
 
 #define IPI_VEC 0xE3
 #define PRIV_INTR_CTRL (1ull << 4)
@@ -26,13 +27,6 @@ struct idt_gate {
 static struct idt_gate g_idt[256] __attribute__((aligned(16)));
 static uint64_t g_all; /* VP mask of the processors taking interrupts */
 
-static inline uint64_t rdtsc_(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 static void clear_counts(void)
 {
 	for (unsigned int i = 0; i < 64; i++)
@@ -43,17 +37,17 @@ static void clear_counts(void)
  * the mask of VPs whose count differs from (want ? 1 : 0). */
 static uint64_t wait_counts(uint64_t want, uint64_t *seen)
 {
-	uint64_t t0 = rdtsc_(), lim = apw_ticks(2000), settle = apw_ticks(20);
+	uint64_t t0 = rdtsc(), lim = apw_ticks(2000), settle = apw_ticks(20);
 	for (;;) {
 		uint64_t got = 0;
 		for (unsigned int i = 0; i < 64; i++)
 			if (apw_ipi_count[i])
 				got |= 1ull << i;
-		if ((got & want) == want || rdtsc_() - t0 > lim)
+		if ((got & want) == want || rdtsc() - t0 > lim)
 			break;
 		__asm__ volatile("pause");
 	}
-	for (uint64_t t1 = rdtsc_(); rdtsc_() - t1 < settle;)
+	for (uint64_t t1 = rdtsc(); rdtsc() - t1 < settle;)
 		__asm__ volatile("pause");
 	uint64_t bad = 0;
 	*seen = 0;
@@ -183,17 +177,15 @@ static void storm(uint64_t aps, unsigned int rounds)
 		int vec = call_words(&r, CALL_SEND_IPI, (uint64_t[]){ IPI_VEC, aps }, 2, k & 1);
 		if (vec != VEC_NONE || (r.rax & 0xffff))
 			break;
-		uint64_t t0;
-		__asm__ volatile("rdtsc; shl $32, %%rdx; or %%rdx, %%rax" : "=a"(t0) : : "rdx");
+		uint64_t t0 = rdtsc();
 		for (;;) {
-			uint64_t pending = 0, t;
+			uint64_t pending = 0;
 			for (unsigned int v = 1; v < 64; v++)
 				if ((aps & (1ull << v)) && apw_ipi_count[v] < k + 1)
 					pending |= 1ull << v;
 			if (!pending)
 				break;
-			__asm__ volatile("rdtsc; shl $32, %%rdx; or %%rdx, %%rax" : "=a"(t) : : "rdx");
-			if (t - t0 > lim) {
+			if (rdtsc() - t0 > lim) {
 				lost = 1;
 				break;
 			}
@@ -306,16 +298,14 @@ void checks_ipi(void)
 	while (nvp < 64 && (g_all >> nvp))
 		nvp++;
 
-	uint64_t flags;
-	__asm__ volatile("pushfq; pop %0; cli" : "=r"(flags) : : "memory");
+	uint64_t flags = irq_save();
 	__asm__ volatile("lidt %0; sti" : : "m"(ours) : "memory");
 	deliveries(aps);
 	if (aps)
 		storm(aps, 40);
 	bad_inputs(nvp);
 	__asm__ volatile("cli; lidt %0" : : "m"(fw) : "memory");
-	if (flags & (1u << 9))
-		__asm__ volatile("sti");
+	irq_restore(flags);
 
 	for (unsigned int i = 1; i < 64; i++)
 		if (aps & (1ull << i))

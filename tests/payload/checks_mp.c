@@ -22,12 +22,20 @@ static struct ap_seen seen[MAX_APIC];
 /* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4). */
 static EFI_GUID mp_guid = { 0x3fdda605, 0xa76e, 0x4f46,
 			    { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } };
-struct mp_services {
-	void *get_number_of_processors, *get_processor_info, *startup_all_aps,
-		*startup_this_ap, *switch_bsp, *enable_disable_ap, *who_am_i;
-};
-void mp_ap_thunk(void *arg);
 void mp_ap_check(void *arg);
+
+struct efi_mp_services *find_mp_services(UINTN *n, UINTN *enabled)
+{
+	struct efi_mp_services *mp = NULL;
+	UINTN count = 0, on = 0;
+	if (EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &mp_guid, NULL, (void **)&mp)) || !mp ||
+	    EFI_ERROR(uefi_call_wrapper(mp->get_number_of_processors, 3, mp, &count, &on)))
+		return NULL;
+	*n = count;
+	if (enabled)
+		*enabled = on;
+	return mp;
+}
 
 static uint32_t apic_id(void)
 {
@@ -61,10 +69,9 @@ void mp_ap_check(void *arg)
 
 void checks_mp(void)
 {
-	struct mp_services *mp = NULL;
-	UINTN n = 0, enabled = 0;
-	if (EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &mp_guid, NULL, (void **)&mp)) || !mp ||
-	    EFI_ERROR(uefi_call_wrapper(mp->get_number_of_processors, 3, mp, &n, &enabled)) || n < 2) {
+	UINTN n = 0;
+	struct efi_mp_services *mp = find_mp_services(&n, NULL);
+	if (!mp || n < 2) {
 		ser_printf("  info: one processor: no per-processor checks\n");
 		return;
 	}

@@ -15,6 +15,7 @@
  * output (prefilled non-zero; the call would write 0) untouched.
  */
 #include "hcall.h"
+#include "px86.h"
 
 extern char rm_blob[] HIDDEN, rm_blob_end[] HIDDEN, rm_insn[] HIDDEN;
 int rm_run(uint8_t *base) HIDDEN;
@@ -95,9 +96,9 @@ static uint64_t rdmsr64(uint32_t msr)
 
 static void rm_snapshot(struct rm_state *s)
 {
-	__asm__ volatile("mov %%cr0, %0" : "=r"(s->cr0));
-	__asm__ volatile("mov %%cr3, %0" : "=r"(s->cr3));
-	__asm__ volatile("mov %%cr4, %0" : "=r"(s->cr4));
+	s->cr0 = read_cr0();
+	s->cr3 = read_cr3();
+	s->cr4 = read_cr4();
 	s->efer = rdmsr64(0xC0000080u);
 	s->fs_base = rdmsr64(0xC0000100u);
 	s->gs_base = rdmsr64(0xC0000101u);
@@ -145,12 +146,11 @@ static struct rm_data *rm_once(const uint8_t insn[3], const uint32_t in[6], int 
 		d->in[i] = in[i];
 	*(uint64_t *)(b + RM_OUT) = PREFILL;
 
-	__asm__ volatile("pushfq; pop %0; cli" : "=r"(flags) : : "memory");
+	flags = irq_save();
 	rm_snapshot(&before);
 	rm_run(b);
 	rm_snapshot(&after);
-	if (flags & (1u << 9))
-		__asm__ volatile("sti" : : : "memory");
+	irq_restore(flags);
 	*state_ok = rm_same(&before, &after);
 	if (!*state_ok)
 		ser_printf("  info: after real mode: CR0 0x%lx/0x%lx CR3 0x%lx/0x%lx CR4 0x%lx/0x%lx "
@@ -165,9 +165,8 @@ static struct rm_data *rm_once(const uint8_t insn[3], const uint32_t in[6], int 
 static int rm_setup(void)
 {
 	EFI_PHYSICAL_ADDRESS a = 0xFFFFF;
-	uint64_t cr3, cr4, efer;
+	uint64_t cr3 = read_cr3(), cr4 = read_cr4(), efer;
 
-	__asm__ volatile("mov %%cr3, %0; mov %%cr4, %1" : "=r"(cr3), "=r"(cr4));
 	efer = rdmsr64(0xC0000080u);
 	if (!check("rm.setup.cpu_state", cr3 < 0x100000000ull && !(cr4 & (CR4_PCIDE | CR4_CET)) &&
 		   (efer & (1u << 10)) && (uint64_t)(rm_blob_end - rm_blob) <= RM_DATA,

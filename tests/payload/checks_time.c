@@ -5,6 +5,7 @@
  * write to the page, the page disabled and moved.
  */
 #include "payload.h"
+#include "px86.h"
 
 #define MSR_TIME_REF_COUNT 0x40000020u
 #define MSR_REFERENCE_TSC 0x40000021u
@@ -21,13 +22,6 @@ struct ref_tsc_page {
 	volatile uint64_t scale;
 	volatile int64_t offset;
 };
-
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
 
 static uint64_t mul_hi64(uint64_t a, uint64_t b)
 {
@@ -137,8 +131,7 @@ struct ref_sample {
 static struct ref_sample ref_sample(void)
 {
 	struct ref_sample s = { 0 };
-	uint64_t flags;
-	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags));
+	uint64_t flags = irq_save();
 	s.ta = rdtsc();
 	s.vec = trap_rdmsr(MSR_TIME_REF_COUNT, &s.m1);
 	s.tb = rdtsc();
@@ -146,8 +139,7 @@ static struct ref_sample ref_sample(void)
 	s.tc = rdtsc();
 	trap_rdmsr(MSR_TIME_REF_COUNT, &s.m2);
 	s.td = rdtsc();
-	if (flags & (1u << 9))
-		__asm__ volatile("sti");
+	irq_restore(flags);
 	return s;
 }
 

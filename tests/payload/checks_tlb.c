@@ -34,15 +34,13 @@
  * firmware, and the bad inputs (errors).
  */
 #include "hcall.h"
+#include "px86.h"
 
 #define NPAGES 4
 #define MARK_A 0xA1A1A1A100000000ull
 #define MARK_B 0xB2B2B2B200000000ull
 #define PTE_FLAGS 0x63ull /* P RW A D, not global, supervisor */
 #define DIR_FLAGS 0x23ull /* P RW A */
-#define ADDR_MASK 0x000FFFFFFFFFF000ull
-#define CR4_LA57 (1ull << 12)
-#define CR4_PGE (1ull << 7)
 #define PTE_G 0x100ull
 #define MAX_VP 64
 
@@ -71,53 +69,15 @@ static struct __attribute__((packed)) {
 void apw_main(void *arg);
 void apw_thunk(void *arg);
 
-static inline uint64_t rd_cr3(void)
-{
-	uint64_t v;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	return v;
-}
-
-static inline void wr_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
-
-static inline uint64_t rd_cr4(void)
-{
-	uint64_t v;
-	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
-
-static inline void wr_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
-
 /* In global mode, drop global translations too (toggle CR4.PGE) and
  * leave PGE on. */
 static void flush_globals(void)
 {
 	if (apw_global) {
-		uint64_t c4 = rd_cr4();
-		wr_cr4(c4 & ~CR4_PGE);
-		wr_cr4(c4 | CR4_PGE);
+		uint64_t c4 = read_cr4();
+		write_cr4(c4 & ~CR4_PGE);
+		write_cr4(c4 | CR4_PGE);
 	}
-}
-
-static inline uint64_t rdtsc_(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static inline uint64_t cli_save(void)
-{
-	uint64_t f;
-	__asm__ volatile("pushfq; pop %0; cli" : "=r"(f) : : "memory");
-	return f;
-}
-
-static inline void flags_restore(uint64_t f)
-{
-	if (f & (1u << 9))
-		__asm__ volatile("sti" : : : "memory");
 }
 
 /* A memory-based hypercall from an AP: through the hypercall page,
@@ -157,10 +117,10 @@ void apw_main(void *arg)
 		uint16_t limit;
 		uint64_t base;
 	} fw_idt;
-	uint64_t flags = cli_save(), cr3 = rd_cr3(), cr4 = rd_cr4();
+	uint64_t flags = irq_save(), cr3 = read_cr3(), cr4 = read_cr4();
 	__asm__ volatile("sidt %0" : "=m"(fw_idt));
 	if (apw_cr3)
-		wr_cr3(apw_cr3);
+		write_cr3(apw_cr3);
 	__atomic_store_n(&s->running, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		uint32_t req = __atomic_load_n(&s->req, __ATOMIC_ACQUIRE);
@@ -180,7 +140,7 @@ void apw_main(void *arg)
 		switch (op) {
 		case APW_RELOAD:
 			if (apw_cr3)
-				wr_cr3(apw_cr3);
+				write_cr3(apw_cr3);
 			flush_globals();
 			/* fall through */
 		case APW_READ:
@@ -210,20 +170,14 @@ void apw_main(void *arg)
 			break;
 	}
 	__asm__ volatile("cli; lidt %0" : : "m"(fw_idt) : "memory");
-	wr_cr4(cr4);
-	wr_cr3(cr3);
+	write_cr4(cr4);
+	write_cr3(cr3);
 	__atomic_store_n(&s->running, 2, __ATOMIC_SEQ_CST);
-	flags_restore(flags);
+	irq_restore(flags);
 }
 
 /* ---- the BSP's side of the worker ------------------------------------------ */
-static EFI_GUID mp_guid = { 0x3fdda605, 0xa76e, 0x4f46,
-			    { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } };
-struct mp_services { /* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4) */
-	void *get_number_of_processors, *get_processor_info, *startup_all_aps,
-		*startup_this_ap, *switch_bsp, *enable_disable_ap, *who_am_i;
-};
-static struct mp_services *g_mp;
+static struct efi_mp_services *g_mp;
 static EFI_EVENT g_ev;
 static uint64_t g_tsc_hz, g_running;
 
@@ -271,10 +225,8 @@ uint64_t apw_start(const char *group)
 	char name[64];
 	g_running = 0;
 	apw_ticks(1);
-	if (EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &mp_guid, NULL, (void **)&g_mp)) ||
-	    !g_mp ||
-	    EFI_ERROR(uefi_call_wrapper(g_mp->get_number_of_processors, 3, g_mp, &n, &enabled)) ||
-	    n < 2) {
+	g_mp = find_mp_services(&n, &enabled);
+	if (!g_mp || n < 2) {
 		ser_printf("  info: %s: one processor: the remote checks are skipped\n", group);
 		return 0;
 	}
@@ -320,9 +272,9 @@ static void apw_post(unsigned int vp, enum apw_op op)
 static int apw_wait(unsigned int vp)
 {
 	struct apw_slot *s = &slots[vp];
-	uint64_t t0 = rdtsc_(), lim = apw_ticks(3000);
+	uint64_t t0 = rdtsc(), lim = apw_ticks(3000);
 	while (__atomic_load_n(&s->ack, __ATOMIC_ACQUIRE) != s->req)
-		if (rdtsc_() - t0 > lim)
+		if (rdtsc() - t0 > lim)
 			return 0;
 		else
 			__asm__ volatile("pause");
@@ -382,7 +334,7 @@ static EFI_PHYSICAL_ADDRESS g_mem;
 
 static int space_setup(void)
 {
-	if (rd_cr4() & CR4_LA57) {
+	if (read_cr4() & CR4_LA57) {
 		check("tlb.setup", 0, "5-level paging: this test builds a 4-level hierarchy");
 		return 0;
 	}
@@ -393,8 +345,8 @@ static int space_setup(void)
 	}
 	uint64_t *pml4 = (uint64_t *)(uintptr_t)g_mem, *pdpt = pml4 + 512, *pd = pdpt + 512;
 	g_pt = pd + 512;
-	g_fw_cr3 = rd_cr3();
-	const uint64_t *fw = (const uint64_t *)(uintptr_t)(g_fw_cr3 & ADDR_MASK);
+	g_fw_cr3 = read_cr3();
+	const uint64_t *fw = (const uint64_t *)(uintptr_t)(g_fw_cr3 & PTE_ADDR);
 	int slot = -1;
 	for (int i = 0; i < 512; i++) {
 		pml4[i] = fw[i];
@@ -504,8 +456,8 @@ static void run_round(const struct round *r0)
 	for (unsigned int v = 0; v < ROUND_VPS; v++)
 		answered[v] = 0;
 	set_ptes(0);
-	uint64_t f = cli_save(), cr4 = rd_cr4();
-	wr_cr3(g_cr3); /* also drops whatever the BSP cached in an earlier round */
+	uint64_t f = irq_save(), cr4 = read_cr4();
+	write_cr3(g_cr3); /* also drops whatever the BSP cached in an earlier round */
 	flush_globals();
 	read_gvas(before[0]);
 	answered[0] = 1;
@@ -525,9 +477,9 @@ static void run_round(const struct round *r0)
 			for (unsigned int i = 0; i < NPAGES; i++)
 				after[v][i] = slots[v].seen[i];
 		}
-	wr_cr4(cr4);
-	wr_cr3(g_fw_cr3);
-	flags_restore(f);
+	write_cr4(cr4);
+	write_cr3(g_fw_cr3);
+	irq_restore(f);
 	set_ptes(0);
 
 	for (unsigned int v = 0; v < ROUND_VPS; v++)
@@ -691,14 +643,14 @@ static void from_ap(const char *name, int list)
 	s->iters = 1;
 	s->result = ~0ull;
 	set_ptes(0);
-	uint64_t f = cli_save();
-	wr_cr3(g_cr3);
+	uint64_t f = irq_save();
+	write_cr3(g_cr3);
 	read_gvas(before[0]);
 	set_ptes(list ? 1 : NPAGES);
 	int ok = apw_cmd(ap, APW_CALL);
 	read_gvas(after[0]);
-	wr_cr3(g_fw_cr3);
-	flags_restore(f);
+	write_cr3(g_fw_cr3);
+	irq_restore(f);
 	set_ptes(0);
 	fmt_name(nm, sizeof(nm), "%s.status", name);
 	check(nm, ok && s->result == (list ? 1ull << 32 : 0), "AP VP%u answered %d, RAX 0x%lx", ap,
@@ -890,21 +842,21 @@ static void switch_space(void)
 {
 	struct hc_regs r, r2, r3;
 	set_ptes(0);
-	uint64_t f = cli_save();
+	uint64_t f = irq_save();
 	__asm__ volatile("invlpg (%0)" : : "r"(apw_gva) : "memory");
 	uint64_t w[1] = { g_cr3 };
 	int vec = call_words(&r, CALL_SWITCH_SPACE, w, 1, 1);
-	uint64_t now = rd_cr3();
+	uint64_t now = read_cr3();
 	uint64_t seen = vec == VEC_NONE && now == g_cr3 ? *(volatile uint64_t *)(uintptr_t)apw_gva : 0;
 	w[0] = 1ull << 52;
 	int vec3 = call_words(&r3, CALL_SWITCH_SPACE, w, 1, 0);
-	uint64_t kept = rd_cr3();
+	uint64_t kept = read_cr3();
 	w[0] = g_fw_cr3;
 	int vec2 = call_words(&r2, CALL_SWITCH_SPACE, w, 1, 0);
-	uint64_t back = rd_cr3();
+	uint64_t back = read_cr3();
 	if (back != g_fw_cr3)
-		wr_cr3(g_fw_cr3);
-	flags_restore(f);
+		write_cr3(g_fw_cr3);
+	irq_restore(f);
 	expect("tlb.switch.fast", vec, &r, ST_OK, 0, "CR3", now, g_cr3);
 	check_eq("tlb.switch.new_space_in_use", seen, MARK_A | 0);
 	expect("tlb.switch.err.cr3_beyond_maxphyaddr", vec3, &r3, ST_BAD_PARAM, 0, "CR3", kept, g_cr3);
@@ -923,10 +875,8 @@ void checks_tlb(void)
 	}
 	if (!space_setup())
 		return;
-	UINTN n = 1, en = 1;
-	struct mp_services *mp = NULL;
-	if (!EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &mp_guid, NULL, (void **)&mp)) && mp)
-		uefi_call_wrapper(mp->get_number_of_processors, 3, mp, &n, &en);
+	UINTN n = 1;
+	find_mp_services(&n, NULL);
 	g_n_vps = n;
 	apw_cr3 = g_cr3;
 	apw_start("tlb");

@@ -13,6 +13,7 @@
  * on VP 0 and on every AP (idle in the firmware), and the bad inputs.
  */
 #include "hcall.h"
+#include "px86.h"
 
 #define CALL_TRANSLATE 0x0052u
 #define T_READ 1ull
@@ -37,27 +38,7 @@
 #define X_D 0x40ull
 #define X_PS 0x80ull
 #define X_XD (1ull << 63)
-#define X_ADDR 0x000FFFFFFFFFF000ull
-#define XCR0_WP (1ull << 16)
-#define XCR4_LA57 (1ull << 12)
 #define XEFER_NXE (1ull << 11)
-
-static uint64_t rdcr(int n)
-{
-	uint64_t v = 0;
-	if (n == 0) __asm__ volatile("mov %%cr0, %0" : "=r"(v));
-	if (n == 3) __asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	if (n == 4) __asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
-static void wrcr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
-static void wrcr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
-static uint64_t rdflags(void)
-{
-	uint64_t f;
-	__asm__ volatile("pushfq; popq %0" : "=r"(f));
-	return f;
-}
 
 struct xres {
 	int vec;
@@ -107,7 +88,7 @@ static int xexpect(const char *name, struct xres x, unsigned int st, unsigned in
  * ~0 if not present. *pte: the final entry. */
 static uint64_t sw_walk(uint64_t cr3, uint64_t va, uint64_t *pte, int *leaf_level)
 {
-	uint64_t t = cr3 & X_ADDR;
+	uint64_t t = cr3 & PTE_ADDR;
 	for (int l = 3; l >= 0; l--) {
 		uint64_t e = ((const volatile uint64_t *)(uintptr_t)t)[(va >> (12 + 9 * l)) & 511];
 		if (!(e & X_P))
@@ -116,9 +97,9 @@ static uint64_t sw_walk(uint64_t cr3, uint64_t va, uint64_t *pte, int *leaf_leve
 			uint64_t size = 1ull << (12 + 9 * l);
 			*pte = e;
 			*leaf_level = l;
-			return ((e & X_ADDR) & ~(size - 1)) | (va & (size - 1));
+			return ((e & PTE_ADDR) & ~(size - 1)) | (va & (size - 1));
 		}
-		t = e & X_ADDR;
+		t = e & PTE_ADDR;
 	}
 	return ~0ull;
 }
@@ -140,7 +121,7 @@ static void check_identity(const char *name, uint32_t vp, uint64_t va)
 {
 	uint64_t e = 0;
 	int lvl = 0;
-	uint64_t want = sw_walk(rdcr(3), va, &e, &lvl);
+	uint64_t want = sw_walk(read_cr3(), va, &e, &lvl);
 	struct xres x = xlate(PARTITION_SELF, vp, T_READ, va);
 	check(name, want != ~0ull && want == va && x.vec == VEC_NONE &&
 		      x.status == ST_OK && (x.result & 0xFFFFFFFFu) == R_OK &&
@@ -322,19 +303,10 @@ static void priv_checks(struct priv *p)
 }
 
 /* ---- the APs ------------------------------------------------------------- */
-static EFI_GUID mp_guid = { 0x3fdda605, 0xa76e, 0x4f46,
-			    { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } };
-struct mp_services {
-	void *get_number_of_processors;
-};
-
 static unsigned int processors(void)
 {
-	struct mp_services *mp = NULL;
-	UINTN n = 0, enabled = 0;
-	if (EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &mp_guid, NULL, (void **)&mp)) || !mp ||
-	    EFI_ERROR(uefi_call_wrapper(mp->get_number_of_processors, 3, mp, &n, &enabled)))
-		return 1;
+	UINTN n = 1;
+	find_mp_services(&n, NULL);
 	return (unsigned int)n;
 }
 
@@ -356,7 +328,7 @@ void checks_translate(void)
 		      (unsigned long)hcmsr, (unsigned long)pa(g_hc.p));
 		return;
 	}
-	if (rdcr(4) & XCR4_LA57) {
+	if (read_cr4() & CR4_LA57) {
 		check("xlate.calls", 0, "5-level paging: the private hierarchy is 4-level only");
 		return;
 	}
@@ -409,7 +381,7 @@ void checks_translate(void)
 	if (info) {
 		uint64_t e = 0;
 		int lvl = 0;
-		uint64_t want = sw_walk(rdcr(3), info->resident_base, &e, &lvl);
+		uint64_t want = sw_walk(read_cr3(), info->resident_base, &e, &lvl);
 		x = xlate(PARTITION_SELF, 0, T_READ | T_WRITE, info->resident_base);
 		if (want == ~0ull)
 			xexpect("xlate.vp0.identity.hv_memory_unmapped", x, ST_OK, R_NOT_PRESENT, 0, 0);
@@ -452,8 +424,8 @@ void checks_translate(void)
 
 	/* Our slot: an empty PML4 slot of the lower half whose neighbour
 	 * below is empty too (the not-present case at the PML4). */
-	uint64_t fw_cr3 = rdcr(3);
-	const uint64_t *fw = (const uint64_t *)(uintptr_t)(fw_cr3 & X_ADDR);
+	uint64_t fw_cr3 = read_cr3();
+	const uint64_t *fw = (const uint64_t *)(uintptr_t)(fw_cr3 & PTE_ADDR);
 	for (unsigned int s = 255; s >= 2 && !p.slot; s--)
 		if (!(fw[s] & X_P) && !(fw[s - 1] & X_P))
 			p.slot = s;
@@ -466,18 +438,16 @@ void checks_translate(void)
 		   (unsigned long)p.base, (unsigned long)p.bigpage, p.gb, p.nxe,
 		   (unsigned long)g_pat);
 
-	uint64_t fl = rdflags();
-	__asm__ volatile("cli" ::: "memory");
-	uint64_t cr0 = rdcr(0);
-	wrcr0(cr0 | XCR0_WP);
-	wrcr3(pa(p.pml4) | (fw_cr3 & 0xFFF));
+	uint64_t fl = irq_save();
+	uint64_t cr0 = read_cr0();
+	write_cr0(cr0 | CR0_WP);
+	write_cr3(pa(p.pml4) | (fw_cr3 & 0xFFF));
 	priv_checks(&p);
 	/* The same identity address through our copy of the PML4. */
 	check_identity("xlate.vp0.private_cr3.identity", 0, pa(P_IN2));
-	wrcr3(fw_cr3);
-	wrcr0(cr0);
-	if (fl & (1ull << 9))
-		__asm__ volatile("sti" ::: "memory");
+	write_cr3(fw_cr3);
+	write_cr0(cr0);
+	irq_restore(fl);
 out:
 	uefi_call_wrapper(BS->FreePages, 2, a, 5);
 	uefi_call_wrapper(BS->FreePages, 2, big, 1024);

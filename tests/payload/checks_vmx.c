@@ -13,15 +13,9 @@
  * Called only when CPUID leaf 0 says GenuineIntel.
  */
 #include "payload.h"
+#include "px86.h"
 
 #define CR4_VMXE (1ull << 13)
-
-static inline uint64_t read_cr4(void)
-{
-	uint64_t v;
-	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
 
 /* A probe that wrongly succeeds does the least harm first: the reading
  * ones, then the ones that would change VMX state, VMXON last. */

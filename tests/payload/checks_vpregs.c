@@ -16,6 +16,7 @@
  * Runs before the groups that put workers on the APs (checks_tlb.c).
  */
 #include "hcall.h"
+#include "px86.h"
 
 #define CALL_GET_REGS 0x0050u
 #define CALL_SET_REGS 0x0051u
@@ -168,18 +169,6 @@ static uint16_t read_sel(int i)
 	}
 	return s;
 }
-
-#define READ_CR(n)                                                                    \
-	static uint64_t read_cr##n(void)                                              \
-	{                                                                             \
-		uint64_t v;                                                           \
-		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                     \
-		return v;                                                             \
-	}
-READ_CR(0)
-READ_CR(3)
-READ_CR(4)
-READ_CR(8)
 
 struct __attribute__((packed)) dtr {
 	uint16_t limit;
@@ -424,14 +413,6 @@ static void checks_remote(void)
 }
 
 /* ---- (d) HvStartVirtualProcessor --------------------------------------- */
-static EFI_GUID mp_guid = { 0x3fdda605, 0xa76e, 0x4f46,
-			    { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } };
-struct mp_services {
-	void *get_number_of_processors, *get_processor_info, *startup_all_aps,
-		*startup_this_ap, *switch_bsp, *enable_disable_ap, *who_am_i;
-};
-void mp_ap_thunk(void *arg); /* mp.asm */
-
 /* HV_INITIAL_VP_CONTEXT (TLFS 7.10.3) at ctx: this processor's own mode
  * (segments from HvGetVpRegisters, tables from SGDT/SIDT), at rip/rsp. */
 static int build_ctx(uint8_t *ctx, uint64_t rip, uint64_t rsp)
@@ -482,7 +463,7 @@ static void send_init(uint32_t apic)
 	}
 }
 
-static void checks_start(struct mp_services *mp)
+static void checks_start(struct efi_mp_services *mp)
 {
 	struct hc_regs r;
 	uint8_t ctx[224], bad[224];
@@ -577,11 +558,8 @@ void checks_vpregs(void)
 	if (!(g_hc.priv & PRIV_VP_REGS))
 		return;
 
-	struct mp_services *mp = NULL;
-	UINTN n = 1, enabled = 0;
-	if (EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &mp_guid, NULL, (void **)&mp)) || !mp ||
-	    EFI_ERROR(uefi_call_wrapper(mp->get_number_of_processors, 3, mp, &n, &enabled)))
-		n = 1;
+	UINTN n = 1;
+	struct efi_mp_services *mp = find_mp_services(&n, NULL);
 	checks_self();
 	checks_errors_vpregs((unsigned int)n);
 	if (n < 2) {

@@ -14,6 +14,8 @@
 default rel
 bits 64
 
+%include "tests/payload/stubs.inc"
+
 extern ptrap_unexpected
 
 global hc_stubs:function hidden
@@ -37,87 +39,26 @@ sel_gs:     dw 0
 
 section .text
 
-; ENTER label: save callee-saved registers, RSP and the data segments, arm
-; the recovery label.
-%macro ENTER 1
-	push rbx
-	push rbp
-	push r12
-	push r13
-	push r14
-	push r15
-	mov [rec_rsp], rsp
-	mov [sel_ss], ss
-	mov [sel_ds], ds
-	mov [sel_es], es
-	lea rax, [%1]
-	mov [rec_rip], rax
-	mov qword [hc_fault], -1
-%endmacro
-
 %macro LEAVE 0
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
+	POP_CALLEE
 	ret
 %endmacro
 
 ; ---- the 32 exception stubs, 16 bytes apart -------------------------------
 align 16
 hc_stubs:
-%assign i 0
-%rep 32
-	align 16
-hc_stub%[i]:
-%if i == 8 || (i >= 10 && i <= 14) || i == 17 || i == 21 || i == 29 || i == 30
-%else
-	push 0
-%endif
-	push i
-	jmp hc_common
-%assign i i+1
-%endrep
+	EXC_STUBS hc_common
 
 align 16
 hc_common:
-	push rax                        ; [rsp+8] vector, +16 err, +24 RIP, +32 CS
-	mov rax, [rec_rip]
-	test rax, rax
-	jz .unexpected
-	mov rax, [rsp+8]
-	mov [hc_fault], rax
-	mov rax, [rsp+16]
-	mov [hc_fault+8], rax
-	mov rax, [rsp+24]
-	mov [hc_fault+16], rax
-	mov rax, [rsp+32]
-	mov [hc_fault+24], rax
-	mov rax, [rec_rip]
-	mov qword [rec_rip], 0          ; one shot
-	mov ss, [sel_ss]                ; a CPL 3 -> 0 exception loads a null SS
-	mov rsp, [rec_rsp]
-	mov ds, [sel_ds]                ; IRETQ to CPL 3 nulled DS/ES
-	mov es, [sel_es]
-	jmp rax
-.unexpected:
-	mov rdi, rsp                    ; rax, vector, err, RIP, CS, ... (ptrap.asm)
-	and rsp, -16
-	cld
-	call ptrap_unexpected wrt ..plt
-.hang:
-	cli
-	hlt
-	jmp .hang
+	LONGJMP_COMMON hc_fault
 
 ; int hc_call(struct hc_regs *r, void *page)
 ; Load RCX, RDX, R8, XMM0-XMM5 from *r, CALL the hypercall page, store RAX,
 ; RCX, RDX, R8, XMM0-XMM5 back. Returns -1, or the vector of an exception
 ; (then *r is not updated).
 hc_call:
-	ENTER .rec
+	LONGJMP_ENTER .rec, hc_fault
 	mov [regs_ptr], rdi
 	movdqu xmm0, [rdi+32]
 	movdqu xmm1, [rdi+48]
@@ -152,7 +93,7 @@ hc_call:
 ; returns its vector, hc_fault has the details. FS/GS (selectors and bases)
 ; are restored as well.
 hc_user:
-	ENTER .rec
+	LONGJMP_ENTER .rec, hc_fault
 	mov r10, rdx
 	mov r11, rcx
 	mov [sel_fs], fs

@@ -24,6 +24,8 @@
 default rel
 bits 64
 
+%include "tests/payload/stubs.inc"
+
 extern ptrap_unexpected
 
 global m32_stubs:function hidden
@@ -45,70 +47,17 @@ section .text
 ; ---- the 32 exception stubs, 16 bytes apart -------------------------------
 align 16
 m32_stubs:
-%assign i 0
-%rep 32
-	align 16
-m32_stub%[i]:
-%if i == 8 || (i >= 10 && i <= 14) || i == 17 || i == 21 || i == 29 || i == 30
-%else
-	push 0
-%endif
-	push i
-	jmp m32_common
-%if ($ - m32_stub%[i]) > 16
-%error "exception stub larger than 16 bytes"
-%endif
-%assign i i+1
-%endrep
+	EXC_STUBS m32_common
 
 align 16
 m32_common:
-	push rax                        ; [rsp+8] vector, +16 err, +24 RIP, +32 CS
-	mov rax, [rec_rip]
-	test rax, rax
-	jz .unexpected
-	mov rax, [rsp+8]
-	mov [m32_fault], rax
-	mov rax, [rsp+16]
-	mov [m32_fault+8], rax
-	mov rax, [rsp+24]
-	mov [m32_fault+16], rax
-	mov rax, [rsp+32]
-	mov [m32_fault+24], rax
-	mov rax, [rec_rip]
-	mov qword [rec_rip], 0          ; one shot
-	mov ss, [sel_ss]
-	mov rsp, [rec_rsp]
-	mov ds, [sel_ds]
-	mov es, [sel_es]
-	jmp rax
-.unexpected:
-	mov rdi, rsp                    ; rax, vector, err, RIP, CS, ... (ptrap.asm)
-	and rsp, -16
-	cld
-	call ptrap_unexpected wrt ..plt
-.hang:
-	cli
-	hlt
-	jmp .hang
+	LONGJMP_COMMON m32_fault
 
 ; int m32_call(struct m32_regs *r, uint64_t cs32, void *page)
 ; Returns -1, or the vector of an exception (then the outputs of *r are not
 ; all written).
 m32_call:
-	push rbx
-	push rbp
-	push r12
-	push r13
-	push r14
-	push r15
-	mov [rec_rsp], rsp
-	mov [sel_ss], ss
-	mov [sel_ds], ds
-	mov [sel_es], es
-	lea rax, [.rec]
-	mov [rec_rip], rax
-	mov qword [m32_fault], -1
+	LONGJMP_ENTER .rec, m32_fault
 
 	; The frame compatibility mode works with (ESP-relative, 16 bytes):
 	;   +0 page  +4 struct  +8 offset of .back  +12 the 64-bit CS
@@ -151,12 +100,7 @@ bits 64
 	mov qword [rec_rip], 0
 .rec:
 	mov rax, [m32_fault]
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
+	POP_CALLEE
 	ret
 
 ; The self test's "page": in compatibility mode 0x40 is INC EAX; in 64-bit

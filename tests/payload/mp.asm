@@ -3,17 +3,10 @@
 ; RDI and RSI callee-saved); the C side is SysV.
 bits 64
 default rel
+%include "tests/payload/stubs.inc"
 extern mp_ap_check
 section .text
 global mp_ap_thunk
 mp_ap_thunk:
-	push rdi
-	push rsi
-	sub rsp, 8
-	mov rdi, rcx
-	call mp_ap_check
-	add rsp, 8
-	pop rsi
-	pop rdi
-	ret
+	MS_ABI_THUNK mp_ap_check
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -3,6 +3,7 @@
 ; 10.2.3.1), so the test can see that the EOI reached the local APIC.
 bits 64
 default rel
+%include "tests/payload/stubs.inc"
 
 section .data
 global papic_count
@@ -15,13 +16,6 @@ papic_isr:
 	push rcx
 	push rdx
 	inc qword [rel papic_count]
-	mov ecx, 0x40000070
-	xor eax, eax
-	xor edx, edx
-	wrmsr
-	pop rdx
-	pop rcx
-	pop rax
-	iretq
+	HV_EOI_IRETQ
 
 section .note.GNU-stack noalloc noexec nowrite progbits

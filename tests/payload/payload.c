@@ -13,6 +13,7 @@
  * and powers off as well, so a broken run never hangs silently.
  */
 #include "payload.h"
+#include "px86.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
@@ -80,7 +81,7 @@ uint64_t trap_window_enter(const char *stubs)
 	uint16_t cs;
 	uint32_t bytes;
 
-	__asm__ volatile("pushfq; pop %0; cli" : "=r"(flags) : : "memory");
+	flags = irq_save();
 	__asm__ volatile("sidt %0" : "=m"(g_fw_idtr));
 	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
 
@@ -115,8 +116,7 @@ void trap_window_leave(uint64_t flags)
 {
 	__asm__ volatile("lidt %0" : : "m"(g_fw_idtr) : "memory");
 	g_in_window = 0;
-	if (flags & (1u << 9))
-		__asm__ volatile("sti" : : : "memory");
+	irq_restore(flags);
 }
 
 static uint64_t window_enter(void)

@@ -146,6 +146,19 @@ enum cpu_vendor cpu_vendor(void);
 /* The hypervisor's info table (NULL if absent or malformed). */
 const struct hv_info_table *find_hv_info(void);
 
+/* ---- checks_mp.c: the firmware's MP services --------------------------- */
+/* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4). */
+struct efi_mp_services {
+	void *get_number_of_processors, *get_processor_info, *startup_all_aps,
+		*startup_this_ap, *switch_bsp, *enable_disable_ap, *who_am_i;
+};
+/* Locate the protocol and ask it for the number of processors: on success
+ * stores it in *n (the enabled ones in *enabled unless that is NULL) and
+ * returns the protocol; else returns NULL and leaves both unchanged. */
+struct efi_mp_services *find_mp_services(UINTN *n, UINTN *enabled);
+/* mp.asm: the EFI_AP_PROCEDURE that runs mp_ap_check (checks_mp.c). */
+void mp_ap_thunk(void *arg);
+
 /* ---- check groups ------------------------------------------------------ */
 void checks_cpuid(void);            /* checks_cpuid.c */
 void checks_msr(void);              /* checks_msr.c: synthetic MSRs */

@@ -7,6 +7,7 @@
 ; HV_X64_MSR_EOI (TLFS 10.2.3.1), which works in xAPIC and x2APIC mode.
 bits 64
 default rel
+%include "tests/payload/stubs.inc"
 extern apw_main
 section .data
 align 8
@@ -16,15 +17,7 @@ apw_ipi_count: times 64 dq 0
 section .text
 global apw_thunk
 apw_thunk:
-	push rdi
-	push rsi
-	sub rsp, 8
-	mov rdi, rcx
-	call apw_main
-	add rsp, 8
-	pop rsi
-	pop rdi
-	ret
+	MS_ABI_THUNK apw_main
 
 global apw_isr
 apw_isr:
@@ -36,13 +29,6 @@ apw_isr:
 	and eax, 63
 	lea rcx, [apw_ipi_count]
 	lock inc qword [rcx + rax * 8]
-	mov ecx, 0x40000070             ; HV_X64_MSR_EOI
-	xor eax, eax
-	xor edx, edx
-	wrmsr
-	pop rdx
-	pop rcx
-	pop rax
-	iretq
+	HV_EOI_IRETQ
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -20,6 +20,8 @@
 default rel
 bits 64
 
+%include "tests/payload/stubs.inc"
+
 extern ptrap_unexpected
 
 global ptrap_stubs:function hidden
@@ -79,22 +81,7 @@ section .text
 ; ---- the 32 exception stubs, 16 bytes apart -------------------------------
 align 16
 ptrap_stubs:
-%assign i 0
-%rep 32
-	align 16
-ptrap_stub%[i]:
-%if i == 8 || (i >= 10 && i <= 14) || i == 17 || i == 21 || i == 29 || i == 30
-	; the CPU pushed an error code
-%else
-	push 0
-%endif
-	push i
-	jmp ptrap_common
-%if ($ - ptrap_stub%[i]) > 16
-%error "exception stub larger than 16 bytes"
-%endif
-%assign i i+1
-%endrep
+	EXC_STUBS ptrap_common
 
 align 16
 ptrap_common:
@@ -111,15 +98,7 @@ ptrap_common:
 	pop rax
 	add rsp, 16                     ; vector + error code
 	iretq
-.unexpected:
-	mov rdi, rsp                    ; uint64_t frame[]: rax, vector, err, RIP...
-	and rsp, -16
-	cld
-	call ptrap_unexpected wrt ..plt
-.hang:
-	cli
-	hlt
-	jmp .hang
+	UNEXPECTED
 
 ; ---- probes (SysV: rdi, rsi; return eax) -----------------------------------
 

@@ -27,6 +27,8 @@
 default rel
 bits 64
 
+%include "tests/payload/stubs.inc"
+
 global rm_run:function hidden
 global rm_blob:data hidden
 global rm_blob_end:data hidden
@@ -70,12 +72,7 @@ section .text
 
 ; int rm_run(uint8_t *base)
 rm_run:
-	push rbx
-	push rbp
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_CALLEE
 	mov rbx, rdi
 	mov [rbx+D_RSP], rsp
 	mov rax, cr0
@@ -149,12 +146,7 @@ rm_run:
 	mov edx, [rbx+D_GS_BASE+4]
 	wrmsr
 	xor eax, eax
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
+	POP_CALLEE
 	ret
 
 ; ---- the blob: runs at B, copied there by C --------------------------------
