@@ -47,8 +47,13 @@ u16 hc_target_vtl(u8 vtl)
 							      : HV_STATUS_SUCCESS;
 }
 
-u16 hc_target_vp(const struct partition *p, u32 index, struct vp **vp)
+u16 hc_target_vp(struct vp *caller, u32 index, struct vp **vp)
 {
+	const struct partition *p = caller->part;
+	if (index == HV_VP_INDEX_SELF) { /* TLFS 7.8.1: the caller */
+		*vp = caller;
+		return HV_STATUS_SUCCESS;
+	}
 	struct vp *t = index < p->vp_count ? p->vps[index] : NULL;
 	if (!t)
 		return HV_STATUS_INVALID_VP_INDEX;
@@ -99,55 +104,77 @@ static u16 hc_vp_from_apic(struct hc_ctx *c, u32 i)
 	return HV_STATUS_INVALID_PARAMETER;
 }
 
-/* The hypercalls: adding one is adding a row. Fields: code, flags,
+/* The hypercalls, sorted by call code (find_call searches it by halves;
+ * host.hc_table_sorted checks the order): adding one is adding a row.
+ * Fields: code, flags,
  * privilege, in_hdr, in_elem, out_hdr, out_elem, simple, check, rep, name,
  * round_end. */
 static const struct hc_call hc_table[] = {
-	/* TLFS 9.4.1-9.4.5 (hv/tlb.c). The Ex forms carry an HV_VP_SET whose
-	 * banks are the variable header (TLFS 7.8.7.3). */
+	/* TLFS 9.4.1-9.4.3 (hv/tlb.c). */
 	{ HVCALL_SWITCH_VIRTUAL_ADDRESS_SPACE, HC_SLOW | HC_FAST, 0, 8, 0, 0, 0,
 	  hc_switch_address_space, NULL, NULL, "HvSwitchVirtualAddressSpace", NULL },
 	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, HC_SLOW | HC_FAST, 0, 24, 0, 0, 0, hc_flush_space,
 	  NULL, NULL, "HvFlushVirtualAddressSpace", NULL },
 	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, HC_REP | HC_SLOW | HC_FAST, 0, 24, 8, 0, 0, NULL,
 	  hc_flush_list_check, hc_flush_list_elem, "HvFlushVirtualAddressList", hc_flush_list_round },
+	/* TLFS 14.5.1 */
+	{ HVCALL_NOTIFY_LONG_SPIN_WAIT, HC_SLOW | HC_FAST, 0, 8, 0, 0, 0,
+	  hc_notify_long_spin_wait, NULL, NULL, "HvNotifyLongSpinWait", NULL },
+	/* TLFS 10.5.2 (hv/tlb.c) */
+	{ HVCALL_SEND_IPI, HC_SLOW | HC_FAST, 0, 16, 0, 0, 0, hc_send_ipi, NULL, NULL,
+	  "HvCallSendSyntheticClusterIpi", NULL },
+	/* TLFS 9.4.3, 9.4.5, 10.5.3 (hv/tlb.c). The Ex forms carry an HV_VP_SET
+	 * whose banks are the variable header (TLFS 7.8.7.3). */
 	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, HC_SLOW | HC_FAST | HC_VARHDR, 0, 32, 0, 0, 0,
 	  hc_flush_space_ex, NULL, NULL, "HvFlushVirtualAddressSpaceEx", NULL },
 	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, HC_REP | HC_SLOW | HC_FAST | HC_VARHDR, 0, 32, 8, 0,
 	  0, NULL, hc_flush_list_ex_check, hc_flush_list_elem, "HvFlushVirtualAddressListEx",
 	  hc_flush_list_round },
-	/* TLFS 10.5.2-10.5.3 (hv/tlb.c) */
-	{ HVCALL_SEND_IPI, HC_SLOW | HC_FAST, 0, 16, 0, 0, 0, hc_send_ipi, NULL, NULL,
-	  "HvCallSendSyntheticClusterIpi", NULL },
 	{ HVCALL_SEND_IPI_EX, HC_SLOW | HC_FAST | HC_VARHDR, 0, 24, 0, 0, 0, hc_send_ipi_ex, NULL,
 	  NULL, "HvCallSendSyntheticClusterIpiEx", NULL },
-	/* TLFS 9.4.6 (hv/translate.c) */
-	{ HVCALL_TRANSLATE_VIRTUAL_ADDRESS, HC_SLOW | HC_FAST, 0, 32, 0, 16, 0, hc_translate_va,
-	  NULL, NULL, "HvTranslateVirtualAddress", NULL },
-	{ HVCALL_NOTIFY_LONG_SPIN_WAIT, HC_SLOW | HC_FAST, 0, 8, 0, 0, 0,
-	  hc_notify_long_spin_wait, NULL, NULL, "HvNotifyLongSpinWait", NULL },
+	/* TLFS 4.2.1 */
 	{ HVCALL_GET_PARTITION_ID, HC_SLOW | HC_FAST, HV_ACCESS_PARTITION_ID, 0, 0, 8, 0,
 	  hc_get_partition_id, NULL, NULL, "HvGetPartitionId", NULL },
-	{ HVCALL_GET_VP_INDEX_FROM_APIC_ID, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_INDEX,
-	  16, 4, 0, 4, NULL, hc_vp_from_apic_check, hc_vp_from_apic, "HvGetVpIndexFromApicId",
-	  NULL },
-	/* TLFS 7.10.1-7.10.3 (hv/vpregs.c) */
+	/* TLFS 7.10.1-7.10.2 (hv/vpregs.c) */
 	{ HVCALL_GET_VP_REGISTERS, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_REGISTERS, 16, 4, 0, 16,
 	  NULL, hc_vp_regs_check, hc_get_vp_regs_elem, "HvGetVpRegisters", NULL },
 	{ HVCALL_SET_VP_REGISTERS, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_REGISTERS, 16, 32, 0, 0,
 	  NULL, hc_vp_regs_check, hc_set_vp_regs_elem, "HvSetVpRegisters", NULL },
+	/* TLFS 9.4.6 (hv/translate.c) */
+	{ HVCALL_TRANSLATE_VIRTUAL_ADDRESS, HC_SLOW | HC_FAST, 0, 32, 0, 16, 0, hc_translate_va,
+	  NULL, NULL, "HvTranslateVirtualAddress", NULL },
+	/* TLFS 7.10.3 (hv/vpregs.c), 7.10.4 */
 	{ HVCALL_START_VIRTUAL_PROCESSOR, HC_SLOW, HV_START_VIRTUAL_PROCESSOR, 240, 0, 0, 0,
 	  hc_start_vp, NULL, NULL, "HvStartVirtualProcessor", NULL },
+	{ HVCALL_GET_VP_INDEX_FROM_APIC_ID, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_INDEX,
+	  16, 4, 0, 4, NULL, hc_vp_from_apic_check, hc_vp_from_apic, "HvGetVpIndexFromApicId",
+	  NULL },
+	/* TLFS 3.14.1 */
 	{ HVCALL_EXT_QUERY_CAPABILITIES, HC_SLOW | HC_FAST, HV_ENABLE_EXTENDED_HYPERCALLS, 0, 0, 8,
 	  0, hc_ext_query_capabilities, NULL, NULL, "HvExtCallQueryCapabilities", NULL },
 };
 
 static const struct hc_call *find_call(u16 code)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(hc_table); i++)
-		if (hc_table[i].code == code)
-			return &hc_table[i];
+	size_t lo = 0, hi = ARRAY_SIZE(hc_table);
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (hc_table[mid].code == code)
+			return &hc_table[mid];
+		if (hc_table[mid].code < code)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
+}
+
+bool hv_hypercall_table_sorted(void)
+{
+	for (size_t i = 1; i < ARRAY_SIZE(hc_table); i++)
+		if (hc_table[i - 1].code >= hc_table[i].code)
+			return false;
+	return true;
 }
 
 /* Per-VP hypercall counts by name, next to the exit counters. */
@@ -255,12 +282,11 @@ struct hc_regs {
 	u64 input, in_gpa, out_gpa;
 };
 
-static struct hc_regs read_regs(struct vp *vp)
+static struct hc_regs read_regs(struct vp *vp, bool mode64)
 {
 	const u64 *r = vp->gpr;
-	const struct backend *be = vp->part->be;
 	struct hc_regs h;
-	h.mode64 = (be->read_reg(vp, GREG_EFER) & EFER_LMA) && be->read_reg(vp, GREG_CS_L);
+	h.mode64 = mode64;
 	if (h.mode64) {
 		h.input = r[GPR_RCX];
 		h.in_gpa = r[GPR_RDX];
@@ -314,14 +340,14 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 
 	/* TLFS 3.5, 3.13: only CPL 0 in protected mode, through an enabled
 	 * hypercall page; anything else is an undefined opcode. */
-	if (be->read_reg(vp, GREG_CPL) != 0 || !(be->read_reg(vp, GREG_CR0) & CR0_PE) ||
-	    (be->read_reg(vp, GREG_RFLAGS) & RFLAGS_VM) ||
+	u64 mode = be->read_reg(vp, GREG_MODE); /* one backend call (docs/performance.md) */
+	if ((mode & GMODE_CPL) || !(mode & GMODE_PE) || (mode & GMODE_VM) ||
 	    !(p->hypercall_msr & HV_HYPERCALL_ENABLE)) {
 		hv_inject_ud(vp);
 		return HV_ACT_INJECTED;
 	}
 
-	struct hc_regs h = read_regs(vp);
+	struct hc_regs h = read_regs(vp, (mode & GMODE_LMA) && (mode & GMODE_CS_L));
 	u16 code = (u16)(h.input & HV_HC_CODE_MASK);
 	bool fast = h.input & HV_HC_FAST;
 	u32 count = (u32)((h.input >> HV_HC_REP_COUNT_SHIFT) & HV_HC_REP_MASK);

@@ -68,27 +68,6 @@
 #define PTE_XD BIT(63)
 #define ADDR_MASK 0x000ffffffffff000ull
 
-#ifndef CR0_WP
-#define CR0_WP BIT(16)
-#endif
-#ifndef CR0_CD
-#define CR0_CD BIT(30)
-#endif
-#ifndef CR4_PSE
-#define CR4_PSE BIT(4)
-#endif
-#ifndef CR4_LA57
-#define CR4_LA57 BIT(12)
-#endif
-#ifndef CR4_SMEP
-#define CR4_SMEP BIT(20)
-#endif
-#ifndef CR4_SMAP
-#define CR4_SMAP BIT(21)
-#endif
-#ifndef RFLAGS_AC
-#define RFLAGS_AC BIT(18)
-#endif
 
 #define F_READ HV_TRANSLATE_GVA_VALIDATE_READ
 #define F_WRITE HV_TRANSLATE_GVA_VALIDATE_WRITE
@@ -396,20 +375,9 @@ static void xlate_on_vp(struct vp *vp, void *arg)
 	struct xlate_state s;
 	u32 r[4];
 
-	if (be->vp_get_state) {
-		struct guest_boot_state gs;
-		be->vp_get_state(vp, &gs);
-		s = (struct xlate_state){ gs.cr0, gs.cr3, gs.cr4, gs.efer, gs.pat, gs.rflags, 0, false };
-	} else {
-		/* Until every backend has vp_get_state: the registers, and the
-		 * PAT of this processor (the firmware's, which the guest
-		 * inherits at launch). */
-		u64 pat = 0x0007040600070406ull; /* the reset value */
-		hv_native_rdmsr(MSR_IA32_PAT, &pat);
-		s = (struct xlate_state){ be->read_reg(vp, GREG_CR0), be->read_reg(vp, GREG_CR3),
-					  be->read_reg(vp, GREG_CR4), be->read_reg(vp, GREG_EFER),
-					  pat, be->read_reg(vp, GREG_RFLAGS), 0, false };
-	}
+	struct guest_boot_state gs;
+	be->vp_get_state(vp, &gs);
+	s = (struct xlate_state){ gs.cr0, gs.cr3, gs.cr4, gs.efer, gs.pat, gs.rflags, 0, false };
 	s.cpl = (u8)be->read_reg(vp, GREG_CPL);
 	hv_native_cpuid(0x80000000u, 0, r);
 	if (r[0] >= 0x80000001u) {
@@ -433,8 +401,7 @@ u16 hc_translate_va(struct hc_ctx *c)
 	if (st)
 		return st;
 	u32 index = hc_rd32(c->in + 8);
-	/* TLFS 7.8.1: HV_VP_INDEX_SELF names the caller. */
-	st = hc_target_vp(c->vp->part, index == 0xfffffffeu ? c->vp->index : index, &target);
+	st = hc_target_vp(c->vp, index, &target);
 	if (st)
 		return st;
 	u64 flags = hc_rd64(c->in + 16);

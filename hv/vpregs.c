@@ -53,33 +53,10 @@
 #define rd64 hc_rd64
 #define rd32 hc_rd32
 
-#define HV_VP_INDEX_SELF 0xfffffffeu
-
-/* Architectural bits (SDM vol. 3 2.5, 2.2.1). */
-#define CR0_MP BIT(1)
-#define CR0_EM BIT(2)
-#define CR0_TS BIT(3)
-#define CR0_ET BIT(4)
-#define CR0_NE BIT(5)
-#define CR0_WP BIT(16)
-#define CR0_AM BIT(18)
-#define CR0_NW BIT(29)
-#define CR0_CD BIT(30)
+/* Architectural masks (SDM vol. 3 2.5, 2.2.1); the bits are in x86.h. */
 #define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | \
 		     CR0_NW | CR0_CD | CR0_PG)
 #define CR0_FREE (CR0_MP | CR0_EM | CR0_TS | CR0_WP | CR0_AM) /* Set may change these */
-#define CR4_TSD BIT(2)
-#define CR4_DE BIT(3)
-#define CR4_PSE BIT(4)
-#define CR4_MCE BIT(6)
-#define CR4_PGE BIT(7)
-#define CR4_PCE BIT(8)
-#define CR4_OSFXSR BIT(9)
-#define CR4_OSXMMEXCPT BIT(10)
-#define CR4_LA57 BIT(12)
-#define CR4_VMXE_BIT BIT(13)
-#define CR4_SMXE BIT(14)
-#define CR4_PCIDE BIT(17)
 #define CR4_DEFINED 0x03ff7fffull /* bits 0-14, 16-25 */
 /* CR4 bits every x86-64 CPU has: may be set even if the VP has them clear. */
 #define CR4_BASE (CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_OSFXSR | \
@@ -303,7 +280,7 @@ static bool state_check(const struct partition *p, const struct guest_boot_state
 		return false;
 	if ((g->cr0 & ~CR0_DEFINED) || !(g->cr0 & CR0_PE) || ((g->cr0 & CR0_NW) && !(g->cr0 & CR0_CD)))
 		return false;
-	if ((g->cr4 & ~CR4_DEFINED) || (g->cr4 & (CR4_VMXE_BIT | CR4_SMXE)) ||
+	if ((g->cr4 & ~CR4_DEFINED) || (g->cr4 & (CR4_VMXE | CR4_SMXE)) ||
 	    (g->cr4 & ~(CR4_BASE | CR4_PAE | cr4_have)) || ((g->cr4 & CR4_PCIDE) && !lma))
 		return false;
 	if ((g->efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) ||
@@ -448,7 +425,7 @@ static u16 set_state_reg(struct vp *t, struct reg_op *op, struct guest_boot_stat
 		g->cr3 = v;
 		return HV_STATUS_SUCCESS;
 	case RK_CR4:
-		if ((v & ~CR4_DEFINED) || (v & CR4_VMXE_BIT))
+		if ((v & ~CR4_DEFINED) || (v & CR4_VMXE))
 			return HV_STATUS_INVALID_PARAMETER;
 		if (((v ^ g->cr4) & (CR4_MODE | CR4_SMXE)) || (v & ~(g->cr4 | CR4_BASE)))
 			return HV_STATUS_INVALID_REGISTER_VALUE;
@@ -549,10 +526,7 @@ static u16 regs_header(struct hc_ctx *c)
 		return st;
 	if (in[13] || in[14] || in[15])
 		return HV_STATUS_INVALID_PARAMETER;
-	u32 index = rd32(in + 8);
-	if (index == HV_VP_INDEX_SELF)
-		t = c->vp;
-	else if ((st = hc_target_vp(c->vp->part, index, &t)) != HV_STATUS_SUCCESS)
+	if ((st = hc_target_vp(c->vp, rd32(in + 8), &t)) != HV_STATUS_SUCCESS)
 		return st;
 	c->scratch[0] = (u64)(uintptr_t)t;
 	return HV_STATUS_SUCCESS;
@@ -665,7 +639,7 @@ u16 hc_start_vp(struct hc_ctx *c)
 		return st;
 	if ((st = hc_target_vtl(in[12])) != HV_STATUS_SUCCESS)
 		return st;
-	if ((st = hc_target_vp(self->part, rd32(in + 8), &t)) != HV_STATUS_SUCCESS)
+	if ((st = hc_target_vp(self, rd32(in + 8), &t)) != HV_STATUS_SUCCESS)
 		return st;
 
 	/* The context alone is checked here; the MSRs it lacks don't matter. */

@@ -19,8 +19,16 @@ enum guest_reg {
 	GREG_RIP, GREG_RFLAGS, GREG_CR0, GREG_CR2, GREG_CR3, GREG_CR4,
 	GREG_EFER, GREG_CPL, GREG_CS_L, /* 1 if CS.L (64-bit code) */
 	GREG_CS_BASE,
+	GREG_MODE, /* GMODE_* below: the mode checks of a hypercall in one call */
 	GREG__COUNT
 };
+
+/* GREG_MODE bits: CPL, CR0.PE, RFLAGS.VM, EFER.LMA, CS.L. */
+#define GMODE_CPL 3u
+#define GMODE_PE BIT(2)
+#define GMODE_VM BIT(3)
+#define GMODE_LMA BIT(4)
+#define GMODE_CS_L BIT(5)
 
 /* Guest TLB invalidation on the VP's own processor (TLFS 9.4). Tagged by
  * the VP's ASID/VPID: never a flush of the host's or other tags. */

@@ -64,6 +64,7 @@ u16 gmem_check_param(const struct partition *p, u64 gpa, u64 len);
 /* hypercall.c: the hypercall interface (TLFS 3) and its MSRs (2.6, 3.13) */
 u64 hv_hypercall_implemented_privileges(void);
 void hv_hypercall_dump_counters(const struct vp *vp);
+bool hv_hypercall_table_sorted(void);
 u32 hv_hypercall_features_edx(void);
 int hv_hypercall_partition_init(struct partition *p, u8 *page);
 int hv_msr_guest_os_id_read(struct vp *vp, u32 msr, u64 *val);

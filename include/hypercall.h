@@ -47,10 +47,11 @@ static inline u32 hc_rd32(const u8 *p) { return *(const u32 *)p; }
 
 /* A call's target: PartitionId must be self or the root (the only
  * partition), the HV_INPUT_VTL byte must name VTL 0 (the only VTL), and
- * the VP index must exist. Returns the TLFS status; *vp on success. */
+ * the VP index must exist or be HV_VP_INDEX_SELF (the caller). Returns the
+ * TLFS status; *vp on success. */
 u16 hc_target_partition(u64 partition_id);
 u16 hc_target_vtl(u8 input_vtl);
-u16 hc_target_vp(const struct partition *p, u32 vp_index, struct vp **vp);
+u16 hc_target_vp(struct vp *caller, u32 vp_index, struct vp **vp);
 
 /* Handlers in other files. */
 /* hv/tlb.c: TLFS 9.4.1-9.4.5, 10.5.2-10.5.3 */

@@ -150,6 +150,7 @@
 
 #define HV_PARTITION_ID_SELF 0xffffffffffffffffull
 #define HV_PARTITION_ID_ROOT 1ull
+#define HV_VP_INDEX_SELF 0xfffffffeu /* TLFS 7.8.1 */
 
 /* Appendix B: status codes. */
 #define HV_STATUS_SUCCESS 0x0000

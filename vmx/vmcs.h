@@ -41,7 +41,6 @@
 #define VMX_BASIC_TRUE_CTLS BIT(55)
 
 /* CR4.VMXE (SDM 2.5): owned by the hypervisor, hidden from the guest. */
-#define CR4_VMXE BIT(13)
 
 /* IA32_FEATURE_CONTROL (SDM 24.7) */
 #define FEATURE_CONTROL_LOCK BIT(0)

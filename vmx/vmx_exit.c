@@ -232,6 +232,12 @@ u64 vmx_read_reg(struct vp *vp, enum guest_reg r)
 	case GREG_CPL: return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
 	case GREG_CS_L: return (vmread(VMCS_GUEST_CS_AR) & VMX_AR_L) ? 1 : 0;
 	case GREG_CS_BASE: return vmread(VMCS_GUEST_CS_BASE);
+	case GREG_MODE:
+		return ((vmread(VMCS_GUEST_SS_AR) >> 5) & GMODE_CPL) |
+		       ((vmread(VMCS_GUEST_CR0) & CR0_PE) ? GMODE_PE : 0) |
+		       ((vmread(VMCS_GUEST_RFLAGS) & RFLAGS_VM) ? GMODE_VM : 0) |
+		       ((vmread(VMCS_GUEST_EFER) & EFER_LMA) ? GMODE_LMA : 0) |
+		       ((vmread(VMCS_GUEST_CS_AR) & VMX_AR_L) ? GMODE_CS_L : 0);
 	default: return 0;
 	}
 }

@@ -3,6 +3,7 @@
  */
 #include "fakes.h"
 #include "log.h"
+#include "x86.h"
 #include "boot_info.h"
 #include <string.h>
 #include <stdlib.h>
@@ -163,7 +164,15 @@ static void fb_inject(struct vp *vp, u8 v, bool has, u32 err)
 	st(vp)->injected_has_error = has;
 	st(vp)->injected_error = err;
 }
-static u64 fb_read(struct vp *vp, enum guest_reg r) { return st(vp)->regs[r]; }
+static u64 fb_read(struct vp *vp, enum guest_reg r)
+{
+	const u64 *g = st(vp)->regs;
+	if (r == GREG_MODE)
+		return (g[GREG_CPL] & GMODE_CPL) | ((g[GREG_CR0] & CR0_PE) ? GMODE_PE : 0) |
+		       ((g[GREG_RFLAGS] & RFLAGS_VM) ? GMODE_VM : 0) |
+		       ((g[GREG_EFER] & EFER_LMA) ? GMODE_LMA : 0) | (g[GREG_CS_L] ? GMODE_CS_L : 0);
+	return g[r];
+}
 static enum be_msr_result fb_msr_read(struct vp *vp, u32 msr, u64 *val) { return BE_MSR_NOT_MINE; }
 static enum be_msr_result fb_msr_write(struct vp *vp, u32 msr, u64 val) { return BE_MSR_NOT_MINE; }
 static int fb_map(struct vp *vp, u64 gpa)

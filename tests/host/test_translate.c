@@ -30,12 +30,6 @@
 #define D 0x40ull
 #define PS 0x80ull
 #define XD (1ull << 63)
-#define CR0_WP (1ull << 16)
-#define CR0_CD (1ull << 30)
-#define CR4_PSE (1ull << 4)
-#define CR4_LA57 (1ull << 12)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
 #define PAT_DEFAULT 0x0007040600070406ull
 #define RFLAGS_AC_BIT (1ull << 18)
 #define ADDR_MASK_T 0x000ffffffffff000ull
@@ -905,34 +899,5 @@ TEST(xlate_hypercall_errors)
 	/* No privilege needed (TLFS appendix A). */
 	part.privileges = 0;
 	CHECK_EQ(tcall(HV_PARTITION_ID_SELF, 0, R, GVA4 >> 12), HV_STATUS_SUCCESS);
-	fake_relax_hook = NULL;
-}
-
-/* A backend without vp_get_state: the registers through read_reg, the PAT
- * of the processor the request runs on. */
-TEST(xlate_hypercall_read_reg_fallback)
-{
-	static struct backend nb;
-	hc_setup();
-	nb = fake_backend;
-	nb.vp_get_state = NULL;
-	part.be = &nb;
-	chain4(P | RW);
-	tbl(3)[1] |= PCD;
-	bes[1].regs[GREG_CR3] = PG(0);
-	bes[1].state.pat = PAT_DEFAULT; /* not used */
-	fake_msr_reset();
-	fake_msr_set(MSR_IA32_PAT, 0x0000000000010000ull); /* PAT2 = WC */
-	CHECK_EQ(tcall(HV_PARTITION_ID_SELF, 1, R, GVA4 >> 12), HV_STATUS_SUCCESS);
-	CHECK_EQ(out0(), (u64)HV_CACHE_TYPE_WRITE_COMBINING << 32);
-	CHECK_EQ(out1(), PG(5) >> 12);
-	bes[1].regs[GREG_CR0] &= ~CR0_WP;
-	tbl(3)[1] &= ~RW;
-	CHECK_EQ(tcall(HV_PARTITION_ID_SELF, 1, W, GVA4 >> 12), HV_STATUS_SUCCESS);
-	CHECK_EQ(out0() & 0xffffffff, HV_TRANSLATE_GVA_SUCCESS);
-	bes[1].regs[GREG_CPL] = 3;
-	CHECK_EQ(tcall(HV_PARTITION_ID_SELF, 1, R, GVA4 >> 12), HV_STATUS_SUCCESS);
-	CHECK_EQ(out0() & 0xffffffff, HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION);
-	fake_msr_reset();
 	fake_relax_hook = NULL;
 }
