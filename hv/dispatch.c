@@ -91,6 +91,24 @@ void hv_dump_counters(const struct vp *vp)
 	hv_hypercall_dump_counters(vp);
 }
 
+/* At power-off or reset, from the VP that asked: a line for every other
+ * VP (a racy snapshot: they may still run), to see where each one was. */
+void hv_dump_other_vps(const struct vp *self)
+{
+	const struct partition *p = self->part;
+	for (u32 i = 0; i < p->vp_count; i++) {
+		const struct vp *v = p->vps[i];
+		if (!v || v == self)
+			continue;
+		const struct exit_ring_entry *re = &v->ring[(v->ring_next + HV_EXIT_RING - 1) % HV_EXIT_RING];
+		LOGI("vp%u: exits %lu (nmi %lu hypercall %lu), cross-VP calls served %lu, re-kicks %lu, "
+		     "parked %u, last exit %s at rip %lx", v->index, (unsigned long)v->exits,
+		     (unsigned long)v->exit_count[HV_EXIT_NMI], (unsigned long)v->exit_count[HV_EXIT_HYPERCALL],
+		     (unsigned long)v->xcalls_served, (unsigned long)v->xcall_rekicks, v->parked,
+		     hv_exit_name(re->reason), (unsigned long)re->rip);
+	}
+}
+
 void hv_dump_recent(const struct vp *vp)
 {
 	log_raw("  recent exits (oldest first):\r\n");

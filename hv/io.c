@@ -65,6 +65,7 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 	     pm1_write(p->pm1b_cnt_port, port, val, &pm1)) && (pm1 & PM1_SLP_EN)) {
 		LOGI("guest enters ACPI sleep state %u (PM1 port %x <- %x)", (pm1 >> 10) & 7, port, val);
 		hv_dump_counters(vp);
+		hv_dump_other_vps(vp);
 	} else if (port == p->reset_port && val == p->reset_value) {
 		LOGI("guest resets the system (port %x <- %x)", port, val);
 		hv_dump_counters(vp);

@@ -184,8 +184,13 @@ void hv_vp_before_entry(struct vp *vp)
 	}
 	if (vp->host_nmi) {
 		vp->host_nmi = 0;
-		if (!take_kick(vp))
+		if (!take_kick(vp)) {
+			/* Not a kick: the guest's own NMI. Said once per VP,
+			 * as a kick taken for one would hang the guest. */
+			if (!vp->guest_nmis++)
+				LOGI("NMI for the guest (not a kick): injected");
 			vp->part->be->inject_nmi(vp);
+		}
 	}
 }
 

@@ -83,7 +83,9 @@ static u16 flush_space(struct hc_ctx *c, bool ex)
 		st = flush_targets(c, ex, &mask);
 	if (st)
 		return st;
-	struct flush_req r = { (hc_rd64(c->in + 8) & HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY) != 0, 0, { 0 } };
+	struct flush_req r; /* addr[] unused: not cleared (a whole-tag flush) */
+	r.nonglobal = (hc_rd64(c->in + 8) & HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY) != 0;
+	r.n = 0;
 	hv_xcall_mask(c->vp, mask, flush_on, &r);
 	return HV_STATUS_SUCCESS;
 }
@@ -114,7 +116,9 @@ static bool canonical48(u64 va) { return (u64)((s64)(va << 16) >> 16) == va; }
 
 u16 hc_flush_list_round(struct hc_ctx *c, u32 done)
 {
-	struct flush_req r = { false, 0, { 0 } };
+	struct flush_req r; /* addr[0, n) filled below, the rest unused */
+	r.nonglobal = false;
+	r.n = 0;
 	const u8 *list = c->in + c->scratch[1];
 
 	/* Each element: a page number in 63:12, additional pages in 11:0

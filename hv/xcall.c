@@ -55,6 +55,7 @@ static void wait_done(struct vp *self, struct vp *target, struct xcall *x)
 {
 	u64 period = self->part->tsc_hz ? self->part->tsc_hz / 1000 : 1000000;
 	u64 t0 = hv_rdtsc();
+	u32 rekicks = 0;
 	while (!__atomic_load_n(&x->done, __ATOMIC_ACQUIRE)) {
 		if (target->parked)
 			return;
@@ -62,6 +63,11 @@ static void wait_done(struct vp *self, struct vp *target, struct xcall *x)
 		hv_cpu_relax();
 		if (hv_rdtsc() - t0 > period) {
 			self->xcall_rekicks++;
+			if (++rekicks % 1000 == 0) /* about a second: say who waits on whom */
+				LOGW("xcall: VP %u has waited %u ms for VP %u (its exits %lu, kicks pending %u, "
+				     "mailbox %s)", self->index, rekicks, target->index,
+				     (unsigned long)target->exits, target->kicks_pending,
+				     target->xcall ? "full" : "empty");
 			hv_kick(self, target);
 			t0 = hv_rdtsc();
 		}
@@ -83,19 +89,22 @@ void hv_xcall_mask(struct vp *self, u64 mask, hv_xcall_fn fn, void *arg)
 {
 	struct partition *p = self->part;
 	struct xcall x[HV_MAX_VPS];
-	bool posted[HV_MAX_VPS] = { false };
+	u64 others = mask & ~BIT(self->index), posted = 0;
 
 	/* Post to all first, so the targets work in parallel. */
-	for (u32 i = 0; i < p->vp_count; i++) {
-		struct vp *t = p->vps[i];
-		if (!t || t == self || !(mask & BIT(i)))
+	for (u64 m = others; m; m &= m - 1) {
+		u32 i = (u32)__builtin_ctzll(m);
+		struct vp *t = i < p->vp_count ? p->vps[i] : NULL;
+		if (!t)
 			continue;
 		x[i] = (struct xcall){ fn, arg, 0 };
-		posted[i] = post(self, t, &x[i]);
+		if (post(self, t, &x[i]))
+			posted |= BIT(i);
 	}
 	if (mask & BIT(self->index))
 		fn(self, arg);
-	for (u32 i = 0; i < p->vp_count; i++)
-		if (posted[i])
-			wait_done(self, p->vps[i], &x[i]);
+	for (u64 m = posted; m; m &= m - 1) {
+		u32 i = (u32)__builtin_ctzll(m);
+		wait_done(self, p->vps[i], &x[i]);
+	}
 }

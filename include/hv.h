@@ -17,6 +17,7 @@ void hv_dispatch(struct vp *vp, struct hv_exit *e);
 NORETURN void hv_fatal(struct vp *vp, const struct hv_exit *e, const char *why);
 void hv_dump_counters(const struct vp *vp);
 void hv_dump_recent(const struct vp *vp);
+void hv_dump_other_vps(const struct vp *self);
 bool hv_cpu_ready(void);
 void hv_set_cpu_ready(void);
 void hv_inject_gp(struct vp *vp);

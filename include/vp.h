@@ -130,7 +130,7 @@ struct vp {
 	struct xcall *volatile xcall;
 	volatile u32 parked;        /* hv_fatal parked this VP's processor */
 	u64 xcalls_served, xcall_rekicks;
-	u64 init_count, sipi_count, apic_writes;
+	u64 init_count, sipi_count, apic_writes, guest_nmis;
 };
 
 #endif
