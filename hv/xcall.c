@@ -11,7 +11,8 @@
  *
  * Deadlock freedom: every host-side wait (this file's, wait-for-SIPI)
  * serves its own mailbox, so two VPs calling each other both progress.
- * A parked VP (hv_fatal) never answers: it is skipped, logged once.
+ * A parked VP (hv_fatal) never answers: it is skipped with a warning. A
+ * wait of over a second is logged with both VPs' indexes (docs/smp.md).
  */
 #include "hv.h"
 #include "log.h"
