@@ -51,26 +51,33 @@ static bool post(struct vp *self, struct vp *target, struct xcall *x)
 /* An NMI that reaches a VMX target in the host just after it checked its
  * mailbox is taken by the host, and the guest then runs until its next
  * exit, which an idle guest in HLT may not make for a long time. So a
- * request not served within about a millisecond is kicked again. */
+ * request not served in time is kicked again: after 1 ms, then after each
+ * doubling up to 64 ms. Targets are slow to answer for ordinary reasons
+ * too (under an emulator a vCPU thread is often descheduled for
+ * milliseconds), and every re-kick is one more NMI and exit for them. */
 static void wait_done(struct vp *self, struct vp *target, struct xcall *x)
 {
-	u64 period = self->part->tsc_hz ? self->part->tsc_hz / 1000 : 1000000;
+	u64 ms = self->part->tsc_hz ? self->part->tsc_hz / 1000 : 1000000;
+	u64 period = ms, waited = 0;
 	u64 t0 = hv_rdtsc();
-	u32 rekicks = 0;
 	while (!__atomic_load_n(&x->done, __ATOMIC_ACQUIRE)) {
 		if (target->parked)
 			return;
 		hv_xcall_service(self);
 		hv_cpu_relax();
-		if (hv_rdtsc() - t0 > period) {
+		u64 now = hv_rdtsc();
+		if (now - t0 > period) {
+			waited += now - t0;
 			self->xcall_rekicks++;
-			if (++rekicks % 1000 == 0) /* about a second: say who waits on whom */
-				LOGW("xcall: VP %u has waited %u ms for VP %u (its exits %lu, kicks pending %u, "
-				     "mailbox %s)", self->index, rekicks, target->index,
+			if (waited / ms >= 1000 && (waited - (now - t0)) / ms < 1000)
+				LOGW("xcall: VP %u has waited a second for VP %u (its exits %lu, kicks "
+				     "pending %u, mailbox %s)", self->index, target->index,
 				     (unsigned long)target->exits, target->kicks_pending,
 				     target->xcall ? "full" : "empty");
 			hv_kick(self, target);
-			t0 = hv_rdtsc();
+			t0 = now;
+			if (period < 64 * ms)
+				period *= 2;
 		}
 	}
 }
