@@ -181,7 +181,18 @@ static int guest_idle_once(int with_runtime, int last)
 	*apic_reg(0x380) = tmict;
 	*g = saved;
 	irq_restore(flags);
-	if (!last && !(tsc_hz && (t1 - t0) >= tsc_hz / 1000))
+	/* Wall time went on through the idle; run time did not: the
+	 * difference is the idle wait, less the trap window and the exit
+	 * around it that the TSC bracket also holds (0.3 ms of emulated time
+	 * under Bochs). */
+	uint64_t idle_units = tsc_hz ? (t1 - t0) * 1000 / (tsc_hz / 10000) : 0;
+	uint64_t excluded = (w1 - w0) - (r1 - r0);
+	int runtime_ok = r1 >= r0 && excluded + idle_units / 20 + 4000 >= idle_units &&
+			 excluded <= idle_units + idle_units / 20 + 2000;
+	/* Retried like a short wait: under QEMU the TSC is wall-clock, and a
+	 * busy host that deschedules the vCPU around the idle exit makes one
+	 * sample off by milliseconds; an accounting bug fails all three. */
+	if (!last && (!(tsc_hz && (t1 - t0) >= tsc_hz / 1000) || (with_runtime && !runtime_ok)))
 		return 0;
 	check_vec("idle.read", vec, VEC_NONE);
 	check_eq("idle.read_zero", v, 0);
@@ -193,19 +204,10 @@ static int guest_idle_once(int with_runtime, int last)
 	check("idle.woken_while_masked", pending, "no interrupt pending when the idle returned");
 	check_eq("idle.interrupt_delivered", papic_count, 1);
 	check_vec("idle.write_gp", trap_wrmsr(MSR_GUEST_IDLE, 0), VEC_GP);
-	if (with_runtime) {
-		/* Wall time went on through the idle; run time did not: the
-		 * difference is the idle wait, less the trap window and the exit
-		 * around it that the TSC bracket also holds (0.3 ms of emulated
-		 * time under Bochs). */
-		uint64_t idle_units = tsc_hz ? (t1 - t0) * 1000 / (tsc_hz / 10000) : 0;
-		uint64_t excluded = (w1 - w0) - (r1 - r0);
-		check("vp_runtime.excludes_idle",
-		      r1 >= r0 && excluded + idle_units / 20 + 4000 >= idle_units &&
-			      excluded <= idle_units + idle_units / 20 + 2000,
+	if (with_runtime)
+		check("vp_runtime.excludes_idle", runtime_ok,
 		      "runtime +%lu, reference time +%lu, idle wait %lu units", r1 - r0, w1 - w0,
 		      idle_units);
-	}
 	return 1;
 }
 
