@@ -22,7 +22,7 @@ int hv_msr_crash_read(struct vp *vp, u32 msr, u64 *val)
 }
 
 /* Print the message a line at a time, as printable ASCII only. */
-static void log_message(const struct partition *p, u64 gpa, u64 len)
+static void log_message(struct partition *p, u64 gpa, u64 len)
 {
 	char line[161];
 	size_t n = 0;

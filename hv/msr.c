@@ -27,7 +27,9 @@ struct synth_msr {
 };
 
 /* Every synthetic MSR of TLFS 6.0. A row without handlers is known but not
- * implemented: it stays #GP and keeps its privilege unadvertised. */
+ * implemented: it stays #GP and keeps its privilege unadvertised. Rows are
+ * sorted, do not overlap and lie within the index below
+ * (host.msr_table_sorted keeps it so). */
 static const struct synth_msr synth_msrs[] = {
 	{ HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_GUEST_OS_ID, HV_ACCESS_HYPERCALL_MSRS, 0,
 	  hv_msr_guest_os_id_read, hv_msr_guest_os_id_write, "GUEST_OS_ID" },
@@ -60,12 +62,37 @@ static const struct synth_msr synth_msrs[] = {
 	{ HV_X64_MSR_REENLIGHTENMENT_CONTROL, HV_X64_MSR_TSC_EMULATION_STATUS, HV_ACCESS_REENLIGHTENMENT_CONTROLS, 0, NULL, NULL, "REENLIGHTENMENT" },
 };
 
-static const struct synth_msr *find_synth(u32 msr)
+/* Row + 1 of each MSR in 0x40000000-0x4000010F (0: no row), built once
+ * at partition set-up: one load per lookup, whatever the row
+ * (docs/performance.md item 3). */
+#define SYNTH_INDEX_SPAN 0x110u
+static u8 synth_index[SYNTH_INDEX_SPAN];
+
+void hv_msr_build_index(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(synth_msrs); i++)
-		if (msr >= synth_msrs[i].first && msr <= synth_msrs[i].last)
-			return &synth_msrs[i];
-	return NULL;
+		for (u32 m = synth_msrs[i].first; m <= synth_msrs[i].last; m++)
+			if (m - HV_X64_MSR_RANGE_FIRST < SYNTH_INDEX_SPAN)
+				synth_index[m - HV_X64_MSR_RANGE_FIRST] = (u8)(i + 1);
+}
+
+static const struct synth_msr *find_synth(u32 msr)
+{
+	u32 off = msr - HV_X64_MSR_RANGE_FIRST;
+	if (off >= SYNTH_INDEX_SPAN || !synth_index[off])
+		return NULL;
+	return &synth_msrs[synth_index[off] - 1];
+}
+
+/* The index covers every row, and rows do not overlap. */
+bool hv_msr_table_sorted(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(synth_msrs); i++)
+		if (synth_msrs[i].first > synth_msrs[i].last ||
+		    synth_msrs[i].last - HV_X64_MSR_RANGE_FIRST >= SYNTH_INDEX_SPAN ||
+		    (i && synth_msrs[i - 1].last >= synth_msrs[i].first))
+			return false;
+	return true;
 }
 
 static bool implemented(const struct synth_msr *m) { return m->read && m->write; }

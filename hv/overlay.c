@@ -95,7 +95,12 @@ int overlay_msr_write(struct vp *vp, struct overlay *o, u64 val, bool beyond_gp)
  * inside one page, inside the GPA space (else HV_STATUS_INVALID_ALIGNMENT),
  * and ordinary guest RAM: never hypervisor memory, MMIO, firmware-reserved
  * memory or an overlay page (HV_STATUS_INVALID_PARAMETER). */
-u16 gmem_check_param(const struct partition *p, u64 gpa, u64 len)
+static bool in_range(const struct mem_range *r, u64 gpa, u64 len)
+{
+	return gpa >= r->base && gpa + len <= r->base + r->size;
+}
+
+u16 gmem_check_param(struct partition *p, u64 gpa, u64 len)
 {
 	if (len == 0)
 		return HV_STATUS_SUCCESS;
@@ -107,10 +112,18 @@ u16 gmem_check_param(const struct partition *p, u64 gpa, u64 len)
 		return HV_STATUS_INVALID_ALIGNMENT;
 	if (hidden(p, gpa) || overlay_at(p, gpa))
 		return HV_STATUS_INVALID_PARAMETER;
+	/* The range that matched last time first: a guest passes its
+	 * parameters in the same few pages (docs/performance.md item 5). The
+	 * hint is shared by all VPs; a stale one only costs the scan. */
+	u32 h = p->range_hint;
+	if (h < p->range_count && in_range(&p->ranges[h], gpa, len))
+		return p->ranges[h].type == MEM_RAM ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 	for (u32 i = 0; i < p->range_count; i++) {
 		const struct mem_range *r = &p->ranges[i];
-		if (gpa >= r->base && gpa + len <= r->base + r->size)
+		if (in_range(r, gpa, len)) {
+			p->range_hint = i;
 			return r->type == MEM_RAM ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
+		}
 	}
 	return HV_STATUS_INVALID_PARAMETER;
 }

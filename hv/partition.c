@@ -8,6 +8,7 @@
 void partition_init(struct partition *p, const struct backend *be, u32 phys_bits,
 		    u64 hidden_base, u64 hidden_size)
 {
+	hv_msr_build_index();
 	*p = (struct partition){ 0 };
 	p->be = be;
 	p->privileges = hv_msr_implemented_privileges() | hv_hypercall_implemented_privileges();

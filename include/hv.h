@@ -43,6 +43,8 @@ void hv_cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4
 
 /* msr.c */
 u64 hv_msr_implemented_privileges(void);
+bool hv_msr_table_sorted(void);
+void hv_msr_build_index(void);
 bool hv_synth_msr_available(const struct partition *p, u32 msr);
 int hv_synth_msr_read(struct vp *vp, u32 msr, u64 *val);
 int hv_synth_msr_write(struct vp *vp, u32 msr, u64 val);
@@ -60,7 +62,7 @@ int overlay_enable(struct vp *vp, struct overlay *o, u64 gpa);
 int overlay_disable(struct vp *vp, struct overlay *o);
 int overlay_msr_write(struct vp *vp, struct overlay *o, u64 val, bool beyond_gp);
 struct overlay *overlay_at(const struct partition *p, u64 gpa);
-u16 gmem_check_param(const struct partition *p, u64 gpa, u64 len);
+u16 gmem_check_param(struct partition *p, u64 gpa, u64 len);
 
 /* hypercall.c: the hypercall interface (TLFS 3) and its MSRs (2.6, 3.13) */
 u64 hv_hypercall_implemented_privileges(void);

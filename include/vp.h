@@ -61,6 +61,7 @@ struct partition {
 	/* Guest RAM (TLFS 3.6: hypercall parameters must be ordinary RAM). */
 	const struct mem_range *ranges;
 	u32 range_count;
+	volatile u32 range_hint; /* the range gmem_check_param matched last */
 	u64 tsc_hz;           /* measured at start */
 	u64 hc_budget_ticks;  /* TLFS 3.3: about 50 us of TSC */
 	/* Partition-wide synthetic state (TLFS 2.6, 3.13). */

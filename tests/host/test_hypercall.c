@@ -272,6 +272,18 @@ TEST(hc_parameter_memory)
 			CHECK_EQ(cases[i].gpa, 0); /* report which */
 	}
 	CHECK_EQ(*out, 99); /* no failing call wrote its output */
+	/* The last matching range is tried first: MMIO right after RAM, RAM
+	 * right after MMIO, a range end, all still classified correctly. */
+	CHECK_EQ(gmem_check_param(&part, FAKE_RAM_BASE, 8), HV_STATUS_SUCCESS);
+	CHECK_EQ(gmem_check_param(&part, 0xfec00000, 8), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(part.range_hint, 2);
+	CHECK_EQ(gmem_check_param(&part, 0xfec00ff8, 16), HV_STATUS_INVALID_ALIGNMENT);
+	CHECK_EQ(gmem_check_param(&part, FAKE_RAM_BASE + FAKE_RAM_SIZE - 8, 8), HV_STATUS_SUCCESS);
+	CHECK_EQ(part.range_hint, 0);
+	CHECK_EQ(gmem_check_param(&part, FAKE_RAM_BASE + FAKE_RAM_SIZE, 8),
+		 HV_STATUS_INVALID_PARAMETER);
+	part.range_hint = 77; /* out of range: ignored */
+	CHECK_EQ(gmem_check_param(&part, FAKE_RAM_BASE, 8), HV_STATUS_SUCCESS);
 	/* A list crossing a page: 16 + 8*4 bytes from 24 bytes before the end. */
 	call(rep_input(HVCALL_GET_VP_INDEX_FROM_APIC_ID, 8, 0), IN_GPA + 0x1000 - 24, OUT_GPA);
 	CHECK_EQ(status(), HV_STATUS_INVALID_ALIGNMENT);
