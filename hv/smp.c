@@ -78,7 +78,6 @@ static bool take_kick(struct vp *vp)
 	return false;
 }
 
-
 void hv_icr_write(struct vp *vp, u64 icr, bool x2)
 {
 	struct partition *p = vp->part;
@@ -185,8 +184,9 @@ void hv_vp_before_entry(struct vp *vp)
 	if (vp->host_nmi) {
 		vp->host_nmi = 0;
 		if (!take_kick(vp)) {
-			/* Not a kick: the guest's own NMI. Said once per VP,
-			 * as a kick taken for one would hang the guest. */
+			/* Not a kick: the guest's own NMI. Logged once per
+			 * VP: a kick mistaken for one would put an NMI into a
+			 * guest that expects none. */
 			if (!vp->guest_nmis++)
 				LOGI("NMI for the guest (not a kick): injected");
 			vp->part->be->inject_nmi(vp);
