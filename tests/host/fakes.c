@@ -4,6 +4,7 @@
 #include "fakes.h"
 #include "log.h"
 #include "x86.h"
+#include "tlfs.h"
 #include "boot_info.h"
 #include <string.h>
 #include <stdlib.h>
@@ -261,4 +262,41 @@ void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s)
 	vp->part = p;
 	vp->be = s;
 	vp->self = vp;
+}
+
+/* ---- several VPs --------------------------------------------------------- */
+static struct vp *smp_vps;
+static int smp_n;
+
+void fake_serve_all(void)
+{
+	for (int i = 0; i < smp_n; i++)
+		hv_xcall_service(&smp_vps[i]);
+}
+
+void fake_smp_partition(struct partition *p, struct vp *vps, struct fake_be_state *bes, int n)
+{
+	memset(p, 0, sizeof(*p));
+	memset(vps, 0, sizeof(*vps) * (size_t)n);
+	partition_init(p, &fake_backend, 36, 0x200000, 0x100000);
+	partition_set_tsc_hz(p, 1000000000);
+	for (int i = 0; i < n; i++) {
+		fake_vp_init(&vps[i], p, &bes[i]);
+		partition_add_vp(p, &vps[i]);
+		vps[i].apic_id = 10 + (u32)i;
+		bes[i].regs[GREG_EFER] = EFER_LMA | EFER_LME;
+		bes[i].regs[GREG_CS_L] = 1;
+		bes[i].regs[GREG_CR0] = CR0_PE | CR0_PG;
+	}
+	smp_vps = vps;
+	smp_n = n;
+	fake_relax_hook = fake_serve_all;
+	fake_fatal_armed = 0;
+}
+
+void fake_enable_hypercalls(struct partition *p, u8 *page, u64 page_gpa)
+{
+	hv_hypercall_partition_init(p, page);
+	p->guest_os_id = 0x8100000000000000ull;
+	p->hypercall_msr = page_gpa | HV_HYPERCALL_ENABLE;
 }

@@ -60,6 +60,15 @@ struct fake_be_state {
 extern const struct backend fake_backend;
 void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s);
 
+/* n VPs on the fake backend in one partition (36-bit GPAs, hypervisor
+ * memory 0x200000-0x2FFFFF, TSC 1 GHz): APIC IDs 10 + i, 64-bit mode.
+ * hv_cpu_relax serves every VP's cross-VP mailbox (fake_serve_all), as
+ * their processors would before their next entry. */
+void fake_smp_partition(struct partition *p, struct vp *vps, struct fake_be_state *bes, int n);
+void fake_serve_all(void);
+/* The hypercall page at page_gpa, enabled (guest OS ID set). */
+void fake_enable_hypercalls(struct partition *p, u8 *page, u64 page_gpa);
+
 /* Fake guest RAM: FAKE_RAM_SIZE bytes at guest-physical FAKE_RAM_BASE. */
 #define FAKE_RAM_BASE 0x100000ull
 #define FAKE_RAM_SIZE 0x10000ull

@@ -22,35 +22,14 @@ static const struct mem_range ranges[] = {
 #define IN ((u64 *)fake_ram)
 #define PAGE_GPA (FAKE_RAM_BASE + 0x8000)
 
-static void serve_all(void)
-{
-	for (int i = 0; i < NVP; i++)
-		hv_xcall_service(&vps[i]);
-}
-
 static void setup(void)
 {
-	memset(&part, 0, sizeof(part));
-	memset(vps, 0, sizeof(vps));
-	partition_init(&part, &fake_backend, 36, 0x200000, 0x100000);
+	fake_smp_partition(&part, vps, bes, NVP);
 	part.ranges = ranges;
 	part.range_count = 1;
-	partition_set_tsc_hz(&part, 1000000000);
-	for (int i = 0; i < NVP; i++) {
-		fake_vp_init(&vps[i], &part, &bes[i]);
-		partition_add_vp(&part, &vps[i]);
-		vps[i].apic_id = 10 + i;
-		bes[i].regs[GREG_EFER] = EFER_LMA | EFER_LME;
-		bes[i].regs[GREG_CS_L] = 1;
-		bes[i].regs[GREG_CR0] = CR0_PE | CR0_PG;
-	}
-	hv_hypercall_partition_init(&part, hc_page);
-	part.guest_os_id = 0x8100000000000000ull;
-	part.hypercall_msr = PAGE_GPA | HV_HYPERCALL_ENABLE;
+	fake_enable_hypercalls(&part, hc_page, PAGE_GPA);
 	memset(fake_ram, 0, sizeof(fake_ram));
-	fake_relax_hook = serve_all;
 	fake_icr_count = 0;
-	fake_fatal_armed = 0;
 }
 
 static u64 call(u64 input, u64 in_gpa)

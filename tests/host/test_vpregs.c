@@ -52,29 +52,16 @@ static const struct mem_range ranges[] = {
 #define R_VP_INDEX 0x90003u
 #define R_HV_VERSION 0x100u
 
-static void serve_all(void)
-{
-	for (int i = 0; i < NVP; i++)
-		hv_xcall_service(&vps[i]);
-}
-
 static const struct seg_state cs64 = { 0x38, 0xa09b, 0xffffffff, 0 };
 static const struct seg_state ds64 = { 0x30, 0xc093, 0xffffffff, 0 };
 
 static void setup(void)
 {
-	memset(&part, 0, sizeof(part));
-	memset(vps, 0, sizeof(vps));
-	partition_init(&part, &fake_backend, 36, 0x200000, 0x100000);
+	fake_smp_partition(&part, vps, bes, NVP);
 	part.ranges = ranges;
 	part.range_count = 1;
-	partition_set_tsc_hz(&part, 1000000000);
 	for (int i = 0; i < NVP; i++) {
-		fake_vp_init(&vps[i], &part, &bes[i]);
-		partition_add_vp(&part, &vps[i]);
-		vps[i].apic_id = 10 + i;
 		bes[i].regs[GREG_EFER] = EFER_LMA | EFER_LME | EFER_SCE;
-		bes[i].regs[GREG_CS_L] = 1;
 		bes[i].regs[GREG_CR0] = CR0_PE | CR0_PG | BIT(5) | BIT(4);
 		bes[i].regs[GREG_CR4] = CR4_PAE | BIT(9);
 		bes[i].regs[GREG_CR3] = 0x1000 * (i + 1);
@@ -91,12 +78,8 @@ static void setup(void)
 		g->pat = 0x0007040600070406ull;
 		g->dr7 = 0x400;
 	}
-	hv_hypercall_partition_init(&part, hc_page);
-	part.guest_os_id = 0x8100000000000000ull;
-	part.hypercall_msr = PAGE_GPA | HV_HYPERCALL_ENABLE;
+	fake_enable_hypercalls(&part, hc_page, PAGE_GPA);
 	memset(fake_ram, 0, sizeof(fake_ram));
-	fake_relax_hook = serve_all;
-	fake_fatal_armed = 0;
 }
 
 static void header(u32 vp_index)
