@@ -197,16 +197,24 @@ static void storm(uint64_t aps, unsigned int rounds)
 		if (apw_ipi_count[v] != ((aps >> v) & 1 ? k : 0))
 			bad |= 1ull << v;
 	int ok = !bad && k == rounds;
+	uint32_t bad_done = 0;
+	uint64_t bad_res = 0;
+	int bad_answer = 1;
 	for (unsigned int v = 1; v < 64; v++)
 		if (aps & (1ull << v)) {
 			uint32_t done;
 			uint64_t res;
-			if (!apw_call_wait(v, &done, &res) || res != 0)
+			int answered = apw_call_wait(v, &done, &res);
+			if (!answered || res != 0) {
 				ok = 0, bad |= 1ull << v;
+				bad_done = done, bad_res = res, bad_answer = answered;
+			}
 		}
 	check("ipi.storm.with_flushes", ok,
-	      "%u of %u rounds, VPs with wrong counts or failed calls: 0x%lx (VP1 count %lu, RAX 0x%lx)",
-	      k, rounds, (unsigned long)bad, (unsigned long)apw_ipi_count[1], (unsigned long)r.rax);
+	      "%u of %u rounds, VPs with wrong counts or failed calls: 0x%lx (VP1 count %lu, RAX 0x%lx; "
+	      "a failing AP: answered %d, calls done %u, last result 0x%lx)",
+	      k, rounds, (unsigned long)bad, (unsigned long)apw_ipi_count[1], (unsigned long)r.rax,
+	      bad_answer, bad_done, (unsigned long)bad_res);
 }
 
 static void bad_inputs(uint64_t nvp)
