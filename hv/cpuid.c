@@ -24,7 +24,8 @@ static void hv_leaf(const struct partition *p, u32 leaf, u32 r[4])
 		break;
 	case HV_CPUID_VERSION:
 		/* TLFS 2.4.3 says this reads zero until the guest OS ID is
-		 * set; guests (Linux) read the version before writing it, as
+		 * set; that MSR is not offered yet (no AccessHypercallMsrs),
+		 * and guests (Linux) read the version before writing it, as
 		 * Hyper-V itself allows: we always report it. */
 		r[0] = HV_VERSION_BUILD;
 		r[1] = (HV_VERSION_MAJOR << 16) | HV_VERSION_MINOR;
@@ -87,17 +88,10 @@ void hv_cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4
 enum hv_action hv_handle_cpuid(struct vp *vp, struct hv_exit *e)
 {
 	u32 leaf = (u32)vp->gpr[GPR_RAX], sub = (u32)vp->gpr[GPR_RCX];
-	u32 r[4]; /* all four written below */
+	u32 r[4];
 
-	/* The Hv#1 leaves are all ours (hv_leaf writes every register): no
-	 * native CPUID and no CR4 read for them; a native CPUID costs 100-200
-	 * cycles in the host on hardware (docs/performance.md item 2). */
-	if (leaf >= HV_CPUID_VENDOR_AND_MAX && leaf <= HV_CPUID_RANGE_LAST) {
-		hv_cpuid_adjust(vp->part, leaf, sub, 0, r);
-	} else {
-		hv_native_cpuid(leaf, sub, r);
-		hv_cpuid_adjust(vp->part, leaf, sub, vp->part->be->read_reg(vp, GREG_CR4), r);
-	}
+	hv_native_cpuid(leaf, sub, r);
+	hv_cpuid_adjust(vp->part, leaf, sub, vp->part->be->read_reg(vp, GREG_CR4), r);
 	/* CPUID writes 32-bit registers: the upper halves become zero. */
 	vp->gpr[GPR_RAX] = r[0];
 	vp->gpr[GPR_RBX] = r[1];
