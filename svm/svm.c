@@ -9,7 +9,7 @@
  *    EFER, VM_CR, VM_HSAVE_PA (hide SVM: the guest runs with EFER.SVME=1).
  *  - VMRUN (required by VMRUN itself), VMMCALL, VMLOAD, VMSAVE, STGI, CLGI,
  *    SKINIT, INVLPGA: SVM instructions are #UD for the guest.
- *  - Port I/O only on the ports hv_io_intercepts names (counters dump).
+ *  - Port I/O only on the ports io_intercepts names (counters dump).
  *  - SHUTDOWN: a guest triple fault must not reset the host silently.
  *  - NMI: other VPs kick this one with an NMI (INIT/SIPI, hv/smp.c); the
  *    guest's own NMIs are handed back to it.
@@ -18,7 +18,9 @@
 #include "svm.h"
 #include "arch.h"
 #include "boot_info.h"
-#include "hv.h"
+#include "backend.h"
+#include "io.h"
+#include "vp.h"
 #include "hv_abi.h"
 #include "log.h"
 #include "pool.h"
@@ -91,8 +93,8 @@ static int svm_partition_init(struct partition *p, const struct boot_info *bi)
 	msrpm_intercept(MSR_AMD_VM_CR, true, true);
 	msrpm_intercept(MSR_AMD_VM_HSAVE_PA, true, true);
 	msrpm_intercept(0x830, false, true); /* x2APIC ICR: INIT/SIPI (hv/smp.c) */
-	u16 ports[HV_IO_INTERCEPTS_MAX];
-	for (u32 i = 0, n = hv_io_intercepts(p, ports); i < n; i++)
+	u16 ports[IO_INTERCEPTS_MAX];
+	for (u32 i = 0, n = io_intercepts(p, ports); i < n; i++)
 		iopm_intercept(ports[i]);
 
 	/* Nested page tables: identity map of everything below phys_top in the

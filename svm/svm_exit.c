@@ -6,7 +6,8 @@
  * the SVM backend intercepts for itself, and the state dump.
  */
 #include "svm.h"
-#include "hv.h"
+#include "backend.h"
+#include "vp.h"
 #include "log.h"
 #include "x86.h"
 
@@ -87,7 +88,7 @@ void svm_advance_rip(struct vp *vp, const struct hv_exit *e)
 	else if (e->insn_len)
 		v->save.rip += e->insn_len;
 	else
-		hv_fatal(vp, e, "cannot advance RIP: instruction length unknown");
+		vp_fatal(vp, e, "cannot advance RIP: instruction length unknown");
 	v->ctl.interrupt_shadow &= ~1ull; /* the emulated instruction retired */
 }
 

@@ -15,7 +15,7 @@
  *  - CR4: VMXE is owned by the hypervisor (guest/host mask, read shadow
  *    without VMXE): a guest MOV to CR4 exits only if it sets VMXE, and gets
  *    #GP as on a CPU without VMX (SDM 26.1.3, 26.3).
- *  - Port I/O only on the ports hv_io_intercepts names (the counters
+ *  - Port I/O only on the ports io_intercepts names (the counters
  *    dump before the platform goes away), like svm/.
  *  - EPT violations: the hypervisor's memory is not mapped; MMIO above the
  *    memory map is mapped on first touch.
@@ -25,7 +25,9 @@
 #include "vmx.h"
 #include "arch.h"
 #include "boot_info.h"
-#include "hv.h"
+#include "backend.h"
+#include "io.h"
+#include "vp.h"
 #include "hv_abi.h"
 #include "log.h"
 #include "pool.h"
@@ -170,8 +172,8 @@ static int vmx_partition_init(struct partition *p, const struct boot_info *bi)
 	msr_intercept(0x830, false, true); /* x2APIC ICR: INIT/SIPI (hv/smp.c) */
 	for (u32 m = MSR_IA32_VMX_FIRST; m <= MSR_IA32_VMX_LAST; m++)
 		msr_intercept(m, true, true);
-	u16 ports[HV_IO_INTERCEPTS_MAX];
-	for (u32 i = 0, n = hv_io_intercepts(p, ports); i < n; i++)
+	u16 ports[IO_INTERCEPTS_MAX];
+	for (u32 i = 0, n = io_intercepts(p, ports); i < n; i++)
 		io_intercept(ports[i]);
 
 	/* EPT: identity map of everything below phys_top in the largest

@@ -11,7 +11,8 @@
 #include "vmx.h"
 #include "arch.h"
 #include "boot_info.h"
-#include "hv.h"
+#include "backend.h"
+#include "vp.h"
 #include "log.h"
 #include "x86.h"
 
@@ -187,7 +188,7 @@ void vmx_decode_exit(struct vp *vp, struct hv_exit *e)
 void vmx_advance_rip(struct vp *vp, const struct hv_exit *e)
 {
 	if (!e->insn_len)
-		hv_fatal(vp, e, "cannot advance RIP: instruction length unknown");
+		vp_fatal(vp, e, "cannot advance RIP: instruction length unknown");
 	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + e->insn_len);
 	/* The emulated instruction retired: an STI or MOV SS shadow before
 	 * it is over (SDM 25.4.2). */
