@@ -15,7 +15,7 @@
 #include "log.h"
 #include "module.h"
 #include "vpregs.h"
-#include "overlay.h"
+#include "gmem.h"
 #include "tlfs.h"
 
 #define CRASH_MSG_MAX 4096

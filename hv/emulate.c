@@ -1,96 +1,28 @@
 /*
  * emulate.c - just enough instruction emulation for guest writes to the
  * intercepted xAPIC page: translate the guest's RIP through its page tables
- * (SDM 4.3-4.5), fetch the instruction, and decode a store to memory (MOV
- * r/m, reg; MOV r/m, imm; XCHG r/m, reg) into its length and value.
- * Pure apart from guest-memory reads through hw_gpa_ptr(), which only ever
- * see ordinary guest RAM (gmem_check_param).
+ * (the walker of hv/walk.c), fetch the instruction, and decode a store to
+ * memory (MOV r/m, reg; MOV r/m, imm; XCHG r/m, reg) into its length and
+ * value. Pure apart from guest-memory reads through hv/gmem.c, which only
+ * ever see guest RAM, firmware memory and overlay pages (never MMIO or
+ * hypervisor memory).
  */
 #include "emulate.h"
-#include "hw.h"
+#include "gmem.h"
+#include "walk.h"
 #include "tlfs.h"
-#include "x86.h"
-#include "boot_info.h"
 
-#define PTE_P BIT(0)
-#define PTE_PS BIT(7)
-#define ADDR_MASK 0x000ffffffffff000ull
-
-/* Guest code and page tables live in RAM or in firmware memory (runtime
- * services code, ACPI NVS, reserved); never in MMIO or hypervisor memory. */
-static bool readable(const struct partition *p, u64 gpa, u32 len)
-{
-	if (gpa >= p->hidden_base && gpa < p->hidden_base + p->hidden_size)
-		return false;
-	for (u32 i = 0; i < p->range_count; i++) {
-		const struct mem_range *r = &p->ranges[i];
-		if (gpa >= r->base && gpa + len <= r->base + r->size)
-			return r->type == MEM_RAM || r->type == MEM_RESERVED;
-	}
-	return false;
-}
-
-static bool read_gpa(const struct partition *p, u64 gpa, void *out, u32 len)
-{
-	if (!readable(p, gpa, len))
-		return false;
-	const u8 *src = hw_gpa_ptr(gpa);
-	for (u32 i = 0; i < len; i++)
-		((u8 *)out)[i] = src[i];
-	return true;
-}
-
-/* Linear address -> GPA with the guest's paging mode. 0 on success. */
+/* Linear address -> GPA with the guest's paging mode (the walker of
+ * hv/walk.c, without permission checks: the processor fetched the
+ * instruction already). 0 on success. 1 GiB pages are allowed: a page
+ * the processor used exists. */
 int gwalk(const struct partition *p, const struct gwalk_regs *r, u64 la, u64 *gpa)
 {
-	if (!(r->cr0 & CR0_PG)) {
-		*gpa = (r->efer & EFER_LMA) ? la : (u32)la;
-		return 0;
-	}
-	if (r->efer & EFER_LMA) { /* 4-level (or 5-level with CR4.LA57) */
-		int levels = (r->cr4 & BIT(12)) ? 5 : 4;
-		u64 table = r->cr3 & ADDR_MASK;
-		for (int l = levels - 1; l >= 0; l--) {
-			u64 e;
-			if (!read_gpa(p, table + ((la >> (12 + 9 * l)) & 511) * 8, &e, 8) || !(e & PTE_P))
-				return -1;
-			if (l == 0 || (l <= 2 && (e & PTE_PS))) {
-				u64 sz = 1ull << (12 + 9 * l);
-				*gpa = (e & ADDR_MASK & ~(sz - 1)) | (la & (sz - 1));
-				return 0;
-			}
-			table = e & ADDR_MASK;
-		}
+	struct xlate_state s = { r->cr0, r->cr3, r->cr4, r->efer, 0, 0, 0, true };
+	struct xlate_out o;
+	if (walk_gva(p, &s, la >> 12, 0, &o) != HV_TRANSLATE_GVA_SUCCESS)
 		return -1;
-	}
-	if (r->cr4 & CR4_PAE) { /* PAE: 4 PDPTEs, then 2 levels */
-		u64 e;
-		if (!read_gpa(p, (r->cr3 & ~0x1full) + ((la >> 30) & 3) * 8, &e, 8) || !(e & PTE_P))
-			return -1;
-		u64 table = e & ADDR_MASK;
-		for (int l = 1; l >= 0; l--) {
-			if (!read_gpa(p, table + ((la >> (12 + 9 * l)) & 511) * 8, &e, 8) || !(e & PTE_P))
-				return -1;
-			if (l == 0 || (e & PTE_PS)) {
-				u64 sz = 1ull << (12 + 9 * l);
-				*gpa = (e & ADDR_MASK & ~(sz - 1)) | (la & (sz - 1));
-				return 0;
-			}
-			table = e & ADDR_MASK;
-		}
-		return -1;
-	}
-	/* 32-bit paging: 2 levels of 4-byte entries, 4 MiB pages with PSE. */
-	u32 pde, pte;
-	if (!read_gpa(p, (r->cr3 & 0xfffff000) + ((la >> 22) & 1023) * 4, &pde, 4) || !(pde & 1))
-		return -1;
-	if ((pde & PTE_PS) && (r->cr4 & BIT(4))) {
-		*gpa = (pde & 0xffc00000u) | (la & 0x3fffff);
-		return 0;
-	}
-	if (!read_gpa(p, (pde & 0xfffff000) + ((la >> 12) & 1023) * 4, &pte, 4) || !(pte & 1))
-		return -1;
-	*gpa = (pte & 0xfffff000) | (la & 0xfff);
+	*gpa = (o.gpa_page << 12) | (la & (PAGE_SIZE - 1));
 	return 0;
 }
 
@@ -106,7 +38,7 @@ int gfetch(const struct partition *p, const struct gwalk_regs *r, u64 la, u8 *bu
 		u32 chunk = (u32)(PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
 		if (chunk > (u32)(15 - n))
 			chunk = (u32)(15 - n);
-		if (!read_gpa(p, gpa, buf + n, chunk))
+		if (!gmem_read(p, gpa, buf + n, chunk))
 			break;
 		n += (int)chunk;
 	}

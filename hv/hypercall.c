@@ -27,6 +27,7 @@
 #include "vpregs.h"
 #include "msr.h"
 #include "overlay.h"
+#include "gmem.h"
 #include "pool.h"
 #include "tlfs.h"
 #include "x86.h"

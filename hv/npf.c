@@ -9,7 +9,7 @@
 #include "npf.h"
 #include "backend.h"
 #include "module.h"
-#include "overlay.h"
+#include "gmem.h"
 #include "smp.h"
 #include "log.h"
 
@@ -20,7 +20,7 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 	struct partition *p = vp->part;
 	u64 gpa = e->u.npf.gpa;
 
-	if (gpa >= p->hidden_base && gpa - p->hidden_base < p->hidden_size) {
+	if (gmem_hidden(p, gpa)) {
 		if (vp->hidden_access_logged++ < HIDDEN_LOG_LIMIT)
 			LOGW("guest %s of hypervisor memory at %lx (rip %lx): #GP injected",
 			     e->u.npf.write ? "write" : e->u.npf.exec ? "fetch" : "read",
@@ -34,12 +34,12 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 		return smp_apic_mmio_write(vp, e);
 	/* TLFS 3.13: the hypercall page (and any read-only overlay) is not
 	 * writable: a write raises #GP. */
-	struct overlay *o = overlay_at(p, gpa);
+	struct overlay *o = gmem_overlay_at(p, gpa);
 	if (o && e->u.npf.present && e->u.npf.write && o->acc != SLAT_RWX) {
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}
-	if (!e->u.npf.present && p->phys_addr_bits < 64 && gpa < (1ull << p->phys_addr_bits)) {
+	if (!e->u.npf.present && gmem_in_space(p, gpa)) {
 		spin_lock(&vp->part->lock);
 		int r = p->be->slat_map_identity(vp, gpa);
 		spin_unlock(&vp->part->lock);

@@ -1,6 +1,7 @@
 /*
- * overlay.c - GPA overlay pages (TLFS 5.2.1) and the rules for guest memory
- * that the hypervisor reads or writes for the guest (TLFS 3.6).
+ * overlay.c - GPA overlay pages (TLFS 5.2.1): the partition's stack of
+ * overlays and what the second-level tables show at an overlay's page.
+ * What a GPA is (an overlay page among others) is hv/gmem.c's to say.
  *
  * An overlay puts one of the hypervisor's pages at a guest-physical page
  * through the second-level tables. When it is disabled or moved, the
@@ -10,8 +11,7 @@
  */
 #include "overlay.h"
 #include "backend.h"
-#include "boot_info.h"
-#include "tlfs.h"
+#include "gmem.h"
 
 int overlay_register(struct partition *p, struct overlay *o)
 {
@@ -21,29 +21,15 @@ int overlay_register(struct partition *p, struct overlay *o)
 	return 0;
 }
 
-static bool hidden(const struct partition *p, u64 gpa)
-{
-	return gpa >= p->hidden_base && gpa - p->hidden_base < p->hidden_size;
-}
-
-struct overlay *overlay_at(const struct partition *p, u64 gpa)
-{
-	gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
-	for (u32 i = p->overlay_count; i-- > 0;)
-		if (p->overlays[i]->active && p->overlays[i]->gpa == gpa)
-			return p->overlays[i];
-	return NULL;
-}
-
 /* Show what belongs at gpa now: the top overlay there, or the underlying
  * page. */
 static int refresh(struct vp *vp, u64 gpa)
 {
 	const struct partition *p = vp->part;
-	struct overlay *top = overlay_at(p, gpa);
+	struct overlay *top = gmem_overlay_at(p, gpa);
 	if (top)
 		return p->be->slat_set_page(vp, gpa, top->hpa, (enum slat_access)top->acc);
-	if (hidden(p, gpa))
+	if (gmem_hidden(p, gpa))
 		return p->be->slat_set_page(vp, gpa, 0, SLAT_NONE);
 	return p->be->slat_set_page(vp, gpa, gpa, SLAT_RWX);
 }
@@ -86,45 +72,8 @@ int overlay_msr_write(struct vp *vp, struct overlay *o, u64 val, bool beyond_gp)
 {
 	const struct partition *p = vp->part;
 	u64 gpa = val & ~(PAGE_SIZE - 1);
-	bool in_space = p->phys_addr_bits >= 64 || gpa < (1ull << p->phys_addr_bits);
+	bool in_space = gmem_in_space(p, gpa);
 	if ((val & 1) && !in_space && beyond_gp)
 		return 1;
 	return ((val & 1) && in_space ? overlay_enable(vp, o, gpa) : overlay_disable(vp, o)) ? 1 : 0;
-}
-
-/* TLFS 3.6, 3.12.3: a hypercall parameter block must be 8-byte aligned,
- * inside one page, inside the GPA space (else HV_STATUS_INVALID_ALIGNMENT),
- * and ordinary guest RAM: never hypervisor memory, MMIO, firmware-reserved
- * memory or an overlay page (HV_STATUS_INVALID_PARAMETER). */
-static bool in_range(const struct mem_range *r, u64 gpa, u64 len)
-{
-	return gpa >= r->base && gpa + len <= r->base + r->size;
-}
-
-u16 gmem_check_param(struct partition *p, u64 gpa, u64 len)
-{
-	if (len == 0)
-		return HV_STATUS_SUCCESS;
-	if (gpa & 7)
-		return HV_STATUS_INVALID_ALIGNMENT;
-	if ((gpa & (PAGE_SIZE - 1)) + ALIGN_UP(len, 8) > PAGE_SIZE)
-		return HV_STATUS_INVALID_ALIGNMENT;
-	if (p->phys_addr_bits < 64 && gpa >= (1ull << p->phys_addr_bits))
-		return HV_STATUS_INVALID_ALIGNMENT;
-	if (hidden(p, gpa) || overlay_at(p, gpa))
-		return HV_STATUS_INVALID_PARAMETER;
-	/* The range that matched last time first: a guest passes its
-	 * parameters in the same few pages (docs/performance.md item 5). The
-	 * hint is shared by all VPs; a stale one only costs the scan. */
-	u32 h = p->range_hint;
-	if (h < p->range_count && in_range(&p->ranges[h], gpa, len))
-		return p->ranges[h].type == MEM_RAM ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
-	for (u32 i = 0; i < p->range_count; i++) {
-		const struct mem_range *r = &p->ranges[i];
-		if (in_range(r, gpa, len)) {
-			p->range_hint = i;
-			return r->type == MEM_RAM ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
-		}
-	}
-	return HV_STATUS_INVALID_PARAMETER;
 }

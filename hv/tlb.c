@@ -13,6 +13,8 @@
  */
 #include "hypercall.h"
 #include "backend.h"
+#include "gmem.h"
+#include "walk.h"
 #include "kick.h"
 #include "vpset.h"
 #include "xcall.h"
@@ -43,9 +45,9 @@ static void flush_on(struct vp *t, void *arg)
 
 /* An address space ID is a CR3 value (TLFS 9.3.1): no bits above the
  * physical address width. */
-static bool bad_cr3(const struct partition *p, u64 cr3)
+static inline bool bad_cr3(const struct partition *p, u64 cr3)
 {
-	return p->phys_addr_bits < 64 && (cr3 >> p->phys_addr_bits);
+	return !gmem_in_space(p, cr3);
 }
 
 /* The header common to the four flush calls: AddressSpace, Flags (TLFS
@@ -116,8 +118,6 @@ static u16 hc_flush_list_ex_check(struct hc_ctx *c) { return flush_list_check(c,
  * (TLFS 9.4.4); round_end flushes. */
 static u16 hc_flush_list_elem(struct hc_ctx *c, u32 i) { return HV_STATUS_SUCCESS; }
 
-static bool canonical48(u64 va) { return (u64)((s64)(va << 16) >> 16) == va; }
-
 static u16 hc_flush_list_round(struct hc_ctx *c, u32 done)
 {
 	struct flush_req r; /* addr[0, n) filled below, the rest unused */
@@ -133,7 +133,7 @@ static u16 hc_flush_list_round(struct hc_ctx *c, u32 done)
 		u64 base = e & ~0xfffull, pages = (e & 0xfff) + 1;
 		for (u64 k = 0; k < pages && r.n <= FLUSH_ADDR_MAX; k++) {
 			u64 va = base + (k << 12);
-			if (!canonical48(va))
+			if (!walk_canonical(va, false))
 				r.n = FLUSH_ADDR_MAX + 1;
 			else if (r.n < FLUSH_ADDR_MAX)
 				r.addr[r.n++] = va;

@@ -41,16 +41,18 @@
  * processor, and ends its wait; the other GPRs are zero, DR6/DR7 take
  * their INIT values and the MSRs the context lacks keep their values. The
  * context must describe protected or long mode, consistent with itself
- * (the checks of state_check below), else HV_STATUS_INVALID_REGISTER_VALUE.
+ * (the checks of cpu_state_check, hv/cpu_state.c), else HV_STATUS_INVALID_REGISTER_VALUE.
  * A running VP, or the caller itself: HV_STATUS_INVALID_VP_STATE.
  */
 #include "hypercall.h"
 #include "vpregs.h"
 #include "backend.h"
 #include "cpuid.h"
+#include "cpu_state.h"
 #include "hw.h"
 #include "msr.h"
 #include "xcall.h"
+#include "walk.h"
 #include "boot_info.h"
 #include "log.h"
 #include "tlfs.h"
@@ -58,31 +60,6 @@
 
 #define rd64 hc_rd64
 #define rd32 hc_rd32
-
-/* Architectural masks (SDM vol. 3 2.5, 2.2.1); the bits are in x86.h. */
-#define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | \
-		     CR0_NW | CR0_CD | CR0_PG)
-#define CR0_FREE (CR0_MP | CR0_EM | CR0_TS | CR0_WP | CR0_AM) /* Set may change these */
-#define CR4_DEFINED 0x03ff7fffull /* bits 0-14, 16-25 */
-/* CR4 bits every x86-64 CPU has: may be set even if the VP has them clear. */
-#define CR4_BASE (CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_OSFXSR | \
-		  CR4_OSXMMEXCPT)
-#define CR4_MODE (CR4_PAE | CR4_LA57 | CR4_PCIDE)
-#define EFER_DEFINED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | BIT(13) | BIT(14) | \
-		      BIT(15))
-#define RFLAGS_FIXED1 BIT(1)
-#define RFLAGS_RSVD (~0x3fffffull | BIT(15) | BIT(5) | BIT(3))
-#define DR7_RSVD (0xffffffff00000000ull | BIT(11) | BIT(12) | BIT(14) | BIT(15))
-
-/* Segment attributes (TLFS 7.9.5 = VMX access rights 15:0). */
-#define A_TYPE(a) ((a) & 0xf)
-#define A_S BIT(4)
-#define A_DPL(a) (((a) >> 5) & 3)
-#define A_P BIT(7)
-#define A_RSVD 0x0f00u
-#define A_L BIT(13)
-#define A_D BIT(14)
-#define A_G BIT(15)
 
 enum reg_kind {
 	RK_GPR,    /* vp->gpr[arg] */
@@ -182,132 +159,6 @@ int vpregs_table_init(void)
 	return 0;
 }
 
-/* ---- value checks ------------------------------------------------------ */
-
-static bool canonical(u64 v, bool la57)
-{
-	int sh = la57 ? 7 : 16;
-	return (u64)((s64)(v << sh) >> sh) == v;
-}
-
-static bool pat_valid(u64 pat)
-{
-	for (int i = 0; i < 8; i++) {
-		u8 t = (u8)(pat >> (8 * i));
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
-}
-
-static bool limit_matches_g(const struct seg_state *s)
-{
-	return (s->attr & A_G) ? (s->limit & 0xfff) == 0xfff : !(s->limit >> 20);
-}
-
-/* One segment register in a VP whose EFER.LMA is lma (TLFS 7.9.5; the VM
- * entry checks of SDM 27.3.1.2, which SVM's are a subset of). */
-static u16 seg_check(int i, const struct seg_state *s, bool lma, bool la57)
-{
-	u16 a = s->attr;
-	bool p = a & A_P;
-	if (a & A_RSVD)
-		return HV_STATUS_INVALID_PARAMETER;
-	switch (i) {
-	case SEG_CS:
-		if (!p || !(a & A_S) || !(A_TYPE(a) & 8) || ((a & A_L) && ((a & A_D) || !lma)) ||
-		    (s->base >> 32))
-			return HV_STATUS_INVALID_REGISTER_VALUE;
-		break;
-	case SEG_SS:
-		if (!p)
-			return lma ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_REGISTER_VALUE;
-		if (!(a & A_S) || (A_TYPE(a) & 0xa) != 2 || (s->base >> 32))
-			return HV_STATUS_INVALID_REGISTER_VALUE;
-		break;
-	case SEG_TR:
-		if (!a)
-			return HV_STATUS_SUCCESS; /* none loaded: the backend supplies one */
-		if (!p || (a & A_S) || (s->sel & 4) || !canonical(s->base, la57) ||
-		    (lma ? (A_TYPE(a) | 2) != 11 : (A_TYPE(a) & 5) != 1))
-			return HV_STATUS_INVALID_REGISTER_VALUE;
-		break;
-	case SEG_LDTR:
-		if (!p)
-			return HV_STATUS_SUCCESS;
-		if ((a & A_S) || A_TYPE(a) != 2 || (s->sel & 4) || !canonical(s->base, la57))
-			return HV_STATUS_INVALID_REGISTER_VALUE;
-		break;
-	default: /* ES, DS, FS, GS */
-		if (!p)
-			return HV_STATUS_SUCCESS;
-		if (!(a & A_S) || ((A_TYPE(a) & 8) && !(A_TYPE(a) & 2)))
-			return HV_STATUS_INVALID_REGISTER_VALUE;
-		if ((i == SEG_FS || i == SEG_GS) ? !canonical(s->base, la57) : (s->base >> 32) != 0)
-			return HV_STATUS_INVALID_REGISTER_VALUE;
-	}
-	return limit_matches_g(s) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_REGISTER_VALUE;
-}
-
-/* CS and SS together: the privilege levels (SDM 27.3.1.2). */
-static bool cs_ss_consistent(const struct guest_boot_state *g)
-{
-	/* A null SS (64-bit) keeps its DPL: the CPL. */
-	u16 cs = g->seg[SEG_CS].attr, ss = g->seg[SEG_SS].attr;
-	if ((A_TYPE(cs) & 0xc) == 8) /* non-conforming */
-		return A_DPL(cs) == A_DPL(ss);
-	return A_DPL(cs) <= A_DPL(ss);
-}
-
-static bool rip_ok(const struct guest_boot_state *g, u64 rip)
-{
-	bool l = (g->efer & EFER_LMA) && (g->seg[SEG_CS].attr & A_L);
-	return l ? canonical(rip, g->cr4 & CR4_LA57) : !(rip >> 32);
-}
-
-static bool nx_supported(void)
-{
-	u32 r[4];
-	hw_cpuid(0x80000001u, 0, r);
-	return r[3] & BIT(20);
-}
-
-static bool cr3_ok(const struct partition *p, u64 cr3, bool lma)
-{
-	return !(p->phys_addr_bits < 64 && (cr3 >> p->phys_addr_bits)) && (lma || !(cr3 >> 32));
-}
-
-/*
- * A whole protected- or long-mode state (HvStartVirtualProcessor): the
- * paging mode consistent (CR0.PG needs PE, LMA = LME & PG, long mode needs
- * PAE), no reserved or unknown control bits, CR4 bits limited to those
- * every x86-64 CPU has plus those set in `cr4_have` (the caller's CR4: a
- * bit it uses exists on this CPU model), no VMXE/SVME, segments per
- * seg_check, RIP canonical (or 32-bit), descriptor tables canonical.
- */
-static bool state_check(const struct partition *p, const struct guest_boot_state *g, u64 cr4_have)
-{
-	bool lma = g->efer & EFER_LMA, la57 = g->cr4 & CR4_LA57;
-	if ((g->rflags & RFLAGS_RSVD) != 0 || !(g->rflags & RFLAGS_FIXED1) || (g->rflags & RFLAGS_VM))
-		return false;
-	if ((g->cr0 & ~CR0_DEFINED) || !(g->cr0 & CR0_PE) || ((g->cr0 & CR0_NW) && !(g->cr0 & CR0_CD)))
-		return false;
-	if ((g->cr4 & ~CR4_DEFINED) || (g->cr4 & (CR4_VMXE | CR4_SMXE)) ||
-	    (g->cr4 & ~(CR4_BASE | CR4_PAE | cr4_have)) || ((g->cr4 & CR4_PCIDE) && !lma))
-		return false;
-	if ((g->efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) ||
-	    ((g->efer & EFER_NXE) && !nx_supported()) ||
-	    lma != ((g->efer & EFER_LME) && (g->cr0 & CR0_PG)) || (lma && !(g->cr4 & CR4_PAE)))
-		return false;
-	if (!cr3_ok(p, g->cr3, lma) || !pat_valid(g->pat))
-		return false;
-	for (int i = 0; i < SEG__COUNT; i++)
-		if (seg_check(i, &g->seg[i], lma, la57))
-			return false;
-	return cs_ss_consistent(g) && rip_ok(g, g->rip) && canonical(g->gdtr.base, la57) &&
-	       canonical(g->idtr.base, la57);
-}
-
 /* ---- one register on the target's processor --------------------------- */
 
 struct reg_op {
@@ -396,11 +247,11 @@ static u16 set_state_reg(struct vp *t, struct reg_op *op, struct guest_boot_stat
 		case V_RIP:
 			if (op->self)
 				return HV_STATUS_INVALID_VP_STATE;
-			if (!rip_ok(g, v))
+			if (!cpu_state_rip_ok(g, v))
 				return HV_STATUS_INVALID_REGISTER_VALUE;
 			break;
 		case V_CANON:
-			if (!canonical(v, la57))
+			if (!walk_canonical(v, la57))
 				return HV_STATUS_INVALID_REGISTER_VALUE;
 			break;
 		case V_LOW32:
@@ -408,7 +259,7 @@ static u16 set_state_reg(struct vp *t, struct reg_op *op, struct guest_boot_stat
 				return HV_STATUS_INVALID_PARAMETER;
 			break;
 		case V_PAT:
-			if (!pat_valid(v))
+			if (!cpu_state_pat_valid(v))
 				return HV_STATUS_INVALID_PARAMETER;
 			break;
 		case V_DR7:
@@ -433,7 +284,7 @@ static u16 set_state_reg(struct vp *t, struct reg_op *op, struct guest_boot_stat
 		g->cr0 = v;
 		return HV_STATUS_SUCCESS;
 	case RK_CR3:
-		if (!cr3_ok(p, v, lma))
+		if (!cpu_state_cr3_ok(p, v, lma))
 			return HV_STATUS_INVALID_PARAMETER;
 		g->cr3 = v;
 		return HV_STATUS_SUCCESS;
@@ -447,7 +298,7 @@ static u16 set_state_reg(struct vp *t, struct reg_op *op, struct guest_boot_stat
 	case RK_EFER:
 		if (v & ~EFER_DEFINED)
 			return HV_STATUS_INVALID_PARAMETER;
-		if (((v ^ g->efer) & ~(EFER_SCE | EFER_NXE)) || ((v & EFER_NXE) && !nx_supported()))
+		if (((v ^ g->efer) & ~(EFER_SCE | EFER_NXE)) || ((v & EFER_NXE) && !cpu_state_nx_supported()))
 			return HV_STATUS_INVALID_REGISTER_VALUE;
 		g->efer = v;
 		return HV_STATUS_SUCCESS;
@@ -456,12 +307,12 @@ static u16 set_state_reg(struct vp *t, struct reg_op *op, struct guest_boot_stat
 			return HV_STATUS_INVALID_VP_STATE;
 		struct seg_state s = { (u16)(op->v[1] >> 32), (u16)(op->v[1] >> 48), (u32)op->v[1],
 				       op->v[0] };
-		u16 st = seg_check((int)idx, &s, lma, la57);
+		u16 st = cpu_state_seg_check((int)idx, &s, lma, la57);
 		if (st)
 			return st;
 		struct seg_state old = g->seg[idx];
 		g->seg[idx] = s;
-		if (!cs_ss_consistent(g) || (idx == SEG_CS && !rip_ok(g, g->rip))) {
+		if (!cpu_state_cs_ss_consistent(g) || (idx == SEG_CS && !cpu_state_rip_ok(g, g->rip))) {
 			g->seg[idx] = old;
 			return HV_STATUS_INVALID_REGISTER_VALUE;
 		}
@@ -469,7 +320,7 @@ static u16 set_state_reg(struct vp *t, struct reg_op *op, struct guest_boot_stat
 	}
 	case RK_TABLE: {
 		u64 base = op->v[1];
-		if (!canonical(base, la57))
+		if (!walk_canonical(base, la57))
 			return HV_STATUS_INVALID_REGISTER_VALUE;
 		struct dtr_state *d = idx ? &g->gdtr : &g->idtr;
 		d->base = base;
@@ -579,36 +430,6 @@ static u16 hc_set_vp_regs_elem(struct hc_ctx *c, u32 i)
 
 /* ---- HvStartVirtualProcessor (TLFS 7.10.3) ----------------------------- */
 
-static struct seg_state ctx_seg(const u8 *p)
-{
-	return (struct seg_state){ (u16)rd32(p + 12), (u16)(rd32(p + 12) >> 16), rd32(p + 8), rd64(p) };
-}
-
-static struct dtr_state ctx_table(const u8 *p)
-{
-	return (struct dtr_state){ .limit = (u16)(rd64(p) >> 48), .base = rd64(p + 8) };
-}
-
-/* The HV_INITIAL_VP_CONTEXT at x over *g: Rip 0, Rsp 8, Rflags 16, then
- * Cs Ds Es Fs Gs Ss Tr Ldtr (16 bytes each) from 24, Idtr 152, Gdtr 168,
- * Efer 184, Cr0 192, Cr3 200, Cr4 208, MsrCrPat 216. */
-static void ctx_parse(const u8 *x, struct guest_boot_state *g)
-{
-	static const u8 order[8] = { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, SEG_TR, SEG_LDTR };
-	g->rip = rd64(x + 0);
-	g->rsp = rd64(x + 8);
-	g->rflags = rd64(x + 16);
-	for (int i = 0; i < 8; i++)
-		g->seg[order[i]] = ctx_seg(x + 24 + 16 * i);
-	g->idtr = ctx_table(x + 152);
-	g->gdtr = ctx_table(x + 168);
-	g->efer = rd64(x + 184);
-	g->cr0 = rd64(x + 192);
-	g->cr3 = rd64(x + 200);
-	g->cr4 = rd64(x + 208);
-	g->pat = rd64(x + 216);
-}
-
 struct start_op {
 	const u8 *ctx; /* HV_INITIAL_VP_CONTEXT */
 	u16 status;
@@ -625,7 +446,7 @@ static void start_fn(struct vp *t, void *arg)
 	}
 	struct guest_boot_state g;
 	be->vp_get_state(t, &g); /* MSRs the context lacks keep their values */
-	ctx_parse(x, &g);
+	cpu_state_parse_initial_context(x, &g);
 	g.dr6 = 0xffff0ff0;
 	g.dr7 = 0x400;
 	for (int i = 0; i < GPR__COUNT; i++)
@@ -658,9 +479,10 @@ static u16 hc_start_vp(struct hc_ctx *c)
 	/* The context alone is checked here; the MSRs it lacks don't matter. */
 	const u8 *x = in + 16;
 	struct guest_boot_state g = { 0 };
-	ctx_parse(x, &g);
-	if (!state_check(self->part, &g, be->read_reg(self, GREG_CR4)))
-		return HV_STATUS_INVALID_REGISTER_VALUE;
+	cpu_state_parse_initial_context(x, &g);
+	st = cpu_state_check(self->part, &g, be->read_reg(self, GREG_CR4));
+	if (st)
+		return st;
 	if (t == self)
 		return HV_STATUS_INVALID_VP_STATE;
 	struct start_op op = { x, HV_STATUS_INVALID_VP_STATE };

@@ -129,14 +129,14 @@ TEST(hc_msr_enable_needs_os_id)
 	CHECK_EQ(bes.last_set_gpa, PAGE_GPA);
 	CHECK_EQ(bes.last_set_hpa, (u64)(uintptr_t)hc_page);
 	CHECK_EQ(bes.last_set_acc, SLAT_RX);
-	CHECK(overlay_at(&part, PAGE_GPA + 0x10) == &part.hypercall_page);
+	CHECK(gmem_overlay_at(&part, PAGE_GPA + 0x10) == &part.hypercall_page);
 	/* Clearing the OS ID disables the page and uncovers the RAM. */
 	CHECK_EQ(msr_w(HV_X64_MSR_GUEST_OS_ID, 0), 0);
 	CHECK_EQ(msr_r(HV_X64_MSR_HYPERCALL) & 1, 0);
 	CHECK_EQ(bes.last_set_gpa, PAGE_GPA);
 	CHECK_EQ(bes.last_set_hpa, PAGE_GPA);
 	CHECK_EQ(bes.last_set_acc, SLAT_RWX);
-	CHECK(overlay_at(&part, PAGE_GPA) == NULL);
+	CHECK(gmem_overlay_at(&part, PAGE_GPA) == NULL);
 }
 
 TEST(hc_msr_move_disable_lock_bounds)
@@ -145,8 +145,8 @@ TEST(hc_msr_move_disable_lock_bounds)
 	enable_page();
 	/* Moving uncovers the old page, covers the new one. */
 	CHECK_EQ(msr_w(HV_X64_MSR_HYPERCALL, (PAGE_GPA + 0x1000) | 1), 0);
-	CHECK(overlay_at(&part, PAGE_GPA) == NULL);
-	CHECK(overlay_at(&part, PAGE_GPA + 0x1000) != NULL);
+	CHECK(gmem_overlay_at(&part, PAGE_GPA) == NULL);
+	CHECK(gmem_overlay_at(&part, PAGE_GPA + 0x1000) != NULL);
 	/* Over hypervisor memory: allowed (it is GPA space); when disabled,
 	 * the page goes back to unmapped, not to identity. */
 	CHECK_EQ(msr_w(HV_X64_MSR_HYPERCALL, 0x201000 | 1), 0);
@@ -460,11 +460,11 @@ TEST(hc_overlay_stacking)
 	overlay_register(&part, &other);
 	enable_page();
 	CHECK_EQ(overlay_enable(&vp, &other, PAGE_GPA), 0);
-	CHECK(overlay_at(&part, PAGE_GPA) == &other);
+	CHECK(gmem_overlay_at(&part, PAGE_GPA) == &other);
 	CHECK_EQ(bes.last_set_hpa, 0x7000);
 	/* Disabling the top one shows the one below, not the RAM. */
 	CHECK_EQ(overlay_disable(&vp, &other), 0);
-	CHECK(overlay_at(&part, PAGE_GPA) == &part.hypercall_page);
+	CHECK(gmem_overlay_at(&part, PAGE_GPA) == &part.hypercall_page);
 	CHECK_EQ(bes.last_set_hpa, (u64)(uintptr_t)hc_page);
 	CHECK_EQ(bes.last_set_acc, SLAT_RX);
 }

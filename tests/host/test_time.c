@@ -87,7 +87,7 @@ TEST(time_reference_tsc_msr)
 	CHECK_EQ(bes.last_set_acc, SLAT_RX);
 	/* Beyond the GPA space: accepted, not visible (TLFS 12.7.1). */
 	CHECK_EQ(msr_synth_write(&vp, HV_X64_MSR_REFERENCE_TSC, (1ull << 36) | 1), 0);
-	CHECK(overlay_at(&part, 1ull << 36) == NULL);
+	CHECK(gmem_overlay_at(&part, 1ull << 36) == NULL);
 	CHECK_EQ(bes.last_set_gpa, 0x105000); /* the old page was uncovered */
 	CHECK_EQ(bes.last_set_acc, SLAT_RWX);
 	msr_synth_read(&vp, HV_X64_MSR_REFERENCE_TSC, &v);
