@@ -137,8 +137,8 @@ static bool state_ok(const struct partition *p, const struct guest_boot_state *g
 	for (int i = 0; i < SEG__COUNT; i++)
 		if (cpu_state_seg_check(i, &g->seg[i], lma, la57))
 			return false;
-	return cpu_state_cs_ss_consistent(g) && cpu_state_rip_ok(g, g->rip) && walk_canonical(g->gdtr.base, la57) &&
-	       walk_canonical(g->idtr.base, la57);
+	return cpu_state_cs_ss_consistent(g) && cpu_state_rip_ok(g, g->rip) &&
+	       walk_canonical(g->gdtr.base, la57) && walk_canonical(g->idtr.base, la57);
 }
 
 u16 cpu_state_check(const struct partition *p, const struct guest_boot_state *g, u64 cr4_have)
@@ -150,7 +150,8 @@ u16 cpu_state_check(const struct partition *p, const struct guest_boot_state *g,
 
 static struct seg_state ctx_seg(const u8 *p)
 {
-	return (struct seg_state){ (u16)hc_rd32(p + 12), (u16)(hc_rd32(p + 12) >> 16), hc_rd32(p + 8), hc_rd64(p) };
+	u32 attr_sel = hc_rd32(p + 12);
+	return (struct seg_state){ (u16)attr_sel, (u16)(attr_sel >> 16), hc_rd32(p + 8), hc_rd64(p) };
 }
 
 static struct dtr_state ctx_table(const u8 *p)

@@ -116,17 +116,17 @@ static u16 hc_vp_from_apic(struct hc_ctx *c, u32 i)
 HV_HCALL_ROWS(hc_core_rows) = {
 	/* TLFS 14.5.1 */
 	{ HVCALL_NOTIFY_LONG_SPIN_WAIT, HC_SLOW | HC_FAST, 0, 8, 0, 0, 0,
-	  hc_notify_long_spin_wait, NULL, NULL, "HvNotifyLongSpinWait", NULL },
+	  hc_notify_long_spin_wait, NULL, NULL, "HvNotifyLongSpinWait", NULL, NULL },
 	/* TLFS 4.2.1 */
 	{ HVCALL_GET_PARTITION_ID, HC_SLOW | HC_FAST, HV_ACCESS_PARTITION_ID, 0, 0, 8, 0,
-	  hc_get_partition_id, NULL, NULL, "HvGetPartitionId", NULL },
+	  hc_get_partition_id, NULL, NULL, "HvGetPartitionId", NULL, NULL },
 	/* TLFS 7.10.4 */
 	{ HVCALL_GET_VP_INDEX_FROM_APIC_ID, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_INDEX,
 	  16, 4, 0, 4, NULL, hc_vp_from_apic_check, hc_vp_from_apic, "HvGetVpIndexFromApicId",
-	  NULL },
+	  NULL, NULL },
 	/* TLFS 3.14.1 */
 	{ HVCALL_EXT_QUERY_CAPABILITIES, HC_SLOW | HC_FAST, HV_ENABLE_EXTENDED_HYPERCALLS, 0, 0, 8,
-	  0, hc_ext_query_capabilities, NULL, NULL, "HvExtCallQueryCapabilities", NULL },
+	  0, hc_ext_query_capabilities, NULL, NULL, "HvExtCallQueryCapabilities", NULL, NULL },
 };
 
 extern const struct hc_call __start_hv_hcall_rows[], __stop_hv_hcall_rows[];
@@ -321,28 +321,45 @@ static int hc_vp_init(struct vp *vp, struct pool *pool)
 HV_MODULE(hypercall, .on_partition = hc_partition_init, .on_vp = hc_vp_init,
 	  .on_dump = hc_dump_counters);
 
-/* ---- the dispatcher -------------------------------------------------- */
+/* ---- the dispatcher: decode -> validate -> execute -> complete ---------
+ *
+ * Each step a static function of this file (inlined: this is the path of
+ * every hypercall, docs/performance.md). decode reads the input value and
+ * the parameter registers; validate applies the TLFS 3.12 ordering (the
+ * file header) and sets up the parameter blocks; execute runs a simple
+ * call or the elements of a rep call up to the time budget; complete
+ * writes the result (or the continuation) and says how the exit ends. A
+ * row with a complete callback (include/hv/hypercall.h) ends the call its
+ * own way once its handler ran. */
 
+/* A call as the guest's registers give it (TLFS 3.7). */
 struct hc_regs {
 	bool mode64;
+	bool fast;
+	u16 code;
+	u16 var_hdr;
+	u32 count, start;
 	u64 input, in_gpa, out_gpa;
 };
 
-static struct hc_regs read_regs(struct vp *vp, bool mode64)
+static inline void decode(const struct vp *vp, bool mode64, struct hc_regs *h)
 {
 	const u64 *r = vp->gpr;
-	struct hc_regs h;
-	h.mode64 = mode64;
-	if (h.mode64) {
-		h.input = r[GPR_RCX];
-		h.in_gpa = r[GPR_RDX];
-		h.out_gpa = r[GPR_R8];
+	h->mode64 = mode64;
+	if (mode64) {
+		h->input = r[GPR_RCX];
+		h->in_gpa = r[GPR_RDX];
+		h->out_gpa = r[GPR_R8];
 	} else { /* TLFS 3.7: EDX:EAX, EBX:ECX, EDI:ESI */
-		h.input = ((r[GPR_RDX] & 0xffffffff) << 32) | (r[GPR_RAX] & 0xffffffff);
-		h.in_gpa = ((r[GPR_RBX] & 0xffffffff) << 32) | (r[GPR_RCX] & 0xffffffff);
-		h.out_gpa = ((r[GPR_RDI] & 0xffffffff) << 32) | (r[GPR_RSI] & 0xffffffff);
+		h->input = ((r[GPR_RDX] & 0xffffffff) << 32) | (r[GPR_RAX] & 0xffffffff);
+		h->in_gpa = ((r[GPR_RBX] & 0xffffffff) << 32) | (r[GPR_RCX] & 0xffffffff);
+		h->out_gpa = ((r[GPR_RDI] & 0xffffffff) << 32) | (r[GPR_RSI] & 0xffffffff);
 	}
-	return h;
+	h->code = (u16)(h->input & HV_HC_CODE_MASK);
+	h->fast = h->input & HV_HC_FAST;
+	h->count = (u32)((h->input >> HV_HC_REP_COUNT_SHIFT) & HV_HC_REP_MASK);
+	h->start = (u32)((h->input >> HV_HC_REP_START_SHIFT) & HV_HC_REP_MASK);
+	h->var_hdr = (u16)((h->input & HV_HC_VARHDR_MASK) >> HV_HC_VARHDR_SHIFT);
 }
 
 /* Result value, or updated input value on continuation (TLFS 3.8, 3.9). */
@@ -379,130 +396,177 @@ static void fast_block_write(struct vp *vp, const u8 *blk)
 	hw_xmm_write(blk + 16);
 }
 
+/* How a call ends, besides its status. */
+enum hc_end {
+	HC_END_STATUS,   /* status and reps completed to the guest, RIP advanced */
+	HC_END_UD,       /* #UD (XMM fast input/output not advertised) */
+	HC_END_CONTINUE, /* TLFS 3.3: the updated input value, RIP stays */
+};
+
+/* One call on its way through the steps. */
+struct hc_call_state {
+	u8 blk[HC_FAST_BLOCK] __attribute__((aligned(16))); /* the fast register block */
+	struct hc_regs h;
+	const struct hc_call *c; /* the row, once found */
+	struct hc_ctx ctx;
+	u32 done;                /* rep elements completed */
+	bool xmm_out;            /* fast output in XMM registers */
+};
+
+/* TLFS 3.12 ordering, up to the parameter blocks (ctx.in, ctx.out ready
+ * on success). */
+static inline u16 validate(struct vp *vp, struct hc_call_state *s, enum hc_end *end)
+{
+	const struct partition *p = vp->part;
+	const struct hc_regs *h = &s->h;
+	const struct hc_call *c = find_call(h->code);
+
+	s->c = c;
+	if (!c)
+		return HV_STATUS_INVALID_HYPERCALL_CODE;
+	if (vp->hc_count)
+		vp->hc_count[c - HC_ROWS]++;
+	if (c->privilege && !(p->privileges & c->privilege))
+		return HV_STATUS_ACCESS_DENIED;
+	if (h->input & HV_HC_RSVD_MASK)
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;
+	if ((c->flags & HC_REP) ? (h->count == 0 || h->start >= h->count) : (h->count || h->start))
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;
+	if (h->var_hdr && !(c->flags & HC_VARHDR))
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;
+	if (!(c->flags & (h->fast ? HC_FAST : HC_SLOW)))
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;
+
+	u32 reps = (c->flags & HC_REP) ? h->count : 0;
+	u64 in_len = c->in_hdr + 8ull * h->var_hdr + (u64)reps * c->in_elem;
+	u64 out_len = c->out_hdr + (u64)reps * c->out_elem;
+	s->ctx = (struct hc_ctx){ vp, NULL, NULL, h->var_hdr, h->count, h->start, { 0, 0 }, NULL };
+
+	if (h->fast) {
+		bool xmm_in = in_len > 16;
+		s->xmm_out = out_len > 0;
+		if ((xmm_in && !(p->features_edx & HV_FEATURE_XMM_HYPERCALL_INPUT)) ||
+		    (s->xmm_out && !(p->features_edx & HV_FEATURE_XMM_HYPERCALL_OUTPUT))) {
+			*end = HC_END_UD;
+			return HV_STATUS_SUCCESS;
+		}
+		/* Output follows the input, from the next 16-byte boundary;
+		 * XMM output exists for 64-bit callers only (TLFS 3.8.1). */
+		if (in_len > HC_FAST_BLOCK || ALIGN_UP(in_len, 16) + out_len > HC_FAST_BLOCK ||
+		    (s->xmm_out && !h->mode64))
+			return HV_STATUS_INVALID_HYPERCALL_INPUT;
+		fast_block_read(vp, s->blk, h->mode64, xmm_in || s->xmm_out);
+		s->ctx.in = s->blk;
+		s->ctx.out = s->blk + ALIGN_UP(in_len, 16);
+		return HV_STATUS_SUCCESS;
+	}
+	u16 s1 = gmem_check_param(vp->part, h->in_gpa, in_len);
+	u16 s2 = gmem_check_param(vp->part, h->out_gpa, out_len);
+	if (s1 == HV_STATUS_INVALID_ALIGNMENT || s2 == HV_STATUS_INVALID_ALIGNMENT)
+		return HV_STATUS_INVALID_ALIGNMENT;
+	if (s1 || s2 || ranges_overlap(h->in_gpa, in_len, h->out_gpa, out_len))
+		return HV_STATUS_INVALID_PARAMETER;
+	s->ctx.in = in_len ? hw_gpa_ptr(h->in_gpa) : NULL;
+	s->ctx.out = out_len ? hw_gpa_ptr(h->out_gpa) : NULL;
+	return HV_STATUS_SUCCESS;
+}
+
+/* Run the call: a simple call, or rep elements from start until all are
+ * done, one fails, or the round's budget is spent (*end =
+ * HC_END_CONTINUE, s->done the next start index). */
+static inline u16 execute(struct vp *vp, struct hc_call_state *s, enum hc_end *end)
+{
+	const struct hc_call *c = s->c;
+	struct hc_ctx *ctx = &s->ctx;
+
+	if (!(c->flags & HC_REP))
+		return c->simple(ctx);
+	u16 status = c->check ? c->check(ctx) : HV_STATUS_SUCCESS;
+	u32 done = s->h.start, count = s->h.count;
+	u64 t0 = hw_rdtsc();
+	bool checked = status == HV_STATUS_SUCCESS;
+	while (status == HV_STATUS_SUCCESS && done < count) {
+		status = c->rep(ctx, done);
+		if (status != HV_STATUS_SUCCESS)
+			break;
+		done++;
+		/* TLFS 3.3: continuation: RIP stays on the call, the new
+		 * start index goes back in the input value. */
+		if (done < count && (done - s->h.start >= HC_MAX_REPS_PER_EXIT ||
+				     hw_rdtsc() - t0 > vp->part->hc_budget_ticks)) {
+			u16 st = c->round_end ? c->round_end(ctx, done) : HV_STATUS_SUCCESS;
+			if (st != HV_STATUS_SUCCESS) {
+				status = st;
+				checked = false; /* round ended already */
+				break;
+			}
+			s->done = done;
+			*end = HC_END_CONTINUE;
+			return HV_STATUS_SUCCESS;
+		}
+	}
+	s->done = done;
+	/* The elements that succeeded take effect even when a later one
+	 * failed (TLFS 3.8: reps complete counts them). */
+	if (checked && c->round_end) {
+		u16 st = c->round_end(ctx, done);
+		if (status == HV_STATUS_SUCCESS)
+			status = st;
+	}
+	return status;
+}
+
+/* The guest sees the outcome. */
+static inline enum hv_action complete(struct vp *vp, struct hc_call_state *s, u16 status,
+				      enum hc_end end)
+{
+	const struct hc_regs *h = &s->h;
+	switch (end) {
+	case HC_END_UD:
+		vp_inject_ud(vp);
+		return HV_ACT_INJECTED;
+	case HC_END_CONTINUE: {
+		u64 in = (h->input & ~(HV_HC_REP_MASK << HV_HC_REP_START_SHIFT)) |
+			 ((u64)s->done << HV_HC_REP_START_SHIFT);
+		write_result(vp, h->mode64, in, true);
+		if (h->fast && s->xmm_out) /* keep the outputs so far */
+			fast_block_write(vp, s->blk);
+		return HV_ACT_RESUME;
+	}
+	case HC_END_STATUS:
+		break;
+	}
+	if (h->fast && s->xmm_out && status == HV_STATUS_SUCCESS)
+		fast_block_write(vp, s->blk);
+	write_result(vp, h->mode64, status | ((u64)s->done << HV_HC_RESULT_REPS_SHIFT), false);
+	return HV_ACT_ADVANCE;
+}
+
 enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 {
-	struct partition *p = vp->part;
-	const struct backend *be = p->be;
+	const struct partition *p = vp->part;
 
 	/* TLFS 3.5, 3.13: only CPL 0 in protected mode, through an enabled
 	 * hypercall page; anything else is an undefined opcode. */
-	u64 mode = be->read_reg(vp, GREG_MODE); /* one backend call (docs/performance.md) */
+	u64 mode = p->be->read_reg(vp, GREG_MODE); /* one backend call (docs/performance.md) */
 	if ((mode & GMODE_CPL) || !(mode & GMODE_PE) || (mode & GMODE_VM) ||
 	    !(p->hypercall_msr & HV_HYPERCALL_ENABLE)) {
 		vp_inject_ud(vp);
 		return HV_ACT_INJECTED;
 	}
 
-	struct hc_regs h = read_regs(vp, (mode & GMODE_LMA) && (mode & GMODE_CS_L));
-	u16 code = (u16)(h.input & HV_HC_CODE_MASK);
-	bool fast = h.input & HV_HC_FAST;
-	u32 count = (u32)((h.input >> HV_HC_REP_COUNT_SHIFT) & HV_HC_REP_MASK);
-	u32 start = (u32)((h.input >> HV_HC_REP_START_SHIFT) & HV_HC_REP_MASK);
-	u16 var_hdr = (u16)((h.input & HV_HC_VARHDR_MASK) >> HV_HC_VARHDR_SHIFT);
-	const struct hc_call *c = find_call(code);
-	u16 status;
-	u32 done = 0;
-	u8 blk[HC_FAST_BLOCK];
-	bool xmm_out = false;
-
-	if (!c) {
-		status = HV_STATUS_INVALID_HYPERCALL_CODE;
-		goto out;
-	}
-	if (vp->hc_count)
-		vp->hc_count[c - HC_ROWS]++;
-	if (c->privilege && !(p->privileges & c->privilege)) {
-		status = HV_STATUS_ACCESS_DENIED;
-		goto out;
-	}
-	status = HV_STATUS_INVALID_HYPERCALL_INPUT;
-	if (h.input & HV_HC_RSVD_MASK)
-		goto out;
-	if ((c->flags & HC_REP) ? (count == 0 || start >= count) : (count || start))
-		goto out;
-	if (var_hdr && !(c->flags & HC_VARHDR))
-		goto out;
-	if (!(c->flags & (fast ? HC_FAST : HC_SLOW)))
-		goto out;
-
-	u32 reps = (c->flags & HC_REP) ? count : 0;
-	u64 in_len = c->in_hdr + 8ull * var_hdr + (u64)reps * c->in_elem;
-	u64 out_len = c->out_hdr + (u64)reps * c->out_elem;
-	struct hc_ctx ctx = { vp, NULL, NULL, var_hdr, count, start, { 0, 0 }, NULL };
-
-	if (fast) {
-		bool xmm_in = in_len > 16;
-		xmm_out = out_len > 0;
-		if ((xmm_in && !(p->features_edx & HV_FEATURE_XMM_HYPERCALL_INPUT)) ||
-		    (xmm_out && !(p->features_edx & HV_FEATURE_XMM_HYPERCALL_OUTPUT))) {
-			vp_inject_ud(vp);
-			return HV_ACT_INJECTED;
-		}
-		/* Output follows the input, from the next 16-byte boundary;
-		 * XMM output exists for 64-bit callers only (TLFS 3.8.1). */
-		if (in_len > HC_FAST_BLOCK || ALIGN_UP(in_len, 16) + out_len > HC_FAST_BLOCK ||
-		    (xmm_out && !h.mode64))
-			goto out;
-		fast_block_read(vp, blk, h.mode64, xmm_in || xmm_out);
-		ctx.in = blk;
-		ctx.out = blk + ALIGN_UP(in_len, 16);
-	} else {
-		u16 s1 = gmem_check_param(p, h.in_gpa, in_len);
-		u16 s2 = gmem_check_param(p, h.out_gpa, out_len);
-		if (s1 == HV_STATUS_INVALID_ALIGNMENT || s2 == HV_STATUS_INVALID_ALIGNMENT) {
-			status = HV_STATUS_INVALID_ALIGNMENT;
-			goto out;
-		}
-		status = HV_STATUS_INVALID_PARAMETER;
-		if (s1 || s2 || ranges_overlap(h.in_gpa, in_len, h.out_gpa, out_len))
-			goto out;
-		ctx.in = in_len ? hw_gpa_ptr(h.in_gpa) : NULL;
-		ctx.out = out_len ? hw_gpa_ptr(h.out_gpa) : NULL;
-	}
-
-	if (!(c->flags & HC_REP)) {
-		status = c->simple(&ctx);
-	} else {
-		status = c->check ? c->check(&ctx) : HV_STATUS_SUCCESS;
-		done = start;
-		u64 t0 = hw_rdtsc();
-		bool checked = status == HV_STATUS_SUCCESS;
-		while (status == HV_STATUS_SUCCESS && done < count) {
-			status = c->rep(&ctx, done);
-			if (status != HV_STATUS_SUCCESS)
-				break;
-			done++;
-			/* TLFS 3.3: continuation: RIP stays on the call, the
-			 * new start index goes back in the input value. */
-			if (done < count && (done - start >= HC_MAX_REPS_PER_EXIT ||
-					     hw_rdtsc() - t0 > p->hc_budget_ticks)) {
-				u16 st = c->round_end ? c->round_end(&ctx, done) : HV_STATUS_SUCCESS;
-				if (st != HV_STATUS_SUCCESS) {
-					status = st;
-					checked = false; /* round ended already */
-					break;
-				}
-				u64 in = (h.input & ~(HV_HC_REP_MASK << HV_HC_REP_START_SHIFT)) |
-					 ((u64)done << HV_HC_REP_START_SHIFT);
-				write_result(vp, h.mode64, in, true);
-				if (fast && xmm_out) /* keep the outputs so far */
-					fast_block_write(vp, blk);
-				return HV_ACT_RESUME;
-			}
-		}
-		/* The elements that succeeded take effect even when a later
-		 * one failed (TLFS 3.8: reps complete counts them). */
-		if (checked && c->round_end) {
-			u16 st = c->round_end(&ctx, done);
-			if (status == HV_STATUS_SUCCESS)
-				status = st;
-		}
-	}
-	if (fast && xmm_out && status == HV_STATUS_SUCCESS)
-		fast_block_write(vp, blk);
-out:
-	write_result(vp, h.mode64, status | ((u64)done << HV_HC_RESULT_REPS_SHIFT), false);
-	return HV_ACT_ADVANCE;
+	struct hc_call_state s;
+	enum hc_end end = HC_END_STATUS;
+	decode(vp, (mode & GMODE_LMA) && (mode & GMODE_CS_L), &s.h);
+	s.done = 0;
+	s.xmm_out = false;
+	u16 status = validate(vp, &s, &end);
+	if (status != HV_STATUS_SUCCESS || end != HC_END_STATUS)
+		return complete(vp, &s, status, end);
+	status = execute(vp, &s, &end);
+	if (s.c->complete && end == HC_END_STATUS)
+		return s.c->complete(&s.ctx, status, s.done);
+	return complete(vp, &s, status, end);
 }
 
 HV_EXIT_HANDLER(exit_hypercall, HV_EXIT_HYPERCALL, hv_handle_hypercall);

@@ -97,5 +97,5 @@ static u16 hc_translate_va(struct hc_ctx *c)
 /* TLFS 9.4.6 */
 HV_HCALL_ROWS(translate_hcalls) = {
 	{ HVCALL_TRANSLATE_VIRTUAL_ADDRESS, HC_SLOW | HC_FAST, 0, 32, 0, 16, 0, hc_translate_va,
-	  NULL, NULL, "HvTranslateVirtualAddress", NULL },
+	  NULL, NULL, "HvTranslateVirtualAddress", NULL, NULL },
 };

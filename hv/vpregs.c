@@ -493,9 +493,9 @@ static u16 hc_start_vp(struct hc_ctx *c)
 /* TLFS 7.10.1-7.10.3 */
 HV_HCALL_ROWS(vpregs_hcalls) = {
 	{ HVCALL_GET_VP_REGISTERS, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_REGISTERS, 16, 4, 0, 16,
-	  NULL, hc_vp_regs_check, hc_get_vp_regs_elem, "HvGetVpRegisters", NULL },
+	  NULL, hc_vp_regs_check, hc_get_vp_regs_elem, "HvGetVpRegisters", NULL, NULL },
 	{ HVCALL_SET_VP_REGISTERS, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_REGISTERS, 16, 32, 0, 0,
-	  NULL, hc_vp_regs_check, hc_set_vp_regs_elem, "HvSetVpRegisters", NULL },
+	  NULL, hc_vp_regs_check, hc_set_vp_regs_elem, "HvSetVpRegisters", NULL, NULL },
 	{ HVCALL_START_VIRTUAL_PROCESSOR, HC_SLOW, HV_START_VIRTUAL_PROCESSOR, 240, 0, 0, 0,
-	  hc_start_vp, NULL, NULL, "HvStartVirtualProcessor", NULL },
+	  hc_start_vp, NULL, NULL, "HvStartVirtualProcessor", NULL, NULL },
 };

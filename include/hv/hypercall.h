@@ -19,6 +19,24 @@ enum {
 	HC_VARHDR = BIT(3),  /* variable-sized header accepted */
 };
 
+/* How a call completes (hv/hypercall.c: decode -> validate -> execute ->
+ * complete). Usually the dispatcher does it: the status and the rep
+ * elements completed go to RAX (EDX:EAX for a 32-bit caller), fast XMM
+ * output to the registers on success, and RIP moves past the call; a rep
+ * call whose round ran out of budget gets its continuation instead (TLFS
+ * 3.3: the new start index in the input value, RIP on the call). A row
+ * whose calls complete otherwise (a VTL switch writes no status and
+ * enters another context; a nested flush finishes in L1) sets `complete`:
+ * once its handler ran (simple, or check/rep/round_end with no
+ * continuation pending) the dispatcher calls it instead, with the status
+ * and the rep elements done, and returns its hv_action from the exit
+ * (HV_ACT_RESUME: enter again at the same RIP, registers as the callback
+ * left them; HV_ACT_ADVANCE: past the call). A call refused before its
+ * handler ran (code, privilege, input value, parameter GPAs: TLFS 3.12)
+ * completes the usual way even for such a row. */
+struct hc_ctx;
+typedef enum hv_action (*hc_complete_fn)(struct hc_ctx *c, u16 status, u32 done);
+
 struct hc_ctx {
 	struct vp *vp;
 	const u8 *in;   /* input block (guest memory or the register block) */
@@ -43,6 +61,7 @@ struct hc_call {
 	 * or a failing element), with the elements [rep_start, done) that
 	 * succeeded; its status replaces a success. */
 	u16 (*round_end)(struct hc_ctx *c, u32 done);
+	hc_complete_fn complete; /* NULL: the usual completion (above) */
 };
 
 static inline u64 hc_rd64(const u8 *p) { return *(const u64 *)p; }
@@ -58,7 +77,7 @@ u16 hc_target_vp(struct vp *caller, u32 vp_index, struct vp **vp);
 
 /* A module's hypercalls: HV_HCALL_ROWS(name) = { { code, flags, privilege,
  * in_hdr, in_elem, out_hdr, out_elem, simple, check, rep, "Name",
- * round_end }, ... }; hv/hypercall.c collects them at start (no duplicate
+ * round_end[, complete] }, ... }; hv/hypercall.c collects them at start (no duplicate
  * codes; simple calls 0x0001-0x00FF, extended 0x8001-0x80FF). */
 #define HV_HCALL_ROWS(id) static const struct hc_call id[] HV_SECTION("hv_hcall_rows")
 
