@@ -403,12 +403,14 @@ enum hc_end {
 	HC_END_CONTINUE, /* TLFS 3.3: the updated input value, RIP stays */
 };
 
-/* One call on its way through the steps. */
+/* One call on its way through the steps. The handler's context and the
+ * fast register block live apart (the handler sees them), so that the
+ * compiler keeps the rest in registers. */
 struct hc_call_state {
-	u8 blk[HC_FAST_BLOCK] __attribute__((aligned(16))); /* the fast register block */
 	struct hc_regs h;
 	const struct hc_call *c; /* the row, once found */
-	struct hc_ctx ctx;
+	struct hc_ctx *ctx;
+	u8 *blk;                 /* the fast register block */
 	u32 done;                /* rep elements completed */
 	bool xmm_out;            /* fast output in XMM registers */
 };
@@ -440,7 +442,7 @@ static inline u16 validate(struct vp *vp, struct hc_call_state *s, enum hc_end *
 	u32 reps = (c->flags & HC_REP) ? h->count : 0;
 	u64 in_len = c->in_hdr + 8ull * h->var_hdr + (u64)reps * c->in_elem;
 	u64 out_len = c->out_hdr + (u64)reps * c->out_elem;
-	s->ctx = (struct hc_ctx){ vp, NULL, NULL, h->var_hdr, h->count, h->start, { 0, 0 }, NULL };
+	*s->ctx = (struct hc_ctx){ vp, NULL, NULL, h->var_hdr, h->count, h->start, { 0, 0 }, NULL };
 
 	if (h->fast) {
 		bool xmm_in = in_len > 16;
@@ -456,8 +458,8 @@ static inline u16 validate(struct vp *vp, struct hc_call_state *s, enum hc_end *
 		    (s->xmm_out && !h->mode64))
 			return HV_STATUS_INVALID_HYPERCALL_INPUT;
 		fast_block_read(vp, s->blk, h->mode64, xmm_in || s->xmm_out);
-		s->ctx.in = s->blk;
-		s->ctx.out = s->blk + ALIGN_UP(in_len, 16);
+		s->ctx->in = s->blk;
+		s->ctx->out = s->blk + ALIGN_UP(in_len, 16);
 		return HV_STATUS_SUCCESS;
 	}
 	u16 s1 = gmem_check_param(vp->part, h->in_gpa, in_len);
@@ -466,8 +468,8 @@ static inline u16 validate(struct vp *vp, struct hc_call_state *s, enum hc_end *
 		return HV_STATUS_INVALID_ALIGNMENT;
 	if (s1 || s2 || ranges_overlap(h->in_gpa, in_len, h->out_gpa, out_len))
 		return HV_STATUS_INVALID_PARAMETER;
-	s->ctx.in = in_len ? hw_gpa_ptr(h->in_gpa) : NULL;
-	s->ctx.out = out_len ? hw_gpa_ptr(h->out_gpa) : NULL;
+	s->ctx->in = in_len ? hw_gpa_ptr(h->in_gpa) : NULL;
+	s->ctx->out = out_len ? hw_gpa_ptr(h->out_gpa) : NULL;
 	return HV_STATUS_SUCCESS;
 }
 
@@ -477,12 +479,14 @@ static inline u16 validate(struct vp *vp, struct hc_call_state *s, enum hc_end *
 static inline u16 execute(struct vp *vp, struct hc_call_state *s, enum hc_end *end)
 {
 	const struct hc_call *c = s->c;
-	struct hc_ctx *ctx = &s->ctx;
+	struct hc_ctx *ctx = s->ctx;
 
 	if (!(c->flags & HC_REP))
 		return c->simple(ctx);
 	u16 status = c->check ? c->check(ctx) : HV_STATUS_SUCCESS;
-	u32 done = s->h.start, count = s->h.count;
+	const u32 start = s->h.start, count = s->h.count;
+	const u64 budget = vp->part->hc_budget_ticks;
+	u32 done = start;
 	u64 t0 = hw_rdtsc();
 	bool checked = status == HV_STATUS_SUCCESS;
 	while (status == HV_STATUS_SUCCESS && done < count) {
@@ -492,8 +496,8 @@ static inline u16 execute(struct vp *vp, struct hc_call_state *s, enum hc_end *e
 		done++;
 		/* TLFS 3.3: continuation: RIP stays on the call, the new
 		 * start index goes back in the input value. */
-		if (done < count && (done - s->h.start >= HC_MAX_REPS_PER_EXIT ||
-				     hw_rdtsc() - t0 > vp->part->hc_budget_ticks)) {
+		if (done < count && (done - start >= HC_MAX_REPS_PER_EXIT ||
+				     hw_rdtsc() - t0 > budget)) {
 			u16 st = c->round_end ? c->round_end(ctx, done) : HV_STATUS_SUCCESS;
 			if (st != HV_STATUS_SUCCESS) {
 				status = st;
@@ -555,9 +559,13 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 		return HV_ACT_INJECTED;
 	}
 
+	struct hc_ctx ctx;
+	u8 blk[HC_FAST_BLOCK] __attribute__((aligned(16)));
 	struct hc_call_state s;
 	enum hc_end end = HC_END_STATUS;
 	decode(vp, (mode & GMODE_LMA) && (mode & GMODE_CS_L), &s.h);
+	s.ctx = &ctx;
+	s.blk = blk;
 	s.done = 0;
 	s.xmm_out = false;
 	u16 status = validate(vp, &s, &end);
@@ -565,7 +573,7 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 		return complete(vp, &s, status, end);
 	status = execute(vp, &s, &end);
 	if (s.c->complete && end == HC_END_STATUS)
-		return s.c->complete(&s.ctx, status, s.done);
+		return s.c->complete(&ctx, status, s.done);
 	return complete(vp, &s, status, end);
 }
 

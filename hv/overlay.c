@@ -18,6 +18,8 @@ int overlay_register(struct partition *p, struct overlay *o)
 	if (p->overlay_count == HV_MAX_OVERLAYS)
 		return -1;
 	p->overlays[p->overlay_count++] = o;
+	if (o->active)
+		gmem_overlay_on(p, o);
 	return 0;
 }
 
@@ -52,6 +54,7 @@ int overlay_enable(struct vp *vp, struct overlay *o, u64 gpa)
 		}
 	o->gpa = gpa;
 	o->active = true;
+	gmem_overlay_on(p, o);
 	return refresh(vp, gpa);
 }
 
@@ -60,6 +63,7 @@ int overlay_disable(struct vp *vp, struct overlay *o)
 	if (!o->active)
 		return 0;
 	o->active = false;
+	gmem_overlays_changed(vp->part);
 	return refresh(vp, o->gpa);
 }
 

@@ -77,6 +77,7 @@
 #define F_EXEC HV_TRANSLATE_GVA_VALIDATE_EXECUTE
 #define F_EXEMPT HV_TRANSLATE_GVA_PRIVILEGE_EXEMPT
 #define F_SETBITS HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS
+#define F_CHECKS (F_READ | F_WRITE | F_EXEC) /* none: no permission checks */
 
 struct walk {
 	const struct partition *p;
@@ -226,7 +227,7 @@ static u32 walk64(struct walk *w, const struct xlate_state *s, u64 gva, struct x
 		xd |= !!(e & PTE_XD);
 		if (large || l == 0) {
 			u64 size = 1ull << (12 + 9 * l);
-			if (!allowed(s, w->flags, rw, us, xd))
+			if ((w->flags & F_CHECKS) && !allowed(s, w->flags, rw, us, xd))
 				return HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION;
 			u64 bits = PTE_A | ((w->flags & F_WRITE) ? PTE_D : 0);
 			code = set_bits(w, q, gpa, 8, e, ro, bits);
@@ -272,7 +273,7 @@ static u32 walk32(struct walk *w, const struct xlate_state *s, u64 gva, struct x
 		u64 rsvd = BIT(21) | (((1ull << 21) - 1) & ~((1ull << (13 + (m - 32))) - 1));
 		if (e & rsvd)
 			return HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS;
-		if (!allowed(s, w->flags, rw, us, false))
+		if ((w->flags & F_CHECKS) && !allowed(s, w->flags, rw, us, false))
 			return HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION;
 		code = set_bits(w, q, gpa, 4, e, ro, PTE_A | ((w->flags & F_WRITE) ? PTE_D : 0));
 		if (code)
@@ -294,7 +295,7 @@ static u32 walk32(struct walk *w, const struct xlate_state *s, u64 gva, struct x
 		return HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
 	rw &= !!(e & PTE_RW);
 	us &= !!(e & PTE_US);
-	if (!allowed(s, w->flags, rw, us, false))
+	if ((w->flags & F_CHECKS) && !allowed(s, w->flags, rw, us, false))
 		return HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION;
 	code = set_bits(w, q, gpa, 4, e, ro, PTE_A | ((w->flags & F_WRITE) ? PTE_D : 0));
 	if (code)

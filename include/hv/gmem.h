@@ -3,12 +3,17 @@
  * guest-physical address is (ordinary RAM, firmware memory, MMIO or a
  * hole, the hypervisor's own hidden memory, an overlay page, or beyond
  * the GPA space), and reading, writing and mapping it for the guest.
- * Every test of "is this GPA guest memory" in hv/ goes through here.
+ * Every test of "is this GPA guest memory" in hv/ goes through here. The
+ * classification and the mapping are inline: the page walker and the
+ * hypercall parameter checks run them on every exit of theirs.
  */
 #ifndef HV_GMEM_H
 #define HV_GMEM_H
 
 #include "vp.h"
+#include "backend.h"
+#include "boot_info.h"
+#include "hw.h"
 
 enum gmem_type {
 	GMEM_RAM,      /* ordinary guest RAM (TLFS 3.6) */
@@ -31,19 +36,84 @@ static inline bool gmem_hidden(const struct partition *p, u64 gpa)
 	return gpa >= p->hidden_base && gpa - p->hidden_base < p->hidden_size;
 }
 
+/* Overlay pages change (hv/overlay.c tells): o became active (or was
+ * registered active), or some overlay stopped being active.
+ * overlay_filter: the bit (page number mod 64) of each active overlay's
+ * page, perhaps more (a bit stays until the next gmem_overlays_changed):
+ * a clear bit answers "no overlay here" without a scan; most pages the
+ * walker and the parameter checks see are not overlays. */
+static inline void gmem_overlay_on(struct partition *p, const struct overlay *o)
+{
+	p->overlay_filter |= 1ull << ((o->gpa >> 12) & 63);
+}
+void gmem_overlays_changed(struct partition *p);
+
 /* The active overlay at gpa's page, the most recently enabled one when
  * several are stacked there (hv/overlay.c keeps the stack), or NULL. */
-struct overlay *gmem_overlay_at(const struct partition *p, u64 gpa);
+struct overlay *gmem_overlay_scan(const struct partition *p, u64 gpa);
+static inline struct overlay *gmem_overlay_at(const struct partition *p, u64 gpa)
+{
+	if (!(p->overlay_filter & (1ull << ((gpa >> 12) & 63))))
+		return NULL;
+	return gmem_overlay_scan(p, gpa);
+}
+
+/* The memory-map range holding [gpa, gpa + len), or NULL. The range that
+ * matched last time first: a guest passes its parameters (and keeps its
+ * page tables) in the same few places (docs/performance.md item 5). The
+ * hint is shared by all VPs; a stale one only costs the scan. */
+const struct mem_range *gmem_range_scan(const struct partition *p, u64 gpa, u64 len);
+static inline const struct mem_range *gmem_range(const struct partition *p, u64 gpa, u64 len)
+{
+	u32 h = p->range_hint;
+	if (h < p->range_count) {
+		const struct mem_range *r = &p->ranges[h];
+		if (gpa >= r->base && gpa + len <= r->base + r->size)
+			return r;
+	}
+	return gmem_range_scan(p, gpa, len);
+}
 
 /* What the guest has at [gpa, gpa + len) (len >= 1): beyond the space,
- * an overlay page, hypervisor memory, else the type of the memory-map
- * range holding all of it (GMEM_MMIO when no one range does). */
-enum gmem_type gmem_classify(const struct partition *p, u64 gpa, u64 len);
+ * an overlay page (*ov set), hypervisor memory, else the type of the
+ * memory-map range holding all of it (GMEM_MMIO when no one range
+ * does). */
+static inline enum gmem_type gmem_classify_ov(const struct partition *p, u64 gpa, u64 len,
+					      struct overlay **ov)
+{
+	if (!gmem_in_space(p, gpa))
+		return GMEM_OUTSIDE;
+	struct overlay *o = gmem_overlay_at(p, gpa);
+	if (o) {
+		*ov = o;
+		return GMEM_OVERLAY;
+	}
+	if (gmem_hidden(p, gpa))
+		return GMEM_HV;
+	const struct mem_range *r = gmem_range(p, gpa, len);
+	if (!r)
+		return GMEM_MMIO;
+	switch (r->type) {
+	case MEM_RAM: return GMEM_RAM;
+	case MEM_RESERVED: return GMEM_FIRMWARE;
+	case MEM_HV: return GMEM_HV;
+	default: return GMEM_MMIO;
+	}
+}
+
+static inline enum gmem_type gmem_classify(const struct partition *p, u64 gpa, u64 len)
+{
+	struct overlay *o;
+	return gmem_classify_ov(p, gpa, len, &o);
+}
 
 /* The hypervisor's pointer to [gpa, gpa + len) (inside one page) as the
  * guest sees it: RAM and firmware memory through the identity map, an
- * overlay page from the overlay's own page; NULL for anything else.
- * *ro: the hypervisor must not write there (a read-only overlay). */
+ * overlay page from the overlay's own page (identity-mapped pool pages in
+ * the core, host buffers in the tests); NULL for anything else. *ro: the
+ * hypervisor must not write there (a read-only overlay). Out of line on
+ * purpose: inlined into the walker it cost the xAPIC store emulation
+ * about 100 Bochs ticks (register pressure in the walk). */
 void *gmem_map(const struct partition *p, u64 gpa, u32 len, bool *ro);
 /* Copy len bytes (inside one page) from or to what gmem_map reaches.
  * false: not guest memory (or read-only, for a write); nothing copied. */

@@ -70,6 +70,7 @@ struct partition {
 	struct overlay hypercall_page;
 	struct overlay *overlays[HV_MAX_OVERLAYS];
 	u32 overlay_count;
+	u64 overlay_filter; /* a bit per active overlay's page (hv/gmem.c) */
 	struct vp *vps[64];
 	/* Every logical processor, virtualized or not yet (by processor
 	 * number), for INIT/SIPI delivery. */

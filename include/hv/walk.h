@@ -23,7 +23,8 @@ struct xlate_out {
 
 /* Walk the guest's page tables for the linear page gva_page with the
  * state s. flags: HV_TRANSLATE_GVA_VALIDATE_* for the permission checks
- * of those accesses (0: none), HV_TRANSLATE_GVA_PRIVILEGE_EXEMPT,
+ * of those accesses (none of them: no permission checks at all, not even
+ * user/supervisor), HV_TRANSLATE_GVA_PRIVILEGE_EXEMPT,
  * HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS. Returns an HV_TRANSLATE_GVA_*
  * result code (TLFS 9.4.6) and fills out->gpa_page (the translation, or
  * the table page that could not be accessed) and out->cache_type. */
