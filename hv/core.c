@@ -165,9 +165,8 @@ NORETURN void core_main(struct boot_info *bi, u64 cpu)
 	u64 vp_bytes = core_pool.used - before;
 	/* The xAPIC page becomes read-only for the guest: ICR writes (INIT,
 	 * SIPI) are emulated (hv/smp.c). */
-	u64 apic_base = rdmsr(MSR_IA32_APIC_BASE);
-	if (!(apic_base & BIT(10))) {
-		root_partition.apic_gpa = apic_base & 0x000ffffffffff000ull;
+	if (!hw_x2apic_mode()) {
+		root_partition.apic_gpa = rdmsr(MSR_IA32_APIC_BASE) & 0x000ffffffffff000ull;
 		if (be->slat_set_page(bsp_vp, root_partition.apic_gpa, root_partition.apic_gpa, SLAT_RX))
 			give_back(bi, 0, 3, "cannot protect the local APIC page");
 	}
