@@ -172,12 +172,15 @@ test: all $(BUILD)/tests/host_tests
 # kernel command line (e.g. LINUX_ARGS=nopv: Linux ignores the hypervisor).
 GUEST ?= linux
 LINUX_ARGS ?=
+# auto: KVM (-cpu host, nested virtualization) when /dev/kvm is usable,
+# else TCG; tcg or kvm to force one (tests/run-qemu.sh --accel).
+ACCEL ?= auto
 run: all
 	@if [ "$(GUEST)" = linux ]; then \
 		tests/linux/fetch.sh >/dev/null && \
-		tests/run-qemu.sh --interactive --linux $(if $(LINUX_ARGS),--guest-args '$(LINUX_ARGS)'); \
+		tests/run-qemu.sh --interactive --accel $(ACCEL) --linux $(if $(LINUX_ARGS),--guest-args '$(LINUX_ARGS)'); \
 	else \
-		tests/run-qemu.sh --interactive --guest '$(GUEST)'; \
+		tests/run-qemu.sh --interactive --accel $(ACCEL) --guest '$(GUEST)'; \
 	fi
 
 # Debian's kernel and the busybox initramfs in build/linux (cached).

@@ -64,6 +64,11 @@ void vp_dump_counters(const struct vp *vp)
 			n += fmt_format(line + n, sizeof(line) - n, " %s=%lu", hv_exit_name(r),
 					(unsigned long)vp->exit_count[r]);
 	LOGI("%s", line);
+	if (vp->init_count | vp->sipi_count | vp->apic_writes | vp->guest_nmis | vp->idle_count)
+		LOGI("events vp%u: init=%lu sipi=%lu xapic_writes=%lu guest_nmis=%lu guest_idles=%lu",
+		     vp->index, (unsigned long)vp->init_count, (unsigned long)vp->sipi_count,
+		     (unsigned long)vp->apic_writes, (unsigned long)vp->guest_nmis,
+		     (unsigned long)vp->idle_count);
 	registry_dump(vp); /* the modules' lines: hypercalls by name, ... */
 }
 

@@ -151,8 +151,10 @@ int vpregs_table_init(void)
 			dup |= m->name >= vp_regs[i].first && m->name <= vp_regs[i].last;
 		for (const struct hv_vpreg_row *o = __start_hv_vpreg_rows; o < m; o++)
 			dup |= o->name == m->name;
-		if (dup) {
-			LOGE("VP register row %s (%x): registered twice", m->label, m->name);
+		/* A zero row (padding between modules' arrays) fails here too. */
+		if (dup || !m->label || m->msr < HV_X64_MSR_RANGE_FIRST || m->msr > HV_X64_MSR_RANGE_LAST) {
+			LOGE("VP register row %s (%x): registered twice or not a synthetic MSR",
+			     m->label ? m->label : "?", m->name);
 			return -1;
 		}
 	}

@@ -79,6 +79,7 @@ u16 hc_target_vp(struct vp *caller, u32 vp_index, struct vp **vp);
  * in_hdr, in_elem, out_hdr, out_elem, simple, check, rep, "Name",
  * round_end[, complete] }, ... }; hv/hypercall.c collects them at start (no duplicate
  * codes; simple calls 0x0001-0x00FF, extended 0x8001-0x80FF). */
+_Static_assert(sizeof(struct hc_call) % 8 == 0, "rows pack in their section");
 #define HV_HCALL_ROWS(id) static const struct hc_call id[] HV_SECTION("hv_hcall_rows")
 
 /* hypercall.c */

@@ -30,6 +30,10 @@ struct vp;
 struct partition;
 struct pool;
 
+/* Every row type is a multiple of 8 bytes and explicitly aligned to 8 (an
+ * explicit alignment keeps the compiler from raising it), so the arrays of
+ * all modules follow each other without gaps; the collectors refuse a
+ * zero row, which is what a gap would look like. */
 #define HV_SECTION(sec) __attribute__((used, section(sec), aligned(8)))
 
 /* ---- synthetic MSRs (hv/msr.c collects) -------------------------------- */
@@ -47,6 +51,7 @@ struct hv_msr_row {
 	msr_write_fn write;
 	const char *name;
 };
+_Static_assert(sizeof(struct hv_msr_row) % 8 == 0, "rows pack in their section");
 #define HV_MSR_ROWS(id) static const struct hv_msr_row id[] HV_SECTION("hv_msr_rows")
 
 /* ---- exit handlers (hv/dispatch.c collects) ----------------------------- */
@@ -55,6 +60,7 @@ struct hv_exit_row {
 	u32 reason; /* enum hv_exit_reason */
 	hv_exit_fn fn;
 };
+_Static_assert(sizeof(struct hv_exit_row) % 8 == 0, "rows pack in their section");
 #define HV_EXIT_HANDLER(id, reason, fn) \
 	static const struct hv_exit_row id HV_SECTION("hv_exit_rows") = { reason, fn }
 
@@ -75,6 +81,7 @@ struct hv_module {
 	/* Before the VP's next entry, once per registry_request_entry(). */
 	void (*on_entry)(struct vp *vp);
 };
+_Static_assert(sizeof(struct hv_module) % 8 == 0, "rows pack in their section");
 #define HV_MODULE(id, ...) \
 	static const struct hv_module hv_module_##id HV_SECTION("hv_modules") = { .name = #id, __VA_ARGS__ }
 

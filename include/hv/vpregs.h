@@ -20,6 +20,7 @@ struct hv_vpreg_row {
 	bool read_only; /* HvSetVpRegisters: INVALID_PARAMETER */
 	const char *label;
 };
+_Static_assert(sizeof(struct hv_vpreg_row) % 8 == 0, "rows pack in their section");
 #define HV_VPREG_ROWS(id) static const struct hv_vpreg_row id[] HV_SECTION("hv_vpreg_rows")
 
 /* Check the registered rows at start; nonzero: a name registered twice. */
