@@ -55,6 +55,7 @@ CORE_C := hv/core.c hv/dispatch.c hv/cpuid.c hv/msr.c hv/io.c hv/npf.c \
           svm/svm.c svm/svm_exit.c vmx/vmx.c vmx/vmx_exit.c vmx/vmx_caps.c
 CORE_ASM := arch/x86_64/core_head.asm arch/x86_64/isr.asm svm/svm_run.asm vmx/vmx_run.asm
 CORE_OBJ := $(CORE_C:%.c=$(BUILD)/core/%.o) $(CORE_ASM:%.asm=$(BUILD)/core/%.o)
+$(BUILD)/core/svm/svm_run.o $(BUILD)/core/vmx/vmx_run.o: include/gpr.inc
 
 # ---- loader (UEFI application) ------------------------------------------
 LOADER_C := boot/efi_main.c boot/config.c boot/efi_util.c arch/x86_64/slat.c hv/pool.c \
@@ -101,6 +102,7 @@ HOST_SRC := tests/host/main.c tests/host/test_fmt.c tests/host/test_config.c \
             tests/host/test_hypercall.c tests/host/test_time.c tests/host/test_crash_apic.c \
             tests/host/test_emulate.c tests/host/test_smp.c tests/host/test_vpset.c \
             tests/host/test_tlb.c tests/host/test_vpregs.c tests/host/test_translate.c \
+            tests/host/test_backend.c \
             hv/fmt.c hv/log.c boot/config.c arch/x86_64/slat.c hv/cpuid.c hv/msr.c \
             hv/dispatch.c hv/pool.c hv/partition.c hv/io.c hv/npf.c \
             hv/overlay.c hv/hypercall.c hv/time.c hv/crash.c hv/apic.c hv/idle.c \
@@ -151,7 +153,7 @@ all: $(BUILD)/tests/apboot.efi
 test-apboot: $(BUILD)/hv.efi $(BUILD)/tests/apboot.efi
 	tests/run-apboot.sh
 
-$(BUILD)/tests/host_tests: $(HOST_SRC) $(wildcard include/*.h tests/host/*.h vmx/*.h)
+$(BUILD)/tests/host_tests: $(HOST_SRC) $(wildcard include/*.h tests/host/*.h vmx/*.h svm/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SRC) -o $@
 

@@ -170,7 +170,8 @@ static struct vp *vp_create(struct boot_info *bi, u32 cpu, const struct guest_bo
 	spin_unlock(&p->lock);
 	if (r)
 		give_back(bi, cpu, 1, "too many processors");
-	if (p->be->vp_init(vp, gs))
+	if (p->be->vp_init(vp, gs, &core_pool) || hv_io_request_intercepts(vp) ||
+	    hv_smp_request_intercepts(vp))
 		give_back(bi, cpu, 4, "virtual processor setup failed");
 	return vp;
 }
@@ -230,7 +231,7 @@ NORETURN void core_main(struct boot_info *bi, u64 cpu)
 		root_partition.cpu_apic[i] = bi->apic_id[i];
 	u8 *hc_page = pool_alloc_pages(&core_pool, 1);
 	u8 *tsc_page = pool_alloc_pages(&core_pool, 1);
-	if (!hc_page || !tsc_page || be->partition_init(&root_partition, bi) ||
+	if (!hc_page || !tsc_page || be->partition_create(&root_partition, bi, &core_pool) ||
 	    (be->hypercall_insn && hv_hypercall_partition_init(&root_partition, hc_page)))
 		give_back(bi, 0, 3, "partition setup failed");
 	hv_time_partition_init(&root_partition, tsc_page, bi->apic_hz, bi->invariant_tsc);

@@ -19,6 +19,7 @@ static const char *const exit_names[HV_EXIT__COUNT] = {
 	[HV_EXIT_SIPI] = "sipi",          [HV_EXIT_EXCEPTION] = "exception",
 	[HV_EXIT_HLT] = "hlt",            [HV_EXIT_ENTRY_FAIL] = "entry_fail",
 	[HV_EXIT_UNKNOWN] = "unknown",   [HV_EXIT_NMI] = "nmi",
+	[HV_EXIT_INTR_WINDOW] = "intr_window", [HV_EXIT_DEADLINE] = "deadline",
 };
 
 const char *hv_exit_name(enum hv_exit_reason r)
@@ -39,6 +40,9 @@ static const hv_exit_fn exit_table[HV_EXIT__COUNT] = {
 	[HV_EXIT_HYPERCALL] = hv_handle_hypercall,
 	[HV_EXIT_SHUTDOWN] = hv_handle_shutdown,
 	[HV_EXIT_NMI] = hv_handle_nmi,
+	/* Nothing requests these yet (inject_irq, set_deadline): resume. */
+	[HV_EXIT_INTR_WINDOW] = hv_handle_resume,
+	[HV_EXIT_DEADLINE] = hv_handle_resume,
 };
 
 static bool cpu_ready;
@@ -67,7 +71,8 @@ void hv_dispatch(struct vp *vp, struct hv_exit *e)
 		hv_fatal(vp, e, "unhandled exit");
 	switch (fn(vp, e)) {
 	case HV_ACT_ADVANCE:
-		be->advance_rip(vp, e);
+		if (be->advance_rip(vp, e))
+			hv_fatal(vp, e, "cannot advance RIP: instruction length unknown");
 		break;
 	case HV_ACT_RESUME:
 	case HV_ACT_INJECTED:
@@ -137,6 +142,12 @@ NORETURN void hv_fatal(struct vp *vp, const struct hv_exit *e, const char *why)
 #else
 	cpu_park();
 #endif
+}
+
+/* An exit with nothing to do but enter again. */
+enum hv_action hv_handle_resume(struct vp *vp, struct hv_exit *e)
+{
+	return HV_ACT_RESUME;
 }
 
 /* SVM/VMX instructions in the guest: the guest sees no virtualization

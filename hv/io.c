@@ -29,6 +29,16 @@ u32 hv_io_intercepts(const struct partition *p, u16 ports[HV_IO_INTERCEPTS_MAX])
 	return n;
 }
 
+/* Ask the backend for those ports' exits, once per VP. */
+int hv_io_request_intercepts(struct vp *vp)
+{
+	u16 ports[HV_IO_INTERCEPTS_MAX];
+	for (u32 i = 0, n = hv_io_intercepts(vp->part, ports); i < n; i++)
+		if (vp->part->be->io_intercept(vp, ports[i], true))
+			return -1;
+	return 0;
+}
+
 static u32 io_mask(u8 size) { return size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffff; }
 
 /* The 16-bit PM1 control value this access writes, if it hits port pm1. */

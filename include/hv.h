@@ -32,10 +32,12 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e);
 enum hv_action hv_handle_virt_insn(struct vp *vp, struct hv_exit *e);
 enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e);
 enum hv_action hv_handle_shutdown(struct vp *vp, struct hv_exit *e);
+enum hv_action hv_handle_resume(struct vp *vp, struct hv_exit *e);
 
 /* io.c: the I/O ports a backend intercepts (its I/O bitmap). */
 #define HV_IO_INTERCEPTS_MAX 5
 u32 hv_io_intercepts(const struct partition *p, u16 ports[HV_IO_INTERCEPTS_MAX]);
+int hv_io_request_intercepts(struct vp *vp);
 
 /* cpuid.c: the guest-visible CPUID for (leaf, subleaf), given the native
  * values in r[] (EAX, EBX, ECX, EDX) and the guest's CR4. */
@@ -146,6 +148,7 @@ u32 hv_translate_gva(const struct partition *p, const struct xlate_state *s, u64
 void hv_icr_write(struct vp *vp, u64 icr, bool x2apic);
 int hv_x2apic_icr_write(struct vp *vp, u64 val);
 void hv_vp_before_entry(struct vp *vp);
+int hv_smp_request_intercepts(struct vp *vp);
 enum hv_action hv_handle_nmi(struct vp *vp, struct hv_exit *e);
 enum hv_action hv_apic_mmio_write(struct vp *vp, struct hv_exit *e);
 
