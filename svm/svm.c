@@ -314,16 +314,12 @@ static int svm_vp_init(struct vp *vp, const struct guest_boot_state *g, struct p
 	return 0;
 }
 
-static void svm_run(struct vp *vp, struct hv_exit *e)
+/* One VMRUN and its exit, decoded. */
+static inline __attribute__((always_inline)) void run_once(struct vp *vp, struct svm_ctx *s,
+							   struct hv_exit *e)
 {
-	struct svm_ctx *s = svm_of(vp);
 	struct vmcb *vmcb = s->vmcb;
 
-	if (s->deadline && svm_deadline_due(s)) {
-		*e = (struct hv_exit){ .reason = HV_EXIT_DEADLINE };
-		return;
-	}
-again:
 	/* An event whose delivery was cut short by the last exit is delivered
 	 * again, unless a handler queued an exception in its place. */
 	if (s->reinject && !(vmcb->ctl.eventinj & SVM_EVTINJ_VALID))
@@ -342,8 +338,29 @@ again:
 	vmcb->ctl.eventinj = 0;
 	s->reinject = (vmcb->ctl.exitintinfo & SVM_EVTINJ_VALID) ? vmcb->ctl.exitintinfo : 0;
 	svm_decode_exit(vp, e);
-	if (e->reason == HV_EXIT_NONE)
-		goto again; /* an interrupt while a deadline is armed, not due yet */
+}
+
+/* With a deadline armed: due before the entry, it is the exit; physical
+ * interrupts before it are the guest's, and the backend enters again
+ * (svm_event_exit). Only here can an exit be internal (HV_EXIT_NONE). */
+static __attribute__((noinline)) void run_armed(struct vp *vp, struct svm_ctx *s, struct hv_exit *e)
+{
+	do {
+		if (s->deadline && svm_deadline_due(s)) {
+			*e = (struct hv_exit){ .reason = HV_EXIT_DEADLINE };
+			return;
+		}
+		run_once(vp, s, e);
+	} while (e->reason == HV_EXIT_NONE);
+}
+
+static void svm_run(struct vp *vp, struct hv_exit *e)
+{
+	struct svm_ctx *s = svm_of(vp);
+	if (s->deadline)
+		run_armed(vp, s, e);
+	else
+		run_once(vp, s, e);
 }
 
 /* Guest TLB flushes (TLFS 9.4) on this VP's processor: a page at once
