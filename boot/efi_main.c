@@ -12,6 +12,7 @@
 #include "config.h"
 #include "hv_abi.h"
 #include "log.h"
+#include "serial.h"
 #include "pool.h"
 #include "slat.h"
 #include "x86.h"
@@ -33,7 +34,15 @@ void ap_procedure(struct boot_info *bi);
 static EFI_GUID hv_info_guid = HV_INFO_TABLE_GUID;
 static EFI_GUID loaded_image_guid = LOADED_IMAGE_PROTOCOL;
 
-int log_cpu_id(void) { return -1; }
+/* The log's CPU prefix: "ldr" (lib/log.c). */
+static int loader_cpu_id(void) { return -1; }
+
+static void loader_log_init(const struct hv_config *cfg)
+{
+	if (cfg->serial_port)
+		serial_init(cfg->serial_port);
+	log_init(cfg->serial_port, cfg->log_level, serial_write, loader_cpu_id);
+}
 
 /* memset/memcpy come from gnu-efi's libefi (init.o). */
 void *memset(void *d, int c, size_t n);
@@ -500,7 +509,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	InitializeLib(image, systab);
 	config_defaults(&cfg);
-	log_init(cfg.serial_port, cfg.log_level);
+	loader_log_init(&cfg);
 	LOGI("hv.efi %d.%d build %d", HV_VERSION_MAJOR, HV_VERSION_MINOR, HV_VERSION_BUILD);
 
 	uefi_call_wrapper(BS->HandleProtocol, 3, image, &loaded_image_guid, (void **)&li);
@@ -519,7 +528,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (li->LoadOptions && li->LoadOptionsSize &&
 	    ucs2_to_ascii(cmdline, sizeof(cmdline), li->LoadOptions, li->LoadOptionsSize))
 		config_parse_cmdline(&cfg, cmdline, sizeof(cmdline));
-	log_init(cfg.serial_port, cfg.log_level);
+	loader_log_init(&cfg);
 	if (cfg.errors)
 		LOGW("configuration: %d bad item(s), first: %s", cfg.errors, cfg.first_error);
 

@@ -6,132 +6,47 @@
  * successful VM entry, the firmware is given back its CPU untouched (the
  * loader's abort trampoline) and boots without the hypervisor.
  *
- * Also the core's side of the hardware seams declared in hv.h.
+ * The hub of the core: it uses every layer and no file uses it. The
+ * hardware seams are arch/x86_64/hw.c; the exit router hv/dispatch.c.
  */
 #include "arch.h"
+#include "backend.h"
 #include "boot_info.h"
-#include "hv.h"
+#include "dispatch.h"
+#include "hw.h"
+#include "io.h"
 #include "log.h"
+#include "module.h"
+#include "partition.h"
 #include "pool.h"
+#include "serial.h"
+#include "smp.h"
 #include "x86.h"
 
 struct pool core_pool;
 static struct partition root_partition;
 static struct vp *bsp_vp;
 
-/* GS holds the current VP once arch_cpu_init ran on this CPU; before that
- * it is the firmware's (0). */
-struct vp *hv_current_vp(void)
+/* The log's CPU prefix: the VP index (lib/log.c). */
+static int core_cpu_id(void)
 {
-	u64 gs = rdmsr(MSR_GS_BASE);
-	struct vp *v = (struct vp *)(uintptr_t)gs;
-	if (!hv_cpu_ready() || gs < core_pool.base || gs >= core_pool.base + core_pool.size)
-		return NULL;
-	return v->self == v ? v : NULL;
-}
-
-int log_cpu_id(void)
-{
-	struct vp *v = hv_current_vp();
+	struct vp *v = vp_current();
 	return v ? (int)v->index : -2; /* before this CPU has a VP */
 }
 
-void hv_native_cpuid(u32 leaf, u32 sub, u32 r[4]) { cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3]); }
-int hv_native_rdmsr(u32 msr, u64 *val) { return rdmsr_safe(msr, val); }
-int hv_native_wrmsr(u32 msr, u64 val) { return wrmsr_safe(msr, val); }
+static const struct hw_hooks core_hw_hooks = { .nmi = vp_hw_nmi, .panic = vp_hw_panic };
 
-u32 hv_native_io_in(u16 port, u8 size)
+/* Before each entry: the VP's mailbox (INIT/SIPI, cross-VP calls, host
+ * NMIs) and the modules' requested work. The common case, nothing
+ * pending, is a few plain loads (vp_entry_pending). */
+static void before_entry(struct vp *vp)
 {
-	return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
-}
-
-void hv_native_io_out(u16 port, u8 size, u32 val)
-{
-	if (size == 1)
-		outb(port, (u8)val);
-	else if (size == 2)
-		outw(port, (u16)val);
-	else
-		outl(port, val);
-}
-
-void *hv_gpa_ptr(u64 gpa) { return (void *)(uintptr_t)gpa; } /* identity map */
-u64 hv_rdtsc(void) { return rdtsc(); }
-void hv_cpu_relax(void) { cpu_relax(); }
-
-/* The guest's XMM0-XMM5 are live in the CPU: the hypervisor is built
- * without SSE, so nothing else touches them during an exit. */
-void hv_xmm_read(u8 out[96])
-{
-	__asm__ volatile("movdqu %%xmm0, 0(%0)\n\tmovdqu %%xmm1, 16(%0)\n\t"
-			 "movdqu %%xmm2, 32(%0)\n\tmovdqu %%xmm3, 48(%0)\n\t"
-			 "movdqu %%xmm4, 64(%0)\n\tmovdqu %%xmm5, 80(%0)"
-			 :: "r"(out) : "memory");
-}
-
-void hv_xmm_write(const u8 in[96])
-{
-	__asm__ volatile("movdqu 0(%0), %%xmm0\n\tmovdqu 16(%0), %%xmm1\n\t"
-			 "movdqu 32(%0), %%xmm2\n\tmovdqu 48(%0), %%xmm3\n\t"
-			 "movdqu 64(%0), %%xmm4\n\tmovdqu 80(%0), %%xmm5"
-			 :: "r"(in) : "memory");
-}
-
-/* The local APIC as the guest set it up (IA32_APIC_BASE, SDM 10.4.4):
- * x2APIC registers are MSRs 0x800 + offset/16; xAPIC ones are MMIO at the
- * base, which the host identity-maps (the MTRRs make it uncached). */
-static u64 apic_base(bool *x2)
-{
-	u64 b = rdmsr(MSR_IA32_APIC_BASE);
-	*x2 = b & BIT(10);
-	return b & 0x000ffffffffff000ull;
-}
-
-u32 hv_apic_read(u32 reg)
-{
-	bool x2;
-	u64 base = apic_base(&x2);
-	return x2 ? (u32)rdmsr(0x800 + reg / 16) : *(volatile u32 *)(uintptr_t)(base + reg);
-}
-
-void hv_apic_write(u32 reg, u32 val)
-{
-	bool x2;
-	u64 base = apic_base(&x2);
-	if (x2)
-		wrmsr(0x800 + reg / 16, val);
-	else
-		*(volatile u32 *)(uintptr_t)(base + reg) = val;
-}
-
-u64 hv_apic_read_icr(void)
-{
-	bool x2;
-	u64 base = apic_base(&x2);
-	if (x2)
-		return rdmsr(0x830);
-	return ((u64) * (volatile u32 *)(uintptr_t)(base + 0x310) << 32) |
-	       *(volatile u32 *)(uintptr_t)(base + 0x300);
-}
-
-/* xAPIC: the high half first, the low write sends the IPI (SDM 10.6.1). */
-void hv_apic_write_icr(u64 val)
-{
-	bool x2;
-	u64 base = apic_base(&x2);
-	if (x2) {
-		wrmsr(0x830, val);
+	if (!vp_entry_pending(vp))
 		return;
-	}
-	/* The previous IPI from this APIC may still be in delivery (ICR bit
-	 * 12, SDM 10.6.1): wait for it, boundedly, so back-to-back sends (a
-	 * cluster IPI to several VPs) are not lost on older processors. */
-	for (int i = 0; i < 100000 && (*(volatile u32 *)(uintptr_t)(base + 0x300) & BIT(12)); i++)
-		__builtin_ia32_pause();
-	*(volatile u32 *)(uintptr_t)(base + 0x310) = (u32)(val >> 32);
-	*(volatile u32 *)(uintptr_t)(base + 0x300) = (u32)val;
+	smp_before_entry(vp);
+	if (vp->entry_work)
+		registry_entry_work(vp);
 }
-
 
 static NORETURN void give_back(struct boot_info *bi, u32 cpu, u64 status, const char *why)
 {
@@ -160,18 +75,22 @@ static struct vp *vp_create(struct boot_info *bi, u32 cpu, const struct guest_bo
 {
 	struct partition *p = &root_partition;
 	struct vp *vp = pool_alloc_pages(&core_pool, ALIGN_UP(sizeof(struct vp), PAGE_SIZE) / PAGE_SIZE);
-	u8 *assist = pool_alloc_pages(&core_pool, 1);
-	if (!vp || !assist || arch_cpu_init(&core_pool, vp))
+	if (!vp)
+		give_back(bi, cpu, 1, "out of resident memory");
+	vp->self = vp; /* GS:0, checked by vp_current */
+	if (arch_cpu_init(&core_pool, vp))
 		give_back(bi, cpu, 1, "out of resident memory");
 	vp->apic_id = cpu_apic_id();
 	spin_lock(&p->lock);
-	int r = partition_add_vp(p, vp) || hv_vp_assist_init(vp, assist);
+	int r = partition_add_vp(p, vp);
+	if (!r)
+		r = registry_vp_init(vp, &core_pool) ? 2 : 0;
 	p->cpu_vp[cpu] = vp;
 	spin_unlock(&p->lock);
 	if (r)
-		give_back(bi, cpu, 1, "too many processors");
-	if (p->be->vp_init(vp, gs, &core_pool) || hv_io_request_intercepts(vp) ||
-	    hv_smp_request_intercepts(vp))
+		give_back(bi, cpu, 1, r == 2 ? "module VP setup failed" : "too many processors");
+	if (p->be->vp_init(vp, gs, &core_pool) || io_request_intercepts(vp) ||
+	    smp_request_intercepts(vp))
 		give_back(bi, cpu, 4, "virtual processor setup failed");
 	return vp;
 }
@@ -190,7 +109,7 @@ static NORETURN void vp_loop(struct boot_info *bi, u32 cpu, struct vp *vp)
 	}
 	for (;;) {
 		hv_dispatch(vp, &e);
-		hv_vp_before_entry(vp);
+		before_entry(vp);
 		be->run(vp, &e);
 	}
 }
@@ -212,33 +131,37 @@ NORETURN void core_main(struct boot_info *bi, u64 cpu)
 	if (cpu != 0)
 		core_ap_main(bi, (u32)cpu);
 
-	log_init(bi->serial_port, (int)bi->log_level);
+	if (bi->serial_port)
+		serial_init(bi->serial_port);
+	log_init(bi->serial_port, (int)bi->log_level, serial_write, core_cpu_id);
+	hw_set_hooks(&core_hw_hooks);
 	pool_init(&core_pool, bi->pool_base, bi->pool_size, bi->pool_used);
 
 	const struct backend *be = select_backend();
 	if (!be)
 		give_back(bi, 0, 2, "no usable virtualization backend");
-	partition_init(&root_partition, be, bi->phys_addr_bits, bi->resident_base, bi->resident_size);
+	if (partition_init(&root_partition, be, bi->phys_addr_bits, bi->resident_base,
+			   bi->resident_size))
+		give_back(bi, 0, 3, "a module registered a bad row");
 	root_partition.pm1a_cnt_port = bi->pm1a_cnt_port;
 	root_partition.pm1b_cnt_port = bi->pm1b_cnt_port;
 	root_partition.reset_port = bi->reset_port;
 	root_partition.reset_value = bi->reset_value;
 	root_partition.ranges = bi->range;
 	root_partition.range_count = bi->range_count;
-	partition_set_tsc_hz(&root_partition, bi->tsc_hz);
+	root_partition.tsc_hz = bi->tsc_hz;
+	root_partition.apic_hz = bi->apic_hz;
+	root_partition.invariant_tsc = bi->invariant_tsc;
 	root_partition.cpu_count = bi->cpu_count;
 	for (u32 i = 0; i < bi->cpu_count; i++)
 		root_partition.cpu_apic[i] = bi->apic_id[i];
-	u8 *hc_page = pool_alloc_pages(&core_pool, 1);
-	u8 *tsc_page = pool_alloc_pages(&core_pool, 1);
-	if (!hc_page || !tsc_page || be->partition_create(&root_partition, bi, &core_pool) ||
-	    (be->hypercall_insn && hv_hypercall_partition_init(&root_partition, hc_page)))
+	if (be->partition_create(&root_partition, bi, &core_pool) ||
+	    partition_setup_modules(&root_partition, &core_pool))
 		give_back(bi, 0, 3, "partition setup failed");
-	hv_time_partition_init(&root_partition, tsc_page, bi->apic_hz, bi->invariant_tsc);
 
 	u64 before = core_pool.used;
 	bsp_vp = vp_create(bi, 0, &bi->guest);
-	hv_set_cpu_ready();
+	vp_set_cpu_ready(core_pool.base, core_pool.size);
 	/* Footprint (docs/performance.md): the pool is a bump allocator, so
 	 * one VP costs exactly what vp_create took from it. */
 	u64 vp_bytes = core_pool.used - before;

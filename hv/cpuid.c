@@ -4,7 +4,10 @@
  * bit set, and the Hv#1 leaves 0x40000000-0x4000000A. Every leaf in
  * 0x40000000-0x4FFFFFFF above the maximum reads as zeros.
  */
-#include "hv.h"
+#include "cpuid.h"
+#include "backend.h"
+#include "hw.h"
+#include "module.h"
 #include "hv_abi.h"
 #include "tlfs.h"
 #include "x86.h"
@@ -57,10 +60,12 @@ static void hv_leaf(const struct partition *p, u32 leaf, u32 r[4])
 	}
 }
 
-void hv_cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4, u32 r[4])
+void cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4, u32 r[4])
 {
 	if (leaf >= HV_CPUID_VENDOR_AND_MAX && leaf <= HV_CPUID_RANGE_LAST) {
 		hv_leaf(p, leaf, r);
+		if (registry_cpuid_hooks) /* the modules' contributions */
+			registry_cpuid(p, leaf, r);
 		return;
 	}
 	switch (leaf) {
@@ -90,8 +95,8 @@ enum hv_action hv_handle_cpuid(struct vp *vp, struct hv_exit *e)
 	u32 leaf = (u32)vp->gpr[GPR_RAX], sub = (u32)vp->gpr[GPR_RCX];
 	u32 r[4];
 
-	hv_native_cpuid(leaf, sub, r);
-	hv_cpuid_adjust(vp->part, leaf, sub, vp->part->be->read_reg(vp, GREG_CR4), r);
+	hw_cpuid(leaf, sub, r);
+	cpuid_adjust(vp->part, leaf, sub, vp->part->be->read_reg(vp, GREG_CR4), r);
 	/* CPUID writes 32-bit registers: the upper halves become zero. */
 	vp->gpr[GPR_RAX] = r[0];
 	vp->gpr[GPR_RBX] = r[1];
@@ -99,3 +104,5 @@ enum hv_action hv_handle_cpuid(struct vp *vp, struct hv_exit *e)
 	vp->gpr[GPR_RDX] = r[3];
 	return HV_ACT_ADVANCE;
 }
+
+HV_EXIT_HANDLER(exit_cpuid, HV_EXIT_CPUID, hv_handle_cpuid);

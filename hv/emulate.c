@@ -3,10 +3,11 @@
  * intercepted xAPIC page: translate the guest's RIP through its page tables
  * (SDM 4.3-4.5), fetch the instruction, and decode a store to memory (MOV
  * r/m, reg; MOV r/m, imm; XCHG r/m, reg) into its length and value.
- * Pure apart from guest-memory reads through hv_gpa_ptr(), which only ever
+ * Pure apart from guest-memory reads through hw_gpa_ptr(), which only ever
  * see ordinary guest RAM (gmem_check_param).
  */
-#include "hv.h"
+#include "emulate.h"
+#include "hw.h"
 #include "tlfs.h"
 #include "x86.h"
 #include "boot_info.h"
@@ -33,7 +34,7 @@ static bool read_gpa(const struct partition *p, u64 gpa, void *out, u32 len)
 {
 	if (!readable(p, gpa, len))
 		return false;
-	const u8 *src = hv_gpa_ptr(gpa);
+	const u8 *src = hw_gpa_ptr(gpa);
 	for (u32 i = 0; i < len; i++)
 		((u8 *)out)[i] = src[i];
 	return true;

@@ -20,7 +20,14 @@
  *   then the call's own checks.
  */
 #include "hypercall.h"
+#include "backend.h"
+#include "hw.h"
 #include "log.h"
+#include "module.h"
+#include "vpregs.h"
+#include "msr.h"
+#include "overlay.h"
+#include "pool.h"
 #include "tlfs.h"
 #include "x86.h"
 
@@ -104,48 +111,15 @@ static u16 hc_vp_from_apic(struct hc_ctx *c, u32 i)
 	return HV_STATUS_INVALID_PARAMETER;
 }
 
-/* The hypercalls, sorted by call code (find_call searches it by halves;
- * host.hc_table_sorted checks the order): adding one is adding a row.
- * Fields: code, flags,
- * privilege, in_hdr, in_elem, out_hdr, out_elem, simple, check, rep, name,
- * round_end. */
-static const struct hc_call hc_table[] = {
-	/* TLFS 9.4.1-9.4.3 (hv/tlb.c). */
-	{ HVCALL_SWITCH_VIRTUAL_ADDRESS_SPACE, HC_SLOW | HC_FAST, 0, 8, 0, 0, 0,
-	  hc_switch_address_space, NULL, NULL, "HvSwitchVirtualAddressSpace", NULL },
-	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, HC_SLOW | HC_FAST, 0, 24, 0, 0, 0, hc_flush_space,
-	  NULL, NULL, "HvFlushVirtualAddressSpace", NULL },
-	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, HC_REP | HC_SLOW | HC_FAST, 0, 24, 8, 0, 0, NULL,
-	  hc_flush_list_check, hc_flush_list_elem, "HvFlushVirtualAddressList", hc_flush_list_round },
+/* This file's own calls (the others are in their modules' files). */
+HV_HCALL_ROWS(hc_core_rows) = {
 	/* TLFS 14.5.1 */
 	{ HVCALL_NOTIFY_LONG_SPIN_WAIT, HC_SLOW | HC_FAST, 0, 8, 0, 0, 0,
 	  hc_notify_long_spin_wait, NULL, NULL, "HvNotifyLongSpinWait", NULL },
-	/* TLFS 10.5.2 (hv/tlb.c) */
-	{ HVCALL_SEND_IPI, HC_SLOW | HC_FAST, 0, 16, 0, 0, 0, hc_send_ipi, NULL, NULL,
-	  "HvCallSendSyntheticClusterIpi", NULL },
-	/* TLFS 9.4.3, 9.4.5, 10.5.3 (hv/tlb.c). The Ex forms carry an HV_VP_SET
-	 * whose banks are the variable header (TLFS 7.8.7.3). */
-	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, HC_SLOW | HC_FAST | HC_VARHDR, 0, 32, 0, 0, 0,
-	  hc_flush_space_ex, NULL, NULL, "HvFlushVirtualAddressSpaceEx", NULL },
-	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, HC_REP | HC_SLOW | HC_FAST | HC_VARHDR, 0, 32, 8, 0,
-	  0, NULL, hc_flush_list_ex_check, hc_flush_list_elem, "HvFlushVirtualAddressListEx",
-	  hc_flush_list_round },
-	{ HVCALL_SEND_IPI_EX, HC_SLOW | HC_FAST | HC_VARHDR, 0, 24, 0, 0, 0, hc_send_ipi_ex, NULL,
-	  NULL, "HvCallSendSyntheticClusterIpiEx", NULL },
 	/* TLFS 4.2.1 */
 	{ HVCALL_GET_PARTITION_ID, HC_SLOW | HC_FAST, HV_ACCESS_PARTITION_ID, 0, 0, 8, 0,
 	  hc_get_partition_id, NULL, NULL, "HvGetPartitionId", NULL },
-	/* TLFS 7.10.1-7.10.2 (hv/vpregs.c) */
-	{ HVCALL_GET_VP_REGISTERS, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_REGISTERS, 16, 4, 0, 16,
-	  NULL, hc_vp_regs_check, hc_get_vp_regs_elem, "HvGetVpRegisters", NULL },
-	{ HVCALL_SET_VP_REGISTERS, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_REGISTERS, 16, 32, 0, 0,
-	  NULL, hc_vp_regs_check, hc_set_vp_regs_elem, "HvSetVpRegisters", NULL },
-	/* TLFS 9.4.6 (hv/translate.c) */
-	{ HVCALL_TRANSLATE_VIRTUAL_ADDRESS, HC_SLOW | HC_FAST, 0, 32, 0, 16, 0, hc_translate_va,
-	  NULL, NULL, "HvTranslateVirtualAddress", NULL },
-	/* TLFS 7.10.3 (hv/vpregs.c), 7.10.4 */
-	{ HVCALL_START_VIRTUAL_PROCESSOR, HC_SLOW, HV_START_VIRTUAL_PROCESSOR, 240, 0, 0, 0,
-	  hc_start_vp, NULL, NULL, "HvStartVirtualProcessor", NULL },
+	/* TLFS 7.10.4 */
 	{ HVCALL_GET_VP_INDEX_FROM_APIC_ID, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_INDEX,
 	  16, 4, 0, 4, NULL, hc_vp_from_apic_check, hc_vp_from_apic, "HvGetVpIndexFromApicId",
 	  NULL },
@@ -154,55 +128,92 @@ static const struct hc_call hc_table[] = {
 	  0, hc_ext_query_capabilities, NULL, NULL, "HvExtCallQueryCapabilities", NULL },
 };
 
-static const struct hc_call *find_call(u16 code)
+extern const struct hc_call __start_hv_hcall_rows[], __stop_hv_hcall_rows[];
+#define HC_ROWS __start_hv_hcall_rows
+#define HC_ROW_COUNT ((u32)(__stop_hv_hcall_rows - __start_hv_hcall_rows))
+
+/* Row + 1 by call code (0: no such call): the simple calls 0x0001-0x00FF
+ * and the extended ones 0x8001-0x80FF (TLFS 3.14), built once at start. */
+#define HC_WIN_SPAN 0x100u
+#define HC_EXT_FIRST 0x8000u
+static u16 hc_index[HC_WIN_SPAN], hc_ext_index[HC_WIN_SPAN];
+
+static u16 *hc_slot(u16 code)
 {
-	size_t lo = 0, hi = ARRAY_SIZE(hc_table);
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (hc_table[mid].code == code)
-			return &hc_table[mid];
-		if (hc_table[mid].code < code)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	if (code < HC_WIN_SPAN)
+		return &hc_index[code];
+	if ((u16)(code - HC_EXT_FIRST) < HC_WIN_SPAN)
+		return &hc_ext_index[code - HC_EXT_FIRST];
 	return NULL;
 }
 
-bool hv_hypercall_table_sorted(void)
+int hc_table_init(void)
 {
-	for (size_t i = 1; i < ARRAY_SIZE(hc_table); i++)
-		if (hc_table[i - 1].code >= hc_table[i].code)
-			return false;
-	return true;
+	for (u32 i = 0; i < HC_WIN_SPAN; i++)
+		hc_index[i] = hc_ext_index[i] = 0;
+	for (u32 i = 0; i < HC_ROW_COUNT; i++) {
+		const struct hc_call *c = &HC_ROWS[i];
+		u16 *slot = hc_slot(c->code);
+		bool handlers = (c->flags & HC_REP) ? c->rep != NULL : c->simple != NULL;
+		if (!slot || !c->code || *slot || !handlers || !(c->flags & (HC_SLOW | HC_FAST))) {
+			LOGE("hypercall row %s (code %x): out of range, duplicate or incomplete",
+			     c->name, c->code);
+			return -1;
+		}
+		*slot = (u16)(i + 1);
+	}
+	return 0;
+}
+
+u32 hc_row_count(void) { return HC_ROW_COUNT; }
+
+/* Per-VP counters, one per registered row, for every VP the partition
+ * can have: allocated once with the partition (a few KiB). */
+static u32 *hc_counters;
+
+static const struct hc_call *find_call(u16 code)
+{
+	u32 idx;
+	if (code < HC_WIN_SPAN)
+		idx = hc_index[code];
+	else if ((u16)(code - HC_EXT_FIRST) < HC_WIN_SPAN)
+		idx = hc_ext_index[code - HC_EXT_FIRST];
+	else
+		return NULL;
+	return idx ? &HC_ROWS[idx - 1] : NULL;
 }
 
 /* Per-VP hypercall counts by name, next to the exit counters. */
-void hv_hypercall_dump_counters(const struct vp *vp)
+static void hc_dump_counters(const struct vp *vp)
 {
 	char line[320];
 	size_t n = fmt_format(line, sizeof(line), "hypercalls vp%u:", vp->index);
 	bool any = false;
-	for (size_t i = 0; i < ARRAY_SIZE(hc_table) && i < HV_HC_COUNTERS && n < sizeof(line); i++)
-		if (vp->hc_count[i]) {
-			n += fmt_format(line + n, sizeof(line) - n, " %s=%u", hc_table[i].name,
-					vp->hc_count[i]);
+	if (!vp->hc_count)
+		return;
+	/* In call-code order, whatever the link order of the rows. */
+	for (u32 code = 0; code < 2 * HC_WIN_SPAN && n < sizeof(line); code++) {
+		u16 idx = code < HC_WIN_SPAN ? hc_index[code] : hc_ext_index[code - HC_WIN_SPAN];
+		if (idx && vp->hc_count[idx - 1]) {
+			n += fmt_format(line + n, sizeof(line) - n, " %s=%u", HC_ROWS[idx - 1].name,
+					vp->hc_count[idx - 1]);
 			any = true;
 		}
+	}
 	if (any)
 		LOGI("%s", line);
 }
 
 /* Hypercall privileges (the high word of TLFS 4.2.2) of implemented calls. */
-u64 hv_hypercall_implemented_privileges(void)
+u64 hc_privileges(void)
 {
 	u64 m = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(hc_table); i++)
-		m |= hc_table[i].privilege;
-	return m & ~0xffffffffull; /* MSR privileges come from the MSR table */
+	for (u32 i = 0; i < HC_ROW_COUNT; i++)
+		m |= HC_ROWS[i].privilege;
+	return m & ~0xffffffffull; /* MSR privileges come from the MSR rows */
 }
 
-u32 hv_hypercall_features_edx(void)
+u32 hc_features_edx(void)
 {
 	return HV_FEATURE_XMM_HYPERCALL_INPUT | HV_FEATURE_XMM_HYPERCALL_OUTPUT |
 	       HV_FEATURE_HYPERCALL_MSR_LOCK;
@@ -212,8 +223,26 @@ u32 hv_hypercall_features_edx(void)
 
 static const u8 endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
-int hv_hypercall_partition_init(struct partition *p, u8 *page)
+/* The partition's hypercall page and the per-VP counters (a module
+ * hook, include/hv/module.h). */
+static int hc_partition_init(struct partition *p, struct pool *pool)
 {
+	u64 bytes = (u64)ARRAY_SIZE(p->vps) * HC_ROW_COUNT * sizeof(*hc_counters);
+	hc_counters = pool_alloc_pages(pool, ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE);
+	if (!hc_counters)
+		return -1;
+	if (!p->be->hypercall_insn || !p->be->slat_set_page)
+		return 0; /* no hypercall interface (hv/partition.c) */
+	u8 *page = pool_alloc_pages(pool, 1);
+	if (!page)
+		return -1;
+	return hc_setup(p, page);
+}
+
+int hc_setup(struct partition *p, u8 *page)
+{
+	/* TLFS 3.3: return to the guest after about 50 us. */
+	p->hc_budget_ticks = p->tsc_hz ? p->tsc_hz / 20000 : ~0ull;
 	/* The page: ENDBR64 (for guests with indirect-branch tracking), the
 	 * vendor's hypercall instruction, RET; the rest traps (INT3). */
 	for (int i = 0; i < (int)PAGE_SIZE; i++)
@@ -227,13 +256,13 @@ int hv_hypercall_partition_init(struct partition *p, u8 *page)
 	return overlay_register(p, &p->hypercall_page);
 }
 
-int hv_msr_guest_os_id_read(struct vp *vp, u32 msr, u64 *val)
+static int hc_msr_guest_os_id_read(struct vp *vp, u32 msr, u64 *val)
 {
 	*val = vp->part->guest_os_id;
 	return 0;
 }
 
-int hv_msr_guest_os_id_write(struct vp *vp, u32 msr, u64 val)
+static int hc_msr_guest_os_id_write(struct vp *vp, u32 msr, u64 val)
 {
 	struct partition *p = vp->part;
 	p->guest_os_id = val;
@@ -246,13 +275,13 @@ int hv_msr_guest_os_id_write(struct vp *vp, u32 msr, u64 val)
 	return 0;
 }
 
-int hv_msr_hypercall_read(struct vp *vp, u32 msr, u64 *val)
+static int hc_msr_hypercall_read(struct vp *vp, u32 msr, u64 *val)
 {
 	*val = vp->part->hypercall_msr;
 	return 0;
 }
 
-int hv_msr_hypercall_write(struct vp *vp, u32 msr, u64 val)
+static int hc_msr_hypercall_write(struct vp *vp, u32 msr, u64 val)
 {
 	struct partition *p = vp->part;
 
@@ -267,13 +296,29 @@ int hv_msr_hypercall_write(struct vp *vp, u32 msr, u64 val)
 	return 0;
 }
 
-int hv_msr_vp_index_read(struct vp *vp, u32 msr, u64 *val)
+static int hc_msr_vp_index_read(struct vp *vp, u32 msr, u64 *val)
 {
 	*val = vp->index;
 	return 0;
 }
 
-int hv_msr_read_only(struct vp *vp, u32 msr, u64 val) { return 1; }
+HV_MSR_ROWS(hc_msrs) = {
+	{ HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_GUEST_OS_ID, HV_ACCESS_HYPERCALL_MSRS, 0,
+	  hc_msr_guest_os_id_read, hc_msr_guest_os_id_write, "GUEST_OS_ID" },
+	{ HV_X64_MSR_HYPERCALL, HV_X64_MSR_HYPERCALL, HV_ACCESS_HYPERCALL_MSRS, 0,
+	  hc_msr_hypercall_read, hc_msr_hypercall_write, "HYPERCALL" },
+	{ HV_X64_MSR_VP_INDEX, HV_X64_MSR_VP_INDEX, HV_ACCESS_VP_INDEX, 0,
+	  hc_msr_vp_index_read, msr_read_only, "VP_INDEX" },
+};
+
+static int hc_vp_init(struct vp *vp, struct pool *pool)
+{
+	vp->hc_count = hc_counters ? hc_counters + (u64)vp->index * HC_ROW_COUNT : NULL;
+	return 0;
+}
+
+HV_MODULE(hypercall, .on_partition = hc_partition_init, .on_vp = hc_vp_init,
+	  .on_dump = hc_dump_counters);
 
 /* ---- the dispatcher -------------------------------------------------- */
 
@@ -323,14 +368,14 @@ static void fast_block_read(struct vp *vp, u8 *blk, bool mode64, bool xmm)
 	*(u64 *)blk = mode64 ? r[GPR_RDX] : ((r[GPR_RBX] & 0xffffffff) << 32) | (u32)r[GPR_RCX];
 	*(u64 *)(blk + 8) = mode64 ? r[GPR_R8] : ((r[GPR_RDI] & 0xffffffff) << 32) | (u32)r[GPR_RSI];
 	if (xmm)
-		hv_xmm_read(blk + 16);
+		hw_xmm_read(blk + 16);
 }
 
 static void fast_block_write(struct vp *vp, const u8 *blk)
 {
 	vp->gpr[GPR_RDX] = *(const u64 *)blk;
 	vp->gpr[GPR_R8] = *(const u64 *)(blk + 8);
-	hv_xmm_write(blk + 16);
+	hw_xmm_write(blk + 16);
 }
 
 enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
@@ -343,7 +388,7 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 	u64 mode = be->read_reg(vp, GREG_MODE); /* one backend call (docs/performance.md) */
 	if ((mode & GMODE_CPL) || !(mode & GMODE_PE) || (mode & GMODE_VM) ||
 	    !(p->hypercall_msr & HV_HYPERCALL_ENABLE)) {
-		hv_inject_ud(vp);
+		vp_inject_ud(vp);
 		return HV_ACT_INJECTED;
 	}
 
@@ -363,8 +408,8 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 		status = HV_STATUS_INVALID_HYPERCALL_CODE;
 		goto out;
 	}
-	if ((size_t)(c - hc_table) < HV_HC_COUNTERS)
-		vp->hc_count[c - hc_table]++;
+	if (vp->hc_count)
+		vp->hc_count[c - HC_ROWS]++;
 	if (c->privilege && !(p->privileges & c->privilege)) {
 		status = HV_STATUS_ACCESS_DENIED;
 		goto out;
@@ -382,14 +427,14 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 	u32 reps = (c->flags & HC_REP) ? count : 0;
 	u64 in_len = c->in_hdr + 8ull * var_hdr + (u64)reps * c->in_elem;
 	u64 out_len = c->out_hdr + (u64)reps * c->out_elem;
-	struct hc_ctx ctx = { vp, NULL, NULL, var_hdr, count, start, { 0, 0 } };
+	struct hc_ctx ctx = { vp, NULL, NULL, var_hdr, count, start, { 0, 0 }, NULL };
 
 	if (fast) {
 		bool xmm_in = in_len > 16;
 		xmm_out = out_len > 0;
 		if ((xmm_in && !(p->features_edx & HV_FEATURE_XMM_HYPERCALL_INPUT)) ||
 		    (xmm_out && !(p->features_edx & HV_FEATURE_XMM_HYPERCALL_OUTPUT))) {
-			hv_inject_ud(vp);
+			vp_inject_ud(vp);
 			return HV_ACT_INJECTED;
 		}
 		/* Output follows the input, from the next 16-byte boundary;
@@ -410,8 +455,8 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 		status = HV_STATUS_INVALID_PARAMETER;
 		if (s1 || s2 || ranges_overlap(h.in_gpa, in_len, h.out_gpa, out_len))
 			goto out;
-		ctx.in = in_len ? hv_gpa_ptr(h.in_gpa) : NULL;
-		ctx.out = out_len ? hv_gpa_ptr(h.out_gpa) : NULL;
+		ctx.in = in_len ? hw_gpa_ptr(h.in_gpa) : NULL;
+		ctx.out = out_len ? hw_gpa_ptr(h.out_gpa) : NULL;
 	}
 
 	if (!(c->flags & HC_REP)) {
@@ -419,7 +464,7 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 	} else {
 		status = c->check ? c->check(&ctx) : HV_STATUS_SUCCESS;
 		done = start;
-		u64 t0 = hv_rdtsc();
+		u64 t0 = hw_rdtsc();
 		bool checked = status == HV_STATUS_SUCCESS;
 		while (status == HV_STATUS_SUCCESS && done < count) {
 			status = c->rep(&ctx, done);
@@ -429,7 +474,7 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 			/* TLFS 3.3: continuation: RIP stays on the call, the
 			 * new start index goes back in the input value. */
 			if (done < count && (done - start >= HC_MAX_REPS_PER_EXIT ||
-					     hv_rdtsc() - t0 > p->hc_budget_ticks)) {
+					     hw_rdtsc() - t0 > p->hc_budget_ticks)) {
 				u16 st = c->round_end ? c->round_end(&ctx, done) : HV_STATUS_SUCCESS;
 				if (st != HV_STATUS_SUCCESS) {
 					status = st;
@@ -458,3 +503,11 @@ out:
 	write_result(vp, h.mode64, status | ((u64)done << HV_HC_RESULT_REPS_SHIFT), false);
 	return HV_ACT_ADVANCE;
 }
+
+HV_EXIT_HANDLER(exit_hypercall, HV_EXIT_HYPERCALL, hv_handle_hypercall);
+
+HV_VPREG_ROWS(hc_vpregs) = {
+	{ 0x00090001, HV_X64_MSR_HYPERCALL, false, "Hypercall" },
+	{ 0x00090002, HV_X64_MSR_GUEST_OS_ID, false, "GuestOsId" },
+	{ 0x00090003, HV_X64_MSR_VP_INDEX, true, "VpIndex" },
+};

@@ -14,7 +14,12 @@
  * would cost an exit per idle period), so time halted by HLT counts as
  * run time.
  */
-#include "hv.h"
+#include "vp.h"
+#include "hw.h"
+#include "module.h"
+#include "vpregs.h"
+#include "msr.h"
+#include "time.h"
 #include "tlfs.h"
 
 #define APIC_IRR 0x200 /* 8 registers, 0x10 apart (SDM 11.8.4) */
@@ -22,25 +27,36 @@
 static bool irr_pending(void)
 {
 	for (u32 i = 0; i < 8; i++)
-		if (hv_apic_read(APIC_IRR + 0x10 * i))
+		if (hw_apic_read(APIC_IRR + 0x10 * i))
 			return true;
 	return false;
 }
 
-int hv_msr_guest_idle_read(struct vp *vp, u32 msr, u64 *val)
+static int idle_msr_guest_idle_read(struct vp *vp, u32 msr, u64 *val)
 {
-	u64 t0 = hv_rdtsc();
+	u64 t0 = hw_rdtsc();
 	while (!irr_pending())
-		hv_cpu_relax();
-	vp->idle_ticks += hv_rdtsc() - t0;
+		hw_cpu_relax();
+	vp->idle_ticks += hw_rdtsc() - t0;
 	vp->idle_count++;
 	*val = 0;
 	return 0;
 }
 
-int hv_msr_vp_runtime_read(struct vp *vp, u32 msr, u64 *val)
+static int idle_msr_vp_runtime_read(struct vp *vp, u32 msr, u64 *val)
 {
-	u64 ran = hv_rdtsc() - vp->start_tsc - vp->idle_ticks;
-	*val = hv_ref_time(&(struct partition){ .tsc_scale = vp->part->tsc_scale }, ran);
+	u64 ran = hw_rdtsc() - vp->start_tsc - vp->idle_ticks;
+	*val = time_ticks_to_ref(vp->part, ran);
 	return 0;
 }
+
+HV_MSR_ROWS(idle_msrs) = {
+	{ HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_VP_RUNTIME, HV_ACCESS_VP_RUNTIME, 0,
+	  idle_msr_vp_runtime_read, msr_read_only, "VP_RUNTIME" },
+	{ HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_GUEST_IDLE, HV_ACCESS_GUEST_IDLE_REG,
+	  HV_FEATURE_GUEST_IDLE_STATE, idle_msr_guest_idle_read, msr_read_only, "GUEST_IDLE" },
+};
+
+HV_VPREG_ROWS(idle_vpregs) = {
+	{ 0x00090000, HV_X64_MSR_VP_RUNTIME, true, "VpRuntime" },
+};

@@ -5,7 +5,10 @@
  * configuration port), to print the exit counters before the platform goes
  * away; the access itself is then passed to the hardware unchanged.
  */
-#include "hv.h"
+#include "io.h"
+#include "backend.h"
+#include "hw.h"
+#include "module.h"
 #include "log.h"
 
 #define PM1_SLP_EN BIT(13) /* ACPI 4.8.3.2.1 */
@@ -17,7 +20,7 @@
  * intercepting 0xCF9 also traps every 32-bit access to 0xCF8, that is
  * every PCI configuration access: 25,000 exits in one Linux boot. A reset
  * through 0xCF9 goes unlogged; HV_X64_MSR_RESET is logged. */
-u32 hv_io_intercepts(const struct partition *p, u16 ports[HV_IO_INTERCEPTS_MAX])
+u32 io_intercepts(const struct partition *p, u16 ports[IO_INTERCEPTS_MAX])
 {
 	u32 n = 0;
 	const u16 cand[] = { p->pm1a_cnt_port, p->pm1a_cnt_port ? (u16)(p->pm1a_cnt_port + 1) : 0,
@@ -30,10 +33,10 @@ u32 hv_io_intercepts(const struct partition *p, u16 ports[HV_IO_INTERCEPTS_MAX])
 }
 
 /* Ask the backend for those ports' exits, once per VP. */
-int hv_io_request_intercepts(struct vp *vp)
+int io_request_intercepts(struct vp *vp)
 {
-	u16 ports[HV_IO_INTERCEPTS_MAX];
-	for (u32 i = 0, n = hv_io_intercepts(vp->part, ports); i < n; i++)
+	u16 ports[IO_INTERCEPTS_MAX];
+	for (u32 i = 0, n = io_intercepts(vp->part, ports); i < n; i++)
 		if (vp->part->be->io_intercept(vp, ports[i], true))
 			return -1;
 	return 0;
@@ -64,9 +67,9 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 	u8 size = e->u.io.size;
 
 	if (e->u.io.string || e->u.io.rep || (size != 1 && size != 2 && size != 4))
-		hv_fatal(vp, e, "string I/O on an intercepted port");
+		vp_fatal(vp, e, "string I/O on an intercepted port");
 	if (e->u.io.in) {
-		u32 v = hv_native_io_in(port, size);
+		u32 v = hw_io_in(port, size);
 		vp->gpr[GPR_RAX] = (vp->gpr[GPR_RAX] & ~(u64)io_mask(size)) | v;
 		return HV_ACT_ADVANCE;
 	}
@@ -74,12 +77,14 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 	if ((pm1_write(p->pm1a_cnt_port, port, val, &pm1) ||
 	     pm1_write(p->pm1b_cnt_port, port, val, &pm1)) && (pm1 & PM1_SLP_EN)) {
 		LOGI("guest enters ACPI sleep state %u (PM1 port %x <- %x)", (pm1 >> 10) & 7, port, val);
-		hv_dump_counters(vp);
-		hv_dump_other_vps(vp);
+		vp_dump_counters(vp);
+		vp_dump_others(vp);
 	} else if (port == p->reset_port && val == p->reset_value) {
 		LOGI("guest resets the system (port %x <- %x)", port, val);
-		hv_dump_counters(vp);
+		vp_dump_counters(vp);
 	}
-	hv_native_io_out(port, size, val);
+	hw_io_out(port, size, val);
 	return HV_ACT_ADVANCE;
 }
+
+HV_EXIT_HANDLER(exit_io, HV_EXIT_IO, hv_handle_io);

@@ -6,7 +6,11 @@
  * #GP into the guest (the access has no other effect) and is logged. A
  * write to a read-only overlay page (the hypercall page) is #GP too.
  */
-#include "hv.h"
+#include "npf.h"
+#include "backend.h"
+#include "module.h"
+#include "overlay.h"
+#include "smp.h"
 #include "log.h"
 
 #define HIDDEN_LOG_LIMIT 8
@@ -21,18 +25,18 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 			LOGW("guest %s of hypervisor memory at %lx (rip %lx): #GP injected",
 			     e->u.npf.write ? "write" : e->u.npf.exec ? "fetch" : "read",
 			     (unsigned long)gpa, (unsigned long)p->be->read_reg(vp, GREG_RIP));
-		hv_inject_gp(vp);
+		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}
 	/* The xAPIC page is read-only for the guest: its writes are emulated,
 	 * for the ICR (hv/smp.c). */
 	if (p->apic_gpa && ALIGN_DOWN(gpa, PAGE_SIZE) == p->apic_gpa && e->u.npf.write)
-		return hv_apic_mmio_write(vp, e);
+		return smp_apic_mmio_write(vp, e);
 	/* TLFS 3.13: the hypercall page (and any read-only overlay) is not
 	 * writable: a write raises #GP. */
 	struct overlay *o = overlay_at(p, gpa);
 	if (o && e->u.npf.present && e->u.npf.write && o->acc != SLAT_RWX) {
-		hv_inject_gp(vp);
+		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}
 	if (!e->u.npf.present && p->phys_addr_bits < 64 && gpa < (1ull << p->phys_addr_bits)) {
@@ -41,7 +45,9 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 		spin_unlock(&vp->part->lock);
 		if (r == 0)
 			return HV_ACT_RESUME;
-		hv_fatal(vp, e, "out of memory for second-level tables");
+		vp_fatal(vp, e, "out of memory for second-level tables");
 	}
-	hv_fatal(vp, e, "unexpected second-level fault");
+	vp_fatal(vp, e, "unexpected second-level fault");
 }
+
+HV_EXIT_HANDLER(exit_npf, HV_EXIT_NPF, hv_handle_npf);

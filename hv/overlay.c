@@ -8,7 +8,8 @@
  * unmapped if it lies in the hypervisor's own (hidden) memory. When
  * overlays are stacked on one page, the most recently enabled one is seen.
  */
-#include "hv.h"
+#include "overlay.h"
+#include "backend.h"
 #include "boot_info.h"
 #include "tlfs.h"
 

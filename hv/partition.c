@@ -1,23 +1,32 @@
 /*
  * partition.c - the root partition's properties (TLFS 4.2): privileges and
- * features are what the implementation tables say works, never more.
+ * features are what the registered rows implement, never more. Collects
+ * the modules' rows (include/hv/module.h) before anything uses them.
  */
-#include "hv.h"
+#include "partition.h"
+#include "backend.h"
+#include "dispatch.h"
+#include "hypercall.h"
+#include "module.h"
+#include "msr.h"
 #include "tlfs.h"
+#include "vpregs.h"
 
-void partition_init(struct partition *p, const struct backend *be, u32 phys_bits,
-		    u64 hidden_base, u64 hidden_size)
+int partition_init(struct partition *p, const struct backend *be, u32 phys_bits,
+		   u64 hidden_base, u64 hidden_size)
 {
-	hv_msr_build_index();
 	*p = (struct partition){ 0 };
+	if (msr_table_init() || hc_table_init() || vpregs_table_init() || dispatch_table_init() ||
+	    registry_init())
+		return -1;
 	p->be = be;
-	p->privileges = hv_msr_implemented_privileges() | hv_hypercall_implemented_privileges();
-	p->features_edx = hv_msr_implemented_features_edx() | hv_hypercall_features_edx();
+	p->privileges = msr_privileges() | hc_privileges();
+	p->features_edx = msr_features_edx() | hc_features_edx();
 	/* The hypercall page is an overlay: without a backend that can map
 	 * one, there is no hypercall interface and nothing that needs it. */
 	if (!be->slat_set_page || !be->hypercall_insn) {
 		p->privileges &= ~(HV_ACCESS_HYPERCALL_MSRS | ~0xffffffffull);
-		p->features_edx &= ~hv_hypercall_features_edx();
+		p->features_edx &= ~hc_features_edx();
 	}
 	/* Implemented but not granted: Linux 6.1 (arch/x86/hyperv/hv_init.c)
 	 * calls HvGetPartitionId when it sees AccessPartitionId, with an
@@ -50,27 +59,12 @@ void partition_init(struct partition *p, const struct backend *be, u32 phys_bits
 	p->hidden_base = hidden_base;
 	p->hidden_size = hidden_size;
 	p->hc_budget_ticks = ~0ull;
+	return 0;
 }
 
-void partition_set_tsc_hz(struct partition *p, u64 tsc_hz)
+int partition_setup_modules(struct partition *p, struct pool *pool)
 {
-	p->tsc_hz = tsc_hz;
-	/* Reference time needs a measured TSC (TLFS 12.4, 12.7). */
-	if (!hv_time_scale(tsc_hz))
-		p->privileges &= ~(HV_ACCESS_PARTITION_REFERENCE_COUNTER |
-				   HV_ACCESS_PARTITION_REFERENCE_TSC | HV_ACCESS_FREQUENCY_REGS);
-	/* TLFS 3.3: return to the guest after about 50 us. */
-	p->hc_budget_ticks = tsc_hz ? tsc_hz / 20000 : ~0ull;
-}
-
-/* The frequency MSRs report what was measured, never a guess. */
-void partition_set_apic_hz(struct partition *p, u64 apic_hz)
-{
-	p->apic_hz = apic_hz;
-	if (!apic_hz || !p->tsc_hz) {
-		p->privileges &= ~HV_ACCESS_FREQUENCY_REGS;
-		p->features_edx &= ~HV_FEATURE_FREQUENCY_MSRS;
-	}
+	return registry_partition_init(p, pool);
 }
 
 int partition_add_vp(struct partition *p, struct vp *vp)

@@ -4,7 +4,7 @@
  * processor (QEMU's SVM resets it in host mode; real SVM hardware keeps an
  * intercepted INIT pending), so the guest's ICR writes are intercepted:
  * xAPIC through the second-level tables (the APIC page is read-only for
- * the guest; writes are emulated, see hv_apic_mmio_write), x2APIC through
+ * the guest; writes are emulated, see smp_apic_mmio_write), x2APIC through
  * the MSR bitmap (ICR, MSR 0x830, writes only), and the Hyper-V ICR MSR.
  * INIT and SIPI for a VP go into its mailbox and the VP is kicked with a
  * physical NMI; before its next entry it takes the INIT (wait-for-SIPI,
@@ -13,11 +13,17 @@
  * launched) get the physical IPI. All other IPIs go to the hardware as
  * written. docs/smp.md explains the design.
  */
-#include "hv.h"
+#include "smp.h"
+#include "backend.h"
 #include "boot_info.h"
+#include "emulate.h"
+#include "hw.h"
+#include "kick.h"
 #include "log.h"
+#include "module.h"
 #include "tlfs.h"
 #include "x86.h"
+#include "xcall.h"
 
 #define ICR_MODE(lo) (((lo) >> 8) & 7)
 #define ICR_MODE_NMI 4
@@ -29,62 +35,13 @@
 #define ICR_SHORTHAND(lo) (((lo) >> 18) & 3)
 #define SIPI_VALID 0x100u
 
-/* Send `lo` to the physical APIC ID `dest` (no shorthand, physical mode). */
-static void send_physical(const struct vp *vp, bool x2, u32 dest, u32 lo)
-{
-	lo &= ~((3u << 18) | ICR_LOGICAL);
-	hv_apic_write_icr(x2 ? ((u64)dest << 32) | lo : ((u64)(dest << 24) << 32) | lo);
-	/* xAPIC: put back the guest's ICR high half (its next send may rely
-	 * on it). */
-	if (!x2)
-		hv_apic_write(0x310, vp->icr_hi);
-}
-
-static bool x2apic_mode(void)
-{
-	u64 base = 0;
-	return !hv_native_rdmsr(MSR_IA32_APIC_BASE, &base) && (base & BIT(10));
-}
-
-/* Make target exit soon: an NMI, counted so it is not taken for the
- * guest's own. */
-static void kick(const struct vp *self, struct vp *target, bool x2)
-{
-	__atomic_add_fetch(&target->kicks_pending, 1, __ATOMIC_SEQ_CST);
-	send_physical(self, x2, target->apic_id, ICR_MODE_NMI << 8);
-}
-
-/* A fixed interrupt with `vector` to target's processor (edge, physical
- * destination): the synthetic cluster IPI (TLFS 10.5.2). */
-void hv_send_fixed_ipi(struct vp *self, struct vp *target, u8 vector)
-{
-	send_physical(self, x2apic_mode(), target->apic_id, vector);
-}
-
-void hv_kick(struct vp *self, struct vp *target)
-{
-	kick(self, target, x2apic_mode());
-}
-
-/* Consume one kick if any is pending; true if the NMI was a kick. */
-static bool take_kick(struct vp *vp)
-{
-	u32 k = __atomic_load_n(&vp->kicks_pending, __ATOMIC_SEQ_CST);
-	while (k) {
-		if (__atomic_compare_exchange_n(&vp->kicks_pending, &k, k - 1, false, __ATOMIC_SEQ_CST,
-						__ATOMIC_SEQ_CST))
-			return true;
-	}
-	return false;
-}
-
-void hv_icr_write(struct vp *vp, u64 icr, bool x2)
+void smp_icr_write(struct vp *vp, u64 icr, bool x2)
 {
 	struct partition *p = vp->part;
 	u32 lo = (u32)icr, mode = ICR_MODE(lo);
 
 	if (mode != ICR_MODE_INIT && mode != ICR_MODE_SIPI) {
-		hv_apic_write_icr(icr);
+		hw_apic_write_icr(icr);
 		return;
 	}
 	/* INIT level de-assert (level 0, level-triggered): a no-op on every
@@ -109,7 +66,7 @@ void hv_icr_write(struct vp *vp, u64 icr, bool x2)
 		if (!t) { /* not virtualized (yet): the real thing is safe */
 			LOGD("%s to processor %u (APIC %u): physical", mode == ICR_MODE_INIT ? "INIT" : "SIPI",
 			     i, apic);
-			send_physical(vp, x2, apic, lo);
+			kick_send_physical(vp, x2, apic, lo);
 			continue;
 		}
 		LOGD("%s to VP %u (ICR %lx)", mode == ICR_MODE_INIT ? "INIT" : "SIPI", t->index,
@@ -121,7 +78,7 @@ void hv_icr_write(struct vp *vp, u64 icr, bool x2)
 			__atomic_store_n(&t->sipi, (lo & 0xff) | SIPI_VALID, __ATOMIC_SEQ_CST);
 		}
 		if (t != vp)
-			kick(vp, t, x2);
+			kick_send(vp, t);
 	}
 }
 
@@ -147,21 +104,18 @@ static void init_sipi_state(struct vp *vp, u8 vector)
 	g.pat = 0x0007040600070406ull;
 	for (int i = 0; i < GPR__COUNT; i++)
 		vp->gpr[i] = 0;
-	hv_native_cpuid(1, 0, r);
+	hw_cpuid(1, 0, r);
 	vp->gpr[GPR_RDX] = r[0]; /* family/model/stepping */
 	vp->part->be->vp_load_state(vp, &g);
 	vp->sipi_count++;
 }
 
-/* Before every entry: INIT and SIPI from the mailbox, NMIs that arrived
- * while the host ran. On every exit path, so the common case (nothing
- * pending) is four plain loads; the atomics are only for real work. */
-void hv_vp_before_entry(struct vp *vp)
+/* Before an entry when the VP's mailbox has something (the core tests it,
+ * vp_entry_pending): INIT and SIPI from the mailbox, cross-VP calls, NMIs
+ * that arrived while the host ran. */
+void smp_before_entry(struct vp *vp)
 {
-	if (!(vp->init_pending | vp->sipi | vp->host_nmi | (u32)vp->wait_sipi |
-	      (vp->xcall != NULL)))
-		return;
-	hv_xcall_service(vp);
+	xcall_service(vp);
 	if (__atomic_exchange_n(&vp->init_pending, 0, __ATOMIC_SEQ_CST)) {
 		LOGD("INIT: waiting for SIPI");
 		vp->wait_sipi = true;
@@ -171,7 +125,7 @@ void hv_vp_before_entry(struct vp *vp)
 	while (vp->wait_sipi) {
 		/* Wait-for-SIPI: a later INIT keeps waiting; SIPI starts. */
 		__atomic_exchange_n(&vp->init_pending, 0, __ATOMIC_SEQ_CST);
-		hv_xcall_service(vp); /* other VPs may wait on us */
+		xcall_service(vp); /* other VPs may wait on us */
 		u32 s = __atomic_exchange_n(&vp->sipi, 0, __ATOMIC_SEQ_CST);
 		if (s & SIPI_VALID) {
 			LOGD("SIPI: starting at %x:0000", (s & 0xff) << 8);
@@ -179,11 +133,11 @@ void hv_vp_before_entry(struct vp *vp)
 			init_sipi_state(vp, (u8)s);
 			break;
 		}
-		hv_cpu_relax();
+		hw_cpu_relax();
 	}
 	if (vp->host_nmi) {
 		vp->host_nmi = 0;
-		if (!take_kick(vp)) {
+		if (!kick_take(vp)) {
 			/* Not a kick: the guest's own NMI. Logged once per
 			 * VP: a kick mistaken for one would put an NMI into a
 			 * guest that expects none. */
@@ -194,7 +148,7 @@ void hv_vp_before_entry(struct vp *vp)
 	}
 }
 
-/* An NMI exit: a kick, or the guest's own NMI. hv_vp_before_entry tells
+/* An NMI exit: a kick, or the guest's own NMI. smp_before_entry tells
  * them apart (VMX consumes the NMI with the exit; SVM took it in the host
  * already, which also set host_nmi). */
 enum hv_action hv_handle_nmi(struct vp *vp, struct hv_exit *e)
@@ -205,22 +159,22 @@ enum hv_action hv_handle_nmi(struct vp *vp, struct hv_exit *e)
 
 /* The exit this file needs from the backend, requested once per VP: x2APIC
  * ICR writes (MSR 0x830, inside the MSR bitmaps' range). */
-int hv_smp_request_intercepts(struct vp *vp)
+int smp_request_intercepts(struct vp *vp)
 {
 	return vp->part->be->msr_intercept(vp, 0x830, BE_INTERCEPT_WRITE, true);
 }
 
 /* x2APIC ICR (MSR 0x830) writes. */
-int hv_x2apic_icr_write(struct vp *vp, u64 val)
+int smp_x2apic_icr_write(struct vp *vp, u64 val)
 {
-	if (!x2apic_mode())
+	if (!hw_x2apic_mode())
 		return 1; /* #GP, as on hardware */
-	hv_icr_write(vp, val, true);
+	smp_icr_write(vp, val, true);
 	return 0;
 }
 
 /* A guest write to the read-only xAPIC page: emulate the instruction. */
-enum hv_action hv_apic_mmio_write(struct vp *vp, struct hv_exit *e)
+enum hv_action smp_apic_mmio_write(struct vp *vp, struct hv_exit *e)
 {
 	const struct backend *be = vp->part->be;
 	struct gwalk_regs r = { be->read_reg(vp, GREG_CR0), be->read_reg(vp, GREG_CR3),
@@ -232,23 +186,25 @@ enum hv_action hv_apic_mmio_write(struct vp *vp, struct hv_exit *e)
 	int n = gfetch(vp->part, &r, la, insn);
 
 	if (decode_store(insn, n, mode64, &d))
-		hv_fatal(vp, e, "cannot emulate this write to the local APIC page");
+		vp_fatal(vp, e, "cannot emulate this write to the local APIC page");
 	u32 off = (u32)(e->u.npf.gpa & 0xfff);
 	u64 v = d.has_imm ? d.imm : vp->gpr[d.reg] >> (d.high_byte ? 8 : 0);
 	u32 val = (u32)v;
 	if (d.is_xchg) {
-		u32 old = hv_apic_read(off & ~3u);
+		u32 old = hw_apic_read(off & ~3u);
 		vp->gpr[d.reg] = (vp->gpr[d.reg] & ~0xffffffffull) | old;
 	}
 	/* The xAPIC registers are 32 bits at 16-byte-aligned offsets. */
 	if (off == 0x300)
-		hv_icr_write(vp, ((u64)vp->icr_hi << 32) | val, false);
+		smp_icr_write(vp, ((u64)vp->icr_hi << 32) | val, false);
 	else {
 		if (off == 0x310)
 			vp->icr_hi = val;
-		hv_apic_write(off & ~3u, val);
+		hw_apic_write(off & ~3u, val);
 	}
 	vp->apic_writes++;
 	e->insn_len = d.len;
 	return HV_ACT_ADVANCE;
 }
+
+HV_EXIT_HANDLER(exit_nmi, HV_EXIT_NMI, hv_handle_nmi);

@@ -8,8 +8,18 @@
  * they agree exactly. The page's TscSequence is non-zero only when the TSC
  * is invariant (TLFS 12.3: CPUID 0x80000007 EDX[8], or invariant_tsc=yes
  * in hv.cfg); with 0 the guest falls back to the MSR (TLFS 12.7.3.2).
+ *
+ * A module (include/hv/module.h): its MSR rows and its partition set-up
+ * are registered here, not in a central table.
  */
-#include "hv.h"
+#include "time.h"
+#include "backend.h"
+#include "hw.h"
+#include "module.h"
+#include "vpregs.h"
+#include "msr.h"
+#include "overlay.h"
+#include "pool.h"
 #include "tlfs.h"
 
 /* 128-bit helpers in plain C (no libgcc in the core). */
@@ -38,39 +48,51 @@ static u64 div128_64(u64 hi, u64 lo, u64 d)
 	return q;
 }
 
-u64 hv_time_scale(u64 tsc_hz)
+u64 time_scale(u64 tsc_hz)
 {
 	/* 10^7 ticks of 100 ns per second, as a 64.64 fraction per TSC tick. */
 	return tsc_hz > 10000000 ? div128_64(10000000, 0, tsc_hz) : 0;
 }
 
-u64 hv_ref_time(const struct partition *p, u64 tsc)
+u64 time_ref(const struct partition *p, u64 tsc)
 {
 	return mul_hi64(tsc, p->tsc_scale) + (u64)p->tsc_offset;
 }
 
-void hv_time_partition_init(struct partition *p, u8 *tsc_page, u64 apic_hz, bool invariant)
+u64 time_ticks_to_ref(const struct partition *p, u64 ticks) { return mul_hi64(ticks, p->tsc_scale); }
+
+/* At partition set-up, with the clocks measured (p->tsc_hz, apic_hz,
+ * invariant_tsc) and tsc_page the reference TSC page's memory:
+ * reference time needs a measured TSC (TLFS 12.4, 12.7), and the
+ * frequency MSRs report what was measured, never a guess. */
+int time_setup(struct partition *p, u8 *tsc_page)
 {
-	partition_set_apic_hz(p, apic_hz);
-	p->tsc_scale = hv_time_scale(p->tsc_hz);
-	p->tsc_offset = -(s64)mul_hi64(hv_rdtsc(), p->tsc_scale); /* zero now */
+	if (!time_scale(p->tsc_hz))
+		p->privileges &= ~(HV_ACCESS_PARTITION_REFERENCE_COUNTER |
+				   HV_ACCESS_PARTITION_REFERENCE_TSC | HV_ACCESS_FREQUENCY_REGS);
+	if (!p->apic_hz || !p->tsc_hz) {
+		p->privileges &= ~HV_ACCESS_FREQUENCY_REGS;
+		p->features_edx &= ~HV_FEATURE_FREQUENCY_MSRS;
+	}
+	p->tsc_scale = time_scale(p->tsc_hz);
+	p->tsc_offset = -(s64)mul_hi64(hw_rdtsc(), p->tsc_scale); /* zero now */
 	for (u64 i = 0; i < PAGE_SIZE; i++)
 		tsc_page[i] = 0;
 	struct hv_ref_tsc_page *pg = (struct hv_ref_tsc_page *)tsc_page;
 	pg->tsc_scale = p->tsc_scale;
 	pg->tsc_offset = p->tsc_offset;
-	pg->tsc_sequence = invariant && p->tsc_scale ? 1 : 0;
+	pg->tsc_sequence = p->invariant_tsc && p->tsc_scale ? 1 : 0;
 	p->ref_tsc_page = (struct overlay){ 0, (u64)(uintptr_t)tsc_page, SLAT_RX, false, "reference TSC" };
-	overlay_register(p, &p->ref_tsc_page);
+	return overlay_register(p, &p->ref_tsc_page);
 }
 
-int hv_msr_time_ref_count_read(struct vp *vp, u32 msr, u64 *val)
+static int time_msr_time_ref_count_read(struct vp *vp, u32 msr, u64 *val)
 {
-	*val = hv_ref_time(vp->part, hv_rdtsc());
+	*val = time_ref(vp->part, hw_rdtsc());
 	return 0;
 }
 
-int hv_msr_reference_tsc_read(struct vp *vp, u32 msr, u64 *val)
+static int time_msr_reference_tsc_read(struct vp *vp, u32 msr, u64 *val)
 {
 	*val = vp->part->ref_tsc_msr;
 	return 0;
@@ -78,7 +100,7 @@ int hv_msr_reference_tsc_read(struct vp *vp, u32 msr, u64 *val)
 
 /* TLFS 12.7.1: bit 0 enable, 11:1 RsvdP (kept as written), 63:12 GPA. A
  * page beyond the GPA space is simply not visible (no #GP). */
-int hv_msr_reference_tsc_write(struct vp *vp, u32 msr, u64 val)
+static int time_msr_reference_tsc_write(struct vp *vp, u32 msr, u64 val)
 {
 	struct partition *p = vp->part;
 	if (overlay_msr_write(vp, &p->ref_tsc_page, val, false))
@@ -88,8 +110,32 @@ int hv_msr_reference_tsc_write(struct vp *vp, u32 msr, u64 val)
 }
 
 /* Appendix C: the frequencies the hypervisor measured at start, in Hz. */
-int hv_msr_frequency_read(struct vp *vp, u32 msr, u64 *val)
+static int time_msr_frequency_read(struct vp *vp, u32 msr, u64 *val)
 {
 	*val = msr == HV_X64_MSR_TSC_FREQUENCY ? vp->part->tsc_hz : vp->part->apic_hz;
 	return 0;
 }
+
+HV_MSR_ROWS(time_msrs) = {
+	{ HV_X64_MSR_TIME_REF_COUNT, HV_X64_MSR_TIME_REF_COUNT, HV_ACCESS_PARTITION_REFERENCE_COUNTER, 0,
+	  time_msr_time_ref_count_read, msr_read_only, "TIME_REF_COUNT" },
+	{ HV_X64_MSR_REFERENCE_TSC, HV_X64_MSR_REFERENCE_TSC, HV_ACCESS_PARTITION_REFERENCE_TSC, 0,
+	  time_msr_reference_tsc_read, time_msr_reference_tsc_write, "REFERENCE_TSC" },
+	{ HV_X64_MSR_TSC_FREQUENCY, HV_X64_MSR_APIC_FREQUENCY, HV_ACCESS_FREQUENCY_REGS,
+	  HV_FEATURE_FREQUENCY_MSRS, time_msr_frequency_read, msr_read_only, "TSC/APIC_FREQUENCY" },
+};
+
+static int time_partition_init(struct partition *p, struct pool *pool)
+{
+	u8 *page = pool_alloc_pages(pool, 1);
+	return page ? time_setup(p, page) : -1;
+}
+
+HV_MODULE(time, .on_partition = time_partition_init);
+
+HV_VPREG_ROWS(time_vpregs) = {
+	{ 0x00000240, HV_X64_MSR_TSC_FREQUENCY, true, "ProcessorClockFrequency" },
+	{ 0x00000241, HV_X64_MSR_APIC_FREQUENCY, true, "InterruptClockFrequency" },
+	{ 0x00090004, HV_X64_MSR_TIME_REF_COUNT, true, "TimeRefCount" },
+	{ 0x00090017, HV_X64_MSR_REFERENCE_TSC, false, "ReferenceTsc" },
+};

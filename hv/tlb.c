@@ -12,6 +12,10 @@
  * tag, keeping global translations when the guest allows it.
  */
 #include "hypercall.h"
+#include "backend.h"
+#include "kick.h"
+#include "vpset.h"
+#include "xcall.h"
 #include "boot_info.h"
 #include "log.h"
 #include "tlfs.h"
@@ -65,11 +69,11 @@ static u16 flush_targets(const struct hc_ctx *c, bool ex, u64 *mask)
 {
 	const struct partition *p = c->vp->part;
 	if (hc_rd64(c->in + 8) & HV_FLUSH_ALL_PROCESSORS) {
-		*mask = hv_vpset_all(p);
+		*mask = vpset_all(p);
 		return HV_STATUS_SUCCESS;
 	}
-	u16 st = ex ? hv_vpset_parse(p, c->in + 16, c->var_hdr, mask)
-		    : hv_vpmask_check(p, *mask = hc_rd64(c->in + 16));
+	u16 st = ex ? vpset_parse(p, c->in + 16, c->var_hdr, mask)
+		    : vpset_mask_check(p, *mask = hc_rd64(c->in + 16));
 	if (st)
 		return st;
 	return *mask ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
@@ -86,12 +90,12 @@ static u16 flush_space(struct hc_ctx *c, bool ex)
 	struct flush_req r; /* addr[] unused: not cleared (a whole-tag flush) */
 	r.nonglobal = (hc_rd64(c->in + 8) & HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY) != 0;
 	r.n = 0;
-	hv_xcall_mask(c->vp, mask, flush_on, &r);
+	xcall_mask(c->vp, mask, flush_on, &r);
 	return HV_STATUS_SUCCESS;
 }
 
-u16 hc_flush_space(struct hc_ctx *c) { return flush_space(c, false); }
-u16 hc_flush_space_ex(struct hc_ctx *c) { return flush_space(c, true); }
+static u16 hc_flush_space(struct hc_ctx *c) { return flush_space(c, false); }
+static u16 hc_flush_space_ex(struct hc_ctx *c) { return flush_space(c, true); }
 
 /* The list calls: the header is checked once per round and the targets
  * kept in scratch[0]; the GVA ranges of the round are flushed together at
@@ -105,16 +109,16 @@ static u16 flush_list_check(struct hc_ctx *c, bool ex)
 	return st;
 }
 
-u16 hc_flush_list_check(struct hc_ctx *c) { return flush_list_check(c, false); }
-u16 hc_flush_list_ex_check(struct hc_ctx *c) { return flush_list_check(c, true); }
+static u16 hc_flush_list_check(struct hc_ctx *c) { return flush_list_check(c, false); }
+static u16 hc_flush_list_ex_check(struct hc_ctx *c) { return flush_list_check(c, true); }
 
 /* Every GVA range is valid: addresses beyond the GVA space are ignored
  * (TLFS 9.4.4); round_end flushes. */
-u16 hc_flush_list_elem(struct hc_ctx *c, u32 i) { return HV_STATUS_SUCCESS; }
+static u16 hc_flush_list_elem(struct hc_ctx *c, u32 i) { return HV_STATUS_SUCCESS; }
 
 static bool canonical48(u64 va) { return (u64)((s64)(va << 16) >> 16) == va; }
 
-u16 hc_flush_list_round(struct hc_ctx *c, u32 done)
+static u16 hc_flush_list_round(struct hc_ctx *c, u32 done)
 {
 	struct flush_req r; /* addr[0, n) filled below, the rest unused */
 	r.nonglobal = false;
@@ -138,12 +142,12 @@ u16 hc_flush_list_round(struct hc_ctx *c, u32 done)
 		}
 	}
 	if (r.n)
-		hv_xcall_mask(c->vp, c->scratch[0], flush_on, &r);
+		xcall_mask(c->vp, c->scratch[0], flush_on, &r);
 	return HV_STATUS_SUCCESS;
 }
 
 /* TLFS 9.4.1: load CR3 without the flush a MOV to CR3 implies. */
-u16 hc_switch_address_space(struct hc_ctx *c)
+static u16 hc_switch_address_space(struct hc_ctx *c)
 {
 	struct vp *vp = c->vp;
 	const struct backend *be = vp->part->be;
@@ -173,26 +177,46 @@ static u16 send_ipi(struct hc_ctx *c, u64 mask, u8 vector)
 	struct partition *p = c->vp->part;
 	for (u32 i = 0; i < p->vp_count; i++)
 		if ((mask & BIT(i)) && p->vps[i])
-			hv_send_fixed_ipi(c->vp, p->vps[i], vector);
+			kick_fixed_ipi(c->vp, p->vps[i], vector);
 	return HV_STATUS_SUCCESS;
 }
 
-u16 hc_send_ipi(struct hc_ctx *c)
+static u16 hc_send_ipi(struct hc_ctx *c)
 {
 	u8 vector;
 	u64 mask = hc_rd64(c->in + 8);
 	u16 st = ipi_header(c, &vector);
 	if (!st)
-		st = hv_vpmask_check(c->vp->part, mask);
+		st = vpset_mask_check(c->vp->part, mask);
 	return st ? st : send_ipi(c, mask, vector);
 }
 
-u16 hc_send_ipi_ex(struct hc_ctx *c)
+static u16 hc_send_ipi_ex(struct hc_ctx *c)
 {
 	u8 vector;
 	u64 mask;
 	u16 st = ipi_header(c, &vector);
 	if (!st)
-		st = hv_vpset_parse(c->vp->part, c->in + 8, c->var_hdr, &mask);
+		st = vpset_parse(c->vp->part, c->in + 8, c->var_hdr, &mask);
 	return st ? st : send_ipi(c, mask, vector);
 }
+
+/* TLFS 9.4.1-9.4.5, 10.5.2-10.5.3. The Ex forms carry an HV_VP_SET whose
+ * banks are the variable header (TLFS 7.8.7.3). */
+HV_HCALL_ROWS(tlb_hcalls) = {
+	{ HVCALL_SWITCH_VIRTUAL_ADDRESS_SPACE, HC_SLOW | HC_FAST, 0, 8, 0, 0, 0,
+	  hc_switch_address_space, NULL, NULL, "HvSwitchVirtualAddressSpace", NULL },
+	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, HC_SLOW | HC_FAST, 0, 24, 0, 0, 0, hc_flush_space,
+	  NULL, NULL, "HvFlushVirtualAddressSpace", NULL },
+	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, HC_REP | HC_SLOW | HC_FAST, 0, 24, 8, 0, 0, NULL,
+	  hc_flush_list_check, hc_flush_list_elem, "HvFlushVirtualAddressList", hc_flush_list_round },
+	{ HVCALL_SEND_IPI, HC_SLOW | HC_FAST, 0, 16, 0, 0, 0, hc_send_ipi, NULL, NULL,
+	  "HvCallSendSyntheticClusterIpi", NULL },
+	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, HC_SLOW | HC_FAST | HC_VARHDR, 0, 32, 0, 0, 0,
+	  hc_flush_space_ex, NULL, NULL, "HvFlushVirtualAddressSpaceEx", NULL },
+	{ HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, HC_REP | HC_SLOW | HC_FAST | HC_VARHDR, 0, 32, 8, 0,
+	  0, NULL, hc_flush_list_ex_check, hc_flush_list_elem, "HvFlushVirtualAddressListEx",
+	  hc_flush_list_round },
+	{ HVCALL_SEND_IPI_EX, HC_SLOW | HC_FAST | HC_VARHDR, 0, 24, 0, 0, 0, hc_send_ipi_ex, NULL,
+	  NULL, "HvCallSendSyntheticClusterIpiEx", NULL },
+};

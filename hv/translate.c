@@ -3,8 +3,8 @@
  * page walk with the target VP's paging state (SDM 4.3-4.6, APM 5), and the
  * hypercall that runs it on the target VP's processor.
  *
- * The walker (hv_translate_gva) is pure apart from guest-memory access
- * through hv_gpa_ptr(), and compiles unchanged in the host tests. It
+ * The walker (translate_gva) is pure apart from guest-memory access
+ * through hw_gpa_ptr(), and compiles unchanged in the host tests. It
  * handles paging off (identity), 32-bit paging (4 MiB pages with CR4.PSE,
  * PSE-36), PAE paging (PDPTEs read from memory), 4-level and 5-level
  * (CR4.LA57) paging. Results:
@@ -51,6 +51,11 @@
  * (TLFS 9.4.6: the walk need not be coherent with the TLB).
  */
 #include "hypercall.h"
+#include "translate.h"
+#include "backend.h"
+#include "hw.h"
+#include "overlay.h"
+#include "xcall.h"
 #include "boot_info.h"
 #include "tlfs.h"
 #include "x86.h"
@@ -97,7 +102,7 @@ static void *table_ptr(const struct partition *p, u64 gpa, bool *ro)
 	for (u32 i = 0; i < p->range_count; i++) {
 		const struct mem_range *r = &p->ranges[i];
 		if (page >= r->base && page - r->base < r->size)
-			return r->type == MEM_RAM || r->type == MEM_RESERVED ? hv_gpa_ptr(gpa) : NULL;
+			return r->type == MEM_RAM || r->type == MEM_RESERVED ? hw_gpa_ptr(gpa) : NULL;
 	}
 	return NULL;
 }
@@ -327,7 +332,7 @@ static u32 walk32(struct walk *w, const struct xlate_state *s, u64 gva, struct x
 	return HV_TRANSLATE_GVA_SUCCESS;
 }
 
-u32 hv_translate_gva(const struct partition *p, const struct xlate_state *s, u64 gva_page,
+u32 translate_gva(const struct partition *p, const struct xlate_state *s, u64 gva_page,
 		     u64 flags, struct xlate_out *out)
 {
 	struct walk w = { p, flags, 0 };
@@ -379,12 +384,12 @@ static void xlate_on_vp(struct vp *vp, void *arg)
 	be->vp_get_state(vp, &gs);
 	s = (struct xlate_state){ gs.cr0, gs.cr3, gs.cr4, gs.efer, gs.pat, gs.rflags, 0, false };
 	s.cpl = (u8)be->read_reg(vp, GREG_CPL);
-	hv_native_cpuid(0x80000000u, 0, r);
+	hw_cpuid(0x80000000u, 0, r);
 	if (r[0] >= 0x80000001u) {
-		hv_native_cpuid(0x80000001u, 0, r);
+		hw_cpuid(0x80000001u, 0, r);
 		s.gbpages = r[3] & BIT(26);
 	}
-	rq->code = hv_translate_gva(vp->part, &s, rq->gva_page, rq->flags, &rq->out);
+	rq->code = translate_gva(vp->part, &s, rq->gva_page, rq->flags, &rq->out);
 }
 
 /* TLFS 9.4.6. Input {PartitionId, VpIndex, pad, ControlFlags, GvaPage},
@@ -394,7 +399,7 @@ static void xlate_on_vp(struct vp *vp, void *arg)
  * and TLB_FLUSH_INHIBIT: it asks for the TlbFlushInhibit flag of
  * HvRegisterInterceptSuspend (TLFS 9.1.4), which this hypervisor does not
  * implement, so the call is refused rather than the flag ignored. */
-u16 hc_translate_va(struct hc_ctx *c)
+static u16 hc_translate_va(struct hc_ctx *c)
 {
 	struct vp *target;
 	u16 st = hc_target_partition(hc_rd64(c->in));
@@ -414,9 +419,15 @@ u16 hc_translate_va(struct hc_ctx *c)
 		return st;
 
 	struct xlate_req rq = { ctl, hc_rd64(c->in + 24), 0, { 0, 0, false } };
-	hv_xcall(c->vp, target, xlate_on_vp, &rq);
+	xcall_run(c->vp, target, xlate_on_vp, &rq);
 	*(u64 *)c->out = rq.code | ((u64)rq.out.cache_type << 32) |
 			 ((u64)rq.out.overlay << 40);
 	*(u64 *)(c->out + 8) = rq.out.gpa_page;
 	return HV_STATUS_SUCCESS;
 }
+
+/* TLFS 9.4.6 */
+HV_HCALL_ROWS(translate_hcalls) = {
+	{ HVCALL_TRANSLATE_VIRTUAL_ADDRESS, HC_SLOW | HC_FAST, 0, 32, 0, 16, 0, hc_translate_va,
+	  NULL, NULL, "HvTranslateVirtualAddress", NULL },
+};

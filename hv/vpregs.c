@@ -16,11 +16,11 @@
  *  - ApicBase (read-only here), the synthetic registers (HvRegisterGuestOsId,
  *    Hypercall, VpIndex, VpRuntime, TimeRefCount, ReferenceTsc,
  *    VpAssistPage, GuestCrashP0-P4/Ctl, the two frequencies) through the
- *    synthetic MSR table (hv/msr.c: hv_synth_msr_read/write), so the
+ *    synthetic MSR table (hv/msr.c: msr_synth_read/write), so the
  *    same privilege and feature gates and the partition lock apply. The CPUID-leaf registers (HypervisorVersion,
  *    PrivilegesAndFeaturesInfo ...) give the 128-bit leaf as the VP sees it.
  * Every access runs on the target VP's processor in its host context
- * (hv_xcall), where its VMCS/VMCB, its CPU-held MSRs and its APIC are.
+ * (xcall_run), where its VMCS/VMCB, its CPU-held MSRs and its APIC are.
  * Each element is one such visit: a list is not an atomic snapshot of a VP
  * that runs between elements.
  *
@@ -45,6 +45,12 @@
  * A running VP, or the caller itself: HV_STATUS_INVALID_VP_STATE.
  */
 #include "hypercall.h"
+#include "vpregs.h"
+#include "backend.h"
+#include "cpuid.h"
+#include "hw.h"
+#include "msr.h"
+#include "xcall.h"
 #include "boot_info.h"
 #include "log.h"
 #include "tlfs.h"
@@ -108,9 +114,6 @@ struct vp_reg {
 
 #define GS_OFF(f) ((u32)offsetof(struct guest_boot_state, f))
 #define ARCH(n, k, c, a, nm) { n, n, k, c, a, false, nm }
-/* A synthetic MSR as a register: the MSR table (hv/msr.c) gates it with
- * the MSR's privilege or feature and does the access. */
-#define SYNTH(n, msr, ro, nm) { n, n, RK_SYNTH, V_ANY, msr, ro, nm }
 
 /* TLFS 7.8.2 register names. */
 static const struct vp_reg vp_regs[] = {
@@ -139,35 +142,46 @@ static const struct vp_reg vp_regs[] = {
 	/* 128-bit CPUID leaves 0x40000002-0x40000006. */
 	ARCH(0x00000100, RK_CPUID, V_ANY, 0x40000002u, "HypervisorVersion"),
 	{ 0x00000200, 0x00000203, RK_CPUID, V_ANY, 0x40000003u, false, "FeaturesInfo" },
-	/* Synthetic MSRs (TLFS appendix C), gated and accessed by hv/msr.c. */
-	SYNTH(0x00000210, HV_X64_MSR_CRASH_P0, false, "GuestCrashP0"),
-	SYNTH(0x00000211, HV_X64_MSR_CRASH_P0 + 1, false, "GuestCrashP1"),
-	SYNTH(0x00000212, HV_X64_MSR_CRASH_P0 + 2, false, "GuestCrashP2"),
-	SYNTH(0x00000213, HV_X64_MSR_CRASH_P3, false, "GuestCrashP3"),
-	SYNTH(0x00000214, HV_X64_MSR_CRASH_P4, false, "GuestCrashP4"),
-	SYNTH(0x00000215, HV_X64_MSR_CRASH_CTL, false, "GuestCrashCtl"),
-	SYNTH(0x00000240, HV_X64_MSR_TSC_FREQUENCY, true, "ProcessorClockFrequency"),
-	SYNTH(0x00000241, HV_X64_MSR_APIC_FREQUENCY, true, "InterruptClockFrequency"),
-	SYNTH(0x00090000, HV_X64_MSR_VP_RUNTIME, true, "VpRuntime"),
-	SYNTH(0x00090001, HV_X64_MSR_HYPERCALL, false, "Hypercall"),
-	SYNTH(0x00090002, HV_X64_MSR_GUEST_OS_ID, false, "GuestOsId"),
-	SYNTH(0x00090003, HV_X64_MSR_VP_INDEX, true, "VpIndex"),
-	SYNTH(0x00090004, HV_X64_MSR_TIME_REF_COUNT, true, "TimeRefCount"),
-	SYNTH(0x00090013, HV_X64_MSR_VP_ASSIST_PAGE, false, "VpAssistPage"),
-	SYNTH(0x00090017, HV_X64_MSR_REFERENCE_TSC, false, "ReferenceTsc"),
 };
 
-static const struct vp_reg *find_reg(const struct partition *p, u32 name)
+extern const struct hv_vpreg_row __start_hv_vpreg_rows[], __stop_hv_vpreg_rows[];
+
+/* The architectural rows above, then the modules' registered synthetic
+ * registers (HV_VPREG_ROWS, include/hv/vpregs.h), copied into *row. */
+static const struct vp_reg *find_reg(const struct partition *p, u32 name, struct vp_reg *row)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(vp_regs); i++) {
-		const struct vp_reg *r = &vp_regs[i];
-		if (name < r->first || name > r->last)
-			continue;
-		if (r->kind == RK_SYNTH && !hv_synth_msr_available(p, r->arg))
-			return NULL; /* not available to this partition */
-		return r;
+	const struct vp_reg *r = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(vp_regs) && !r; i++)
+		if (name >= vp_regs[i].first && name <= vp_regs[i].last)
+			r = &vp_regs[i];
+	for (const struct hv_vpreg_row *m = __start_hv_vpreg_rows; m < __stop_hv_vpreg_rows && !r; m++)
+		if (name == m->name) {
+			*row = (struct vp_reg){ name, name, RK_SYNTH, V_ANY, m->msr, m->read_only, m->label };
+			r = row;
+		}
+	if (r && r->kind == RK_SYNTH && !msr_synth_available(p, r->arg))
+		return NULL; /* not available to this partition */
+	return r;
+}
+
+/* No register name twice, none registered by a module that the
+ * architectural table has (checked at start). */
+int vpregs_table_init(void)
+{
+	for (const struct hv_vpreg_row *m = __start_hv_vpreg_rows; m < __stop_hv_vpreg_rows; m++) {
+		bool dup = false;
+		for (size_t i = 0; i < ARRAY_SIZE(vp_regs); i++)
+			dup |= m->name >= vp_regs[i].first && m->name <= vp_regs[i].last;
+		for (const struct hv_vpreg_row *o = __start_hv_vpreg_rows; o < m; o++)
+			dup |= o->name == m->name;
+		/* A zero row (padding between modules' arrays) fails here too. */
+		if (dup || !m->label || m->msr < HV_X64_MSR_RANGE_FIRST || m->msr > HV_X64_MSR_RANGE_LAST) {
+			LOGE("VP register row %s (%x): registered twice or not a synthetic MSR",
+			     m->label ? m->label : "?", m->name);
+			return -1;
+		}
 	}
-	return NULL;
+	return 0;
 }
 
 /* ---- value checks ------------------------------------------------------ */
@@ -256,7 +270,7 @@ static bool rip_ok(const struct guest_boot_state *g, u64 rip)
 static bool nx_supported(void)
 {
 	u32 r[4];
-	hv_native_cpuid(0x80000001u, 0, r);
+	hw_cpuid(0x80000001u, 0, r);
 	return r[3] & BIT(20);
 }
 
@@ -300,6 +314,7 @@ static bool state_check(const struct partition *p, const struct guest_boot_state
 
 struct reg_op {
 	const struct vp_reg *r;
+	struct vp_reg row; /* r, when a module registered the register */
 	u32 name;
 	bool write;
 	bool self;   /* the target is the caller */
@@ -319,19 +334,19 @@ static u16 get_one(struct vp *t, struct reg_op *op)
 		op->v[0] = t->gpr[idx];
 		return HV_STATUS_SUCCESS;
 	case RK_CR8:
-		op->v[0] = (hv_apic_read(0x80) >> 4) & 0xf;
+		op->v[0] = (hw_apic_read(0x80) >> 4) & 0xf;
 		return HV_STATUS_SUCCESS;
 	case RK_APIC_BASE:
-		if (hv_native_rdmsr(MSR_IA32_APIC_BASE, &op->v[0]))
+		if (hw_rdmsr(MSR_IA32_APIC_BASE, &op->v[0]))
 			op->v[0] = 0;
 		return HV_STATUS_SUCCESS;
 	case RK_SYNTH:
-		return hv_synth_msr_read(t, r->arg, &op->v[0]) ? HV_STATUS_INVALID_PARAMETER
+		return msr_synth_read(t, r->arg, &op->v[0]) ? HV_STATUS_INVALID_PARAMETER
 								: HV_STATUS_SUCCESS;
 	case RK_CPUID: {
 		u32 q[4];
-		hv_native_cpuid(r->arg + idx, 0, q);
-		hv_cpuid_adjust(t->part, r->arg + idx, 0, be->read_reg(t, GREG_CR4), q);
+		hw_cpuid(r->arg + idx, 0, q);
+		cpuid_adjust(t->part, r->arg + idx, 0, be->read_reg(t, GREG_CR4), q);
 		op->v[0] = q[0] | ((u64)q[1] << 32);
 		op->v[1] = q[2] | ((u64)q[3] << 32);
 		return HV_STATUS_SUCCESS;
@@ -483,7 +498,7 @@ static u16 set_one(struct vp *t, struct reg_op *op)
 	case RK_CR8:
 		if (op->v[1] || v > 15)
 			return HV_STATUS_INVALID_PARAMETER;
-		hv_apic_write(0x80, (u32)v << 4);
+		hw_apic_write(0x80, (u32)v << 4);
 		return HV_STATUS_SUCCESS;
 	case RK_APIC_BASE:
 	case RK_CPUID:
@@ -491,7 +506,7 @@ static u16 set_one(struct vp *t, struct reg_op *op)
 	case RK_SYNTH: {
 		if (r->read_only || op->v[1])
 			return HV_STATUS_INVALID_PARAMETER;
-		return hv_synth_msr_write(t, r->arg, v) ? HV_STATUS_INVALID_REGISTER_VALUE
+		return msr_synth_write(t, r->arg, v) ? HV_STATUS_INVALID_REGISTER_VALUE
 							: HV_STATUS_SUCCESS;
 	}
 	default:
@@ -514,7 +529,7 @@ static void reg_op_fn(struct vp *t, void *arg)
 /* ---- the hypercalls --------------------------------------------------- */
 
 /* Header (TLFS 7.10.1-7.10.2): PartitionId 8, VpIndex 4, TargetVtl 1,
- * RsvdZ 3. The target goes to scratch[0]. */
+ * RsvdZ 3. The target goes to c->target. */
 static u16 regs_header(struct hc_ctx *c)
 {
 	const u8 *in = c->in;
@@ -528,25 +543,25 @@ static u16 regs_header(struct hc_ctx *c)
 		return HV_STATUS_INVALID_PARAMETER;
 	if ((st = hc_target_vp(c->vp, rd32(in + 8), &t)) != HV_STATUS_SUCCESS)
 		return st;
-	c->scratch[0] = (u64)(uintptr_t)t;
+	c->target = t;
 	return HV_STATUS_SUCCESS;
 }
 
-u16 hc_vp_regs_check(struct hc_ctx *c) { return regs_header(c); }
+static u16 hc_vp_regs_check(struct hc_ctx *c) { return regs_header(c); }
 
 static u16 do_op(struct hc_ctx *c, struct reg_op *op)
 {
-	struct vp *t = (struct vp *)(uintptr_t)c->scratch[0];
-	op->r = find_reg(c->vp->part, op->name);
+	struct vp *t = c->target;
+	op->r = find_reg(c->vp->part, op->name, &op->row);
 	if (!op->r)
 		return HV_STATUS_INVALID_PARAMETER;
 	op->self = t == c->vp;
 	op->status = HV_STATUS_INVALID_VP_STATE; /* a parked target never answers */
-	hv_xcall(c->vp, t, reg_op_fn, op);
+	xcall_run(c->vp, t, reg_op_fn, op);
 	return op->status;
 }
 
-u16 hc_get_vp_regs_elem(struct hc_ctx *c, u32 i)
+static u16 hc_get_vp_regs_elem(struct hc_ctx *c, u32 i)
 {
 	struct reg_op op = { .name = rd32(c->in + 16 + 4ull * i), .write = false };
 	u16 st = do_op(c, &op);
@@ -557,7 +572,7 @@ u16 hc_get_vp_regs_elem(struct hc_ctx *c, u32 i)
 	return st;
 }
 
-u16 hc_set_vp_regs_elem(struct hc_ctx *c, u32 i)
+static u16 hc_set_vp_regs_elem(struct hc_ctx *c, u32 i)
 {
 	const u8 *e = c->in + 16 + 32ull * i;
 	struct reg_op op = { .name = rd32(e), .write = true, .v = { rd64(e + 16), rd64(e + 24) } };
@@ -629,7 +644,7 @@ static void start_fn(struct vp *t, void *arg)
 
 /* Input: PartitionId 8, VpIndex 4, TargetVtl 1, padding 3, then the
  * HV_INITIAL_VP_CONTEXT (224 bytes) at 16. */
-u16 hc_start_vp(struct hc_ctx *c)
+static u16 hc_start_vp(struct hc_ctx *c)
 {
 	const u8 *in = c->in;
 	struct vp *self = c->vp, *t = NULL;
@@ -651,6 +666,16 @@ u16 hc_start_vp(struct hc_ctx *c)
 	if (t == self)
 		return HV_STATUS_INVALID_VP_STATE;
 	struct start_op op = { x, HV_STATUS_INVALID_VP_STATE };
-	hv_xcall(self, t, start_fn, &op);
+	xcall_run(self, t, start_fn, &op);
 	return op.status;
 }
+
+/* TLFS 7.10.1-7.10.3 */
+HV_HCALL_ROWS(vpregs_hcalls) = {
+	{ HVCALL_GET_VP_REGISTERS, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_REGISTERS, 16, 4, 0, 16,
+	  NULL, hc_vp_regs_check, hc_get_vp_regs_elem, "HvGetVpRegisters", NULL },
+	{ HVCALL_SET_VP_REGISTERS, HC_REP | HC_SLOW | HC_FAST, HV_ACCESS_VP_REGISTERS, 16, 32, 0, 0,
+	  NULL, hc_vp_regs_check, hc_set_vp_regs_elem, "HvSetVpRegisters", NULL },
+	{ HVCALL_START_VIRTUAL_PROCESSOR, HC_SLOW, HV_START_VIRTUAL_PROCESSOR, 240, 0, 0, 0,
+	  hc_start_vp, NULL, NULL, "HvStartVirtualProcessor", NULL },
+};

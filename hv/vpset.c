@@ -10,7 +10,7 @@
  * too many in the variable header) is HV_STATUS_INVALID_HYPERCALL_INPUT,
  * the status for a malformed input layout (TLFS 3.12).
  */
-#include "hv.h"
+#include "vpset.h"
 #include "tlfs.h"
 
 /* No libgcc in the core: count bits by hand. */
@@ -22,7 +22,7 @@ static u32 popcount64(u64 v)
 	return n;
 }
 
-u64 hv_vpset_all(const struct partition *p)
+u64 vpset_all(const struct partition *p)
 {
 	u64 m = 0;
 	for (u32 i = 0; i < p->vp_count && i < 64; i++)
@@ -31,12 +31,12 @@ u64 hv_vpset_all(const struct partition *p)
 	return m;
 }
 
-u16 hv_vpmask_check(const struct partition *p, u64 mask)
+u16 vpset_mask_check(const struct partition *p, u64 mask)
 {
-	return (mask & ~hv_vpset_all(p)) ? HV_STATUS_INVALID_PARAMETER : HV_STATUS_SUCCESS;
+	return (mask & ~vpset_all(p)) ? HV_STATUS_INVALID_PARAMETER : HV_STATUS_SUCCESS;
 }
 
-u16 hv_vpset_parse(const struct partition *p, const u8 *set, u32 banks, u64 *mask)
+u16 vpset_parse(const struct partition *p, const u8 *set, u32 banks, u64 *mask)
 {
 	u64 format = *(const u64 *)set;
 	u64 valid = *(const u64 *)(set + 8);
@@ -48,7 +48,7 @@ u16 hv_vpset_parse(const struct partition *p, const u8 *set, u32 banks, u64 *mas
 	if (popcount64(valid) != banks)
 		return HV_STATUS_INVALID_HYPERCALL_INPUT;
 	if (format == HV_GENERIC_SET_ALL) {
-		*mask = hv_vpset_all(p);
+		*mask = vpset_all(p);
 		return HV_STATUS_SUCCESS;
 	}
 	u64 m = 0;
@@ -63,7 +63,7 @@ u16 hv_vpset_parse(const struct partition *p, const u8 *set, u32 banks, u64 *mas
 			return HV_STATUS_INVALID_PARAMETER; /* VP index >= 64 */
 		m = bits;
 	}
-	if (hv_vpmask_check(p, m))
+	if (vpset_mask_check(p, m))
 		return HV_STATUS_INVALID_PARAMETER;
 	*mask = m;
 	return HV_STATUS_SUCCESS;

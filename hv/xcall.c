@@ -3,7 +3,7 @@
  * on another VP's processor (flush its TLB, read or write its registers,
  * start it). The caller posts a request in the target's mailbox, kicks it
  * with an NMI (hv/smp.c) and waits; the target runs the request in its
- * host context before its next guest entry (hv_vp_before_entry), so when
+ * host context before its next guest entry (smp_before_entry), so when
  * the caller returns the target has done the work and no guest code ran
  * on the target in between (TLFS 9.4.2: "by the time control returns back
  * to the caller, the observable effects of all flushes on the specified
@@ -11,14 +11,16 @@
  *
  * Deadlock freedom: every host-side wait (this file's, wait-for-SIPI)
  * serves its own mailbox, so two VPs calling each other both progress.
- * A parked VP (hv_fatal) never answers: it is skipped with a warning. A
+ * A parked VP (vp_fatal) never answers: it is skipped with a warning. A
  * wait of over a second is logged with both VPs' indexes (docs/smp.md).
  */
-#include "hv.h"
+#include "xcall.h"
+#include "hw.h"
+#include "kick.h"
 #include "log.h"
 #include "hv_abi.h"
 
-void hv_xcall_service(struct vp *vp)
+void xcall_service(struct vp *vp)
 {
 	struct xcall *x = __atomic_exchange_n(&vp->xcall, NULL, __ATOMIC_ACQUIRE);
 	if (!x)
@@ -34,17 +36,17 @@ static bool post(struct vp *self, struct vp *target, struct xcall *x)
 	x->done = 0;
 	for (;;) {
 		if (target->parked) {
-			LOGW("xcall to VP %u: it is parked (hv_fatal): skipped", target->index);
+			LOGW("xcall to VP %u: it is parked (vp_fatal): skipped", target->index);
 			return false;
 		}
 		struct xcall *none = NULL;
 		if (__atomic_compare_exchange_n(&target->xcall, &none, x, false, __ATOMIC_RELEASE,
 						__ATOMIC_RELAXED))
 			break;
-		hv_xcall_service(self);
-		hv_cpu_relax();
+		xcall_service(self);
+		hw_cpu_relax();
 	}
-	hv_kick(self, target);
+	kick_send(self, target);
 	return true;
 }
 
@@ -59,13 +61,13 @@ static void wait_done(struct vp *self, struct vp *target, struct xcall *x)
 {
 	u64 ms = self->part->tsc_hz ? self->part->tsc_hz / 1000 : 1000000;
 	u64 period = ms, waited = 0;
-	u64 t0 = hv_rdtsc();
+	u64 t0 = hw_rdtsc();
 	while (!__atomic_load_n(&x->done, __ATOMIC_ACQUIRE)) {
 		if (target->parked)
 			return;
-		hv_xcall_service(self);
-		hv_cpu_relax();
-		u64 now = hv_rdtsc();
+		xcall_service(self);
+		hw_cpu_relax();
+		u64 now = hw_rdtsc();
 		if (now - t0 > period) {
 			waited += now - t0;
 			self->xcall_rekicks++;
@@ -74,7 +76,7 @@ static void wait_done(struct vp *self, struct vp *target, struct xcall *x)
 				     "pending %u, mailbox %s)", self->index, target->index,
 				     (unsigned long)target->exits, target->kicks_pending,
 				     target->xcall ? "full" : "empty");
-			hv_kick(self, target);
+			kick_send(self, target);
 			t0 = now;
 			if (period < 64 * ms)
 				period *= 2;
@@ -82,7 +84,7 @@ static void wait_done(struct vp *self, struct vp *target, struct xcall *x)
 	}
 }
 
-void hv_xcall(struct vp *self, struct vp *target, hv_xcall_fn fn, void *arg)
+void xcall_run(struct vp *self, struct vp *target, xcall_fn fn, void *arg)
 {
 	if (target == self) {
 		fn(self, arg);
@@ -93,7 +95,7 @@ void hv_xcall(struct vp *self, struct vp *target, hv_xcall_fn fn, void *arg)
 		wait_done(self, target, &x);
 }
 
-void hv_xcall_mask(struct vp *self, u64 mask, hv_xcall_fn fn, void *arg)
+void xcall_mask(struct vp *self, u64 mask, xcall_fn fn, void *arg)
 {
 	struct partition *p = self->part;
 	struct xcall x[HV_MAX_VPS];

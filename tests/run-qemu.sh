@@ -5,6 +5,7 @@
 #                     [--log FILE] [--timeout SECONDS] [--name NAME]
 #                     [--cfg-guest PATH] [--startup CMD] [--no-bootx64]
 #                     [--guest-args ARGS] [--linux] [--hv-log LEVEL]
+#                     [--accel tcg|kvm|auto]
 #
 # Builds the ESP directory build/esp-NAME/:
 #   EFI/BOOT/BOOTX64.EFI   build/hv.efi (with --no-hv: the guest itself)
@@ -25,6 +26,12 @@
 # the kernel with the same command line (startup.nsh). --hv-log sets log=
 # in hv.cfg.
 #
+# --accel: tcg (the default, what the tests use: -cpu qemu64,+svm,+npt,
+# the same on every machine), kvm (-accel kvm -cpu host: the host's own
+# VMX or SVM through KVM's nested virtualization, so hv.efi picks the
+# backend of the host's vendor), or auto (kvm when /dev/kvm is usable,
+# else tcg; `make run` uses it). The choice is printed.
+#
 # The QEMU exit status is not a verdict (poweroff and isa-debug-exit differ):
 # callers judge the serial log. This script exits non-zero only if it could
 # not start the run. A run is stopped early (after a 2 s grace period) once
@@ -35,7 +42,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -52,12 +59,14 @@ startup=
 no_bootx64=0
 linux=0
 hv_log=
+accel=tcg
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--interactive) interactive=1 ;;
 	--no-hv) no_hv=1 ;;
 	--guest) guest="${2:?--guest needs a value}"; shift ;;
+	--accel) accel="${2:?--accel needs tcg, kvm or auto}"; shift ;;
 	--smp) smp="${2:?--smp needs a value}"; shift ;;
 	--log) log="${2:?--log needs a value}"; shift ;;
 	--timeout) timeout_s="${2:?--timeout needs a value}"; shift ;;
@@ -135,8 +144,21 @@ fi
 vars="$HV_BUILD/ovmf-vars-$name.fd"
 cp "$OVMF_VARS" "$vars"
 
+case "$accel" in
+auto) if [[ -r /dev/kvm && -w /dev/kvm ]]; then accel=kvm; else accel=tcg; fi ;;
+tcg | kvm) ;;
+*) echo "run-qemu: --accel must be tcg, kvm or auto" >&2; exit 2 ;;
+esac
+if [[ $accel == kvm ]]; then
+	accel_args=(-accel kvm -cpu host)
+	echo "run-qemu: KVM (-cpu host): hv.efi runs on the host's VMX or SVM through nested virtualization" >&2
+else
+	accel_args=(-accel tcg -cpu qemu64,+svm,+npt)
+	[[ $interactive == 0 ]] || echo "run-qemu: TCG (-cpu qemu64,+svm,+npt): no usable /dev/kvm, or --accel tcg" >&2
+fi
+
 qemu=(qemu-system-x86_64
-	-machine q35 -accel tcg -cpu qemu64,+svm,+npt -smp "$smp" -m 512M
+	-machine q35 "${accel_args[@]}" -smp "$smp" -m 512M
 	-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
 	-drive "if=pflash,format=raw,unit=1,file=$vars"
 	-drive "format=raw,file=fat:rw:$esp"

@@ -4,7 +4,6 @@
  * known-good stacks even if the host stack is damaged.
  */
 #include "arch.h"
-#include "vp.h"
 #include "x86.h"
 #include "log.h"
 
@@ -21,7 +20,7 @@ _Static_assert(sizeof(struct tss64) == 104, "TSS size (SDM 8.7)");
 
 #define IST_STACK_PAGES 1
 
-int arch_cpu_init(struct pool *pool, struct vp *vp)
+int arch_cpu_init(struct pool *pool, void *percpu)
 {
 	/* One page: GDT (5 slots) at 0, TSS at 64. */
 	u8 *page = pool_alloc_pages(pool, 1);
@@ -61,7 +60,6 @@ int arch_cpu_init(struct pool *pool, struct vp *vp)
 			 : "m"(gdtr), "i"(HOST_CS), "r"((u64)HOST_DS), "r"((u64)HOST_TSS)
 			 : "rax", "memory");
 	idt_load();
-	wrmsr(MSR_GS_BASE, (u64)(uintptr_t)vp);
-	vp->self = vp;
+	wrmsr(MSR_GS_BASE, (u64)(uintptr_t)percpu);
 	return 0;
 }

@@ -4,7 +4,7 @@
  * holding register is empty and never changes the line settings after the
  * firmware set them, except when it finds the UART unprogrammed.
  */
-#include "log.h"
+#include "serial.h"
 #include "x86.h"
 
 #define UART_THR 0

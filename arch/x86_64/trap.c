@@ -2,12 +2,11 @@
  * trap.c - host exception handling. A fault at an instruction listed in the
  * fixup table (.extable: rdmsr_safe, wrmsr_safe) resumes at its fixup; any
  * other host exception is a hypervisor bug: dump the registers and the
- * current VP's recent exits over serial, then park this CPU.
+ * current VP's recent exits (a hook the core registered) over serial, then
+ * park this CPU.
  */
 #include "arch.h"
 #include "log.h"
-#include "vp.h"
-#include "hv.h"
 #include "x86.h"
 
 struct extable_entry {
@@ -26,9 +25,7 @@ void trap_handler(struct trap_frame *f)
 		/* SVM holds NMIs while the host runs (GIF=0); VMX delivers
 		 * them here. Either way the NMI belongs to the guest (or is a
 		 * kick from another VP): note it for the next entry. */
-		struct vp *v = hv_current_vp();
-		if (v)
-			v->host_nmi = 1;
+		hw_hook_nmi();
 		return;
 	}
 	for (const struct extable_entry *e = __extable_start; e < __extable_end; e++)
@@ -50,7 +47,6 @@ void trap_handler(struct trap_frame *f)
 	log_raw("  cs %lx ss %lx rflags %lx cr2 %lx cr3 %lx\r\n", (unsigned long)f->cs,
 		(unsigned long)f->ss, (unsigned long)f->rflags, (unsigned long)read_cr2(),
 		(unsigned long)read_cr3());
-	if (hv_current_vp())
-		hv_dump_recent(hv_current_vp());
+	hw_hook_panic(); /* the current VP's recent exits (hv/vp.c) */
 	cpu_park();
 }

@@ -3,6 +3,8 @@
  */
 #include "fakes.h"
 #include "log.h"
+#include "serial.h"
+#include "hw.h"
 #include "x86.h"
 #include "tlfs.h"
 #include "boot_info.h"
@@ -22,7 +24,7 @@ void fake_cpuid_set(u32 leaf, u32 sub, u32 a, u32 b, u32 c, u32 d)
 	cpuid_rows[cpuid_n++] = (struct cpuid_row){ leaf, sub, { a, b, c, d } };
 }
 
-void hv_native_cpuid(u32 leaf, u32 sub, u32 r[4])
+void hw_cpuid(u32 leaf, u32 sub, u32 r[4])
 {
 	for (int i = 0; i < cpuid_n; i++)
 		if (cpuid_rows[i].leaf == leaf && cpuid_rows[i].sub == sub) {
@@ -57,7 +59,7 @@ u64 fake_msr_get(u32 msr)
 	return ~0ull;
 }
 
-int hv_native_rdmsr(u32 msr, u64 *val)
+int hw_rdmsr(u32 msr, u64 *val)
 {
 	for (int i = 0; i < msr_n; i++)
 		if (msr_rows[i].msr == msr) {
@@ -67,7 +69,7 @@ int hv_native_rdmsr(u32 msr, u64 *val)
 	return 1;
 }
 
-int hv_native_wrmsr(u32 msr, u64 val)
+int hw_wrmsr(u32 msr, u64 val)
 {
 	for (int i = 0; i < msr_n; i++)
 		if (msr_rows[i].msr == msr) {
@@ -80,8 +82,8 @@ int hv_native_wrmsr(u32 msr, u64 val)
 u16 fake_io_last_port;
 u32 fake_io_last_val;
 int fake_io_writes;
-u32 hv_native_io_in(u16 port, u8 size) { return 0x5a5a5a5a & (size == 1 ? 0xff : size == 2 ? 0xffff : ~0u); }
-void hv_native_io_out(u16 port, u8 size, u32 val)
+u32 hw_io_in(u16 port, u8 size) { return 0x5a5a5a5a & (size == 1 ? 0xff : size == 2 ? 0xffff : ~0u); }
+void hw_io_out(u16 port, u8 size, u32 val)
 {
 	fake_io_last_port = port;
 	fake_io_last_val = val;
@@ -102,35 +104,35 @@ void serial_write(u16 port, const char *s, size_t n)
 		fake_serial[fake_serial_len++] = s[i];
 	fake_serial[fake_serial_len] = 0;
 }
-int log_cpu_id(void) { return 0; }
+static int fake_cpu_id(void) { return 0; }
+void fake_log_init(void) { log_init(0x3f8, LOG_INFO, serial_write, fake_cpu_id); }
 
 jmp_buf fake_fatal_jmp;
 int fake_fatal_armed;
 int fake_fatal_count;
-NORETURN void host_test_fatal(void);
-NORETURN void host_test_fatal(void)
+NORETURN void hw_park(void)
 {
 	fake_fatal_count++;
 	if (fake_fatal_armed)
 		longjmp(fake_fatal_jmp, 1);
-	fprintf(stderr, "unexpected hv_fatal\n");
+	fprintf(stderr, "unexpected vp_fatal\n");
 	abort();
 }
 
 u8 fake_ram[FAKE_RAM_SIZE] __attribute__((aligned(4096)));
-void *hv_gpa_ptr(u64 gpa)
+void *hw_gpa_ptr(u64 gpa)
 {
 	if (gpa < FAKE_RAM_BASE || gpa >= FAKE_RAM_BASE + FAKE_RAM_SIZE) {
-		fprintf(stderr, "hv_gpa_ptr(%llx): outside fake RAM\n", (unsigned long long)gpa);
+		fprintf(stderr, "hw_gpa_ptr(%llx): outside fake RAM\n", (unsigned long long)gpa);
 		abort();
 	}
 	return fake_ram + (gpa - FAKE_RAM_BASE);
 }
 u64 fake_tsc, fake_tsc_step = 1;
-u64 hv_rdtsc(void) { return fake_tsc += fake_tsc_step; }
+u64 hw_rdtsc(void) { return fake_tsc += fake_tsc_step; }
 int fake_relax_count;
 void (*fake_relax_hook)(void);
-void hv_cpu_relax(void)
+void hw_cpu_relax(void)
 {
 	if (fake_relax_hook)
 		fake_relax_hook();
@@ -139,16 +141,23 @@ void hv_cpu_relax(void)
 		fake_apic[0x230 / 4] |= 1u << 5;
 }
 u8 fake_xmm[96];
-void hv_xmm_read(u8 out[96]) { memcpy(out, fake_xmm, 96); }
-void hv_xmm_write(const u8 in[96]) { memcpy(fake_xmm, in, 96); }
+void hw_xmm_read(u8 out[96]) { memcpy(out, fake_xmm, 96); }
+void hw_xmm_write(const u8 in[96]) { memcpy(fake_xmm, in, 96); }
 
 u32 fake_apic[0x400 / 4];
 u64 fake_icr_writes[8];
 int fake_icr_count;
-u32 hv_apic_read(u32 reg) { return fake_apic[reg / 4]; }
-void hv_apic_write(u32 reg, u32 val) { fake_apic[reg / 4] = val; }
-u64 hv_apic_read_icr(void) { return ((u64)fake_apic[0x310 / 4] << 32) | fake_apic[0x300 / 4]; }
-void hv_apic_write_icr(u64 val)
+bool hw_x2apic_mode(void)
+{
+	u64 base = 0;
+	return !hw_rdmsr(MSR_IA32_APIC_BASE, &base) && (base & BIT(10));
+}
+/* Host tests run every VP on one thread: no GS, no current VP. */
+struct vp *vp_current(void) { return NULL; }
+u32 hw_apic_read(u32 reg) { return fake_apic[reg / 4]; }
+void hw_apic_write(u32 reg, u32 val) { fake_apic[reg / 4] = val; }
+u64 hw_apic_read_icr(void) { return ((u64)fake_apic[0x310 / 4] << 32) | fake_apic[0x300 / 4]; }
+void hw_apic_write_icr(u64 val)
 {
 	fake_apic[0x310 / 4] = (u32)(val >> 32);
 	fake_apic[0x300 / 4] = (u32)val;
@@ -311,7 +320,7 @@ static int smp_n;
 void fake_serve_all(void)
 {
 	for (int i = 0; i < smp_n; i++)
-		hv_xcall_service(&smp_vps[i]);
+		xcall_service(&smp_vps[i]);
 }
 
 void fake_smp_partition(struct partition *p, struct vp *vps, struct fake_be_state *bes, int n)
@@ -319,7 +328,7 @@ void fake_smp_partition(struct partition *p, struct vp *vps, struct fake_be_stat
 	memset(p, 0, sizeof(*p));
 	memset(vps, 0, sizeof(*vps) * (size_t)n);
 	partition_init(p, &fake_backend, 36, 0x200000, 0x100000);
-	partition_set_tsc_hz(p, 1000000000);
+	p->tsc_hz = 1000000000;
 	for (int i = 0; i < n; i++) {
 		fake_vp_init(&vps[i], p, &bes[i]);
 		partition_add_vp(p, &vps[i]);
@@ -336,7 +345,7 @@ void fake_smp_partition(struct partition *p, struct vp *vps, struct fake_be_stat
 
 void fake_enable_hypercalls(struct partition *p, u8 *page, u64 page_gpa)
 {
-	hv_hypercall_partition_init(p, page);
+	hc_setup(p, page);
 	p->guest_os_id = 0x8100000000000000ull;
 	p->hypercall_msr = page_gpa | HV_HYPERCALL_ENABLE;
 }

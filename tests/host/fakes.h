@@ -5,7 +5,29 @@
 #ifndef FAKES_H
 #define FAKES_H
 
-#include "hv.h"
+/* Every public header of hv/: the tests reach into all of it. */
+#include "vp.h"
+#include "apic.h"
+#include "backend.h"
+#include "cpuid.h"
+#include "dispatch.h"
+#include "emulate.h"
+#include "hw.h"
+#include "hypercall.h"
+#include "io.h"
+#include "kick.h"
+#include "module.h"
+#include "msr.h"
+#include "npf.h"
+#include "overlay.h"
+#include "partition.h"
+#include "pool.h"
+#include "smp.h"
+#include "time.h"
+#include "translate.h"
+#include "vpregs.h"
+#include "vpset.h"
+#include "xcall.h"
 #include "boot_info.h"
 
 /* Native CPUID answers: fake_cpuid_set(leaf, sub, a, b, c, d). Unset leaves
@@ -27,6 +49,8 @@ extern int fake_io_writes;
 extern char fake_serial[16384];
 extern size_t fake_serial_len;
 void fake_serial_reset(void);
+/* The log into fake_serial, level info (tests/host/main.c). */
+void fake_log_init(void);
 
 struct fake_flush {
 	enum tlb_flush kind;
@@ -75,7 +99,7 @@ void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s);
 
 /* n VPs on the fake backend in one partition (36-bit GPAs, hypervisor
  * memory 0x200000-0x2FFFFF, TSC 1 GHz): APIC IDs 10 + i, 64-bit mode.
- * hv_cpu_relax serves every VP's cross-VP mailbox (fake_serve_all), as
+ * hw_cpu_relax serves every VP's cross-VP mailbox (fake_serve_all), as
  * their processors would before their next entry. */
 void fake_smp_partition(struct partition *p, struct vp *vps, struct fake_be_state *bes, int n);
 void fake_serve_all(void);
@@ -92,10 +116,10 @@ extern u32 fake_apic[0x400 / 4]; /* the local APIC's registers by offset */
 extern u64 fake_icr_writes[8];
 extern int fake_icr_count;
 extern int fake_relax_count;
-/* Called from every hv_cpu_relax (e.g. to serve other VPs' mailboxes). */
-extern void (*fake_relax_hook)(void); /* hv_cpu_relax sets an IRR bit on its 3rd call */
+/* Called from every hw_cpu_relax (e.g. to serve other VPs' mailboxes). */
+extern void (*fake_relax_hook)(void); /* hw_cpu_relax sets an IRR bit on its 3rd call */
 
-/* hv_fatal() lands here in host tests: returns to the test via longjmp. */
+/* vp_fatal() lands here in host tests: returns to the test via longjmp. */
 #include <setjmp.h>
 extern jmp_buf fake_fatal_jmp;
 extern int fake_fatal_armed;

@@ -2,6 +2,7 @@
  * main.c - runs every registered host test in registration order.
  */
 #include "htest.h"
+#include "fakes.h"
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ void htest_fail(const char *file, int line, const char *fmt, ...)
 int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0;
+	fake_log_init();
 	for (struct htest *t = head; t; t = t->next) {
 		if (argc > 1 && !strstr(t->name, argv[1]))
 			continue;

@@ -137,7 +137,7 @@ static void setup(void)
 	partition_init(&part, &fake_backend, 36, 0x1000000, 0x200000);
 	fake_vp_init(&vp, &part, &bes);
 	fake_serial_reset();
-	log_init(0x3f8, LOG_INFO);
+	fake_log_init();
 }
 
 TEST(vp_context_zero_is_current)
@@ -155,14 +155,14 @@ TEST(hv_requests_its_intercepts)
 	/* hv/io.c: the PM1 control ports and a non-PCI reset port. */
 	part.pm1a_cnt_port = 0x604;
 	part.reset_port = 0xcf9; /* a PCI configuration port: not requested */
-	CHECK_EQ(hv_io_request_intercepts(&vp), 0);
+	CHECK_EQ(io_request_intercepts(&vp), 0);
 	CHECK_EQ(bes.io_icpt_count, 2);
 	CHECK(bes.io_icpt[0].index == 0x604 && bes.io_icpt[0].on);
 	CHECK(bes.io_icpt[1].index == 0x605 && bes.io_icpt[1].on);
 	bes.icpt_fail = 1;
-	CHECK(hv_io_request_intercepts(&vp) != 0);
+	CHECK(io_request_intercepts(&vp) != 0);
 	/* hv/smp.c: x2APIC ICR writes only. */
-	CHECK_EQ(hv_smp_request_intercepts(&vp), 0);
+	CHECK_EQ(smp_request_intercepts(&vp), 0);
 	CHECK_EQ(bes.msr_icpt_count, 1);
 	CHECK_EQ(bes.msr_icpt[0].index, 0x830);
 	CHECK_EQ(bes.msr_icpt[0].access, BE_INTERCEPT_WRITE);

@@ -22,11 +22,11 @@ static void setup(void)
 	part.reset_value = 0xfe;
 	fake_vp_init(&vp, &part, &bes);
 	partition_add_vp(&part, &vp);
-	hv_vp_assist_init(&vp, assist);
+	apic_assist_setup(&vp, assist);
 	memset(fake_apic, 0, sizeof(fake_apic));
 	fake_serial_reset();
 	fake_io_writes = 0;
-	log_init(0x3f8, LOG_INFO);
+	fake_log_init();
 }
 
 static int wr(u32 msr, u64 v)
@@ -148,8 +148,8 @@ TEST(vp_assist_page)
 TEST(guest_idle_and_vp_runtime)
 {
 	setup();
-	partition_set_tsc_hz(&part, 1000000000);
-	part.tsc_scale = hv_time_scale(1000000000);
+	part.tsc_hz = 1000000000;
+	part.tsc_scale = time_scale(1000000000);
 	u64 v = 1;
 	fake_tsc = 1000;
 	fake_tsc_step = 100;

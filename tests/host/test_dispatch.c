@@ -19,10 +19,10 @@ static void setup(void)
 	fake_vp_init(&vp, &part, &bes);
 	fake_serial_reset();
 	fake_io_writes = 0;
-	log_init(0x3f8, LOG_INFO);
+	fake_log_init();
 }
 
-/* Run the dispatcher; returns 1 if it ended in hv_fatal. */
+/* Run the dispatcher; returns 1 if it ended in vp_fatal. */
 static int dispatch(struct hv_exit *e)
 {
 	fake_fatal_armed = 1;
@@ -57,7 +57,7 @@ TEST(dispatch_routes_and_counts)
 	bes.injected_vector = -1;
 	CHECK_EQ(dispatch(&e), 0);
 	CHECK_EQ(bes.injected_vector, 6); /* no hypercall page offered: #UD */
-	hv_dump_counters(&vp);
+	vp_dump_counters(&vp);
 	CHECK(strstr(fake_serial, "exit counters vp0: total=3 cpuid=1 hypercall=1 virt_insn=1"));
 }
 
@@ -87,7 +87,7 @@ TEST(dispatch_ring_wraps)
 		vp.gpr[GPR_RAX] = 0;
 		dispatch(&e);
 	}
-	hv_dump_recent(&vp);
+	vp_dump_recent(&vp);
 	CHECK(strstr(fake_serial, "#6 ") != NULL);
 	CHECK(strstr(fake_serial, "#5 ") == NULL); /* oldest dropped */
 }
@@ -188,17 +188,17 @@ TEST(shutdown_resets)
 TEST(io_intercepted_ports)
 {
 	setup();
-	u16 ports[HV_IO_INTERCEPTS_MAX];
+	u16 ports[IO_INTERCEPTS_MAX];
 	/* q35: PM1a at 0x604, reset register 0xCF9 (a PCI configuration
 	 * port: not intercepted, or every 0xCF8 access would exit). */
 	part.pm1a_cnt_port = 0x604;
 	part.reset_port = 0xcf9;
-	CHECK_EQ(hv_io_intercepts(&part, ports), 2);
+	CHECK_EQ(io_intercepts(&part, ports), 2);
 	CHECK(ports[0] == 0x604 && ports[1] == 0x605);
 	part.reset_port = 0x92; /* elsewhere: intercepted */
 	part.pm1b_cnt_port = 0x704;
-	CHECK_EQ(hv_io_intercepts(&part, ports), 5);
+	CHECK_EQ(io_intercepts(&part, ports), 5);
 	CHECK(ports[4] == 0x92);
 	part.pm1a_cnt_port = part.pm1b_cnt_port = part.reset_port = 0; /* no FADT */
-	CHECK_EQ(hv_io_intercepts(&part, ports), 0);
+	CHECK_EQ(io_intercepts(&part, ports), 0);
 }

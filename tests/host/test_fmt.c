@@ -1,6 +1,7 @@
 /* test_fmt.c - the freestanding printf (hv/fmt.c) and the log prefix. */
 #include "htest.h"
 #include "fakes.h"
+#include "serial.h"
 #include "log.h"
 #include <string.h>
 
@@ -45,14 +46,14 @@ TEST(fmt_truncates_and_terminates)
 TEST(log_prefix_and_levels)
 {
 	fake_serial_reset();
-	log_init(0x3f8, LOG_INFO);
+	fake_log_init();
 	LOGI("hello %d", 1);
 	LOGD("hidden");
 	LOGE("bad");
 	CHECK(!strcmp(fake_serial, "[hv I cpu0] hello 1\r\n[hv E cpu0] bad\r\n"));
-	log_init(0, LOG_DEBUG); /* serial=none: nothing is written */
+	log_init(0, LOG_DEBUG, serial_write, NULL); /* serial=none: nothing is written */
 	fake_serial_reset();
 	LOGE("x");
 	CHECK_EQ(fake_serial_len, 0);
-	log_init(0x3f8, LOG_INFO);
+	fake_log_init();
 }

@@ -32,7 +32,7 @@ TEST(smp_broadcast_init_sipi)
 {
 	setup();
 	/* INIT, all excluding self (what OVMF sends), xAPIC. */
-	hv_icr_write(&vp0, 0xc4500, false);
+	smp_icr_write(&vp0, 0xc4500, false);
 	CHECK_EQ(vp1.init_pending, 1);
 	CHECK_EQ(vp0.init_pending, 0);
 	CHECK_EQ(vp1.kicks_pending, 1);
@@ -47,9 +47,9 @@ TEST(smp_broadcast_init_sipi)
 	}
 	CHECK(init_to_2 == 1 && nmi_to_1 == 1);
 	/* The target takes the INIT before its next entry, then the SIPI. */
-	hv_icr_write(&vp0, 0xc4687, false); /* SIPI vector 0x87 */
+	smp_icr_write(&vp0, 0xc4687, false); /* SIPI vector 0x87 */
 	vp1.host_nmi = 1; /* the kick arrived */
-	hv_vp_before_entry(&vp1);
+	smp_before_entry(&vp1);
 	CHECK_EQ(b1.states_loaded, 1);
 	CHECK_EQ(b1.loaded_cs_sel, 0x8700);
 	CHECK_EQ(b1.loaded_cs_base, 0x87000);
@@ -58,8 +58,8 @@ TEST(smp_broadcast_init_sipi)
 	CHECK(!vp1.wait_sipi);
 	CHECK_EQ(b1.nmis_injected, 0); /* the kick was not the guest's NMI */
 	/* The second SIPI of INIT-SIPI-SIPI finds the VP running: ignored. */
-	hv_icr_write(&vp0, 0xc4687, false);
-	hv_vp_before_entry(&vp1);
+	smp_icr_write(&vp0, 0xc4687, false);
+	smp_before_entry(&vp1);
 	CHECK_EQ(b1.states_loaded, 1);
 }
 
@@ -67,26 +67,26 @@ TEST(smp_physical_destinations_and_other_ipis)
 {
 	setup();
 	/* INIT to APIC ID 1 (physical destination in ICR high), x2APIC form. */
-	hv_icr_write(&vp0, (1ull << 32) | 0x4500, true);
+	smp_icr_write(&vp0, (1ull << 32) | 0x4500, true);
 	CHECK_EQ(vp1.init_pending, 1);
 	/* A fixed IPI goes to the hardware as written. */
 	fake_icr_count = 0;
-	hv_icr_write(&vp0, (1ull << 32) | 0x00f0, true);
+	smp_icr_write(&vp0, (1ull << 32) | 0x00f0, true);
 	CHECK_EQ(fake_icr_count, 1);
 	CHECK_EQ(fake_icr_writes[0], (1ull << 32) | 0x00f0);
 	CHECK_EQ(vp1.kicks_pending, 1);
 	/* INIT level de-assert is a no-op. */
 	setup();
-	hv_icr_write(&vp0, 0xc8500, false);
+	smp_icr_write(&vp0, 0xc8500, false);
 	CHECK_EQ(vp1.init_pending, 0);
 	CHECK_EQ(fake_icr_count, 0);
 	/* INIT to self. */
-	hv_icr_write(&vp0, 0x44500, false);
+	smp_icr_write(&vp0, 0x44500, false);
 	CHECK_EQ(vp0.init_pending, 1);
 	CHECK_EQ(fake_icr_count, 0); /* no kick for oneself */
 	/* A logical destination is refused, not sent physically. */
 	setup();
-	hv_icr_write(&vp0, (0x02ull << 56) | 0x4d00, false);
+	smp_icr_write(&vp0, (0x02ull << 56) | 0x4d00, false);
 	CHECK_EQ(vp1.init_pending, 0);
 	CHECK_EQ(fake_icr_count, 0);
 }
@@ -96,12 +96,12 @@ TEST(smp_nmi_kick_accounting)
 	setup();
 	/* An NMI with no kick outstanding is the guest's: injected. */
 	vp1.host_nmi = 1;
-	hv_vp_before_entry(&vp1);
+	smp_before_entry(&vp1);
 	CHECK_EQ(b1.nmis_injected, 1);
 	/* Two kicks merged into one NMI: no injection, one kick left over. */
 	vp1.kicks_pending = 2;
 	vp1.host_nmi = 1;
-	hv_vp_before_entry(&vp1);
+	smp_before_entry(&vp1);
 	CHECK_EQ(b1.nmis_injected, 1);
 	CHECK_EQ(vp1.kicks_pending, 1);
 	/* An NMI exit marks host_nmi for the same accounting. */
@@ -111,7 +111,7 @@ TEST(smp_nmi_kick_accounting)
 	/* A SIPI without INIT is ignored by a running VP. */
 	vp1.sipi = 0x100 | 0x10;
 	vp1.host_nmi = 0;
-	hv_vp_before_entry(&vp1);
+	smp_before_entry(&vp1);
 	CHECK_EQ(b1.states_loaded, 0);
 	CHECK_EQ(vp1.sipi, 0);
 }

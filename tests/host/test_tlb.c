@@ -1,7 +1,7 @@
 /* test_tlb.c - the flush and IPI hypercalls (hv/tlb.c, TLFS 9.4.1-9.4.5,
  * 10.5.2-10.5.3) over cross-VP calls (hv/xcall.c): which VPs flush what,
  * the statuses of bad inputs, continuation, and the IPIs sent. Other VPs
- * serve their mailboxes from the fake hv_cpu_relax, as their processors
+ * serve their mailboxes from the fake hw_cpu_relax, as their processors
  * would before their next entry. */
 #include "htest.h"
 #include "fakes.h"

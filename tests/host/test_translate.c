@@ -57,7 +57,7 @@ static void setup(void)
 				   EFER_LMA | EFER_LME | EFER_NXE, PAT_DEFAULT, 2, 0, true };
 }
 
-static u32 xl(u64 gva, u64 flags) { return hv_translate_gva(&part, &st, gva >> 12, flags, &out); }
+static u32 xl(u64 gva, u64 flags) { return translate_gva(&part, &st, gva >> 12, flags, &out); }
 
 /* 4-level chain for gva 0x40201000: PML4 page 0 [0] -> PDPT page 1 [1]
  * -> PD page 2 [1] -> PT page 3 [1] -> page 5. */
@@ -85,7 +85,7 @@ TEST(xlate_paging_off)
 	st.cr0 |= CR0_CD;
 	CHECK_EQ(xl(0x1000, R), HV_TRANSLATE_GVA_SUCCESS);
 	CHECK_EQ(out.cache_type, HV_CACHE_TYPE_UNCACHED);
-	CHECK_EQ(hv_translate_gva(&part, &st, 1ull << 52, R, &out),
+	CHECK_EQ(translate_gva(&part, &st, 1ull << 52, R, &out),
 		 HV_TRANSLATE_GVA_PAGE_NOT_PRESENT);
 }
 
@@ -755,12 +755,12 @@ static u8 hc_page[4096] __attribute__((aligned(4096)));
 #define IN_GPA (RAM + 0xe000)
 #define OUT_GPA (RAM + 0xf000)
 
-static void serve_vp1(void) { hv_xcall_service(&vps[1]); }
+static void serve_vp1(void) { xcall_service(&vps[1]); }
 
-static void hc_setup(void)
+static void hc_test_setup(void)
 {
 	setup();
-	partition_set_tsc_hz(&part, 1000000000);
+	part.tsc_hz = 1000000000;
 	for (int i = 0; i < 2; i++) {
 		fake_vp_init(&vps[i], &part, &bes[i]);
 		partition_add_vp(&part, &vps[i]);
@@ -771,7 +771,7 @@ static void hc_setup(void)
 		bes[i].regs[GREG_CR4] = CR4_PAE;
 		bes[i].state.pat = PAT_DEFAULT;
 	}
-	hv_hypercall_partition_init(&part, hc_page);
+	hc_setup(&part, hc_page);
 	struct hv_exit e = { .reason = HV_EXIT_MSR_WRITE };
 	e.u.msr.index = HV_X64_MSR_GUEST_OS_ID;
 	e.u.msr.value = 0x8100000000000000ull;
@@ -803,7 +803,7 @@ static u64 out1(void) { return ((u64 *)(fake_ram + (OUT_GPA - RAM)))[1]; }
 
 TEST(xlate_hypercall)
 {
-	hc_setup();
+	hc_test_setup();
 	chain4(P | RW);
 	bes[0].regs[GREG_CR3] = PG(0);
 	bes[1].regs[GREG_CR3] = PG(0);
@@ -852,7 +852,7 @@ TEST(xlate_hypercall)
 
 TEST(xlate_hypercall_errors)
 {
-	hc_setup();
+	hc_test_setup();
 	chain4(P | RW);
 	bes[0].regs[GREG_CR3] = PG(0);
 	CHECK_EQ(tcall(2, 0, R, 0), HV_STATUS_INVALID_PARTITION_ID);

@@ -2,7 +2,7 @@
  * HvStartVirtualProcessor (hv/vpregs.c, TLFS 7.10.1-7.10.3) on the fake
  * backend: register layouts, the table's kinds, value checks and their
  * statuses, rep semantics, other VPs reached by cross-VP calls (served
- * from the fake hv_cpu_relax), and starting a VP in wait-for-SIPI. */
+ * from the fake hw_cpu_relax), and starting a VP in wait-for-SIPI. */
 #include "htest.h"
 #include "fakes.h"
 #include "boot_info.h"
@@ -176,7 +176,7 @@ TEST(vpregs_cpuid_registers)
 	fake_cpuid_reset();
 	CHECK_EQ(st(get1(0, R_HV_VERSION)), HV_STATUS_SUCCESS);
 	u32 r[4] = { 0 };
-	hv_cpuid_adjust(&part, 0x40000002u, 0, 0, r);
+	cpuid_adjust(&part, 0x40000002u, 0, 0, r);
 	CHECK_EQ(OUT[0], r[0] | ((u64)r[1] << 32));
 	CHECK_EQ(OUT[1], r[2] | ((u64)r[3] << 32));
 	CHECK_EQ(st(get1(0, 0x200)), HV_STATUS_SUCCESS);

@@ -23,17 +23,17 @@ static void setup(u32 n)
 
 static u16 parse(const u64 *set, u32 banks, u64 *mask)
 {
-	return hv_vpset_parse(&part, (const u8 *)set, banks, mask);
+	return vpset_parse(&part, (const u8 *)set, banks, mask);
 }
 
 TEST(vpset_all_and_mask)
 {
 	setup(4);
-	CHECK_EQ(hv_vpset_all(&part), 0xf);
-	CHECK_EQ(hv_vpmask_check(&part, 0x5), HV_STATUS_SUCCESS);
-	CHECK_EQ(hv_vpmask_check(&part, 0), HV_STATUS_SUCCESS);
-	CHECK_EQ(hv_vpmask_check(&part, 0x10), HV_STATUS_INVALID_PARAMETER);
-	CHECK_EQ(hv_vpmask_check(&part, BIT(63)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(vpset_all(&part), 0xf);
+	CHECK_EQ(vpset_mask_check(&part, 0x5), HV_STATUS_SUCCESS);
+	CHECK_EQ(vpset_mask_check(&part, 0), HV_STATUS_SUCCESS);
+	CHECK_EQ(vpset_mask_check(&part, 0x10), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(vpset_mask_check(&part, BIT(63)), HV_STATUS_INVALID_PARAMETER);
 }
 
 TEST(vpset_sparse)

@@ -1,14 +1,12 @@
 /*
  * arch.h - the host CPU environment of the core: per-CPU GDT/TSS/IDT,
- * exception handling with fixups, the current VP through GS.
+ * exception handling with fixups, a per-CPU pointer through GS.
  */
 #ifndef HV_ARCH_H
 #define HV_ARCH_H
 
 #include "types.h"
 #include "pool.h"
-
-struct vp;
 
 #define HOST_CS 0x08
 #define HOST_DS 0x10
@@ -23,8 +21,8 @@ struct trap_frame {
 };
 
 /* Load this CPU's GDT, TSS (IST stacks for #DF, NMI, #MC) and IDT, and
- * point GS at the VP. */
-int arch_cpu_init(struct pool *pool, struct vp *vp);
+ * point GS at `percpu` (the core's per-CPU pointer: its VP). */
+int arch_cpu_init(struct pool *pool, void *percpu);
 void idt_load(void);
 void trap_handler(struct trap_frame *f);
 
@@ -32,14 +30,8 @@ void trap_handler(struct trap_frame *f);
 int rdmsr_safe(u32 msr, u64 *val);
 int wrmsr_safe(u32 msr, u64 val);
 
-/* The VP of this CPU, or NULL before arch_cpu_init ran on it. */
-struct vp *hv_current_vp(void);
-
-static inline struct vp *this_vp(void)
-{
-	struct vp *v;
-	__asm__ volatile("mov %%gs:0, %0" : "=r"(v));
-	return v;
-}
+/* hw.c: the hooks of hw_set_hooks, called by trap.c. */
+void hw_hook_nmi(void);
+void hw_hook_panic(void);
 
 #endif

@@ -19,17 +19,16 @@ enum gpr {
 	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
 	GPR__COUNT
 };
-/* The run stubs index gpr[] with include/gpr.inc's numbers. */
+/* The run stubs index gpr[] with include/arch/gpr.inc's numbers. */
 _Static_assert(GPR_RAX == 0 && GPR_RCX == 1 && GPR_RDX == 2 && GPR_RBX == 3 && GPR_RSP == 4 &&
 		       GPR_RBP == 5 && GPR_RSI == 6 && GPR_RDI == 7 && GPR_R8 == 8 && GPR_R15 == 15 &&
 		       GPR__COUNT == 16,
-	       "include/gpr.inc");
+	       "include/arch/gpr.inc");
 
 /* TLFS 15: VTL 0-2. */
 #define HV_VTL_COUNT 3
 
 #define HV_EXIT_RING 16
-#define HV_HC_COUNTERS 32
 
 struct exit_ring_entry {
 	u64 tsc;
@@ -92,6 +91,7 @@ struct partition {
 	u32 range_count;
 	volatile u32 range_hint; /* the range gmem_check_param matched last */
 	u64 tsc_hz;           /* measured at start */
+	bool invariant_tsc;   /* CPUID 0x80000007 EDX[8] */
 	u64 hc_budget_ticks;  /* TLFS 3.3: about 50 us of TSC */
 	/* Partition-wide synthetic state (TLFS 2.6, 3.13). */
 	u64 guest_os_id;
@@ -139,7 +139,7 @@ struct vp {
 	u64 gpr[GPR__COUNT]; /* guest GPRs (RAX/RSP mirrored by the backend) */
 	u64 exits;
 	u64 exit_count[HV_EXIT__COUNT];
-	u32 hc_count[HV_HC_COUNTERS]; /* hypercalls by hc_table row (hv/hypercall.c) */
+	u32 *hc_count;   /* hypercalls by registered row (hv/hypercall.c) */
 	u32 ring_next;
 	struct exit_ring_entry ring[HV_EXIT_RING];
 	u64 hidden_access_logged;
@@ -161,7 +161,10 @@ struct vp {
 	/* Cross-VP call mailbox (hv/xcall.c): a request another VP posted
 	 * for this VP to run in its host context before its next entry. */
 	struct xcall *volatile xcall;
-	volatile u32 parked;        /* hv_fatal parked this VP's processor */
+	/* Modules whose before_entry hook runs before the next entry, a bit
+	 * per registered module (hv/registry.c). */
+	volatile u64 entry_work;
+	volatile u32 parked;        /* vp_fatal parked this VP's processor */
 	u64 xcalls_served, xcall_rekicks;
 	u64 init_count, sipi_count, apic_writes, guest_nmis;
 	/* Per-context state (struct vp_ctx): ctx[vtl], the one running is
@@ -171,5 +174,35 @@ struct vp {
 	void *be_cpu; /* the backend's per-physical-processor state (VMXON
 		       * region, host save areas): shared by the contexts */
 };
+
+/* ---- VP services (hv/vp.c) ------------------------------------------- */
+
+/* Something for the host to do before the VP's next entry: its mailbox
+ * (INIT, SIPI, a cross-VP call, an NMI taken in the host) or a module's
+ * requested work. Plain loads: this runs before every entry. */
+static inline bool vp_entry_pending(const struct vp *vp)
+{
+	return (vp->init_pending | vp->sipi | vp->host_nmi | (u32)vp->wait_sipi |
+		(vp->xcall != NULL)) || vp->entry_work;
+}
+
+/* The VP of this processor, or NULL before it has one (GS). */
+struct vp *vp_current(void);
+/* From the first VP on, GS of a processor that has a VP points at it,
+ * and VPs live in [base, base + size) (the log and the host exception
+ * handler then look at GS). */
+bool vp_cpu_ready(void);
+void vp_set_cpu_ready(u64 base, u64 size);
+void vp_inject_gp(struct vp *vp);
+void vp_inject_ud(struct vp *vp);
+/* Log what went wrong, dump state, park this processor: only for states
+ * the hypervisor cannot explain, never for a guest's legal instruction. */
+NORETURN void vp_fatal(struct vp *vp, const struct hv_exit *e, const char *why);
+void vp_dump_counters(const struct vp *vp);
+void vp_dump_recent(const struct vp *vp);
+void vp_dump_others(const struct vp *self);
+/* The hooks of the host exception handler (arch/x86_64/hw.c). */
+void vp_hw_nmi(void);
+void vp_hw_panic(void);
 
 #endif

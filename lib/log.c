@@ -1,21 +1,23 @@
 /*
- * log.c - levelled, CPU-prefixed log lines over the serial port.
+ * log.c - levelled, CPU-prefixed log lines to the sink log_init names.
  * A line is formatted into a stack buffer first, so a line from one CPU is
  * written in one piece.
  */
 #include "log.h"
 #include "spinlock.h"
 
-static u16 log_port = 0x3f8;
+static u16 log_port;
 static int log_lvl = LOG_INFO;
+static log_write_fn log_write;
+static log_cpu_fn log_cpu;
 static const char level_char[] = { 'E', 'W', 'I', 'D' };
 
-void log_init(u16 port, int level)
+void log_init(u16 port, int level, log_write_fn write, log_cpu_fn cpu_id)
 {
-	log_port = port;
+	log_write = write;
+	log_cpu = cpu_id;
+	log_port = write ? port : 0;
 	log_lvl = level;
-	if (port)
-		serial_init(port);
 }
 
 int log_level(void) { return log_lvl; }
@@ -29,7 +31,7 @@ static void emit(const char *s, size_t n)
 	if (!log_port)
 		return;
 	bool locked = spin_trylock_bounded(&log_lock, 10000000);
-	serial_write(log_port, s, n);
+	log_write(log_port, s, n);
 	if (locked)
 		spin_unlock(&log_lock);
 }
@@ -38,7 +40,7 @@ void hv_log(int level, const char *fmt, ...)
 {
 	char line[256];
 	size_t n;
-	int cpu = log_cpu_id();
+	int cpu = log_cpu ? log_cpu() : -2;
 
 	if (level > log_lvl)
 		return;

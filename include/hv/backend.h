@@ -77,7 +77,7 @@ struct backend {
 	/* Enter the guest, return when it exits, with *e decoded. */
 	void (*run)(struct vp *vp, struct hv_exit *e);
 	/* Skip the exiting instruction (nRIP/instruction length); nonzero if
-	 * its length is unknown (the caller decides: hv_fatal). */
+	 * its length is unknown (the caller decides: vp_fatal). */
 	int (*advance_rip)(struct vp *vp, const struct hv_exit *e);
 	void (*inject_exception)(struct vp *vp, u8 vector, bool has_error, u32 error);
 	void (*inject_nmi)(struct vp *vp);

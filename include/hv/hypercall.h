@@ -1,14 +1,16 @@
 /*
  * hypercall.h - what a hypercall handler sees (hv/hypercall.c dispatches;
- * the handlers live with their subsystem: hv/tlb.c, hv/vpregs.c,
- * hv/translate.c, ...). The dispatcher has already validated the input
- * value, the privilege, the parameter GPAs and sizes (TLFS 3.12 ordering)
- * before a handler runs; a handler checks its own fields.
+ * the handlers live with their subsystem and register their rows there:
+ * hv/tlb.c, hv/vpregs.c, hv/translate.c, ...). The dispatcher has already
+ * validated the input value, the privilege, the parameter GPAs and sizes
+ * (TLFS 3.12 ordering) before a handler runs; a handler checks its own
+ * fields.
  */
 #ifndef HV_HYPERCALL_H
 #define HV_HYPERCALL_H
 
-#include "hv.h"
+#include "vp.h"
+#include "module.h"
 
 enum {
 	HC_REP = BIT(0),     /* rep call */
@@ -25,6 +27,7 @@ struct hc_ctx {
 	u32 rep_count;
 	u32 rep_start;  /* first element of this round (continuation) */
 	u64 scratch[2]; /* state a rep call keeps from check to round_end */
+	struct vp *target; /* the VP a rep call's header named (check) */
 };
 
 struct hc_call {
@@ -53,23 +56,23 @@ u16 hc_target_partition(u64 partition_id);
 u16 hc_target_vtl(u8 input_vtl);
 u16 hc_target_vp(struct vp *caller, u32 vp_index, struct vp **vp);
 
-/* Handlers in other files. */
-/* hv/tlb.c: TLFS 9.4.1-9.4.5, 10.5.2-10.5.3 */
-u16 hc_switch_address_space(struct hc_ctx *c);
-u16 hc_flush_space(struct hc_ctx *c);
-u16 hc_flush_space_ex(struct hc_ctx *c);
-u16 hc_flush_list_check(struct hc_ctx *c);
-u16 hc_flush_list_ex_check(struct hc_ctx *c);
-u16 hc_flush_list_elem(struct hc_ctx *c, u32 i);
-u16 hc_flush_list_round(struct hc_ctx *c, u32 done);
-u16 hc_send_ipi(struct hc_ctx *c);
-u16 hc_send_ipi_ex(struct hc_ctx *c);
-/* hv/vpregs.c: TLFS 7.10.1-7.10.3 */
-u16 hc_vp_regs_check(struct hc_ctx *c);
-u16 hc_get_vp_regs_elem(struct hc_ctx *c, u32 i);
-u16 hc_set_vp_regs_elem(struct hc_ctx *c, u32 i);
-u16 hc_start_vp(struct hc_ctx *c);
-/* hv/translate.c: TLFS 9.4.6 */
-u16 hc_translate_va(struct hc_ctx *c);
+/* A module's hypercalls: HV_HCALL_ROWS(name) = { { code, flags, privilege,
+ * in_hdr, in_elem, out_hdr, out_elem, simple, check, rep, "Name",
+ * round_end }, ... }; hv/hypercall.c collects them at start (no duplicate
+ * codes; simple calls 0x0001-0x00FF, extended 0x8001-0x80FF). */
+_Static_assert(sizeof(struct hc_call) % 8 == 0, "rows pack in their section");
+#define HV_HCALL_ROWS(id) static const struct hc_call id[] HV_SECTION("hv_hcall_rows")
+
+/* hypercall.c */
+int hc_table_init(void);
+u32 hc_row_count(void);
+u64 hc_privileges(void);
+u32 hc_features_edx(void);
+/* The hypercall interface with `page` as the hypercall page: the page
+ * filled and registered as the partition's overlay, the rep-call time
+ * budget from the measured TSC (the module's partition hook; public for
+ * host tests). */
+int hc_setup(struct partition *p, u8 *page);
+enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e);
 
 #endif
