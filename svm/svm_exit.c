@@ -140,7 +140,7 @@ int svm_inject_irq(struct vp *vp, u8 vector)
 	return 1;
 }
 
-/* The host deadline (docs/architecture.md "Host deadline on SVM"): SVM
+/* The host deadline (docs/architecture.md, "Host deadline and interrupt window"): SVM
  * has no preemption timer. While one is armed, physical interrupts exit
  * (INTR intercept) and every entry and such exit checks the TSC. */
 void svm_set_deadline(struct vp *vp, u64 tsc)

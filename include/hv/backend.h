@@ -90,7 +90,7 @@ struct backend {
 	/* Bring the processor back to the hypervisor (HV_EXIT_DEADLINE, no
 	 * guest instruction skipped) once the TSC reaches tsc, even if the
 	 * guest does not exit; one-shot; 0 cancels. VMX: the preemption
-	 * timer; SVM: see docs/architecture.md "Host deadline on SVM". */
+	 * timer; SVM: see docs/architecture.md, "Host deadline and interrupt window". */
 	void (*set_deadline)(struct vp *vp, u64 tsc);
 	/* Request (on) or drop the exit on RDMSR (BE_INTERCEPT_READ) and/or
 	 * WRMSR (BE_INTERCEPT_WRITE) of msr, in the current context. An MSR
