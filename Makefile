@@ -67,6 +67,8 @@ VMX_ASM := $(sort $(wildcard vmx/*.asm))
 CORE_C := $(HV_C) $(LIB_C) $(ARCH_C) $(SVM_C) $(VMX_C)
 CORE_ASM := $(ARCH_ASM) $(SVM_ASM) $(VMX_ASM)
 CORE_OBJ := $(CORE_C:%.c=$(BUILD)/core/%.o) $(CORE_ASM:%.asm=$(BUILD)/core/%.o)
+# The run stubs share the GPR load/store macros.
+$(SVM_ASM:%.asm=$(BUILD)/core/%.o) $(VMX_ASM:%.asm=$(BUILD)/core/%.o): include/arch/gpr.inc
 
 # ---- loader (UEFI application) ------------------------------------------
 # The loader links the runtime library and the two arch pieces it uses.
@@ -121,7 +123,7 @@ $(BUILD)/core/%.o: %.c
 	$(CC) $(CORE_CFLAGS) -MMD -c $< -o $@
 $(BUILD)/core/%.o: %.asm
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -Iinclude/boot/ -o $@ $<
+	$(NASM) -f elf64 -Iinclude/boot/ -Iinclude/arch/ -o $@ $<
 $(BUILD)/efi/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(EFI_CFLAGS) -MMD -c $< -o $@
@@ -156,7 +158,7 @@ all: $(BUILD)/tests/apboot.efi
 test-apboot: $(BUILD)/hv.efi $(BUILD)/tests/apboot.efi
 	tests/run-apboot.sh
 
-$(BUILD)/tests/host_tests: $(HOST_SRC) $(wildcard include/*/*.h tests/host/*.h vmx/*.h)
+$(BUILD)/tests/host_tests: $(HOST_SRC) $(wildcard include/*/*.h tests/host/*.h vmx/*.h svm/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SRC) -o $@
 

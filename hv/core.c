@@ -14,6 +14,7 @@
 #include "boot_info.h"
 #include "dispatch.h"
 #include "hw.h"
+#include "io.h"
 #include "log.h"
 #include "module.h"
 #include "partition.h"
@@ -88,7 +89,8 @@ static struct vp *vp_create(struct boot_info *bi, u32 cpu, const struct guest_bo
 	spin_unlock(&p->lock);
 	if (r)
 		give_back(bi, cpu, 1, r == 2 ? "module VP setup failed" : "too many processors");
-	if (p->be->vp_init(vp, gs))
+	if (p->be->vp_init(vp, gs, &core_pool) || io_request_intercepts(vp) ||
+	    smp_request_intercepts(vp))
 		give_back(bi, cpu, 4, "virtual processor setup failed");
 	return vp;
 }
@@ -153,7 +155,7 @@ NORETURN void core_main(struct boot_info *bi, u64 cpu)
 	root_partition.cpu_count = bi->cpu_count;
 	for (u32 i = 0; i < bi->cpu_count; i++)
 		root_partition.cpu_apic[i] = bi->apic_id[i];
-	if (be->partition_init(&root_partition, bi) ||
+	if (be->partition_create(&root_partition, bi, &core_pool) ||
 	    partition_setup_modules(&root_partition, &core_pool))
 		give_back(bi, 0, 3, "partition setup failed");
 

@@ -54,7 +54,8 @@ void hv_dispatch(struct vp *vp, struct hv_exit *e)
 		vp_fatal(vp, e, "unhandled exit");
 	switch (fn(vp, e)) {
 	case HV_ACT_ADVANCE:
-		be->advance_rip(vp, e);
+		if (be->advance_rip(vp, e))
+			vp_fatal(vp, e, "cannot advance RIP: instruction length unknown");
 		break;
 	case HV_ACT_RESUME:
 	case HV_ACT_INJECTED:
@@ -64,6 +65,16 @@ void hv_dispatch(struct vp *vp, struct hv_exit *e)
 		vp_fatal(vp, e, "handler failed");
 	}
 }
+
+/* An exit with nothing to do but enter again: the interrupt window and the
+ * host deadline (backend inject_irq, set_deadline), until a module that
+ * uses them registers its own handler in place of these rows. */
+enum hv_action hv_handle_resume(struct vp *vp, struct hv_exit *e)
+{
+	return HV_ACT_RESUME;
+}
+HV_EXIT_HANDLER(exit_intr_window, HV_EXIT_INTR_WINDOW, hv_handle_resume);
+HV_EXIT_HANDLER(exit_deadline, HV_EXIT_DEADLINE, hv_handle_resume);
 
 /* SVM/VMX instructions in the guest: the guest sees no virtualization
  * extensions (CPUID hides them), so they are undefined opcodes. */

@@ -6,6 +6,7 @@
  * away; the access itself is then passed to the hardware unchanged.
  */
 #include "io.h"
+#include "backend.h"
 #include "hw.h"
 #include "module.h"
 #include "log.h"
@@ -29,6 +30,16 @@ u32 io_intercepts(const struct partition *p, u16 ports[IO_INTERCEPTS_MAX])
 		if (cand[i])
 			ports[n++] = cand[i];
 	return n;
+}
+
+/* Ask the backend for those ports' exits, once per VP. */
+int io_request_intercepts(struct vp *vp)
+{
+	u16 ports[IO_INTERCEPTS_MAX];
+	for (u32 i = 0, n = io_intercepts(vp->part, ports); i < n; i++)
+		if (vp->part->be->io_intercept(vp, ports[i], true))
+			return -1;
+	return 0;
 }
 
 static u32 io_mask(u8 size) { return size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffff; }

@@ -157,6 +157,13 @@ enum hv_action hv_handle_nmi(struct vp *vp, struct hv_exit *e)
 	return HV_ACT_RESUME;
 }
 
+/* The exit this file needs from the backend, requested once per VP: x2APIC
+ * ICR writes (MSR 0x830, inside the MSR bitmaps' range). */
+int smp_request_intercepts(struct vp *vp)
+{
+	return vp->part->be->msr_intercept(vp, 0x830, BE_INTERCEPT_WRITE, true);
+}
+
 /* x2APIC ICR (MSR 0x830) writes. */
 int smp_x2apic_icr_write(struct vp *vp, u64 val)
 {

@@ -21,6 +21,7 @@ static const char *const exit_names[HV_EXIT__COUNT] = {
 	[HV_EXIT_SIPI] = "sipi",          [HV_EXIT_EXCEPTION] = "exception",
 	[HV_EXIT_HLT] = "hlt",            [HV_EXIT_ENTRY_FAIL] = "entry_fail",
 	[HV_EXIT_UNKNOWN] = "unknown",   [HV_EXIT_NMI] = "nmi",
+	[HV_EXIT_INTR_WINDOW] = "intr_window", [HV_EXIT_DEADLINE] = "deadline",
 };
 
 const char *hv_exit_name(enum hv_exit_reason r)

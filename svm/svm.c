@@ -1,26 +1,28 @@
 /*
- * svm.c - AMD SVM backend: enabling SVM, the partition's nested page tables
- * and permission maps, a VMCB built from the live firmware state, and the
- * run loop step (APM vol. 2, chapter 15).
+ * svm.c - AMD SVM backend: enabling SVM, the partition's nested page tables,
+ * contexts (a VMCB built from an initial state, with its ASID and
+ * permission maps), and the run loop step (APM vol. 2, chapter 15).
  *
  * What is intercepted, and why (everything else runs natively):
  *  - CPUID: the Hv#1 leaves, hiding SVM (TLFS 2.2-2.4).
  *  - MSRs outside the permission map (the 0x40000000 range, always) and
- *    EFER, VM_CR, VM_HSAVE_PA (hide SVM: the guest runs with EFER.SVME=1).
+ *    EFER, VM_CR, VM_HSAVE_PA (hide SVM: the guest runs with EFER.SVME=1);
+ *    more as hv/ requests them (msr_intercept: the x2APIC ICR, hv/smp.c).
  *  - VMRUN (required by VMRUN itself), VMMCALL, VMLOAD, VMSAVE, STGI, CLGI,
  *    SKINIT, INVLPGA: SVM instructions are #UD for the guest.
- *  - Port I/O only on the ports io_intercepts names (counters dump).
+ *  - Port I/O only on the ports hv/ requests (io_intercept: hv/io.c).
  *  - SHUTDOWN: a guest triple fault must not reset the host silently.
  *  - NMI: other VPs kick this one with an NMI (INIT/SIPI, hv/smp.c); the
  *    guest's own NMIs are handed back to it.
- *  - x2APIC ICR writes and, through the NPT, xAPIC page writes (hv/smp.c).
+ *  - Through the NPT, xAPIC page writes (hv/smp.c).
+ *  - While a host deadline is armed, physical interrupts (INTR) and the
+ *    interrupt window after one (VINTR); VINTR also when inject_irq waits
+ *    for the guest to take an interrupt (docs/architecture.md).
  */
 #include "svm.h"
 #include "arch.h"
-#include "boot_info.h"
 #include "backend.h"
-#include "io.h"
-#include "vp.h"
+#include "boot_info.h"
 #include "hv_abi.h"
 #include "log.h"
 #include "pool.h"
@@ -28,7 +30,6 @@
 #include "x86.h"
 
 struct svm_global svm;
-extern struct pool core_pool;
 
 static int svm_probe(void)
 {
@@ -46,34 +47,45 @@ static int svm_probe(void)
 		return -1;
 	svm.nrips = d & SVM_FEAT_NRIPS;
 	svm.flush_by_asid = d & SVM_FEAT_FLUSH_BY_ASID;
+	svm.asid_limit = b;
 	return 0;
 }
 
-/* MSR permission map (APM 15.11): 2 bits per MSR (read, write) in three
- * 2 KiB blocks for 0-0x1FFF, 0xC0000000-0xC0001FFF, 0xC0010000-0xC0011FFF.
- * MSRs outside the blocks always exit. */
-static void msrpm_intercept(u32 msr, bool rd, bool wr)
+/* The intercept bit of msr for access (BE_INTERCEPT_*) in the context's
+ * map (svm_msrpm_bit); -1 outside the map's blocks: it always exits. */
+static int msrpm_set(struct svm_ctx *s, u32 msr, u32 access, bool on)
 {
-	u32 block;
-	if (msr <= 0x1fff)
-		block = 0;
-	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
-		block = 1;
-	else if (msr >= 0xc0010000 && msr <= 0xc0011fff)
-		block = 2;
-	else
-		return;
-	u32 bit = (block * 0x800 * 8) + (msr & 0x1fff) * 2;
-	if (rd)
-		svm.msrpm[bit / 8] |= (u8)(1u << (bit % 8));
-	if (wr)
-		svm.msrpm[(bit + 1) / 8] |= (u8)(1u << ((bit + 1) % 8));
+	int bit = svm_msrpm_bit(msr);
+	if (bit < 0)
+		return on ? 0 : -1;
+	for (u32 i = 0; i < 2; i++, bit++) {
+		if (!(access & (i ? BE_INTERCEPT_WRITE : BE_INTERCEPT_READ)))
+			continue;
+		u8 m = (u8)(1u << (bit % 8));
+		s->msrpm[bit / 8] = on ? s->msrpm[bit / 8] | m : s->msrpm[bit / 8] & (u8)~m;
+	}
+	return 0;
 }
 
-static void iopm_intercept(u16 port)
+/* The MSRs the backend keeps intercepted for itself (svm_msr_read). */
+static bool own_msr(u32 msr)
 {
-	if (port)
-		svm.iopm[port / 8] |= (u8)(1u << (port % 8));
+	return msr == MSR_EFER || msr == MSR_AMD_VM_CR || msr == MSR_AMD_VM_HSAVE_PA;
+}
+
+static int svm_msr_intercept(struct vp *vp, u32 msr, u32 access, bool on)
+{
+	if (!on && own_msr(msr))
+		return -1;
+	return msrpm_set(svm_of(vp), msr, access, on);
+}
+
+/* I/O permission map (APM 15.10.1): one bit per port. */
+static int svm_io_intercept(struct vp *vp, u16 port, bool on)
+{
+	u8 *b = &svm_of(vp)->iopm[port / 8], m = (u8)(1u << (port % 8));
+	*b = on ? *b | m : *b & (u8)~m;
+	return 0;
 }
 
 static const struct slat_fmt *npt_format(void)
@@ -83,28 +95,18 @@ static const struct slat_fmt *npt_format(void)
 	return (d & BIT(26)) ? &slat_fmt_npt_1g : &slat_fmt_npt;
 }
 
-static int svm_partition_init(struct partition *p, const struct boot_info *bi)
+static int svm_partition_create(struct partition *p, const struct boot_info *bi, struct pool *pool)
 {
-	svm.msrpm = pool_alloc_pages(&core_pool, 2);
-	svm.iopm = pool_alloc_pages(&core_pool, 3);
-	if (!svm.msrpm || !svm.iopm)
-		return -1;
-	msrpm_intercept(MSR_EFER, true, true);
-	msrpm_intercept(MSR_AMD_VM_CR, true, true);
-	msrpm_intercept(MSR_AMD_VM_HSAVE_PA, true, true);
-	msrpm_intercept(0x830, false, true); /* x2APIC ICR: INIT/SIPI (hv/smp.c) */
-	u16 ports[IO_INTERCEPTS_MAX];
-	for (u32 i = 0, n = io_intercepts(p, ports); i < n; i++)
-		iopm_intercept(ports[i]);
-
-	/* Nested page tables: identity map of everything below phys_top in the
-	 * largest pages the CPU offers, with the hypervisor's memory left out. */
-	if (slat_init(&svm.npt, npt_format(), pool_alloc_page, &core_pool) ||
-	    slat_identity_with_hole(&svm.npt, 0, bi->phys_top, bi->resident_base,
+	/* Nested page tables for VTL 0: identity map of everything below
+	 * phys_top in the largest pages the CPU offers, with the hypervisor's
+	 * memory left out. */
+	struct slat *npt = &p->slat[0];
+	if (slat_init(npt, npt_format(), pool_alloc_page, pool) ||
+	    slat_identity_with_hole(npt, 0, bi->phys_top, bi->resident_base,
 				    bi->resident_base + bi->resident_size))
 		return -1;
 	LOGI("svm: nested paging (%s pages) to %lx, hypervisor %lx-%lx hidden, nRIP %s",
-	     npt_format()->has_1g ? "1G" : "2M", (unsigned long)bi->phys_top,
+	     npt->fmt->has_1g ? "1G" : "2M", (unsigned long)bi->phys_top,
 	     (unsigned long)bi->resident_base, (unsigned long)(bi->resident_base + bi->resident_size),
 	     svm.nrips ? "yes" : "no");
 	return 0;
@@ -118,10 +120,9 @@ static void set_seg(struct vmcb_seg *v, const struct seg_state *s)
 	v->base = s->base;
 }
 
-/* The guest's CPU state from *g (at launch, and for INIT/SIPI). */
-static void svm_load_state(struct vp *vp, const struct guest_boot_state *g)
+/* A context's CPU state from *g (at creation, and for INIT/SIPI). */
+static void load_state(struct svm_ctx *s, const struct guest_boot_state *g)
 {
-	struct svm_vp *s = svm_of(vp);
 	struct vmcb_control *c = &s->vmcb->ctl;
 	struct vmcb_save *v = &s->vmcb->save;
 	s->guest_svme = g->efer & EFER_SVME;
@@ -147,8 +148,9 @@ static void svm_load_state(struct vp *vp, const struct guest_boot_state *g)
 	v->dr7 = g->dr7;
 	v->rflags = g->rflags;
 	v->rip = g->rip;
-	/* RAX and RSP live in the VMCB; svm_run copies them from gpr[]. */
-	vp->gpr[GPR_RSP] = g->rsp;
+	/* RAX and RSP live in the VMCB; svm_run copies them from gpr[] of
+	 * the current context. */
+	v->rsp = g->rsp;
 	v->g_pat = g->pat;
 	v->dbgctl = g->debugctl;
 	v->star = g->star;
@@ -165,6 +167,12 @@ static void svm_load_state(struct vp *vp, const struct guest_boot_state *g)
 	s->reinject = 0;
 }
 
+static void svm_load_state(struct vp *vp, const struct guest_boot_state *g)
+{
+	load_state(svm_of(vp), g);
+	vp->gpr[GPR_RSP] = g->rsp;
+}
+
 static void get_seg(struct seg_state *s, const struct vmcb_seg *v)
 {
 	s->sel = v->sel;
@@ -178,7 +186,7 @@ static void get_seg(struct seg_state *s, const struct vmcb_seg *v)
  * EFER.SVME is the guest's own. RAX/RSP are in vp->gpr. */
 static void svm_get_state(struct vp *vp, struct guest_boot_state *g)
 {
-	struct svm_vp *s = svm_of(vp);
+	struct svm_ctx *s = svm_of(vp);
 	const struct vmcb_save *v = &s->vmcb->save;
 	get_seg(&g->seg[SEG_ES], &v->es);
 	get_seg(&g->seg[SEG_CS], &v->cs);
@@ -216,7 +224,7 @@ static void svm_get_state(struct vp *vp, struct guest_boot_state *g)
  * pending events, the interrupt shadow and the TLB stay as they are. */
 static void svm_set_state(struct vp *vp, const struct guest_boot_state *g)
 {
-	struct svm_vp *s = svm_of(vp);
+	struct svm_ctx *s = svm_of(vp);
 	struct vmcb_control *c = &s->vmcb->ctl;
 	u64 eventinj = c->eventinj, shadow = c->interrupt_shadow, reinject = s->reinject;
 	u8 tlb = c->tlb_control;
@@ -227,46 +235,89 @@ static void svm_set_state(struct vp *vp, const struct guest_boot_state *g)
 	s->reinject = reinject;
 }
 
-static int svm_vp_init(struct vp *vp, const struct guest_boot_state *g)
+/* A context: its VMCB, an ASID of this processor, its own permission
+ * maps with the backend's intercepts, its nested page tables. */
+static int svm_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_boot_state *g,
+			  struct pool *pool)
 {
-	struct svm_vp *s = pool_alloc_pages(&core_pool, 1);
-	u8 *pages = pool_alloc_pages(&core_pool, 3);
-	if (!s || !pages)
+	struct svm_cpu *cpu = vp->be_cpu;
+	struct svm_ctx *s = pool_alloc_pages(pool, 1);
+	u8 *pages = pool_alloc_pages(pool, 6); /* VMCB, MSRPM (2), IOPM (3) */
+	u32 asid = be_tag_alloc(&cpu->next_asid, svm.asid_limit);
+	if (!s || !pages || !asid)
 		return -1;
-	vp->be = s;
 	s->vmcb = (struct vmcb *)pages;
-	s->host_save_pa = (u64)(uintptr_t)(pages + PAGE_SIZE);
-	s->hsave_pa = (u64)(uintptr_t)(pages + 2 * PAGE_SIZE);
+	s->msrpm = pages + PAGE_SIZE;
+	s->iopm = pages + 3 * PAGE_SIZE;
+	s->host_save_pa = cpu->host_save_pa;
+	s->slat = c->slat;
+	msrpm_set(s, MSR_EFER, BE_INTERCEPT_READ | BE_INTERCEPT_WRITE, true);
+	msrpm_set(s, MSR_AMD_VM_CR, BE_INTERCEPT_READ | BE_INTERCEPT_WRITE, true);
+	msrpm_set(s, MSR_AMD_VM_HSAVE_PA, BE_INTERCEPT_READ | BE_INTERCEPT_WRITE, true);
+
+	struct vmcb_control *ctl = &s->vmcb->ctl;
+	ctl->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_MSR | SVM_INTERCEPT_IOIO |
+			       SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_NMI;
+	ctl->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+			       SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
+			       SVM_INTERCEPT_SKINIT;
+	ctl->iopm_base_pa = (u64)(uintptr_t)s->iopm;
+	ctl->msrpm_base_pa = (u64)(uintptr_t)s->msrpm;
+	ctl->guest_asid = asid;
+	ctl->np_enable = 1;
+	ctl->n_cr3 = s->slat->root;
+	load_state(s, g); /* TLB_CONTROL 1: flush on the first VMRUN */
+	c->be = s;
+	c->live = true;
+	return 0;
+}
+
+/* Contexts share the GPRs (vp->gpr) except RSP, which the VMCB holds. */
+static void svm_ctx_switch(struct vp *vp, struct vp_ctx *c)
+{
+	struct svm_ctx *old = svm_of(vp), *s = c->be;
+	if (old && old != s) {
+		old->vmcb->save.rsp = vp->gpr[GPR_RSP];
+		vp->gpr[GPR_RSP] = s->vmcb->save.rsp;
+	}
+	vp->cur = c;
+	vp->be = s;
+}
+
+static int svm_vp_init(struct vp *vp, const struct guest_boot_state *g, struct pool *pool)
+{
+	struct svm_cpu *cpu = pool_alloc_pages(pool, 1);
+	u8 *pages = pool_alloc_pages(pool, 2);
+	if (!cpu || !pages)
+		return -1;
+	vp->be_cpu = cpu;
+	cpu->host_save_pa = (u64)(uintptr_t)pages;
+	cpu->hsave_pa = (u64)(uintptr_t)(pages + PAGE_SIZE);
+	cpu->next_asid = 1;
 
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	wrmsr(MSR_AMD_VM_HSAVE_PA, s->hsave_pa);
+	wrmsr(MSR_AMD_VM_HSAVE_PA, cpu->hsave_pa);
 	/* From here the host runs with GIF=0 (APM 15.17): physical NMIs and
 	 * interrupts stay pending and are taken by the guest after VMRUN. */
 	__asm__ volatile("clgi");
 	/* The host's FS/GS/TR/LDTR/syscall MSRs, restored after each exit. */
-	__asm__ volatile("vmsave %%rax" ::"a"(s->host_save_pa) : "memory");
+	__asm__ volatile("vmsave %%rax" ::"a"(cpu->host_save_pa) : "memory");
 
-	struct vmcb_control *c = &s->vmcb->ctl;
-	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_MSR | SVM_INTERCEPT_IOIO |
-			     SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_NMI;
-	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
-			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
-			     SVM_INTERCEPT_SKINIT;
-	c->iopm_base_pa = (u64)(uintptr_t)svm.iopm;
-	c->msrpm_base_pa = (u64)(uintptr_t)svm.msrpm;
-	c->guest_asid = 1;
-	c->tlb_control = 1; /* flush this ASID on the first VMRUN */
-	c->np_enable = 1;
-	c->n_cr3 = svm.npt.root;
-
-	svm_load_state(vp, g);
+	struct vp_ctx *c = &vp->ctx[0];
+	c->vtl = 0;
+	c->slat = &vp->part->slat[0];
+	if (svm_ctx_create(vp, c, g, pool))
+		return -1;
+	svm_ctx_switch(vp, c);
+	vp->gpr[GPR_RSP] = g->rsp;
 	vp->gpr[GPR_RAX] = 0; /* hv_launch returns 0 in the guest */
 	return 0;
 }
 
-static void svm_run(struct vp *vp, struct hv_exit *e)
+/* One VMRUN and its exit, decoded. */
+static inline __attribute__((always_inline)) void run_once(struct vp *vp, struct svm_ctx *s,
+							   struct hv_exit *e)
 {
-	struct svm_vp *s = svm_of(vp);
 	struct vmcb *vmcb = s->vmcb;
 
 	/* An event whose delivery was cut short by the last exit is delivered
@@ -287,7 +338,29 @@ static void svm_run(struct vp *vp, struct hv_exit *e)
 	vmcb->ctl.eventinj = 0;
 	s->reinject = (vmcb->ctl.exitintinfo & SVM_EVTINJ_VALID) ? vmcb->ctl.exitintinfo : 0;
 	svm_decode_exit(vp, e);
-	s->launched = true;
+}
+
+/* With a deadline armed: due before the entry, it is the exit; physical
+ * interrupts before it are the guest's, and the backend enters again
+ * (svm_event_exit). Only here can an exit be internal (HV_EXIT_NONE). */
+static __attribute__((noinline)) void run_armed(struct vp *vp, struct svm_ctx *s, struct hv_exit *e)
+{
+	do {
+		if (s->deadline && svm_deadline_due(s)) {
+			*e = (struct hv_exit){ .reason = HV_EXIT_DEADLINE };
+			return;
+		}
+		run_once(vp, s, e);
+	} while (e->reason == HV_EXIT_NONE);
+}
+
+static void svm_run(struct vp *vp, struct hv_exit *e)
+{
+	struct svm_ctx *s = svm_of(vp);
+	if (s->deadline)
+		run_armed(vp, s, e);
+	else
+		run_once(vp, s, e);
 }
 
 /* Guest TLB flushes (TLFS 9.4) on this VP's processor: a page at once
@@ -315,9 +388,8 @@ static u32 svm_hw_features(void) { return HV_HW_MSR_BITMAPS | HV_HW_SLAT; }
 /* Lazy MMIO above the memory map: map the large page around gpa. */
 static int svm_slat_map_identity(struct vp *vp, u64 gpa)
 {
-	u64 sz = svm.npt.fmt->has_1g ? PAGE_1G : PAGE_2M;
-	u64 base = ALIGN_DOWN(gpa, sz);
-	if (slat_map(&svm.npt, base, base, sz, sz))
+	u64 base, sz;
+	if (slat_map_identity_large(svm_of(vp)->slat, gpa, &base, &sz))
 		return -1;
 	LOGD("npt: mapped %lx-%lx on demand", (unsigned long)base, (unsigned long)(base + sz));
 	return 0;
@@ -328,18 +400,19 @@ static int svm_slat_map_identity(struct vp *vp, u64 gpa)
  * flush-by-ASID). */
 static int svm_slat_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access acc)
 {
-	const struct slat_fmt *f = svm.npt.fmt;
-	u64 flags = acc == SLAT_NONE ? 0 : acc == SLAT_RX ? f->leaf_flags & ~f->write_flag : f->leaf_flags;
-	if (slat_set_4k(&svm.npt, gpa, hpa, flags))
+	struct svm_ctx *s = svm_of(vp);
+	if (slat_set_access(s->slat, gpa, hpa, acc))
 		return -1;
-	svm_of(vp)->vmcb->ctl.tlb_control = 1;
+	s->vmcb->ctl.tlb_control = 1;
 	return 0;
 }
 
 static const u8 vmmcall_insn[3] = { 0x0f, 0x01, 0xd9 };
 
 /* Defined in svm_exit.c. */
-void svm_advance_rip(struct vp *vp, const struct hv_exit *e);
+int svm_advance_rip(struct vp *vp, const struct hv_exit *e);
+int svm_inject_irq(struct vp *vp, u8 vector);
+void svm_set_deadline(struct vp *vp, u64 tsc);
 void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
 void svm_inject_nmi(struct vp *vp);
 u64 svm_read_reg(struct vp *vp, enum guest_reg r);
@@ -349,14 +422,19 @@ void svm_dump(struct vp *vp);
 
 const struct backend svm_backend = {
 	.name = "svm",
-	.info_vendor = HV_INFO_VENDOR_SVM,
 	.probe = svm_probe,
-	.partition_init = svm_partition_init,
+	.partition_create = svm_partition_create,
 	.vp_init = svm_vp_init,
+	.ctx_create = svm_ctx_create,
+	.ctx_switch = svm_ctx_switch,
 	.run = svm_run,
 	.advance_rip = svm_advance_rip,
 	.inject_exception = svm_inject_exception,
 	.inject_nmi = svm_inject_nmi,
+	.inject_irq = svm_inject_irq,
+	.set_deadline = svm_set_deadline,
+	.msr_intercept = svm_msr_intercept,
+	.io_intercept = svm_io_intercept,
 	.vp_load_state = svm_load_state,
 	.vp_get_state = svm_get_state,
 	.vp_set_state = svm_set_state,

@@ -2,18 +2,18 @@
  * svm_exit.c - turning a #VMEXIT into the neutral exit record, and the
  * per-exit services the dispatcher asks for: advancing RIP (nRIP when the
  * CPU saves it, APM 15.7.1; the known instruction length otherwise),
- * injecting exceptions (EVENTINJ, APM 15.20), the guest registers, the MSRs
- * the SVM backend intercepts for itself, and the state dump.
+ * injecting exceptions and interrupts (EVENTINJ, APM 15.20; V_IRQ for the
+ * interrupt window, 15.21.4), the host deadline, the guest registers, the
+ * MSRs the SVM backend intercepts for itself, and the state dump.
  */
 #include "svm.h"
 #include "backend.h"
-#include "vp.h"
 #include "log.h"
 #include "x86.h"
 
 void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 {
-	struct svm_vp *s = svm_of(vp);
+	struct svm_ctx *s = svm_of(vp);
 	struct vmcb_control *c = &s->vmcb->ctl;
 	u32 code = (u32)c->exitcode;
 
@@ -72,13 +72,17 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 	case SVM_EXIT_INVALID:
 		e->reason = HV_EXIT_ENTRY_FAIL;
 		break;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_VINTR:
+		e->reason = svm_event_exit(s, code);
+		break;
 	default:
 		e->reason = HV_EXIT_UNKNOWN;
 		break;
 	}
 }
 
-void svm_advance_rip(struct vp *vp, const struct hv_exit *e)
+int svm_advance_rip(struct vp *vp, const struct hv_exit *e)
 {
 	struct vmcb *v = svm_of(vp)->vmcb;
 	/* nRIP is saved for instruction intercepts only (APM 15.7.1); for I/O
@@ -88,8 +92,9 @@ void svm_advance_rip(struct vp *vp, const struct hv_exit *e)
 	else if (e->insn_len)
 		v->save.rip += e->insn_len;
 	else
-		vp_fatal(vp, e, "cannot advance RIP: instruction length unknown");
+		return -1;
 	v->ctl.interrupt_shadow &= ~1ull; /* the emulated instruction retired */
+	return 0;
 }
 
 void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error)
@@ -105,9 +110,104 @@ void svm_inject_nmi(struct vp *vp)
 	svm_of(vp)->vmcb->ctl.eventinj = 2 | SVM_EVTINJ_TYPE_NMI | SVM_EVTINJ_VALID;
 }
 
+/* The interrupt window (APM 15.21.4): a virtual interrupt (V_IRQ, TPR
+ * ignored) that the guest "takes" when its RFLAGS.IF and interrupt
+ * shadow allow, intercepted (VINTR) before it is delivered. It serves
+ * inject_irq and, after a physical interrupt, the deadline's re-arm. */
+static void window(struct svm_ctx *s, bool on)
+{
+	struct vmcb_control *c = &s->vmcb->ctl;
+	if (on) {
+		c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR;
+		c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+	} else {
+		c->vintr &= ~(u64)(SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR);
+		c->intercept_misc1 &= ~(u32)SVM_INTERCEPT_VINTR;
+	}
+}
+
+int svm_inject_irq(struct vp *vp, u8 vector)
+{
+	struct svm_ctx *s = svm_of(vp);
+	struct vmcb *v = s->vmcb;
+	if ((v->save.rflags & RFLAGS_IF) && !(v->ctl.interrupt_shadow & 1) &&
+	    !(v->ctl.eventinj & SVM_EVTINJ_VALID) && !s->reinject) {
+		v->ctl.eventinj = vector | SVM_EVTINJ_TYPE_INTR | SVM_EVTINJ_VALID;
+		return 0;
+	}
+	s->want_window = true;
+	window(s, true);
+	return 1;
+}
+
+/* The host deadline (docs/architecture.md, "Host deadline and interrupt window"): SVM
+ * has no preemption timer. While one is armed, physical interrupts exit
+ * (INTR intercept) and every entry and such exit checks the TSC. */
+void svm_set_deadline(struct vp *vp, u64 tsc)
+{
+	struct svm_ctx *s = svm_of(vp);
+	s->deadline = tsc;
+	if (tsc && !s->intr_rearm)
+		s->vmcb->ctl.intercept_misc1 |= SVM_INTERCEPT_INTR;
+	if (!tsc) {
+		s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+		if (s->intr_rearm && !s->want_window)
+			window(s, false);
+		s->intr_rearm = false;
+	}
+}
+
+/* Due: disarmed (one-shot), true. */
+bool svm_deadline_due(struct svm_ctx *s)
+{
+	if (rdtsc() < s->deadline)
+		return false;
+	s->deadline = 0;
+	s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+	if (s->intr_rearm && !s->want_window)
+		window(s, false);
+	s->intr_rearm = false;
+	return true;
+}
+
+/* An INTR or VINTR exit: the neutral reason, or HV_EXIT_NONE when the
+ * backend re-enters at once. A physical interrupt stays pending (the host
+ * runs with GIF=0): unless the deadline is due, the guest takes it at the
+ * next VMRUN without the INTR intercept, and the window after it (the
+ * guest's handler done, RFLAGS.IF set again) turns the intercept back on. */
+enum hv_exit_reason svm_event_exit(struct svm_ctx *s, u32 code)
+{
+	struct vmcb_control *c = &s->vmcb->ctl;
+	if (code == SVM_EXIT_INTR) {
+		if (!s->deadline) { /* cancelled meanwhile: the guest takes it */
+			c->intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+			return HV_EXIT_NONE;
+		}
+		if (svm_deadline_due(s))
+			return HV_EXIT_DEADLINE;
+		c->intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+		s->intr_rearm = true;
+		window(s, true);
+		return HV_EXIT_NONE;
+	}
+	/* VINTR: the window is open. */
+	if (s->intr_rearm) {
+		s->intr_rearm = false;
+		if (s->deadline)
+			c->intercept_misc1 |= SVM_INTERCEPT_INTR;
+	}
+	if (!s->want_window) {
+		window(s, false);
+		return HV_EXIT_NONE;
+	}
+	s->want_window = false;
+	window(s, false);
+	return HV_EXIT_INTR_WINDOW;
+}
+
 u64 svm_read_reg(struct vp *vp, enum guest_reg r)
 {
-	struct svm_vp *s = svm_of(vp);
+	struct svm_ctx *s = svm_of(vp);
 	const struct vmcb_save *v = &s->vmcb->save;
 	switch (r) {
 	case GREG_RIP: return v->rip;
@@ -145,7 +245,7 @@ static u64 efer_valid_mask(void)
 
 enum be_msr_result svm_msr_read(struct vp *vp, u32 msr, u64 *val)
 {
-	struct svm_vp *s = svm_of(vp);
+	struct svm_ctx *s = svm_of(vp);
 	switch (msr) {
 	case MSR_EFER: /* SVME reads as the guest last wrote it */
 		*val = svm_read_reg(vp, GREG_EFER);
@@ -163,7 +263,7 @@ enum be_msr_result svm_msr_read(struct vp *vp, u32 msr, u64 *val)
 
 enum be_msr_result svm_msr_write(struct vp *vp, u32 msr, u64 val)
 {
-	struct svm_vp *s = svm_of(vp);
+	struct svm_ctx *s = svm_of(vp);
 	struct vmcb_save *v = &s->vmcb->save;
 	switch (msr) {
 	case MSR_EFER:
@@ -196,7 +296,7 @@ static void dump_seg(const char *n, const struct vmcb_seg *g)
 
 void svm_dump(struct vp *vp)
 {
-	struct svm_vp *s = svm_of(vp);
+	struct svm_ctx *s = svm_of(vp);
 	const struct vmcb_control *c = &s->vmcb->ctl;
 	const struct vmcb_save *v = &s->vmcb->save;
 	const u64 *r = vp->gpr;

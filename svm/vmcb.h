@@ -99,7 +99,9 @@ _Static_assert(offsetof(struct vmcb_save, g_pat) == 0x268, "APM B-2");
 _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 
 /* Intercept vector 3 (misc1) and 4 (misc2) bits, APM 15.9-15.13. */
+#define SVM_INTERCEPT_INTR BIT(0)
 #define SVM_INTERCEPT_NMI BIT(1)
+#define SVM_INTERCEPT_VINTR BIT(4)
 #define SVM_INTERCEPT_INIT BIT(3)
 #define SVM_INTERCEPT_CPUID BIT(18)
 #define SVM_INTERCEPT_INVLPGA BIT(26)
@@ -119,6 +121,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
 #define SVM_EXIT_INIT 0x63
+#define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_HLT 0x78
 #define SVM_EXIT_INVLPGA 0x7a
@@ -138,8 +141,13 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 /* EVENTINJ (APM 15.20). */
 #define SVM_EVTINJ_VALID BIT(31)
 #define SVM_EVTINJ_EV BIT(11)
+#define SVM_EVTINJ_TYPE_INTR (0ull << 8)
 #define SVM_EVTINJ_TYPE_NMI (2ull << 8)
 #define SVM_EVTINJ_TYPE_EXC (3ull << 8)
+
+/* VMCB V_INTR fields (APM 15.21.4, B-1 offset 0x60). */
+#define SVM_VINTR_V_IRQ BIT(8)
+#define SVM_VINTR_V_IGN_TPR BIT(20)
 
 /* CPUID 0x8000000A EDX (APM E.4.9). */
 #define SVM_FEAT_NPT BIT(0)

@@ -1,7 +1,7 @@
 /*
- * vmx.c - Intel VMX backend: entering VMX operation, the partition's EPT
- * and bitmaps, a VMCS built from the live firmware state, and the run loop
- * step (SDM vol. 3: 24 (VMX operation), 25 (VMCS), 26/27 (VM entry and its
+ * vmx.c - Intel VMX backend: entering VMX operation, the partition's EPT,
+ * contexts (a VMCS built from an initial state, with its VPID and
+ * bitmaps), and the run loop step (SDM vol. 3: 24 (VMX operation), 25 (VMCS), 26/27 (VM entry and its
  * checks), 28 (VM exits), 29 (EPT, VPID), 31 (VMX instructions)).
  *
  * What is intercepted, and why (everything else runs natively):
@@ -9,33 +9,31 @@
  *    VMX instructions exit unconditionally in VMX non-root operation (SDM
  *    26.1.2). CPUID serves the Hv#1 leaves and hides VMX (TLFS 2.2-2.4);
  *    VMX instructions are #UD for the guest, as on a CPU without VMX.
- *  - MSRs: the MSR bitmap intercepts only IA32_FEATURE_CONTROL and the VMX
- *    capability MSRs 0x480-0x493 (hide VMX); MSRs outside the bitmap's
+ *  - MSRs: the MSR bitmap intercepts IA32_FEATURE_CONTROL and the VMX
+ *    capability MSRs 0x480-0x493 (hide VMX), and what hv/ requests
+ *    (msr_intercept: the x2APIC ICR, hv/smp.c); MSRs outside the bitmap's
  *    ranges (the 0x40000000 synthetic range) always exit (SDM 25.6.9).
  *  - CR4: VMXE is owned by the hypervisor (guest/host mask, read shadow
  *    without VMXE): a guest MOV to CR4 exits only if it sets VMXE, and gets
  *    #GP as on a CPU without VMX (SDM 26.1.3, 26.3).
- *  - Port I/O only on the ports io_intercepts names (the counters
- *    dump before the platform goes away), like svm/.
+ *  - Port I/O only on the ports hv/ requests (io_intercept: hv/io.c).
  *  - EPT violations: the hypervisor's memory is not mapped; MMIO above the
  *    memory map is mapped on first touch.
- * External interrupts and NMIs are not intercepted: they go straight to the
- * guest, the host runs with interrupts off.
+ *  - The VMX-preemption timer while a host deadline is armed, and the
+ *    interrupt window while inject_irq waits for the guest to take one.
+ * External interrupts are not intercepted: they go straight to the guest,
+ * the host runs with interrupts off. NMIs exit (other VPs' kicks).
  */
 #include "vmx.h"
 #include "arch.h"
 #include "boot_info.h"
-#include "backend.h"
-#include "io.h"
-#include "vp.h"
 #include "hv_abi.h"
 #include "log.h"
 #include "pool.h"
 #include "tlfs.h"
 #include "x86.h"
 
-struct vmx_global vmx;
-extern struct pool core_pool;
+struct vmx_global vmx = { .next_vpid = 1 };
 
 
 static bool cpu_is_intel(void)
@@ -127,34 +125,47 @@ static int vmx_probe(void)
 	     !(vmx.caps.ept_vpid & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL))))
 		vmx.ctl.proc2 &= ~(u32)PROC2_ENABLE_VPID;
 	vmx.cr4_mask = vmx.caps.cr4_fixed0 | CR4_VMXE;
+	vmx.preempt_timer = vmx_allowed1(&vmx.caps, VMX_CTL_PIN) & PIN_PREEMPT_TIMER;
+	vmx.intr_window = vmx_allowed1(&vmx.caps, VMX_CTL_PROC) & PROC_INTR_WINDOW_EXITING;
 	return 0;
 }
 
-/* MSR bitmap (SDM 25.6.9): read-low at 0, read-high at 1 KiB, write-low
- * at 2 KiB, write-high at 3 KiB; low = 0-0x1FFF, high = 0xC0000000-
- * 0xC0001FFF. MSRs outside both ranges always exit. */
-static void msr_intercept(u32 msr, bool rd, bool wr)
+/* The context's MSR bitmap bits for access (vmx_msr_bitmap_bit). */
+static int msr_bitmap_set(struct vmx_ctx *s, u32 msr, u32 access, bool on)
 {
-	u32 off;
-	if (msr <= 0x1fff)
-		off = 0;
-	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
-		off = 1024;
-	else
-		return;
-	u32 bit = msr & 0x1fff;
-	if (rd)
-		vmx.msr_bitmap[off + bit / 8] |= (u8)(1u << (bit % 8));
-	if (wr)
-		vmx.msr_bitmap[2048 + off + bit / 8] |= (u8)(1u << (bit % 8));
+	int bit = vmx_msr_bitmap_bit(msr);
+	if (bit < 0)
+		return on ? 0 : -1;
+	for (u32 i = 0; i < 2; i++) {
+		if (!(access & (i ? BE_INTERCEPT_WRITE : BE_INTERCEPT_READ)))
+			continue;
+		u32 b = (u32)bit + i * 2048 * 8;
+		u8 m = (u8)(1u << (b % 8));
+		s->msr_bitmap[b / 8] = on ? s->msr_bitmap[b / 8] | m : s->msr_bitmap[b / 8] & (u8)~m;
+	}
+	return 0;
+}
+
+/* The MSRs the backend keeps intercepted for itself (vmx_msr_read). */
+static bool own_msr(u32 msr)
+{
+	return msr == MSR_IA32_FEATURE_CONTROL || (msr >= MSR_IA32_VMX_FIRST && msr <= MSR_IA32_VMX_LAST);
+}
+
+static int vmx_msr_intercept(struct vp *vp, u32 msr, u32 access, bool on)
+{
+	if (!on && own_msr(msr))
+		return -1;
+	return msr_bitmap_set(vmx_of(vp), msr, access, on);
 }
 
 /* I/O bitmaps A (0-0x7FFF) and B (0x8000-0xFFFF) are contiguous here, so
  * one bit per port from the start (SDM 25.6.4). */
-static void io_intercept(u16 port)
+static int vmx_io_intercept(struct vp *vp, u16 port, bool on)
 {
-	if (port)
-		vmx.io_bitmap[port / 8] |= (u8)(1u << (port % 8));
+	u8 *b = &vmx_of(vp)->io_bitmap[port / 8], m = (u8)(1u << (port % 8));
+	*b = on ? *b | m : *b & (u8)~m;
+	return 0;
 }
 
 static const struct slat_fmt *ept_format(void)
@@ -162,30 +173,18 @@ static const struct slat_fmt *ept_format(void)
 	return (vmx.caps.ept_vpid & EPT_CAP_1G) ? &slat_fmt_ept_1g : &slat_fmt_ept;
 }
 
-static int vmx_partition_init(struct partition *p, const struct boot_info *bi)
+static int vmx_partition_create(struct partition *p, const struct boot_info *bi, struct pool *pool)
 {
-	vmx.msr_bitmap = pool_alloc_pages(&core_pool, 1);
-	vmx.io_bitmap = pool_alloc_pages(&core_pool, 2);
-	if (!vmx.msr_bitmap || !vmx.io_bitmap)
-		return -1;
-	msr_intercept(MSR_IA32_FEATURE_CONTROL, true, true);
-	msr_intercept(0x830, false, true); /* x2APIC ICR: INIT/SIPI (hv/smp.c) */
-	for (u32 m = MSR_IA32_VMX_FIRST; m <= MSR_IA32_VMX_LAST; m++)
-		msr_intercept(m, true, true);
-	u16 ports[IO_INTERCEPTS_MAX];
-	for (u32 i = 0, n = io_intercepts(p, ports); i < n; i++)
-		io_intercept(ports[i]);
-
-	/* EPT: identity map of everything below phys_top in the largest
-	 * pages the CPU offers, write-back, the hypervisor's memory left out
-	 * (SDM 29.3). */
-	if (slat_init(&vmx.ept, ept_format(), pool_alloc_page, &core_pool) ||
-	    slat_identity_with_hole(&vmx.ept, 0, bi->phys_top, bi->resident_base,
+	/* EPT for VTL 0: identity map of everything below phys_top in the
+	 * largest pages the CPU offers, write-back, the hypervisor's memory
+	 * left out (SDM 29.3). */
+	struct slat *ept = &p->slat[0];
+	if (slat_init(ept, ept_format(), pool_alloc_page, pool) ||
+	    slat_identity_with_hole(ept, 0, bi->phys_top, bi->resident_base,
 				    bi->resident_base + bi->resident_size))
 		return -1;
-	vmx.eptp = vmx.ept.root | EPTP_WALK_4 | EPTP_WB;
 	LOGI("vmx: EPT (%s pages) to %lx, hypervisor %lx-%lx hidden, VPID %s, unrestricted guest",
-	     ept_format()->has_1g ? "1G" : "2M", (unsigned long)bi->phys_top,
+	     ept->fmt->has_1g ? "1G" : "2M", (unsigned long)bi->phys_top,
 	     (unsigned long)bi->resident_base, (unsigned long)(bi->resident_base + bi->resident_size),
 	     (vmx.ctl.proc2 & PROC2_ENABLE_VPID) ? "on" : "off");
 	return 0;
@@ -257,7 +256,7 @@ static void setup_host_state(void)
 	/* HOST_RSP is written by vmx_run_asm on every entry. */
 }
 
-static void setup_controls(const struct guest_boot_state *g)
+static void setup_controls(const struct vmx_ctx *s, const struct guest_boot_state *g)
 {
 	u32 entry = vmx.ctl.entry & ~(u32)ENTRY_IA32E_MODE_GUEST;
 	if (g->efer & EFER_LMA)
@@ -275,12 +274,12 @@ static void setup_controls(const struct guest_boot_state *g)
 	vw(VMCS_EXIT_MSR_LOAD_COUNT, 0);
 	vw(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
 	vw(VMCS_ENTRY_INTR_INFO, 0);
-	vw(VMCS_IO_BITMAP_A, (u64)(uintptr_t)vmx.io_bitmap);
-	vw(VMCS_IO_BITMAP_B, (u64)(uintptr_t)vmx.io_bitmap + PAGE_SIZE);
-	vw(VMCS_MSR_BITMAP, (u64)(uintptr_t)vmx.msr_bitmap);
-	vw(VMCS_EPT_POINTER, vmx.eptp);
-	if (vmx.ctl.proc2 & PROC2_ENABLE_VPID)
-		vw(VMCS_VPID, VMX_VPID);
+	vw(VMCS_IO_BITMAP_A, (u64)(uintptr_t)s->io_bitmap);
+	vw(VMCS_IO_BITMAP_B, (u64)(uintptr_t)s->io_bitmap + PAGE_SIZE);
+	vw(VMCS_MSR_BITMAP, (u64)(uintptr_t)s->msr_bitmap);
+	vw(VMCS_EPT_POINTER, s->eptp);
+	if (s->vpid)
+		vw(VMCS_VPID, s->vpid);
 	if (vmx.ctl.proc2 & PROC2_ENABLE_XSAVES)
 		vw(VMCS_XSS_EXIT_BITMAP, 0); /* no XSAVES/XRSTORS exits */
 	/* CR0 belongs to the guest (mask 0): with unrestricted guest only
@@ -290,9 +289,10 @@ static void setup_controls(const struct guest_boot_state *g)
 	vw(VMCS_CR4_MASK, vmx.cr4_mask);
 }
 
-static void setup_guest_state(struct vp *vp, const struct guest_boot_state *g)
+/* The guest state of *g into the current VMCS; the registers the VMCS
+ * lacks into *r (see struct vmx_cpu_regs). */
+static void setup_guest_state(const struct guest_boot_state *g, struct vmx_cpu_regs *r)
 {
-	struct vmx_vp *s = vmx_of(vp);
 	for (int i = 0; i < SEG__COUNT; i++) {
 		const struct seg_state *seg = &g->seg[i];
 		u32 limit = seg->limit;
@@ -312,8 +312,7 @@ static void setup_guest_state(struct vp *vp, const struct guest_boot_state *g)
 	vw(VMCS_GUEST_CR0, vmx_fixed_cr(g->cr0, cr0f0, vmx.caps.cr0_fixed1));
 	vw(VMCS_GUEST_CR3, g->cr3);
 	vw(VMCS_GUEST_CR4, vmx_fixed_cr(g->cr4, vmx.caps.cr4_fixed0, vmx.caps.cr4_fixed1));
-	s->cr4_shadow = g->cr4 & ~CR4_VMXE;
-	vw(VMCS_CR4_SHADOW, s->cr4_shadow);
+	vw(VMCS_CR4_SHADOW, g->cr4 & ~CR4_VMXE);
 	vw(VMCS_GUEST_DR7, g->dr7);
 	vw(VMCS_GUEST_RIP, g->rip);
 	vw(VMCS_GUEST_RSP, g->rsp);
@@ -329,37 +328,48 @@ static void setup_guest_state(struct vp *vp, const struct guest_boot_state *g)
 	vw(VMCS_GUEST_PENDING_DBG, 0);
 	vw(VMCS_LINK_POINTER, ~0ull); /* no shadow VMCS (SDM 27.3.1.5) */
 
-	/* Not in the VMCS: the syscall MSRs, KernelGsBase and CR2 are shared
-	 * with the host, which never uses them; they hold the guest's values
-	 * already (same CPU), set them anyway for a clean hand-over. */
-	wrmsr(MSR_STAR, g->star);
-	wrmsr(MSR_LSTAR, g->lstar);
-	wrmsr(MSR_CSTAR, g->cstar);
-	wrmsr(MSR_SFMASK, g->sfmask);
-	wrmsr(MSR_KERNEL_GS_BASE, g->kernel_gs_base);
-	__asm__ volatile("mov %0, %%cr2" : : "r"(g->cr2));
+	*r = (struct vmx_cpu_regs){ g->star, g->lstar, g->cstar, g->sfmask, g->kernel_gs_base, g->cr2 };
+}
 
-	vp->gpr[GPR_RSP] = g->rsp;
-	vp->gpr[GPR_RAX] = 0; /* hv_launch returns 0 in the guest */
+/* Not in the VMCS: the syscall MSRs, KernelGsBase and CR2 are shared with
+ * the host, which never uses them: the current context's are in the CPU
+ * (at launch they hold the guest's values already; set anyway for a clean
+ * hand-over). */
+static void cpu_regs_load(const struct vmx_cpu_regs *r)
+{
+	wrmsr(MSR_STAR, r->star);
+	wrmsr(MSR_LSTAR, r->lstar);
+	wrmsr(MSR_CSTAR, r->cstar);
+	wrmsr(MSR_SFMASK, r->sfmask);
+	wrmsr(MSR_KERNEL_GS_BASE, r->kernel_gs_base);
+	__asm__ volatile("mov %0, %%cr2" : : "r"(r->cr2));
+}
+
+static void cpu_regs_save(struct vmx_cpu_regs *r)
+{
+	*r = (struct vmx_cpu_regs){ rdmsr(MSR_STAR), rdmsr(MSR_LSTAR), rdmsr(MSR_CSTAR),
+				    rdmsr(MSR_SFMASK), rdmsr(MSR_KERNEL_GS_BASE), read_cr2() };
 }
 
 /* Leave VMX operation: after a failed first launch the firmware gets its
  * CPU back and must find it as it left it (CR4.VMXE clear). */
 static void vmx_leave(struct vp *vp)
 {
-	struct vmx_vp *s = vmx_of(vp);
-	if (!s || !s->vmx_on)
+	struct vmx_cpu *cpu = vp->be_cpu;
+	if (!cpu || !cpu->vmx_on)
 		return;
-	vmclear((u64)(uintptr_t)s->vmcs);
+	if (cpu->loaded)
+		vmclear((u64)(uintptr_t)cpu->loaded->vmcs);
+	cpu->loaded = NULL;
 	vmxoff();
 	__asm__ volatile("mov %0, %%cr4" : : "r"(read_cr4() & ~CR4_VMXE));
-	s->vmx_on = false;
+	cpu->vmx_on = false;
 }
 
 /* SDM 26.2.1.3: the IA-32e mode guest entry control must equal the guest's
  * EFER.LMA, which the guest changes itself (a restarted AP goes from real
  * mode to long mode). */
-static void sync_ia32e(struct vmx_vp *s)
+static void sync_ia32e(struct vmx_ctx *s)
 {
 	bool lma = vmread(VMCS_GUEST_EFER) & EFER_LMA;
 	if (lma == s->ia32e)
@@ -373,13 +383,17 @@ static void sync_ia32e(struct vmx_vp *s)
  * is current here). The IA-32e entry control follows EFER.LMA. */
 static void vmx_load_state(struct vp *vp, const struct guest_boot_state *g)
 {
-	struct vmx_vp *s = vmx_of(vp);
-	setup_guest_state(vp, g);
+	struct vmx_ctx *s = vmx_of(vp);
+	struct vmx_cpu_regs r;
+	setup_guest_state(g, &r);
+	cpu_regs_load(&r);
+	vp->gpr[GPR_RSP] = g->rsp;
+	vp->gpr[GPR_RAX] = 0;
 	sync_ia32e(s);
 	vmwrite(VMCS_ENTRY_INTR_INFO, 0);
 	s->reinject = 0;
 	s->injected = false;
-	vmx_flush_vpid(); /* a new address space */
+	vmx_flush_vpid(s); /* a new address space */
 }
 
 /* The inverse of setup_guest_state (HvGetVpRegisters, TLFS 7.10.2), on
@@ -430,29 +444,103 @@ static void vmx_get_state(struct vp *vp, struct guest_boot_state *g)
  * exceptions, RAX and the TLB (no VPID flush, unlike vmx_load_state). */
 static void vmx_set_state(struct vp *vp, const struct guest_boot_state *g)
 {
-	struct vmx_vp *s = vmx_of(vp);
+	struct vmx_ctx *s = vmx_of(vp);
+	struct vmx_cpu_regs r;
 	u64 intr = vmread(VMCS_GUEST_INTERRUPTIBILITY), act = vmread(VMCS_GUEST_ACTIVITY);
-	u64 dbg = vmread(VMCS_GUEST_PENDING_DBG), rax = vp->gpr[GPR_RAX];
-	setup_guest_state(vp, g);
+	u64 dbg = vmread(VMCS_GUEST_PENDING_DBG);
+	setup_guest_state(g, &r);
+	cpu_regs_load(&r);
+	vp->gpr[GPR_RSP] = g->rsp;
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr);
 	vmwrite(VMCS_GUEST_ACTIVITY, act);
 	vmwrite(VMCS_GUEST_PENDING_DBG, dbg);
-	vp->gpr[GPR_RAX] = rax;
 	sync_ia32e(s);
 }
 
-static int vmx_vp_init(struct vp *vp, const struct guest_boot_state *g)
+/* A context: its VMCS (host state, controls, guest state from *g), a
+ * VPID, its own bitmaps with the backend's intercepts, the EPTP of its
+ * tables. Its VMCS is left current only if no other one was. */
+static int vmx_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_boot_state *g,
+			  struct pool *pool)
 {
-	struct vmx_vp *s = pool_alloc_pages(&core_pool, 1);
-	u8 *pages = pool_alloc_pages(&core_pool, 2);
+	struct vmx_cpu *cpu = vp->be_cpu;
+	struct vmx_ctx *s = pool_alloc_pages(pool, 1);
+	u8 *pages = pool_alloc_pages(pool, 4); /* VMCS, MSR bitmap, I/O bitmaps (2) */
 	if (!s || !pages)
 		return -1;
+	if (vmx.ctl.proc2 & PROC2_ENABLE_VPID) {
+		s->vpid = (u16)be_tag_alloc(&vmx.next_vpid, 0x10000);
+		if (!s->vpid)
+			return -1;
+	}
+	s->vmcs = pages;
+	s->msr_bitmap = pages + PAGE_SIZE;
+	s->io_bitmap = pages + 2 * PAGE_SIZE;
+	s->slat = c->slat;
+	s->eptp = s->slat->root | EPTP_WALK_4 | EPTP_WB;
+	msr_bitmap_set(s, MSR_IA32_FEATURE_CONTROL, BE_INTERCEPT_READ | BE_INTERCEPT_WRITE, true);
+	for (u32 m = MSR_IA32_VMX_FIRST; m <= MSR_IA32_VMX_LAST; m++)
+		msr_bitmap_set(s, m, BE_INTERCEPT_READ | BE_INTERCEPT_WRITE, true);
+	*(u32 *)s->vmcs = (u32)(vmx.caps.basic & VMX_BASIC_REVISION_MASK);
+
+	if (vmclear((u64)(uintptr_t)s->vmcs) || vmptrld((u64)(uintptr_t)s->vmcs)) {
+		LOGE("vmx: VMCLEAR/VMPTRLD of the VMCS failed");
+		return -1;
+	}
+	vw_failed_field = 0;
+	setup_host_state();
+	setup_controls(s, g);
+	s->ia32e = g->efer & EFER_LMA;
+	setup_guest_state(g, &s->regs);
+	u32 failed = vw_failed_field;
+	if (failed)
+		LOGE("vmx: VMWRITE of field %x failed: %s", failed,
+		     vmx_insn_error_name((u32)vmread(VMCS_INSN_ERROR)));
+	/* Stale translations for this EPTP/VPID from before (SDM 29.4.3). */
+	invept((vmx.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE) ? INV_SINGLE_CONTEXT : INV_ALL_CONTEXT,
+	       s->eptp);
+	vmx_flush_vpid(s);
+	if (cpu->loaded)
+		vmptrld((u64)(uintptr_t)cpu->loaded->vmcs);
+	else
+		cpu->loaded = s;
+	if (failed)
+		return -1;
+	c->be = s;
+	c->live = true;
+	return 0;
+}
+
+/* Make c's VMCS current, with the registers the VMCS does not switch;
+ * the GPRs are shared except RSP, which the VMCS holds. */
+static void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
+{
+	struct vmx_cpu *cpu = vp->be_cpu;
+	struct vmx_ctx *old = vmx_of(vp), *s = c->be;
+	if (old != s) {
+		if (old) {
+			vmwrite(VMCS_GUEST_RSP, vp->gpr[GPR_RSP]);
+			cpu_regs_save(&old->regs);
+		}
+		if (cpu->loaded != s)
+			vmptrld((u64)(uintptr_t)s->vmcs);
+		cpu->loaded = s;
+		cpu_regs_load(&s->regs);
+		vp->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
+	}
+	vp->cur = c;
 	vp->be = s;
-	s->vmxon_region = pages;
-	s->vmcs = pages + PAGE_SIZE;
-	u32 rev = (u32)(vmx.caps.basic & VMX_BASIC_REVISION_MASK);
-	*(u32 *)s->vmxon_region = rev;
-	*(u32 *)s->vmcs = rev;
+}
+
+static int vmx_vp_init(struct vp *vp, const struct guest_boot_state *g, struct pool *pool)
+{
+	struct vmx_cpu *cpu = pool_alloc_pages(pool, 1);
+	u8 *vmxon_region = pool_alloc_pages(pool, 1);
+	if (!cpu || !vmxon_region)
+		return -1;
+	vp->be_cpu = cpu;
+	cpu->vmxon_region = vmxon_region;
+	*(u32 *)cpu->vmxon_region = (u32)(vmx.caps.basic & VMX_BASIC_REVISION_MASK);
 
 	/* SDM 24.7: VMXON needs IA32_FEATURE_CONTROL locked with VMXON
 	 * outside SMX; firmware normally does it, OVMF under Bochs does not. */
@@ -466,43 +554,31 @@ static int vmx_vp_init(struct vp *vp, const struct guest_boot_state *g)
 	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
 	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
 
-	int rc = vmxon((u64)(uintptr_t)s->vmxon_region);
+	int rc = vmxon((u64)(uintptr_t)cpu->vmxon_region);
 	if (rc) {
 		LOGE("vmx: VMXON failed (%s)", rc == 1 ? "VMfailInvalid" : "VMfailValid");
 		__asm__ volatile("mov %0, %%cr4" : : "r"(read_cr4() & ~CR4_VMXE));
 		return -1;
 	}
-	s->vmx_on = true;
-	if (vmclear((u64)(uintptr_t)s->vmcs) || vmptrld((u64)(uintptr_t)s->vmcs)) {
-		LOGE("vmx: VMCLEAR/VMPTRLD of the VMCS failed");
+	cpu->vmx_on = true;
+	struct vp_ctx *c = &vp->ctx[0];
+	c->vtl = 0;
+	c->slat = &vp->part->slat[0];
+	if (vmx_ctx_create(vp, c, g, pool)) {
 		vmx_leave(vp);
 		return -1;
 	}
-	vw_failed_field = 0;
-	setup_host_state();
-	setup_controls(g);
-	s->ia32e = g->efer & EFER_LMA;
-	setup_guest_state(vp, g);
-	if (vw_failed_field) {
-		LOGE("vmx: VMWRITE of field %x failed: %s", vw_failed_field,
-		     vmx_insn_error_name((u32)vmread(VMCS_INSN_ERROR)));
-		vmx_leave(vp);
-		return -1;
-	}
-	/* Stale translations for this EPTP/VPID from before (SDM 29.4.3). */
-	invept((vmx.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE) ? INV_SINGLE_CONTEXT : INV_ALL_CONTEXT,
-	       vmx.eptp);
-	if (vmx.ctl.proc2 & PROC2_ENABLE_VPID)
-		vmx_flush_vpid();
+	vmx_ctx_switch(vp, c);
+	vp->gpr[GPR_RAX] = 0; /* hv_launch returns 0 in the guest */
 	return 0;
 }
 
-void vmx_flush_vpid(void)
+void vmx_flush_vpid(const struct vmx_ctx *s)
 {
-	if (!(vmx.ctl.proc2 & PROC2_ENABLE_VPID))
+	if (!s->vpid)
 		return;
 	invvpid((vmx.caps.ept_vpid & VPID_CAP_INVVPID_SINGLE) ? INV_SINGLE_CONTEXT : INV_ALL_CONTEXT,
-		VMX_VPID, 0);
+		s->vpid, 0);
 }
 
 /* Guest TLB flushes (TLFS 9.4) on this VP's processor, by VPID with the
@@ -511,20 +587,21 @@ void vmx_flush_vpid(void)
  * (SDM "Operations that Invalidate Cached Mappings"). gva is canonical (INVVPID fails otherwise). */
 static void vmx_tlb_flush(struct vp *vp, enum tlb_flush kind, u64 gva)
 {
+	const struct vmx_ctx *s = vmx_of(vp);
 	u64 caps = vmx.caps.ept_vpid;
-	if (!(vmx.ctl.proc2 & PROC2_ENABLE_VPID))
+	if (!s->vpid)
 		return;
 	if (kind == TLB_FLUSH_ADDR && (caps & VPID_CAP_INVVPID_ADDR))
-		invvpid(INV_INDIVIDUAL_ADDR, VMX_VPID, gva);
+		invvpid(INV_INDIVIDUAL_ADDR, s->vpid, gva);
 	else if (kind == TLB_FLUSH_NONGLOBAL && (caps & VPID_CAP_INVVPID_SINGLE_GLOBALS))
-		invvpid(INV_SINGLE_CONTEXT_GLOBALS, VMX_VPID, 0);
+		invvpid(INV_SINGLE_CONTEXT_GLOBALS, s->vpid, 0);
 	else
-		vmx_flush_vpid();
+		vmx_flush_vpid(s);
 }
 
 /* Deliver again an event whose delivery a VM exit cut short (SDM 28.2.4,
  * 26.8.3 on software events: they need their instruction length). */
-static void reinject_pending(struct vmx_vp *s)
+static void reinject_pending(struct vmx_ctx *s)
 {
 	if (s->reinject && !s->injected) {
 		vmwrite(VMCS_ENTRY_INTR_INFO, s->reinject);
@@ -539,11 +616,28 @@ static void reinject_pending(struct vmx_vp *s)
 	s->injected = false;
 }
 
+/* A host deadline before an entry (vmx_set_deadline): due, it is the
+ * exit (no entry; disarmed); else the preemption timer counts to it. */
+static bool deadline_entry(struct vmx_ctx *s, struct hv_exit *e)
+{
+	u64 now = rdtsc();
+	if (now < s->deadline) {
+		if (vmx.preempt_timer)
+			vmwrite(VMCS_PREEMPT_TIMER, vmx_preempt_ticks(s->deadline, now, vmx.caps.misc));
+		return false;
+	}
+	vmx_set_deadline_ctx(s, 0);
+	*e = (struct hv_exit){ .reason = HV_EXIT_DEADLINE };
+	return true;
+}
+
 static void vmx_run(struct vp *vp, struct hv_exit *e)
 {
-	struct vmx_vp *s = vmx_of(vp);
+	struct vmx_ctx *s = vmx_of(vp);
 
 	for (;;) {
+		if (s->deadline && deadline_entry(s, e))
+			return;
 		reinject_pending(s);
 		sync_ia32e(s);
 		vmwrite(VMCS_GUEST_RSP, vp->gpr[GPR_RSP]);
@@ -582,6 +676,20 @@ static void vmx_run(struct vp *vp, struct hv_exit *e)
 	}
 }
 
+/* Arm (tsc) or cancel (0) the deadline of the current context, whose
+ * VMCS is current on this processor. */
+void vmx_set_deadline_ctx(struct vmx_ctx *s, u64 tsc)
+{
+	bool was = s->deadline;
+	s->deadline = tsc;
+	if (vmx.preempt_timer && was != (tsc != 0)) {
+		u64 pin = vmread(VMCS_PIN_CTLS);
+		vmwrite(VMCS_PIN_CTLS, tsc ? pin | PIN_PREEMPT_TIMER : pin & ~(u64)PIN_PREEMPT_TIMER);
+	}
+}
+
+void vmx_set_deadline(struct vp *vp, u64 tsc) { vmx_set_deadline_ctx(vmx_of(vp), tsc); }
+
 static u32 vmx_hw_features(void)
 {
 	return HV_HW_MSR_BITMAPS | HV_HW_SLAT | VMX_HV_HW_UNRESTRICTED_GUEST;
@@ -591,9 +699,8 @@ static u32 vmx_hw_features(void)
  * not-present EPT entry is never cached, so no INVEPT (SDM 29.4.3.1). */
 static int vmx_slat_map_identity(struct vp *vp, u64 gpa)
 {
-	u64 sz = vmx.ept.fmt->has_1g ? PAGE_1G : PAGE_2M;
-	u64 base = ALIGN_DOWN(gpa, sz);
-	if (slat_map(&vmx.ept, base, base, sz, sz))
+	u64 base, sz;
+	if (slat_map_identity_large(vmx_of(vp)->slat, gpa, &base, &sz))
 		return -1;
 	LOGD("ept: mapped %lx-%lx on demand", (unsigned long)base, (unsigned long)(base + sz));
 	return 0;
@@ -604,12 +711,11 @@ static int vmx_slat_map_identity(struct vp *vp, u64 gpa)
  * runs again. */
 static int vmx_slat_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access acc)
 {
-	const struct slat_fmt *f = vmx.ept.fmt;
-	u64 flags = acc == SLAT_NONE ? 0 : acc == SLAT_RX ? f->leaf_flags & ~f->write_flag : f->leaf_flags;
-	if (slat_set_4k(&vmx.ept, gpa, hpa, flags))
+	const struct vmx_ctx *s = vmx_of(vp);
+	if (slat_set_access(s->slat, gpa, hpa, acc))
 		return -1;
 	invept((vmx.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE) ? INV_SINGLE_CONTEXT : INV_ALL_CONTEXT,
-	       vmx.eptp);
+	       s->eptp);
 	return 0;
 }
 
@@ -618,14 +724,19 @@ static const u8 vmcall_insn[3] = { 0x0f, 0x01, 0xc1 };
 
 const struct backend vmx_backend = {
 	.name = "vmx",
-	.info_vendor = HV_INFO_VENDOR_VMX,
 	.probe = vmx_probe,
-	.partition_init = vmx_partition_init,
+	.partition_create = vmx_partition_create,
 	.vp_init = vmx_vp_init,
+	.ctx_create = vmx_ctx_create,
+	.ctx_switch = vmx_ctx_switch,
 	.run = vmx_run,
 	.advance_rip = vmx_advance_rip,
 	.inject_exception = vmx_inject_exception,
 	.inject_nmi = vmx_inject_nmi,
+	.inject_irq = vmx_inject_irq,
+	.set_deadline = vmx_set_deadline,
+	.msr_intercept = vmx_msr_intercept,
+	.io_intercept = vmx_io_intercept,
 	.vp_load_state = vmx_load_state,
 	.vp_get_state = vmx_get_state,
 	.vp_set_state = vmx_set_state,

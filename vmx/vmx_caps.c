@@ -93,3 +93,34 @@ u64 vmx_guest_cr0_fixed0(const struct vmx_caps *c, bool unrestricted)
 		f &= ~(BIT(0) | BIT(31)); /* PE, PG */
 	return f;
 }
+
+u32 vmx_allowed1(const struct vmx_caps *c, int ctl)
+{
+	bool tru = c->basic & BIT(55);
+	switch (ctl) {
+	case VMX_CTL_PIN: return (u32)((tru ? c->true_pin : c->pin) >> 32);
+	case VMX_CTL_PROC: return (u32)((tru ? c->true_proc : c->proc) >> 32);
+	case VMX_CTL_PROC2: return (u32)(c->proc2 >> 32);
+	case VMX_CTL_EXIT: return (u32)((tru ? c->true_exit : c->exit) >> 32);
+	case VMX_CTL_ENTRY: return (u32)((tru ? c->true_entry : c->entry) >> 32);
+	default: return 0;
+	}
+}
+
+u32 vmx_preempt_ticks(u64 deadline, u64 now, u64 misc)
+{
+	if (now >= deadline)
+		return 0;
+	u64 d = deadline - now, r = misc & 0x1f;
+	u64 t = (d >> r) + ((d & ((1ull << r) - 1)) != 0); /* rounded up: never early */
+	return t > 0xffffffffull ? 0xffffffffu : (u32)t;
+}
+
+int vmx_msr_bitmap_bit(u32 msr)
+{
+	if (msr <= 0x1fff)
+		return (int)msr;
+	if (msr >= 0xc0000000 && msr <= 0xc0001fff)
+		return (int)(1024 * 8 + (msr & 0x1fff));
+	return -1;
+}

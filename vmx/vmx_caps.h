@@ -52,4 +52,20 @@ u64 vmx_fixed_cr(u64 v, u64 fixed0, u64 fixed1);
  * be clear (SDM 27.3.1.1). */
 u64 vmx_guest_cr0_fixed0(const struct vmx_caps *c, bool unrestricted);
 
+/* The allowed-1 settings of one control word (VMX_CTL_*): the bits it
+ * may set (the TRUE_* MSR when IA32_VMX_BASIC bit 55 says so, A.2). */
+u32 vmx_allowed1(const struct vmx_caps *c, int ctl);
+
+/* The VMX-preemption timer value that expires at TSC `deadline` from
+ * `now` (SDM 26.5.1): it counts down by one each time TSC bit X changes,
+ * X = IA32_VMX_MISC[4:0]; rounded up, 0 when due, saturated at 32 bits
+ * (the timer then expires early and is armed again). */
+u32 vmx_preempt_ticks(u64 deadline, u64 now, u64 misc);
+
+/* The MSR bitmap (SDM 25.6.9): read-low at 0, read-high at 1 KiB,
+ * write-low at 2 KiB, write-high at 3 KiB; low = 0-0x1FFF, high =
+ * 0xC0000000-0xC0001FFF. The read bit's index (add 2048 * 8 for the write
+ * bit), or -1 outside both ranges: such an MSR always exits. */
+int vmx_msr_bitmap_bit(u32 msr);
+
 #endif

@@ -4,15 +4,14 @@
  * backend handles itself (MOV CR4 to hide VMXE, XSETBV, INVD: they have no
  * neutral counterpart), and the per-exit services the dispatcher asks for:
  * advancing RIP (28.2.5 instruction length; 25.4.2 interruptibility),
- * injecting exceptions (26.6 event injection), the guest registers, the
- * MSRs that hide VMX, the VM-instruction error names (31.4) and the state
- * dump for entry failures.
+ * injecting exceptions and interrupts (26.6 event injection; 25.6.2
+ * interrupt-window exiting), the guest registers, the MSRs that hide VMX,
+ * the VM-instruction error names (31.4) and the state dump for entry
+ * failures.
  */
 #include "vmx.h"
 #include "arch.h"
 #include "boot_info.h"
-#include "backend.h"
-#include "vp.h"
 #include "log.h"
 #include "x86.h"
 
@@ -72,7 +71,6 @@ void vmx_decode_exit(struct vp *vp, struct hv_exit *e)
 	*e = (struct hv_exit){ 0 };
 	e->raw = reason;
 	e->qual[0] = q;
-	vmx_of(vp)->exit_insn_len = len;
 	if (reason & VMX_EXIT_REASON_ENTRY_FAIL) {
 		/* Qualification for invalid guest state (27.8): 0 default,
 		 * 2 PDPTE loading, 3 NMI injection, 4 VMCS link pointer. */
@@ -144,6 +142,10 @@ void vmx_decode_exit(struct vp *vp, struct hv_exit *e)
 		e->reason = HV_EXIT_HLT;
 		e->insn_len = len;
 		break;
+	case VMX_EXIT_INTR_WINDOW: /* one-shot: inject_irq asks again */
+		vmwrite(VMCS_PROC_CTLS, vmread(VMCS_PROC_CTLS) & ~(u64)PROC_INTR_WINDOW_EXITING);
+		e->reason = HV_EXIT_INTR_WINDOW;
+		break;
 	case VMX_EXIT_EXCEPTION_NMI: {
 		u32 info = (u32)vmread(VMCS_EXIT_INTR_INFO);
 		bool nmi = ((info & VMX_INTR_TYPE_MASK) >> VMX_INTR_TYPE_SHIFT) == VMX_INTR_TYPE_NMI;
@@ -177,18 +179,19 @@ void vmx_decode_exit(struct vp *vp, struct hv_exit *e)
 		break;
 	}
 	default:
-		/* CR access, XSETBV, INVD: vmx_handle_internal; the rest
-		 * (EPT misconfiguration, task switch, ...) is fatal. */
+		/* CR access, XSETBV, INVD, the preemption timer:
+		 * vmx_handle_internal; the rest (EPT misconfiguration, task
+		 * switch, ...) is fatal. */
 		e->reason = HV_EXIT_UNKNOWN;
 		e->insn_len = len;
 		break;
 	}
 }
 
-void vmx_advance_rip(struct vp *vp, const struct hv_exit *e)
+int vmx_advance_rip(struct vp *vp, const struct hv_exit *e)
 {
 	if (!e->insn_len)
-		vp_fatal(vp, e, "cannot advance RIP: instruction length unknown");
+		return -1;
 	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) + e->insn_len);
 	/* The emulated instruction retired: an STI or MOV SS shadow before
 	 * it is over (SDM 25.4.2). */
@@ -196,6 +199,7 @@ void vmx_advance_rip(struct vp *vp, const struct hv_exit *e)
 	if (intr & (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS))
 		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
 			intr & ~(u64)(VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS));
+	return 0;
 }
 
 void vmx_inject_nmi(struct vp *vp)
@@ -216,6 +220,26 @@ void vmx_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error)
 	}
 	vmwrite(VMCS_ENTRY_INTR_INFO, info);
 	vmx_of(vp)->injected = true;
+}
+
+/* An external interrupt now if the guest can take it (RFLAGS.IF, no STI or
+ * MOV SS blocking, no event queued or to be delivered again: SDM 26.3.1.4
+ * does not let an entry inject into a blocked guest), else an
+ * interrupt-window exit (SDM 25.6.2, 27.2). Without that control, the
+ * window is whenever the guest next exits: 1 either way. */
+int vmx_inject_irq(struct vp *vp, u8 vector)
+{
+	struct vmx_ctx *s = vmx_of(vp);
+	if ((vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF) && !s->injected && !s->reinject &&
+	    !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS))) {
+		vmwrite(VMCS_ENTRY_INTR_INFO,
+			vector | (VMX_INTR_TYPE_EXT_INTR << VMX_INTR_TYPE_SHIFT) | VMX_INTR_INFO_VALID);
+		s->injected = true;
+		return 0;
+	}
+	if (vmx.intr_window)
+		vmwrite(VMCS_PROC_CTLS, vmread(VMCS_PROC_CTLS) | PROC_INTR_WINDOW_EXITING);
+	return 1;
 }
 
 u64 vmx_read_reg(struct vp *vp, enum guest_reg r)
@@ -272,7 +296,7 @@ enum be_msr_result vmx_msr_write(struct vp *vp, u32 msr, u64 val)
  * CR3 exiting off. Returns false if the access is not one of those. */
 static bool handle_cr_access(struct vp *vp, struct hv_exit *e)
 {
-	struct vmx_vp *s = vmx_of(vp);
+	struct vmx_ctx *s = vmx_of(vp);
 	u64 q = e->qual[0];
 	u64 *reg = &vp->gpr[VMX_CR_GPR(q)];
 
@@ -286,25 +310,23 @@ static bool handle_cr_access(struct vp *vp, struct hv_exit *e)
 		}
 		vmwrite(VMCS_GUEST_CR4, vmx_fixed_cr(v, vmx.caps.cr4_fixed0, vmx.caps.cr4_fixed1));
 		vmwrite(VMCS_CR4_SHADOW, v);
-		s->cr4_shadow = v;
 		/* PGE/PCIDE/SMEP... changes flush as MOV CR4 would. */
-		vmx_flush_vpid();
+		vmx_flush_vpid(s);
 	} else if (VMX_CR_NUM(q) == 3 && VMX_CR_TYPE(q) == VMX_CR_TYPE_MOV_TO) {
 		vmwrite(VMCS_GUEST_CR3, *reg & ~BIT(63));
-		vmx_flush_vpid();
+		vmx_flush_vpid(s);
 	} else if (VMX_CR_NUM(q) == 3 && VMX_CR_TYPE(q) == VMX_CR_TYPE_MOV_FROM) {
 		*reg = vmread(VMCS_GUEST_CR3);
 	} else {
 		return false;
 	}
-	vmx_advance_rip(vp, e);
-	return true;
+	return vmx_advance_rip(vp, e) == 0;
 }
 
 /* XSETBV exits unconditionally (26.1.2). The host never uses extended
  * state, so the guest's XCR0 is loaded as is after the checks the CPU
  * would make (SDM vol. 1 13.3, XSETBV reference). */
-static void handle_xsetbv(struct vp *vp, struct hv_exit *e)
+static bool handle_xsetbv(struct vp *vp, struct hv_exit *e)
 {
 	u32 idx = (u32)vp->gpr[GPR_RCX];
 	u64 v = (vp->gpr[GPR_RDX] << 32) | (u32)vp->gpr[GPR_RAX];
@@ -316,10 +338,10 @@ static void handle_xsetbv(struct vp *vp, struct hv_exit *e)
 	    ((v & 4) && !(v & 2)) || ((v & avx512) && (v & avx512) != avx512) ||
 	    ((v & avx512) && !(v & 4)) || ((v & BIT(17)) != ((v & BIT(18)) >> 1))) {
 		vmx_inject_exception(vp, X86_EXC_GP, true, 0);
-		return;
+		return true;
 	}
 	__asm__ volatile("xsetbv" : : "c"(idx), "a"((u32)v), "d"((u32)(v >> 32)));
-	vmx_advance_rip(vp, e);
+	return vmx_advance_rip(vp, e) == 0;
 }
 
 bool vmx_handle_internal(struct vp *vp, struct hv_exit *e)
@@ -330,13 +352,15 @@ bool vmx_handle_internal(struct vp *vp, struct hv_exit *e)
 	case VMX_EXIT_CR_ACCESS:
 		return handle_cr_access(vp, e);
 	case VMX_EXIT_XSETBV:
-		handle_xsetbv(vp, e);
-		return true;
+		return handle_xsetbv(vp, e);
 	case VMX_EXIT_INVD:
 		/* Dropping the caches without writing them back could lose
 		 * the host's data: write back instead (WBINVD). */
 		__asm__ volatile("wbinvd" ::: "memory");
-		vmx_advance_rip(vp, e);
+		return vmx_advance_rip(vp, e) == 0;
+	case VMX_EXIT_PREEMPT_TIMER:
+		/* The next entry decides: the deadline's exit if it is due,
+		 * else the timer armed again (it saturated). */
 		return true;
 	default:
 		return false;
@@ -348,10 +372,10 @@ static const char *const seg_names[SEG__COUNT] = { "es", "cs", "ss", "ds",
 
 void vmx_dump(struct vp *vp)
 {
-	struct vmx_vp *s = vmx_of(vp);
+	const struct vmx_cpu *cpu = vp->be_cpu;
 	const u64 *r = vp->gpr;
 
-	if (!s || !s->vmx_on) {
+	if (!cpu || !cpu->vmx_on) {
 		log_raw("  vmx: not in VMX operation (state dumped before VMXOFF, if any)\r\n");
 		return;
 	}

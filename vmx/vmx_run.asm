@@ -13,6 +13,8 @@
 bits 64
 default rel
 
+%include "gpr.inc"
+
 VMCS_HOST_RSP equ 0x6c14
 
 section .text
@@ -30,21 +32,8 @@ vmx_run_asm:
 	vmwrite rax, rsp
 	jbe .fail		; CF or ZF: VMCS not usable
 	test rsi, rsi		; flags survive the MOVs below
-	mov rax, [rdi + 0*8]
-	mov rcx, [rdi + 1*8]
-	mov rdx, [rdi + 2*8]
-	mov rbx, [rdi + 3*8]
-	mov rbp, [rdi + 5*8]
-	mov rsi, [rdi + 6*8]
-	mov r8,  [rdi + 8*8]
-	mov r9,  [rdi + 9*8]
-	mov r10, [rdi + 10*8]
-	mov r11, [rdi + 11*8]
-	mov r12, [rdi + 12*8]
-	mov r13, [rdi + 13*8]
-	mov r14, [rdi + 14*8]
-	mov r15, [rdi + 15*8]
-	mov rdi, [rdi + 7*8]
+	mov rax, [rdi + GPR_RAX*8]
+	GUEST_GPRS_LOAD
 	jnz .resume
 	vmlaunch
 	jmp .fail
@@ -66,23 +55,8 @@ vmx_run_asm:
 
 ; HOST_RIP: RSP = HOST_RSP, i.e. [rsp] = gpr.
 vmx_exit_entry:
-	push rdi
-	mov rdi, [rsp + 8]
-	mov [rdi + 0*8], rax
-	mov [rdi + 1*8], rcx
-	mov [rdi + 2*8], rdx
-	mov [rdi + 3*8], rbx
-	mov [rdi + 5*8], rbp
-	mov [rdi + 6*8], rsi
-	mov [rdi + 8*8], r8
-	mov [rdi + 9*8], r9
-	mov [rdi + 10*8], r10
-	mov [rdi + 11*8], r11
-	mov [rdi + 12*8], r12
-	mov [rdi + 13*8], r13
-	mov [rdi + 14*8], r14
-	mov [rdi + 15*8], r15
-	pop qword [rdi + 7*8]
+	GUEST_GPRS_STORE
+	mov [rdi + GPR_RAX*8], rax
 	xor eax, eax
 	add rsp, 8
 	pop r15

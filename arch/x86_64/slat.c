@@ -168,3 +168,19 @@ int slat_set_4k(struct slat *s, u64 va, u64 pa, u64 flags)
 	tbl(table)[idx(va, 0)] = flags ? (pa & SLAT_ADDR_MASK) | flags : 0;
 	return 0;
 }
+
+int slat_map_identity_large(struct slat *s, u64 gpa, u64 *base, u64 *size)
+{
+	u64 sz = s->fmt->has_1g ? PAGE_1G : PAGE_2M;
+	u64 b = ALIGN_DOWN(gpa, sz);
+	*base = b;
+	*size = sz;
+	return slat_map(s, b, b, sz, sz);
+}
+
+int slat_set_access(struct slat *s, u64 gpa, u64 hpa, enum slat_access acc)
+{
+	const struct slat_fmt *f = s->fmt;
+	u64 flags = acc == SLAT_NONE ? 0 : acc == SLAT_RX ? f->leaf_flags & ~f->write_flag : f->leaf_flags;
+	return slat_set_4k(s, gpa, hpa, flags);
+}

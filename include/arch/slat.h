@@ -31,6 +31,9 @@ struct slat {
 
 #define SLAT_ADDR_MASK 0x000ffffffffff000ull
 
+/* Guest access to a 4K page in the second-level tables. */
+enum slat_access { SLAT_NONE, SLAT_RX, SLAT_RWX };
+
 /* Map [va, va+len) to [pa, pa+len) with the largest pages that fit.
  * Returns 0, or -1 when out of memory or on a conflicting entry. */
 int slat_map(struct slat *s, u64 va, u64 pa, u64 len, u64 max_page);
@@ -42,6 +45,17 @@ int slat_lookup(const struct slat *s, u64 va, u64 *pa, u64 *page_size);
  * splitting a large leaf on the way into equivalent smaller ones. */
 int slat_set_4k(struct slat *s, u64 va, u64 pa, u64 flags);
 int slat_init(struct slat *s, const struct slat_fmt *fmt, void *(*alloc)(void *), void *ctx);
+
+/* The second-level table operations of both backends (svm/, vmx/), which
+ * add only their vendor's TLB invalidation:
+ * slat_map_identity_large identity-maps the largest page the format has
+ * (1G, else 2M) around gpa, for MMIO mapped on first touch, and returns
+ * what it mapped in *base and *size; slat_set_access points the 4K page gpa
+ * at hpa with access acc (SLAT_NONE: unmapped), splitting large pages
+ * (overlay pages, TLFS 5.2.1). Both return 0 or -1 (out of memory, or a
+ * conflicting entry). */
+int slat_map_identity_large(struct slat *s, u64 gpa, u64 *base, u64 *size);
+int slat_set_access(struct slat *s, u64 gpa, u64 hpa, enum slat_access acc);
 
 /* Formats. */
 extern const struct slat_fmt slat_fmt_host;    /* P|RW, supervisor */

@@ -8,11 +8,14 @@
 
 #include "types.h"
 #include "exit.h"
+#include "slat.h"
 
 struct vp;
 struct partition;
 struct boot_info;
 struct guest_boot_state;
+struct vp_ctx;
+struct pool;
 
 /* Guest state a handler may need, read through the backend. */
 enum guest_reg {
@@ -38,27 +41,67 @@ enum tlb_flush {
 	TLB_FLUSH_ADDR,      /* the page (or large page) holding gva */
 };
 
-/* Guest access to a 4K page in the second-level tables. */
-enum slat_access { SLAT_NONE, SLAT_RX, SLAT_RWX };
-
 /* Result of a backend's own MSR handling (its intercepts such as EFER). */
 enum be_msr_result { BE_MSR_NOT_MINE, BE_MSR_OK, BE_MSR_GP };
 
+/* msr_intercept access bits. */
+#define BE_INTERCEPT_READ 1u
+#define BE_INTERCEPT_WRITE 2u
+
+/*
+ * A backend never calls into hv/: what it allocates comes from the pool
+ * passed in, what it cannot do it returns as an error. Unless said
+ * otherwise an op acts on the VP's current context (vp->cur, whose
+ * backend state vp->be caches) on the VP's own processor.
+ */
 struct backend {
 	const char *name;
-	u32 info_vendor;     /* HV_INFO_VENDOR_* */
 	/* Is this backend usable on this CPU? 0 if yes, else a reason logged. */
 	int (*probe)(void);
-	/* Partition-wide setup: second-level tables, MSR/IO bitmaps. */
-	int (*partition_init)(struct partition *p, const struct boot_info *bi);
-	/* Per-VP setup from the captured firmware state. */
-	int (*vp_init)(struct vp *vp, const struct guest_boot_state *gs);
+	/* Partition-wide setup: the VTL 0 second-level tables p->slat[0]
+	 * (identity map below phys_top, the hypervisor's memory left out). */
+	int (*partition_create)(struct partition *p, const struct boot_info *bi, struct pool *pool);
+	/* Per-VP setup on its processor: the per-CPU state (vp->be_cpu) and
+	 * the VTL 0 context vp->ctx[0] from the captured firmware state, made
+	 * current. */
+	int (*vp_init)(struct vp *vp, const struct guest_boot_state *gs, struct pool *pool);
+	/* A new context c of vp (c->vtl and c->slat set by the caller: a
+	 * VTL's table, or later an L2 guest's) from the initial state *gs,
+	 * with its own control structure, ASID/VPID and intercept bitmaps
+	 * (the backend's own intercepts only). Not made current. */
+	int (*ctx_create)(struct vp *vp, struct vp_ctx *c, const struct guest_boot_state *gs,
+			  struct pool *pool);
+	/* Make c current: the next run enters it. The GPRs (vp->gpr) are
+	 * shared (TLFS 15.6.1); the caller saves/swaps what is not. */
+	void (*ctx_switch)(struct vp *vp, struct vp_ctx *c);
 	/* Enter the guest, return when it exits, with *e decoded. */
 	void (*run)(struct vp *vp, struct hv_exit *e);
-	/* Skip the exiting instruction (nRIP/instruction length). */
-	void (*advance_rip)(struct vp *vp, const struct hv_exit *e);
+	/* Skip the exiting instruction (nRIP/instruction length); nonzero if
+	 * its length is unknown (the caller decides: vp_fatal). */
+	int (*advance_rip)(struct vp *vp, const struct hv_exit *e);
 	void (*inject_exception)(struct vp *vp, u8 vector, bool has_error, u32 error);
 	void (*inject_nmi)(struct vp *vp);
+	/* An external interrupt `vector` (>= 16): 0 if it is delivered at
+	 * the next entry (RFLAGS.IF set, no interrupt shadow, no event
+	 * already pending); else 1: an interrupt window is requested, and
+	 * the run that sees it open returns HV_EXIT_INTR_WINDOW (one-shot):
+	 * inject it then. */
+	int (*inject_irq)(struct vp *vp, u8 vector);
+	/* Bring the processor back to the hypervisor (HV_EXIT_DEADLINE, no
+	 * guest instruction skipped) once the TSC reaches tsc, even if the
+	 * guest does not exit; one-shot; 0 cancels. VMX: the preemption
+	 * timer; SVM: see docs/architecture.md, "Host deadline and interrupt window". */
+	void (*set_deadline)(struct vp *vp, u64 tsc);
+	/* Request (on) or drop the exit on RDMSR (BE_INTERCEPT_READ) and/or
+	 * WRMSR (BE_INTERCEPT_WRITE) of msr, in the current context. An MSR
+	 * outside the bitmap ranges (0-0x1FFF, 0xC0000000-0xC0001FFF, and
+	 * on SVM 0xC0010000-0xC0011FFF) always exits: a request returns 0,
+	 * a drop -1; so does a drop of an MSR the backend itself intercepts
+	 * (EFER, VM_CR, IA32_FEATURE_CONTROL, ...), which stays intercepted. */
+	int (*msr_intercept)(struct vp *vp, u32 msr, u32 access, bool on);
+	/* The same for port I/O: every byte an access covers is checked,
+	 * so a port intercepts the wider accesses that include it. */
+	int (*io_intercept)(struct vp *vp, u16 port, bool on);
 	/* Replace the guest's CPU state (registers other than the GPRs in
 	 * vp->gpr) with *gs: the INIT/SIPI state of a restarted VP. */
 	void (*vp_load_state)(struct vp *vp, const struct guest_boot_state *gs);
@@ -69,17 +112,20 @@ struct backend {
 	 * TLFS 7.10.1-7.10.2). On the VP's own processor, in the host. */
 	void (*vp_get_state)(struct vp *vp, struct guest_boot_state *gs);
 	void (*vp_set_state)(struct vp *vp, const struct guest_boot_state *gs);
-	/* Invalidate guest translations (see enum tlb_flush); effective
-	 * before the VP next runs guest code. On the VP's own processor. */
+	/* Invalidate guest translations (see enum tlb_flush) of the current
+	 * context's ASID/VPID; effective before the VP next runs guest code.
+	 * On the VP's own processor. */
 	void (*tlb_flush)(struct vp *vp, enum tlb_flush kind, u64 gva);
 	/* MSRs the backend itself intercepts (EFER, VM_CR, ...). */
 	enum be_msr_result (*msr_read)(struct vp *vp, u32 msr, u64 *val);
 	enum be_msr_result (*msr_write)(struct vp *vp, u32 msr, u64 val);
-	/* Identity-map the large page around gpa (lazy MMIO mapping). */
+	/* Identity-map the large page around gpa (lazy MMIO mapping) in the
+	 * current context's second-level tables. */
 	int (*slat_map_identity)(struct vp *vp, u64 gpa);
 	/* Map the 4K guest page gpa to host page hpa with access acc
-	 * (SLAT_NONE: unmapped), splitting large pages; effective before the
-	 * guest runs again (overlay pages, TLFS 5.2.1). */
+	 * (SLAT_NONE: unmapped) in the current context's tables, splitting
+	 * large pages; effective before the guest runs again (overlay pages,
+	 * TLFS 5.2.1). */
 	int (*slat_set_page)(struct vp *vp, u64 gpa, u64 hpa, enum slat_access acc);
 	/* The vendor's hypercall instruction (VMMCALL or VMCALL), 3 bytes. */
 	const u8 *hypercall_insn;
@@ -88,6 +134,15 @@ struct backend {
 	/* Leaf 0x40000006 EAX bits for what this backend uses. */
 	u32 (*hw_features)(void);
 };
+
+/* ASIDs (SVM) and VPIDs (VMX) tag a context's translations; 0 is the
+ * host's. The next free tag from *next (atomically: the processors set
+ * up their VPs concurrently), or 0 when the limit is reached. */
+static inline u32 be_tag_alloc(u32 *next, u32 limit)
+{
+	u32 t = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+	return t && t < limit ? t : 0;
+}
 
 extern const struct backend svm_backend;
 extern const struct backend vmx_backend;

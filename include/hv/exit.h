@@ -24,7 +24,10 @@ enum hv_exit_reason {
 	HV_EXIT_HLT,
 	HV_EXIT_ENTRY_FAIL, /* VMRUN/VMLAUNCH rejected the guest state */
 	HV_EXIT_NMI,        /* a physical NMI: a kick from another VP, or the guest's */
-	HV_EXIT_UNKNOWN,    /* a raw exit the backend cannot classify */
+	HV_EXIT_INTR_WINDOW, /* the guest can take the interrupt inject_irq held back */
+	HV_EXIT_DEADLINE,   /* the TSC reached set_deadline's value */
+	HV_EXIT_UNKNOWN,    /* a raw exit the backend cannot classify; last (the
+			     * dispatcher clamps to it) */
 	HV_EXIT__COUNT
 };
 

@@ -9,6 +9,9 @@
 
 void smp_icr_write(struct vp *vp, u64 icr, bool x2apic);
 int smp_x2apic_icr_write(struct vp *vp, u64 val);
+/* Request x2APIC ICR write exits from the backend, once per VP after its
+ * vp_init. */
+int smp_request_intercepts(struct vp *vp);
 /* Before an entry, when the VP's mailbox has something (see
  * vp_entry_pending): INIT, SIPI, cross-VP calls, NMIs. */
 void smp_before_entry(struct vp *vp);

@@ -1,6 +1,7 @@
 /*
  * vp.h - partitions and virtual processors (TLFS 4, 7) as the Hv#1 modules
- * see them. Backend state (VMCB/VMCS) hangs off vp->be and is opaque here.
+ * see them. Backend state (VMCB/VMCS) hangs off each context (struct vp_ctx)
+ * and is opaque here.
  */
 #ifndef HV_VP_H
 #define HV_VP_H
@@ -8,6 +9,7 @@
 #include "types.h"
 #include "exit.h"
 #include "spinlock.h"
+#include "slat.h"
 
 struct backend;
 
@@ -17,6 +19,14 @@ enum gpr {
 	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
 	GPR__COUNT
 };
+/* The run stubs index gpr[] with include/arch/gpr.inc's numbers. */
+_Static_assert(GPR_RAX == 0 && GPR_RCX == 1 && GPR_RDX == 2 && GPR_RBX == 3 && GPR_RSP == 4 &&
+		       GPR_RBP == 5 && GPR_RSI == 6 && GPR_RDI == 7 && GPR_R8 == 8 && GPR_R15 == 15 &&
+		       GPR__COUNT == 16,
+	       "include/arch/gpr.inc");
+
+/* TLFS 15: VTL 0-2. */
+#define HV_VTL_COUNT 3
 
 #define HV_EXIT_RING 16
 
@@ -43,6 +53,25 @@ struct overlay {
 /* Partition-wide overlays (hypercall page, reference TSC page) plus one VP
  * assist page per VP. */
 #define HV_MAX_OVERLAYS (8 + 64)
+
+/*
+ * A VP's execution context (per-context VP state): what one virtual trust
+ * level (TLFS 15), or later one nested L2 guest, owns that the hypervisor
+ * keeps outside the control structure. The GPRs are shared between VTLs
+ * (TLFS 15.6.1) and stay in vp->gpr; the registers the TLFS makes private
+ * per VTL (RIP, RSP, CRs, most MSRs, pending events) are in the backend's
+ * control structure, which `be` holds together with its ASID/VPID and its
+ * MSR/IO intercept bitmaps. The per-VTL overlays (VP assist page, the
+ * hypercall page; SynIC pages next) belong here too; they are still in
+ * struct vp (assist_msr, assist_page) and struct partition
+ * (hypercall_msr, hypercall_page) while only VTL 0 exists.
+ */
+struct vp_ctx {
+	void *be;          /* the backend's per-context state (VMCB/VMCS, ...) */
+	struct slat *slat; /* the second-level tables it runs on: part->slat[vtl] */
+	u8 vtl;
+	bool live;         /* created (ctx_create) */
+};
 
 struct partition {
 	struct spinlock lock; /* partition-wide synthetic state, overlays, SLAT */
@@ -87,6 +116,9 @@ struct partition {
 	u64 ref_tsc_msr;
 	struct overlay ref_tsc_page;
 	u64 crash_p[5]; /* TLFS 4.3: guest crash parameters P0-P4 */
+	/* Second-level tables per VTL, each with its own permissions (TLFS
+	 * 15.9); built by the backend's partition_create, VTL 0 only now. */
+	struct slat slat[HV_VTL_COUNT];
 };
 
 /* TLFS 12.7.2: HV_REFERENCE_TSC_PAGE. */
@@ -104,7 +136,7 @@ struct vp {
 	u32 index;       /* VP index (TLFS 7.8.1) */
 	u32 apic_id;
 	struct partition *part;
-	void *be;        /* backend's per-VP state */
+	void *be;        /* == cur->be, cached for the exit path */
 	u64 gpr[GPR__COUNT]; /* guest GPRs (RAX/RSP mirrored by the backend) */
 	u64 exits;
 	u64 exit_count[HV_EXIT__COUNT];
@@ -136,6 +168,12 @@ struct vp {
 	volatile u32 parked;        /* vp_fatal parked this VP's processor */
 	u64 xcalls_served, xcall_rekicks;
 	u64 init_count, sipi_count, apic_writes, guest_nmis;
+	/* Per-context state (struct vp_ctx): ctx[vtl], the one running is
+	 * cur. ctx[0] only for now. */
+	struct vp_ctx *cur;
+	struct vp_ctx ctx[HV_VTL_COUNT];
+	void *be_cpu; /* the backend's per-physical-processor state (VMXON
+		       * region, host save areas): shared by the contexts */
 };
 
 /* ---- VP services (hv/vp.c) ------------------------------------------- */

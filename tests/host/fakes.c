@@ -167,7 +167,11 @@ void hw_apic_write_icr(u64 val)
 /* ---- fake backend ---------------------------------------------------- */
 static struct fake_be_state *st(struct vp *vp) { return vp->be; }
 static int fb_probe(void) { return 0; }
-static void fb_advance(struct vp *vp, const struct hv_exit *e) { st(vp)->advanced++; }
+static int fb_advance(struct vp *vp, const struct hv_exit *e)
+{
+	st(vp)->advanced++;
+	return st(vp)->advance_fail ? -1 : 0;
+}
 static void fb_inject(struct vp *vp, u8 v, bool has, u32 err)
 {
 	st(vp)->injected_vector = v;
@@ -235,6 +239,34 @@ static void fb_set_state(struct vp *vp, const struct guest_boot_state *g)
 	st(vp)->regs[GREG_CR4] = g->cr4;
 	st(vp)->regs[GREG_EFER] = g->efer;
 }
+static int fb_inject_irq(struct vp *vp, u8 vector)
+{
+	st(vp)->irq_vector = vector;
+	return st(vp)->irq_window ? 1 : 0;
+}
+static void fb_set_deadline(struct vp *vp, u64 tsc) { st(vp)->deadline = tsc; }
+static int fb_msr_intercept(struct vp *vp, u32 msr, u32 access, bool on)
+{
+	struct fake_be_state *s = st(vp);
+	if (s->msr_icpt_count < (int)ARRAY_SIZE(s->msr_icpt))
+		s->msr_icpt[s->msr_icpt_count] = (struct fake_icpt){ msr, access, on };
+	s->msr_icpt_count++;
+	return 0;
+}
+static int fb_io_intercept(struct vp *vp, u16 port, bool on)
+{
+	struct fake_be_state *s = st(vp);
+	if (s->io_icpt_count < (int)ARRAY_SIZE(s->io_icpt))
+		s->io_icpt[s->io_icpt_count] = (struct fake_icpt){ port, 0, on };
+	s->io_icpt_count++;
+	return s->icpt_fail ? -1 : 0;
+}
+static void fb_ctx_switch(struct vp *vp, struct vp_ctx *c)
+{
+	vp->cur = c;
+	vp->be = c->be;
+}
+
 static void fb_tlb_flush(struct vp *vp, enum tlb_flush kind, u64 gva)
 {
 	struct fake_be_state *s = st(vp);
@@ -246,9 +278,14 @@ static void fb_tlb_flush(struct vp *vp, enum tlb_flush kind, u64 gva)
 const struct backend fake_backend = {
 	.name = "fake",
 	.probe = fb_probe,
+	.ctx_switch = fb_ctx_switch,
 	.advance_rip = fb_advance,
 	.inject_exception = fb_inject,
 	.inject_nmi = fb_inject_nmi,
+	.inject_irq = fb_inject_irq,
+	.set_deadline = fb_set_deadline,
+	.msr_intercept = fb_msr_intercept,
+	.io_intercept = fb_io_intercept,
 	.vp_load_state = fb_load_state,
 	.vp_get_state = fb_get_state,
 	.vp_set_state = fb_set_state,
@@ -269,8 +306,11 @@ void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s)
 	memset(s, 0, sizeof(*s));
 	s->injected_vector = -1;
 	vp->part = p;
-	vp->be = s;
 	vp->self = vp;
+	vp->ctx[0].be = s;
+	vp->ctx[0].slat = &p->slat[0];
+	vp->ctx[0].live = true;
+	fb_ctx_switch(vp, &vp->ctx[0]);
 }
 
 /* ---- several VPs --------------------------------------------------------- */

@@ -60,6 +60,12 @@ struct fake_flush {
 	u64 gva;
 };
 
+/* An intercept request (msr_intercept: index, access; io_intercept: port). */
+struct fake_icpt {
+	u32 index, access;
+	bool on;
+};
+
 /* A VP with the fake backend; its state is inspectable. */
 struct fake_be_state {
 	struct guest_boot_state state; /* vp_get_state/vp_set_state */
@@ -83,6 +89,13 @@ struct fake_be_state {
 	u64 loaded_rip, loaded_cs_base;
 	u16 loaded_cs_sel;
 	u64 loaded_cr0;
+	int advance_fail;  /* advance_rip reports an unknown length */
+	int irq_vector;    /* inject_irq's last vector */
+	bool irq_window;   /* inject_irq answers "window requested" */
+	u64 deadline;      /* set_deadline's value */
+	struct fake_icpt msr_icpt[16], io_icpt[16];
+	int msr_icpt_count, io_icpt_count;
+	int icpt_fail;     /* io_intercept fails */
 };
 extern const struct backend fake_backend;
 void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s);
