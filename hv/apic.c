@@ -63,15 +63,16 @@ static int apic_msr_apic_write(struct vp *vp, u32 msr, u64 val)
 /* TLFS 7.8.7: bit 0 enable, 11:1 reserved (kept), 63:12 GPA page. */
 static int apic_msr_vp_assist_read(struct vp *vp, u32 msr, u64 *val)
 {
-	*val = vp->assist_msr;
+	*val = vp->cur->assist_msr;
 	return 0;
 }
 
 static int apic_msr_vp_assist_write(struct vp *vp, u32 msr, u64 val)
 {
-	if (!vp->assist_page.hpa || overlay_msr_write(vp, &vp->assist_page, val, true))
+	struct vp_ctx *c = vp->cur;
+	if (!c->assist_page.hpa || overlay_msr_write(vp, &c->assist_page, val, true))
 		return 1;
-	vp->assist_msr = val;
+	c->assist_msr = val;
 	return 0;
 }
 
@@ -79,8 +80,11 @@ int apic_assist_setup(struct vp *vp, u8 *page)
 {
 	for (u64 i = 0; i < PAGE_SIZE; i++)
 		page[i] = 0;
-	vp->assist_page = (struct overlay){ 0, (u64)(uintptr_t)page, SLAT_RWX, false, "VP assist" };
-	return overlay_register(vp->part, &vp->assist_page);
+	/* VTL 0's context: the one a VP starts in (the backend builds it
+	 * after the modules' VP hooks ran). */
+	struct vp_ctx *c = &vp->ctx[0];
+	c->assist_page = (struct overlay){ 0, (u64)(uintptr_t)page, SLAT_RWX, false, "VP assist" };
+	return overlay_register(vp->part, &c->assist_page);
 }
 
 HV_MSR_ROWS(apic_msrs) = {

@@ -253,19 +253,20 @@ int hc_setup(struct partition *p, u8 *page)
 	for (int i = 0; i < 3; i++)
 		page[4 + i] = p->be->hypercall_insn[i];
 	page[7] = 0xc3;
-	p->hypercall_page = (struct overlay){ 0, (u64)(uintptr_t)page, SLAT_RX, false, "hypercall" };
-	return overlay_register(p, &p->hypercall_page);
+	struct partition_vtl *v = &p->vtl[0];
+	v->hypercall_page = (struct overlay){ 0, (u64)(uintptr_t)page, SLAT_RX, false, "hypercall" };
+	return overlay_register(p, &v->hypercall_page);
 }
 
 static int hc_msr_guest_os_id_read(struct vp *vp, u32 msr, u64 *val)
 {
-	*val = vp->part->guest_os_id;
+	*val = vp_pvtl(vp)->guest_os_id;
 	return 0;
 }
 
 static int hc_msr_guest_os_id_write(struct vp *vp, u32 msr, u64 val)
 {
-	struct partition *p = vp->part;
+	struct partition_vtl *p = vp_pvtl(vp);
 	p->guest_os_id = val;
 	/* TLFS 2.6: zeroing the ID disables the hypercall page. */
 	if (!val && (p->hypercall_msr & HV_HYPERCALL_ENABLE)) {
@@ -278,13 +279,13 @@ static int hc_msr_guest_os_id_write(struct vp *vp, u32 msr, u64 val)
 
 static int hc_msr_hypercall_read(struct vp *vp, u32 msr, u64 *val)
 {
-	*val = vp->part->hypercall_msr;
+	*val = vp_pvtl(vp)->hypercall_msr;
 	return 0;
 }
 
 static int hc_msr_hypercall_write(struct vp *vp, u32 msr, u64 val)
 {
-	struct partition *p = vp->part;
+	struct partition_vtl *p = vp_pvtl(vp);
 
 	if (p->hypercall_msr & HV_HYPERCALL_LOCKED)
 		return 0; /* immutable until reset: writes are ignored */
@@ -554,7 +555,7 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 	 * hypercall page; anything else is an undefined opcode. */
 	u64 mode = p->be->read_reg(vp, GREG_MODE); /* one backend call (docs/performance.md) */
 	if ((mode & GMODE_CPL) || !(mode & GMODE_PE) || (mode & GMODE_VM) ||
-	    !(p->hypercall_msr & HV_HYPERCALL_ENABLE)) {
+	    !(vp_pvtl(vp)->hypercall_msr & HV_HYPERCALL_ENABLE)) {
 		vp_inject_ud(vp);
 		return HV_ACT_INJECTED;
 	}

@@ -82,8 +82,9 @@ int time_setup(struct partition *p, u8 *tsc_page)
 	pg->tsc_scale = p->tsc_scale;
 	pg->tsc_offset = p->tsc_offset;
 	pg->tsc_sequence = p->invariant_tsc && p->tsc_scale ? 1 : 0;
-	p->ref_tsc_page = (struct overlay){ 0, (u64)(uintptr_t)tsc_page, SLAT_RX, false, "reference TSC" };
-	return overlay_register(p, &p->ref_tsc_page);
+	struct overlay *o = &p->vtl[0].ref_tsc_page;
+	*o = (struct overlay){ 0, (u64)(uintptr_t)tsc_page, SLAT_RX, false, "reference TSC" };
+	return overlay_register(p, o);
 }
 
 static int time_msr_time_ref_count_read(struct vp *vp, u32 msr, u64 *val)
@@ -94,7 +95,7 @@ static int time_msr_time_ref_count_read(struct vp *vp, u32 msr, u64 *val)
 
 static int time_msr_reference_tsc_read(struct vp *vp, u32 msr, u64 *val)
 {
-	*val = vp->part->ref_tsc_msr;
+	*val = vp_pvtl(vp)->ref_tsc_msr;
 	return 0;
 }
 
@@ -102,10 +103,10 @@ static int time_msr_reference_tsc_read(struct vp *vp, u32 msr, u64 *val)
  * page beyond the GPA space is simply not visible (no #GP). */
 static int time_msr_reference_tsc_write(struct vp *vp, u32 msr, u64 val)
 {
-	struct partition *p = vp->part;
-	if (overlay_msr_write(vp, &p->ref_tsc_page, val, false))
+	struct partition_vtl *v = vp_pvtl(vp);
+	if (overlay_msr_write(vp, &v->ref_tsc_page, val, false))
 		return 1;
-	p->ref_tsc_msr = val;
+	v->ref_tsc_msr = val;
 	return 0;
 }
 

@@ -61,16 +61,32 @@ struct overlay {
  * (TLFS 15.6.1) and stay in vp->gpr; the registers the TLFS makes private
  * per VTL (RIP, RSP, CRs, most MSRs, pending events) are in the backend's
  * control structure, which `be` holds together with its ASID/VPID and its
- * MSR/IO intercept bitmaps. The per-VTL overlays (VP assist page, the
- * hypercall page; SynIC pages next) belong here too; they are still in
- * struct vp (assist_msr, assist_page) and struct partition
- * (hypercall_msr, hypercall_page) while only VTL 0 exists.
+ * MSR/IO intercept bitmaps. The per-VP overlays of the VTL are here too
+ * (the VP assist page; the SynIC pages next); the partition-wide ones of a
+ * VTL (the hypercall page, the reference TSC page) are in struct
+ * partition_vtl. TLFS 15.11.1.1 lists the synthetic MSRs private per VTL.
  */
 struct vp_ctx {
 	void *be;          /* the backend's per-context state (VMCB/VMCS, ...) */
 	struct slat *slat; /* the second-level tables it runs on: part->slat[vtl] */
 	u8 vtl;
 	bool live;         /* created (ctx_create) */
+	/* TLFS 7.8.7: the VP assist page (HV_X64_MSR_VP_ASSIST_PAGE). All
+	 * VPs share the VTL's second-level tables, so every VP sees each
+	 * VP's page at its GPA. */
+	u64 assist_msr;
+	struct overlay assist_page;
+};
+
+/* What a partition keeps per VTL (TLFS 15.11.1.1: the guest OS ID, the
+ * hypercall and reference TSC MSRs are private per VTL; TLFS 15.2.1: a
+ * separate hypercall overlay page per VTL). VTL 0 only for now. */
+struct partition_vtl {
+	u64 guest_os_id;         /* TLFS 2.6 */
+	u64 hypercall_msr;       /* TLFS 3.13 */
+	struct overlay hypercall_page;
+	u64 ref_tsc_msr;         /* TLFS 12.7.1 */
+	struct overlay ref_tsc_page;
 };
 
 struct partition {
@@ -94,9 +110,7 @@ struct partition {
 	bool invariant_tsc;   /* CPUID 0x80000007 EDX[8] */
 	u64 hc_budget_ticks;  /* TLFS 3.3: about 50 us of TSC */
 	/* Partition-wide synthetic state (TLFS 2.6, 3.13). */
-	u64 guest_os_id;
-	u64 hypercall_msr;
-	struct overlay hypercall_page;
+	struct partition_vtl vtl[HV_VTL_COUNT];
 	struct overlay *overlays[HV_MAX_OVERLAYS];
 	u32 overlay_count;
 	u64 overlay_filter; /* a bit per active overlay's page (hv/gmem.c) */
@@ -113,8 +127,6 @@ struct partition {
 	u64 apic_hz;
 	u64 tsc_scale;
 	s64 tsc_offset;
-	u64 ref_tsc_msr;
-	struct overlay ref_tsc_page;
 	u64 crash_p[5]; /* TLFS 4.3: guest crash parameters P0-P4 */
 	/* Second-level tables per VTL, each with its own permissions (TLFS
 	 * 15.9); built by the backend's partition_create, VTL 0 only now. */
@@ -144,10 +156,6 @@ struct vp {
 	u32 ring_next;
 	struct exit_ring_entry ring[HV_EXIT_RING];
 	u64 hidden_access_logged;
-	/* TLFS 7.8.7: the VP assist page. All VPs share the second-level
-	 * tables, so every VP sees each VP's page at its GPA. */
-	u64 assist_msr;
-	struct overlay assist_page;
 	/* TLFS 7.5, 7.9.1 */
 	u64 start_tsc;  /* when the VP first ran */
 	u64 idle_ticks; /* TSC spent idle in HV_X64_MSR_GUEST_IDLE */
@@ -177,6 +185,12 @@ struct vp {
 };
 
 /* ---- VP services (hv/vp.c) ------------------------------------------- */
+
+/* The partition's state for the VTL the VP runs in now. */
+static inline struct partition_vtl *vp_pvtl(const struct vp *vp)
+{
+	return &vp->part->vtl[vp->cur->vtl];
+}
 
 /* Something for the host to do before the VP's next entry: its mailbox
  * (INIT, SIPI, a cross-VP call, an NMI taken in the host) or a module's

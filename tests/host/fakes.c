@@ -346,6 +346,6 @@ void fake_smp_partition(struct partition *p, struct vp *vps, struct fake_be_stat
 void fake_enable_hypercalls(struct partition *p, u8 *page, u64 page_gpa)
 {
 	hc_setup(p, page);
-	p->guest_os_id = 0x8100000000000000ull;
-	p->hypercall_msr = page_gpa | HV_HYPERCALL_ENABLE;
+	p->vtl[0].guest_os_id = 0x8100000000000000ull;
+	p->vtl[0].hypercall_msr = page_gpa | HV_HYPERCALL_ENABLE;
 }

@@ -129,7 +129,7 @@ TEST(hc_msr_enable_needs_os_id)
 	CHECK_EQ(bes.last_set_gpa, PAGE_GPA);
 	CHECK_EQ(bes.last_set_hpa, (u64)(uintptr_t)hc_page);
 	CHECK_EQ(bes.last_set_acc, SLAT_RX);
-	CHECK(gmem_overlay_at(&part, PAGE_GPA + 0x10) == &part.hypercall_page);
+	CHECK(gmem_overlay_at(&part, PAGE_GPA + 0x10) == &part.vtl[0].hypercall_page);
 	/* Clearing the OS ID disables the page and uncovers the RAM. */
 	CHECK_EQ(msr_w(HV_X64_MSR_GUEST_OS_ID, 0), 0);
 	CHECK_EQ(msr_r(HV_X64_MSR_HYPERCALL) & 1, 0);
@@ -464,7 +464,7 @@ TEST(hc_overlay_stacking)
 	CHECK_EQ(bes.last_set_hpa, 0x7000);
 	/* Disabling the top one shows the one below, not the RAM. */
 	CHECK_EQ(overlay_disable(&vp, &other), 0);
-	CHECK(gmem_overlay_at(&part, PAGE_GPA) == &part.hypercall_page);
+	CHECK(gmem_overlay_at(&part, PAGE_GPA) == &part.vtl[0].hypercall_page);
 	CHECK_EQ(bes.last_set_hpa, (u64)(uintptr_t)hc_page);
 	CHECK_EQ(bes.last_set_acc, SLAT_RX);
 }

@@ -211,7 +211,7 @@ TEST(vpregs_set_and_read_back)
 	CHECK_EQ(OUT[0], 0x0023001000000000ull);
 	/* Synthetic: the guest OS ID through its MSR handler. */
 	CHECK_EQ(st(set1(0, R_GUEST_OS_ID, 0x8100000000000042ull, 0)), HV_STATUS_SUCCESS);
-	CHECK_EQ(part.guest_os_id, 0x8100000000000042ull);
+	CHECK_EQ(part.vtl[0].guest_os_id, 0x8100000000000042ull);
 	/* CR8: the APIC's TPR[7:4]. */
 	CHECK_EQ(st(set1(0, R_CR8, 5, 0)), HV_STATUS_SUCCESS);
 	CHECK_EQ(fake_apic[0x80 / 4], 0x50);
