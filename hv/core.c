@@ -14,7 +14,6 @@
 #include "boot_info.h"
 #include "dispatch.h"
 #include "hw.h"
-#include "io.h"
 #include "log.h"
 #include "module.h"
 #include "partition.h"
@@ -89,8 +88,7 @@ static struct vp *vp_create(struct boot_info *bi, u32 cpu, const struct guest_bo
 	spin_unlock(&p->lock);
 	if (r)
 		give_back(bi, cpu, 1, r == 2 ? "module VP setup failed" : "too many processors");
-	if (p->be->vp_init(vp, gs, &core_pool) || io_request_intercepts(vp) ||
-	    smp_request_intercepts(vp))
+	if (p->be->vp_init(vp, gs, &core_pool) || registry_vp_ready(vp))
 		give_back(bi, cpu, 4, "virtual processor setup failed");
 	return vp;
 }

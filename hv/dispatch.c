@@ -32,6 +32,10 @@ int dispatch_table_init(void)
 		}
 		exit_table[x->reason] = x->fn;
 	}
+	if (!exit_table[HV_EXIT_INTR_WINDOW])
+		exit_table[HV_EXIT_INTR_WINDOW] = hv_handle_resume;
+	if (!exit_table[HV_EXIT_DEADLINE])
+		exit_table[HV_EXIT_DEADLINE] = hv_handle_resume;
 	return 0;
 }
 
@@ -67,14 +71,13 @@ void hv_dispatch(struct vp *vp, struct hv_exit *e)
 }
 
 /* An exit with nothing to do but enter again: the interrupt window and the
- * host deadline (backend inject_irq, set_deadline), until a module that
- * uses them registers its own handler in place of these rows. */
+ * host deadline (backend inject_irq, set_deadline) when no module
+ * registered a handler for them (dispatch_table_init fills the gap, so a
+ * module that uses them needs no edit here). */
 enum hv_action hv_handle_resume(struct vp *vp, struct hv_exit *e)
 {
 	return HV_ACT_RESUME;
 }
-HV_EXIT_HANDLER(exit_intr_window, HV_EXIT_INTR_WINDOW, hv_handle_resume);
-HV_EXIT_HANDLER(exit_deadline, HV_EXIT_DEADLINE, hv_handle_resume);
 
 /* SVM/VMX instructions in the guest: the guest sees no virtualization
  * extensions (CPUID hides them), so they are undefined opcodes. */

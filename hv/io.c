@@ -88,3 +88,5 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 }
 
 HV_EXIT_HANDLER(exit_io, HV_EXIT_IO, hv_handle_io);
+
+HV_MODULE(io, .on_vp_ready = io_request_intercepts);

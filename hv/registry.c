@@ -70,6 +70,16 @@ int registry_vp_init(struct vp *vp, struct pool *pool)
 	return 0;
 }
 
+int registry_vp_ready(struct vp *vp)
+{
+	for_each_module(m)
+		if (m->on_vp_ready && m->on_vp_ready(vp)) {
+			LOGE("registry: module %s: VP %u not ready", m->name, vp->index);
+			return -1;
+		}
+	return 0;
+}
+
 void registry_cpuid(const struct partition *p, u32 leaf, u32 r[4])
 {
 	for (u32 i = 0; i < registry_cpuid_hooks; i++)

@@ -208,3 +208,5 @@ enum hv_action smp_apic_mmio_write(struct vp *vp, struct hv_exit *e)
 }
 
 HV_EXIT_HANDLER(exit_nmi, HV_EXIT_NMI, hv_handle_nmi);
+
+HV_MODULE(smp, .on_vp_ready = smp_request_intercepts);

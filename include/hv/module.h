@@ -73,6 +73,9 @@ struct hv_module {
 	/* For each VP, on its own processor, after the backend built it and
 	 * before its first entry. */
 	int (*on_vp)(struct vp *vp, struct pool *pool);
+	/* Then, once the backend has built the VP (its VTL 0 context is
+	 * current): run-time requests to the backend, such as intercepts. */
+	int (*on_vp_ready)(struct vp *vp);
 	/* Hv#1 CPUID leaves (0x40000000-0x4000FFFF): adjust r[] (EAX..EDX)
 	 * after the core filled it. */
 	void (*on_cpuid)(const struct partition *p, u32 leaf, u32 r[4]);
@@ -89,6 +92,7 @@ _Static_assert(sizeof(struct hv_module) % 8 == 0, "rows pack in their section");
 int registry_init(void);
 int registry_partition_init(struct partition *p, struct pool *pool);
 int registry_vp_init(struct vp *vp, struct pool *pool);
+int registry_vp_ready(struct vp *vp);
 void registry_cpuid(const struct partition *p, u32 leaf, u32 r[4]);
 extern u32 registry_cpuid_hooks; /* 0: registry_cpuid would do nothing */
 void registry_dump(const struct vp *vp);
