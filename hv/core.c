@@ -106,7 +106,7 @@ static NORETURN void vp_loop(struct boot_info *bi, u32 cpu, struct vp *vp)
 		give_back(bi, cpu, 5, "the CPU rejected the guest state");
 	}
 	for (;;) {
-		hv_dispatch(vp, &e);
+		dispatch_exit(vp, &e);
 		before_entry(vp);
 		be->run(vp, &e);
 	}

@@ -39,7 +39,7 @@ int dispatch_table_init(void)
 	return 0;
 }
 
-void hv_dispatch(struct vp *vp, struct hv_exit *e)
+void dispatch_exit(struct vp *vp, struct hv_exit *e)
 {
 	const struct backend *be = vp->part->be;
 	unsigned r = (unsigned)e->reason < HV_EXIT__COUNT ? (unsigned)e->reason : HV_EXIT_UNKNOWN;

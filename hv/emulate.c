@@ -16,7 +16,7 @@
  * hv/walk.c, without permission checks: the processor fetched the
  * instruction already). 0 on success. 1 GiB pages are allowed: a page
  * the processor used exists. */
-int gwalk(const struct partition *p, const struct gwalk_regs *r, u64 la, u64 *gpa)
+int emulate_walk(const struct partition *p, const struct gwalk_regs *r, u64 la, u64 *gpa)
 {
 	struct xlate_state s = { r->cr0, r->cr3, r->cr4, r->efer, 0, 0, 0, true };
 	struct xlate_out o;
@@ -28,12 +28,12 @@ int gwalk(const struct partition *p, const struct gwalk_regs *r, u64 la, u64 *gp
 
 /* Fetch up to 15 instruction bytes at linear address la (they may cross a
  * page). Returns how many were fetched. */
-int gfetch(const struct partition *p, const struct gwalk_regs *r, u64 la, u8 *buf)
+int emulate_fetch(const struct partition *p, const struct gwalk_regs *r, u64 la, u8 *buf)
 {
 	int n = 0;
 	while (n < 15) {
 		u64 gpa;
-		if (gwalk(p, r, la + (u64)n, &gpa))
+		if (emulate_walk(p, r, la + (u64)n, &gpa))
 			break;
 		u32 chunk = (u32)(PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
 		if (chunk > (u32)(15 - n))
@@ -47,7 +47,7 @@ int gfetch(const struct partition *p, const struct gwalk_regs *r, u64 la, u8 *bu
 
 /* Decode a store: 88/89 MOV r/m, r; C6/C7 /0 MOV r/m, imm; 86/87 XCHG.
  * 64-bit mode when mode64, else 32-bit code (CS.D = 1). 0 on success. */
-int decode_store(const u8 *b, int n, bool mode64, struct decoded_store *d)
+int emulate_decode_store(const u8 *b, int n, bool mode64, struct decoded_store *d)
 {
 	int i = 0;
 	bool opsize16 = false, addr16 = false;

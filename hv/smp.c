@@ -183,9 +183,9 @@ enum hv_action smp_apic_mmio_write(struct vp *vp, struct hv_exit *e)
 	u64 la = be->read_reg(vp, GREG_RIP) + (mode64 ? 0 : be->read_reg(vp, GREG_CS_BASE));
 	u8 insn[15];
 	struct decoded_store d;
-	int n = gfetch(vp->part, &r, la, insn);
+	int n = emulate_fetch(vp->part, &r, la, insn);
 
-	if (decode_store(insn, n, mode64, &d))
+	if (emulate_decode_store(insn, n, mode64, &d))
 		vp_fatal(vp, e, "cannot emulate this write to the local APIC page");
 	u32 off = (u32)(e->u.npf.gpa & 0xfff);
 	u64 v = d.has_imm ? d.imm : vp->gpr[d.reg] >> (d.high_byte ? 8 : 0);

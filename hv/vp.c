@@ -24,7 +24,7 @@ static const char *const exit_names[HV_EXIT__COUNT] = {
 	[HV_EXIT_INTR_WINDOW] = "intr_window", [HV_EXIT_DEADLINE] = "deadline",
 };
 
-const char *hv_exit_name(enum hv_exit_reason r)
+const char *vp_exit_name(enum hv_exit_reason r)
 {
 	return (unsigned)r < HV_EXIT__COUNT && exit_names[r] ? exit_names[r] : "?";
 }
@@ -62,7 +62,7 @@ void vp_dump_counters(const struct vp *vp)
 			      (unsigned long)vp->exits);
 	for (unsigned r = 1; r < HV_EXIT__COUNT && n < sizeof(line); r++)
 		if (vp->exit_count[r])
-			n += fmt_format(line + n, sizeof(line) - n, " %s=%lu", hv_exit_name(r),
+			n += fmt_format(line + n, sizeof(line) - n, " %s=%lu", vp_exit_name(r),
 					(unsigned long)vp->exit_count[r]);
 	LOGI("%s", line);
 	if (vp->init_count | vp->sipi_count | vp->apic_writes | vp->guest_nmis | vp->idle_count)
@@ -87,7 +87,7 @@ void vp_dump_others(const struct vp *self)
 		     "parked %u, last exit %s at rip %lx", v->index, (unsigned long)v->exits,
 		     (unsigned long)v->exit_count[HV_EXIT_NMI], (unsigned long)v->exit_count[HV_EXIT_HYPERCALL],
 		     (unsigned long)v->xcalls_served, (unsigned long)v->xcall_rekicks, v->parked,
-		     hv_exit_name(re->reason), (unsigned long)re->rip);
+		     vp_exit_name(re->reason), (unsigned long)re->rip);
 	}
 }
 
@@ -99,7 +99,7 @@ void vp_dump_recent(const struct vp *vp)
 		if (!re->tsc)
 			continue;
 		log_raw("    #%lu %-10s raw %lx qual %lx rip %lx\r\n", (unsigned long)re->tsc,
-			hv_exit_name(re->reason), (unsigned long)re->raw, (unsigned long)re->qual,
+			vp_exit_name(re->reason), (unsigned long)re->raw, (unsigned long)re->qual,
 			(unsigned long)re->rip);
 	}
 }
@@ -107,7 +107,7 @@ void vp_dump_recent(const struct vp *vp)
 NORETURN void vp_fatal(struct vp *vp, const struct hv_exit *e, const char *why)
 {
 	LOGE("PANIC: %s: exit %s (raw %lx, qual %lx %lx) at guest rip %lx; parking this CPU", why,
-	     hv_exit_name(e->reason), (unsigned long)e->raw, (unsigned long)e->qual[0],
+	     vp_exit_name(e->reason), (unsigned long)e->raw, (unsigned long)e->qual[0],
 	     (unsigned long)e->qual[1], (unsigned long)vp->part->be->read_reg(vp, GREG_RIP));
 	vp->parked = 1; /* cross-VP calls stop waiting for us (hv/xcall.c) */
 	vp->part->be->dump(vp);

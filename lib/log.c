@@ -36,7 +36,7 @@ static void emit(const char *s, size_t n)
 		spin_unlock(&log_lock);
 }
 
-void hv_log(int level, const char *fmt, ...)
+void log_line(int level, const char *fmt, ...)
 {
 	char line[256];
 	size_t n;

@@ -8,7 +8,7 @@
 
 #include "vp.h"
 
-void hv_dispatch(struct vp *vp, struct hv_exit *e);
+void dispatch_exit(struct vp *vp, struct hv_exit *e);
 /* Collect the exit handlers; nonzero if two claim one reason. */
 int dispatch_table_init(void);
 

@@ -19,8 +19,8 @@ struct decoded_store {
 	u8 reg;        /* source register number (GPR_*) */
 	u64 imm;
 };
-int gwalk(const struct partition *p, const struct gwalk_regs *r, u64 la, u64 *gpa);
-int gfetch(const struct partition *p, const struct gwalk_regs *r, u64 la, u8 *buf);
-int decode_store(const u8 *b, int n, bool mode64, struct decoded_store *d);
+int emulate_walk(const struct partition *p, const struct gwalk_regs *r, u64 la, u64 *gpa);
+int emulate_fetch(const struct partition *p, const struct gwalk_regs *r, u64 la, u8 *buf);
+int emulate_decode_store(const u8 *b, int n, bool mode64, struct decoded_store *d);
 
 #endif

@@ -64,6 +64,7 @@ struct hv_exit {
 	} u;
 };
 
-const char *hv_exit_name(enum hv_exit_reason r);
+/* The reason's name in logs and dumps (hv/vp.c). */
+const char *vp_exit_name(enum hv_exit_reason r);
 
 #endif

@@ -26,13 +26,13 @@ typedef void (*log_write_fn)(u16 port, const char *s, size_t n);
 typedef int (*log_cpu_fn)(void);
 void log_init(u16 port, int level, log_write_fn write, log_cpu_fn cpu_id);
 int log_level(void);
-void hv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_line(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Raw text without prefix, for multi-part dumps. */
 void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define LOGE(...) hv_log(LOG_ERROR, __VA_ARGS__)
-#define LOGW(...) hv_log(LOG_WARN, __VA_ARGS__)
-#define LOGI(...) hv_log(LOG_INFO, __VA_ARGS__)
-#define LOGD(...) do { if (log_level() >= LOG_DEBUG) hv_log(LOG_DEBUG, __VA_ARGS__); } while (0)
+#define LOGE(...) log_line(LOG_ERROR, __VA_ARGS__)
+#define LOGW(...) log_line(LOG_WARN, __VA_ARGS__)
+#define LOGI(...) log_line(LOG_INFO, __VA_ARGS__)
+#define LOGD(...) do { if (log_level() >= LOG_DEBUG) log_line(LOG_DEBUG, __VA_ARGS__); } while (0)
 
 #endif

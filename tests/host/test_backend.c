@@ -176,7 +176,7 @@ static int dispatch(struct hv_exit *e)
 		fake_fatal_armed = 0;
 		return 1;
 	}
-	hv_dispatch(&vp, e);
+	dispatch_exit(&vp, e);
 	fake_fatal_armed = 0;
 	return 0;
 }
@@ -191,8 +191,8 @@ TEST(dispatch_window_and_deadline_resume)
 	CHECK_EQ(bes.advanced, 0); /* RIP stays */
 	CHECK_EQ(vp.exit_count[HV_EXIT_DEADLINE], 1);
 	CHECK_EQ(vp.exit_count[HV_EXIT_INTR_WINDOW], 1);
-	CHECK(!strcmp(hv_exit_name(HV_EXIT_DEADLINE), "deadline"));
-	CHECK(!strcmp(hv_exit_name(HV_EXIT_INTR_WINDOW), "intr_window"));
+	CHECK(!strcmp(vp_exit_name(HV_EXIT_DEADLINE), "deadline"));
+	CHECK(!strcmp(vp_exit_name(HV_EXIT_INTR_WINDOW), "intr_window"));
 }
 
 TEST(dispatch_advance_failure_is_fatal)

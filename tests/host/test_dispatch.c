@@ -30,7 +30,7 @@ static int dispatch(struct hv_exit *e)
 		fake_fatal_armed = 0;
 		return 1;
 	}
-	hv_dispatch(&vp, e);
+	dispatch_exit(&vp, e);
 	fake_fatal_armed = 0;
 	return 0;
 }

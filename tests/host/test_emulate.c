@@ -10,7 +10,7 @@ static struct decoded_store d;
 
 static int dec(const char *bytes, int n, bool mode64)
 {
-	return decode_store((const u8 *)bytes, n, mode64, &d);
+	return emulate_decode_store((const u8 *)bytes, n, mode64, &d);
 }
 
 TEST(decode_mov_forms)
@@ -80,24 +80,24 @@ TEST(gwalk_modes)
 	pd[2] = 0x600000 | 0x83;
 	struct gwalk_regs r = { CR0_PG | CR0_PE, FAKE_RAM_BASE, CR4_PAE, EFER_LMA | EFER_LME };
 	u64 gpa;
-	CHECK_EQ(gwalk(&part, &r, 0x40201abc, &gpa), 0);
+	CHECK_EQ(emulate_walk(&part, &r, 0x40201abc, &gpa), 0);
 	CHECK_EQ(gpa, FAKE_RAM_BASE + 0x5abc);
-	CHECK_EQ(gwalk(&part, &r, 0x40412345, &gpa), 0);
+	CHECK_EQ(emulate_walk(&part, &r, 0x40412345, &gpa), 0);
 	CHECK_EQ(gpa, 0x612345);
-	CHECK(gwalk(&part, &r, 0x40202000, &gpa) != 0); /* not present */
-	CHECK(gwalk(&part, &r, 0x80000000, &gpa) != 0);
+	CHECK(emulate_walk(&part, &r, 0x40202000, &gpa) != 0); /* not present */
+	CHECK(emulate_walk(&part, &r, 0x80000000, &gpa) != 0);
 	/* A page table outside guest RAM (hypervisor memory) is not read. */
 	pt[2] = 0x200000 | 3;
 	pd[3] = 0x200000 | 3;
-	CHECK(gwalk(&part, &r, 0x40600000, &gpa) != 0);
+	CHECK(emulate_walk(&part, &r, 0x40600000, &gpa) != 0);
 	/* Paging off: linear = physical (32 bits outside long mode). */
 	struct gwalk_regs off = { CR0_PE, 0, 0, 0 };
-	CHECK_EQ(gwalk(&part, &off, 0x1234567812345678ull, &gpa), 0);
+	CHECK_EQ(emulate_walk(&part, &off, 0x1234567812345678ull, &gpa), 0);
 	CHECK_EQ(gpa, 0x12345678);
 	/* Fetch across the page boundary VA 0x40201ff8 / 0x40202000 (not
 	 * mapped): only the bytes of the mapped page come back. */
 	u8 buf[15];
 	memcpy(fake_ram + 0x5ff8, "\x89\x0a\x90\x90\x90\x90\x90\x90", 8);
-	CHECK_EQ(gfetch(&part, &r, 0x40201ff8, buf), 8);
+	CHECK_EQ(emulate_fetch(&part, &r, 0x40201ff8, buf), 8);
 	CHECK(buf[0] == 0x89 && buf[1] == 0x0a);
 }
