@@ -173,38 +173,180 @@ int smp_x2apic_icr_write(struct vp *vp, u64 val)
 	return 0;
 }
 
-/* A guest write to the read-only xAPIC page: emulate the instruction. */
+/* One 32-bit xAPIC register (16-byte-aligned offset) written: the ICR
+ * through smp_icr_write, the rest to the hardware as written. */
+static void apic_reg_write(struct vp *vp, u32 reg, u32 val)
+{
+	if (reg == 0x300) {
+		smp_icr_write(vp, ((u64)vp->icr_hi << 32) | val, false);
+		return;
+	}
+	if (reg == 0x310)
+		vp->icr_hi = val;
+	hw_apic_write(reg, val);
+}
+
+/*
+ * Loads and stores of any size and alignment on the xAPIC page, as the
+ * registers define them (SDM 11.4.1: 32-bit registers at 16-byte-aligned
+ * offsets; narrower, unaligned or wider accesses are model-specific). hv.efi's
+ * rule, docs/smp.md "Stores to the xAPIC page": the bytes an access covers
+ * in bytes 0-3 of a 16-byte slot are that register's bytes (a partial store
+ * merges into the register's current value: read, replace, write); bytes
+ * 4-15 of a slot read as 0 and their writes are dropped, as is anything
+ * past the end of the page. Read-only registers ignore writes in the
+ * hardware itself.
+ */
+static u64 apic_load(u32 off, u32 size)
+{
+	u64 v = 0;
+	u32 cur_reg = ~0u, cur = 0;
+	for (u32 k = 0; k < size; k++) {
+		u32 a = off + k;
+		if (a >= PAGE_SIZE || (a & 0xf) >= 4)
+			continue;
+		if ((a & ~0xfu) != cur_reg) {
+			cur_reg = a & ~0xfu;
+			cur = hw_apic_read(cur_reg);
+		}
+		v |= (u64)((cur >> (8 * (a & 3))) & 0xff) << (8 * k);
+	}
+	return v;
+}
+
+static void apic_store(struct vp *vp, u32 off, u32 size, u64 v)
+{
+	if (!(off & 0xf) && size >= 4) { /* the common case: a whole register */
+		apic_reg_write(vp, off, (u32)v);
+		return;
+	}
+	for (u32 reg = off & ~0xfu; reg < off + size && reg < PAGE_SIZE; reg += 16) {
+		u32 lo = off > reg ? off : reg, hi = off + size < reg + 4 ? off + size : reg + 4;
+		if (lo >= hi)
+			continue;
+		u32 cur = lo == reg && hi == reg + 4 ? 0 : hw_apic_read(reg);
+		for (u32 a = lo; a < hi; a++) {
+			u32 sh = 8 * (a - reg);
+			cur = (cur & ~(0xffu << sh)) | (u32)(((v >> (8 * (a - off))) & 0xff) << sh);
+		}
+		apic_reg_write(vp, reg, cur);
+	}
+}
+
+/* A register operand of `size` bytes (AH-BH when high), and its write with
+ * the architectural rules (32-bit results zero-extend, 8/16 merge). */
+static u64 gpr_get(struct vp *vp, u8 r, bool high)
+{
+	return vp->gpr[r] >> (high ? 8 : 0);
+}
+
+static void gpr_set(struct vp *vp, u8 r, bool high, u32 size, u64 v)
+{
+	u64 *g = &vp->gpr[r];
+	if (size == 8)
+		*g = v;
+	else if (size == 4)
+		*g = (u32)v;
+	else if (size == 2)
+		*g = (*g & ~0xffffull) | (v & 0xffff);
+	else if (high)
+		*g = (*g & ~0xff00ull) | ((v & 0xff) << 8);
+	else
+		*g = (*g & ~0xffull) | (v & 0xff);
+}
+
+static u32 apic_bad_logged; /* warnings logged, all VPs */
+
+/* A guest write to the read-only xAPIC page: emulate the instruction
+ * (docs/smp.md, "Stores to the xAPIC page"). Never parks: what cannot be
+ * emulated gets the exception hardware would raise, a fetch that fails
+ * re-executes the instruction. */
 enum hv_action smp_apic_mmio_write(struct vp *vp, struct hv_exit *e)
 {
 	const struct backend *be = vp->part->be;
 	struct gwalk_regs r = { be->read_reg(vp, GREG_CR0), be->read_reg(vp, GREG_CR3),
 				be->read_reg(vp, GREG_CR4), be->read_reg(vp, GREG_EFER) };
-	bool mode64 = (r.efer & EFER_LMA) && be->read_reg(vp, GREG_CS_L);
-	u64 la = be->read_reg(vp, GREG_RIP) + (mode64 ? 0 : be->read_reg(vp, GREG_CS_BASE));
+	struct guest_boot_state gs;
+	bool have_gs = false;
+	int mode = 8;
+	u64 la = be->read_reg(vp, GREG_RIP);
+	if (!(r.efer & EFER_LMA) || !be->read_reg(vp, GREG_CS_L)) {
+		/* Outside 64-bit mode: CS.D (or virtual-8086 mode) sets the
+		 * default sizes; linear addresses wrap at 4 GiB. */
+		be->vp_get_state(vp, &gs);
+		have_gs = true;
+		mode = (gs.rflags & RFLAGS_VM) || !(gs.seg[SEG_CS].attr & BIT(14)) ? 2 : 4;
+		la = (u32)(la + gs.seg[SEG_CS].base);
+	}
 	u8 insn[15];
 	struct decoded_store d;
 	int n = emulate_fetch(vp->part, &r, la, insn);
+	int rc = emulate_decode(insn, n, mode, &d);
 
-	if (emulate_decode_store(insn, n, mode64, &d))
-		vp_fatal(vp, e, "cannot emulate this write to the local APIC page");
-	u32 off = (u32)(e->u.npf.gpa & 0xfff);
-	u64 v = d.has_imm ? d.imm : vp->gpr[d.reg] >> (d.high_byte ? 8 : 0);
-	u32 val = (u32)v;
-	if (d.is_xchg) {
-		u32 old = hw_apic_read(off & ~3u);
-		vp->gpr[d.reg] = (vp->gpr[d.reg] & ~0xffffffffull) | old;
+	if (rc == EMUL_SHORT)
+		return HV_ACT_RESUME; /* the code went away: the processor re-fetches (#PF) */
+	if (rc != EMUL_OK) {
+		if (__atomic_fetch_add(&apic_bad_logged, 1, __ATOMIC_RELAXED) < 8)
+			LOGW("xAPIC page: %s at rip %lx (%02x %02x %02x %02x): %s injected",
+			     rc == EMUL_UNSUP ? "a store not emulated" : "an invalid instruction",
+			     (unsigned long)la, insn[0], insn[1], insn[2], insn[3],
+			     rc == EMUL_UD ? "#UD" : "#GP");
+		if (rc == EMUL_UD)
+			vp_inject_ud(vp);
+		else
+			vp_inject_gp(vp);
+		return HV_ACT_INJECTED;
 	}
-	/* The xAPIC registers are 32 bits at 16-byte-aligned offsets. */
-	if (off == 0x300)
-		smp_icr_write(vp, ((u64)vp->icr_hi << 32) | val, false);
-	else {
-		if (off == 0x310)
-			vp->icr_hi = val;
-		hw_apic_write(off & ~3u, val);
+	u32 off = (u32)(e->u.npf.gpa & 0xfff), size = d.size;
+	u64 mk = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+	u64 src = (d.has_imm ? d.imm : gpr_get(vp, d.reg, d.high_byte)) & mk;
+	enum hv_action act = HV_ACT_ADVANCE;
+
+	switch (d.op) {
+	case ST_MOV:
+		apic_store(vp, off, size, src);
+		break;
+	case ST_STOS: {
+		u64 am = d.addr_size == 8 ? ~0ull : (1ull << (8 * d.addr_size)) - 1;
+		u64 rf = be->read_reg(vp, GREG_RFLAGS);
+		if (d.rep && !(vp->gpr[GPR_RCX] & am))
+			break; /* nothing to store (cannot have faulted) */
+		apic_store(vp, off, size, src);
+		u64 di = vp->gpr[GPR_RDI] + ((rf & FL_DF) ? -(u64)size : size);
+		gpr_set(vp, GPR_RDI, false, d.addr_size, di & am);
+		if (d.rep) {
+			u64 cx = (vp->gpr[GPR_RCX] - 1) & am;
+			gpr_set(vp, GPR_RCX, false, d.addr_size, cx);
+			if (cx)
+				act = HV_ACT_RESUME; /* the next element: re-executed */
+		}
+		break;
+	}
+	case ST_XCHG: {
+		u64 old = apic_load(off, size);
+		apic_store(vp, off, size, src);
+		gpr_set(vp, d.reg, d.high_byte, size, old);
+		break;
+	}
+	default: { /* read-modify-write: the arithmetic flags change */
+		u64 old = apic_load(off, size), acc = vp->gpr[GPR_RAX] & mk;
+		if (!have_gs)
+			be->vp_get_state(vp, &gs);
+		u64 res = emulate_rmw(&d, old, d.op == ST_CMPXCHG ? acc : src, &gs.rflags);
+		if (d.op == ST_CMPXCHG && (gs.rflags & FL_ZF))
+			res = src;
+		apic_store(vp, off, size, res);
+		if (d.op == ST_XADD)
+			gpr_set(vp, d.reg, d.high_byte, size, old);
+		if (d.op == ST_CMPXCHG && !(gs.rflags & FL_ZF))
+			gpr_set(vp, GPR_RAX, false, size, old);
+		be->vp_set_state(vp, &gs);
+		break;
+	}
 	}
 	vp->apic_writes++;
 	e->insn_len = d.len;
-	return HV_ACT_ADVANCE;
+	return act;
 }
 
 HV_EXIT_HANDLER(exit_nmi, HV_EXIT_NMI, hv_handle_nmi);

@@ -368,6 +368,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_mem();
 	checks_time();
 	checks_apic();
+	checks_apic_store(); /* issue 14: every store form on the xAPIC page */
 	checks_hypercall(); /* it locks the hypercall MSR (TLFS 3.13) */
 	checks_mode32();    /* needs the (locked, still enabled) hypercall page */
 	checks_realmode();

@@ -170,6 +170,7 @@ void checks_hypercall(void);        /* checks_hypercall.c: TLFS 3 hypercalls */
 void checks_mp(void);               /* checks_mp.c: every processor (issue 4) */
 void checks_time(void);             /* checks_time.c: TLFS 12.4, 12.7 */
 void checks_apic(void);             /* checks_apic.c: TLFS 10.2.3, 7.8.7, 4.3 */
+void checks_apic_store(void);       /* checks_apic_store.c: stores to the xAPIC page */
 void checks_mode32(void);           /* checks_mode32.c: 32-bit callers (TLFS 3.7) */
 void checks_realmode(void);         /* checks_realmode.c: #UD in real mode (TLFS 3.5) */
 void checks_vpregs(void);           /* checks_vpregs.c: TLFS 7.10.1-7.10.3 */
