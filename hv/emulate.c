@@ -86,6 +86,23 @@ int emulate_decode(const u8 *b, int n, int mode, struct decoded_store *d)
 	*d = (struct decoded_store){ 0 };
 	if (n > 15)
 		n = 15;
+	/* The common case first, as an OS writes EOI or the ICR: MOV r/m32,
+	 * r32 (89), no prefix but REX, in 64-bit mode (make bench:
+	 * xapic_eoi_store). The general path below decodes it the same. */
+	if (mode == 8 && n >= 3) {
+		int k = (b[0] & 0xf8) == 0x40; /* REX without W */
+		if (b[k] == 0x89) {
+			u8 m = b[k + 1];
+			int x = modrm_extra(b, k + 2, n, m, 8);
+			if (x >= 0 && k + 2 + x <= n) {
+				d->len = (u8)(k + 2 + x);
+				d->size = 4;
+				d->reg = (u8)(((m >> 3) & 7) | ((k && (b[0] & 4)) ? 8 : 0));
+				d->addr_size = 8;
+				return EMUL_OK; /* op ST_MOV */
+			}
+		}
+	}
 	for (;; i++) {
 		if (i >= n)
 			return i >= 15 ? EMUL_TOOLONG : EMUL_SHORT;

@@ -298,6 +298,13 @@ enum hv_action smp_apic_mmio_write(struct vp *vp, struct hv_exit *e)
 		return HV_ACT_INJECTED;
 	}
 	u32 off = (u32)(e->u.npf.gpa & 0xfff), size = d.size;
+	if (d.op == ST_MOV && size == 4 && !(off & 0xf)) {
+		/* The common case (EOI, ICR): a whole register, as before. */
+		apic_reg_write(vp, off, (u32)(d.has_imm ? d.imm : vp->gpr[d.reg]));
+		vp->apic_writes++;
+		e->insn_len = d.len;
+		return HV_ACT_ADVANCE;
+	}
 	u64 mk = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
 	u64 src = (d.has_imm ? d.imm : gpr_get(vp, d.reg, d.high_byte)) & mk;
 	enum hv_action act = HV_ACT_ADVANCE;
