@@ -83,10 +83,11 @@ PAYLOAD_C := tests/payload/payload.c tests/payload/checks_cpuid.c tests/payload/
              tests/payload/checks_hypercall.c tests/payload/checks_hcall_calls.c \
              tests/payload/checks_apic.c tests/payload/checks_mp.c tests/payload/checks_mode32.c \
              tests/payload/checks_realmode.c tests/payload/checks_tlb.c tests/payload/checks_ipi.c \
-             tests/payload/checks_vpregs.c tests/payload/checks_translate.c
+             tests/payload/checks_vpregs.c tests/payload/checks_translate.c \
+             tests/payload/checks_cr.c
 PAYLOAD_ASM := tests/payload/ptrap.asm tests/payload/hcall.asm tests/payload/papic.asm \
                tests/payload/mp.asm tests/payload/ptlb.asm \
-               tests/payload/mode32.asm tests/payload/realmode.asm
+               tests/payload/mode32.asm tests/payload/realmode.asm tests/payload/pcr.asm
 PAYLOAD_OBJ := $(PAYLOAD_C:%.c=$(BUILD)/efi/%.o) $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o)
 # The payload's assembly shares macros (%include "tests/payload/stubs.inc").
 $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o): tests/payload/stubs.inc
