@@ -365,6 +365,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		uefi_call_wrapper(BS->FreePages, 2, page_pa, 1);
 	}
 
+	checks_cr();        /* CR0.NE, CR4.VMXE: issue 14 defect 3 */
 	checks_mem();
 	checks_time();
 	checks_apic();
