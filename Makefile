@@ -77,17 +77,8 @@ LOADER_ASM := $(sort $(wildcard boot/*.asm))
 LOADER_OBJ := $(LOADER_C:%.c=$(BUILD)/efi/%.o) $(LOADER_ASM:%.asm=$(BUILD)/efi/%.o)
 
 # ---- guest test payload (UEFI application) ------------------------------
-PAYLOAD_C := tests/payload/payload.c tests/payload/checks_cpuid.c tests/payload/checks_time.c \
-             tests/payload/checks_msr.c tests/payload/checks_mem.c \
-             tests/payload/pserial.c tests/payload/checks_vmx.c \
-             tests/payload/checks_hypercall.c tests/payload/checks_hcall_calls.c \
-             tests/payload/checks_apic.c tests/payload/checks_mp.c tests/payload/checks_mode32.c \
-             tests/payload/checks_realmode.c tests/payload/checks_tlb.c tests/payload/checks_ipi.c \
-             tests/payload/checks_vpregs.c tests/payload/checks_translate.c \
-             tests/payload/checks_apic_store.c
-PAYLOAD_ASM := tests/payload/ptrap.asm tests/payload/hcall.asm tests/payload/papic.asm \
-               tests/payload/mp.asm tests/payload/ptlb.asm \
-               tests/payload/mode32.asm tests/payload/realmode.asm
+PAYLOAD_C := $(sort $(wildcard tests/payload/*.c))
+PAYLOAD_ASM := $(sort $(wildcard tests/payload/*.asm))
 PAYLOAD_OBJ := $(PAYLOAD_C:%.c=$(BUILD)/efi/%.o) $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o)
 # The payload's assembly shares macros (%include "tests/payload/stubs.inc").
 $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o): tests/payload/stubs.inc

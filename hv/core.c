@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "boot_info.h"
 #include "dispatch.h"
+#include "gmem.h"
 #include "hw.h"
 #include "log.h"
 #include "module.h"
@@ -164,10 +165,11 @@ NORETURN void core_main(struct boot_info *bi, u64 cpu)
 	 * one VP costs exactly what vp_create took from it. */
 	u64 vp_bytes = core_pool.used - before;
 	/* The xAPIC page becomes read-only for the guest: ICR writes (INIT,
-	 * SIPI) are emulated (hv/smp.c). */
+	 * SIPI) are emulated (hv/smp.c). A protected page: an overlay moved
+	 * over it and away gives it back read-only (hv/gmem.c). */
 	if (!hw_x2apic_mode()) {
 		root_partition.apic_gpa = rdmsr(MSR_IA32_APIC_BASE) & 0x000ffffffffff000ull;
-		if (be->slat_set_page(bsp_vp, root_partition.apic_gpa, root_partition.apic_gpa, SLAT_RX))
+		if (gmem_protect_page(bsp_vp, root_partition.apic_gpa, SLAT_RX))
 			give_back(bi, 0, 3, "cannot protect the local APIC page");
 	}
 	LOGI("footprint: resident %lu KiB (core %lu KiB, pool used %lu KiB of %lu), per-VP %lu KiB",

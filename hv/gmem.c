@@ -8,6 +8,8 @@
  * hypervisor's own memory (never mapped) and the overlay pages, where the
  * guest sees one of the hypervisor's pages instead (TLFS 5.2.1). The
  * firmware's memory map says what the rest is (include/boot/boot_info.h).
+ * What an uncovered page gets (its base protection) is decided here only:
+ * gmem_base_access.
  */
 #include "gmem.h"
 #include "tlfs.h"
@@ -28,6 +30,43 @@ struct overlay *gmem_overlay_scan(const struct partition *p, u64 gpa)
 		if (p->overlays[i]->active && p->overlays[i]->gpa == gpa)
 			return p->overlays[i];
 	return NULL;
+}
+
+enum slat_access gmem_base_access(const struct partition *p, u64 gpa)
+{
+	gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
+	if (gmem_hidden(p, gpa))
+		return SLAT_NONE;
+	for (u32 i = 0; i < p->protected_count; i++)
+		if (p->protected_pages[i].gpa == gpa)
+			return (enum slat_access)p->protected_pages[i].acc;
+	return SLAT_RWX;
+}
+
+int gmem_show_page(struct vp *vp, u64 gpa)
+{
+	const struct partition *p = vp->part;
+	gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
+	struct overlay *top = gmem_overlay_at(p, gpa);
+	if (top)
+		return p->be->slat_set_page(vp, gpa, top->hpa, (enum slat_access)top->acc);
+	enum slat_access acc = gmem_base_access(p, gpa);
+	return p->be->slat_set_page(vp, gpa, acc == SLAT_NONE ? 0 : gpa, acc);
+}
+
+int gmem_protect_page(struct vp *vp, u64 gpa, enum slat_access acc)
+{
+	struct partition *p = vp->part;
+	u32 i;
+	gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
+	for (i = 0; i < p->protected_count && p->protected_pages[i].gpa != gpa; i++)
+		;
+	if (i == HV_MAX_PROTECTED)
+		return -1;
+	if (i == p->protected_count)
+		p->protected_count++;
+	p->protected_pages[i] = (struct gmem_protected){ gpa, (u8)acc };
+	return gmem_show_page(vp, gpa);
 }
 
 const struct mem_range *gmem_range_scan(const struct partition *p, u64 gpa, u64 len)

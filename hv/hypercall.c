@@ -268,8 +268,14 @@ static int hc_msr_guest_os_id_write(struct vp *vp, u32 msr, u64 val)
 {
 	struct partition_vtl *p = vp_pvtl(vp);
 	p->guest_os_id = val;
-	/* TLFS 2.6: zeroing the ID disables the hypercall page. */
-	if (!val && (p->hypercall_msr & HV_HYPERCALL_ENABLE)) {
+	/* TLFS 2.6 (and 3.13): zeroing the ID disables the hypercall page;
+	 * but TLFS 3.13 makes a locked hypercall MSR immutable ("Once set,
+	 * only system reset can clear this bit"; the lock prevents relocating
+	 * the page). The more specific rule wins: the ID itself is written
+	 * (it is not locked), a locked hypercall MSR and its page stay as
+	 * they are. */
+	if (!val && (p->hypercall_msr & HV_HYPERCALL_ENABLE) &&
+	    !(p->hypercall_msr & HV_HYPERCALL_LOCKED)) {
 		p->hypercall_msr &= ~HV_HYPERCALL_ENABLE;
 		if (overlay_disable(vp, &p->hypercall_page))
 			return 1;

@@ -5,9 +5,11 @@
  *
  * An overlay puts one of the hypervisor's pages at a guest-physical page
  * through the second-level tables. When it is disabled or moved, the
- * underlying page is uncovered unchanged: identity-mapped again, or left
- * unmapped if it lies in the hypervisor's own (hidden) memory. When
- * overlays are stacked on one page, the most recently enabled one is seen.
+ * underlying page is uncovered unchanged: it gets back exactly its base
+ * protection (gmem_base_access, the one rule: the xAPIC page read-only,
+ * the hypervisor's own memory unmapped, the rest identity RWX), through
+ * gmem_show_page. When overlays are stacked on one page, the most
+ * recently enabled one is seen.
  */
 #include "overlay.h"
 #include "backend.h"
@@ -21,19 +23,6 @@ int overlay_register(struct partition *p, struct overlay *o)
 	if (o->active)
 		gmem_overlay_on(p, o);
 	return 0;
-}
-
-/* Show what belongs at gpa now: the top overlay there, or the underlying
- * page. */
-static int refresh(struct vp *vp, u64 gpa)
-{
-	const struct partition *p = vp->part;
-	struct overlay *top = gmem_overlay_at(p, gpa);
-	if (top)
-		return p->be->slat_set_page(vp, gpa, top->hpa, (enum slat_access)top->acc);
-	if (gmem_hidden(p, gpa))
-		return p->be->slat_set_page(vp, gpa, 0, SLAT_NONE);
-	return p->be->slat_set_page(vp, gpa, gpa, SLAT_RWX);
 }
 
 int overlay_enable(struct vp *vp, struct overlay *o, u64 gpa)
@@ -55,7 +44,7 @@ int overlay_enable(struct vp *vp, struct overlay *o, u64 gpa)
 	o->gpa = gpa;
 	o->active = true;
 	gmem_overlay_on(p, o);
-	return refresh(vp, gpa);
+	return gmem_show_page(vp, gpa);
 }
 
 int overlay_disable(struct vp *vp, struct overlay *o)
@@ -64,7 +53,7 @@ int overlay_disable(struct vp *vp, struct overlay *o)
 		return 0;
 	o->active = false;
 	gmem_overlays_changed(vp->part);
-	return refresh(vp, o->gpa);
+	return gmem_show_page(vp, o->gpa);
 }
 
 /* The common write of an overlay page's MSR (the hypercall page, TLFS

@@ -324,6 +324,9 @@ enum vmx_exit_reason {
 #define VMX_CR_GPR(q) ((unsigned)(((q) >> 8) & 0xf))
 #define VMX_CR_TYPE_MOV_TO 0u
 #define VMX_CR_TYPE_MOV_FROM 1u
+#define VMX_CR_TYPE_CLTS 2u
+#define VMX_CR_TYPE_LMSW 3u
+#define VMX_CR_LMSW_SRC(q) (((q) >> 16) & 0xffffu)
 
 /* ---- VMX instructions ---------------------------------------------------
  * Each returns 0 on VMsucceed, 1 on VMfailInvalid (CF), 2 on VMfailValid

@@ -13,9 +13,11 @@
  *    capability MSRs 0x480-0x493 (hide VMX), and what hv/ requests
  *    (msr_intercept: the x2APIC ICR, hv/smp.c); MSRs outside the bitmap's
  *    ranges (the 0x40000000 synthetic range) always exit (SDM 25.6.9).
- *  - CR4: VMXE is owned by the hypervisor (guest/host mask, read shadow
- *    without VMXE): a guest MOV to CR4 exits only if it sets VMXE, and gets
- *    #GP as on a CPU without VMX (SDM 26.1.3, 26.3).
+ *  - CR0/CR4: the bits VMX pins (CR0.NE, CR4.VMXE) are owned by the
+ *    hypervisor (guest/host masks, read shadows holding the guest's
+ *    values, SDM 25.6.6): reads (MOV from CR, SMSW) never exit and see the
+ *    shadow; a MOV to CR0 exits only when it changes NE, a MOV to CR4 only
+ *    when it sets VMXE (#GP, as on a CPU without VMX) (SDM 26.1.3).
  *  - Port I/O only on the ports hv/ requests (io_intercept: hv/io.c).
  *  - EPT violations: the hypervisor's memory is not mapped; MMIO above the
  *    memory map is mapped on first touch.
@@ -124,7 +126,8 @@ static int vmx_probe(void)
 	    (!(vmx.caps.ept_vpid & VPID_CAP_INVVPID) ||
 	     !(vmx.caps.ept_vpid & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL))))
 		vmx.ctl.proc2 &= ~(u32)PROC2_ENABLE_VPID;
-	vmx.cr4_mask = vmx.caps.cr4_fixed0 | CR4_VMXE;
+	vmx.cr0_mask = vmx_cr0_mask(&vmx.caps, true);
+	vmx.cr4_mask = vmx_cr4_mask(&vmx.caps);
 	vmx.preempt_timer = vmx_allowed1(&vmx.caps, VMX_CTL_PIN) & PIN_PREEMPT_TIMER;
 	vmx.intr_window = vmx_allowed1(&vmx.caps, VMX_CTL_PROC) & PROC_INTR_WINDOW_EXITING;
 	return 0;
@@ -282,10 +285,10 @@ static void setup_controls(const struct vmx_ctx *s, const struct guest_boot_stat
 		vw(VMCS_VPID, s->vpid);
 	if (vmx.ctl.proc2 & PROC2_ENABLE_XSAVES)
 		vw(VMCS_XSS_EXIT_BITMAP, 0); /* no XSAVES/XRSTORS exits */
-	/* CR0 belongs to the guest (mask 0): with unrestricted guest only
-	 * NE is fixed, which every OS keeps set. CR4.VMXE is ours. */
-	vw(VMCS_CR0_MASK, 0);
-	vw(VMCS_CR0_SHADOW, 0);
+	/* The bits VMX pins are ours (vmx_cr0_mask, vmx_cr4_mask): CR0.NE
+	 * (PE and PG are free with unrestricted guest) and CR4.VMXE. The
+	 * shadows are written with the guest state. */
+	vw(VMCS_CR0_MASK, vmx.cr0_mask);
 	vw(VMCS_CR4_MASK, vmx.cr4_mask);
 }
 
@@ -310,6 +313,7 @@ static void setup_guest_state(const struct guest_boot_state *g, struct vmx_cpu_r
 
 	u64 cr0f0 = vmx_guest_cr0_fixed0(&vmx.caps, true);
 	vw(VMCS_GUEST_CR0, vmx_fixed_cr(g->cr0, cr0f0, vmx.caps.cr0_fixed1));
+	vw(VMCS_CR0_SHADOW, g->cr0); /* the guest reads its own NE */
 	vw(VMCS_GUEST_CR3, g->cr3);
 	vw(VMCS_GUEST_CR4, vmx_fixed_cr(g->cr4, vmx.caps.cr4_fixed0, vmx.caps.cr4_fixed1));
 	vw(VMCS_CR4_SHADOW, g->cr4 & ~CR4_VMXE);
@@ -415,9 +419,9 @@ static void vmx_get_state(struct vp *vp, struct guest_boot_state *g)
 				      .base = vmread(VMCS_GUEST_GDTR_BASE) };
 	g->idtr = (struct dtr_state){ .limit = (u16)vmread(VMCS_GUEST_IDTR_LIMIT),
 				      .base = vmread(VMCS_GUEST_IDTR_BASE) };
-	g->cr0 = vmread(VMCS_GUEST_CR0);
+	g->cr0 = vmx_cr_view(vmread(VMCS_GUEST_CR0), vmread(VMCS_CR0_SHADOW), vmx.cr0_mask);
 	g->cr3 = vmread(VMCS_GUEST_CR3);
-	g->cr4 = (vmread(VMCS_GUEST_CR4) & ~vmx.cr4_mask) | (vmread(VMCS_CR4_SHADOW) & vmx.cr4_mask);
+	g->cr4 = vmx_cr_view(vmread(VMCS_GUEST_CR4), vmread(VMCS_CR4_SHADOW), vmx.cr4_mask);
 	g->cr2 = read_cr2();
 	u64 dr6;
 	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));

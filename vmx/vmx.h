@@ -52,6 +52,7 @@ struct vmx_ctx {
 struct vmx_global {
 	struct vmx_caps caps;
 	struct vmx_controls ctl;
+	u64 cr0_mask;      /* CR0 bits the hypervisor owns (NE) */
 	u64 cr4_mask;      /* CR4 bits the hypervisor owns (VMXE) */
 	bool preempt_timer; /* the CPU has the VMX-preemption timer */
 	bool intr_window;  /* ... and interrupt-window exiting */

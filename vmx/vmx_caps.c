@@ -8,6 +8,7 @@
  * CR3-load/store exiting) that the legacy MSRs force on (A.2).
  */
 #include "vmx_caps.h"
+#include "x86.h"
 #include "vmcs.h"
 
 /* What the VMX backend needs from the controls (SDM 25.6-25.8), required
@@ -92,6 +93,50 @@ u64 vmx_guest_cr0_fixed0(const struct vmx_caps *c, bool unrestricted)
 	if (unrestricted)
 		f &= ~(BIT(0) | BIT(31)); /* PE, PG */
 	return f;
+}
+
+u64 vmx_cr0_mask(const struct vmx_caps *c, bool unrestricted)
+{
+	return vmx_guest_cr0_fixed0(c, unrestricted);
+}
+
+u64 vmx_cr4_mask(const struct vmx_caps *c) { return c->cr4_fixed0 | CR4_VMXE; }
+
+u64 vmx_cr0_new_value(u64 cur, unsigned type, u64 src)
+{
+	switch (type) {
+	case 2: /* CLTS */
+		return cur & ~CR0_TS;
+	case 3: /* LMSW: bits 3:0; PE can be set, not cleared */
+		return (cur & ~(u64)(CR0_MP | CR0_EM | CR0_TS)) |
+		       (src & (CR0_PE | CR0_MP | CR0_EM | CR0_TS));
+	default: /* MOV to CR0 */
+		return src;
+	}
+}
+
+#define VMX_CR4_CET BIT(23)
+
+bool vmx_cr0_write_gp(u64 cur, u64 v, u64 cr4, u64 efer, bool cs_l)
+{
+	if (v >> 32)
+		return true;
+	if ((v & CR0_PG) && !(v & CR0_PE))
+		return true;
+	if ((v & CR0_NW) && !(v & CR0_CD))
+		return true;
+	if (!(cur & CR0_PG) && (v & CR0_PG) && (efer & EFER_LME) && (!(cr4 & CR4_PAE) || cs_l))
+		return true;
+	if ((cur & CR0_PG) && !(v & CR0_PG) && (((efer & EFER_LMA) && cs_l) || (cr4 & CR4_PCIDE)))
+		return true;
+	if (!(v & CR0_WP) && (cr4 & VMX_CR4_CET))
+		return true;
+	return false;
+}
+
+bool vmx_cr4_write_gp(const struct vmx_caps *c, u64 v)
+{
+	return (v & CR4_VMXE) || (v & ~c->cr4_fixed1);
 }
 
 u32 vmx_allowed1(const struct vmx_caps *c, int ctl)

@@ -52,6 +52,45 @@ u64 vmx_fixed_cr(u64 v, u64 fixed0, u64 fixed1);
  * be clear (SDM 27.3.1.1). */
 u64 vmx_guest_cr0_fixed0(const struct vmx_caps *c, bool unrestricted);
 
+/*
+ * CR0/CR4 ownership (SDM 25.6.6): a bit set in a guest/host mask is the
+ * hypervisor's; the guest reads it from the read shadow, and a MOV to CR
+ * that would give it a value other than the shadow's exits (26.1.3);
+ * CLTS and LMSW exit only on owned TS and PE/MP/EM/TS (26.1.3). The
+ * owned bits are the ones VMX pins: CR0 the fixed-1 bits the guest may
+ * not clear (NE; PE and PG too without unrestricted guest), CR4 the
+ * fixed-1 bits (VMXE). The real register keeps them as VMX requires.
+ */
+u64 vmx_cr0_mask(const struct vmx_caps *c, bool unrestricted);
+u64 vmx_cr4_mask(const struct vmx_caps *c);
+
+/* The guest's view of a control register: the owned bits from the
+ * shadow, the rest from the real register (SDM 25.3, MOV from CR). */
+static inline u64 vmx_cr_view(u64 real, u64 shadow, u64 mask)
+{
+	return (real & ~mask) | (shadow & mask);
+}
+
+/* The guest CR0 after a CR-access exit of type (qualification bits 5:4:
+ * 0 MOV to CR0 with src the register, 2 CLTS, 3 LMSW with src its
+ * 16-bit source; SDM 28.2.1 table 28-3) from the guest's view cur: CLTS
+ * clears TS; LMSW loads PE, MP, EM and TS but cannot clear PE. */
+u64 vmx_cr0_new_value(u64 cur, unsigned type, u64 src);
+
+/* MOV to CR0 of v from the guest's view cur raises #GP(0) on a processor
+ * (SDM vol. 2 MOV to/from CR, vol. 3 2.5, 10.8.5): bits 63:32 set; PG
+ * without PE; NW without CD; activating IA-32e mode (PG 0->1 with
+ * EFER.LME) without CR4.PAE or from a 64-bit code segment; clearing PG
+ * in 64-bit mode or with CR4.PCIDE set; clearing WP with CR4.CET set.
+ * cr4 is the guest's view, cs_l the code segment's L bit. */
+bool vmx_cr0_write_gp(u64 cur, u64 v, u64 cr4, u64 efer, bool cs_l);
+
+/* MOV to CR4 of v raises #GP(0) for a guest that has no VMX: VMXE set
+ * (reserved on a CPU without VMX, SDM 2.5), or a bit the CPU does not
+ * allow in VMX operation (IA32_VMX_CR4_FIXED1 clear: reserved or
+ * unsupported, A.8). */
+bool vmx_cr4_write_gp(const struct vmx_caps *c, u64 v);
+
 /* The allowed-1 settings of one control word (VMX_CTL_*): the bits it
  * may set (the TRUE_* MSR when IA32_VMX_BASIC bit 55 says so, A.2). */
 u32 vmx_allowed1(const struct vmx_caps *c, int ctl);

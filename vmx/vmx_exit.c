@@ -247,12 +247,12 @@ u64 vmx_read_reg(struct vp *vp, enum guest_reg r)
 	switch (r) {
 	case GREG_RIP: return vmread(VMCS_GUEST_RIP);
 	case GREG_RFLAGS: return vmread(VMCS_GUEST_RFLAGS);
-	case GREG_CR0: return vmread(VMCS_GUEST_CR0);
+	case GREG_CR0: /* as the guest reads it: owned bits from the shadow */
+		return vmx_cr_view(vmread(VMCS_GUEST_CR0), vmread(VMCS_CR0_SHADOW), vmx.cr0_mask);
 	case GREG_CR2: return read_cr2(); /* not switched: the guest's */
 	case GREG_CR3: return vmread(VMCS_GUEST_CR3);
 	case GREG_CR4: /* as the guest reads it: owned bits from the shadow */
-		return (vmread(VMCS_GUEST_CR4) & ~vmx.cr4_mask) |
-		       (vmread(VMCS_CR4_SHADOW) & vmx.cr4_mask);
+		return vmx_cr_view(vmread(VMCS_GUEST_CR4), vmread(VMCS_CR4_SHADOW), vmx.cr4_mask);
 	case GREG_EFER: return vmread(VMCS_GUEST_EFER);
 	case GREG_CPL: return (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
 	case GREG_CS_L: return (vmread(VMCS_GUEST_CS_AR) & VMX_AR_L) ? 1 : 0;
@@ -291,20 +291,52 @@ enum be_msr_result vmx_msr_write(struct vp *vp, u32 msr, u64 val)
 	return BE_MSR_NOT_MINE;
 }
 
-/* MOV to/from CR (SDM 28.2.1 table 28-3). Only CR4 writes that touch the
- * owned bits exit (26.1.3), and CR3 accesses on a CPU that cannot turn
- * CR3 exiting off. Returns false if the access is not one of those. */
+/* A CR0 write that changes an owned bit (NE: MOV to CR0; CLTS and LMSW
+ * only if TS or PE/MP/EM/TS were owned, 26.1.3). The owned bits take the
+ * guest's new values in the shadow, and in the real CR0 as VMX forces
+ * them (NE stays 1); RIP is not advanced, so the guest executes the
+ * instruction again: its owned bits now match the shadow, it does not
+ * exit, and the CPU itself loads the other bits with everything that
+ * goes with them (PE/PG transitions, IA-32e activation, PDPTE loads, its
+ * own #GP checks; SDM 25.3 "MOV to CR0"). A write that would fault is
+ * refused here first so that the shadow keeps the old value. */
+static bool handle_cr0_write(struct vp *vp, u64 q)
+{
+	u64 real = vmread(VMCS_GUEST_CR0);
+	u64 cur = vmx_cr_view(real, vmread(VMCS_CR0_SHADOW), vmx.cr0_mask);
+	unsigned type = VMX_CR_TYPE(q);
+	u64 src = type == VMX_CR_TYPE_LMSW ? VMX_CR_LMSW_SRC(q) : vp->gpr[VMX_CR_GPR(q)];
+	u64 v = vmx_cr0_new_value(cur, type, src);
+
+	if (type == VMX_CR_TYPE_MOV_TO &&
+	    vmx_cr0_write_gp(cur, v, vmx_read_reg(vp, GREG_CR4), vmread(VMCS_GUEST_EFER),
+			     vmread(VMCS_GUEST_CS_AR) & VMX_AR_L)) {
+		vmx_inject_exception(vp, X86_EXC_GP, true, 0);
+		return true;
+	}
+	u64 forced = vmx_fixed_cr(v, vmx.cr0_mask, vmx.caps.cr0_fixed1);
+	vmwrite(VMCS_CR0_SHADOW, v);
+	vmwrite(VMCS_GUEST_CR0, vmx_cr_view(real, forced, vmx.cr0_mask));
+	return true;
+}
+
+/* MOV to/from CR (SDM 28.2.1 table 28-3). Only CR0/CR4 writes (and CLTS,
+ * LMSW) that touch the owned bits exit (26.1.3), and CR3 accesses on a
+ * CPU that cannot turn CR3 exiting off. Returns false if the access is
+ * not one of those. */
 static bool handle_cr_access(struct vp *vp, struct hv_exit *e)
 {
 	struct vmx_ctx *s = vmx_of(vp);
 	u64 q = e->qual[0];
 	u64 *reg = &vp->gpr[VMX_CR_GPR(q)];
 
-	if (VMX_CR_TYPE(q) == VMX_CR_TYPE_MOV_TO && VMX_CR_NUM(q) == 4) {
+	if (VMX_CR_NUM(q) == 0 && VMX_CR_TYPE(q) != VMX_CR_TYPE_MOV_FROM) {
+		return handle_cr0_write(vp, q);
+	} else if (VMX_CR_TYPE(q) == VMX_CR_TYPE_MOV_TO && VMX_CR_NUM(q) == 4) {
 		u64 v = *reg;
 		/* VMXE on a CPU "without VMX" is a reserved bit: #GP, as is
 		 * any bit VMX operation cannot hold (SDM 2.5, 24.8). */
-		if ((v & CR4_VMXE) || (v & ~vmx.caps.cr4_fixed1)) {
+		if (vmx_cr4_write_gp(&vmx.caps, v)) {
 			vmx_inject_exception(vp, X86_EXC_GP, true, 0);
 			return true;
 		}

@@ -48,6 +48,28 @@ static inline void gmem_overlay_on(struct partition *p, const struct overlay *o)
 }
 void gmem_overlays_changed(struct partition *p);
 
+/*
+ * The base protection of a GPA: what the guest has at gpa's page when no
+ * overlay covers it, and what an overlay gives back when it is disabled or
+ * moved (TLFS 5.2.1: the underlying page is "uncovered"). The one rule:
+ *   - the hypervisor's own memory: never mapped (SLAT_NONE);
+ *   - a protected page (gmem_protect_page; the xAPIC page, SLAT_RX, so
+ *     that every store to it is emulated, INIT and SIPI included): the
+ *     access it was registered with;
+ *   - everything else (RAM, firmware memory, MMIO, holes): the identity
+ *     map, SLAT_RWX.
+ * Nothing else in hv/ decides what an uncovered page gets.
+ */
+enum slat_access gmem_base_access(const struct partition *p, u64 gpa);
+/* Register gpa's page as protected with access acc (again: the new
+ * access) and show it (gmem_show_page). -1: no room, or the backend
+ * failed. Partition set-up, before the guests run. */
+int gmem_protect_page(struct vp *vp, u64 gpa, enum slat_access acc);
+/* Point the second-level tables at what belongs at gpa's page now: the
+ * top overlay there, else the page itself with its base access (unmapped
+ * for SLAT_NONE). Every overlay change and protection goes through here. */
+int gmem_show_page(struct vp *vp, u64 gpa);
+
 /* The active overlay at gpa's page, the most recently enabled one when
  * several are stacked there (hv/overlay.c keeps the stack), or NULL. */
 struct overlay *gmem_overlay_scan(const struct partition *p, u64 gpa);

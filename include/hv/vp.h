@@ -53,6 +53,8 @@ struct overlay {
 /* Partition-wide overlays (hypercall page, reference TSC page) plus one VP
  * assist page per VP. */
 #define HV_MAX_OVERLAYS (8 + 64)
+/* Protected pages (struct partition): the xAPIC page, and room. */
+#define HV_MAX_PROTECTED 4
 
 /*
  * A VP's execution context (per-context VP state): what one virtual trust
@@ -114,6 +116,15 @@ struct partition {
 	struct overlay *overlays[HV_MAX_OVERLAYS];
 	u32 overlay_count;
 	u64 overlay_filter; /* a bit per active overlay's page (hv/gmem.c) */
+	/* Pages the guest sees with less than identity RWX, besides the
+	 * hypervisor's memory (never mapped): the xAPIC page, read-only.
+	 * gmem_protect_page registers them; gmem_base_access says what any
+	 * GPA gets back when no overlay covers it (hv/gmem.c). */
+	struct gmem_protected {
+		u64 gpa;
+		u8 acc; /* enum slat_access */
+	} protected_pages[HV_MAX_PROTECTED];
+	u32 protected_count;
 	struct vp *vps[64];
 	/* Every logical processor, virtualized or not yet (by processor
 	 * number), for INIT/SIPI delivery. */

@@ -198,6 +198,7 @@ static int fb_map(struct vp *vp, u64 gpa)
 static void fb_dump(struct vp *vp) { st(vp)->dumps++; }
 static int fb_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access acc)
 {
+	st(vp)->set_log[st(vp)->slat_sets % 32] = (struct fake_set){ gpa, hpa, (int)acc };
 	st(vp)->slat_sets++;
 	st(vp)->last_set_gpa = gpa;
 	st(vp)->last_set_hpa = hpa;

@@ -84,6 +84,12 @@ struct fake_be_state {
 	int slat_sets;
 	u64 last_set_gpa, last_set_hpa;
 	int last_set_acc;
+	/* Every slat_set_page call, in order (the last 32: index slat_sets - 1
+	 * modulo 32 is the latest). */
+	struct fake_set {
+		u64 gpa, hpa;
+		int acc;
+	} set_log[32];
 	int nmis_injected;
 	int states_loaded;
 	u64 loaded_rip, loaded_cs_base;

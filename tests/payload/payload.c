@@ -365,10 +365,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		uefi_call_wrapper(BS->FreePages, 2, page_pa, 1);
 	}
 
+	checks_cr();        /* CR0.NE, CR4.VMXE: issue 14 defect 3 */
 	checks_mem();
 	checks_time();
 	checks_apic();
 	checks_apic_store(); /* issue 14: every store form on the xAPIC page */
+	checks_overlay();   /* before the lock; leaves the hypercall MSRs at 0 */
 	checks_hypercall(); /* it locks the hypercall MSR (TLFS 3.13) */
 	checks_mode32();    /* needs the (locked, still enabled) hypercall page */
 	checks_realmode();
@@ -376,6 +378,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_translate(); /* TLFS 9.4.6; needs the enabled hypercall page */
 	checks_tlb();       /* TLFS 9.4 flushes; uses the APs (MP services) */
 	checks_ipi();       /* TLFS 10.5.2-10.5.3 */
+	checks_overlay_lock(); /* last: on a faulty hypervisor it may turn the page off */
 
 	ser_printf("PAYLOAD DONE: %u passed, %u failed\n", g_passed, g_failed);
 	payload_poweroff();

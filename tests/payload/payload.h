@@ -177,5 +177,8 @@ void checks_vpregs(void);           /* checks_vpregs.c: TLFS 7.10.1-7.10.3 */
 void checks_translate(void);        /* checks_translate.c: TLFS 9.4.6 */
 void checks_tlb(void);              /* checks_tlb.c: TLFS 9.4 TLB flushes */
 void checks_ipi(void);              /* checks_ipi.c: TLFS 10.5 synthetic IPIs */
+void checks_overlay(void);          /* checks_overlay.c: what an overlay uncovers (TLFS 5.2.1) */
+void checks_overlay_lock(void);     /* checks_overlay.c: the lock vs the guest OS ID (2.6, 3.13) */
+void checks_cr(void);               /* checks_cr.c: CR0/CR4 as on hardware */
 
 #endif
