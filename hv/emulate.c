@@ -248,11 +248,6 @@ int emulate_decode(const u8 *b, int n, int mode, struct decoded_store *d)
 	return EMUL_OK;
 }
 
-int emulate_decode_store(const u8 *b, int n, bool mode64, struct decoded_store *d)
-{
-	return emulate_decode(b, n, mode64 ? 8 : 4, d) ? -1 : 0;
-}
-
 static u64 flags_szp(u64 r, u32 size)
 {
 	u64 f = 0;

@@ -66,8 +66,6 @@ int emulate_fetch(const struct partition *p, const struct gwalk_regs *r, u64 la,
 /* mode: the default operand/address size in bytes: 8 (64-bit mode), 4
  * (32-bit code, CS.D = 1), 2 (16-bit code, real and virtual-8086 mode). */
 int emulate_decode(const u8 *b, int n, int mode, struct decoded_store *d);
-/* The same for 64-bit (mode64) or 32-bit code: 0 on success. */
-int emulate_decode_store(const u8 *b, int n, bool mode64, struct decoded_store *d);
 /* The result of a read-modify-write store (not ST_MOV/STOS/XCHG): the
  * memory operand's old value dst, the source src (register or immediate),
  * the guest's RFLAGS in *rflags, updated as hardware does (undefined

@@ -10,7 +10,7 @@ static struct decoded_store d;
 
 static int dec(const char *bytes, int n, bool mode64)
 {
-	return emulate_decode_store((const u8 *)bytes, n, mode64, &d);
+	return emulate_decode((const u8 *)bytes, n, mode64 ? 8 : 4, &d) ? -1 : 0;
 }
 
 TEST(decode_mov_forms)
