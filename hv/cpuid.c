@@ -82,6 +82,13 @@ void cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4, u
 	case 0x80000001:
 		r[2] &= ~(u32)BIT(2); /* SVM: not offered to the guest */
 		break;
+	case 0x80000007:
+		/* Invariant TSC: with AccessTscInvariantControls the guest
+		 * sees it once it sets HV_X64_MSR_TSC_INVARIANT_CONTROL bit 0
+		 * (hv/time.c), also where only hv.cfg declares it. */
+		if (p->privileges & HV_ACCESS_TSC_INVARIANT_CONTROLS)
+			r[3] = (r[3] & ~(u32)BIT(8)) | ((p->tsc_invariant_ctl & 1) ? (u32)BIT(8) : 0);
+		break;
 	case 0x8000000a: /* SVM revision and features (APM E.4.9) */
 		r[0] = r[1] = r[2] = r[3] = 0;
 		break;

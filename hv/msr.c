@@ -17,6 +17,7 @@
 #include "log.h"
 #include "module.h"
 #include "smp.h"
+#include "apictimer.h"
 #include "tlfs.h"
 #include "x86.h"
 
@@ -174,6 +175,8 @@ enum hv_action hv_handle_msr_read(struct vp *vp, struct hv_exit *e)
 		if (is_synthetic(msr)) {
 			const struct hv_msr_row *m = allowed(vp, msr);
 			fault = m ? m->read(vp, msr, &val) : 1;
+		} else if (apictimer_is_msr(msr)) { /* intercepted while lent */
+			fault = apictimer_msr_read(vp, msr, &val);
 		} else {
 			fault = hw_rdmsr(msr, &val);
 		}
@@ -211,6 +214,8 @@ enum hv_action hv_handle_msr_write(struct vp *vp, struct hv_exit *e)
 			spin_unlock(&vp->part->lock);
 		} else if (msr == X2APIC_MSR_ICR) { /* INIT/SIPI (hv/smp.c) */
 			fault = smp_x2apic_icr_write(vp, val);
+		} else if (apictimer_is_msr(msr)) { /* the APIC timer (hv/apictimer.c) */
+			fault = apictimer_msr_write(vp, msr, val);
 		} else {
 			fault = hw_wrmsr(msr, val);
 		}

@@ -14,6 +14,7 @@
  * written. docs/smp.md explains the design.
  */
 #include "smp.h"
+#include "apictimer.h"
 #include "backend.h"
 #include "boot_info.h"
 #include "emulate.h"
@@ -177,6 +178,7 @@ int smp_x2apic_icr_write(struct vp *vp, u64 val)
  * through smp_icr_write, the rest to the hardware as written. */
 static void apic_reg_write(struct vp *vp, u32 reg, u32 val)
 {
+	apictimer_guest_write(vp, reg); /* a lent timer goes back first */
 	if (reg == 0x300) {
 		smp_icr_write(vp, ((u64)vp->icr_hi << 32) | val, false);
 		return;

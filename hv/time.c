@@ -21,32 +21,7 @@
 #include "overlay.h"
 #include "pool.h"
 #include "tlfs.h"
-
-/* 128-bit helpers in plain C (no libgcc in the core). */
-static u64 mul_hi64(u64 a, u64 b)
-{
-	u64 a_lo = (u32)a, a_hi = a >> 32, b_lo = (u32)b, b_hi = b >> 32;
-	u64 lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
-	u64 cross = (lo_lo >> 32) + (u32)hi_lo + lo_hi;
-	return hi_hi + (hi_lo >> 32) + (cross >> 32);
-}
-
-/* (hi:lo) / d, for hi < d (the quotient fits in 64 bits). */
-static u64 div128_64(u64 hi, u64 lo, u64 d)
-{
-	u64 q = 0;
-	for (int i = 0; i < 64; i++) {
-		bool carry = hi >> 63;
-		hi = (hi << 1) | (lo >> 63);
-		lo <<= 1;
-		q <<= 1;
-		if (carry || hi >= d) {
-			hi -= d;
-			q |= 1;
-		}
-	}
-	return q;
-}
+#include "muldiv.h"
 
 u64 time_scale(u64 tsc_hz)
 {
@@ -61,6 +36,22 @@ u64 time_ref(const struct partition *p, u64 tsc)
 
 u64 time_ticks_to_ref(const struct partition *p, u64 ticks) { return mul_hi64(ticks, p->tsc_scale); }
 
+/* TSC = (ref - TscOffset) * tsc_hz / 10^7, then a step of one unit's worth
+ * of ticks until time_ref agrees: the scale is truncated, so the inverse
+ * may land a tick or two early; a deadline must never be (TLFS 12.1.3). */
+u64 time_ref_to_tsc(const struct partition *p, u64 ref)
+{
+	if (!p->tsc_scale)
+		return 0;
+	u64 x = ref - (u64)p->tsc_offset, hi = mul_hi64(x, p->tsc_hz), lo = x * p->tsc_hz;
+	if (hi >= 10000000)
+		return ~0ull; /* beyond the TSC's range: never */
+	u64 tsc = div128_64(hi, lo, 10000000), step = p->tsc_hz / 10000000 + 1;
+	for (int i = 0; i < 8 && time_ref(p, tsc) < ref; i++)
+		tsc += step;
+	return tsc;
+}
+
 /* At partition set-up, with the clocks measured (p->tsc_hz, apic_hz,
  * invariant_tsc) and tsc_page the reference TSC page's memory:
  * reference time needs a measured TSC (TLFS 12.4, 12.7), and the
@@ -74,6 +65,11 @@ int time_setup(struct partition *p, u8 *tsc_page)
 		p->privileges &= ~HV_ACCESS_FREQUENCY_REGS;
 		p->features_edx &= ~HV_FEATURE_FREQUENCY_MSRS;
 	}
+	/* AccessTscInvariantControls only where the TSC is invariant (or
+	 * declared so in hv.cfg): the guest may then rely on it. */
+	if (!p->invariant_tsc || !time_scale(p->tsc_hz))
+		p->privileges &= ~HV_ACCESS_TSC_INVARIANT_CONTROLS;
+	p->tsc_invariant_ctl = 0;
 	p->tsc_scale = time_scale(p->tsc_hz);
 	p->tsc_offset = -(s64)mul_hi64(hw_rdtsc(), p->tsc_scale); /* zero now */
 	for (u64 i = 0; i < PAGE_SIZE; i++)
@@ -117,6 +113,27 @@ static int time_msr_frequency_read(struct vp *vp, u32 msr, u64 *val)
 	return 0;
 }
 
+/* HV_X64_MSR_TSC_INVARIANT_CONTROL (Hyper-V; not in TLFS 6.0, which lists
+ * neither the MSR nor leaf 0x40000003 EAX bit 15): bit 0 makes CPUID
+ * 0x80000007 EDX[8] (invariant TSC) visible to the guest; until then it is
+ * hidden (hv/cpuid.c), as on Hyper-V, where the guest opts in. Linux 6.1
+ * (ms_hyperv_init_platform) writes 1 when it sees the privilege and then
+ * treats the TSC as reliable instead of marking it unstable. Other bits
+ * are reserved: #GP. Partition-wide (one CPUID for all VPs). */
+static int time_msr_tsc_invariant_read(struct vp *vp, u32 msr, u64 *val)
+{
+	*val = vp->part->tsc_invariant_ctl;
+	return 0;
+}
+
+static int time_msr_tsc_invariant_write(struct vp *vp, u32 msr, u64 val)
+{
+	if (val & ~1ull)
+		return 1;
+	vp->part->tsc_invariant_ctl = val;
+	return 0;
+}
+
 HV_MSR_ROWS(time_msrs) = {
 	{ HV_X64_MSR_TIME_REF_COUNT, HV_X64_MSR_TIME_REF_COUNT, HV_ACCESS_PARTITION_REFERENCE_COUNTER, 0,
 	  time_msr_time_ref_count_read, msr_read_only, "TIME_REF_COUNT" },
@@ -124,6 +141,9 @@ HV_MSR_ROWS(time_msrs) = {
 	  time_msr_reference_tsc_read, time_msr_reference_tsc_write, "REFERENCE_TSC" },
 	{ HV_X64_MSR_TSC_FREQUENCY, HV_X64_MSR_APIC_FREQUENCY, HV_ACCESS_FREQUENCY_REGS,
 	  HV_FEATURE_FREQUENCY_MSRS, time_msr_frequency_read, msr_read_only, "TSC/APIC_FREQUENCY" },
+	{ HV_X64_MSR_TSC_INVARIANT_CONTROL, HV_X64_MSR_TSC_INVARIANT_CONTROL,
+	  HV_ACCESS_TSC_INVARIANT_CONTROLS, 0, time_msr_tsc_invariant_read,
+	  time_msr_tsc_invariant_write, "TSC_INVARIANT_CONTROL" },
 };
 
 static int time_partition_init(struct partition *p, struct pool *pool)

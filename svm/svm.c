@@ -407,6 +407,10 @@ static int svm_slat_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access a
 	return 0;
 }
 
+/* No preemption timer: the deadline exits at physical interrupts (INTR
+ * intercept while armed, svm_set_deadline). */
+static enum be_deadline svm_deadline_kind(void) { return BE_DEADLINE_ON_INTR; }
+
 static const u8 vmmcall_insn[3] = { 0x0f, 0x01, 0xd9 };
 
 /* Defined in svm_exit.c. */
@@ -433,6 +437,7 @@ const struct backend svm_backend = {
 	.inject_nmi = svm_inject_nmi,
 	.inject_irq = svm_inject_irq,
 	.set_deadline = svm_set_deadline,
+	.deadline_kind = svm_deadline_kind,
 	.msr_intercept = svm_msr_intercept,
 	.io_intercept = svm_io_intercept,
 	.vp_load_state = svm_load_state,

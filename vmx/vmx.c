@@ -694,6 +694,13 @@ void vmx_set_deadline_ctx(struct vmx_ctx *s, u64 tsc)
 
 void vmx_set_deadline(struct vp *vp, u64 tsc) { vmx_set_deadline_ctx(vmx_of(vp), tsc); }
 
+/* The preemption timer is a hard bound; without it the deadline is seen
+ * only at the guest's exits (external interrupts do not exit). */
+static enum be_deadline vmx_deadline_kind(void)
+{
+	return vmx.preempt_timer ? BE_DEADLINE_EXACT : BE_DEADLINE_SOFT;
+}
+
 static u32 vmx_hw_features(void)
 {
 	return HV_HW_MSR_BITMAPS | HV_HW_SLAT | VMX_HV_HW_UNRESTRICTED_GUEST;
@@ -739,6 +746,7 @@ const struct backend vmx_backend = {
 	.inject_nmi = vmx_inject_nmi,
 	.inject_irq = vmx_inject_irq,
 	.set_deadline = vmx_set_deadline,
+	.deadline_kind = vmx_deadline_kind,
 	.msr_intercept = vmx_msr_intercept,
 	.io_intercept = vmx_io_intercept,
 	.vp_load_state = vmx_load_state,

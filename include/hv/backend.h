@@ -48,6 +48,20 @@ enum be_msr_result { BE_MSR_NOT_MINE, BE_MSR_OK, BE_MSR_GP };
 #define BE_INTERCEPT_READ 1u
 #define BE_INTERCEPT_WRITE 2u
 
+/* How set_deadline's exit comes (docs/architecture.md, "Host deadline and
+ * interrupt window"). */
+enum be_deadline {
+	/* A hard bound whatever the guest does (the VMX-preemption timer). */
+	BE_DEADLINE_EXACT,
+	/* At the guest's exits and at physical interrupts, which exit while
+	 * a deadline is armed, even in HLT, before the guest takes them (SVM:
+	 * the INTR intercept). A caller that makes an interrupt come at the
+	 * deadline (hv/apictimer.c) gets a hard bound. */
+	BE_DEADLINE_ON_INTR,
+	/* Only at the guest's exits (VMX without the preemption timer). */
+	BE_DEADLINE_SOFT,
+};
+
 /*
  * A backend never calls into hv/: what it allocates comes from the pool
  * passed in, what it cannot do it returns as an error. Unless said
@@ -92,6 +106,8 @@ struct backend {
 	 * guest does not exit; one-shot; 0 cancels. VMX: the preemption
 	 * timer; SVM: see docs/architecture.md, "Host deadline and interrupt window". */
 	void (*set_deadline)(struct vp *vp, u64 tsc);
+	/* What kind of bound set_deadline gives on this CPU (above). */
+	enum be_deadline (*deadline_kind)(void);
 	/* Request (on) or drop the exit on RDMSR (BE_INTERCEPT_READ) and/or
 	 * WRMSR (BE_INTERCEPT_WRITE) of msr, in the current context. An MSR
 	 * outside the bitmap ranges (0-0x1FFF, 0xC0000000-0xC0001FFF, and

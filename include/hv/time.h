@@ -16,5 +16,9 @@ u64 time_ref(const struct partition *p, u64 tsc);
 int time_setup(struct partition *p, u8 *tsc_page);
 /* A TSC interval in reference time units (100 ns). */
 u64 time_ticks_to_ref(const struct partition *p, u64 ticks);
+/* The first TSC value (give or take a few hundred nanoseconds later) at
+ * which reference time is at least ref: a host deadline that is never
+ * early. 0 if the partition has no reference time. */
+u64 time_ref_to_tsc(const struct partition *p, u64 ref);
 
 #endif

@@ -39,6 +39,7 @@ struct exit_ring_entry {
 };
 
 struct mem_range;
+struct stimer_set;
 
 /* A GPA overlay page (TLFS 5.2.1): while active, the guest sees the
  * hypervisor's page `hpa` at `gpa` with access `acc`. */
@@ -78,6 +79,9 @@ struct vp_ctx {
 	 * VP's page at its GPA. */
 	u64 assist_msr;
 	struct overlay assist_page;
+	/* TLFS 12.5: the synthetic timers of this VTL (synic/stimer.c, which
+	 * allocates them in its VP hook); NULL without that module. */
+	struct stimer_set *stimers;
 };
 
 /* What a partition keeps per VTL (TLFS 15.11.1.1: the guest OS ID, the
@@ -109,7 +113,10 @@ struct partition {
 	u32 range_count;
 	volatile u32 range_hint; /* the range gmem_check_param matched last */
 	u64 tsc_hz;           /* measured at start */
-	bool invariant_tsc;   /* CPUID 0x80000007 EDX[8] */
+	bool invariant_tsc;   /* CPUID 0x80000007 EDX[8], or hv.cfg invariant_tsc=yes */
+	/* HV_X64_MSR_TSC_INVARIANT_CONTROL (hv/time.c): bit 0 shows the
+	 * guest CPUID 0x80000007 EDX[8] (hv/cpuid.c). */
+	volatile u64 tsc_invariant_ctl;
 	u64 hc_budget_ticks;  /* TLFS 3.3: about 50 us of TSC */
 	/* Partition-wide synthetic state (TLFS 2.6, 3.13). */
 	struct partition_vtl vtl[HV_VTL_COUNT];
@@ -154,6 +161,18 @@ struct hv_ref_tsc_page {
 };
 _Static_assert(sizeof(struct hv_ref_tsc_page) == 4096, "TLFS 12.7.2");
 
+/* The guest's local APIC timer lent to the hypervisor while the guest does
+ * not use it (hv/apictimer.c): what the guest had, to give it back. */
+struct apic_timer_loan {
+	bool lent;        /* the APIC timer is the hypervisor's now */
+	bool tsc_mode;    /* programmed in TSC-deadline mode (else one-shot count) */
+	bool watching;    /* the x2APIC timer MSR intercepts are requested */
+	bool fired_back;  /* it had fired when the guest took it back */
+	u8 vector;
+	u32 lvt, tdcr, tmict; /* the guest's LVT timer, divide, initial count */
+	u64 loans, fired, given_back, refused; /* counters for the dump */
+};
+
 struct vp {
 	struct vp *self; /* gs:0 in the host: the current VP */
 	u32 index;       /* VP index (TLFS 7.8.1) */
@@ -193,6 +212,7 @@ struct vp {
 	struct vp_ctx ctx[HV_VTL_COUNT];
 	void *be_cpu; /* the backend's per-physical-processor state (VMXON
 		       * region, host save areas): shared by the contexts */
+	struct apic_timer_loan apic_timer; /* hv/apictimer.c */
 };
 
 /* ---- VP services (hv/vp.c) ------------------------------------------- */

@@ -246,6 +246,8 @@ static int fb_inject_irq(struct vp *vp, u8 vector)
 	return st(vp)->irq_window ? 1 : 0;
 }
 static void fb_set_deadline(struct vp *vp, u64 tsc) { st(vp)->deadline = tsc; }
+enum be_deadline fake_deadline_kind = BE_DEADLINE_EXACT;
+static enum be_deadline fb_deadline_kind(void) { return fake_deadline_kind; }
 static int fb_msr_intercept(struct vp *vp, u32 msr, u32 access, bool on)
 {
 	struct fake_be_state *s = st(vp);
@@ -285,6 +287,7 @@ const struct backend fake_backend = {
 	.inject_nmi = fb_inject_nmi,
 	.inject_irq = fb_inject_irq,
 	.set_deadline = fb_set_deadline,
+	.deadline_kind = fb_deadline_kind,
 	.msr_intercept = fb_msr_intercept,
 	.io_intercept = fb_io_intercept,
 	.vp_load_state = fb_load_state,

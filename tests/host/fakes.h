@@ -104,6 +104,7 @@ struct fake_be_state {
 	int icpt_fail;     /* io_intercept fails */
 };
 extern const struct backend fake_backend;
+extern enum be_deadline fake_deadline_kind; /* what deadline_kind answers */
 void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s);
 
 /* n VPs on the fake backend in one partition (36-bit GPAs, hypervisor

@@ -40,12 +40,14 @@ TEST(msr_privileges_match_implementation)
 	 * TIME_REF_COUNT (1), REFERENCE_TSC (9), TSC/APIC_FREQUENCY (11 and
 	 * feature EDX 8), RESET (7), EOI/ICR/TPR/VP_ASSIST (4), the crash MSRs
 	 * (feature EDX 10), VP_RUNTIME (0), GUEST_IDLE (10, feature EDX 5).
-	 * Not SynIC, synthetic timers, debug or reenlightenment. */
+	 * STIMER0-3 (3, synic/stimer.c), TSC_INVARIANT_CONTROL (15).
+	 * Not SynIC, debug or reenlightenment. */
 	const u64 msr_privs = HV_ACCESS_HYPERCALL_MSRS | HV_ACCESS_VP_INDEX |
 			      HV_ACCESS_PARTITION_REFERENCE_COUNTER |
 			      HV_ACCESS_PARTITION_REFERENCE_TSC | HV_ACCESS_FREQUENCY_REGS |
 			      HV_ACCESS_RESET_REG | HV_ACCESS_INTR_CTRL_REGS |
-			      HV_ACCESS_VP_RUNTIME | HV_ACCESS_GUEST_IDLE_REG;
+			      HV_ACCESS_VP_RUNTIME | HV_ACCESS_GUEST_IDLE_REG |
+			      HV_ACCESS_SYNTHETIC_TIMER_REGS | HV_ACCESS_TSC_INVARIANT_CONTROLS;
 	const u32 msr_features = HV_FEATURE_FREQUENCY_MSRS | HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE |
 				 HV_FEATURE_GUEST_IDLE_STATE;
 	CHECK_EQ(msr_privileges(), msr_privs);
@@ -64,8 +66,8 @@ TEST(msr_privileges_match_implementation)
 TEST(msr_synthetic_range_gp)
 {
 	setup();
-	const u32 msrs[] = { HV_X64_MSR_STIMER3_COUNT, HV_X64_MSR_SVERSION, HV_X64_MSR_SCONTROL,
-			     HV_X64_MSR_SINT15, HV_X64_MSR_STIMER0_CONFIG, 0x40000004, 0x400000ff,
+	const u32 msrs[] = { 0x40000114 /* STIME_UNHALTED */, HV_X64_MSR_SVERSION, HV_X64_MSR_SCONTROL,
+			     HV_X64_MSR_SINT15, 0x400000b8, 0x40000004, 0x400000ff,
 			     0x40001000, 0x4fffffff };
 	for (unsigned i = 0; i < sizeof(msrs) / 4; i++) {
 		CHECK_EQ(rd(msrs[i]), HV_ACT_INJECTED);
