@@ -40,16 +40,11 @@
 #define TDCR_DIV128 0xau
 
 /* CPUID.1:ECX[24]: the APIC timer has TSC-deadline mode (SDM 10.5.4.1). */
-static int tsc_deadline_cap = -1;
-
 static bool has_tsc_deadline(void)
 {
-	if (tsc_deadline_cap < 0) {
-		u32 r[4];
-		hw_cpuid(1, 0, r);
-		tsc_deadline_cap = (r[2] >> 24) & 1;
-	}
-	return tsc_deadline_cap;
+	u32 r[4];
+	hw_cpuid(1, 0, r);
+	return (r[2] >> 24) & 1;
 }
 
 static bool guest_timer_idle(void)
@@ -137,10 +132,32 @@ bool apictimer_arm(struct vp *vp, u64 tsc, u8 vector)
 	return false;
 }
 
-/* Stop the lent timer, restore the guest's registers. */
-static bool stop(struct apic_timer_loan *a)
+/* Is the vector pending or in service in the local APIC (IRR, ISR)? */
+static bool vector_raised(u8 v)
 {
-	bool fired = lent_fired(a);
+	u32 off = 0x10 * (v / 32), bit = BIT(v % 32);
+	return (hw_apic_read(0x200 + off) & bit) || (hw_apic_read(0x100 + off) & bit);
+}
+
+/*
+ * Stop the lent timer, restore the guest's registers; true if its
+ * interrupt was raised. A timer that ran out has raised it on hardware and
+ * Bochs; QEMU's APIC raises it from a host timer callback a moment later,
+ * and stopping the timer cancels that callback. So the vector itself is
+ * the proof: pending or in service (waited for a few microseconds when the
+ * timer ran out). Not found: the caller raises it; if the guest had taken
+ * and ended it already (possible only while the backend let interrupts
+ * through), it sees one more, never one less.
+ */
+static bool stop(const struct partition *p, struct apic_timer_loan *a)
+{
+	bool fired = lent_fired(a) && vector_raised(a->vector);
+	if (!fired && lent_fired(a)) {
+		u64 t0 = hw_rdtsc(), lim = p->tsc_hz / 20000 + 1000; /* 50 us */
+		for (int i = 0; i < 20000 && !(fired = vector_raised(a->vector)) &&
+				hw_rdtsc() - t0 < lim; i++)
+			hw_cpu_relax();
+	}
 	if (a->tsc_mode)
 		hw_wrmsr(MSR_IA32_TSC_DEADLINE, 0);
 	else
@@ -159,7 +176,7 @@ bool apictimer_disarm(struct vp *vp)
 	bool fired = a->fired_back;
 	a->fired_back = false;
 	if (a->lent)
-		fired |= stop(a);
+		fired |= stop(vp->part, a);
 	return fired;
 }
 
@@ -170,7 +187,7 @@ void apictimer_give_back(struct vp *vp)
 	struct apic_timer_loan *a = &vp->apic_timer;
 	if (!a->lent)
 		return;
-	a->fired_back |= stop(a);
+	a->fired_back |= stop(vp->part, a);
 	a->given_back++;
 }
 

@@ -34,7 +34,7 @@ struct svm_ctx {
 	u8 *iopm;            /* 12 KiB */
 	struct slat *slat;   /* its nested page tables (vp_ctx.slat) */
 	bool want_window;    /* inject_irq asked for an interrupt window */
-	bool intr_rearm;     /* a deadline's INTR intercept waits for the window */
+	bool intr_rearm;     /* a deadline's INTR intercept waits for the guest's IRET */
 };
 
 struct svm_global {

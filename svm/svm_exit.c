@@ -73,6 +73,7 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 		e->reason = HV_EXIT_ENTRY_FAIL;
 		break;
 	case SVM_EXIT_INTR:
+	case SVM_EXIT_IRET:
 	case SVM_EXIT_VINTR:
 		e->reason = svm_event_exit(s, code);
 		break;
@@ -113,7 +114,7 @@ void svm_inject_nmi(struct vp *vp)
 /* The interrupt window (APM 15.21.4): a virtual interrupt (V_IRQ, TPR
  * ignored) that the guest "takes" when its RFLAGS.IF and interrupt
  * shadow allow, intercepted (VINTR) before it is delivered. It serves
- * inject_irq and, after a physical interrupt, the deadline's re-arm. */
+ * inject_irq. */
 static void window(struct svm_ctx *s, bool on)
 {
 	struct vmcb_control *c = &s->vmcb->ctl;
@@ -143,6 +144,12 @@ int svm_inject_irq(struct vp *vp, u8 vector)
 /* The host deadline (docs/architecture.md, "Host deadline and interrupt window"): SVM
  * has no preemption timer. While one is armed, physical interrupts exit
  * (INTR intercept) and every entry and such exit checks the TSC. */
+static void rearm_off(struct svm_ctx *s)
+{
+	s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_IRET;
+	s->intr_rearm = false;
+}
+
 void svm_set_deadline(struct vp *vp, u64 tsc)
 {
 	struct svm_ctx *s = svm_of(vp);
@@ -151,9 +158,7 @@ void svm_set_deadline(struct vp *vp, u64 tsc)
 		s->vmcb->ctl.intercept_misc1 |= SVM_INTERCEPT_INTR;
 	if (!tsc) {
 		s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
-		if (s->intr_rearm && !s->want_window)
-			window(s, false);
-		s->intr_rearm = false;
+		rearm_off(s);
 	}
 }
 
@@ -164,17 +169,22 @@ bool svm_deadline_due(struct svm_ctx *s)
 		return false;
 	s->deadline = 0;
 	s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
-	if (s->intr_rearm && !s->want_window)
-		window(s, false);
-	s->intr_rearm = false;
+	rearm_off(s);
 	return true;
 }
 
-/* An INTR or VINTR exit: the neutral reason, or HV_EXIT_NONE when the
- * backend re-enters at once. A physical interrupt stays pending (the host
- * runs with GIF=0): unless the deadline is due, the guest takes it at the
- * next VMRUN without the INTR intercept, and the window after it (the
- * guest's handler done, RFLAGS.IF set again) turns the intercept back on. */
+/*
+ * An INTR, IRET or VINTR exit: the neutral reason, or HV_EXIT_NONE when
+ * the backend re-enters at once. A physical interrupt stays pending (the
+ * host runs with GIF=0). Due or not, it is HV_EXIT_DEADLINE (early when
+ * not due: the deadline stays armed). The guest takes it at the next VMRUN
+ * without the INTR intercept, and the guest's IRET at the
+ * end of its handler (intercepted, before it executes) turns the
+ * intercept back on. Not a virtual-interrupt window (V_IRQ, as inject_irq
+ * uses): QEMU 7.2 aborts (tcg_handle_interrupt: BQL not held) when the
+ * guest writes CR8 while a V_IRQ is pending, which OVMF does in its timer
+ * handler; an IRET intercept has no such side. docs/synic.md.
+ */
 enum hv_exit_reason svm_event_exit(struct svm_ctx *s, u32 code)
 {
 	struct vmcb_control *c = &s->vmcb->ctl;
@@ -186,22 +196,23 @@ enum hv_exit_reason svm_event_exit(struct svm_ctx *s, u32 code)
 		if (svm_deadline_due(s))
 			return HV_EXIT_DEADLINE;
 		c->intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+		c->intercept_misc1 |= SVM_INTERCEPT_IRET;
 		s->intr_rearm = true;
-		window(s, true);
-		return HV_EXIT_NONE;
+		/* Early, and said so (backend.h): the caller may re-decide,
+		 * e.g. borrow a local APIC timer the guest just let go. */
+		return HV_EXIT_DEADLINE;
 	}
-	/* VINTR: the window is open. */
-	if (s->intr_rearm) {
-		s->intr_rearm = false;
+	if (code == SVM_EXIT_IRET) { /* the guest's handler returns */
+		rearm_off(s);
 		if (s->deadline)
 			c->intercept_misc1 |= SVM_INTERCEPT_INTR;
-	}
-	if (!s->want_window) {
-		window(s, false);
 		return HV_EXIT_NONE;
 	}
-	s->want_window = false;
+	/* VINTR: the window inject_irq asked for is open. */
 	window(s, false);
+	if (!s->want_window)
+		return HV_EXIT_NONE;
+	s->want_window = false;
 	return HV_EXIT_INTR_WINDOW;
 }
 

@@ -55,8 +55,11 @@ enum be_deadline {
 	BE_DEADLINE_EXACT,
 	/* At the guest's exits and at physical interrupts, which exit while
 	 * a deadline is armed, even in HLT, before the guest takes them (SVM:
-	 * the INTR intercept). A caller that makes an interrupt come at the
-	 * deadline (hv/apictimer.c) gets a hard bound. */
+	 * the INTR intercept). Such an interrupt before the deadline is an
+	 * early HV_EXIT_DEADLINE (the deadline stays armed; the guest takes
+	 * the interrupt at the next entry): the handler checks the time. A
+	 * caller that makes an interrupt come at the deadline
+	 * (hv/apictimer.c) gets a hard bound. */
 	BE_DEADLINE_ON_INTR,
 	/* Only at the guest's exits (VMX without the preemption timer). */
 	BE_DEADLINE_SOFT,
@@ -104,7 +107,8 @@ struct backend {
 	/* Bring the processor back to the hypervisor (HV_EXIT_DEADLINE, no
 	 * guest instruction skipped) once the TSC reaches tsc, even if the
 	 * guest does not exit; one-shot; 0 cancels. VMX: the preemption
-	 * timer; SVM: see docs/architecture.md, "Host deadline and interrupt window". */
+	 * timer; SVM: see docs/architecture.md, "Host deadline and interrupt
+	 * window"; it may come early there (BE_DEADLINE_ON_INTR). */
 	void (*set_deadline)(struct vp *vp, u64 tsc);
 	/* What kind of bound set_deadline gives on this CPU (above). */
 	enum be_deadline (*deadline_kind)(void);

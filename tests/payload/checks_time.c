@@ -207,7 +207,11 @@ static void checks_tsc_page(void)
 	check_eq("time.reference_tsc.readback", msr(MSR_REFERENCE_TSC), pa | 1);
 	const struct ref_tsc_page *pg = (const struct ref_tsc_page *)(uintptr_t)pa;
 	struct cpuid_regs ext = cpuid(0x80000000u, 0);
-	int itsc = ext.eax >= 0x80000007u && (cpuid(0x80000007u, 0).edx & (1u << 8));
+	/* With AccessTscInvariantControls (leaf 0x40000003 EAX bit 15) the
+	 * CPUID bit stays hidden until the guest opts in (checks_stimer.c):
+	 * the TSC is invariant all the same. */
+	int itsc = (ext.eax >= 0x80000007u && (cpuid(0x80000007u, 0).edx & (1u << 8))) ||
+		   (cpuid(0x40000003u, 0).eax & (1u << 15));
 	ser_printf("  info: reference TSC page sequence %u scale 0x%lx offset %ld (CPUID iTSC %d)\n",
 		   pg->sequence, pg->scale, pg->offset, itsc);
 	/* TLFS 12.3: valid on an invariant TSC; the QEMU run asserts one with

@@ -35,15 +35,17 @@
  * and output (15), hypercall MSR lock (18). AccessPartitionId (33) is not
  * in the mask: it is withheld by policy (checks_cpuid.c
  * no_access_partition_id), HvGetPartitionId answers ACCESS_DENIED. */
+/* checks_stimer.c: AccessSyntheticTimerRegs (3), direct mode (EDX 19),
+ * AccessTscInvariantControls (15). */
 /* hypercall MSRs 5, VP index 6, reference counter 1, reference TSC 9,
  * frequencies 11, reset 7, APIC MSRs + VP assist 4, VP runtime 0, guest idle
  * 10; extended hypercalls 52. */
 /* checks_vpregs.c: AccessVpRegisters (49, vpregs.self/remote/err),
  * StartVirtualProcessor (53, vpregs.start). */
-#define TESTED_PRIVILEGES 0x0032000000000ef3ull
+#define TESTED_PRIVILEGES 0x0032000000008efbull
 /* XMM input 4, XMM output 15, hypercall MSR lock 18, frequency MSRs 8,
  * crash MSRs 10, guest idle 5. */
-#define TESTED_FEATURES_EDX 0x00048530u
+#define TESTED_FEATURES_EDX 0x000c8530u
 /* Bit 3: use the APIC MSRs (tested by checks_apic.c: apic.eoi/icr/tpr);
  * bit 2: remote flushes by hypercall, bit 11: Ex processor sets
  * (checks_tlb.c: tlb.*); bit 10: synthetic cluster IPIs (checks_ipi.c:
@@ -180,5 +182,6 @@ void checks_ipi(void);              /* checks_ipi.c: TLFS 10.5 synthetic IPIs */
 void checks_overlay(void);          /* checks_overlay.c: what an overlay uncovers (TLFS 5.2.1) */
 void checks_overlay_lock(void);     /* checks_overlay.c: the lock vs the guest OS ID (2.6, 3.13) */
 void checks_cr(void);               /* checks_cr.c: CR0/CR4 as on hardware */
+void checks_stimer(void);           /* checks_stimer.c: TLFS 12.5 timers, TSC invariant control */
 
 #endif
