@@ -9,7 +9,7 @@
  * the guest takes that interrupt, whether the guest spins without exits or
  * sits in HLT; the caller then does its work without raising the vector
  * again (it is pending already), and the next entry, without the
- * intercept, delivers it. docs/synic.md "A hard deadline on SVM" has the
+ * intercept, delivers it. docs/stimer.md "The deadline" has the
  * reasons and the limits.
  *
  * The guest's use of its timer comes first: a guest write to its LVT

@@ -183,7 +183,7 @@ bool svm_deadline_due(struct svm_ctx *s)
  * intercept back on. Not a virtual-interrupt window (V_IRQ, as inject_irq
  * uses): QEMU 7.2 aborts (tcg_handle_interrupt: BQL not held) when the
  * guest writes CR8 while a V_IRQ is pending, which OVMF does in its timer
- * handler; an IRET intercept has no such side. docs/synic.md.
+ * handler; an IRET intercept has no such side. docs/stimer.md.
  */
 enum hv_exit_reason svm_event_exit(struct svm_ctx *s, u32 code)
 {

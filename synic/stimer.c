@@ -12,7 +12,7 @@
  * deadline only exits at physical interrupts (SVM), the guest's idle local
  * APIC timer is borrowed to raise the expiration's vector at the deadline
  * (hv/apictimer.c), so a timer fires on time whatever the guest does.
- * docs/synic.md, "Synthetic timers", has the design.
+ * docs/stimer.md has the design.
  *
  * Everything here runs on the VP's own processor: its MSR exits (under the
  * partition lock, hv/msr.c), its deadline exit, its EOM (synic/synic.c),

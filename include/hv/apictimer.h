@@ -3,7 +3,7 @@
  * at physical interrupts (BE_DEADLINE_ON_INTR, SVM): the guest's own local
  * APIC timer, lent to the hypervisor while the guest does not use it,
  * raises at the deadline the very vector the deadline's work will deliver
- * (hv/apictimer.c; docs/synic.md "A hard deadline on SVM").
+ * (hv/apictimer.c; docs/stimer.md "The deadline").
  */
 #ifndef HV_APICTIMER_H
 #define HV_APICTIMER_H
