@@ -23,8 +23,8 @@
  * guest without synthetic timers pays nothing.
  *
  * Idle means: in TSC-deadline mode IA32_TSC_DEADLINE is 0; otherwise the
- * current count is 0 (a one-shot that ran out, or never started). A masked
- * timer that still counts is in use.
+ * current count is 0 (a one-shot that ran out, or never started) or the
+ * timer is masked (guest_timer_idle).
  */
 #include "apictimer.h"
 #include "backend.h"
@@ -47,6 +47,11 @@ static bool has_tsc_deadline(void)
 	return (r[2] >> 24) & 1;
 }
 
+/* Idle: nothing the guest would see. In TSC-deadline mode no deadline is
+ * set; otherwise the count ran out, or the timer is masked (OVMF leaves
+ * its periodic tick counting masked when it hands over to the OS; a
+ * masked periodic timer is restarted when it is given back: only its
+ * phase changes, and it delivers nothing). */
 static bool guest_timer_idle(void)
 {
 	u32 lvt = hw_apic_read(APIC_LVT_TIMER);
@@ -54,7 +59,7 @@ static bool guest_timer_idle(void)
 		u64 d = 1;
 		return !hw_rdmsr(MSR_IA32_TSC_DEADLINE, &d) && d == 0;
 	}
-	return hw_apic_read(APIC_TMCCT) == 0;
+	return (lvt & LVT_MASKED) || hw_apic_read(APIC_TMCCT) == 0;
 }
 
 /* Has the lent timer fired (it disarms itself when it does)? */
@@ -132,11 +137,11 @@ bool apictimer_arm(struct vp *vp, u64 tsc, u8 vector)
 	return false;
 }
 
-/* Is the vector pending or in service in the local APIC (IRR, ISR)? */
+/* Is the vector pending in the local APIC (IRR)? Not the ISR: the guest
+ * may be in the handler of an earlier interrupt at the same vector. */
 static bool vector_raised(u8 v)
 {
-	u32 off = 0x10 * (v / 32), bit = BIT(v % 32);
-	return (hw_apic_read(0x200 + off) & bit) || (hw_apic_read(0x100 + off) & bit);
+	return hw_apic_read(0x200 + 0x10 * (v / 32)) & BIT(v % 32);
 }
 
 /*
@@ -144,9 +149,9 @@ static bool vector_raised(u8 v)
  * interrupt was raised. A timer that ran out has raised it on hardware and
  * Bochs; QEMU's APIC raises it from a host timer callback a moment later,
  * and stopping the timer cancels that callback. So the vector itself is
- * the proof: pending or in service (waited for a few microseconds when the
- * timer ran out). Not found: the caller raises it; if the guest had taken
- * and ended it already (possible only while the backend let interrupts
+ * the proof: pending in the IRR (waited for a few microseconds when the
+ * timer ran out). Not pending: the caller raises it; if the guest had
+ * taken it already (possible only while the backend let interrupts
  * through), it sees one more, never one less.
  */
 static bool stop(const struct partition *p, struct apic_timer_loan *a)
@@ -164,6 +169,8 @@ static bool stop(const struct partition *p, struct apic_timer_loan *a)
 		hw_apic_write(APIC_TMICT, 0);
 	hw_apic_write(APIC_TDCR, a->tdcr);
 	hw_apic_write(APIC_LVT_TIMER, a->lvt);
+	if ((a->lvt & LVT_MASKED) && LVT_MODE(a->lvt) == 1 && a->tmict)
+		hw_apic_write(APIC_TMICT, a->tmict); /* a masked periodic tick */
 	a->lent = false;
 	if (fired)
 		a->fired++;

@@ -107,6 +107,17 @@ static u8 expiry_vector(const struct vp *vp, u8 vtl, const struct stimer *t)
 	return (u8)sint;
 }
 
+/* Stop a lent APIC timer; if it fired, note the expiration it raised the
+ * vector for (signal then does not raise it again). */
+static void took_fired(struct vp *vp, struct stimer_vp *sv)
+{
+	if (apictimer_disarm(vp) && sv->loan_timer) {
+		sv->fired_timer = sv->loan_timer;
+		sv->fired_exp = sv->loan_exp;
+	}
+	sv->loan_timer = NULL;
+}
+
 /* Program the VP's host deadline for its earliest armed timer (none: no
  * deadline, and the APIC timer goes back to the guest). */
 static void reschedule(struct vp *vp)
@@ -123,46 +134,46 @@ static void reschedule(struct vp *vp)
 				best_vtl = v;
 			}
 		}
-	/* A lent timer that fired already raised its vector: the deadline
-	 * exit must know it (an expiration not processed yet), and comes
-	 * before the next entry. */
-	if (vp->apic_timer.lent && apictimer_disarm(vp))
-		sv->fired_vector = vp->apic_timer.vector;
+	/* A lent timer that fired already raised the vector of the
+	 * expiration it was armed for: the deadline exit must know it, and
+	 * comes before the next entry. */
+	took_fired(vp, sv);
+	sv->loan_timer = NULL;
 	if (!best) {
 		sv->deadline_tsc = 0;
-		p->be->set_deadline(vp, sv->fired_vector >= 0 ? 1 : 0);
+		p->be->set_deadline(vp, sv->fired_timer ? 1 : 0);
 		return;
 	}
 	u64 tsc = time_ref_to_tsc(p, best->exp);
-	if (sv->fired_vector >= 0 || !tsc)
+	if (sv->fired_timer || !tsc)
 		tsc = 1; /* due now */
 	sv->deadline_tsc = tsc;
 	p->be->set_deadline(vp, tsc);
 	u8 vec = expiry_vector(vp, best_vtl, best);
-	if (vec && tsc > 1)
-		apictimer_arm(vp, tsc, vec);
+	if (vec && tsc > 1 && apictimer_arm(vp, tsc, vec)) {
+		sv->loan_timer = (struct stimer *)best;
+		sv->loan_exp = best->exp;
+	}
 }
 
-/* One signal (TLFS 12.1.3): the direct-mode vector, or the message. A
- * vector the lent APIC timer raised already is not raised again. */
+/* One signal (TLFS 12.1.3): the direct-mode vector, or the message. The
+ * vector the lent APIC timer raised for this very expiration is not
+ * raised again. */
 static void signal(struct vp *vp, u8 vtl, u32 idx, struct stimer *t, u64 exp)
 {
 	struct stimer_vp *sv = svp(vp);
+	bool raised = sv->fired_timer == t && sv->fired_exp == exp;
+	if (raised)
+		sv->fired_timer = NULL;
 	t->signals++;
 	if (t->config & STIMER_CFG_DIRECT) {
-		u8 vec = STIMER_CFG_VECTOR(t->config);
-		if (sv->fired_vector == vec)
-			sv->fired_vector = -1;
-		else
-			synic_raise_vector(vp, vec, false);
+		if (!raised)
+			synic_raise_vector(vp, STIMER_CFG_VECTOR(t->config), false);
 		return;
 	}
 	/* TLFS 13.3.1: TimerIndex, ExpirationTime, DeliveryTime. The SINT is
 	 * raised by the post; a copy the lent timer raised merges with it
-	 * (one vector pending once) or is a spurious SINT interrupt after
-	 * which the guest finds the message. */
-	if (sv->fired_vector >= 0 && sv->fired_vector == (int)expiry_vector(vp, vtl, t))
-		sv->fired_vector = -1;
+	 * (one vector pending once). */
 	struct hv_message m = { 0 };
 	m.h.type = HVMSG_TIMER_EXPIRED;
 	m.h.payload_size = 24;
@@ -203,16 +214,15 @@ enum hv_action stimer_exit_deadline(struct vp *vp, struct hv_exit *e)
 	if (!sv)
 		return HV_ACT_RESUME;
 	sv->deadline_exits++;
-	if (apictimer_disarm(vp))
-		sv->fired_vector = vp->apic_timer.vector;
+	took_fired(vp, sv);
 	u64 now = now_ref(vp);
 	for (u8 v = 0; v < HV_VTL_COUNT; v++)
 		for (u32 i = 0; i < STIMER_COUNT; i++)
 			expire(vp, v, i, &sv->set[v].t[i], now);
-	/* A vector the lent timer raised for an expiration that is no longer
-	 * armed (the guest re-programmed the timer meanwhile) stays with the
-	 * guest: it came at or after that expiration. */
-	sv->fired_vector = -1;
+	/* A vector the lent timer raised for an expiration the guest
+	 * replaced meanwhile stays with the guest: it came at or after that
+	 * expiration. */
+	sv->fired_timer = NULL;
 	reschedule(vp);
 	return HV_ACT_RESUME;
 }
@@ -290,7 +300,7 @@ int stimer_vp_setup(struct vp *vp, void *page)
 {
 	struct stimer_vp *sv = page;
 	_Static_assert(sizeof(struct stimer_vp) <= PAGE_SIZE, "one page per VP");
-	*sv = (struct stimer_vp){ .fired_vector = -1 };
+	*sv = (struct stimer_vp){ 0 };
 	for (u8 v = 0; v < HV_VTL_COUNT; v++) {
 		sv->set[v].owner = sv;
 		vp->ctx[v].stimers = &sv->set[v];

@@ -47,7 +47,10 @@ struct stimer_set {
 struct stimer_vp {
 	struct stimer_set set[HV_VTL_COUNT];
 	u64 deadline_tsc;  /* programmed (0: none) */
-	int fired_vector;  /* the lent APIC timer raised it already (-1: no) */
+	/* The expiration the lent APIC timer is armed for, and, once it
+	 * fired, the one whose vector it raised already (NULL: none). */
+	struct stimer *loan_timer, *fired_timer;
+	u64 loan_exp, fired_exp;
 	u64 deadline_exits;
 };
 

@@ -240,18 +240,61 @@ TEST(apictimer_lend_and_give_back)
 	CHECK(!vp.apic_timer.lent);
 	CHECK_EQ(fake_apic[APIC_LVT_TIMER / 4], BIT(16) | 0x30);
 	CHECK_EQ(vp.apic_timer.given_back, 1);
-	/* The guest's timer counts now: not lent, the deadline stays soft,
-	 * and the expiration is raised by the hypervisor. */
+	/* The guest's timer counts, unmasked: not lent, the deadline stays
+	 * soft, and the expiration is raised by the hypervisor. */
+	fake_apic[APIC_LVT_TIMER / 4] = 0x30;
 	CHECK_EQ(wr(CNT(0), ref_now() + 20000), 0);
 	CHECK(!vp.apic_timer.lent);
 	CHECK(vp.apic_timer.refused >= 1);
 	CHECK_EQ(deadline_at(bes.deadline), 1);
+	/* A masked periodic timer that counts (OVMF's tick as Linux finds
+	 * it) is idle: lent, and restarted when given back. */
+	fake_apic[APIC_LVT_TIMER / 4] = BIT(16) | BIT(17) | 0x20;
+	fake_apic[APIC_TMICT / 4] = 10000000;
+	fake_apic[APIC_TMCCT / 4] = 4321;
+	CHECK_EQ(wr(CFG(0), DIRECT(0xED) | CFG_EN), 0);
+	CHECK_EQ(wr(CNT(0), ref_now() + 20000), 0);
+	CHECK(vp.apic_timer.lent);
+	apictimer_guest_write(&vp, APIC_LVT_TIMER);
+	CHECK(!vp.apic_timer.lent);
+	CHECK_EQ(fake_apic[APIC_LVT_TIMER / 4], BIT(16) | BIT(17) | 0x20);
+	CHECK_EQ(fake_apic[APIC_TMICT / 4], 10000000);
 	/* A deadline backend with a hard bound never lends. */
 	setup(BE_DEADLINE_EXACT);
 	CHECK_EQ(wr(CFG(0), DIRECT(0xED) | CFG_EN), 0);
 	CHECK_EQ(wr(CNT(0), ref_now() + 10000), 0);
 	CHECK(!vp.apic_timer.lent);
 	CHECK_EQ(bes.msr_icpt_count, 0);
+}
+
+/* The lent timer's vector stands for the expiration it was armed for
+ * only: a guest that took that interrupt and programmed the next one
+ * (Linux, from its handler) gets the next one raised. */
+TEST(apictimer_fired_is_per_expiration)
+{
+	setup(BE_DEADLINE_ON_INTR);
+	fake_apic[APIC_LVT_TIMER / 4] = BIT(16);
+	u32 irr = (0x200 + 0x10 * (0xED / 32)) / 4, bit = BIT(0xED % 32);
+	CHECK_EQ(wr(CFG(0), DIRECT(0xED) | CFG_EN | STIMER_CFG_AUTO_ENABLE), 0);
+	CHECK_EQ(wr(CNT(0), ref_now() + 1000), 0);
+	CHECK(vp.apic_timer.lent);
+	/* It ran out and raised the vector; the guest re-programs the timer
+	 * to an expiration already due before the deadline exit saw it. */
+	fake_apic[APIC_TMCCT / 4] = 0;
+	fake_apic[irr] |= bit;
+	fake_tsc += 200000;
+	CHECK_EQ(wr(CNT(0), ref_now() - 1), 0);
+	CHECK_EQ(bes.deadline, 1); /* the exit comes at once */
+	fake_apic[irr] &= ~bit; /* the guest took the first one */
+	CHECK_EQ(deadline_at(fake_tsc), 1); /* the second is raised */
+	/* An expiration the lent timer did raise is not raised twice. */
+	CHECK_EQ(wr(CNT(0), ref_now() + 1000), 0);
+	CHECK(vp.apic_timer.lent);
+	u64 dl = bes.deadline;
+	fake_apic[APIC_TMCCT / 4] = 0;
+	fake_apic[irr] |= bit;
+	CHECK_EQ(deadline_at(dl), 0);
+	CHECK_EQ(stimer_get(&vp, 0, 0)->signals, 2); /* the first was replaced unprocessed */
 }
 
 TEST(apictimer_tsc_deadline_mode)

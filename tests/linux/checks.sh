@@ -165,10 +165,38 @@ linux_check_facts() {
 	# ---- enlightenments in use because CPUID offers them
 	local cs
 	cs="$(_lsec "$log" clocksource | sed -n 's/^current //p')"
-	if [[ $smp == 1 ]]; then
+	# Leaf 0x40000003 as Linux printed it (low = EAX, misc = EDX).
+	local fl_a=0 fl_d=0
+	if [[ -n "$flags" ]]; then
+		read -r fl_a _ _ fl_d <<<"$flags"
+	fi
+	if _bit "$fl_a" 15; then
+		# AccessTscInvariantControls: Linux 6.1 writes
+		# HV_X64_MSR_TSC_INVARIANT_CONTROL, keeps the TSC as reliable and
+		# lowers the Hyper-V clocksources below it (hyperv_timer.c):
+		# 'tsc' is the clocksource, the TSC page still registered.
+		_c "$t.tsc_not_unstable" "'Marking TSC unstable' although AccessTscInvariantControls is offered" \
+			bash -c "! grep -q 'Marking TSC unstable' '$log'"
+		if [[ $smp == 1 ]]; then
+			tally "$t.clocksource_tsc_reliable" \
+				"$([[ "$cs" == tsc ]] && _lsec "$log" clocksource | grep -q hyperv_clocksource_tsc_page && echo 1 || echo 0)" \
+				"current clocksource '${cs:-none}', expected tsc with hyperv_clocksource_tsc_page available"
+		fi
+	elif [[ $smp == 1 ]]; then
 		tally "$t.clocksource_tsc_page" \
 			"$([[ "$cs" == hyperv_clocksource_tsc_page ]] && _has "$log" 'Switched to clocksource hyperv_clocksource_tsc_page' && echo 1 || echo 0)" \
 			"current clocksource '${cs:-none}', expected hyperv_clocksource_tsc_page"
+	fi
+	if _bit "$fl_a" 3 && _bit "$fl_d" 19; then
+		# Synthetic timers in direct mode: Linux's clockevent is stimer0
+		# (hv_stimer_setup_percpu_clockev) and it takes its interrupts.
+		local ce hvs
+		ce="$(_lsec "$log" clockevents | sed -n 's/^clockevent0 //p')"
+		hvs="$(_lsec "$log" interrupts | sed -nE 's/^ *HVS: *([0-9]+).*/\1/p')"
+		tally "$t.clockevent_stimer0" "$([[ "$ce" == 'Hyper-V clockevent' ]] && echo 1 || echo 0)" \
+			"clockevent0 is '${ce:-none}', expected 'Hyper-V clockevent'"
+		tally "$t.stimer0_interrupts" "$([[ -n "$hvs" && "$hvs" -gt 0 ]] && echo 1 || echo 0)" \
+			"/proc/interrupts HVS (Hyper-V stimer0) count '${hvs:-none}'"
 	fi
 	if [[ -n "$cpuid" ]]; then
 		if _bit "$a3" 11 && _bit "$d3" 8; then # frequency MSRs
