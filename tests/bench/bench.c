@@ -69,6 +69,10 @@ void ptrap_unexpected(uint64_t *frame);
 /* Markers in struct op for addresses only known at run time. */
 #define IN_GPA 0xFFFFFFFFFFFF1000ull  /* the input page */
 #define OUT_GPA 0xFFFFFFFFFFFF2000ull /* the output page */
+#define REF_FUTURE 0xFFFFFFFFFFFF3000ull /* reference time 100 s from now */
+#define MSR_STIMER0_CONFIG 0x400000B0u
+#define MSR_STIMER0_COUNT 0x400000B1u
+#define PRIV_STIMER (1ull << 3)
 
 enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE };
 
@@ -114,6 +118,9 @@ static const struct op ops[] = {
 	 * the enlightened EOI MSR (TLFS 10.2.3.1). */
 	{ "xapic_eoi_store", K_XAPIC_STORE, .a = 0xb0 },
 	{ "eoi_msr", K_WRMSR, .a = 0x40000070u, .b = 0, .priv = 1ull << 4 },
+	/* TLFS 12.5: what Linux does per clock event (stimer0 direct mode,
+	 * AutoEnable): arm a one-shot (100 s ahead: it never fires here). */
+	{ "wrmsr_stimer0_count", K_WRMSR, .a = MSR_STIMER0_COUNT, .b = REF_FUTURE, .priv = PRIV_STIMER },
 	/* TLFS 9.4.2, 9.4.4 on the caller's own VP (VP 0): the whole space
 	 * (a tag flush at the next entry) and one page (INVLPGA/INVVPID). */
 	{ "hcall_flush_space_self", K_HCALL, .a = 0x0002, .b = IN_GPA, .in = { 0, 2, 1 } },
@@ -203,7 +210,15 @@ static uint64_t run_loop(const struct op *o, uint64_t n)
 	switch (o->kind) {
 	case K_CPUID: return bl_cpuid(n, (uint32_t)o->a);
 	case K_RDMSR: return bl_rdmsr(n, (uint32_t)o->a);
-	case K_WRMSR: return bl_wrmsr(n, (uint32_t)o->a, o->b);
+	case K_WRMSR: {
+		uint64_t v = o->b;
+		if (v == REF_FUTURE) {
+			uint32_t lo, hi;
+			__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(MSR_TIME_REF_COUNT));
+			v = (((uint64_t)hi << 32) | lo) + 1000000000ull;
+		}
+		return bl_wrmsr(n, (uint32_t)o->a, v);
+	}
 	case K_HCALL: return bl_hcall(n, g.hc_page, o->a, gpa(o->b), gpa(o->c));
 	case K_TSC_PAGE: return bl_tsc_page(n, g.tsc_page);
 	case K_XAPIC_STORE: {
@@ -450,6 +465,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (g.hv) {
 		setup_hypercalls();
 		setup_tsc_page();
+		/* stimer0 as Linux sets it up: direct mode, AutoEnable. */
+		if (g.priv & PRIV_STIMER)
+			wrmsr(MSR_STIMER0_CONFIG, (1ull << 12) | (0xEEull << 4) | 8);
 	}
 	int want[NOPS] = { 0 };
 	if (profile_opts(image, want))
@@ -468,6 +486,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	for (unsigned int i = 0; i < NOPS; i++)
 		run_op(i);
+	if (g.priv & PRIV_STIMER) { /* nothing armed is left behind */
+		wrmsr(MSR_STIMER0_COUNT, 0);
+		wrmsr(MSR_STIMER0_CONFIG, 0);
+	}
 
 	/* The null exit: the cheaper of an unknown CPUID leaf and an empty
 	 * fast hypercall. A rep element: (64 reps - 1 rep) / 63. */
