@@ -36,17 +36,23 @@ u64 time_ref(const struct partition *p, u64 tsc)
 
 u64 time_ticks_to_ref(const struct partition *p, u64 ticks) { return mul_hi64(ticks, p->tsc_scale); }
 
-/* TSC = (ref - TscOffset) * tsc_hz / 10^7, then a step of one unit's worth
- * of ticks until time_ref agrees: the scale is truncated, so the inverse
- * may land a tick or two early; a deadline must never be (TLFS 12.1.3). */
+/* TSC = (ref - TscOffset) * tsc_hz / 10^7, with tsc_hz / 10^7 as a 64.64
+ * number computed at set-up (a synthetic timer arms on every COUNT write:
+ * a multiplication, not a 64-step division), then a step of one unit's
+ * worth of ticks until time_ref agrees: both scales are truncated, so the
+ * inverse may land a tick or two early; a deadline must never be (TLFS
+ * 12.1.3). */
 u64 time_ref_to_tsc(const struct partition *p, u64 ref)
 {
 	if (!p->tsc_scale)
 		return 0;
-	u64 x = ref - (u64)p->tsc_offset, hi = mul_hi64(x, p->tsc_hz), lo = x * p->tsc_hz;
-	if (hi >= 10000000)
+	u64 x = ref - (u64)p->tsc_offset;
+	if (p->tsc_offset > 0 && x > ref)
+		return 1; /* before the TSC's zero: long past */
+	if ((p->tsc_offset < 0 && x < ref) || (p->ref_tsc_int && x > ~0ull / (p->ref_tsc_int + 1)))
 		return ~0ull; /* beyond the TSC's range: never */
-	u64 tsc = div128_64(hi, lo, 10000000), step = p->tsc_hz / 10000000 + 1;
+	u64 tsc = x * p->ref_tsc_int + mul_hi64(x, p->ref_tsc_frac);
+	u64 step = p->ref_tsc_int + 1;
 	for (int i = 0; i < 8 && time_ref(p, tsc) < ref; i++)
 		tsc += step;
 	return tsc;
@@ -71,6 +77,8 @@ int time_setup(struct partition *p, u8 *tsc_page)
 		p->privileges &= ~HV_ACCESS_TSC_INVARIANT_CONTROLS;
 	p->tsc_invariant_ctl = 0;
 	p->tsc_scale = time_scale(p->tsc_hz);
+	p->ref_tsc_int = p->tsc_hz / 10000000;
+	p->ref_tsc_frac = div128_64(p->tsc_hz % 10000000, 0, 10000000);
 	p->tsc_offset = -(s64)mul_hi64(hw_rdtsc(), p->tsc_scale); /* zero now */
 	for (u64 i = 0; i < PAGE_SIZE; i++)
 		tsc_page[i] = 0;

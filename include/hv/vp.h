@@ -145,6 +145,9 @@ struct partition {
 	u64 apic_hz;
 	u64 tsc_scale;
 	s64 tsc_offset;
+	/* TSC ticks per reference unit (100 ns), integer and 64-bit
+	 * fraction: time_ref_to_tsc without a division (hv/time.c). */
+	u64 ref_tsc_int, ref_tsc_frac;
 	u64 crash_p[5]; /* TLFS 4.3: guest crash parameters P0-P4 */
 	/* Second-level tables per VTL, each with its own permissions (TLFS
 	 * 15.9); built by the backend's partition_create, VTL 0 only now. */

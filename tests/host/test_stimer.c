@@ -342,3 +342,24 @@ TEST(tsc_invariant_control)
 	cpuid_adjust(&part, 0x80000007, 0, 0, n);
 	CHECK_EQ(n[3] & BIT(8), BIT(8));
 }
+
+/* The inverse of reference time: never early, at most a unit late, over
+ * the clock rates the loader measures and years of uptime. */
+TEST(time_ref_to_tsc_inverse)
+{
+	static const u64 rates[] = { 1000000000ull, 2095753107ull, 2611646000ull, 120000000ull,
+				     3999999999ull };
+	for (unsigned r = 0; r < sizeof(rates) / sizeof(rates[0]); r++) {
+		partition_init(&part, &fake_backend, 36, 0, 0);
+		part.tsc_hz = rates[r];
+		fake_tsc = 123456789ull * (r + 1);
+		fake_tsc_step = 0;
+		time_setup(&part, tsc_page);
+		for (u64 ref = 1; ref < 400000000000000ull; ref = ref * 7 + 13) {
+			u64 tsc = time_ref_to_tsc(&part, ref);
+			CHECK(time_ref(&part, tsc) >= ref);
+			CHECK(tsc < part.ref_tsc_int + 1 || time_ref(&part, tsc - part.ref_tsc_int - 1) < ref);
+		}
+	}
+	CHECK_EQ(time_ref_to_tsc(&part, ~0ull - 5), ~0ull);
+}
