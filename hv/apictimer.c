@@ -177,6 +177,12 @@ static bool stop(const struct partition *p, struct apic_timer_loan *a)
 	return fired;
 }
 
+bool apictimer_pending(struct vp *vp)
+{
+	const struct apic_timer_loan *a = &vp->apic_timer;
+	return a->lent && lent_fired(a) && vector_raised(a->vector);
+}
+
 bool apictimer_disarm(struct vp *vp)
 {
 	struct apic_timer_loan *a = &vp->apic_timer;

@@ -214,6 +214,20 @@ enum hv_action stimer_exit_deadline(struct vp *vp, struct hv_exit *e)
 	if (!sv)
 		return HV_ACT_RESUME;
 	sv->deadline_exits++;
+	/* Early (a physical interrupt before the deadline, BE_DEADLINE_ON_INTR):
+	 * with the APIC timer lent and not run out, nothing changes; the
+	 * backend keeps the deadline. If the lent timer ran out first (count
+	 * mode errs by the measured clock ratio), its vector is pending: wait
+	 * out the rest, at most a millisecond, so that it is not taken before
+	 * its expiration (TLFS 12.1.3). */
+	u64 tsc = hw_rdtsc();
+	if (sv->deadline_tsc > 1 && tsc < sv->deadline_tsc && vp->apic_timer.lent) {
+		if (!apictimer_pending(vp))
+			return HV_ACT_RESUME;
+		if (sv->deadline_tsc - tsc < vp->part->tsc_hz / 1000)
+			while (hw_rdtsc() < sv->deadline_tsc)
+				hw_cpu_relax();
+	}
 	took_fired(vp, sv);
 	u64 now = now_ref(vp);
 	for (u8 v = 0; v < HV_VTL_COUNT; v++)

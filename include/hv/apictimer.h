@@ -25,6 +25,8 @@ bool apictimer_arm(struct vp *vp, u64 tsc, u8 vector);
  * had fired: its vector is then pending in the APIC (or already taken),
  * and the caller must not raise it again. false if not lent. */
 bool apictimer_disarm(struct vp *vp);
+/* Lent, and its vector is pending in the APIC already (it ran out). */
+bool apictimer_pending(struct vp *vp);
 /* From the first timer a module arms on a VP: watch the guest's writes to
  * its timer in x2APIC mode (MSR intercepts; the xAPIC page's stores are
  * emulated anyway, hv/smp.c). Once per VP. */

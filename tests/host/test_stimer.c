@@ -220,11 +220,25 @@ TEST(apictimer_lend_and_give_back)
 	CHECK_EQ(apictimer_msr_read(&vp, 0x838, &v), 0);
 	CHECK_EQ(v, 5555);
 	fake_msr_reset();
+	/* An early deadline exit (another interrupt) while the lent timer
+	 * runs: nothing changes. */
+	fake_apic[APIC_TMCCT / 4] = 5;
+	u64 dl0 = bes.deadline;
+	CHECK_EQ(deadline_at(dl0 - 1000), 0);
+	CHECK(vp.apic_timer.lent);
+	CHECK_EQ(bes.deadline, dl0);
+	CHECK_EQ(stimer_get(&vp, 0, 0)->signals, 0);
 	/* The timer ran out and its vector is pending: the deadline exit
 	 * does not raise it again, and the guest's registers come back. */
 	fake_apic[APIC_TMCCT / 4] = 0;
 	fake_apic[(0x200 + 0x10 * (0xED / 32)) / 4] |= BIT(0xED % 32);
-	CHECK_EQ(deadline_at(bes.deadline), 0);
+	/* ... a little before the deadline (count mode errs): the exit waits
+	 * for the deadline before it signals. */
+	fake_tsc_step = 1;
+	CHECK_EQ(deadline_at(dl0 - 500), 0);
+	fake_tsc_step = 0;
+	CHECK(fake_tsc >= dl0);
+	CHECK_EQ(stimer_get(&vp, 0, 0)->signals, 1);
 	CHECK(!vp.apic_timer.lent);
 	CHECK_EQ(fake_apic[APIC_LVT_TIMER / 4], BIT(16) | 0x30);
 	CHECK_EQ(fake_apic[APIC_TDCR / 4], 0x3);
