@@ -30,7 +30,9 @@
 #include "tlfs.h"
 #include "vpregs.h"
 
-/* TLFS appendix B (Hyper-V's hvgdk values), until tlfs.h has them. */
+/* HV_STATUS_INSUFFICIENT_BUFFERS: 0x0013 as Hyper-V and Linux have it (the
+ * TLFS 6.0 table prints 0x0033 between 0x0012 and 0x0014); synic.h defines
+ * it once the SynIC is merged. */
 #ifndef HV_STATUS_INSUFFICIENT_BUFFERS
 #define HV_STATUS_INSUFFICIENT_BUFFERS 0x0013
 #endif

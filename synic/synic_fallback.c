@@ -26,7 +26,7 @@ WEAK bool synic_simp_enabled(const struct vp *vp, u8 vtl) { return false; }
 
 WEAK u16 synic_post_message(struct vp *vp, u8 vtl, u32 sint, const struct hv_message *msg)
 {
-	return 0x0011; /* HV_STATUS_INVALID_SYNIC_STATE */
+	return 0x0018; /* HV_STATUS_INVALID_SYNIC_STATE (TLFS appendix B) */
 }
 
 WEAK int synic_add_eom_handler(synic_eom_fn fn) { return 0; }
