@@ -1,0 +1,308 @@
+/* test_synic.c - the SynIC (synic/synic.c, synic/deliver.c; TLFS 11): the
+ * MSRs through the MSR exit path, message slots, event flags, masking,
+ * polling, AutoEOI injection against the PPR, EOM handlers. */
+#include "htest.h"
+#include "fakes.h"
+#include "synic_ctx.h"
+#include "tlfs.h"
+#include <string.h>
+
+#define NVP 2
+static struct partition part;
+static struct vp vps[NVP];
+static struct fake_be_state bes[NVP];
+static struct synic_ctx sctx[NVP];
+static u8 simp[NVP][4096] __attribute__((aligned(4096)));
+static u8 siefp[NVP][4096] __attribute__((aligned(4096)));
+
+static void setup(void)
+{
+	fake_smp_partition(&part, vps, bes, NVP);
+	memset(simp, 0, sizeof(simp));
+	memset(siefp, 0, sizeof(siefp));
+	for (int i = 0; i < NVP; i++)
+		CHECK_EQ(synic_ctx_setup(&vps[i], 0, &sctx[i], simp[i], siefp[i]), 0);
+	memset(fake_apic, 0, sizeof(fake_apic));
+	fake_msr_reset(); /* xAPIC mode */
+	fake_icr_count = 0;
+}
+
+static int wr(struct vp *vp, u32 msr, u64 v)
+{
+	struct hv_exit e = { .reason = HV_EXIT_MSR_WRITE };
+	e.u.msr.index = msr;
+	e.u.msr.value = v;
+	((struct fake_be_state *)vp->be)->injected_vector = -1;
+	return hv_handle_msr_write(vp, &e) == HV_ACT_INJECTED
+		       ? ((struct fake_be_state *)vp->be)->injected_vector
+		       : 0;
+}
+
+static int rd(struct vp *vp, u32 msr, u64 *v)
+{
+	struct hv_exit e = { .reason = HV_EXIT_MSR_READ };
+	e.u.msr.index = msr;
+	((struct fake_be_state *)vp->be)->injected_vector = -1;
+	if (hv_handle_msr_read(vp, &e) == HV_ACT_INJECTED)
+		return ((struct fake_be_state *)vp->be)->injected_vector;
+	*v = (vp->gpr[GPR_RDX] << 32) | (u32)vp->gpr[GPR_RAX];
+	return 0;
+}
+
+/* SCONTROL on, SIMP and SIEFP at GPAs, SINT sint = val. */
+static void enable(struct vp *vp, u32 sint, u64 val)
+{
+	CHECK_EQ(wr(vp, HV_X64_MSR_SCONTROL, 1), 0);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SIMP, 0x50000 | 1), 0);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SIEFP, 0x51000 | 1), 0);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SINT0 + sint, val), 0);
+}
+
+static struct hv_message mk(u32 type, u8 size, u64 first)
+{
+	struct hv_message m;
+	memset(&m, 0, sizeof(m));
+	m.h.type = type;
+	m.h.payload_size = size;
+	m.h.origin = 0x77;
+	m.payload[0] = first;
+	m.payload[29] = 0xdead;
+	return m;
+}
+
+TEST(synic_msr_reset_values_and_rules)
+{
+	setup();
+	struct vp *vp = &vps[0];
+	u64 v = 1;
+	CHECK_EQ(part.privileges & HV_ACCESS_SYNIC_REGS, HV_ACCESS_SYNIC_REGS);
+	CHECK_EQ(rd(vp, HV_X64_MSR_SCONTROL, &v), 0);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(rd(vp, HV_X64_MSR_SVERSION, &v), 0);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(rd(vp, HV_X64_MSR_SIEFP, &v), 0);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(rd(vp, HV_X64_MSR_SIMP, &v), 0);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(rd(vp, HV_X64_MSR_EOM, &v), 0);
+	CHECK_EQ(v, 0);
+	for (u32 i = 0; i < 16; i++) {
+		CHECK_EQ(rd(vp, HV_X64_MSR_SINT0 + i, &v), 0);
+		CHECK_EQ(v, HV_SINT_MASKED);
+	}
+	/* SVERSION is read-only; a SINT's vector 0-15 unmasked is #GP;
+	 * masked it is the reset value written back. */
+	CHECK_EQ(wr(vp, HV_X64_MSR_SVERSION, 1), 13);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SINT0 + 3, 0x0f), 13);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SINT0 + 3, HV_SINT_POLLING | 0x0f), 13);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SINT0 + 3, HV_SINT_MASKED), 0);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SINT0 + 3, 0x10), 0);
+	/* RsvdP bits are kept. */
+	CHECK_EQ(wr(vp, HV_X64_MSR_SINT0 + 5, 0xffffffffffff0000ull | 0xab00 | 0x40), 0);
+	CHECK_EQ(rd(vp, HV_X64_MSR_SINT0 + 5, &v), 0);
+	CHECK_EQ(v, 0xffffffffffffab40ull);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SCONTROL, 0xf0f1), 0);
+	CHECK_EQ(rd(vp, HV_X64_MSR_SCONTROL, &v), 0);
+	CHECK_EQ(v, 0xf0f1);
+	CHECK_EQ(wr(vp, HV_X64_MSR_EOM, 0), 0);
+	/* Between EOM and SINT0, and after SINT15: not implemented. */
+	CHECK_EQ(rd(vp, 0x40000085, &v), 13);
+	CHECK_EQ(rd(vp, 0x400000A0, &v), 13);
+	/* Per VP: VP 1 still at reset. */
+	CHECK_EQ(rd(&vps[1], HV_X64_MSR_SCONTROL, &v), 0);
+	CHECK_EQ(v, 0);
+}
+
+TEST(synic_simp_siefp_overlays)
+{
+	setup();
+	struct vp *vp = &vps[0];
+	u64 v;
+	CHECK_EQ(wr(vp, HV_X64_MSR_SIMP, 0x50000 | 0xffe | 1), 0);
+	CHECK_EQ(rd(vp, HV_X64_MSR_SIMP, &v), 0);
+	CHECK_EQ(v, 0x50fff);
+	CHECK_EQ(bes[0].last_set_gpa, 0x50000);
+	CHECK_EQ(bes[0].last_set_hpa, (u64)(uintptr_t)simp[0]);
+	CHECK(gmem_overlay_at(&part, 0x50000) == &sctx[0].simp_page);
+	/* Moved: the old page is uncovered. */
+	CHECK_EQ(wr(vp, HV_X64_MSR_SIMP, 0x52000 | 1), 0);
+	CHECK(gmem_overlay_at(&part, 0x50000) == NULL);
+	CHECK(gmem_overlay_at(&part, 0x52000) == &sctx[0].simp_page);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SIMP, 0x52000), 0);
+	CHECK(gmem_overlay_at(&part, 0x52000) == NULL);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SIEFP, 0x53000 | 1), 0);
+	CHECK(gmem_overlay_at(&part, 0x53000) == &sctx[0].siefp_page);
+	CHECK_EQ(bes[0].last_set_hpa, (u64)(uintptr_t)siefp[0]);
+	/* Beyond the GPA space (36 bits): accepted, not mapped. */
+	CHECK_EQ(wr(vp, HV_X64_MSR_SIEFP, (1ull << 40) | 1), 0);
+	CHECK(gmem_overlay_at(&part, 0x53000) == NULL);
+}
+
+TEST(synic_post_message_slot_rules)
+{
+	setup();
+	struct vp *vp = &vps[1];
+	struct hv_message m = mk(0x42, 16, 0x1122);
+	/* SynIC off, then SIMP off: INVALID_SYNIC_STATE, nothing written. */
+	CHECK_EQ(synic_post_message(vp, 0, 2, &m), HV_STATUS_INVALID_SYNIC_STATE);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SCONTROL, 1), 0);
+	CHECK_EQ(synic_post_message(vp, 0, 2, &m), HV_STATUS_INVALID_SYNIC_STATE);
+	CHECK_EQ(fake_icr_count, 0);
+	enable(vp, 2, 0x61);
+	CHECK_EQ(synic_post_message(vp, 0, 2, &m), HV_STATUS_SUCCESS);
+	const struct hv_message *slot = (const struct hv_message *)simp[1] + 2;
+	CHECK_EQ(slot->h.type, 0x42);
+	CHECK_EQ(slot->h.payload_size, 16);
+	CHECK_EQ(slot->h.flags, 0);
+	CHECK_EQ(slot->h.origin, 0x77);
+	CHECK_EQ(slot->payload[0], 0x1122);
+	CHECK_EQ(slot->payload[29], 0); /* only the payload's bytes */
+	/* Raised through the APIC: fixed, physical, VP 1's APIC ID. */
+	CHECK_EQ(fake_icr_count, 1);
+	CHECK_EQ(fake_icr_writes[0], ((u64)(11u << 24) << 32) | 0x61);
+	/* Busy: MessagePending set, no interrupt, INSUFFICIENT_BUFFERS. */
+	struct hv_message m2 = mk(0x43, 8, 0x3344);
+	CHECK_EQ(synic_post_message(vp, 0, 2, &m2), HV_STATUS_INSUFFICIENT_BUFFERS);
+	CHECK_EQ(slot->h.type, 0x42);
+	CHECK_EQ(slot->h.flags, HV_MESSAGE_FLAG_PENDING);
+	CHECK_EQ(fake_icr_count, 1);
+	/* The guest empties the slot: the next post lands, flag clear. */
+	((struct hv_message *)simp[1] + 2)->h.type = 0;
+	CHECK_EQ(synic_post_message(vp, 0, 2, &m2), HV_STATUS_SUCCESS);
+	CHECK_EQ(slot->h.type, 0x43);
+	CHECK_EQ(slot->h.flags, 0);
+	CHECK_EQ(fake_icr_count, 2);
+	/* Masked and polling SINTs get the message without an interrupt
+	 * (TLFS 11.4, 11.8.5). */
+	CHECK_EQ(wr(vp, HV_X64_MSR_SINT0 + 4, HV_SINT_MASKED | 0x62), 0);
+	CHECK_EQ(synic_post_message(vp, 0, 4, &m), HV_STATUS_SUCCESS);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SINT0 + 5, HV_SINT_POLLING | 0x63), 0);
+	CHECK_EQ(synic_post_message(vp, 0, 5, &m), HV_STATUS_SUCCESS);
+	CHECK_EQ(((const struct hv_message *)simp[1] + 5)->h.type, 0x42);
+	CHECK_EQ(fake_icr_count, 2);
+	/* Bad arguments. */
+	struct hv_message bad = mk(0, 8, 0);
+	CHECK_EQ(synic_post_message(vp, 0, 6, &bad), HV_STATUS_INVALID_PARAMETER);
+	bad = mk(1, 241, 0);
+	CHECK_EQ(synic_post_message(vp, 0, 6, &bad), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(synic_post_message(vp, 0, 16, &m), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(synic_post_message(vp, 1, 2, &m), HV_STATUS_INVALID_SYNIC_STATE); /* no VTL 1 */
+	CHECK(synic_simp_enabled(vp, 0));
+	CHECK_EQ(synic_sint(vp, 0, 2), 0x61);
+	CHECK_EQ(synic_sint(vp, 0, 16), HV_SINT_MASKED);
+	CHECK_EQ(synic_sint(vp, 2, 0), HV_SINT_MASKED);
+}
+
+TEST(synic_signal_event_flags)
+{
+	setup();
+	struct vp *vp = &vps[1];
+	bool was = true;
+	CHECK_EQ(synic_signal_event(vp, 0, 3, 5, &was), HV_STATUS_INVALID_SYNIC_STATE);
+	enable(vp, 3, 0x71);
+	CHECK_EQ(synic_signal_event(vp, 0, 3, 2047, &was), HV_STATUS_SUCCESS);
+	CHECK(!was);
+	CHECK_EQ(siefp[1][3 * 256 + 255], 0x80);
+	CHECK_EQ(fake_icr_count, 1);
+	CHECK_EQ(fake_icr_writes[0] & 0xff, 0x71);
+	/* Already set: no second interrupt. */
+	CHECK_EQ(synic_signal_event(vp, 0, 3, 2047, &was), HV_STATUS_SUCCESS);
+	CHECK(was);
+	CHECK_EQ(fake_icr_count, 1);
+	CHECK_EQ(synic_signal_event(vp, 0, 3, 9, NULL), HV_STATUS_SUCCESS);
+	CHECK_EQ(siefp[1][3 * 256 + 1], 0x02);
+	CHECK_EQ(fake_icr_count, 2);
+	CHECK_EQ(synic_signal_event(vp, 0, 3, 2048, NULL), HV_STATUS_INVALID_PARAMETER);
+	/* Masked: INVALID_SYNIC_STATE, flag untouched (TLFS 11.5.1). */
+	CHECK_EQ(wr(vp, HV_X64_MSR_SINT0 + 3, HV_SINT_MASKED | 0x71), 0);
+	CHECK_EQ(synic_signal_event(vp, 0, 3, 10, NULL), HV_STATUS_INVALID_SYNIC_STATE);
+	CHECK_EQ(siefp[1][3 * 256 + 1], 0x02);
+	/* SIEFP off. */
+	CHECK_EQ(wr(vp, HV_X64_MSR_SINT0 + 3, 0x71), 0);
+	CHECK_EQ(wr(vp, HV_X64_MSR_SIEFP, 0), 0);
+	CHECK_EQ(synic_signal_event(vp, 0, 3, 10, NULL), HV_STATUS_INVALID_SYNIC_STATE);
+}
+
+TEST(synic_auto_eoi_injection)
+{
+	setup();
+	struct vp *vp = &vps[0];
+	bes[0].irq_vector = -1;
+	/* Raised on its own processor: before-entry work, no APIC. */
+	synic_raise_vector(vp, 0x52, true);
+	CHECK_EQ(fake_icr_count, 0);
+	CHECK(vp->entry_work != 0);
+	/* The PPR's class 5 blocks vector 0x52: it waits. */
+	fake_apic[0xa0 / 4] = 0x50;
+	registry_entry_work(vp);
+	CHECK_EQ(bes[0].irq_vector, -1);
+	CHECK(vp->entry_work != 0); /* looks again at the next entry */
+	/* x2APIC: the EOI and TPR writes exit while it waits. */
+	fake_msr_set(MSR_IA32_APIC_BASE, BIT(10) | BIT(11));
+	registry_entry_work(vp);
+	CHECK(bes[0].msr_icpt_count >= 2);
+	CHECK_EQ(bes[0].msr_icpt[0].index, 0x80b);
+	CHECK(bes[0].msr_icpt[0].on);
+	fake_apic[0xa0 / 4] = 0x40;
+	registry_entry_work(vp);
+	CHECK_EQ(bes[0].irq_vector, 0x52);
+	CHECK_EQ(sctx[0].aeoi_pending[1], 0);
+	/* Intercepts dropped once nothing waits. */
+	CHECK(!bes[0].msr_icpt[bes[0].msr_icpt_count - 1].on);
+	/* Two at once: the higher first, the other asks for a window. */
+	synic_raise_vector(vp, 0x60, true);
+	synic_raise_vector(vp, 0x90, true);
+	registry_entry_work(vp);
+	/* 0x90 went in; the call for 0x60 only asks for a window (a real
+	 * backend answers 1 with an event queued). */
+	CHECK_EQ(bes[0].irq_vector, 0x60);
+	CHECK_EQ(sctx[0].aeoi_pending[2], 0);
+	CHECK_EQ(sctx[0].aeoi_pending[1], 1ull << 0x20);
+	/* The window opens: 0x60 goes in. */
+	struct hv_exit e = { .reason = HV_EXIT_INTR_WINDOW };
+	dispatch_table_init();
+	dispatch_exit(vp, &e);
+	registry_entry_work(vp);
+	CHECK_EQ(bes[0].irq_vector, 0x60);
+	CHECK_EQ(sctx[0].aeoi_pending[1], 0);
+	/* A window requested: the vector stays until injected. */
+	bes[0].irq_window = true;
+	synic_raise_vector(vp, 0x70, true);
+	registry_entry_work(vp);
+	CHECK_EQ(sctx[0].aeoi_pending[1], 1ull << 0x30);
+	CHECK_EQ(vp->entry_work, 0); /* nothing until the window opens */
+	bes[0].irq_window = false;
+	dispatch_exit(vp, &e);
+	registry_entry_work(vp);
+	CHECK_EQ(bes[0].irq_vector, 0x70);
+	CHECK_EQ(sctx[0].aeoi_pending[1], 0);
+	/* Without AutoEOI: the fixed IPI through the APIC. */
+	synic_raise_vector(&vps[1], 0x55, false);
+	CHECK_EQ(fake_icr_count, 1);
+	CHECK_EQ(fake_icr_writes[0], (11ull << 32) | 0x55); /* x2APIC now */
+}
+
+static int eom_calls;
+static u8 eom_vtl;
+static void eom_fn(struct vp *vp, u8 vtl)
+{
+	eom_calls++;
+	eom_vtl = vtl;
+}
+
+TEST(synic_eom_handlers)
+{
+	setup();
+	eom_calls = 0;
+	CHECK_EQ(synic_add_eom_handler(eom_fn), 0);
+	CHECK_EQ(synic_add_eom_handler(eom_fn), 0); /* once */
+	CHECK_EQ(synic_add_eom_handler(NULL), -1);
+	CHECK_EQ(wr(&vps[1], HV_X64_MSR_EOM, 0), 0);
+	CHECK_EQ(eom_calls, 0); /* not under the partition lock */
+	registry_entry_work(&vps[1]);
+	CHECK_EQ(eom_calls, 1);
+	CHECK_EQ(eom_vtl, 0);
+	registry_entry_work(&vps[1]);
+	CHECK_EQ(eom_calls, 1);
+	CHECK_EQ(sctx[1].eoms, 1);
+}
