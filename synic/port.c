@@ -112,7 +112,7 @@ static void port_dump(const struct vp *vp)
 		     (unsigned long)msgs_queued, (unsigned long)msgs_redelivered);
 }
 
-static int port_partition_init(struct partition *p, struct pool *pool)
+int synic_port_setup(struct partition *p)
 {
 	for (u32 i = 0; i < PORT_MAX; i++)
 		ports[i] = (struct port){ 0 };
@@ -128,6 +128,10 @@ static int port_partition_init(struct partition *p, struct pool *pool)
 		p->privileges &= ~(HV_ACCESS_SYNIC_REGS | HV_POST_MESSAGES | HV_SIGNAL_EVENTS |
 				   HV_CREATE_PORT | HV_CONNECT_PORT);
 	return 0;
+}
+static int port_partition_init(struct partition *p, struct pool *pool)
+{
+	return synic_port_setup(p);
 }
 HV_MODULE(synic_port, .on_partition = port_partition_init, .on_dump = port_dump);
 

@@ -55,6 +55,11 @@ struct synic_ctx {
  * Under the partition lock (the overlay list). */
 int synic_ctx_setup(struct vp *vp, u8 vtl, struct synic_ctx *s, void *simp, void *siefp);
 
+/* synic/port.c: empty port and connection tables, the EOM handler
+ * registered, the privileges withdrawn without overlay support (the
+ * module's partition hook; public for host tests). */
+int synic_port_setup(struct partition *p);
+
 /* synic/deliver.c: the guest wrote EOM in VTL vtl: run the EOM handlers
  * before vp's next entry (on vp's processor). */
 void synic_eom_request(struct vp *vp, u8 vtl);

@@ -306,3 +306,176 @@ TEST(synic_eom_handlers)
 	CHECK_EQ(eom_calls, 1);
 	CHECK_EQ(sctx[1].eoms, 1);
 }
+
+/* ---- ports, connections and the calls (synic/port.c, TLFS 11.11) ---- */
+static u8 hc_page[4096] __attribute__((aligned(4096)));
+static const struct mem_range ranges[] = { { FAKE_RAM_BASE, FAKE_RAM_SIZE, MEM_RAM, 0 } };
+#define IN_GPA FAKE_RAM_BASE
+#define IN ((u64 *)fake_ram)
+
+static u16 hcall(struct vp *vp, u64 input)
+{
+	vp->gpr[GPR_RCX] = input;
+	vp->gpr[GPR_RDX] = IN_GPA;
+	vp->gpr[GPR_R8] = 0;
+	hv_handle_hypercall(vp, NULL);
+	return (u16)vp->gpr[GPR_RAX];
+}
+
+static u16 create(u32 id, u32 type, u32 sint, u32 vp, u64 w5)
+{
+	memset(fake_ram, 0, 64);
+	IN[0] = HV_PARTITION_ID_SELF, IN[1] = id, IN[3] = type, IN[4] = sint | ((u64)vp << 32), IN[5] = w5;
+	return hcall(&vps[0], HVCALL_CREATE_PORT);
+}
+
+static u16 conn(u32 id, u32 port, u32 type)
+{
+	memset(fake_ram, 0, 72);
+	IN[0] = HV_PARTITION_ID_SELF, IN[1] = id, IN[2] = HV_PARTITION_ID_SELF, IN[3] = port, IN[4] = type;
+	return hcall(&vps[0], HVCALL_CONNECT_PORT);
+}
+
+static u16 post(u32 c, u32 type, u32 size, u64 first)
+{
+	memset(fake_ram, 0, 256);
+	IN[0] = c, IN[1] = type | ((u64)size << 32), IN[2] = first;
+	return hcall(&vps[0], HVCALL_POST_MESSAGE);
+}
+
+static u16 sig(u32 c, u32 flag)
+{
+	IN[0] = c | ((u64)flag << 32);
+	return hcall(&vps[0], HVCALL_SIGNAL_EVENT);
+}
+
+static void port_setup(void)
+{
+	setup();
+	part.ranges = ranges;
+	part.range_count = 1;
+	fake_enable_hypercalls(&part, hc_page, FAKE_RAM_BASE + 0x8000);
+	CHECK_EQ(synic_port_setup(&part), 0);
+	enable(&vps[1], 2, 0x61);
+	CHECK_EQ(wr(&vps[1], HV_X64_MSR_SINT0 + 3, 0x62), 0);
+	fake_icr_count = 0;
+}
+
+TEST(synic_port_post_queue_and_eom)
+{
+	port_setup();
+	CHECK_EQ(create(0x10, 1, 2, 1, 0), 0);
+	CHECK_EQ(conn(0x20, 0x10, 1), 0);
+	CHECK_EQ(post(0x20, 0x55, 8, 0xabc), 0);
+	const struct hv_message *slot = (const struct hv_message *)simp[1] + 2;
+	CHECK_EQ(slot->h.type, 0x55);
+	CHECK_EQ(slot->h.origin, 0x10); /* the port ID (11.10.4) */
+	CHECK_EQ(slot->payload[0], 0xabc);
+	CHECK_EQ(fake_icr_count, 1);
+	/* Busy: 16 buffers queue (11.3.1), then INSUFFICIENT_BUFFERS. */
+	for (u32 i = 1; i <= 16; i++)
+		CHECK_EQ(post(0x20, 0x55 + i, 8, i), 0);
+	CHECK_EQ(post(0x20, 0x99, 8, 0), HV_STATUS_INSUFFICIENT_BUFFERS);
+	CHECK_EQ(slot->h.flags, HV_MESSAGE_FLAG_PENDING);
+	CHECK_EQ(fake_icr_count, 1);
+	/* Empty + EOM: the next, in order; an EOM on another VP does nothing. */
+	((struct hv_message *)simp[1] + 2)->h.type = 0;
+	CHECK_EQ(wr(&vps[0], HV_X64_MSR_EOM, 0), 0);
+	registry_entry_work(&vps[0]);
+	CHECK_EQ(slot->h.type, 0);
+	for (u32 i = 1; i <= 16; i++) {
+		((struct hv_message *)simp[1] + 2)->h.type = 0;
+		CHECK_EQ(wr(&vps[1], HV_X64_MSR_EOM, 0), 0);
+		registry_entry_work(&vps[1]);
+		CHECK_EQ(slot->h.type, 0x55 + i);
+		CHECK_EQ(slot->payload[0], i);
+		CHECK_EQ(slot->h.flags, i < 16 ? HV_MESSAGE_FLAG_PENDING : 0);
+	}
+	CHECK_EQ(fake_icr_count, 17);
+	/* A slot emptied without EOM: the next post goes straight in. */
+	((struct hv_message *)simp[1] + 2)->h.type = 0;
+	CHECK_EQ(post(0x20, 0x77, 0, 0), 0);
+	CHECK_EQ(slot->h.type, 0x77);
+	/* Deleting the port frees its queued buffers (11.3.6). */
+	CHECK_EQ(post(0x20, 0x78, 0, 0), 0);
+	IN[0] = HV_PARTITION_ID_SELF, IN[1] = 0x10;
+	CHECK_EQ(hcall(&vps[0], HVCALL_DELETE_PORT), 0);
+	CHECK_EQ(post(0x20, 0x79, 0, 0), HV_STATUS_INVALID_PORT_ID);
+	((struct hv_message *)simp[1] + 2)->h.type = 0;
+	CHECK_EQ(wr(&vps[1], HV_X64_MSR_EOM, 0), 0);
+	registry_entry_work(&vps[1]);
+	CHECK_EQ(slot->h.type, 0);
+	IN[0] = HV_PARTITION_ID_SELF, IN[1] = 0x20;
+	CHECK_EQ(hcall(&vps[0], HVCALL_DISCONNECT_PORT), 0);
+	CHECK_EQ(post(0x20, 0x79, 0, 0), HV_STATUS_INVALID_CONNECTION_ID);
+}
+
+TEST(synic_port_statuses)
+{
+	port_setup();
+	CHECK_EQ(create(0x10, 1, 2, 1, 0), 0);
+	CHECK_EQ(create(0x11, 2, 3, 1, 8 | (16ull << 16)), 0);
+	CHECK_EQ(conn(0x20, 0x10, 1), 0);
+	CHECK_EQ(conn(0x21, 0x11, 2), 0);
+	/* HvCreatePort. */
+	CHECK_EQ(create(0x10, 1, 2, 1, 0), HV_STATUS_INVALID_PORT_ID);
+	CHECK_EQ(create(0x1000000, 1, 2, 1, 0), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(create(0x12, 3, 2, 1, 0), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(create(0x12, 1, 16, 1, 0), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(create(0x12, 1, 2, 2, 0), HV_STATUS_INVALID_VP_INDEX);
+	CHECK_EQ(create(0x12, 1, 2, HV_VP_INDEX_SELF, 0), HV_STATUS_INVALID_VP_INDEX);
+	CHECK_EQ(create(0x12, 2, 2, 1, 2040 | (9ull << 16)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(create(0x12, 2, 2, 1, 2040 | (8ull << 16)), 0);
+	memset(fake_ram, 0, 64);
+	IN[0] = 7, IN[1] = 0x13, IN[3] = 1, IN[4] = 2ull | (1ull << 32);
+	CHECK_EQ(hcall(&vps[0], HVCALL_CREATE_PORT), HV_STATUS_INVALID_PARTITION_ID);
+	/* HvConnectPort. */
+	CHECK_EQ(conn(0x20, 0x11, 2), HV_STATUS_INVALID_CONNECTION_ID);
+	CHECK_EQ(conn(0x22, 0x99, 1), HV_STATUS_INVALID_PORT_ID);
+	CHECK_EQ(conn(0x22, 0x11, 1), HV_STATUS_INVALID_PARAMETER);
+	/* HvPostMessage (11.11.1). */
+	CHECK_EQ(post(0x99, 1, 8, 0), HV_STATUS_INVALID_CONNECTION_ID);
+	CHECK_EQ(post(0x21, 1, 8, 0), HV_STATUS_INVALID_PORT_ID);
+	CHECK_EQ(post(0x20, 0, 8, 0), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(post(0x20, 0x80000000u, 8, 0), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(post(0x20, 1, 241, 0), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(post(0x20, 1, 240, 0), 0);
+	/* HvSignalEvent (11.11.2): flag base 8 + 3 = 11 of SINT 3. */
+	CHECK_EQ(sig(0x21, 3), 0);
+	CHECK_EQ(siefp[1][3 * 256 + 1], 0x08);
+	CHECK_EQ(sig(0x21, 16), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(sig(0x21, 1 | (1u << 16)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(sig(0x20, 0), HV_STATUS_INVALID_PORT_ID);
+	CHECK_EQ(sig(0x99, 0), HV_STATUS_INVALID_CONNECTION_ID);
+	CHECK_EQ(wr(&vps[1], HV_X64_MSR_SINT0 + 3, HV_SINT_MASKED | 0x62), 0);
+	CHECK_EQ(sig(0x21, 4), HV_STATUS_INVALID_SYNIC_STATE);
+	CHECK_EQ(wr(&vps[1], HV_X64_MSR_SCONTROL, 0), 0);
+	((struct hv_message *)simp[1] + 2)->h.type = 0;
+	CHECK_EQ(post(0x20, 1, 8, 0), HV_STATUS_INVALID_SYNIC_STATE);
+	/* Without the privileges: ACCESS_DENIED before anything else. */
+	u64 priv = part.privileges;
+	part.privileges &= ~(HV_POST_MESSAGES | HV_SIGNAL_EVENTS | HV_CREATE_PORT | HV_CONNECT_PORT);
+	CHECK_EQ(post(0x99, 0, 999, 0), HV_STATUS_ACCESS_DENIED);
+	CHECK_EQ(sig(0x99, 0), HV_STATUS_ACCESS_DENIED);
+	CHECK_EQ(create(0x30, 1, 2, 1, 0), HV_STATUS_ACCESS_DENIED);
+	CHECK_EQ(conn(0x30, 0x10, 1), HV_STATUS_ACCESS_DENIED);
+	part.privileges = priv;
+	/* HvSignalEvent is a fast call too; HvPostMessage is not. */
+	vps[0].gpr[GPR_RCX] = HVCALL_SIGNAL_EVENT | HV_HC_FAST;
+	vps[0].gpr[GPR_RDX] = 0x21 | (5ull << 32);
+	CHECK_EQ(wr(&vps[1], HV_X64_MSR_SCONTROL, 1), 0);
+	CHECK_EQ(wr(&vps[1], HV_X64_MSR_SINT0 + 3, 0x62), 0);
+	hv_handle_hypercall(&vps[0], NULL);
+	CHECK_EQ((u16)vps[0].gpr[GPR_RAX], 0);
+	CHECK_EQ(siefp[1][3 * 256 + 1], 0x28);
+	vps[0].gpr[GPR_RCX] = HVCALL_POST_MESSAGE | HV_HC_FAST;
+	hv_handle_hypercall(&vps[0], NULL);
+	CHECK_EQ((u16)vps[0].gpr[GPR_RAX], HV_STATUS_INVALID_HYPERCALL_INPUT);
+	/* Without overlay support, no SynIC and no ports. */
+	struct backend weak = fake_backend;
+	weak.slat_set_page = NULL;
+	part.be = &weak;
+	CHECK_EQ(synic_port_setup(&part), 0);
+	CHECK_EQ(part.privileges & (HV_ACCESS_SYNIC_REGS | HV_POST_MESSAGES | HV_CREATE_PORT), 0);
+	part.be = &fake_backend;
+}
