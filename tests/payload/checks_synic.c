@@ -82,6 +82,8 @@ void synic_isr5(void) HIDDEN;
 #define P_MASK_T 0x106u
 #define P_MASKMSG_T 0x107u
 #define P_TMP 0x108u
+#define P_AEOI_T 0x109u
+#define P_LOW_T 0x10Au
 #define CONN(p) ((p) + 0x1000u)
 #define EVT_BASE 16u
 #define EVT_COUNT 64u
@@ -431,6 +433,28 @@ static void auto_eoi(void)
 	}
 }
 
+/* AutoEOI on another VP: the target's processor injects it (an NMI kick
+ * brings it to its before-entry work). */
+static void auto_eoi_remote(unsigned int vp)
+{
+	struct hc_regs r;
+	uint64_t a = cnt(vp, K_AEOI), l = cnt(vp, K_LOW);
+	expect("synic.autoeoi.remote.status", sig_ev(&r, CONN(P_AEOI_T), 0, 1), &r, ST_OK, 0, NULL, 0,
+	       0);
+	check_eq("synic.autoeoi.remote.delivered", wait_cnt(vp, K_AEOI, a + 1), a + 1);
+	sig_ev(&r, CONN(P_LOW_T), 0, 1);
+	check_eq("synic.autoeoi.remote.lower_priority_after", wait_cnt(vp, K_LOW, l + 1), l + 1);
+	/* Several in a row, each flag cleared in between: none lost. */
+	int ok = 1;
+	for (unsigned int i = 0; i < 20; i++) {
+		g_v[1].siefp[S_AEOI * 256] = 0;
+		sig_ev(&r, CONN(P_AEOI_T), 0, 1);
+		ok &= wait_cnt(vp, K_AEOI, a + 2 + i) == a + 2 + i;
+	}
+	check("synic.autoeoi.remote.repeated", ok, "VP%u took %lu of 20", vp,
+	      (unsigned long)(cnt(vp, K_AEOI) - a - 1));
+}
+
 static void poll_and_mask(unsigned int vp)
 {
 	struct hc_regs r;
@@ -669,6 +693,10 @@ void checks_synic(void)
 		port_ok("poll", P_POLL_T, 2, S_POLL, g_t, 8ull << 16);
 		port_ok("mask", P_MASK_T, 2, S_MASK, g_t, 8ull << 16);
 		port_ok("mask_msg", P_MASKMSG_T, 1, S_MASK, g_t, 0);
+		if (g_t) {
+			port_ok("autoeoi_target", P_AEOI_T, 2, S_AEOI, g_t, 8ull << 16);
+			port_ok("low_target", P_LOW_T, 2, S_LOW, g_t, 8ull << 16);
+		}
 
 		uint64_t flags = irq_save();
 		__asm__ volatile("lidt %0; sti" : : "m"(ours) : "memory");
@@ -678,16 +706,18 @@ void checks_synic(void)
 		busy_and_eom();
 		events(g_t ? "remote" : "self", g_t);
 		auto_eoi();
+		if (g_t)
+			auto_eoi_remote(g_t);
 		poll_and_mask(g_t);
 		bad_inputs(nvp);
 		__asm__ volatile("cli; lidt %0" : : "m"(fw) : "memory");
 		irq_restore(flags);
 
-		static const uint32_t all[] = { P_MSG_SELF, P_MSG_T, P_EVT_T, P_AEOI,
-						P_LOW, P_POLL_T, P_MASK_T, P_MASKMSG_T };
+		static const uint32_t all[] = { P_MSG_SELF, P_MSG_T, P_EVT_T, P_AEOI, P_LOW,
+						P_POLL_T, P_MASK_T, P_MASKMSG_T, P_AEOI_T, P_LOW_T };
 		int ok = 1;
 		struct hc_regs r;
-		for (unsigned int i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		for (unsigned int i = 0; i < sizeof(all) / sizeof(all[0]) - (g_t ? 0 : 2); i++) {
 			ok &= call_words(&r, CALL_DISCONNECT, (uint64_t[]){ PARTITION_SELF, CONN(all[i]) }, 2,
 					 1) == VEC_NONE && (r.rax & 0xffff) == ST_OK;
 			ok &= call_words(&r, CALL_DELETE_PORT, (uint64_t[]){ PARTITION_SELF, all[i] }, 2, 0) ==
