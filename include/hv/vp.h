@@ -39,6 +39,7 @@ struct exit_ring_entry {
 };
 
 struct mem_range;
+struct synic_ctx;
 struct stimer_set;
 
 /* A GPA overlay page (TLFS 5.2.1): while active, the guest sees the
@@ -51,9 +52,10 @@ struct overlay {
 	const char *name;
 };
 
-/* Partition-wide overlays (hypercall page, reference TSC page) plus one VP
- * assist page per VP. */
-#define HV_MAX_OVERLAYS (8 + 64)
+/* Partition-wide overlays (hypercall page, reference TSC page) plus, per
+ * VP and VTL, the VP assist page and the SynIC's SIMP and SIEFP pages
+ * (TLFS 11.9). */
+#define HV_MAX_OVERLAYS (8 + 64 * 3 * HV_VTL_COUNT)
 /* Protected pages (struct partition): the xAPIC page, and room. */
 #define HV_MAX_PROTECTED 4
 
@@ -79,6 +81,8 @@ struct vp_ctx {
 	 * VP's page at its GPA. */
 	u64 assist_msr;
 	struct overlay assist_page;
+	/* TLFS 11: the SynIC of this VP in this VTL (synic/synic.c). */
+	struct synic_ctx *synic;
 	/* TLFS 12.5: the synthetic timers of this VTL (synic/stimer.c, which
 	 * allocates them in its VP hook); NULL without that module. */
 	struct stimer_set *stimers;
