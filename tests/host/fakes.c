@@ -115,7 +115,7 @@ NORETURN void hw_park(void)
 	fake_fatal_count++;
 	if (fake_fatal_armed)
 		longjmp(fake_fatal_jmp, 1);
-	fprintf(stderr, "unexpected vp_fatal\n");
+	fprintf(stderr, "unexpected vp_fatal; the log:\n%s\n", fake_serial);
 	abort();
 }
 
