@@ -105,3 +105,54 @@ TEST(npf_next_to_overlay_above_phys_top)
 	CHECK_EQ(sz, PAGE_2M);
 	CHECK_EQ(fake_fatal_count, 0);
 }
+
+/* A guest store to the xAPIC page while the APIC is in x2APIC mode: SDM
+ * 10.12.1.2, the memory-mapped interface is disabled (a globally disabled
+ * xAPIC): dropped, the instruction completes. Found by the emulate fuzz
+ * target: the emulation wrote the registers as x2APIC MSRs, and a store
+ * to one x2APIC mode lacks (0x310, 0xFF0) raised #GP in the host, which
+ * parks the processor (the fake APIC of tests/host/fakes.c models that). */
+static enum hv_action apic_store(const char *insn, int n, u32 off)
+{
+	memcpy(fake_ram + 0x100, insn, (size_t)n);
+	bes.regs[GREG_RIP] = FAKE_RAM_BASE + 0x100;
+	struct hv_exit e = { .reason = HV_EXIT_NPF };
+	e.u.npf.gpa = 0xfee00000ull + off;
+	e.u.npf.write = true;
+	e.u.npf.present = true;
+	bes.injected_vector = -1;
+	fake_fatal_armed = 1;
+	if (setjmp(fake_fatal_jmp))
+		return HV_ACT_FATAL;
+	enum hv_action a = hv_handle_npf(&vp, &e);
+	fake_fatal_armed = 0;
+	CHECK(a != HV_ACT_ADVANCE || e.insn_len == (u32)n);
+	return a;
+}
+
+TEST(npf_apic_store_in_x2apic_mode)
+{
+	setup();
+	part.apic_gpa = 0xfee00000ull;
+	/* 32-bit protected mode without paging: the fetch is at RIP. */
+	bes.regs[GREG_EFER] = 0;
+	bes.regs[GREG_CS_L] = 0;
+	bes.regs[GREG_CR0] = CR0_PE;
+	bes.state.seg[SEG_CS].attr = 0xc09b;
+	memset(fake_apic, 0, sizeof(fake_apic));
+	vp.gpr[GPR_RAX] = 0x12345678;
+	fake_msr_set(MSR_IA32_APIC_BASE, 0xfee00000ull | BIT(11) | BIT(10));
+	CHECK_EQ(apic_store("\xa3\x10\x03\xe0\xfe", 5, 0x310), HV_ACT_ADVANCE); /* mov [ICR_HI], eax */
+	CHECK_EQ(apic_store("\x83\x0d\xf0\x0f\xe0\xfe\x01", 7, 0xff0), HV_ACT_ADVANCE); /* or [..ff0], 1 */
+	CHECK_EQ(apic_store("\x87\x05\x80\x00\xe0\xfe", 6, 0x80), HV_ACT_ADVANCE); /* xchg [TPR], eax */
+	CHECK_EQ(vp.gpr[GPR_RAX], 0); /* the load read 0 */
+	CHECK_EQ(fake_apic[0x310 / 4], 0);
+	CHECK_EQ(fake_apic[0x80 / 4], 0);
+	CHECK_EQ(fake_fatal_count, 0);
+	/* In xAPIC mode the same store reaches the register. */
+	vp.gpr[GPR_RAX] = 0x12345678;
+	fake_msr_set(MSR_IA32_APIC_BASE, 0xfee00000ull | BIT(11));
+	CHECK_EQ(apic_store("\xa3\x10\x03\xe0\xfe", 5, 0x310), HV_ACT_ADVANCE);
+	CHECK_EQ(fake_apic[0x310 / 4], 0x12345678);
+	fake_msr_reset();
+}
