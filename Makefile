@@ -145,6 +145,21 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh --time $(FUZZ_TIME) $(FUZZ_TARGETS_RUN)
 
+# Line coverage of hv/ (and boot/config.c) reached by the corpora (the
+# committed seeds and make fuzz's working corpus): the targets rebuilt with
+# clang's source-based coverage, each corpus replayed, llvm-cov's report
+# (needs Debian's llvm). build/fuzz/coverage.txt.
+FUZZ_COV_CFLAGS := -std=gnu11 -g -O1 -fno-strict-aliasing $(INCLUDES) -Itests/host -Itests/fuzz \
+        -DHV_HOST_TEST=1 -fprofile-instr-generate -fcoverage-mapping
+FUZZ_COV_OBJ := $(FUZZ_LIB_C:%.c=$(BUILD)/fuzzcov/obj/%.o) $(FUZZ_HARNESS_C:%.c=$(BUILD)/fuzzcov/obj/%.o)
+$(BUILD)/fuzzcov/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(BUILD)/fuzzcov/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COV_OBJ)
+	$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_COV_OBJ) -o $@
+fuzz-cov: $(FUZZ_TARGETS:%=$(BUILD)/fuzzcov/fuzz_%)
+	tests/fuzz/cov.sh $(FUZZ_TARGETS)
+
 .DELETE_ON_ERROR:
 .PHONY: all test run bench clean host-test guest-test linux test-linux test-slow
 all: $(BUILD)/hv.efi $(BUILD)/tests/payload.efi
