@@ -259,6 +259,11 @@ struct fz_world *fz_world_new(int n)
 	p->range_count = ARRAY_SIZE(ranges);
 	p->apic_hz = 100000000;
 	p->invariant_tsc = true;
+	/* q35's PM1a control, a PM1b, a reset port: the intercepted ports. */
+	p->pm1a_cnt_port = 0x604;
+	p->pm1b_cnt_port = 0x704;
+	p->reset_port = 0x92;
+	p->reset_value = 1;
 	/* Every processor is a VP, and one more not virtualized yet. */
 	p->cpu_count = (u32)w->n + 1;
 	for (int i = 0; i < w->n; i++) {
@@ -583,4 +588,25 @@ void fz_op_npf(struct fz *f, struct fz_world *w)
 		FZ_CHECK(e1 && (kind != 1 || (e1 & NPT_RW)),
 			 "NPF at %llx resumed, but the access faults again", (unsigned long long)gpa);
 	}
+}
+
+void fz_op_io(struct fz *f, struct fz_world *w)
+{
+	static const u16 ports[] = { 0x604, 0x605, 0x704, 0x705, 0x92 };
+	int v = (int)fz_below(f, (u32)w->n);
+	u8 sel = fz_u8(f);
+	struct hv_exit e = { .reason = HV_EXIT_IO, .insn_len = 1 };
+	e.u.io.port = (sel & 8) ? fz_u16(f) : ports[sel % ARRAY_SIZE(ports)];
+	e.u.io.size = (u8[]){ 1, 2, 4, 4 }[(sel >> 4) & 3];
+	e.u.io.in = sel & 0x40;
+	e.u.io.string = sel & 0x80;
+	e.u.io.rep = fz_bool(f);
+	w->vps[v].gpr[GPR_RAX] = fz_bool(f) ? fz_u64(f) : 0x2000 | ((u64)fz_u8(f) << 8);
+	w->bes[v].injected_vector = -1;
+	fz_ram_snapshot();
+	enum hv_action a = hv_handle_io(&w->vps[v], &e);
+	fz_ram_check(0, 0, false);
+	FZ_CHECK(a == HV_ACT_ADVANCE || (a == HV_ACT_INJECTED && w->bes[v].injected_vector == 13),
+		 "I/O exit on port %x: action %d, vector %d", e.u.io.port, a,
+		 w->bes[v].injected_vector);
 }

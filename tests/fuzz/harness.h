@@ -102,6 +102,10 @@ void fz_op_msr(struct fz *f, struct fz_world *w);
  * store emulation) the only exceptions, a resumed access no longer
  * faults. */
 void fz_op_npf(struct fz *f, struct fz_world *w);
+/* A port I/O exit on an intercepted port (PM1 control, reset) or any:
+ * IN/OUT of each size, INS/OUTS, REP; oracles: RIP advanced or #GP(0),
+ * guest memory unchanged. */
+void fz_op_io(struct fz *f, struct fz_world *w);
 /* Fuzzed bytes into guest RAM (page tables, parameter blocks). */
 void fz_op_poke(struct fz *f, struct fz_world *w);
 
