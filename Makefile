@@ -157,6 +157,7 @@ $(BUILD)/fuzzcov/obj/%.o: %.c
 	$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(BUILD)/fuzzcov/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COV_OBJ)
 	$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_COV_OBJ) -o $@
+.SECONDARY: $(FUZZ_COV_OBJ) $(FUZZ_LIB_OBJ)
 fuzz-cov: $(FUZZ_TARGETS:%=$(BUILD)/fuzzcov/fuzz_%)
 	tests/fuzz/cov.sh $(FUZZ_TARGETS)
 
