@@ -145,6 +145,8 @@ bool fz_status_valid(u16 s)
 static u8 ram_snap[FAKE_RAM_SIZE];
 void fz_ram_snapshot(void) { memcpy(ram_snap, fake_ram, FAKE_RAM_SIZE); }
 
+bool fz_ram_changed(void) { return memcmp(ram_snap, fake_ram, FAKE_RAM_SIZE) != 0; }
+
 void fz_ram_check(u64 lo, u64 hi, bool ad_bits)
 {
 	for (u64 i = 0; i < FAKE_RAM_SIZE; i++) {

@@ -127,6 +127,8 @@ bool fz_status_valid(u16 status);
  * SET_PAGE_TABLE_BITS, TLFS 9.4.6). */
 void fz_ram_snapshot(void);
 void fz_ram_check(u64 lo, u64 hi, bool ad_bits);
+/* Guest RAM differs from the snapshot. */
+bool fz_ram_changed(void);
 
 /* The second-level tables against the rule of hv/gmem.c (see above),
  * and the overlay filter against a scan. */
