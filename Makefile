@@ -107,6 +107,60 @@ HOST_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fno-strict-aliasing \
 HOST_SRC := $(sort $(wildcard tests/host/*.c)) $(filter-out hv/core.c,$(HV_C)) $(SYNIC_C) $(filter-out lib/string.c,$(LIB_C)) \
             boot/config.c arch/x86_64/slat.c vmx/vmx_caps.c
 
+# ---- host fuzz targets (libFuzzer, docs/reliability.md) -----------------
+# One binary per tests/fuzz/fuzz_<name>.c: the target, the shared harness
+# (tests/fuzz/harness.c) and the host build of hv/ on the fake backend of
+# tests/host/fakes.c, with Debian's clang, ASan and UBSan. A new target is
+# a new file (and its seed corpus tests/fuzz/corpus/<name>/).
+FUZZ_CC  ?= clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fno-strict-aliasing \
+        -fsanitize=address,undefined -fno-sanitize-recover=all \
+        $(INCLUDES) -Itests/host -Itests/fuzz -DHV_HOST_TEST=1
+# The code under test gets libFuzzer's coverage instrumentation; the
+# harness and the fakes (the oracles' loops) only the sanitizers.
+FUZZ_LIB_C := $(filter-out hv/core.c,$(HV_C)) $(SYNIC_C) \
+        $(filter-out lib/string.c,$(LIB_C)) boot/config.c arch/x86_64/slat.c
+FUZZ_HARNESS_C := tests/host/fakes.c tests/fuzz/harness.c
+FUZZ_LIB_OBJ := $(FUZZ_LIB_C:%.c=$(BUILD)/fuzz/obj/%.o) $(FUZZ_HARNESS_C:%.c=$(BUILD)/fuzz/harness/%.o)
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+# make fuzz: FUZZ_TIME seconds in all, shared by the targets (default 10
+# minutes); FUZZ_TARGETS_RUN to pick some.
+FUZZ_TIME ?= 600
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -c $< -o $@
+$(BUILD)/fuzz/harness/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -c $< -o $@
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MF $@.d $< $(FUZZ_LIB_OBJ) -o $@
+
+.PHONY: fuzz fuzz-build fuzz-cov
+fuzz-build: $(FUZZ_BINS)
+# Every target for its share of FUZZ_TIME: execs, coverage, findings (a
+# crash leaves its reproducer and the replay command).
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run.sh --time $(FUZZ_TIME) $(FUZZ_TARGETS_RUN)
+
+# Line coverage of hv/ (and boot/config.c) reached by the corpora (the
+# committed seeds and make fuzz's working corpus): the targets rebuilt with
+# clang's source-based coverage, each corpus replayed, llvm-cov's report
+# (needs Debian's llvm). build/fuzz/coverage.txt.
+FUZZ_COV_CFLAGS := -std=gnu11 -g -O1 -fno-strict-aliasing $(INCLUDES) -Itests/host -Itests/fuzz \
+        -DHV_HOST_TEST=1 -fprofile-instr-generate -fcoverage-mapping
+FUZZ_COV_OBJ := $(FUZZ_LIB_C:%.c=$(BUILD)/fuzzcov/obj/%.o) $(FUZZ_HARNESS_C:%.c=$(BUILD)/fuzzcov/obj/%.o)
+$(BUILD)/fuzzcov/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(BUILD)/fuzzcov/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COV_OBJ)
+	$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_COV_OBJ) -o $@
+.SECONDARY: $(FUZZ_COV_OBJ) $(FUZZ_LIB_OBJ)
+fuzz-cov: $(FUZZ_TARGETS:%=$(BUILD)/fuzzcov/fuzz_%)
+	tests/fuzz/cov.sh $(FUZZ_TARGETS)
+
 .DELETE_ON_ERROR:
 .PHONY: all test run bench clean host-test guest-test linux test-linux test-slow
 all: $(BUILD)/hv.efi $(BUILD)/tests/payload.efi
@@ -158,7 +212,7 @@ $(BUILD)/tests/host_tests: $(HOST_SRC) $(wildcard include/*/*.h tests/host/*.h v
 host-test: $(BUILD)/tests/host_tests
 	$(BUILD)/tests/host_tests
 
-test: all $(BUILD)/tests/host_tests
+test: all $(BUILD)/tests/host_tests $(FUZZ_BINS)
 	tests/run-all.sh
 
 # The guest of `make run`: linux (Debian's kernel, fetched once into

@@ -66,8 +66,20 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 	u16 port = e->u.io.port;
 	u8 size = e->u.io.size;
 
-	if (e->u.io.string || e->u.io.rep || (size != 1 && size != 2 && size != 4))
-		vp_fatal(vp, e, "string I/O on an intercepted port");
+	if (size != 1 && size != 2 && size != 4)
+		vp_fatal(vp, e, "I/O exit with an impossible size");
+	/* INS/OUTS (REP or not) on these ports: legal for the guest, but not
+	 * emulated (the exit carries neither the segment nor the address
+	 * size): #GP(0), as for the stores the xAPIC emulation does not
+	 * cover (docs/smp.md), logged; never a parked processor (found by
+	 * fuzzing, docs/reliability.md). */
+	if (e->u.io.string || e->u.io.rep) {
+		static u32 logged;
+		if (__atomic_fetch_add(&logged, 1, __ATOMIC_RELAXED) < 8)
+			LOGW("string I/O on port %x (intercepted): not emulated, #GP injected", port);
+		vp_inject_gp(vp);
+		return HV_ACT_INJECTED;
+	}
 	if (e->u.io.in) {
 		u32 v = hw_io_in(port, size);
 		vp->gpr[GPR_RAX] = (vp->gpr[GPR_RAX] & ~(u64)io_mask(size)) | v;

@@ -42,6 +42,12 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 	if (!e->u.npf.present && gmem_in_space(p, gpa)) {
 		spin_lock(&vp->part->lock);
 		int r = p->be->slat_map_identity(vp, gpa);
+		/* The large page is refused when 4K entries are in its way: an
+		 * overlay page was put in that region (even if it has moved
+		 * since: the table stays). Then this 4K page alone, with what
+		 * the one rule gives it (found by fuzzing, docs/reliability.md). */
+		if (r)
+			r = gmem_show_page(vp, gpa);
 		spin_unlock(&vp->part->lock);
 		if (r == 0)
 			return HV_ACT_RESUME;

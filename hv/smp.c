@@ -199,11 +199,11 @@ static void apic_reg_write(struct vp *vp, u32 reg, u32 val)
  * past the end of the page. Read-only registers ignore writes in the
  * hardware itself.
  */
-static u64 apic_load(u32 off, u32 size)
+static u64 apic_load(u32 off, u32 size, bool mmio)
 {
 	u64 v = 0;
 	u32 cur_reg = ~0u, cur = 0;
-	for (u32 k = 0; k < size; k++) {
+	for (u32 k = 0; k < size && mmio; k++) {
 		u32 a = off + k;
 		if (a >= PAGE_SIZE || (a & 0xf) >= 4)
 			continue;
@@ -216,8 +216,10 @@ static u64 apic_load(u32 off, u32 size)
 	return v;
 }
 
-static void apic_store(struct vp *vp, u32 off, u32 size, u64 v)
+static void apic_store(struct vp *vp, u32 off, u32 size, u64 v, bool mmio)
 {
+	if (!mmio)
+		return;
 	if (!(off & 0xf) && size >= 4) { /* the common case: a whole register */
 		apic_reg_write(vp, off, (u32)v);
 		return;
@@ -300,9 +302,17 @@ enum hv_action smp_apic_mmio_write(struct vp *vp, struct hv_exit *e)
 		return HV_ACT_INJECTED;
 	}
 	u32 off = (u32)(e->u.npf.gpa & 0xfff), size = d.size;
+	/* SDM 10.12.1.2: in x2APIC mode the memory-mapped interface is
+	 * disabled and behaves like a globally disabled xAPIC: the page is
+	 * not the APIC. Its stores are dropped and loads read 0; the
+	 * instruction still completes (registers, flags). Reaching the APIC
+	 * registers as MSRs instead would fault in the host for the ones
+	 * x2APIC mode lacks (found by fuzzing, docs/reliability.md). */
+	bool mmio = !hw_x2apic_mode();
 	if (d.op == ST_MOV && size == 4 && !(off & 0xf)) {
 		/* The common case (EOI, ICR): a whole register, as before. */
-		apic_reg_write(vp, off, (u32)(d.has_imm ? d.imm : vp->gpr[d.reg]));
+		if (mmio)
+			apic_reg_write(vp, off, (u32)(d.has_imm ? d.imm : vp->gpr[d.reg]));
 		vp->apic_writes++;
 		e->insn_len = d.len;
 		return HV_ACT_ADVANCE;
@@ -313,14 +323,14 @@ enum hv_action smp_apic_mmio_write(struct vp *vp, struct hv_exit *e)
 
 	switch (d.op) {
 	case ST_MOV:
-		apic_store(vp, off, size, src);
+		apic_store(vp, off, size, src, mmio);
 		break;
 	case ST_STOS: {
 		u64 am = d.addr_size == 8 ? ~0ull : (1ull << (8 * d.addr_size)) - 1;
 		u64 rf = be->read_reg(vp, GREG_RFLAGS);
 		if (d.rep && !(vp->gpr[GPR_RCX] & am))
 			break; /* nothing to store (cannot have faulted) */
-		apic_store(vp, off, size, src);
+		apic_store(vp, off, size, src, mmio);
 		u64 di = vp->gpr[GPR_RDI] + ((rf & FL_DF) ? -(u64)size : size);
 		gpr_set(vp, GPR_RDI, false, d.addr_size, di & am);
 		if (d.rep) {
@@ -332,19 +342,19 @@ enum hv_action smp_apic_mmio_write(struct vp *vp, struct hv_exit *e)
 		break;
 	}
 	case ST_XCHG: {
-		u64 old = apic_load(off, size);
-		apic_store(vp, off, size, src);
+		u64 old = apic_load(off, size, mmio);
+		apic_store(vp, off, size, src, mmio);
 		gpr_set(vp, d.reg, d.high_byte, size, old);
 		break;
 	}
 	default: { /* read-modify-write: the arithmetic flags change */
-		u64 old = apic_load(off, size), acc = vp->gpr[GPR_RAX] & mk;
+		u64 old = apic_load(off, size, mmio), acc = vp->gpr[GPR_RAX] & mk;
 		if (!have_gs)
 			be->vp_get_state(vp, &gs);
 		u64 res = emulate_rmw(&d, old, d.op == ST_CMPXCHG ? acc : src, &gs.rflags);
 		if (d.op == ST_CMPXCHG && (gs.rflags & FL_ZF))
 			res = src;
-		apic_store(vp, off, size, res);
+		apic_store(vp, off, size, res, mmio);
 		if (d.op == ST_XADD)
 			gpr_set(vp, d.reg, d.high_byte, size, old);
 		if (d.op == ST_CMPXCHG && !(gs.rflags & FL_ZF))

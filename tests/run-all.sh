@@ -7,6 +7,8 @@
 #                        control: proves the checks can fail)
 #   4. vmx-payload:       the payload under hv.efi on Bochs tigerlake (Intel VMX)
 #   5. svm-bochs-payload: the same on Bochs ryzen (AMD SVM with nRIP save)
+#   5b. the host fuzz targets (tests/fuzz/run.sh --quick: corpus replay
+#      and a seed-1 run of each, docs/reliability.md)
 #   6. Linux (tests/linux/, switches below): Debian's stock kernel under
 #      hv.efi on QEMU SVM, 1 CPU: svm-linux (detection, the Hyper-V leaves
 #      against the payload's CPUID, reference TSC page clocksource and its
@@ -402,6 +404,25 @@ if [[ $linux_on == 1 || $linux_smp == 1 ]]; then
 else
 	section "Linux under hv.efi (QEMU): not run (HV_LINUX=0)"
 fi
+
+# ---- 5b. host fuzz targets (tests/fuzz, docs/reliability.md) -------------
+# Every committed corpus replayed, then each target fuzzed a few seconds
+# with the fixed seed 1. Here, once the QEMU runs are done: only the Bochs
+# chain (deterministic, clock sync=none) runs alongside.
+section "host fuzz targets: corpus replay and a seed-1 run each (tests/fuzz/run.sh --quick)"
+flog="$HV_BUILD/fuzz_quick.log"
+rc=0
+tests/fuzz/run.sh --quick >"$flog" 2>&1 </dev/null || rc=$?
+grep -E '^(PASS|FAIL): fuzz\.' "$flog" || true
+fp="$(count_lines '^PASS: fuzz\.' "$flog")"
+ff="$(count_lines '^FAIL: fuzz\.' "$flog")"
+T_PASS=$((T_PASS + fp))
+T_FAIL=$((T_FAIL + ff))
+if [[ $rc != 0 && $ff == 0 ]]; then
+	tail -n 20 "$flog"
+	tally fuzz.exit_status 0 "tests/fuzz/run.sh exited $rc without a FAIL line"
+fi
+[[ $((fp + ff)) -gt 0 ]] || tally fuzz.ran_nothing 0 "tests/fuzz/run.sh printed no PASS/FAIL line"
 
 # ---- 4./5. the payload under hv.efi on Bochs (VMX, and SVM with nRIP) -----
 bochs_waited=0

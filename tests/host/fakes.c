@@ -115,7 +115,7 @@ NORETURN void hw_park(void)
 	fake_fatal_count++;
 	if (fake_fatal_armed)
 		longjmp(fake_fatal_jmp, 1);
-	fprintf(stderr, "unexpected vp_fatal\n");
+	fprintf(stderr, "unexpected vp_fatal; the log:\n%s\n", fake_serial);
 	abort();
 }
 
@@ -144,7 +144,7 @@ u8 fake_xmm[96];
 void hw_xmm_read(u8 out[96]) { memcpy(out, fake_xmm, 96); }
 void hw_xmm_write(const u8 in[96]) { memcpy(fake_xmm, in, 96); }
 
-u32 fake_apic[0x400 / 4];
+u32 fake_apic[0x1000 / 4];
 u64 fake_icr_writes[8];
 int fake_icr_count;
 bool hw_x2apic_mode(void)
@@ -154,8 +154,39 @@ bool hw_x2apic_mode(void)
 }
 /* Host tests run every VP on one thread: no GS, no current VP. */
 struct vp *vp_current(void) { return NULL; }
-u32 hw_apic_read(u32 reg) { return fake_apic[reg / 4]; }
-void hw_apic_write(u32 reg, u32 val) { fake_apic[reg / 4] = val; }
+/* In x2APIC mode the registers are MSRs 0x800 + reg/16 (SDM 10.12.1.2,
+ * table 10-6), as arch/x86_64/hw.c reaches them: one that does not exist
+ * for the access raises #GP in the host, which parks the processor. */
+static bool x2apic_msr_ok(u32 reg, bool write)
+{
+	u32 m = 0x800 + reg / 16;
+	if (reg & 0xf)
+		return false;
+	if (write)
+		return m == 0x808 || m == 0x80b || m == 0x80f || m == 0x828 || m == 0x82f ||
+		       m == 0x830 || (m >= 0x832 && m <= 0x838) || m == 0x83e || m == 0x83f;
+	return m == 0x802 || m == 0x803 || m == 0x808 || m == 0x80a || m == 0x80d || m == 0x80f ||
+	       (m >= 0x810 && m <= 0x828) || m == 0x82f || m == 0x830 ||
+	       (m >= 0x832 && m <= 0x839) || m == 0x83e;
+}
+static void apic_access(u32 reg, bool write)
+{
+	if (reg >= 0x1000 || (hw_x2apic_mode() && !x2apic_msr_ok(reg, write))) {
+		fprintf(stderr, "host #GP: %s of local APIC register %x (x2APIC MSR %x)\n",
+			write ? "write" : "read", reg, 0x800 + reg / 16);
+		hw_park();
+	}
+}
+u32 hw_apic_read(u32 reg)
+{
+	apic_access(reg, false);
+	return fake_apic[reg / 4];
+}
+void hw_apic_write(u32 reg, u32 val)
+{
+	apic_access(reg, true);
+	fake_apic[reg / 4] = val;
+}
 u64 hw_apic_read_icr(void) { return ((u64)fake_apic[0x310 / 4] << 32) | fake_apic[0x300 / 4]; }
 void hw_apic_write_icr(u64 val)
 {

@@ -122,7 +122,7 @@ void fake_enable_hypercalls(struct partition *p, u8 *page, u64 page_gpa);
 extern u8 fake_ram[FAKE_RAM_SIZE];
 extern u64 fake_tsc, fake_tsc_step;
 extern u8 fake_xmm[96];
-extern u32 fake_apic[0x400 / 4]; /* the local APIC's registers by offset */
+extern u32 fake_apic[0x1000 / 4]; /* the local APIC page (registers by offset) */
 extern u64 fake_icr_writes[8];
 extern int fake_icr_count;
 extern int fake_relax_count;

@@ -137,6 +137,11 @@ linux_check_facts() {
 	cpuid="$(linux_cpuid "$plog")"
 	flags="$(sed -nE 's/.*Hyper-V: privilege flags low (0x[0-9a-f]+), high (0x[0-9a-f]+), hints (0x[0-9a-f]+), misc (0x[0-9a-f]+).*/\1 \2 \3 \4/p' "$log" | head -n 1)"
 	local a3=0 b3=0 d3=0 a4=0 aa=0 # stay 0 when Linux printed no flags
+	# Read here, not only below: the CPUID checks further down use them
+	# even when Linux printed no flags (a run that never got that far).
+	if [[ -n "$cpuid" ]]; then
+		read -r a3 b3 d3 a4 aa <<<"$cpuid"
+	fi
 	if [[ -z "$plog" ]]; then
 		echo "  ${flags:+Hyper-V: privilege flags low/high/hints/misc $flags (not compared: no payload run here)}"
 		_c "$t.privilege_flags_printed" "no 'Hyper-V: privilege flags ...' line" [ -n "$flags" ]

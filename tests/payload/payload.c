@@ -22,6 +22,7 @@ extern char ptrap_stubs[] HIDDEN; /* 32 stubs, 16 bytes apart */
 int ptrap_rdmsr(uint32_t msr, uint64_t *val) HIDDEN;
 int ptrap_wrmsr(uint32_t msr, uint64_t val) HIDDEN;
 int ptrap_read64(uint64_t addr, uint64_t *val) HIDDEN;
+int ptrap_insb(uint16_t port, void *buf, uint64_t count) HIDDEN;
 int ptrap_write64(uint64_t addr, uint64_t val) HIDDEN;
 int ptrap_ud2(void) HIDDEN;
 uint64_t ptrap_errcode(void) HIDDEN;
@@ -149,6 +150,14 @@ int trap_read64(uint64_t addr, uint64_t *val)
 {
 	uint64_t f = window_enter();
 	int v = ptrap_read64(addr, val);
+	window_leave(f);
+	return v;
+}
+
+int trap_insb(uint16_t port, void *buf, uint64_t count)
+{
+	uint64_t f = window_enter();
+	int v = ptrap_insb(port, buf, count);
 	window_leave(f);
 	return v;
 }
@@ -368,6 +377,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_cr();        /* CR0.NE, CR4.VMXE: issue 14 defect 3 */
 	checks_mem();
 	checks_time();
+	checks_io();        /* string I/O on an intercepted port: no park */
 	checks_apic();
 	checks_apic_store(); /* issue 14: every store form on the xAPIC page */
 	checks_overlay();   /* before the lock; leaves the hypercall MSRs at 0 */

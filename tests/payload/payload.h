@@ -90,6 +90,8 @@ int trap_rdmsr(uint32_t msr, uint64_t *val);
 int trap_wrmsr(uint32_t msr, uint64_t val);
 int trap_read64(uint64_t addr, uint64_t *val);
 int trap_write64(uint64_t addr, uint64_t val);
+/* REP INSB of count bytes from port into buf. */
+int trap_insb(uint16_t port, void *buf, uint64_t count);
 int trap_ud2(void);
 
 /* Virtualization instructions, executed with RAX = page, ECX = 0. */
@@ -167,6 +169,7 @@ void mp_ap_thunk(void *arg);
 /* ---- check groups ------------------------------------------------------ */
 void checks_cpuid(void);            /* checks_cpuid.c */
 void checks_msr(void);              /* checks_msr.c: synthetic MSRs */
+void checks_io(void);               /* checks_io.c: string I/O on an intercepted port */
 int checks_svm_msrs(void);          /* checks_msr.c: EFER/VM_CR/HSAVE (AMD);
 				       nonzero if EFER.SVME reads clear after */
 void checks_mem(void);              /* checks_mem.c: hypervisor memory */

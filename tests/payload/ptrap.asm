@@ -29,6 +29,7 @@ global ptrap_rdmsr:function hidden
 global ptrap_wrmsr:function hidden
 global ptrap_read64:function hidden
 global ptrap_write64:function hidden
+global ptrap_insb:function hidden
 global ptrap_ud2:function hidden
 global ptrap_errcode:function hidden
 global ptrap_vmrun:function hidden
@@ -133,6 +134,15 @@ ptrap_read64:
 ptrap_write64:
 	ARM .rec
 	mov [rdi], rsi
+	RECOVER .rec
+
+; int ptrap_insb(uint16_t port, void *buf, uint64_t count) - REP INSB
+ptrap_insb:
+	ARM .rec
+	mov rcx, rdx
+	mov edx, edi
+	mov rdi, rsi
+	rep insb
 	RECOVER .rec
 
 ; int ptrap_ud2(void) - self test of the #UD path (no error code)
