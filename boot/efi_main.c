@@ -399,6 +399,7 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	bi->log_level = (u32)cfg->log_level;
 	bi->serial_port = cfg->serial_port;
 	bi->invariant_tsc = cpu_invariant_tsc() || cfg->invariant_tsc;
+	bi->nested = cfg->nested;
 
 	struct pool pool;
 	pool_init(&pool, base + (core_pages + bi_pages) * PAGE_SIZE, pool_bytes, 0);

@@ -261,6 +261,10 @@ static int svm_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 	ctl->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			       SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			       SVM_INTERCEPT_SKINIT;
+	s->base_cr = ctl->intercept_cr;
+	s->base_misc1 = ctl->intercept_misc1;
+	s->base_misc2 = ctl->intercept_misc2;
+	s->is_l2 = c->l2;
 	ctl->iopm_base_pa = (u64)(uintptr_t)s->iopm;
 	ctl->msrpm_base_pa = (u64)(uintptr_t)s->msrpm;
 	ctl->guest_asid = asid;
@@ -273,7 +277,7 @@ static int svm_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 }
 
 /* Contexts share the GPRs (vp->gpr) except RSP, which the VMCB holds. */
-static void svm_ctx_switch(struct vp *vp, struct vp_ctx *c)
+void svm_ctx_switch(struct vp *vp, struct vp_ctx *c)
 {
 	struct svm_ctx *old = svm_of(vp), *s = c->be;
 	if (old && old != s) {
@@ -410,10 +414,8 @@ static int svm_slat_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access a
 static const u8 vmmcall_insn[3] = { 0x0f, 0x01, 0xd9 };
 
 /* Defined in svm_exit.c. */
-int svm_advance_rip(struct vp *vp, const struct hv_exit *e);
 int svm_inject_irq(struct vp *vp, u8 vector);
 void svm_set_deadline(struct vp *vp, u64 tsc);
-void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
 void svm_inject_nmi(struct vp *vp);
 u64 svm_read_reg(struct vp *vp, enum guest_reg r);
 enum be_msr_result svm_msr_read(struct vp *vp, u32 msr, u64 *val);
@@ -447,4 +449,8 @@ const struct backend svm_backend = {
 	.hypercall_insn = vmmcall_insn,
 	.dump = svm_dump,
 	.hw_features = svm_hw_features,
+	.nested_features = svm_nested_features,
+	.nested_insn = svm_nested_insn,
+	.nested_enter = svm_nested_enter,
+	.nested_exit = svm_nested_exit,
 };
