@@ -44,6 +44,11 @@ static int nested_partition(struct partition *p, struct pool *pool)
 	return 0;
 }
 
+/* The pool the VP hooks allocate from (the core's one pool): on_vp_ready,
+ * where the backend's per-processor state exists, has no pool argument. */
+static struct pool *vp_pool;
+
+/* Before the backend built the VP: the nested state and shadow pages. */
 static int nested_vp(struct vp *vp, struct pool *pool)
 {
 	struct partition *p = vp->part;
@@ -54,14 +59,22 @@ static int nested_vp(struct vp *vp, struct pool *pool)
 	hw_cpuid(0x80000001u, 0, r);
 	if (!n || shadow_init(&n->sh, pool, SHADOW_PAGES, p->slat[0].fmt, r[3] & BIT(26)))
 		return -1;
+	vp_pool = pool;
+	vp->nested = n;
+	return 0;
+}
+
+/* After: the L2 context (its VMCB and maps, an ASID of this processor). */
+static int nested_vp_ready(struct vp *vp)
+{
+	struct partition *p = vp->part;
+	if (!p->nested)
+		return 0;
 	static const struct guest_boot_state none;
 	vp->l2.vtl = 0;
 	vp->l2.l2 = true;
 	vp->l2.slat = &p->slat[0];
-	if (p->be->ctx_create(vp, &vp->l2, &none, pool))
-		return -1;
-	vp->nested = n;
-	return 0;
+	return p->be->ctx_create(vp, &vp->l2, &none, vp_pool);
 }
 
 static void nested_dump(const struct vp *vp)
@@ -77,7 +90,8 @@ static void nested_dump(const struct vp *vp)
 		(unsigned long)n->sh.resets);
 }
 
-HV_MODULE(nested, .on_partition = nested_partition, .on_vp = nested_vp, .on_dump = nested_dump);
+HV_MODULE(nested, .on_partition = nested_partition, .on_vp = nested_vp,
+	  .on_vp_ready = nested_vp_ready, .on_dump = nested_dump);
 
 /* L1's VMRUN accepted: what L2 runs on, then enter it. */
 static void enter_l2(struct vp *vp, struct nested_run *run)

@@ -31,6 +31,7 @@
 #include "walk.h"
 #include "tlfs.h"
 #include "x86.h"
+#include "log.h"
 #include "pool.h"
 
 /* NPF error code bits (APM 15.25.6: a #PF error code, plus 32: the fault
@@ -94,7 +95,7 @@ enum shadow_result shadow_fault(const struct partition *p, struct shadow *sh, u6
 	u64 page = ALIGN_DOWN(gpa, PAGE_SIZE);
 
 	sh->faults++;
-	u32 r = walk_gva(p, &st, page, flags, &out);
+	u32 r = walk_gva(p, &st, page >> 12, flags, &out); /* page numbers */
 	if (r != HV_TRANSLATE_GVA_SUCCESS) {
 		u64 code = NPF_U | (write ? NPF_W : 0) | (exec ? NPF_ID : 0) | (hw_info1 & NPF_WALK_BITS);
 		if (r == HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION || r == HV_TRANSLATE_GVA_GPA_ILLEGAL_OVERLAY_ACCESS)
@@ -104,10 +105,12 @@ enum shadow_result shadow_fault(const struct partition *p, struct shadow *sh, u6
 		/* not present, or L1's tables are not in its RAM: not present */
 		*info1 = code;
 		sh->reflected++;
+		LOGD("nested: L2 GPA %lx: L1's tables at %lx say %u: NPF to L1", (unsigned long)gpa,
+		     (unsigned long)sh->l1_root, r);
 		return SHADOW_REFLECT;
 	}
 
-	u64 l1 = out.gpa_page, hpa = l1;
+	u64 l1 = out.gpa_page << 12, hpa = l1;
 	enum slat_access acc;
 	struct overlay *o = gmem_overlay_at(p, l1);
 	if (o) {

@@ -283,6 +283,7 @@ void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 
 	/* The GPRs are the processor's: only RAX and RSP come from VMCB12. */
 	s2->l1_rax = vp->gpr[GPR_RAX];
+	s2->l1 = vp->cur;
 	svm_ctx_switch(vp, l2);
 	vp->gpr[GPR_RAX] = v12->save.rax;
 }

@@ -180,5 +180,9 @@ void checks_ipi(void);              /* checks_ipi.c: TLFS 10.5 synthetic IPIs */
 void checks_overlay(void);          /* checks_overlay.c: what an overlay uncovers (TLFS 5.2.1) */
 void checks_overlay_lock(void);     /* checks_overlay.c: the lock vs the guest OS ID (2.6, 3.13) */
 void checks_cr(void);               /* checks_cr.c: CR0/CR4 as on hardware */
+/* checks_nested_svm.c: the payload as a hypervisor (nested=on, issue 16) */
+void checks_nested_svm(int expected);
+/* The load options say nested=on (hv.cfg offers SVM to the guest). */
+extern int g_nested_on;
 
 #endif
