@@ -124,6 +124,8 @@ static enum hv_action nested_virt_insn(struct vp *vp, struct hv_exit *e)
 	enum hv_action act = HV_ACT_FATAL;
 	if (p->be->nested_insn(vp, e, &act, &run))
 		enter_l2(vp, &run);
+	else if (run.invalid)
+		((struct nested_vp *)vp->nested)->invalid++;
 	return act;
 }
 HV_EXIT_HANDLER(exit_virt_insn, HV_EXIT_VIRT_INSN, nested_virt_insn);

@@ -146,6 +146,7 @@ static enum hv_action vmrun(struct vp *vp, struct hv_exit *e, u64 pa, struct nes
 		v12->ctl.exitinfo1 = 0;
 		v12->ctl.exitinfo2 = 0;
 		v12->ctl.exitintinfo = 0;
+		run->invalid = true;
 		return HV_ACT_RESUME;
 	}
 	s2->vmcb12_pa = pa;

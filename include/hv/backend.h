@@ -156,7 +156,8 @@ struct backend {
 struct nested_run {
 	u64 l1_root; /* L1's nested page table root (nCR3), when np */
 	bool np;     /* L1 enabled nested paging for L2 */
-	bool flush;  /* L1 asked for a TLB flush (TLB_CONTROL) or changed ASID */
+	bool flush;  /* L1 asked for a TLB flush (TLB_CONTROL) */
+	bool invalid; /* the VMCB failed its checks: VMEXIT_INVALID (counters) */
 };
 
 /* ASIDs (SVM) and VPIDs (VMX) tag a context's translations; 0 is the
