@@ -173,6 +173,23 @@ static void svm_load_state(struct vp *vp, const struct guest_boot_state *g)
 	vp->gpr[GPR_RSP] = g->rsp;
 }
 
+/* INIT (hv/smp.c): a VP in L2 leaves it first (an INIT resets the
+ * processor, guest mode included; L1's INIT intercept is not emulated,
+ * docs/nested.md), and GIF is 1 again. */
+static void svm_init_state(struct vp *vp, const struct guest_boot_state *g)
+{
+	struct svm_ctx *s = svm_of(vp);
+	if (s->is_l2) {
+		s->reinject = 0;
+		s->vmcb->ctl.eventinj = 0;
+		svm_ctx_switch(vp, s->l1);
+		s = svm_of(vp);
+	}
+	s->vgif_clear = false;
+	s->vmcb->ctl.vintr &= ~(u64)SVM_VINTR_MASKING;
+	svm_load_state(vp, g);
+}
+
 static void get_seg(struct seg_state *s, const struct vmcb_seg *v)
 {
 	s->sel = v->sel;
@@ -283,6 +300,15 @@ void svm_ctx_switch(struct vp *vp, struct vp_ctx *c)
 	if (old && old != s) {
 		old->vmcb->save.rsp = vp->gpr[GPR_RSP];
 		vp->gpr[GPR_RSP] = s->vmcb->save.rsp;
+		/* The host deadline is the VP's, not a context's: it moves
+		 * with the switch (L1 <-> L2, docs/nested.md). */
+		if (old->deadline) {
+			u64 d = old->deadline;
+			vp->be = old;
+			svm_set_deadline(vp, 0);
+			vp->be = s;
+			svm_set_deadline(vp, d);
+		}
 	}
 	vp->cur = c;
 	vp->be = s;
@@ -415,7 +441,6 @@ static const u8 vmmcall_insn[3] = { 0x0f, 0x01, 0xd9 };
 
 /* Defined in svm_exit.c. */
 int svm_inject_irq(struct vp *vp, u8 vector);
-void svm_set_deadline(struct vp *vp, u64 tsc);
 void svm_inject_nmi(struct vp *vp);
 u64 svm_read_reg(struct vp *vp, enum guest_reg r);
 enum be_msr_result svm_msr_read(struct vp *vp, u32 msr, u64 *val);
@@ -437,7 +462,7 @@ const struct backend svm_backend = {
 	.set_deadline = svm_set_deadline,
 	.msr_intercept = svm_msr_intercept,
 	.io_intercept = svm_io_intercept,
-	.vp_load_state = svm_load_state,
+	.vp_load_state = svm_init_state,
 	.vp_get_state = svm_get_state,
 	.vp_set_state = svm_set_state,
 	.tlb_flush = svm_tlb_flush,

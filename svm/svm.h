@@ -72,6 +72,7 @@ void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush);
 /* svm_exit.c */
 int svm_advance_rip(struct vp *vp, const struct hv_exit *e);
 void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
+void svm_set_deadline(struct vp *vp, u64 tsc);
 /* svm_vmcb_check.c: APM 15.5.1's VMRUN consistency checks on a VMCB,
  * pure (host tests): 0 if it may run, else what fails (a name for logs). */
 const char *svm_vmcb_check(const struct vmcb *v, u32 phys_bits, u64 efer_valid, u64 cr4_valid);

@@ -412,6 +412,74 @@ static void vmload_vmsave(uint64_t hv_base)
 	check_vec("nested.skinit.ud", trap_insn(INSN_SKINIT, a), VEC_UD);
 }
 
+/* The global interrupt flag (APM 15.17): after CLGI a physical interrupt
+ * (a self-IPI) stays pending even with RFLAGS.IF set; STGI lets it in. */
+extern void gif_isr(void);
+extern volatile uint64_t gif_count, gif_x2, gif_eoi;
+#define GIF_VEC 0xE4
+
+struct gate {
+	uint16_t off0, sel;
+	uint8_t ist, type;
+	uint16_t off1;
+	uint32_t off2, reserved;
+};
+static struct gate g_gif_idt[256] __attribute__((aligned(16)));
+
+static void spin(void)
+{
+	for (volatile int i = 0; i < 200000; i++)
+		;
+}
+
+static void gif(void)
+{
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} fw, ours;
+	uint16_t cs;
+	uint64_t apic_base = 0;
+	__asm__ volatile("sidt %0" : "=m"(fw));
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	const uint8_t *src = (const uint8_t *)(uintptr_t)fw.base;
+	uint8_t *dst = (uint8_t *)g_gif_idt;
+	for (unsigned int i = 0; i < sizeof(g_gif_idt); i++)
+		dst[i] = i <= fw.limit ? src[i] : 0;
+	uint64_t h = (uint64_t)(uintptr_t)gif_isr;
+	g_gif_idt[GIF_VEC] = (struct gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16),
+					    (uint32_t)(h >> 32), 0 };
+	ours.limit = sizeof(g_gif_idt) - 1;
+	ours.base = (uint64_t)(uintptr_t)g_gif_idt;
+	trap_rdmsr(0x1b, &apic_base);
+	gif_x2 = (apic_base >> 10) & 1;
+	uint64_t mmio = apic_base & 0xffffff000ull;
+	gif_eoi = mmio + 0xb0;
+	gif_count = 0;
+
+	uint64_t flags;
+	__asm__ volatile("pushfq; pop %0; cli" : "=r"(flags));
+	__asm__ volatile("lidt %0" : : "m"(ours) : "memory");
+	__asm__ volatile("clgi; sti" ::: "memory");
+	/* Self-IPI: ICR destination shorthand "self" (SDM 10.6.1). */
+	if (gif_x2)
+		__asm__ volatile("wrmsr" : : "c"(0x830), "a"(0x40000 | GIF_VEC), "d"(0) : "memory");
+	else
+		*(volatile uint32_t *)(uintptr_t)(mmio + 0x300) = 0x40000 | GIF_VEC;
+	spin();
+	uint64_t held = gif_count;
+	__asm__ volatile("stgi" ::: "memory");
+	spin();
+	uint64_t after = gif_count;
+	__asm__ volatile("cli; lidt %0" : : "m"(fw) : "memory");
+	if (flags & (1ull << 9))
+		__asm__ volatile("sti");
+	check("nested.gif.clgi_holds_interrupts", held == 0,
+	      "%lu interrupt(s) delivered between CLGI and STGI", (unsigned long)held);
+	check("nested.gif.stgi_delivers", after == 1, "%lu interrupt(s) after STGI, expected 1",
+	      (unsigned long)after);
+}
+
 void checks_nested_svm(int expected)
 {
 	if (!expected || cpu_vendor() != VENDOR_AMD) {
@@ -457,6 +525,7 @@ void checks_nested_svm(int expected)
 	build_vmcb(v);
 	steps(v, hv_base);
 	vmload_vmsave(hv_base);
+	gif();
 
 	trap_wrmsr(MSR_EFER, efer);
 	uefi_call_wrapper(BS->FreePages, 2, base, PG_COUNT);

@@ -41,6 +41,39 @@ nested_vmrun:
 	pop rbx
 	ret
 
+; gif_isr: the interrupt of the GIF check (checks_nested_svm.c): counts,
+; then EOI (x2APIC MSR 0x80B, or the xAPIC EOI register at gif_eoi).
+section .data
+global gif_count:data hidden
+global gif_x2:data hidden
+global gif_eoi:data hidden
+gif_count: dq 0
+gif_x2: dq 0
+gif_eoi: dq 0
+
+section .text
+global gif_isr:function hidden
+gif_isr:
+	push rax
+	push rcx
+	push rdx
+	inc qword [rel gif_count]
+	cmp qword [rel gif_x2], 0
+	je .xapic
+	mov ecx, 0x80b
+	xor eax, eax
+	xor edx, edx
+	wrmsr
+	jmp .done
+.xapic:
+	mov rax, [rel gif_eoi]
+	mov dword [rax], 0
+.done:
+	pop rdx
+	pop rcx
+	pop rax
+	iretq
+
 ; ---- L2: 32-bit protected mode, paging off, copied to L2 GPA 0x1000 ----
 ; L2 GPAs: 0x1000 code, 0x2000 stack, 0x3000 data (IDT at 0x3000, GDT at
 ; 0x3100, results from 0x3800), 0x4000 read-only, 0x5000 unmapped (later
