@@ -48,6 +48,7 @@ static int svm_probe(void)
 	svm.nrips = d & SVM_FEAT_NRIPS;
 	svm.flush_by_asid = d & SVM_FEAT_FLUSH_BY_ASID;
 	svm.asid_limit = b;
+	svm.features = d;
 	return 0;
 }
 
@@ -105,7 +106,8 @@ static int svm_partition_create(struct partition *p, const struct boot_info *bi,
 	    slat_identity_with_hole(npt, 0, bi->phys_top, bi->resident_base,
 				    bi->resident_base + bi->resident_size))
 		return -1;
-	LOGI("svm: nested paging (%s pages) to %lx, hypervisor %lx-%lx hidden, nRIP %s",
+	LOGI("svm: features %x, nested paging (%s pages) to %lx, hypervisor %lx-%lx hidden, nRIP %s",
+	     svm.features,
 	     npt->fmt->has_1g ? "1G" : "2M", (unsigned long)bi->phys_top,
 	     (unsigned long)bi->resident_base, (unsigned long)(bi->resident_base + bi->resident_size),
 	     svm.nrips ? "yes" : "no");
@@ -185,8 +187,7 @@ static void svm_init_state(struct vp *vp, const struct guest_boot_state *g)
 		svm_ctx_switch(vp, s->l1);
 		s = svm_of(vp);
 	}
-	s->vgif_clear = false;
-	s->vmcb->ctl.vintr &= ~(u64)SVM_VINTR_MASKING;
+	svm_vgif(s, true);
 	svm_load_state(vp, g);
 }
 

@@ -39,6 +39,7 @@ struct svm_ctx {
 	bool intr_rearm;     /* a deadline's INTR intercept waits for the window */
 	/* Nested (svm_nested.c, docs/nested.md). In L1's context: */
 	bool vgif_clear;     /* L1's virtual GIF is 0 (CLGI, #VMEXIT) */
+	u32 l1_tpr;          /* L1's local APIC TPR while its GIF is 0 */
 	u32 base_cr, base_misc1, base_misc2; /* the backend's own intercepts (ctx_create) */
 	/* In an L2 context (is_l2): L1's VMCB (VMCB12) and its intercepts as
 	 * VMRUN read them. */
@@ -56,6 +57,7 @@ struct svm_global {
 	bool nrips;
 	bool flush_by_asid;
 	u32 asid_limit;      /* CPUID 0x8000000A EBX: number of ASIDs */
+	u32 features;        /* CPUID 0x8000000A EDX */
 };
 
 extern struct svm_global svm;
@@ -67,6 +69,7 @@ u64 svm_efer_valid_mask(void);
 bool svm_l1_wants(const struct svm_ctx *s, u32 code, const u64 *gpr, u64 info1);
 void svm_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2);
 u32 svm_nested_features(void);
+void svm_vgif(struct svm_ctx *s, bool set);
 int svm_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struct nested_run *run);
 void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush);
 /* svm_exit.c */

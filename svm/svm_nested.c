@@ -18,10 +18,13 @@
  *  - VMLOAD/VMSAVE (15.5.2): FS, GS, TR, LDTR with their hidden parts,
  *    KernelGsBase, STAR/LSTAR/CSTAR/SFMASK, SYSENTER_CS/ESP/EIP between
  *    the guest's VMCB page and L1's state (which lives in L1's VMCB).
- *  - STGI/CLGI (15.17): a virtual GIF. GIF = 0 is honoured for physical
- *    interrupts by running L1 with V_INTR_MASKING (15.21.1): with it the
- *    host's RFLAGS.IF, which is 0 in hv.efi, masks physical interrupts,
- *    so they stay pending until STGI.
+ *  - STGI/CLGI (15.17): a virtual GIF (svm_vgif). GIF = 0 holds physical
+ *    interrupts pending: L1 runs with V_INTR_MASKING (15.21.1: the host's
+ *    RFLAGS.IF, 0 in hv.efi, then masks them) and, because Bochs 2.7
+ *    lets them through anyway when L1's RFLAGS.IF is set, with the local
+ *    APIC's TPR raised to 15; L1's own TPR is kept in V_TPR meanwhile
+ *    (where its CR8 accesses go under V_INTR_MASKING) and put back when
+ *    GIF is 1 again: STGI, VMRUN (L2 runs with GIF = 1), INIT.
  *  - INVLPGA (15.16.3): on the L2 context's ASID for any nonzero ASID of
  *    L1 (all of L1's ASIDs share one), on L1's own for ASID 0.
  *  - SKINIT: not offered (#UD).
@@ -30,6 +33,7 @@
 #include "backend.h"
 #include "boot_info.h"
 #include "log.h"
+#include "hw.h"
 #include "x86.h"
 
 #define PAGE_MASK_LOW (PAGE_SIZE - 1)
@@ -52,6 +56,28 @@ static bool l1_ram(const struct vp *vp, u64 gpa, u64 len)
 }
 
 static inline void *l1_ptr(u64 gpa) { return (void *)(uintptr_t)gpa; }
+
+#define APIC_TPR 0x80
+
+/* L1's GIF (s: L1's context), see the top of the file. */
+void svm_vgif(struct svm_ctx *s, bool set)
+{
+	struct vmcb_control *c = &s->vmcb->ctl;
+	if (set == !s->vgif_clear)
+		return;
+	s->vgif_clear = !set;
+	if (!set) {
+		s->l1_tpr = hw_apic_read(APIC_TPR);
+		hw_apic_write(APIC_TPR, 0xf0);
+		c->vintr = (c->vintr & ~(u64)SVM_VINTR_V_TPR) | ((s->l1_tpr >> 4) & 0xf) |
+			   SVM_VINTR_MASKING;
+		return;
+	}
+	/* A CR8 write while GIF was 0 changed V_TPR: that is L1's TPR now. */
+	u32 tpr = (c->vintr & 0xf) == ((s->l1_tpr >> 4) & 0xf) ? s->l1_tpr : (u32)(c->vintr & 0xf) << 4;
+	c->vintr &= ~(u64)(SVM_VINTR_MASKING | SVM_VINTR_V_TPR);
+	hw_apic_write(APIC_TPR, tpr);
+}
 
 u32 svm_nested_features(void)
 {
@@ -204,12 +230,10 @@ int svm_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act,
 			copy_vmload_state(&((struct vmcb *)l1_ptr(rax))->save, v);
 		break;
 	case SVM_EXIT_STGI:
-		s->vgif_clear = false;
-		s->vmcb->ctl.vintr &= ~(u64)SVM_VINTR_MASKING;
+		svm_vgif(s, true);
 		break;
 	case SVM_EXIT_CLGI:
-		s->vgif_clear = true;
-		s->vmcb->ctl.vintr |= SVM_VINTR_MASKING;
+		svm_vgif(s, false);
 		break;
 	case SVM_EXIT_INVLPGA: {
 		u32 asid = (u32)vp->gpr[GPR_RCX];
@@ -283,6 +307,7 @@ void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	s2->guest_hsave = s1->guest_hsave;
 
 	/* The GPRs are the processor's: only RAX and RSP come from VMCB12. */
+	svm_vgif(s1, true); /* VMRUN sets GIF (15.5.1) */
 	s2->l1_rax = vp->gpr[GPR_RAX];
 	s2->l1 = vp->cur;
 	svm_ctx_switch(vp, l2);
@@ -328,8 +353,7 @@ void svm_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2)
 	/* Back to L1 after its VMRUN, RAX as it was, GIF = 0 (15.6). */
 	svm_ctx_switch(vp, s2->l1);
 	vp->gpr[GPR_RAX] = s2->l1_rax;
-	s1->vgif_clear = true;
-	v1->ctl.vintr |= SVM_VINTR_MASKING;
+	svm_vgif(s1, false);
 }
 
 /* One bit of a permission map in L1's memory (checked at VMRUN). */

@@ -46,6 +46,8 @@
 /* bloops.asm: each returns the TSC ticks of n iterations. */
 uint64_t bl_empty(uint64_t n) HIDDEN;
 uint64_t bl_cpuid(uint64_t n, uint32_t leaf) HIDDEN;
+uint64_t bl_nested_cpuid(uint64_t n, uint64_t vmcb_pa) HIDDEN;
+extern const char bl_l2_code[] HIDDEN, bl_l2_code_end[] HIDDEN;
 uint64_t bl_rdmsr(uint64_t n, uint32_t msr) HIDDEN;
 uint64_t bl_wrmsr(uint64_t n, uint32_t msr, uint64_t val) HIDDEN;
 uint64_t bl_hcall(uint64_t n, void *page, uint64_t rcx, uint64_t rdx, uint64_t r8) HIDDEN;
@@ -70,7 +72,8 @@ void ptrap_unexpected(uint64_t *frame);
 #define IN_GPA 0xFFFFFFFFFFFF1000ull  /* the input page */
 #define OUT_GPA 0xFFFFFFFFFFFF2000ull /* the output page */
 
-enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE };
+enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE,
+	    K_NESTED_CPUID };
 
 struct op {
 	const char *name;      /* BENCH: <name> */
@@ -119,6 +122,9 @@ static const struct op ops[] = {
 	{ "hcall_flush_space_self", K_HCALL, .a = 0x0002, .b = IN_GPA, .in = { 0, 2, 1 } },
 	{ "hcall_flush_list_self_1", K_HCALL, .a = 0x0003 | HC_REPS(1), .b = IN_GPA,
 	  .in = { 0, 2, 1 }, .fill = fill_gva },
+	/* nested=on (docs/nested.md): an L2 CPUID that L1 intercepts and
+	 * handles, L2 -> L1 -> L2; skipped unless the guest sees SVM. */
+	{ "nested_cpuid_l2_l1_l2", K_NESTED_CPUID, .a = 0 },
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -132,6 +138,7 @@ static struct {
 	uint8_t *in, *out;     /* hypercall parameter pages */
 	uint8_t *tsc_page;     /* enabled reference TSC page (valid), or NULL */
 	uint64_t base;         /* median ticks of bl_empty(ITERS) */
+	uint64_t vmcb;         /* nested: L1's VMCB for L2 (nested_setup), or 0 */
 	int64_t result[NOPS];  /* ticks x 10 per operation */
 	int have[NOPS];
 } g;
@@ -212,6 +219,7 @@ static uint64_t run_loop(const struct op *o, uint64_t n)
 		uint64_t base = (((uint64_t)hi << 32) | lo) & 0x000ffffffffff000ull;
 		return bl_store32(n, (volatile uint32_t *)(uintptr_t)(base + o->a), 0);
 	}
+	case K_NESTED_CPUID: return bl_nested_cpuid(n, g.vmcb);
 	case K_EMPTY:
 	default: return bl_empty(n);
 	}
@@ -248,6 +256,8 @@ static const char *prepare(const struct op *o)
 		if (lo & (1u << 10))
 			return "the APIC is in x2APIC mode";
 	}
+	if (o->kind == K_NESTED_CPUID)
+		return g.vmcb ? NULL : "SVM not offered to the guest (hv.cfg nested=off)";
 	if (o->kind != K_HCALL)
 		return NULL;
 	if (!g.hc_page)
@@ -407,6 +417,64 @@ static void setup_hypercalls(void)
 		g.hc_page = p;
 }
 
+/* nested=on (docs/nested.md): the guest sees SVM. Turn EFER.SVME on and
+ * build a VMCB (APM appendix B offsets) whose L2, 32-bit protected mode
+ * without paging, runs bl_l2_code at L2 GPA 0x1000 on four levels of
+ * nested page tables mapping that page; CPUID intercepted. One checked
+ * round trip, then TLB_CONTROL 0 (a flush every VMRUN would rebuild the
+ * shadow tables each time). */
+#define VW64(v, o) (*(volatile uint64_t *)((v) + (o)))
+#define VW32(v, o) (*(volatile uint32_t *)((v) + (o)))
+static void setup_nested(void)
+{
+	if (cpuid(0, 0).ebx != 0x68747541u || !((cpuid(0x80000001u, 0).ecx >> 2) & 1))
+		return;
+	uint8_t *pg = alloc_pages(EfiBootServicesData, 8);
+	if (!pg)
+		return;
+	for (unsigned int i = 0; i < 8 * PAGE; i++)
+		pg[i] = 0;
+	uint8_t *v = pg, *pml4 = pg + 2 * PAGE, *code = pg + 6 * PAGE;
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xC0000080u));
+	wrmsr(0xC0000080u, (((uint64_t)hi << 32) | lo) | (1ull << 12));
+	wrmsr(0xC0010117u, pa(pg + PAGE));
+	for (const char *s = bl_l2_code; s < bl_l2_code_end; s++)
+		code[s - bl_l2_code] = (uint8_t)*s;
+	for (int l = 0; l < 3; l++)
+		VW64(pml4 + l * PAGE, 0) = pa(pml4 + (l + 1) * PAGE) | 7;
+	VW64(pml4 + 3 * PAGE, 8) = pa(code) | 7;
+	VW32(v, 0x00c) = 1u << 18;      /* CPUID */
+	VW32(v, 0x010) = 1u;            /* VMRUN */
+	VW32(v, 0x058) = 1;             /* ASID */
+	v[0x05c] = 1;                   /* TLB_CONTROL: flush once */
+	VW64(v, 0x090) = 1;             /* nested paging */
+	VW64(v, 0x0b0) = pa(pml4);
+	static const uint16_t sel[4] = { 0x10, 0x08, 0x10, 0x10 }; /* ES CS SS DS */
+	for (int i = 0; i < 4; i++) {
+		*(volatile uint16_t *)(v + 0x400 + 16 * i) = sel[i];
+		*(volatile uint16_t *)(v + 0x402 + 16 * i) = i == 1 ? 0xc9b : 0xc93;
+		VW32(v, 0x404 + 16 * i) = 0xffffffffu;
+	}
+	VW64(v, 0x4d0) = 1ull << 12;    /* EFER.SVME */
+	VW64(v, 0x558) = 0x11;          /* CR0: PE, ET */
+	VW64(v, 0x568) = 0xffff0ff0;
+	VW64(v, 0x560) = 0x400;
+	VW64(v, 0x570) = 2;
+	VW64(v, 0x578) = 0x1000;
+	VW64(v, 0x5d8) = 0x2000;
+	VW64(v, 0x668) = 0x0007040600070406ull;
+	uint64_t f = irq_off();
+	bl_nested_cpuid(1, pa(v));
+	irq_restore(f);
+	uint32_t code_exit = (uint32_t)VW64(v, 0x070);
+	v[0x05c] = 0;
+	ser_printf("BENCH-INFO: nested: L2 CPUID round trip %s (exit code 0x%x)\n",
+		   code_exit == 0x72 ? "ok" : "FAILED", code_exit);
+	if (code_exit == 0x72)
+		g.vmcb = pa(v);
+}
+
 /* TLFS 12.7: enable the reference TSC page; usable if TscSequence != 0. */
 static void setup_tsc_page(void)
 {
@@ -450,6 +518,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (g.hv) {
 		setup_hypercalls();
 		setup_tsc_page();
+		setup_nested();
 	}
 	int want[NOPS] = { 0 };
 	if (profile_opts(image, want))
