@@ -3,7 +3,7 @@
  * calls, so it is unit-tested on the host.
  *
  * Keys: guest=<path>, guest_args=<load options>, log=error|warn|info|debug,
- * serial=<hex I/O port>|none, invariant_tsc=yes|no. Unknown keys and bad values are counted as
+ * serial=<hex I/O port>|none, invariant_tsc=yes|no, nested=on|off. Unknown keys and bad values are counted as
  * errors (reported by the loader) and otherwise ignored.
  */
 #include "config.h"
