@@ -65,6 +65,7 @@ static int msrpm_set(struct svm_ctx *s, u32 msr, u32 access, bool on)
 		u8 m = (u8)(1u << (bit % 8));
 		s->msrpm[bit / 8] = on ? s->msrpm[bit / 8] | m : s->msrpm[bit / 8] & (u8)~m;
 	}
+	s->maps_gen++; /* an L2 context's merged maps are stale */
 	return 0;
 }
 
@@ -86,6 +87,7 @@ static int svm_io_intercept(struct vp *vp, u16 port, bool on)
 {
 	u8 *b = &svm_of(vp)->iopm[port / 8], m = (u8)(1u << (port % 8));
 	*b = on ? *b | m : *b & (u8)~m;
+	svm_of(vp)->maps_gen++;
 	return 0;
 }
 

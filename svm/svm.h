@@ -41,6 +41,7 @@ struct svm_ctx {
 	bool vgif_clear;     /* L1's virtual GIF is 0 (CLGI, #VMEXIT) */
 	u32 l1_tpr;          /* L1's local APIC TPR while its GIF is 0 */
 	u32 base_cr, base_misc1, base_misc2; /* the backend's own intercepts (ctx_create) */
+	u32 maps_gen;        /* bumped when its MSR/IO maps change */
 	/* In an L2 context (is_l2): L1's VMCB (VMCB12) and its intercepts as
 	 * VMRUN read them. */
 	bool is_l2;
@@ -50,6 +51,14 @@ struct svm_ctx {
 	u64 l1_rax;          /* L1's RAX at VMRUN (the VMCB12 address) */
 	u32 l1_cr, l1_dr, l1_exc, l1_misc1, l1_misc2, l1_misc3;
 	u64 l1_msrpm_pa, l1_iopm_pa;
+	/* The merged maps (svm_nested.c merge_maps): what they were built
+	 * from, and where the L1 context's own map has bits (qword indexes). */
+	u64 merged_msrpm_src, merged_iopm_src; /* L1's map, or 1: ours alone */
+	u32 merged_gen;
+	struct svm_ctx *merged_for;
+	u16 own_msr[16], own_io[16];
+	u8 n_own_msr, n_own_io;
+	bool own_many;       /* more than 16 each: OR every qword */
 	u64 reflected, handled; /* L2 exits given to L1 / kept (counters) */
 };
 
@@ -68,6 +77,7 @@ u64 svm_efer_valid_mask(void);
 /* svm_nested.c: does L1 intercept this exit of L2 (APM 15.9-15.13)? */
 bool svm_l1_wants(const struct svm_ctx *s, u32 code, const u64 *gpr, u64 info1);
 void svm_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2);
+void svm_decode_l2(struct vp *vp, struct hv_exit *e);
 u32 svm_nested_features(void);
 void svm_vgif(struct svm_ctx *s, bool set);
 int svm_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struct nested_run *run);

@@ -21,14 +21,6 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 	e->raw = c->exitcode;
 	e->qual[0] = c->exitinfo1;
 	e->qual[1] = c->exitinfo2;
-	/* The one question the exit path asks about nesting (docs/nested.md):
-	 * an L2 exit that L1 intercepts goes to L1 as it is. NMIs stay ours
-	 * first (kicks, hv/smp.c; svm_inject_nmi reflects the guest's). */
-	if (__builtin_expect(s->is_l2, 0) && code != SVM_EXIT_NMI &&
-	    svm_l1_wants(s, code, vp->gpr, c->exitinfo1)) {
-		e->reason = HV_EXIT_NESTED;
-		return;
-	}
 	switch (code) {
 	case SVM_EXIT_CPUID:
 		e->reason = HV_EXIT_CPUID;
@@ -56,12 +48,9 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 		e->u.npf.write = c->exitinfo1 & BIT(1);
 		e->u.npf.exec = c->exitinfo1 & BIT(4);
 		e->u.npf.read = !e->u.npf.write && !e->u.npf.exec;
-		if (s->is_l2 && s->l2_shadow)
-			e->reason = HV_EXIT_NESTED_NPF;
 		break;
 	case SVM_EXIT_VMMCALL:
-		/* From L2 (L1 does not intercept it): not a hypercall, #UD. */
-		e->reason = s->is_l2 ? HV_EXIT_VIRT_INSN : HV_EXIT_HYPERCALL;
+		e->reason = HV_EXIT_HYPERCALL;
 		e->insn_len = 3;
 		break;
 	case SVM_EXIT_VMRUN:
@@ -85,12 +74,17 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 		break;
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_VINTR:
-		e->reason = svm_event_exit(s, code);
+		/* In L2, svm_decode_l2 decides whose they are first. */
+		e->reason = s->is_l2 ? HV_EXIT_UNKNOWN : svm_event_exit(s, code);
 		break;
 	default:
 		e->reason = HV_EXIT_UNKNOWN;
 		break;
 	}
+	/* The one question the exit path asks about nesting, last, so that
+	 * L1's exits pay one compare (docs/nested.md). */
+	if (__builtin_expect(s->is_l2, 0))
+		svm_decode_l2(vp, e);
 }
 
 int svm_advance_rip(struct vp *vp, const struct hv_exit *e)

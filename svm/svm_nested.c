@@ -250,14 +250,72 @@ int svm_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act,
 	return 0;
 }
 
-/* dst = L1's map | the backend's own (L1's context's map, which holds
- * what hv/ requested), qword by qword; without L1's map, ours alone. */
-static void merge_map(u8 *dst, const u8 *ours, const u8 *l1, u32 bytes)
+/* The parts of the maps the CPU reads (APM 15.10.1, 15.11): MSRPM three
+ * 2 KiB vectors, IOPM 64 Ki bits and the bits of a 4-byte access at the
+ * top (the rest of the 8 and 12 KiB is reserved). In qwords. */
+#define MSRPM_QWORDS (0x1800 / 8)
+#define IOPM_QWORDS (0x2008 / 8)
+
+static void copy_qwords(u64 *d, const u64 *s, u64 n)
 {
-	u64 *d = (u64 *)dst;
-	const u64 *o = (const u64 *)ours, *g = (const u64 *)l1;
-	for (u32 i = 0; i < bytes / 8; i++)
-		d[i] = o[i] | (g ? g[i] : 0);
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+}
+
+/* The qwords where a map of ours has bits (they are few: EFER, VM_CR,
+ * VM_HSAVE_PA, the x2APIC ICR; the PM1 and reset ports). */
+static u8 own_qwords(const u64 *m, u32 n, u16 *idx, bool *many)
+{
+	u8 k = 0;
+	for (u32 i = 0; i < n; i++) {
+		if (!m[i])
+			continue;
+		if (k == 16) {
+			*many = true;
+			return k;
+		}
+		idx[k++] = (u16)i;
+	}
+	return k;
+}
+
+/* dst = L1's map | ours (L1's context's map, which holds what hv/
+ * requested). With L1's map: copied (L1 may have changed it since the
+ * last VMRUN: no clean bits are offered), then our few qwords ORed in.
+ * Without: ours alone, rebuilt only when ours changed. */
+static void merge_map(u64 *dst, const u64 *ours, u64 l1_pa, u32 n, const u16 *idx, u8 k,
+		      bool many, u64 *src, bool stale)
+{
+	if (l1_pa) {
+		copy_qwords(dst, l1_ptr(l1_pa), n);
+		if (many)
+			for (u32 i = 0; i < n; i++)
+				dst[i] |= ours[i];
+		else
+			for (u8 i = 0; i < k; i++)
+				dst[idx[i]] |= ours[idx[i]];
+		*src = l1_pa;
+	} else if (stale || *src != 1) {
+		copy_qwords(dst, ours, n);
+		*src = 1;
+	}
+}
+
+static void merge_maps(struct svm_ctx *s1, struct svm_ctx *s2)
+{
+	bool stale = s2->merged_for != s1 || s2->merged_gen != s1->maps_gen;
+	if (stale) {
+		s2->own_many = false;
+		s2->n_own_msr = own_qwords((const u64 *)s1->msrpm, MSRPM_QWORDS, s2->own_msr, &s2->own_many);
+		s2->n_own_io = own_qwords((const u64 *)s1->iopm, IOPM_QWORDS, s2->own_io, &s2->own_many);
+		s2->merged_for = s1;
+		s2->merged_gen = s1->maps_gen;
+	}
+	merge_map((u64 *)s2->msrpm, (const u64 *)s1->msrpm,
+		  (s2->l1_misc1 & SVM_INTERCEPT_MSR) ? s2->l1_msrpm_pa : 0, MSRPM_QWORDS, s2->own_msr,
+		  s2->n_own_msr, s2->own_many, &s2->merged_msrpm_src, stale);
+	merge_map((u64 *)s2->iopm, (const u64 *)s1->iopm,
+		  (s2->l1_misc1 & SVM_INTERCEPT_IOIO) ? s2->l1_iopm_pa : 0, IOPM_QWORDS, s2->own_io,
+		  s2->n_own_io, s2->own_many, &s2->merged_iopm_src, stale);
 }
 
 void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
@@ -277,10 +335,7 @@ void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	c2->intercept_misc3 = c12->intercept_misc3;
 	c2->pause_filter_count = 0;
 	c2->pause_filter_threshold = 0;
-	merge_map(s2->msrpm, s1->msrpm,
-		  (s2->l1_misc1 & SVM_INTERCEPT_MSR) ? l1_ptr(s2->l1_msrpm_pa) : NULL, 0x2000);
-	merge_map(s2->iopm, s1->iopm,
-		  (s2->l1_misc1 & SVM_INTERCEPT_IOIO) ? l1_ptr(s2->l1_iopm_pa) : NULL, 0x3000);
+	merge_maps(s1, s2);
 	c2->tsc_offset = v1->ctl.tsc_offset + c12->tsc_offset;
 	c2->vintr = c12->vintr & (SVM_VINTR_V_TPR | SVM_VINTR_V_IRQ | SVM_VINTR_V_PRIO |
 				  SVM_VINTR_V_IGN_TPR | SVM_VINTR_MASKING | SVM_VINTR_VECTOR);
@@ -354,6 +409,27 @@ void svm_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2)
 	svm_ctx_switch(vp, s2->l1);
 	vp->gpr[GPR_RAX] = s2->l1_rax;
 	svm_vgif(s1, false);
+}
+
+/* An exit of L2, decoded as if it were L1's: an exit L1 intercepts goes
+ * to L1 as it is (HV_EXIT_NESTED). NMIs stay hv.efi's first (kicks,
+ * hv/smp.c; svm_inject_nmi reflects the guest's own). Otherwise: a fault
+ * on the shadow is nested/'s, VMMCALL is no hypercall from L2 (#UD), and
+ * INTR/VINTR are hv.efi's deadline and window. */
+void svm_decode_l2(struct vp *vp, struct hv_exit *e)
+{
+	struct svm_ctx *s = svm_of(vp);
+	u32 code = (u32)e->raw;
+	if (code != SVM_EXIT_NMI && svm_l1_wants(s, code, vp->gpr, e->qual[0])) {
+		e->reason = HV_EXIT_NESTED;
+		return;
+	}
+	if (code == SVM_EXIT_NPF && s->l2_shadow)
+		e->reason = HV_EXIT_NESTED_NPF;
+	else if (code == SVM_EXIT_VMMCALL)
+		e->reason = HV_EXIT_VIRT_INSN;
+	else if (code == SVM_EXIT_INTR || code == SVM_EXIT_VINTR)
+		e->reason = svm_event_exit(s, code);
 }
 
 /* One bit of a permission map in L1's memory (checked at VMRUN). */

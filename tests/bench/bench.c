@@ -125,6 +125,9 @@ static const struct op ops[] = {
 	/* nested=on (docs/nested.md): an L2 CPUID that L1 intercepts and
 	 * handles, L2 -> L1 -> L2; skipped unless the guest sees SVM. */
 	{ "nested_cpuid_l2_l1_l2", K_NESTED_CPUID, .a = 0 },
+	/* The same with L1's MSR and I/O permission maps on (as KVM has
+	 * them): hv.efi merges them into L2's at every VMRUN. */
+	{ "nested_cpuid_l2_l1_l2_maps", K_NESTED_CPUID, .a = 1 },
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -139,6 +142,7 @@ static struct {
 	uint8_t *tsc_page;     /* enabled reference TSC page (valid), or NULL */
 	uint64_t base;         /* median ticks of bl_empty(ITERS) */
 	uint64_t vmcb;         /* nested: L1's VMCB for L2 (nested_setup), or 0 */
+	uint64_t vmcb_maps;    /* the same with L1's MSR and I/O maps on */
 	int64_t result[NOPS];  /* ticks x 10 per operation */
 	int have[NOPS];
 } g;
@@ -219,7 +223,7 @@ static uint64_t run_loop(const struct op *o, uint64_t n)
 		uint64_t base = (((uint64_t)hi << 32) | lo) & 0x000ffffffffff000ull;
 		return bl_store32(n, (volatile uint32_t *)(uintptr_t)(base + o->a), 0);
 	}
-	case K_NESTED_CPUID: return bl_nested_cpuid(n, g.vmcb);
+	case K_NESTED_CPUID: return bl_nested_cpuid(n, o->a ? g.vmcb_maps : g.vmcb);
 	case K_EMPTY:
 	default: return bl_empty(n);
 	}
@@ -257,7 +261,8 @@ static const char *prepare(const struct op *o)
 			return "the APIC is in x2APIC mode";
 	}
 	if (o->kind == K_NESTED_CPUID)
-		return g.vmcb ? NULL : "SVM not offered to the guest (hv.cfg nested=off)";
+		return (o->a ? g.vmcb_maps : g.vmcb) ? NULL
+						      : "SVM not offered to the guest (hv.cfg nested=off)";
 	if (o->kind != K_HCALL)
 		return NULL;
 	if (!g.hc_page)
@@ -429,10 +434,10 @@ static void setup_nested(void)
 {
 	if (cpuid(0, 0).ebx != 0x68747541u || !((cpuid(0x80000001u, 0).ecx >> 2) & 1))
 		return;
-	uint8_t *pg = alloc_pages(EfiBootServicesData, 8);
+	uint8_t *pg = alloc_pages(EfiBootServicesData, 16);
 	if (!pg)
 		return;
-	for (unsigned int i = 0; i < 8 * PAGE; i++)
+	for (unsigned int i = 0; i < 16 * PAGE; i++)
 		pg[i] = 0;
 	uint8_t *v = pg, *pml4 = pg + 2 * PAGE, *code = pg + 6 * PAGE;
 	uint32_t lo, hi;
@@ -471,8 +476,18 @@ static void setup_nested(void)
 	v[0x05c] = 0;
 	ser_printf("BENCH-INFO: nested: L2 CPUID round trip %s (exit code 0x%x)\n",
 		   code_exit == 0x72 ? "ok" : "FAILED", code_exit);
-	if (code_exit == 0x72)
-		g.vmcb = pa(v);
+	if (code_exit != 0x72)
+		return;
+	g.vmcb = pa(v);
+	/* Pages 8-9 the MSR map, 10-12 the I/O map (all zeros: nothing of
+	 * L2's is intercepted by them), page 7 the second VMCB. */
+	uint8_t *v2 = pg + 7 * PAGE;
+	for (unsigned int i = 0; i < PAGE; i++)
+		v2[i] = v[i];
+	VW32(v2, 0x00c) |= (1u << 27) | (1u << 28); /* IOIO_PROT, MSR_PROT */
+	VW64(v2, 0x040) = pa(pg + 10 * PAGE);
+	VW64(v2, 0x048) = pa(pg + 8 * PAGE);
+	g.vmcb_maps = pa(v2);
 }
 
 /* TLFS 12.7: enable the reference TSC page; usable if TscSequence != 0. */
