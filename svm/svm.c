@@ -359,7 +359,10 @@ static inline __attribute__((always_inline)) void run_once(struct vp *vp, struct
 		vmcb->ctl.eventinj = s->reinject;
 	vmcb->save.rax = vp->gpr[GPR_RAX];
 	vmcb->save.rsp = vp->gpr[GPR_RSP];
-	svm_run_asm(vp->gpr, (u64)(uintptr_t)vmcb, s->host_save_pa);
+	if (__builtin_expect(s->host_if, 0))
+		svm_run_asm_if(vp->gpr, (u64)(uintptr_t)vmcb, s->host_save_pa);
+	else
+		svm_run_asm(vp->gpr, (u64)(uintptr_t)vmcb, s->host_save_pa);
 	vp->gpr[GPR_RAX] = vmcb->save.rax;
 	vp->gpr[GPR_RSP] = vmcb->save.rsp;
 	/* An intercepted NMI stays pending until GIF is set (APM 15.17): take

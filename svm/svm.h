@@ -45,6 +45,7 @@ struct svm_ctx {
 	/* In an L2 context (is_l2): L1's VMCB (VMCB12) and its intercepts as
 	 * VMRUN read them. */
 	bool is_l2;
+	bool host_if;        /* L2 with V_INTR_MASKING, L1's IF set at VMRUN */
 	bool l2_shadow;      /* runs on the shadow of L1's nested page tables */
 	struct vp_ctx *l1;
 	u64 vmcb12_pa;
@@ -72,6 +73,7 @@ struct svm_global {
 extern struct svm_global svm;
 
 void svm_run_asm(u64 *gpr, u64 vmcb_pa, u64 host_save_pa);
+void svm_run_asm_if(u64 *gpr, u64 vmcb_pa, u64 host_save_pa); /* host IF=1 across VMRUN */
 void svm_ctx_switch(struct vp *vp, struct vp_ctx *c);
 u64 svm_efer_valid_mask(void);
 /* svm_nested.c: does L1 intercept this exit of L2 (APM 15.9-15.13)? */

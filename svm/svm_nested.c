@@ -340,6 +340,9 @@ void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	c2->vintr = c12->vintr & (SVM_VINTR_V_TPR | SVM_VINTR_V_IRQ | SVM_VINTR_V_PRIO |
 				  SVM_VINTR_V_IGN_TPR | SVM_VINTR_MASKING | SVM_VINTR_VECTOR);
 	c2->interrupt_shadow = c12->interrupt_shadow & 1;
+	/* With V_INTR_MASKING, physical interrupts in L2 are masked by the
+	 * host's RFLAGS.IF (15.21.1): L1's at its VMRUN (KVM runs STI; VMRUN). */
+	s2->host_if = (c12->vintr & SVM_VINTR_MASKING) && (v1->save.rflags & RFLAGS_IF);
 	/* Event injection into L2 (15.20): delivered by this VMRUN. */
 	c2->eventinj = (c12->eventinj & SVM_EVTINJ_VALID) ? c12->eventinj : 0;
 	s2->reinject = 0;

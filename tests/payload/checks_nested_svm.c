@@ -86,7 +86,7 @@
 void nested_vmrun(uint64_t vmcb_pa, uint64_t *regs);
 extern const char l2_code[], l2_code_end[], l2_handler[], l2_at_cpuid[], l2_at_out[],
 	l2_at_rdmsr[], l2_at_wrmsr[], l2_at_npf_np[], l2_at_npf_ro[], l2_at_ud2[], l2_at_hvmem[],
-	l2_at_vmmcall[], l2_at_hlt[], l2_at_end[];
+	l2_at_vmmcall[], l2_at_hlt[], l2_at_end[], l2_spin[], l2_spin_end[];
 
 #define L2_CODE 0x1000ull
 #define L2_OFF(label) (L2_CODE + (uint64_t)((label) - l2_code))
@@ -480,6 +480,54 @@ static void gif(void)
 	      (unsigned long)after);
 }
 
+/* A physical interrupt while L2 runs, L1 intercepting INTR with
+ * V_INTR_MASKING (as KVM): an INTR exit to L1 (APM 15.21.1: masked by the
+ * host's RFLAGS.IF, L1's at VMRUN, which nested_vmrun sets), not delivered
+ * to L1 until its own RFLAGS.IF allows it after STGI. L2 spins with its
+ * RFLAGS.IF clear (it does not gate physical interrupts with
+ * V_INTR_MASKING), then halts: an HLT exit means the interrupt was lost. */
+static void intr_exit(uint8_t *v)
+{
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} fw, ours;
+	uint64_t apic_base = 0;
+	__asm__ volatile("sidt %0" : "=m"(fw));
+	ours.limit = sizeof(g_gif_idt) - 1; /* set up by gif() */
+	ours.base = (uint64_t)(uintptr_t)g_gif_idt;
+	trap_rdmsr(0x1b, &apic_base);
+	uint64_t mmio = apic_base & 0xffffff000ull;
+	build_vmcb(v);
+	V8(v, C_TLB) = 1;
+	V64(v, S_RIP) = L2_OFF(l2_spin);
+	V32(v, C_MISC1) |= 1u; /* INTR */
+	V64(v, 0x060) = 1ull << 24; /* V_INTR_MASKING */
+	gif_count = 0;
+
+	uint64_t flags;
+	__asm__ volatile("pushfq; pop %0; cli" : "=r"(flags));
+	__asm__ volatile("lidt %0" : : "m"(ours) : "memory");
+	if (gif_x2)
+		__asm__ volatile("wrmsr" : : "c"(0x830), "a"(0x40000 | GIF_VEC), "d"(0) : "memory");
+	else
+		*(volatile uint32_t *)(uintptr_t)(mmio + 0x300) = 0x40000 | GIF_VEC;
+	uint32_t c = run(v);
+	uint64_t rip = V64(v, S_RIP);
+	uint64_t during = gif_count;
+	__asm__ volatile("sti" ::: "memory");
+	spin();
+	uint64_t after = gif_count;
+	__asm__ volatile("cli; lidt %0" : : "m"(fw) : "memory");
+	if (flags & (1ull << 9))
+		__asm__ volatile("sti");
+	check("nested.l2.intr.exit", c == 0x60 && rip >= L2_OFF(l2_spin) && rip < L2_OFF(l2_spin_end),
+	      "exit 0x%x at rip 0x%lx, expected INTR (0x60) inside L2's loop", c, (unsigned long)rip);
+	check("nested.l2.intr.to_l1", during == 0 && after == 1,
+	      "L1 took %lu interrupt(s) before its STI, %lu after (expected 0, 1)",
+	      (unsigned long)during, (unsigned long)after);
+}
+
 void checks_nested_svm(int expected)
 {
 	if (!expected || cpu_vendor() != VENDOR_AMD) {
@@ -526,6 +574,7 @@ void checks_nested_svm(int expected)
 	steps(v, hv_base);
 	vmload_vmsave(hv_base);
 	gif();
+	intr_exit(v);
 
 	trap_wrmsr(MSR_EFER, efer);
 	uefi_call_wrapper(BS->FreePages, 2, base, PG_COUNT);

@@ -1,11 +1,12 @@
 ; pnested.asm - the payload as a small hypervisor (checks_nested_svm.c):
 ; the VMRUN wrapper L1 uses, and the code of its guest L2.
 ;
-; nested_vmrun(vmcb_pa, regs): with interrupts off and GIF clear (CLGI, as
-; a hypervisor enters its guest), VMRUN the VMCB at vmcb_pa; after the
-; #VMEXIT, STGI and store L2's RBX, RCX, RDX, RSI, RDI in regs[0..4]. The
-; GPRs other than RAX/RSP are the processor's: L2 leaves its values in
-; them (APM 15.5.1, 15.6).
+; nested_vmrun(vmcb_pa, regs): as KVM enters its guest: interrupts off,
+; GIF clear (CLGI), then STI; VMRUN (RFLAGS.IF is set at VMRUN: with
+; V_INTR_MASKING it gates physical interrupts in L2, APM 15.21.1) and CLI
+; after the #VMEXIT; then STGI, RFLAGS as before, and L2's RBX, RCX, RDX,
+; RSI, RDI in regs[0..4]. The GPRs other than RAX/RSP are the
+; processor's: L2 leaves its values in them (APM 15.5.1, 15.6).
 bits 64
 default rel
 
@@ -23,7 +24,9 @@ nested_vmrun:
 	cli
 	mov rax, rdi
 	clgi
+	sti
 	vmrun
+	cli
 	stgi
 	popfq
 	xchg rsi, [rsp]		; regs; L2's RSI saved on the stack
@@ -94,6 +97,8 @@ global l2_at_hvmem:data hidden
 global l2_at_vmmcall:data hidden
 global l2_at_hlt:data hidden
 global l2_at_end:data hidden
+global l2_spin:data hidden
+global l2_spin_end:data hidden
 bits 32
 l2_code:
 	mov eax, 0x12345
@@ -134,6 +139,13 @@ l2_at_hlt:
 l2_at_end:
 	hlt
 	jmp l2_at_end
+l2_spin:				; a while, then HLT (exit)
+	mov ecx, 1000000
+.loop:
+	dec ecx
+	jnz .loop
+l2_spin_end:
+	hlt
 l2_handler:				; vector 0x40
 	mov dword [0x3800], 0x40
 	iretd
