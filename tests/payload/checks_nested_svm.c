@@ -528,6 +528,41 @@ static void intr_exit(uint8_t *v)
 	      (unsigned long)during, (unsigned long)after);
 }
 
+extern void spurious_isr(void);
+
+/* A gate for the APIC's spurious vector in the firmware's IDT while the
+ * nested checks run (OVMF has none: vector 0x0F is a reserved exception
+ * there); *saved gets the old one. */
+static struct gate *spurious_gate(struct gate *saved)
+{
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} idtr;
+	uint16_t cs;
+	uint64_t apic_base = 0;
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	trap_rdmsr(0x1b, &apic_base);
+	uint32_t svr;
+	if ((apic_base >> 10) & 1) {
+		uint64_t v = 0;
+		trap_rdmsr(0x80f, &v);
+		svr = (uint32_t)v;
+	} else {
+		svr = *(volatile uint32_t *)(uintptr_t)((apic_base & 0xffffff000ull) + 0xf0);
+	}
+	uint8_t vec = (uint8_t)svr;
+	if ((uint32_t)vec * 16 + 15 > idtr.limit)
+		return NULL;
+	struct gate *g = (struct gate *)(uintptr_t)idtr.base + vec;
+	uint64_t h = (uint64_t)(uintptr_t)spurious_isr;
+	*saved = *g;
+	*g = (struct gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+	/* gif() copies the firmware's IDT: it gets the gate too. */
+	return g;
+}
+
 void checks_nested_svm(int expected)
 {
 	if (!expected || cpu_vendor() != VENDOR_AMD) {
@@ -566,6 +601,8 @@ void checks_nested_svm(int expected)
 	check_vec("nested.hsave.unaligned.gp", trap_wrmsr(MSR_VM_HSAVE_PA, pa(PG_HSAVE) + 8), VEC_GP);
 	check_vec("nested.hsave.set", trap_wrmsr(MSR_VM_HSAVE_PA, pa(PG_HSAVE)), VEC_NONE);
 
+	struct gate saved_gate;
+	struct gate *sg = spurious_gate(&saved_gate);
 	build_l2(hv_base);
 	uint8_t *v = page(PG_VMCB);
 	build_vmcb(v);
@@ -577,5 +614,12 @@ void checks_nested_svm(int expected)
 	intr_exit(v);
 
 	trap_wrmsr(MSR_EFER, efer);
+	if (sg) {
+		uint64_t f;
+		__asm__ volatile("pushfq; pop %0; cli" : "=r"(f));
+		*sg = saved_gate;
+		if (f & (1ull << 9))
+			__asm__ volatile("sti");
+	}
 	uefi_call_wrapper(BS->FreePages, 2, base, PG_COUNT);
 }
