@@ -483,9 +483,11 @@ static void gif(void)
 /* A physical interrupt while L2 runs, L1 intercepting INTR with
  * V_INTR_MASKING (as KVM): an INTR exit to L1 (APM 15.21.1: masked by the
  * host's RFLAGS.IF, L1's at VMRUN, which nested_vmrun sets), not delivered
- * to L1 until its own RFLAGS.IF allows it after STGI. L2 spins with its
- * RFLAGS.IF clear (it does not gate physical interrupts with
- * V_INTR_MASKING), then halts: an HLT exit means the interrupt was lost. */
+ * to L1 until its own RFLAGS.IF allows it after STGI. L2 spins, then
+ * halts: an HLT exit means the interrupt was lost. L2's RFLAGS.IF is set:
+ * with V_INTR_MASKING it does not gate physical interrupts (QEMU: the host
+ * IF does, so this checks hv.efi's svm_run_asm_if), but Bochs 2.7 masks
+ * them when a VMRUN clears IF whatever V_INTR_MASKING says. */
 static void intr_exit(uint8_t *v)
 {
 	struct __attribute__((packed)) {
@@ -503,6 +505,7 @@ static void intr_exit(uint8_t *v)
 	V64(v, S_RIP) = L2_OFF(l2_spin);
 	V32(v, C_MISC1) |= 1u; /* INTR */
 	V64(v, 0x060) = 1ull << 24; /* V_INTR_MASKING */
+	V64(v, S_RFLAGS) = 0x202;
 	gif_count = 0;
 
 	uint64_t flags;
