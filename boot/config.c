@@ -3,7 +3,7 @@
  * calls, so it is unit-tested on the host.
  *
  * Keys: guest=<path>, guest_args=<load options>, log=error|warn|info|debug,
- * serial=<hex I/O port>|none, invariant_tsc=yes|no. Unknown keys and bad values are counted as
+ * serial=<hex I/O port>|none, invariant_tsc=yes|no, nested=on|off. Unknown keys and bad values are counted as
  * errors (reported by the loader) and otherwise ignored.
  */
 #include "config.h"
@@ -16,6 +16,7 @@ void config_defaults(struct hv_config *c)
 	c->log_level = LOG_INFO;
 	c->serial_port = 0x3f8;
 	c->invariant_tsc = false;
+	c->nested = false; /* today's behaviour: SVM hidden (README) */
 	c->errors = 0;
 	c->first_error[0] = '\0';
 }
@@ -126,6 +127,14 @@ static void apply(struct hv_config *c, const char *s, size_t n)
 			c->invariant_tsc = false;
 		else
 			error(c, "invariant_tsc must be yes or no", s, n);
+	} else if (key_is(s, klen, "nested")) {
+		/* docs/nested.md: SVM for the guest (AMD only) */
+		if (key_is(v, vlen, "on"))
+			c->nested = true;
+		else if (key_is(v, vlen, "off"))
+			c->nested = false;
+		else
+			error(c, "nested must be on or off", s, n);
 	} else {
 		error(c, "unknown key", s, n);
 	}

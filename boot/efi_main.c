@@ -22,6 +22,9 @@
  * stacks, VP structure and VP assist page. */
 #define RESIDENT_POOL_BYTES (2ull << 20)
 #define RESIDENT_PER_CPU_BYTES (128ull << 10)
+/* nested=on: per processor, the L2 context (VMCB and maps, 7 pages), the
+ * nested state and 64 shadow table pages (nested/nested.c), and room. */
+#define NESTED_PER_CPU_BYTES (320ull << 10)
 #define HOST_STACK_PAGES 4
 
 extern u8 core_blob_start[], core_blob_end[];
@@ -367,7 +370,8 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	/* Count the processors first: the pool grows with them. */
 	static struct boot_info probe;
 	discover_cpus(&probe);
-	u64 pool_bytes = RESIDENT_POOL_BYTES + probe.cpu_count * RESIDENT_PER_CPU_BYTES;
+	u64 pool_bytes = RESIDENT_POOL_BYTES + probe.cpu_count * RESIDENT_PER_CPU_BYTES +
+			 (cfg->nested ? probe.cpu_count * NESTED_PER_CPU_BYTES : 0);
 	u64 pages = core_pages + bi_pages + pool_bytes / PAGE_SIZE;
 	EFI_PHYSICAL_ADDRESS base = 0;
 	/* Reserved memory: the OS leaves it alone after ExitBootServices. */
@@ -399,6 +403,7 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	bi->log_level = (u32)cfg->log_level;
 	bi->serial_port = cfg->serial_port;
 	bi->invariant_tsc = cpu_invariant_tsc() || cfg->invariant_tsc;
+	bi->nested = cfg->nested;
 
 	struct pool pool;
 	pool_init(&pool, base + (core_pages + bi_pages) * PAGE_SIZE, pool_bytes, 0);

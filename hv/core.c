@@ -151,6 +151,7 @@ NORETURN void core_main(struct boot_info *bi, u64 cpu)
 	root_partition.tsc_hz = bi->tsc_hz;
 	root_partition.apic_hz = bi->apic_hz;
 	root_partition.invariant_tsc = bi->invariant_tsc;
+	root_partition.nested = bi->nested;
 	root_partition.cpu_count = bi->cpu_count;
 	for (u32 i = 0; i < bi->cpu_count; i++)
 		root_partition.cpu_apic[i] = bi->apic_id[i];

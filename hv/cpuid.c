@@ -80,7 +80,10 @@ void cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4, u
 			r[2] = (r[2] & ~(u32)BIT(4)) | ((guest_cr4 & CR4_PKE) ? (u32)BIT(4) : 0);
 		break;
 	case 0x80000001:
-		r[2] &= ~(u32)BIT(2); /* SVM: not offered to the guest */
+		if (!p->nested)
+			r[2] &= ~(u32)BIT(2); /* SVM: not offered to the guest */
+		else
+			r[2] &= ~(u32)BIT(12); /* SKINIT: not emulated (docs/nested.md) */
 		break;
 	case 0x80000007:
 		/* Invariant TSC: with AccessTscInvariantControls the guest
@@ -90,7 +93,16 @@ void cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4, u
 			r[3] = (r[3] & ~(u32)BIT(8)) | ((p->tsc_invariant_ctl & 1) ? (u32)BIT(8) : 0);
 		break;
 	case 0x8000000a: /* SVM revision and features (APM E.4.9) */
-		r[0] = r[1] = r[2] = r[3] = 0;
+		if (!p->nested) {
+			r[0] = r[1] = r[2] = r[3] = 0;
+			break;
+		}
+		/* nested=on: revision 1, the CPU's ASID count (L1's ASIDs are
+		 * virtual: all share the L2 context's), exactly the features
+		 * the emulation offers (docs/nested.md). */
+		r[0] = 1;
+		r[2] = 0;
+		r[3] = p->nested_svm_edx;
 		break;
 	default:
 		break;

@@ -79,14 +79,8 @@ enum hv_action hv_handle_resume(struct vp *vp, struct hv_exit *e)
 	return HV_ACT_RESUME;
 }
 
-/* SVM/VMX instructions in the guest: the guest sees no virtualization
- * extensions (CPUID hides them), so they are undefined opcodes. */
-enum hv_action hv_handle_virt_insn(struct vp *vp, struct hv_exit *e)
-{
-	vp_inject_ud(vp);
-	return HV_ACT_INJECTED;
-}
-HV_EXIT_HANDLER(exit_virt_insn, HV_EXIT_VIRT_INSN, hv_handle_virt_insn);
+/* SVM/VMX instructions in the guest: nested/nested.c (#UD unless
+ * nested=on offers SVM). */
 
 /* A triple fault in the guest would reset a real machine: log it with the
  * state, then reset the platform the way the firmware's reset would. */

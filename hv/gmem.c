@@ -21,6 +21,7 @@ void gmem_overlays_changed(struct partition *p)
 		if (p->overlays[i]->active)
 			f |= 1ull << ((p->overlays[i]->gpa >> 12) & 63);
 	p->overlay_filter = f;
+	p->slat_gen++; /* nested/: shadows built on the old view are stale */
 }
 
 struct overlay *gmem_overlay_scan(const struct partition *p, u64 gpa)
@@ -66,6 +67,7 @@ int gmem_protect_page(struct vp *vp, u64 gpa, enum slat_access acc)
 	if (i == p->protected_count)
 		p->protected_count++;
 	p->protected_pages[i] = (struct gmem_protected){ gpa, (u8)acc };
+	p->slat_gen++;
 	return gmem_show_page(vp, gpa);
 }
 

@@ -48,6 +48,7 @@ static int svm_probe(void)
 	svm.nrips = d & SVM_FEAT_NRIPS;
 	svm.flush_by_asid = d & SVM_FEAT_FLUSH_BY_ASID;
 	svm.asid_limit = b;
+	svm.features = d;
 	return 0;
 }
 
@@ -64,6 +65,7 @@ static int msrpm_set(struct svm_ctx *s, u32 msr, u32 access, bool on)
 		u8 m = (u8)(1u << (bit % 8));
 		s->msrpm[bit / 8] = on ? s->msrpm[bit / 8] | m : s->msrpm[bit / 8] & (u8)~m;
 	}
+	s->maps_gen++; /* an L2 context's merged maps are stale */
 	return 0;
 }
 
@@ -85,6 +87,7 @@ static int svm_io_intercept(struct vp *vp, u16 port, bool on)
 {
 	u8 *b = &svm_of(vp)->iopm[port / 8], m = (u8)(1u << (port % 8));
 	*b = on ? *b | m : *b & (u8)~m;
+	svm_of(vp)->maps_gen++;
 	return 0;
 }
 
@@ -105,7 +108,8 @@ static int svm_partition_create(struct partition *p, const struct boot_info *bi,
 	    slat_identity_with_hole(npt, 0, bi->phys_top, bi->resident_base,
 				    bi->resident_base + bi->resident_size))
 		return -1;
-	LOGI("svm: nested paging (%s pages) to %lx, hypervisor %lx-%lx hidden, nRIP %s",
+	LOGI("svm: features %x, nested paging (%s pages) to %lx, hypervisor %lx-%lx hidden, nRIP %s",
+	     svm.features,
 	     npt->fmt->has_1g ? "1G" : "2M", (unsigned long)bi->phys_top,
 	     (unsigned long)bi->resident_base, (unsigned long)(bi->resident_base + bi->resident_size),
 	     svm.nrips ? "yes" : "no");
@@ -171,6 +175,22 @@ static void svm_load_state(struct vp *vp, const struct guest_boot_state *g)
 {
 	load_state(svm_of(vp), g);
 	vp->gpr[GPR_RSP] = g->rsp;
+}
+
+/* INIT (hv/smp.c): a VP in L2 leaves it first (an INIT resets the
+ * processor, guest mode included; L1's INIT intercept is not emulated,
+ * docs/nested.md), and GIF is 1 again. */
+static void svm_init_state(struct vp *vp, const struct guest_boot_state *g)
+{
+	struct svm_ctx *s = svm_of(vp);
+	if (s->is_l2) {
+		s->reinject = 0;
+		s->vmcb->ctl.eventinj = 0;
+		svm_ctx_switch(vp, s->l1);
+		s = svm_of(vp);
+	}
+	svm_vgif(s, true);
+	svm_load_state(vp, g);
 }
 
 static void get_seg(struct seg_state *s, const struct vmcb_seg *v)
@@ -261,6 +281,10 @@ static int svm_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 	ctl->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			       SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			       SVM_INTERCEPT_SKINIT;
+	s->base_cr = ctl->intercept_cr;
+	s->base_misc1 = ctl->intercept_misc1;
+	s->base_misc2 = ctl->intercept_misc2;
+	s->is_l2 = c->l2;
 	ctl->iopm_base_pa = (u64)(uintptr_t)s->iopm;
 	ctl->msrpm_base_pa = (u64)(uintptr_t)s->msrpm;
 	ctl->guest_asid = asid;
@@ -273,12 +297,21 @@ static int svm_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 }
 
 /* Contexts share the GPRs (vp->gpr) except RSP, which the VMCB holds. */
-static void svm_ctx_switch(struct vp *vp, struct vp_ctx *c)
+void svm_ctx_switch(struct vp *vp, struct vp_ctx *c)
 {
 	struct svm_ctx *old = svm_of(vp), *s = c->be;
 	if (old && old != s) {
 		old->vmcb->save.rsp = vp->gpr[GPR_RSP];
 		vp->gpr[GPR_RSP] = s->vmcb->save.rsp;
+		/* The host deadline is the VP's, not a context's: it moves
+		 * with the switch (L1 <-> L2, docs/nested.md). */
+		if (old->deadline) {
+			u64 d = old->deadline;
+			vp->be = old;
+			svm_set_deadline(vp, 0);
+			vp->be = s;
+			svm_set_deadline(vp, d);
+		}
 	}
 	vp->cur = c;
 	vp->be = s;
@@ -326,7 +359,10 @@ static inline __attribute__((always_inline)) void run_once(struct vp *vp, struct
 		vmcb->ctl.eventinj = s->reinject;
 	vmcb->save.rax = vp->gpr[GPR_RAX];
 	vmcb->save.rsp = vp->gpr[GPR_RSP];
-	svm_run_asm(vp->gpr, (u64)(uintptr_t)vmcb, s->host_save_pa);
+	if (__builtin_expect(s->host_if, 0))
+		svm_run_asm_if(vp->gpr, (u64)(uintptr_t)vmcb, s->host_save_pa);
+	else
+		svm_run_asm(vp->gpr, (u64)(uintptr_t)vmcb, s->host_save_pa);
 	vp->gpr[GPR_RAX] = vmcb->save.rax;
 	vp->gpr[GPR_RSP] = vmcb->save.rsp;
 	/* An intercepted NMI stays pending until GIF is set (APM 15.17): take
@@ -414,10 +450,7 @@ static enum be_deadline svm_deadline_kind(void) { return BE_DEADLINE_ON_INTR; }
 static const u8 vmmcall_insn[3] = { 0x0f, 0x01, 0xd9 };
 
 /* Defined in svm_exit.c. */
-int svm_advance_rip(struct vp *vp, const struct hv_exit *e);
 int svm_inject_irq(struct vp *vp, u8 vector);
-void svm_set_deadline(struct vp *vp, u64 tsc);
-void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
 void svm_inject_nmi(struct vp *vp);
 u64 svm_read_reg(struct vp *vp, enum guest_reg r);
 enum be_msr_result svm_msr_read(struct vp *vp, u32 msr, u64 *val);
@@ -440,7 +473,7 @@ const struct backend svm_backend = {
 	.deadline_kind = svm_deadline_kind,
 	.msr_intercept = svm_msr_intercept,
 	.io_intercept = svm_io_intercept,
-	.vp_load_state = svm_load_state,
+	.vp_load_state = svm_init_state,
 	.vp_get_state = svm_get_state,
 	.vp_set_state = svm_set_state,
 	.tlb_flush = svm_tlb_flush,
@@ -452,4 +485,8 @@ const struct backend svm_backend = {
 	.hypercall_insn = vmmcall_insn,
 	.dump = svm_dump,
 	.hw_features = svm_hw_features,
+	.nested_features = svm_nested_features,
+	.nested_insn = svm_nested_insn,
+	.nested_enter = svm_nested_enter,
+	.nested_exit = svm_nested_exit,
 };

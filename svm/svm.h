@@ -13,6 +13,8 @@
 
 #include "vp.h"
 
+struct nested_run;
+
 /* Per physical processor: what VMRUN and the host need whichever context
  * runs. */
 struct svm_cpu {
@@ -35,17 +37,60 @@ struct svm_ctx {
 	struct slat *slat;   /* its nested page tables (vp_ctx.slat) */
 	bool want_window;    /* inject_irq asked for an interrupt window */
 	bool intr_rearm;     /* a deadline's INTR intercept waits for the guest's IRET */
+	/* Nested (svm_nested.c, docs/nested.md). In L1's context: */
+	bool vgif_clear;     /* L1's virtual GIF is 0 (CLGI, #VMEXIT) */
+	u32 l1_tpr;          /* L1's local APIC TPR while its GIF is 0 */
+	u32 base_cr, base_misc1, base_misc2; /* the backend's own intercepts (ctx_create) */
+	u32 maps_gen;        /* bumped when its MSR/IO maps change */
+	/* In an L2 context (is_l2): L1's VMCB (VMCB12) and its intercepts as
+	 * VMRUN read them. */
+	bool is_l2;
+	bool host_if;        /* L2 with V_INTR_MASKING, L1's IF set at VMRUN */
+	bool l2_shadow;      /* runs on the shadow of L1's nested page tables */
+	struct vp_ctx *l1;
+	u64 vmcb12_pa;
+	u64 l1_rax;          /* L1's RAX at VMRUN (the VMCB12 address) */
+	u32 l1_cr, l1_dr, l1_exc, l1_misc1, l1_misc2, l1_misc3;
+	u64 l1_msrpm_pa, l1_iopm_pa;
+	/* The merged maps (svm_nested.c merge_maps): what they were built
+	 * from, and where the L1 context's own map has bits (qword indexes). */
+	u64 merged_msrpm_src, merged_iopm_src; /* L1's map, or 1: ours alone */
+	u32 merged_gen;
+	struct svm_ctx *merged_for;
+	u16 own_msr[16], own_io[16];
+	u8 n_own_msr, n_own_io;
+	bool own_many;       /* more than 16 each: OR every qword */
+	u64 reflected, handled; /* L2 exits given to L1 / kept (counters) */
 };
 
 struct svm_global {
 	bool nrips;
 	bool flush_by_asid;
 	u32 asid_limit;      /* CPUID 0x8000000A EBX: number of ASIDs */
+	u32 features;        /* CPUID 0x8000000A EDX */
 };
 
 extern struct svm_global svm;
 
 void svm_run_asm(u64 *gpr, u64 vmcb_pa, u64 host_save_pa);
+void svm_run_asm_if(u64 *gpr, u64 vmcb_pa, u64 host_save_pa); /* host IF=1 across VMRUN */
+void svm_ctx_switch(struct vp *vp, struct vp_ctx *c);
+u64 svm_efer_valid_mask(void);
+/* svm_nested.c: does L1 intercept this exit of L2 (APM 15.9-15.13)? */
+bool svm_l1_wants(const struct svm_ctx *s, u32 code, const u64 *gpr, u64 info1);
+void svm_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2);
+void svm_decode_l2(struct vp *vp, struct hv_exit *e);
+u32 svm_nested_features(void);
+void svm_vgif(struct svm_ctx *s, bool set);
+int svm_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struct nested_run *run);
+void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush);
+/* svm_exit.c */
+int svm_advance_rip(struct vp *vp, const struct hv_exit *e);
+void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
+void svm_set_deadline(struct vp *vp, u64 tsc);
+/* svm_vmcb_check.c: APM 15.5.1's VMRUN consistency checks on a VMCB,
+ * pure (host tests): 0 if it may run, else what fails (a name for logs). */
+const char *svm_vmcb_check(const struct vmcb *v, u32 phys_bits, u64 efer_valid, u64 cr4_valid);
 void svm_decode_exit(struct vp *vp, struct hv_exit *e);
 /* svm_exit.c: the deadline and interrupt-window exits (APM 15.21). */
 enum hv_exit_reason svm_event_exit(struct svm_ctx *s, u32 code);

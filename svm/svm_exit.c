@@ -75,12 +75,17 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_IRET:
 	case SVM_EXIT_VINTR:
-		e->reason = svm_event_exit(s, code);
+		/* In L2, svm_decode_l2 decides whose they are first. */
+		e->reason = s->is_l2 ? HV_EXIT_UNKNOWN : svm_event_exit(s, code);
 		break;
 	default:
 		e->reason = HV_EXIT_UNKNOWN;
 		break;
 	}
+	/* The one question the exit path asks about nesting, last, so that
+	 * L1's exits pay one compare (docs/nested.md). */
+	if (__builtin_expect(s->is_l2, 0))
+		svm_decode_l2(vp, e);
 }
 
 int svm_advance_rip(struct vp *vp, const struct hv_exit *e)
@@ -100,14 +105,27 @@ int svm_advance_rip(struct vp *vp, const struct hv_exit *e)
 
 void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error)
 {
+	struct svm_ctx *s = svm_of(vp);
+	/* Into L2, an exception L1 intercepts is an exit to L1 (injected
+	 * events bypass the intercept checks, APM 15.20). */
+	if (__builtin_expect(s->is_l2, 0) && vector < 32 && ((s->l1_exc >> vector) & 1)) {
+		svm_nested_exit(vp, SVM_EXIT_EXCP_BASE + vector, has_error ? error : 0,
+				vector == 14 ? s->vmcb->save.cr2 : 0);
+		return;
+	}
 	u64 ev = vector | SVM_EVTINJ_TYPE_EXC | SVM_EVTINJ_VALID;
 	if (has_error)
 		ev |= SVM_EVTINJ_EV | ((u64)error << 32);
-	svm_of(vp)->vmcb->ctl.eventinj = ev;
+	s->vmcb->ctl.eventinj = ev;
 }
 
 void svm_inject_nmi(struct vp *vp)
 {
+	struct svm_ctx *s = svm_of(vp);
+	if (__builtin_expect(s->is_l2, 0) && (s->l1_misc1 & SVM_INTERCEPT_NMI)) {
+		svm_nested_exit(vp, SVM_EXIT_NMI, 0, 0);
+		return;
+	}
 	svm_of(vp)->vmcb->ctl.eventinj = 2 | SVM_EVTINJ_TYPE_NMI | SVM_EVTINJ_VALID;
 }
 
@@ -260,7 +278,7 @@ u64 svm_read_reg(struct vp *vp, enum guest_reg r)
 }
 
 /* EFER bits this CPU implements (APM 3.1.7); a write of any other is #GP. */
-static u64 efer_valid_mask(void)
+u64 svm_efer_valid_mask(void)
 {
 	static u64 mask;
 	if (!mask) {
@@ -281,8 +299,10 @@ enum be_msr_result svm_msr_read(struct vp *vp, u32 msr, u64 *val)
 	case MSR_EFER: /* SVME reads as the guest last wrote it */
 		*val = svm_read_reg(vp, GREG_EFER);
 		return BE_MSR_OK;
-	case MSR_AMD_VM_CR: /* SVM disabled and locked, as firmware leaves it */
-		*val = VM_CR_LOCK | VM_CR_SVMDIS;
+	case MSR_AMD_VM_CR:
+		/* nested=off: SVM disabled and locked, as firmware leaves it;
+		 * nested=on: enabled and locked (APM 15.30.1). */
+		*val = VM_CR_LOCK | (vp->part->nested ? 0 : VM_CR_SVMDIS);
 		return BE_MSR_OK;
 	case MSR_AMD_VM_HSAVE_PA: /* the real one is hypervisor memory */
 		*val = s->guest_hsave;
@@ -298,7 +318,7 @@ enum be_msr_result svm_msr_write(struct vp *vp, u32 msr, u64 val)
 	struct vmcb_save *v = &s->vmcb->save;
 	switch (msr) {
 	case MSR_EFER:
-		if (val & ~efer_valid_mask())
+		if (val & ~svm_efer_valid_mask())
 			return BE_MSR_GP;
 		/* APM 14.6.1: LME may not change while paging is on. */
 		if ((v->cr0 & CR0_PG) && ((val ^ v->efer) & EFER_LME))
@@ -309,8 +329,8 @@ enum be_msr_result svm_msr_write(struct vp *vp, u32 msr, u64 val)
 		return BE_MSR_OK;
 	case MSR_AMD_VM_CR: /* locked: writes to LOCK and SVMDIS are ignored */
 		return BE_MSR_OK;
-	case MSR_AMD_VM_HSAVE_PA:
-		if (val & (PAGE_SIZE - 1))
+	case MSR_AMD_VM_HSAVE_PA: /* APM 15.30.4: page-aligned, a legal address */
+		if ((val & (PAGE_SIZE - 1)) || (val >> vp->part->phys_addr_bits))
 			return BE_MSR_GP;
 		s->guest_hsave = val;
 		return BE_MSR_OK;

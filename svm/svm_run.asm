@@ -9,9 +9,12 @@ default rel
 
 %include "gpr.inc"
 
-section .text
-global svm_run_asm
-svm_run_asm:
+; The body, once per entry point: IF_ON 1 enables interrupts in the host
+; across VMRUN (svm_run_asm_if), for an L2 whose L1 asked for V_INTR_MASKING
+; with its own RFLAGS.IF set: physical interrupts are then masked by the
+; host's RFLAGS.IF (APM 15.21.1), which must be L1's. The host still runs
+; with GIF=0: nothing is taken in the host between STI and CLI.
+%macro RUN_BODY 1
 	push rbp
 	push rbx
 	push r12
@@ -23,7 +26,13 @@ svm_run_asm:
 	mov rax, rsi
 	GUEST_GPRS_LOAD
 	vmload			; [rax]
+%if %1
+	sti
+%endif
 	vmrun			; [rax]
+%if %1
+	cli
+%endif
 	vmsave			; [rax]; RAX = vmcb_pa again (restored from host save)
 	GUEST_GPRS_STORE
 	add rsp, 8
@@ -36,5 +45,15 @@ svm_run_asm:
 	pop rbx
 	pop rbp
 	ret
+%endmacro
+
+section .text
+global svm_run_asm
+svm_run_asm:
+	RUN_BODY 0
+
+global svm_run_asm_if
+svm_run_asm_if:
+	RUN_BODY 1
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -148,13 +148,23 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_EVTINJ_TYPE_EXC (3ull << 8)
 
 /* VMCB V_INTR fields (APM 15.21.4, B-1 offset 0x60). */
+#define SVM_VINTR_V_TPR 0xffull
 #define SVM_VINTR_V_IRQ BIT(8)
+#define SVM_VINTR_V_PRIO (0xfull << 16)
 #define SVM_VINTR_V_IGN_TPR BIT(20)
+#define SVM_VINTR_MASKING BIT(24)
+#define SVM_VINTR_VECTOR (0xffull << 32)
+#define SVM_INTERCEPT_VMRUN_BIT 0 /* misc2 */
+#define SVM_INTERCEPT_HLT BIT(24)
+#define SVM_EXIT_CR0_READ 0x00
+#define SVM_EXIT_DR0_READ 0x20
+#define SVM_EXIT_INVLPG 0x79
 
 /* CPUID 0x8000000A EDX (APM E.4.9). */
 #define SVM_FEAT_NPT BIT(0)
 #define SVM_FEAT_NRIPS BIT(3)
 #define SVM_FEAT_FLUSH_BY_ASID BIT(6)
+#define SVM_EVTINJ_TYPE_MASK (7ull << 8)
 /* TLB_CONTROL (APM 15.16.1) */
 #define SVM_TLB_FLUSH_ALL 1      /* every ASID: the only value without FlushByAsid */
 #define SVM_TLB_FLUSH_ASID 3

@@ -9,6 +9,10 @@
 #   5. svm-bochs-payload: the same on Bochs ryzen (AMD SVM with nRIP save)
 #   5b. the host fuzz targets (tests/fuzz/run.sh --quick: corpus replay
 #      and a seed-1 run of each, docs/reliability.md)
+#   5c. nested=on (issue 16, docs/nested.md): svm-nested, svm-nested-smp2
+#      (QEMU SVM, 1 and 2 CPUs) and svm-bochs-nested, svm-bochs-nested-smp2
+#      (Bochs ryzen): the payload is itself a hypervisor
+#      (checks_nested_svm.c)
 #   6. Linux (tests/linux/, switches below): Debian's stock kernel under
 #      hv.efi on QEMU SVM, 1 CPU: svm-linux (detection, the Hyper-V leaves
 #      against the payload's CPUID, reference TSC page clocksource and its
@@ -85,6 +89,9 @@ fi
 if [[ $have_payload == 1 && $have_hv == 1 ]]; then
 	start_run svm-payload-smp2 --guest payload --smp 2
 	start_run svm-payload-smp4 --guest payload --smp 4
+	# nested=on: the payload runs its own guest (docs/nested.md).
+	start_run svm-nested --guest payload --nested
+	start_run svm-nested-smp2 --guest payload --nested --smp 2
 fi
 # Boot paths (section 4): hv.efi started from the UEFI shell with a command
 # line that overrides hv.cfg; and a guest that fails to load, after which
@@ -127,7 +134,9 @@ bochs_runs=("vmx-payload tigerlake vmx unrestricted.guest"
 	"vmx-payload-smp2 tigerlake vmx unrestricted.guest 2"
 	"vmx-payload-smp4 tigerlake vmx unrestricted.guest 4"
 	"svm-bochs-payload-smp2 ryzen svm nRIP.yes 2"
-	"svm-bochs-payload-smp4 ryzen svm nRIP.yes 4")
+	"svm-bochs-payload-smp4 ryzen svm nRIP.yes 4"
+	"svm-bochs-nested ryzen svm nRIP.yes"
+	"svm-bochs-nested-smp2 ryzen svm nRIP.yes 2")
 bochs_pid=
 if [[ $have_payload == 1 && $have_hv == 1 && "${HV_NO_BOCHS:-0}" != 1 ]] &&
 	command -v bochs-bin >/dev/null; then
@@ -139,8 +148,10 @@ if [[ $have_payload == 1 && $have_hv == 1 && "${HV_NO_BOCHS:-0}" != 1 ]] &&
 		for spec in "${bochs_runs[@]}"; do
 			read -r bname bmodel _ _ bsmp <<<"$spec"
 			rc=0
+			bnested=()
+			[[ $bname != *nested* ]] || bnested=(--nested)
 			tests/run-bochs.sh --name "$bname" --model "$bmodel" --timeout "$bochs_timeout" \
-				--smp "${bsmp:-1}" \
+				--smp "${bsmp:-1}" "${bnested[@]}" \
 				>"$HV_BUILD/$bname.run.txt" 2>&1 </dev/null || rc=$?
 			[[ $rc == 0 ]] || echo "run-bochs.sh exited $rc" >>"$HV_BUILD/$bname.run.txt"
 		done
@@ -306,6 +317,27 @@ for n in 2 4; do
 	fi
 done
 
+# nested_checks NAME: with nested=on the payload ran its guest to the end
+# (checks_nested_svm.c: the last L2 exit, the GIF check).
+nested_checks() {
+	local name="$1" clean="$HV_BUILD/$1.clean.log" c
+	for c in nested.l2.hlt.exit nested.vmcb_invalid.asid0 nested.gif.stgi_delivers; do
+		tally "harness.$name.ran_$c" "$(grep -q "^PASS: $c\$" "$clean" && echo 1 || echo 0)" \
+			"no 'PASS: $c'"
+	done
+}
+
+# ---- 2c. nested=on: the payload as a hypervisor (QEMU SVM, 1 and 2 CPUs) ----
+for name in svm-nested svm-nested-smp2; do
+	section "$name: payload.efi under hv.efi with nested=on (QEMU SVM)"
+	if [[ $have_payload == 1 && $have_hv == 1 ]]; then
+		wait_run "$name"
+		check_payload "$name" required
+		[[ $name != *smp2 ]] || smp_checks "$name" 2
+		nested_checks "$name"
+	fi
+done
+
 # ---- 3. negative control: the payload without a hypervisor ----------------
 section "svm-payload-nohv: payload.efi without hv.efi (negative control)"
 if [[ $have_payload == 0 ]]; then
@@ -444,6 +476,7 @@ for spec in "${bochs_runs[@]}"; do
 		check_payload "$bname" or-exit-log
 		read -r _ _ bbackend bextra bsmp <<<"$spec"
 		smp_checks "$bname" "${bsmp:-1}"
+		[[ $bname != *nested* ]] || nested_checks "$bname"
 		tally "harness.$bname.backend_$bbackend" \
 			"$(grep -qF "hv.efi: hypervisor launched ($bbackend)" "$HV_BUILD/$bname.clean.log" && echo 1 || echo 0)" \
 			"no 'hv.efi: hypervisor launched ($bbackend)' in the log"

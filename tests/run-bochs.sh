@@ -3,7 +3,10 @@
 #
 #   tests/run-bochs.sh --model tigerlake|ryzen|corei7_skylake_x [--name NAME] [--timeout S]
 #                      [--log FILE] [--guest NAME] [--no-hv] [--ips N]
-#                      [--hv-log error|warn|info|debug] [--smp N]
+#                      [--hv-log error|warn|info|debug] [--smp N] [--nested]
+#
+# --nested: nested=on in hv.cfg and in the payload's load options (SVM for
+# the guest, docs/nested.md; tests/payload/checks_nested_svm.c).
 #
 # tigerlake is Intel VMX (EPT, VPID, unrestricted guest), ryzen is AMD SVM
 # with nRIP save. Builds build/bochs-NAME/ with a FAT16 disk image esp.img
@@ -47,6 +50,7 @@ ips=120000000
 hv_log=
 linux=0
 guest_args=
+nested=0
 
 smp=1
 while [[ $# -gt 0 ]]; do
@@ -57,6 +61,7 @@ while [[ $# -gt 0 ]]; do
 	--log) log="${2:?--log needs a value}"; shift ;;
 	--guest) guest="${2:?--guest needs a value}"; shift ;;
 	--no-hv) no_hv=1 ;;
+	--nested) nested=1 ;;
 	--ips) ips="${2:?--ips needs a value}"; shift ;;
 	--smp) smp="${2:?--smp needs a value}"; shift ;;
 	--hv-log) hv_log="${2:?--hv-log needs a value}"; shift ;;
@@ -133,8 +138,9 @@ elif [[ $no_hv == 1 ]]; then
 else
 	mcopy -i "$img" "$hv_efi" ::/EFI/BOOT/BOOTX64.EFI
 	mcopy -i "$img" "$guest_efi" "::/EFI/hv/$guest.efi"
-	printf 'guest=\\EFI\\hv\\%s.efi\nguest_args=\n' "$guest" >"$dir/hv.cfg"
+	printf 'guest=\\EFI\\hv\\%s.efi\nguest_args=%s\n' "$guest" "$([[ $nested == 0 ]] || echo nested=on)" >"$dir/hv.cfg"
 	[[ -z "$hv_log" ]] || printf 'log=%s\n' "$hv_log" >>"$dir/hv.cfg"
+	[[ $nested == 0 ]] || printf 'nested=on\n' >>"$dir/hv.cfg"
 	mcopy -i "$img" "$dir/hv.cfg" ::/EFI/hv/hv.cfg
 fi
 

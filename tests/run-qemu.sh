@@ -5,7 +5,7 @@
 #                     [--log FILE] [--timeout SECONDS] [--name NAME]
 #                     [--cfg-guest PATH] [--startup CMD] [--no-bootx64]
 #                     [--guest-args ARGS] [--linux] [--hv-log LEVEL]
-#                     [--accel tcg|kvm|auto]
+#                     [--accel tcg|kvm|auto] [--nested]
 #
 # Builds the ESP directory build/esp-NAME/:
 #   EFI/BOOT/BOOTX64.EFI   build/hv.efi (with --no-hv: the guest itself)
@@ -25,6 +25,10 @@
 # hvtest=facts, see tests/linux/init). With --no-hv the UEFI shell starts
 # the kernel with the same command line (startup.nsh). --hv-log sets log=
 # in hv.cfg.
+#
+# --nested: nested=on in hv.cfg (SVM for the guest, docs/nested.md), and
+# nested=on added to the guest's load options (the payload then expects
+# SVM, tests/payload/checks_nested_svm.c).
 #
 # --accel: tcg (the default, what the tests use: -cpu qemu64,+svm,+npt,
 # the same on every machine), kvm (-accel kvm -cpu host: the host's own
@@ -60,11 +64,13 @@ no_bootx64=0
 linux=0
 hv_log=
 accel=tcg
+nested=0
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--interactive) interactive=1 ;;
 	--no-hv) no_hv=1 ;;
+	--nested) nested=1 ;;
 	--guest) guest="${2:?--guest needs a value}"; shift ;;
 	--accel) accel="${2:?--accel needs tcg, kvm or auto}"; shift ;;
 	--smp) smp="${2:?--smp needs a value}"; shift ;;
@@ -82,6 +88,7 @@ while [[ $# -gt 0 ]]; do
 	esac
 	shift
 done
+[[ $nested == 0 ]] || guest_args="${guest_args:+$guest_args }nested=on"
 
 if [[ $linux == 1 ]]; then
 	guest=linux
@@ -138,6 +145,7 @@ else
 	printf 'guest=%s\nguest_args=%s\ninvariant_tsc=yes\n' "$cfg_guest" "$guest_args" \
 		>"$esp/EFI/hv/hv.cfg"
 	[[ -z "$hv_log" ]] || printf 'log=%s\n' "$hv_log" >>"$esp/EFI/hv/hv.cfg"
+	[[ $nested == 0 ]] || printf 'nested=on\n' >>"$esp/EFI/hv/hv.cfg"
 fi
 [[ -z "$startup" ]] || printf '%s\r\n' "$startup" >"$esp/startup.nsh"
 

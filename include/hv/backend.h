@@ -16,6 +16,7 @@ struct boot_info;
 struct guest_boot_state;
 struct vp_ctx;
 struct pool;
+struct nested_run;
 
 /* Guest state a handler may need, read through the backend. */
 enum guest_reg {
@@ -153,6 +154,30 @@ struct backend {
 	void (*dump)(struct vp *vp);
 	/* Leaf 0x40000006 EAX bits for what this backend uses. */
 	u32 (*hw_features)(void);
+
+	/* ---- nested virtualization (docs/nested.md); NULL: not offered ---- */
+	/* CPUID 0x8000000A EDX: the SVM features the emulation offers. */
+	u32 (*nested_features)(void);
+	/* L1's SVM instruction e (HV_EXIT_VIRT_INSN in L1's context),
+	 * emulated: *act is the dispatcher's action. Returns 1 for a VMRUN
+	 * that passed its checks (L1's RIP is past it): *run says what L2
+	 * runs on; the caller sets l2->slat and calls nested_enter. */
+	int (*nested_insn)(struct vp *vp, struct hv_exit *e, enum hv_action *act,
+			   struct nested_run *run);
+	/* Enter L2: l2's control structure from L1's VMCB and the backend's
+	 * own intercepts, l2 made current; flush: its ASID's TLB first. */
+	void (*nested_enter)(struct vp *vp, struct vp_ctx *l2, bool flush);
+	/* Leave L2 for L1 with L2's exit as it happened (code 0), or with
+	 * (code, info1, info2) in its place; L1 becomes current. */
+	void (*nested_exit)(struct vp *vp, u64 code, u64 info1, u64 info2);
+};
+
+/* What L1's accepted VMRUN asks for (backend nested_insn). */
+struct nested_run {
+	u64 l1_root; /* L1's nested page table root (nCR3), when np */
+	bool np;     /* L1 enabled nested paging for L2 */
+	bool flush;  /* L1 asked for a TLB flush (TLB_CONTROL) */
+	bool invalid; /* the VMCB failed its checks: VMEXIT_INVALID (counters) */
 };
 
 /* ASIDs (SVM) and VPIDs (VMX) tag a context's translations; 0 is the

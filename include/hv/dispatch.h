@@ -13,7 +13,6 @@ void dispatch_exit(struct vp *vp, struct hv_exit *e);
 int dispatch_table_init(void);
 
 /* Handlers the core itself owns (dispatch.c). */
-enum hv_action hv_handle_virt_insn(struct vp *vp, struct hv_exit *e);
 enum hv_action hv_handle_shutdown(struct vp *vp, struct hv_exit *e);
 enum hv_action hv_handle_resume(struct vp *vp, struct hv_exit *e);
 

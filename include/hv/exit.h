@@ -26,6 +26,8 @@ enum hv_exit_reason {
 	HV_EXIT_NMI,        /* a physical NMI: a kick from another VP, or the guest's */
 	HV_EXIT_INTR_WINDOW, /* the guest can take the interrupt inject_irq held back */
 	HV_EXIT_DEADLINE,   /* the TSC reached set_deadline's value */
+	HV_EXIT_NESTED,     /* an L2 exit that L1 intercepts: reflected to L1 (nested/) */
+	HV_EXIT_NESTED_NPF, /* an L2 second-level fault on the shadow tables (nested/) */
 	HV_EXIT_UNKNOWN,    /* a raw exit the backend cannot classify; last (the
 			     * dispatcher clamps to it) */
 	HV_EXIT__COUNT

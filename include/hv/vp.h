@@ -76,6 +76,7 @@ struct vp_ctx {
 	struct slat *slat; /* the second-level tables it runs on: part->slat[vtl] */
 	u8 vtl;
 	bool live;         /* created (ctx_create) */
+	bool l2;           /* a nested guest's context (vp->l2, docs/nested.md) */
 	/* TLFS 7.8.7: the VP assist page (HV_X64_MSR_VP_ASSIST_PAGE). All
 	 * VPs share the VTL's second-level tables, so every VP sees each
 	 * VP's page at its GPA. */
@@ -153,6 +154,13 @@ struct partition {
 	 * fraction: time_ref_to_tsc without a division (hv/time.c). */
 	u64 ref_tsc_int, ref_tsc_frac;
 	u64 crash_p[5]; /* TLFS 4.3: guest crash parameters P0-P4 */
+	/* Nested virtualization (docs/nested.md): hv.cfg nested=on and a
+	 * backend that emulates it; CPUID 0x8000000A EDX as emulated. */
+	bool nested;
+	u32 nested_svm_edx;
+	/* Bumped when what a GPA maps to changes for the guest (overlays,
+	 * protected pages, hv/gmem.c): shadow tables built before are stale. */
+	volatile u32 slat_gen;
 	/* Second-level tables per VTL, each with its own permissions (TLFS
 	 * 15.9); built by the backend's partition_create, VTL 0 only now. */
 	struct slat slat[HV_VTL_COUNT];
@@ -217,6 +225,12 @@ struct vp {
 	 * cur. ctx[0] only for now. */
 	struct vp_ctx *cur;
 	struct vp_ctx ctx[HV_VTL_COUNT];
+	/* The nested guest (L2) of the VP's VTL 0 (docs/nested.md): its own
+	 * control structure and ASID, on the shadow of L1's nested page
+	 * tables; created with the VP when hv.cfg says nested=on. `nested`
+	 * is nested/'s per-VP state (the shadow tables, counters). */
+	struct vp_ctx l2;
+	void *nested;
 	void *be_cpu; /* the backend's per-physical-processor state (VMXON
 		       * region, host save areas): shared by the contexts */
 	struct apic_timer_loan apic_timer; /* hv/apictimer.c */

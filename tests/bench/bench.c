@@ -46,6 +46,8 @@
 /* bloops.asm: each returns the TSC ticks of n iterations. */
 uint64_t bl_empty(uint64_t n) HIDDEN;
 uint64_t bl_cpuid(uint64_t n, uint32_t leaf) HIDDEN;
+uint64_t bl_nested_cpuid(uint64_t n, uint64_t vmcb_pa) HIDDEN;
+extern const char bl_l2_code[] HIDDEN, bl_l2_code_end[] HIDDEN;
 uint64_t bl_rdmsr(uint64_t n, uint32_t msr) HIDDEN;
 uint64_t bl_wrmsr(uint64_t n, uint32_t msr, uint64_t val) HIDDEN;
 uint64_t bl_hcall(uint64_t n, void *page, uint64_t rcx, uint64_t rdx, uint64_t r8) HIDDEN;
@@ -91,7 +93,8 @@ void ptrap_unexpected(uint64_t *frame);
 
 /* K_HCALL_CLEAR: a SynIC call, then the guest empties what it filled
  * (bl_hcall_clear): `clear` says what. */
-enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE, K_HCALL_CLEAR };
+enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE, K_HCALL_CLEAR,
+	    K_NESTED_CPUID };
 enum clear { CLR_NONE, CLR_SLOT, CLR_FLAGS };
 
 struct op {
@@ -158,6 +161,12 @@ static const struct op ops[] = {
 	  .priv = PRIV_SIGNAL },
 	{ "hcall_post_message", K_HCALL_CLEAR, .a = 0x005C, .b = IN_GPA,
 	  .in = { BENCH_MSG_CONN, 1 | (16ull << 32), 0x1234 }, .priv = PRIV_POST, .clear = CLR_SLOT },
+	/* nested=on (docs/nested.md): an L2 CPUID that L1 intercepts and
+	 * handles, L2 -> L1 -> L2; skipped unless the guest sees SVM. */
+	{ "nested_cpuid_l2_l1_l2", K_NESTED_CPUID, .a = 0 },
+	/* The same with L1's MSR and I/O permission maps on (as KVM has
+	 * them): hv.efi merges them into L2's at every VMRUN. */
+	{ "nested_cpuid_l2_l1_l2_maps", K_NESTED_CPUID, .a = 1 },
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -172,6 +181,8 @@ static struct {
 	uint8_t *tsc_page;     /* enabled reference TSC page (valid), or NULL */
 	uint8_t *simp, *siefp; /* VP 0's SynIC pages, with the ports: or NULL */
 	uint64_t base;         /* median ticks of bl_empty(ITERS) */
+	uint64_t vmcb;         /* nested: L1's VMCB for L2 (nested_setup), or 0 */
+	uint64_t vmcb_maps;    /* the same with L1's MSR and I/O maps on */
 	int64_t result[NOPS];  /* ticks x 10 per operation */
 	int have[NOPS];
 } g;
@@ -269,6 +280,7 @@ static uint64_t run_loop(const struct op *o, uint64_t n)
 		uint64_t base = (((uint64_t)hi << 32) | lo) & 0x000ffffffffff000ull;
 		return bl_store32(n, (volatile uint32_t *)(uintptr_t)(base + o->a), 0);
 	}
+	case K_NESTED_CPUID: return bl_nested_cpuid(n, o->a ? g.vmcb_maps : g.vmcb);
 	case K_EMPTY:
 	default: return bl_empty(n);
 	}
@@ -305,6 +317,9 @@ static const char *prepare(const struct op *o)
 		if (lo & (1u << 10))
 			return "the APIC is in x2APIC mode";
 	}
+	if (o->kind == K_NESTED_CPUID)
+		return (o->a ? g.vmcb_maps : g.vmcb) ? NULL
+						      : "SVM not offered to the guest (hv.cfg nested=off)";
 	if (o->kind != K_HCALL && o->kind != K_HCALL_CLEAR)
 		return NULL;
 	if (!g.hc_page)
@@ -500,6 +515,72 @@ static void setup_synic(void)
 		   ok ? "ok" : "failed");
 	if (ok)
 		g.simp = p, g.siefp = p + PAGE;
+/* nested=on (docs/nested.md): the guest sees SVM. Turn EFER.SVME on and
+ * build a VMCB (APM appendix B offsets) whose L2, 32-bit protected mode
+ * without paging, runs bl_l2_code at L2 GPA 0x1000 on four levels of
+ * nested page tables mapping that page; CPUID intercepted. One checked
+ * round trip, then TLB_CONTROL 0 (a flush every VMRUN would rebuild the
+ * shadow tables each time). */
+#define VW64(v, o) (*(volatile uint64_t *)((v) + (o)))
+#define VW32(v, o) (*(volatile uint32_t *)((v) + (o)))
+static void setup_nested(void)
+{
+	if (cpuid(0, 0).ebx != 0x68747541u || !((cpuid(0x80000001u, 0).ecx >> 2) & 1))
+		return;
+	uint8_t *pg = alloc_pages(EfiBootServicesData, 16);
+	if (!pg)
+		return;
+	for (unsigned int i = 0; i < 16 * PAGE; i++)
+		pg[i] = 0;
+	uint8_t *v = pg, *pml4 = pg + 2 * PAGE, *code = pg + 6 * PAGE;
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xC0000080u));
+	wrmsr(0xC0000080u, (((uint64_t)hi << 32) | lo) | (1ull << 12));
+	wrmsr(0xC0010117u, pa(pg + PAGE));
+	for (const char *s = bl_l2_code; s < bl_l2_code_end; s++)
+		code[s - bl_l2_code] = (uint8_t)*s;
+	for (int l = 0; l < 3; l++)
+		VW64(pml4 + l * PAGE, 0) = pa(pml4 + (l + 1) * PAGE) | 7;
+	VW64(pml4 + 3 * PAGE, 8) = pa(code) | 7;
+	VW32(v, 0x00c) = 1u << 18;      /* CPUID */
+	VW32(v, 0x010) = 1u;            /* VMRUN */
+	VW32(v, 0x058) = 1;             /* ASID */
+	v[0x05c] = 1;                   /* TLB_CONTROL: flush once */
+	VW64(v, 0x090) = 1;             /* nested paging */
+	VW64(v, 0x0b0) = pa(pml4);
+	static const uint16_t sel[4] = { 0x10, 0x08, 0x10, 0x10 }; /* ES CS SS DS */
+	for (int i = 0; i < 4; i++) {
+		*(volatile uint16_t *)(v + 0x400 + 16 * i) = sel[i];
+		*(volatile uint16_t *)(v + 0x402 + 16 * i) = i == 1 ? 0xc9b : 0xc93;
+		VW32(v, 0x404 + 16 * i) = 0xffffffffu;
+	}
+	VW64(v, 0x4d0) = 1ull << 12;    /* EFER.SVME */
+	VW64(v, 0x558) = 0x11;          /* CR0: PE, ET */
+	VW64(v, 0x568) = 0xffff0ff0;
+	VW64(v, 0x560) = 0x400;
+	VW64(v, 0x570) = 2;
+	VW64(v, 0x578) = 0x1000;
+	VW64(v, 0x5d8) = 0x2000;
+	VW64(v, 0x668) = 0x0007040600070406ull;
+	uint64_t f = irq_off();
+	bl_nested_cpuid(1, pa(v));
+	irq_restore(f);
+	uint32_t code_exit = (uint32_t)VW64(v, 0x070);
+	v[0x05c] = 0;
+	ser_printf("BENCH-INFO: nested: L2 CPUID round trip %s (exit code 0x%x)\n",
+		   code_exit == 0x72 ? "ok" : "FAILED", code_exit);
+	if (code_exit != 0x72)
+		return;
+	g.vmcb = pa(v);
+	/* Pages 8-9 the MSR map, 10-12 the I/O map (all zeros: nothing of
+	 * L2's is intercepted by them), page 7 the second VMCB. */
+	uint8_t *v2 = pg + 7 * PAGE;
+	for (unsigned int i = 0; i < PAGE; i++)
+		v2[i] = v[i];
+	VW32(v2, 0x00c) |= (1u << 27) | (1u << 28); /* IOIO_PROT, MSR_PROT */
+	VW64(v2, 0x040) = pa(pg + 10 * PAGE);
+	VW64(v2, 0x048) = pa(pg + 8 * PAGE);
+	g.vmcb_maps = pa(v2);
 }
 
 /* TLFS 12.7: enable the reference TSC page; usable if TscSequence != 0. */
@@ -549,6 +630,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		/* stimer0 as Linux sets it up: direct mode, AutoEnable. */
 		if (g.priv & PRIV_STIMER)
 			wrmsr(MSR_STIMER0_CONFIG, (1ull << 12) | (0xEEull << 4) | 8);
+		setup_nested();
 	}
 	int want[NOPS] = { 0 };
 	if (profile_opts(image, want))

@@ -22,6 +22,9 @@ global bl_hcall:function hidden
 global bl_hcall_clear:function hidden
 global bl_tsc_page:function hidden
 global bl_store32:function hidden
+global bl_nested_cpuid:function hidden
+global bl_l2_code:data hidden
+global bl_l2_code_end:data hidden
 
 section .text
 
@@ -216,5 +219,35 @@ bl_store32:
 	TSC_DELTA
 	RESTORE
 	ret
+
+; u64 bl_nested_cpuid(u64 n, u64 vmcb_pa): the guest as a hypervisor
+; (nested=on, docs/nested.md): n times VMRUN its guest L2, whose CPUID
+; exits to it (intercepted), and step L2's RIP past the CPUID (L2 jumps
+; back to it): one L2 -> L1 -> L2 round trip per iteration, with the
+; CLGI/STGI a hypervisor wraps VMRUN in. 0x578: RIP in the VMCB save area.
+bl_nested_cpuid:
+	SAVE
+	mov r13, rdi
+	mov r14, rsi
+	TSC_TO_R12
+.loop:
+	mov rax, r14
+	clgi
+	vmrun
+	stgi
+	add qword [r14 + 0x578], 2
+	dec r13
+	jnz .loop
+	TSC_DELTA
+	RESTORE
+	ret
+
+; L2's code (32-bit, at L2 GPA 0x1000): CPUID, then back to it.
+bits 32
+bl_l2_code:
+	cpuid
+	jmp bl_l2_code
+bl_l2_code_end:
+bits 64
 
 section .note.GNU-stack noalloc noexec nowrite progbits

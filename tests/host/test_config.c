@@ -79,3 +79,21 @@ TEST(config_cmdline_overrides)
 	cl = "  hv.efi  ";
 	CHECK_EQ(config_parse_cmdline(&c, cl, strlen(cl)), 0);
 }
+
+/* nested=on|off (docs/nested.md): off by default. */
+TEST(config_nested)
+{
+	struct hv_config c = parse("");
+	CHECK(!c.nested);
+	c = parse("nested=on");
+	CHECK(c.nested);
+	CHECK_EQ(c.errors, 0);
+	c = parse("nested=on\nnested=off");
+	CHECK(!c.nested);
+	c = parse("nested=yes");
+	CHECK(!c.nested);
+	CHECK_EQ(c.errors, 1);
+	c = parse("");
+	config_parse_cmdline(&c, "hv.efi nested=on", 16);
+	CHECK(c.nested);
+}

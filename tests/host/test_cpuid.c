@@ -123,3 +123,32 @@ TEST(cpuid_hides_virtualization)
 	guest_cpuid(7, 1, r); /* OSPKE is in subleaf 0 only */
 	CHECK_EQ(r[2], 0);
 }
+
+/* nested=on (docs/nested.md): SVM offered, leaf 0x8000000A exactly what
+ * the emulation offers (partition.nested_svm_edx), SKINIT hidden; VMX
+ * stays hidden. */
+TEST(cpuid_nested_offers_svm)
+{
+	u32 r[4];
+	setup();
+	fake_cpuid_reset();
+	fake_cpuid_set(1, 0, 0x663, 0x800, 0x00002221 | (1u << 5), 0x078bfbfd);
+	fake_cpuid_set(0x80000001, 0, 0x663, 0, 0x4 | 0x1 | (1u << 12), 0x2193fbff);
+	fake_cpuid_set(0x8000000a, 0, 7, 0x10, 0x55, 0x1fffff);
+	part.nested = true;
+	part.nested_svm_edx = 0x9;
+	guest_cpuid(0x80000001, 0, r);
+	CHECK_EQ(r[2], 0x5);
+	guest_cpuid(0x8000000a, 0, r);
+	CHECK_EQ(r[0], 1);
+	CHECK_EQ(r[1], 0x10);
+	CHECK_EQ(r[2], 0);
+	CHECK_EQ(r[3], 0x9);
+	guest_cpuid(1, 0, r);
+	CHECK(!(r[2] & (1u << 5)));
+	part.nested = false;
+	guest_cpuid(0x80000001, 0, r);
+	CHECK_EQ(r[2], 0x1001);
+	guest_cpuid(0x8000000a, 0, r);
+	CHECK_EQ(r[0] | r[1] | r[2] | r[3], 0);
+}

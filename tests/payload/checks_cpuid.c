@@ -44,6 +44,11 @@ static void checks_std_leaves(void)
 	struct cpuid_regs e1 = { 0, 0, 0, 0 };
 	if (e0.eax >= 0x80000001u)
 		e1 = cpuid(0x80000001u, 0);
+	if (g_nested_on) { /* nested=on: SVM offered; checks_nested_svm.c checks 8000000A */
+		check("cpuid.80000001.svm_set", cpu_vendor() != VENDOR_AMD || ((e1.ecx >> 2) & 1),
+		      "CPUID.80000001:ECX=0x%x bit 2 (SVM) clear with nested=on", e1.ecx);
+		return;
+	}
 	check("cpuid.80000001.svm_clear", !((e1.ecx >> 2) & 1),
 	      "CPUID.80000001:ECX=0x%x bit 2 (SVM) set, expected clear", e1.ecx);
 

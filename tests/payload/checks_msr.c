@@ -165,11 +165,18 @@ int checks_svm_msrs(void)
 
 	v = 0;
 	vec = trap_rdmsr(MSR_VM_CR, &v);
-	ok = vec == VEC_NONE && (v & (VM_CR_LOCK | VM_CR_SVMDIS)) ==
-					(VM_CR_LOCK | VM_CR_SVMDIS);
-	check("svm.vm_cr.locked_disabled", ok,
-	      "RDMSR VM_CR: %s, value 0x%lx (bits 3 LOCK and 4 SVMDIS expected set)",
-	      vec_name(vec), (unsigned long)v);
+	if (g_nested_on) { /* nested=on: SVM enabled, locked (docs/nested.md) */
+		ok = vec == VEC_NONE && (v & (VM_CR_LOCK | VM_CR_SVMDIS)) == VM_CR_LOCK;
+		check("svm.vm_cr.locked_enabled", ok,
+		      "RDMSR VM_CR: %s, value 0x%lx (bit 3 LOCK expected set, 4 SVMDIS clear)",
+		      vec_name(vec), (unsigned long)v);
+	} else {
+		ok = vec == VEC_NONE && (v & (VM_CR_LOCK | VM_CR_SVMDIS)) ==
+						(VM_CR_LOCK | VM_CR_SVMDIS);
+		check("svm.vm_cr.locked_disabled", ok,
+		      "RDMSR VM_CR: %s, value 0x%lx (bits 3 LOCK and 4 SVMDIS expected set)",
+		      vec_name(vec), (unsigned long)v);
+	}
 
 	v = ~0ull;
 	vec = trap_rdmsr(MSR_EFER, &v);

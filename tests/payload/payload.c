@@ -340,6 +340,8 @@ static void reset_test(void)
 	payload_poweroff();
 }
 
+int g_nested_on;
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	EFI_PHYSICAL_ADDRESS page_pa = 0;
@@ -350,6 +352,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	ser_puts("\r\nPAYLOAD START\n");
 	if (has_option(image, "test=reset"))
 		reset_test();
+	g_nested_on = has_option(image, "nested=on");
 
 	checks_trap_selftest();
 	checks_cpuid();
@@ -374,6 +377,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		uefi_call_wrapper(BS->FreePages, 2, page_pa, 1);
 	}
 
+	checks_nested_svm(g_nested_on); /* issue 16: after the #UD probes */
 	checks_cr();        /* CR0.NE, CR4.VMXE: issue 14 defect 3 */
 	checks_mem();
 	checks_time();

@@ -1,0 +1,60 @@
+/*
+ * nested.h - nested virtualization, the Hv#1-neutral part (docs/nested.md):
+ * the L2 context of a VP, the shadow of L1's nested page tables and the
+ * exit handlers that route L2's exits. The VMCB side is svm/svm_nested.c,
+ * reached through the backend's nested_* ops.
+ */
+#ifndef NESTED_NESTED_H
+#define NESTED_NESTED_H
+
+#include "vp.h"
+#include "slat.h"
+
+struct pool;
+
+/*
+ * The shadow nested page tables of one L2 context: L2 GPA -> host
+ * physical, each 4K entry the composition of L1's nested page tables
+ * (L2 GPA -> L1 GPA, walked with hv/walk.c) and what hv.efi lets L1 reach
+ * at that L1 GPA (hv/gmem.c: never hypervisor memory; the xAPIC page
+ * read-only; overlay pages). Built on demand, one page per L2 fault, from
+ * a fixed set of pages; dropped whole when L1 changes its root, asks for a
+ * TLB flush, or hv.efi's view of L1's memory changes (partition.slat_gen),
+ * or when the pages run out.
+ */
+struct shadow {
+	struct slat slat;   /* root: what the L2 context's nCR3 points at */
+	u8 *pages;          /* npages 4K pages, pages[0] the root */
+	u32 npages, used;
+	u64 l1_root;        /* L1's nCR3 this shadows */
+	u32 gen;            /* partition.slat_gen when built */
+	bool gbpages;       /* 1 GiB pages in L1's tables (CPUID 0x80000001 EDX[26]) */
+	u64 resets, faults, reflected;
+};
+
+int shadow_init(struct shadow *sh, struct pool *pool, u32 npages, const struct slat_fmt *fmt,
+		bool gbpages);
+/* Drop every entry; from now on shadow L1's tables at l1_root. */
+void shadow_reset(struct shadow *sh, u64 l1_root, u32 gen);
+
+enum shadow_result {
+	SHADOW_MAPPED,   /* the page is mapped now: enter L2 again */
+	SHADOW_REFLECT,  /* L1's tables do not allow it: an NPF for L1 (*info1) */
+	SHADOW_DENIED,   /* L1 allows it, hv.efi does not (its memory, a
+			  * read-only page): #GP into L2 */
+	SHADOW_FULL,     /* out of pages: reset; enter L2 again */
+};
+/* An L2 access (write/exec: the kind; hw_info1: the CPU's EXITINFO1, for
+ * its bits 32/33) to L2 GPA gpa faulted on the shadow: walk L1's tables,
+ * compose, map. *info1 is the NPF error code for L1 (APM 15.25.6) on
+ * SHADOW_REFLECT. */
+enum shadow_result shadow_fault(const struct partition *p, struct shadow *sh, u64 gpa,
+				bool write, bool exec, u64 hw_info1, u64 *info1);
+
+/* Per VP (vp->nested). */
+struct nested_vp {
+	struct shadow sh;
+	u64 vmruns, invalid, reflected_exits, denied;
+};
+
+#endif

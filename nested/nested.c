@@ -1,0 +1,171 @@
+/*
+ * nested.c - nested virtualization, the Hv#1-neutral part (docs/nested.md).
+ * With hv.cfg nested=on and a backend that emulates it (SVM), each VP gets
+ * an L2 context (vp->l2: its own control structure and ASID, created here
+ * with the VP) and the shadow of L1's nested page tables (shadow.c). The
+ * exit handlers:
+ *   HV_EXIT_VIRT_INSN   L1's SVM instructions: emulated by the backend
+ *                       (nested_insn); a VMRUN it accepts enters L2 on
+ *                       the shadow (or, without L1's nested paging, on
+ *                       L1's own tables). From L2, or with nested=off:
+ *                       #UD (no SVM for L2; APM 15.4 with SVM hidden).
+ *   HV_EXIT_NESTED      an L2 exit L1 intercepts (the backend decided):
+ *                       #VMEXIT to L1 (nested_exit).
+ *   HV_EXIT_NESTED_NPF  an L2 fault on the shadow: map, reflect an NPF
+ *                       to L1, or refuse (#GP into L2, which goes to L1 if
+ *                       it intercepts #GP).
+ * Every other L2 exit is one hv.efi needs alone (CPUID, the MSRs and ports
+ * hv/ intercepts, NMIs, ...): the ordinary handlers run in L2's context.
+ */
+#include "nested.h"
+#include "backend.h"
+#include "boot_info.h"
+#include "hw.h"
+#include "log.h"
+#include "module.h"
+#include "pool.h"
+
+/* Shadow pages per VP: 4 tables reach 2 MiB of L2 GPA; 64 pages cover a
+ * small guest's working set before a reset. */
+#define SHADOW_PAGES 64
+
+static int nested_partition(struct partition *p, struct pool *pool)
+{
+	if (!p->nested)
+		return 0;
+	if (!p->be->nested_insn) {
+		LOGW("nested=on: the %s backend does not emulate it; the guest gets no SVM/VMX",
+		     p->be->name);
+		p->nested = false;
+		return 0;
+	}
+	p->nested_svm_edx = p->be->nested_features();
+	LOGI("nested: SVM offered to the guest, CPUID 8000000A EDX %x", p->nested_svm_edx);
+	return 0;
+}
+
+/* The pool the VP hooks allocate from (the core's one pool): on_vp_ready,
+ * where the backend's per-processor state exists, has no pool argument. */
+static struct pool *vp_pool;
+
+/* Before the backend built the VP: the nested state and shadow pages. */
+static int nested_vp(struct vp *vp, struct pool *pool)
+{
+	struct partition *p = vp->part;
+	if (!p->nested)
+		return 0;
+	struct nested_vp *n = pool_alloc_pages(pool, 1);
+	u32 r[4];
+	hw_cpuid(0x80000001u, 0, r);
+	if (!n || shadow_init(&n->sh, pool, SHADOW_PAGES, p->slat[0].fmt, r[3] & BIT(26)))
+		return -1;
+	vp_pool = pool;
+	vp->nested = n;
+	return 0;
+}
+
+/* After: the L2 context (its VMCB and maps, an ASID of this processor). */
+static int nested_vp_ready(struct vp *vp)
+{
+	struct partition *p = vp->part;
+	if (!p->nested)
+		return 0;
+	static const struct guest_boot_state none;
+	vp->l2.vtl = 0;
+	vp->l2.l2 = true;
+	vp->l2.slat = &p->slat[0];
+	return p->be->ctx_create(vp, &vp->l2, &none, vp_pool);
+}
+
+static void nested_dump(const struct vp *vp)
+{
+	const struct nested_vp *n = vp->nested;
+	if (!n)
+		return;
+	log_raw("  nested vp%u: vmrun %lu invalid %lu reflected %lu denied %lu shadow faults %lu "
+		"reflected %lu resets %lu\r\n",
+		vp->index, (unsigned long)n->vmruns, (unsigned long)n->invalid,
+		(unsigned long)n->reflected_exits, (unsigned long)n->denied,
+		(unsigned long)n->sh.faults, (unsigned long)n->sh.reflected,
+		(unsigned long)n->sh.resets);
+}
+
+HV_MODULE(nested, .on_partition = nested_partition, .on_vp = nested_vp,
+	  .on_vp_ready = nested_vp_ready, .on_dump = nested_dump);
+
+/* L1's VMRUN accepted: what L2 runs on, then enter it. */
+static void enter_l2(struct vp *vp, struct nested_run *run)
+{
+	struct partition *p = vp->part;
+	struct nested_vp *n = vp->nested;
+	bool flush = run->flush;
+	if (run->np) {
+		struct shadow *sh = &n->sh;
+		if (sh->used == 0 || sh->l1_root != run->l1_root || run->flush || sh->gen != p->slat_gen) {
+			shadow_reset(sh, run->l1_root, p->slat_gen);
+			flush = true;
+		}
+		vp->l2.slat = &sh->slat;
+	} else {
+		vp->l2.slat = &p->slat[0];
+	}
+	n->vmruns++;
+	p->be->nested_enter(vp, &vp->l2, flush);
+}
+
+static enum hv_action nested_virt_insn(struct vp *vp, struct hv_exit *e)
+{
+	struct partition *p = vp->part;
+	if (!p->nested || vp->cur->l2) {
+		vp_inject_ud(vp);
+		return HV_ACT_INJECTED;
+	}
+	struct nested_run run = { 0 };
+	enum hv_action act = HV_ACT_FATAL;
+	if (p->be->nested_insn(vp, e, &act, &run))
+		enter_l2(vp, &run);
+	else if (run.invalid)
+		((struct nested_vp *)vp->nested)->invalid++;
+	return act;
+}
+HV_EXIT_HANDLER(exit_virt_insn, HV_EXIT_VIRT_INSN, nested_virt_insn);
+
+static enum hv_action nested_reflect(struct vp *vp, struct hv_exit *e)
+{
+	struct nested_vp *n = vp->nested;
+	n->reflected_exits++;
+	vp->part->be->nested_exit(vp, 0, 0, 0);
+	return HV_ACT_RESUME;
+}
+HV_EXIT_HANDLER(exit_nested, HV_EXIT_NESTED, nested_reflect);
+
+#define DENIED_LOG_LIMIT 8
+
+static enum hv_action nested_npf(struct vp *vp, struct hv_exit *e)
+{
+	struct partition *p = vp->part;
+	struct nested_vp *n = vp->nested;
+	struct shadow *sh = &n->sh;
+	u64 info1 = 0;
+	switch (shadow_fault(p, sh, e->u.npf.gpa, e->u.npf.write, e->u.npf.exec, e->qual[0], &info1)) {
+	case SHADOW_MAPPED:
+		return HV_ACT_RESUME;
+	case SHADOW_REFLECT: /* APM 15.25.6: EXITINFO2 is L2's GPA */
+		n->reflected_exits++;
+		p->be->nested_exit(vp, 0x400, info1, e->u.npf.gpa);
+		return HV_ACT_RESUME;
+	case SHADOW_FULL:
+		shadow_reset(sh, sh->l1_root, p->slat_gen);
+		p->be->tlb_flush(vp, TLB_FLUSH_ALL, 0);
+		return HV_ACT_RESUME;
+	case SHADOW_DENIED:
+	default:
+		if (n->denied++ < DENIED_LOG_LIMIT)
+			LOGW("nested: L2 %s of L2 GPA %lx: L1 maps it to memory the guest may not reach; "
+			     "#GP injected", e->u.npf.write ? "write" : e->u.npf.exec ? "fetch" : "read",
+			     (unsigned long)e->u.npf.gpa);
+		vp_inject_gp(vp);
+		return HV_ACT_INJECTED;
+	}
+}
+HV_EXIT_HANDLER(exit_nested_npf, HV_EXIT_NESTED_NPF, nested_npf);

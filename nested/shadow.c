@@ -1,0 +1,132 @@
+/*
+ * shadow.c - the shadow of L1's nested page tables (docs/nested.md,
+ * "Memory"). L2 runs on tables that map L2 GPA -> host physical; each
+ * entry is made on L2's first fault on the page by composing
+ *   L1's nested page tables: L2 GPA -> L1 GPA, walked with the one guest
+ *     walker (hv/walk.c) in the mode of a nested walk: 4-level long-mode
+ *     format, every access a user access (APM 15.25.5), A and D set in
+ *     L1's entries as the CPU would (15.25.?: "nested page table entries
+ *     are updated with accessed and dirty bits");
+ *   hv.efi's view of L1's memory at that L1 GPA (hv/gmem.c): an overlay
+ *     page (the hypercall page, a VP assist page) is the overlay's host
+ *     page with its access; hypervisor memory and GPAs beyond the guest's
+ *     space are never mapped (the access is refused: #GP into L2, as L1
+ *     gets for the same access, hv/npf.c); the xAPIC page stays read-only.
+ * So L2 reaches only what L1 maps AND hv.efi allows L1.
+ *
+ * Entries are 4K and carry the least access the faults needed: a read
+ * or fetch maps the page read-only, a write maps it writable (and the
+ * walk sets D in L1's entry then, not before). L1's NX is checked on the
+ * walk of an instruction-fetch fault; a page first mapped by a read is
+ * then executable for L2 (not tracked: the shadow entries carry no NX).
+ *
+ * What makes L1's edits take effect: a new nCR3 at VMRUN, TLB_CONTROL in
+ * L1's VMCB, and INVLPGA (svm_nested.c) flush; a changed nCR3 or
+ * TLB_CONTROL drops the shadow (shadow_reset). L1 edits to its tables
+ * without one of these are not seen until then, which the APM allows (a
+ * stale TLB entry may be used until the flush).
+ */
+#include "nested.h"
+#include "gmem.h"
+#include "walk.h"
+#include "tlfs.h"
+#include "x86.h"
+#include "log.h"
+#include "pool.h"
+
+/* NPF error code bits (APM 15.25.6: a #PF error code, plus 32: the fault
+ * was on the final translation, 33: on a guest page-table access). */
+#define NPF_P BIT(0)
+#define NPF_W BIT(1)
+#define NPF_U BIT(2)
+#define NPF_RSV BIT(3)
+#define NPF_ID BIT(4)
+#define NPF_WALK_BITS (3ull << 32)
+
+static void *shadow_alloc(void *ctx)
+{
+	struct shadow *sh = ctx;
+	if (sh->used >= sh->npages)
+		return NULL;
+	u8 *pg = sh->pages + (u64)sh->used++ * PAGE_SIZE;
+	__builtin_memset(pg, 0, PAGE_SIZE);
+	return pg;
+}
+
+int shadow_init(struct shadow *sh, struct pool *pool, u32 npages, const struct slat_fmt *fmt,
+		bool gbpages)
+{
+	sh->pages = pool_alloc_pages(pool, npages);
+	if (!sh->pages || npages < 8)
+		return -1;
+	sh->npages = npages;
+	sh->gbpages = gbpages;
+	sh->used = 0;
+	if (slat_init(&sh->slat, fmt, shadow_alloc, sh))
+		return -1;
+	return 0;
+}
+
+void shadow_reset(struct shadow *sh, u64 l1_root, u32 gen)
+{
+	/* Page 0 is the root (slat_init allocated it first). */
+	__builtin_memset(sh->pages, 0, PAGE_SIZE);
+	sh->used = 1;
+	sh->l1_root = l1_root;
+	sh->gen = gen;
+	sh->resets++;
+}
+
+enum shadow_result shadow_fault(const struct partition *p, struct shadow *sh, u64 gpa,
+				bool write, bool exec, u64 hw_info1, u64 *info1)
+{
+	struct xlate_state st = {
+		.cr0 = CR0_PE | CR0_PG | CR0_WP,
+		.cr3 = sh->l1_root,
+		.cr4 = CR4_PAE,
+		.efer = EFER_LME | EFER_LMA | EFER_NXE,
+		.cpl = 3, /* nested walks are user accesses (APM 15.25.5) */
+		.gbpages = sh->gbpages,
+	};
+	u64 flags = HV_TRANSLATE_GVA_VALIDATE_READ | HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS |
+		    (write ? HV_TRANSLATE_GVA_VALIDATE_WRITE : 0) |
+		    (exec ? HV_TRANSLATE_GVA_VALIDATE_EXECUTE : 0);
+	struct xlate_out out = { 0 };
+	u64 page = ALIGN_DOWN(gpa, PAGE_SIZE);
+
+	sh->faults++;
+	u32 r = walk_gva(p, &st, page >> 12, flags, &out); /* page numbers */
+	if (r != HV_TRANSLATE_GVA_SUCCESS) {
+		u64 code = NPF_U | (write ? NPF_W : 0) | (exec ? NPF_ID : 0) | (hw_info1 & NPF_WALK_BITS);
+		if (r == HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION || r == HV_TRANSLATE_GVA_GPA_ILLEGAL_OVERLAY_ACCESS)
+			code |= NPF_P;
+		else if (r == HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS)
+			code |= NPF_P | NPF_RSV;
+		/* not present, or L1's tables are not in its RAM: not present */
+		*info1 = code;
+		sh->reflected++;
+		LOGD("nested: L2 GPA %lx: L1's tables at %lx say %u: NPF to L1", (unsigned long)gpa,
+		     (unsigned long)sh->l1_root, r);
+		return SHADOW_REFLECT;
+	}
+
+	u64 l1 = out.gpa_page << 12, hpa = l1;
+	enum slat_access acc;
+	struct overlay *o = gmem_overlay_at(p, l1);
+	if (o) {
+		hpa = o->hpa;
+		acc = (enum slat_access)o->acc;
+	} else if (!gmem_in_space(p, l1) || gmem_hidden(p, l1)) {
+		return SHADOW_DENIED;
+	} else {
+		acc = gmem_base_access(p, l1);
+	}
+	if (acc == SLAT_NONE || (write && acc != SLAT_RWX))
+		return SHADOW_DENIED;
+
+	const struct slat_fmt *f = sh->slat.fmt;
+	u64 leaf = write ? f->leaf_flags : (f->leaf_flags & ~f->write_flag);
+	if (slat_set_4k(&sh->slat, page, hpa, leaf))
+		return SHADOW_FULL;
+	return SHADOW_MAPPED;
+}
