@@ -55,6 +55,22 @@ u16 hc_target_vtl(u8 vtl)
 							      : HV_STATUS_SUCCESS;
 }
 
+u16 hc_input_vtl(const struct vp *caller, u8 in, u8 *vtl)
+{
+	u8 cur = caller->cur->vtl, t = in & 0x0f;
+	if (in & 0xe0)
+		return HV_STATUS_INVALID_PARAMETER;
+	if (!(in & 0x10)) {
+		*vtl = cur;
+		return HV_STATUS_SUCCESS;
+	}
+	/* TLFS 15.2.1: a VTL reaches its own and lower VTLs' state only. */
+	if (t > cur || t >= HV_VTL_COUNT || (t && !caller->part->vtl[t].enabled))
+		return HV_STATUS_INVALID_PARAMETER;
+	*vtl = t;
+	return HV_STATUS_SUCCESS;
+}
+
 u16 hc_target_vp(struct vp *caller, u32 index, struct vp **vp)
 {
 	const struct partition *p = caller->part;

@@ -516,7 +516,10 @@ static int vmx_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 }
 
 /* Make c's VMCS current, with the registers the VMCS does not switch;
- * the GPRs are shared except RSP, which the VMCS holds. */
+ * the GPRs are shared except RSP, which the VMCS holds. Between two VTLs
+ * of the VP, CR2 is shared too (TLFS 15.11.2.2): it stays in the CPU.
+ * DR6 (not in the VMCS), DR0-DR3, XCR0 and the FPU/SSE/AVX state stay in
+ * the CPU for every switch: shared (HvRegisterVsmCapabilities.Dr6Shared). */
 static void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
 {
 	struct vmx_cpu *cpu = vp->be_cpu;
@@ -525,6 +528,8 @@ static void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
 		if (old) {
 			vmwrite(VMCS_GUEST_RSP, vp->gpr[GPR_RSP]);
 			cpu_regs_save(&old->regs);
+			if (vp->cur && vp->cur->vtl != c->vtl)
+				s->regs.cr2 = old->regs.cr2;
 		}
 		if (cpu->loaded != s)
 			vmptrld((u64)(uintptr_t)s->vmcs);

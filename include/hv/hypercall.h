@@ -73,6 +73,12 @@ static inline u32 hc_rd32(const u8 *p) { return *(const u32 *)p; }
  * TLFS status; *vp on success. */
 u16 hc_target_partition(u64 partition_id);
 u16 hc_target_vtl(u8 input_vtl);
+/* The HV_INPUT_VTL of a call that may name a lower VTL (TLFS 15.15.1;
+ * HvGet/SetVpRegisters, HvTranslateVirtualAddress): without UseTargetVtl
+ * the caller's current VTL; with it, a VTL at or below the caller's that
+ * is enabled for the partition. HV_STATUS_INVALID_PARAMETER otherwise
+ * (reserved bits, a higher or a disabled VTL). *vtl on success. */
+u16 hc_input_vtl(const struct vp *caller, u8 input_vtl, u8 *vtl);
 u16 hc_target_vp(struct vp *caller, u32 vp_index, struct vp **vp);
 
 /* A module's hypercalls: HV_HCALL_ROWS(name) = { { code, flags, privilege,

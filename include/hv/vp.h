@@ -84,6 +84,7 @@ struct vp_ctx {
  * hypercall and reference TSC MSRs are private per VTL; TLFS 15.2.1: a
  * separate hypercall overlay page per VTL). VTL 0 only for now. */
 struct partition_vtl {
+	bool enabled;            /* TLFS 15.4.1: VTL 0 always; others by HvEnablePartitionVtl */
 	u64 guest_os_id;         /* TLFS 2.6 */
 	u64 hypercall_msr;       /* TLFS 3.13 */
 	struct overlay hypercall_page;
