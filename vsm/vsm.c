@@ -16,16 +16,21 @@
  * in the VTL that made it (RIP past the VMCALL, TLFS 15.7.1), then the
  * other context is made current.
  *
+ * Interrupts for VTL 1 (HvCallSendSyntheticClusterIpi with a target VTL,
+ * TLFS 15.12.2) are injected into VTL 1's context, switching to it first.
+ *
  * What is not here yet: VTL 1's own second-level tables and the memory
  * protections (HvModifyVtlProtectionMask, TLFS 15.9), secure intercepts
  * (15.13), a local APIC per VTL (15.12: the guest owns the physical APIC,
- * shared by both VTLs), MBEC, VINA, DenyLowerVtlStartup.
+ * shared by both VTLs: its TPR, and interrupts through it reach whichever
+ * VTL runs), MBEC, VINA, DenyLowerVtlStartup.
  */
 #include "vsm.h"
 #include "backend.h"
 #include "cpu_state.h"
 #include "hw.h"
 #include "hypercall.h"
+#include "kick.h"
 #include "log.h"
 #include "module.h"
 #include "overlay.h"
@@ -41,6 +46,7 @@
 /* Per VP: the switch the last VTL call/return asked for (done before the
  * next entry), the VTL it runs, and the private TSC_AUX of each VTL. */
 struct vsm_vp {
+	u64 irq[4];  /* VTL 1 interrupt vectors pending (TLFS 15.12.2) */
 	u8 pending;  /* target VTL + 1, 0: none */
 	u8 active;   /* the VTL running */
 	bool fast;   /* a fast return (TLFS 15.7.1.1) */
@@ -94,14 +100,60 @@ void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast)
 	v->switches++;
 }
 
+/* ---- interrupts for VTL 1 (TLFS 15.12.2) ------------------------------- */
+
+static int irq_highest(const struct vsm_vp *v)
+{
+	for (int w = 3; w >= 0; w--) {
+		u64 m = __atomic_load_n(&v->irq[w], __ATOMIC_SEQ_CST);
+		if (m)
+			return w * 64 + 63 - __builtin_clzll(m);
+	}
+	return -1;
+}
+
+/* partition.vtl_irq: `vector` for VTL 1 of t. t switches to VTL 1 before
+ * its next entry, whatever VTL 0's RFLAGS.IF (15.12.2.1); VTL 1 takes the
+ * interrupt when its own RFLAGS.IF allows. A VP without VTL 1 drops it. */
+static void vsm_post_irq(struct vp *src, struct vp *t, u8 vtl, u8 vector)
+{
+	if (vtl != 1 || !t->ctx[1].live)
+		return;
+	struct vsm_vp *v = vv(t);
+	__atomic_or_fetch(&v->irq[vector / 64], 1ull << (vector % 64), __ATOMIC_SEQ_CST);
+	registry_request_entry(t, &hv_module_vsm);
+	if (t != src)
+		kick_send(src, t);
+}
+
+/* Before an entry with a VTL 1 interrupt pending: VTL 1 runs (entered
+ * with reason Interrupt if it did not), and the vector is injected once
+ * VTL 1 can take it (the backend's interrupt window meanwhile; this hook
+ * stays requested until then). A VTL return with one pending comes
+ * straight back (15.12.2.1). */
+static void vsm_deliver(struct vp *vp)
+{
+	struct vsm_vp *v = vv(vp);
+	int vec = irq_highest(v);
+	if (vec < 0)
+		return;
+	if (vp->cur->vtl < 1)
+		vsm_switch(vp, 1, VSM_ENTRY_INTERRUPT, false);
+	if (vp->part->be->inject_irq(vp, (u8)vec) == 0)
+		__atomic_and_fetch(&v->irq[vec / 64], ~(1ull << (vec % 64)), __ATOMIC_SEQ_CST);
+	if (irq_highest(v) >= 0)
+		registry_request_entry(vp, &hv_module_vsm);
+}
+
 static void vsm_on_entry(struct vp *vp)
 {
 	struct vsm_vp *v = vv(vp);
-	if (!v->pending)
-		return;
-	u8 to = (u8)(v->pending - 1);
-	v->pending = 0;
-	vsm_switch(vp, to, v->reason, v->fast);
+	if (v->pending) {
+		u8 to = (u8)(v->pending - 1);
+		v->pending = 0;
+		vsm_switch(vp, to, v->reason, v->fast);
+	}
+	vsm_deliver(vp);
 }
 
 /* ---- HvVtlCall, HvVtlReturn (TLFS 15.6, 15.7, 15.15.5-6) --------------- */
@@ -353,6 +405,7 @@ static int vsm_partition_init(struct partition *p, struct pool *pool)
 	u32 r[4];
 	vsm_pool = pool;
 	p->vtl[0].enabled = true;
+	p->vtl_irq = vsm_post_irq;
 	hw_cpuid(0x80000001u, 0, r);
 	vsm_have_rdtscp = r[3] & BIT(27);
 	const u64 need = HV_ACCESS_VP_REGISTERS | HV_ACCESS_SYNIC_REGS | HV_ACCESS_HYPERCALL_MSRS;

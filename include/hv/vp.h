@@ -140,6 +140,9 @@ struct partition {
 	u64 tsc_scale;
 	s64 tsc_offset;
 	u64 crash_p[5]; /* TLFS 4.3: guest crash parameters P0-P4 */
+	/* An interrupt for VTL vtl > 0 of VP t (TLFS 15.12.2), set by the
+	 * VSM module (vsm/vsm.c); NULL: no VTL above 0. */
+	void (*vtl_irq)(struct vp *src, struct vp *t, u8 vtl, u8 vector);
 	/* Second-level tables per VTL, each with its own permissions (TLFS
 	 * 15.9); built by the backend's partition_create, VTL 0 only now. */
 	struct slat slat[HV_VTL_COUNT];

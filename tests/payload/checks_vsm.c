@@ -65,6 +65,8 @@ extern volatile uint64_t vsm_v1_mode HIDDEN, vsm_v1_ret_ctl HIDDEN, vsm_v1_ret_a
 extern volatile uint32_t vsm_v1_count[64] HIDDEN;
 extern uint64_t vsm_v0_after[20] HIDDEN;
 void vsm_gpr_call(void *seq) HIDDEN;
+extern char vsm_v1_isr[] HIDDEN;
+extern volatile uint64_t vsm_v1_irqs HIDDEN;
 void vsm_v1_service(void);
 
 struct __attribute__((packed)) dtr {
@@ -87,7 +89,8 @@ static const uint32_t priv_msr[P_PAT + 1] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MS
 	MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP, MSR_PAT };
 
 /* ---- shared between the two VTLs --------------------------------------- */
-enum v1_op { OP_NONE, OP_SETUP, OP_PRIV, OP_SET_RET, OP_GETREG, OP_ENABLE_VP };
+enum v1_op { OP_NONE, OP_SETUP, OP_PRIV, OP_SET_RET, OP_GETREG, OP_ENABLE_VP, OP_IPI };
+#define CALL_SEND_IPI_VEC 0xE1u
 static volatile int v1_op;
 static volatile uint64_t v1_arg;
 static uint8_t *v1_hc_page;          /* VTL 1's hypercall page */
@@ -95,6 +98,9 @@ static uint8_t *v1_assist[64];       /* VTL 1's VP assist pages by VP index */
 static uint8_t *v1_buf;              /* VTL 1's hypercall input/output (2 pages) */
 static volatile uint64_t v1_res[16]; /* what VTL 1 saw */
 static volatile uint32_t v1_reason;
+static volatile uint32_t v1_irq_entries[64]; /* entries with reason Interrupt, by VP */
+static volatile uint64_t v1_irqs_taken[64];  /* the test vector taken, by VP */
+static uint8_t *v1_idt;                      /* VTL 1's IDT: the firmware's + the test vector */
 static uint64_t v1_priv_seen[P_COUNT];
 static int have_tscaux;
 
@@ -175,13 +181,34 @@ static uint64_t v1_hypercall(uint64_t ctl, uint64_t in, uint64_t out)
 
 static uint32_t vp_index(void) { return (uint32_t)rdmsr_raw(MSR_VP_INDEX); }
 
+/* VTL 1 entered for an interrupt (TLFS 15.12.2): take it through VTL 1's
+ * own IDT, interrupts on for a moment. The APIC is shared: the caller
+ * holds physical vectors off with the TPR (CR8 15; injected vectors
+ * ignore it). Not set here: QEMU 7.2's TCG SVM livelocks on a MOV to CR8
+ * while a virtual interrupt (V_IRQ, the interrupt window) is pending. */
+static void v1_take_interrupt(uint32_t vp)
+{
+	struct dtr old, idt = { (uint16_t)(CALL_SEND_IPI_VEC * 16 + 15), (uint64_t)(uintptr_t)v1_idt };
+	uint64_t before = vsm_v1_irqs;
+	__asm__ volatile("sidt %0" : "=m"(old));
+	__asm__ volatile("lidt %0; sti; nop; nop; nop; nop; cli" : : "m"(idt) : "memory");
+	__asm__ volatile("lidt %0" : : "m"(old));
+	v1_irqs_taken[vp] += vsm_v1_irqs - before;
+	v1_irq_entries[vp]++;
+}
+
 /* VTL 1: one request from VTL 0 per entry (mode 0). */
 void vsm_v1_service(void)
 {
 	uint32_t vp = vp_index() & 63;
 	uint8_t *assist = v1_assist[vp];
+	uint32_t reason = 0;
 	if (assist && (rdmsr_raw(MSR_ASSIST) & 1))
-		v1_reason = *(volatile uint32_t *)(assist + 8);
+		v1_reason = reason = *(volatile uint32_t *)(assist + 8);
+	if (reason == 2) {
+		v1_take_interrupt(vp);
+		return;
+	}
 	switch (v1_op) {
 	case OP_SETUP: /* VTL 1's own synthetic MSRs (TLFS 15.11.1.1) */
 		v1_res[0] = rdmsr_raw(MSR_GUEST_OS_ID);
@@ -239,6 +266,11 @@ void vsm_v1_service(void)
 	}
 	case OP_ENABLE_VP: /* v1_buf holds VTL 0's prepared HvEnableVpVtl input */
 		v1_res[0] = v1_hypercall(CALL_ENABLE_VP_VTL, pa(v1_buf + PAGE), 0);
+		break;
+	case OP_IPI: /* the test vector to VTL 1 (its own VTL: no input VTL) of the VPs in v1_arg */
+		*(uint64_t *)v1_buf = CALL_SEND_IPI_VEC;
+		*(uint64_t *)(v1_buf + 8) = v1_arg;
+		v1_res[0] = v1_hypercall(0x000B, pa(v1_buf), 0);
 		break;
 	}
 }
@@ -609,6 +641,78 @@ static void checks_enable_from_vtl1(const uint8_t *ctx)
 		check_eq("vsm.enable_vp.twice_from_vtl1", v1_res[0] & 0xffff, ST_BAD_VTL_STATE);
 }
 
+static uint64_t ap_cr8[64];
+static void ap_tpr_high(unsigned int vp)
+{
+	ap_cr8[vp] = read_cr8();
+	__asm__ volatile("mov %0, %%cr8" : : "r"(15ull));
+}
+static void ap_tpr_restore(unsigned int vp) { __asm__ volatile("mov %0, %%cr8" : : "r"(ap_cr8[vp])); }
+
+/* TLFS 15.12.2: interrupts for VTL 1. VTL 0 may not send them (input VTL
+ * above its own). VTL 1 sends one to itself and returns with RFLAGS.IF
+ * clear: the VP comes straight back to VTL 1 (15.12.2.1), which takes it;
+ * on other VPs, running VTL 0 with interrupts off, it preempts VTL 0. */
+static void checks_interrupts(uint64_t others)
+{
+	struct hc_regs r;
+	uint64_t w[2] = { CALL_SEND_IPI_VEC | (0x11ull << 32), 1 };
+	call_words(&r, 0x000B, w, 2, 0);
+	expect("vsm.ipi.from_vtl0_to_vtl1_denied", VEC_NONE, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+	/* VTL 1's IDT: the firmware's gates, and the test vector's. */
+	struct dtr fw;
+	__asm__ volatile("sidt %0" : "=m"(fw));
+	for (unsigned int i = 0; i < (CALL_SEND_IPI_VEC + 1) * 16; i++)
+		v1_idt[i] = i <= fw.limit ? ((uint8_t *)(uintptr_t)fw.base)[i] : 0;
+	uint64_t h = (uint64_t)(uintptr_t)vsm_v1_isr;
+	uint16_t cs;
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	uint8_t *g = v1_idt + CALL_SEND_IPI_VEC * 16;
+	*(uint16_t *)g = (uint16_t)h;
+	*(uint16_t *)(g + 2) = cs;
+	g[4] = 0;
+	g[5] = 0x8E; /* present, DPL 0, 64-bit interrupt gate */
+	*(uint16_t *)(g + 6) = (uint16_t)(h >> 16);
+	*(uint32_t *)(g + 8) = (uint32_t)(h >> 32);
+	*(uint32_t *)(g + 12) = 0;
+
+	uint32_t e0 = v1_irq_entries[0], c0 = vsm_v1_count[0];
+	uint64_t t0 = v1_irqs_taken[0], cr8 = read_cr8();
+	__asm__ volatile("mov %0, %%cr8" : : "r"(15ull));
+	int ok = v1_do("vsm.ipi.self", OP_IPI, 1);
+	__asm__ volatile("mov %0, %%cr8" : : "r"(cr8));
+	if (ok) {
+		check_eq("vsm.ipi.self.status", v1_res[0] & 0xffff, 0);
+		check("vsm.ipi.self.back_to_vtl1", v1_irq_entries[0] == e0 + 1 && vsm_v1_count[0] == c0 + 2,
+		      "%u interrupt entries, %u VTL 1 entries (want 1, 2)", v1_irq_entries[0] - e0,
+		      vsm_v1_count[0] - c0);
+		check_eq("vsm.ipi.self.taken", v1_irqs_taken[0] - t0, 1);
+		check_eq("vsm.ipi.self.entry_reason", v1_reason, 2);
+	}
+	char name[64];
+	for (uint32_t vp = 1; vp < 64; vp++) {
+		if (!(others & (1ull << vp)))
+			continue;
+		/* The worker holds its physical interrupts off (TPR 15), as the
+		 * BSP did above: VTL 1 opens RFLAGS.IF only for the test vector. */
+		if (!apw_run(vp, ap_tpr_high))
+			continue;
+		uint32_t e = v1_irq_entries[vp];
+		uint64_t t = v1_irqs_taken[vp];
+		fmt_name(name, sizeof(name), "vsm.ipi.vp%u", vp);
+		if (!v1_do(name, OP_IPI, 1ull << vp))
+			continue;
+		uint64_t t1 = rdtsc(), lim = apw_ticks(3000);
+		while (v1_irq_entries[vp] == e && rdtsc() - t1 < lim)
+			__asm__ volatile("pause");
+		fmt_name(name, sizeof(name), "vsm.ipi.vp%u.preempts_vtl0", vp);
+		check(name, (v1_res[0] & 0xffff) == 0 && v1_irq_entries[vp] == e + 1 && v1_irqs_taken[vp] == t + 1,
+		      "status 0x%lx, %u interrupt entries, %lu taken", (unsigned long)v1_res[0],
+		      v1_irq_entries[vp] - e, (unsigned long)(v1_irqs_taken[vp] - t));
+		apw_run(vp, ap_tpr_restore);
+	}
+}
+
 static void checks_many(void)
 {
 	uint32_t c0 = vsm_v1_count[0];
@@ -640,9 +744,11 @@ static void checks_all_vps(uint32_t nvp)
 {
 	char name[64];
 	struct hc_regs r;
-	uint64_t mask = apw_start("vsm");
-	if (!mask)
+	uint64_t mask = apw_start("vsm"), enabled = 0;
+	if (!mask) {
+		checks_interrupts(0);
 		return;
+	}
 	for (uint32_t vp = 1; vp < nvp && vp < 64; vp++) {
 		if (!(mask & (1ull << vp)))
 			continue;
@@ -679,7 +785,10 @@ static void checks_all_vps(uint32_t nvp)
 		check(name, done && ap_calls[vp] == 100 && vsm_v1_count[vp] == before + 100,
 		      "worker %s, %u calls, %u VTL 1 entries", done ? "answered" : "timed out", ap_calls[vp],
 		      vsm_v1_count[vp] - before);
+		if (done)
+			enabled |= 1ull << vp;
 	}
+	checks_interrupts(enabled); /* the workers idle in VTL 0, interrupts off */
 	apw_stop("vsm");
 }
 
@@ -716,6 +825,7 @@ void checks_vsm(void)
 	v1_buf = m + PAGE;
 	for (int i = 0; i < 64; i++)
 		v1_assist[i] = m + (4 + (unsigned int)i) * PAGE;
+	v1_idt = m + 3 * PAGE;
 	checks_discovery();
 	vsm_v1_ret_addr = pa(v1_hc_page) + off_ret;
 	uint8_t ctx[224];
@@ -731,4 +841,6 @@ void checks_vsm(void)
 	checks_many();
 	if (nvp > 1)
 		checks_all_vps((uint32_t)nvp);
+	else
+		checks_interrupts(0);
 }

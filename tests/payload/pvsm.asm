@@ -22,6 +22,8 @@ global vsm_v1_ret_ctl:data hidden
 global vsm_v1_ret_addr:data hidden
 global vsm_v1_count:data hidden
 global vsm_v0_after:data hidden
+global vsm_v1_isr:function hidden
+global vsm_v1_irqs:data hidden
 extern vsm_v1_service
 
 %define PAT(n) (0xB0B0B0B000000000 + n)
@@ -35,6 +37,7 @@ vsm_v1_ret_addr: dq 0           ; VTL 1's hypercall page + return offset
 vsm_v1_count:    times 64 dd 0  ; VTL 1 entries by VP index
 vsm_v0_after:    times 20 dq 0  ; vsm_gpr_call: GPRs 0-15, CR2, DR0, DR6, XMM0 low
 out_ptr:         dq 0
+vsm_v1_irqs:     dq 0           ; interrupts VTL 1's handler took
 
 section .text
 
@@ -97,6 +100,11 @@ vsm_v1_entry:
 	mov rax, 0x5a5a                 ; reserved (the sequence overwrites it)
 	call [vsm_v1_ret_addr]
 	jmp .top
+
+; VTL 1's handler of the test vector: injected by the hypervisor (no EOI).
+vsm_v1_isr:
+	lock inc qword [vsm_v1_irqs]
+	iretq
 
 ; void vsm_gpr_call(void *call_seq): every GPR but RSP and RCX (the control
 ; input, 0) set to 0xA0A0...00 + n, the VTL call, then every GPR, CR2, DR0,
