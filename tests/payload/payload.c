@@ -378,6 +378,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_translate(); /* TLFS 9.4.6; needs the enabled hypercall page */
 	checks_tlb();       /* TLFS 9.4 flushes; uses the APs (MP services) */
 	checks_ipi();       /* TLFS 10.5.2-10.5.3 */
+	checks_synic();     /* TLFS 11; uses the APs (MP services) */
 	checks_vsm();       /* TLFS 15: enables VTL 1 on every VP (stays on) */
 	checks_overlay_lock(); /* last: on a faulty hypervisor it may turn the page off */
 

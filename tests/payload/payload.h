@@ -40,8 +40,10 @@
  * 10; extended hypercalls 52. */
 /* checks_vpregs.c: AccessVpRegisters (49, vpregs.self/remote/err),
  * StartVirtualProcessor (53, vpregs.start). */
+/* checks_synic.c: AccessSynicRegs (2), PostMessages (36), SignalEvents
+ * (37), CreatePort (38), ConnectPort (39). */
 /* checks_vsm.c: AccessVsm (48, vsm.*), offered only with AccessSynicRegs. */
-#define TESTED_PRIVILEGES 0x0033000000000ef3ull
+#define TESTED_PRIVILEGES 0x003300f000000ef7ull
 /* XMM input 4, XMM output 15, hypercall MSR lock 18, frequency MSRs 8,
  * crash MSRs 10, guest idle 5. */
 #define TESTED_FEATURES_EDX 0x00048530u
@@ -181,6 +183,7 @@ void checks_ipi(void);              /* checks_ipi.c: TLFS 10.5 synthetic IPIs */
 void checks_overlay(void);          /* checks_overlay.c: what an overlay uncovers (TLFS 5.2.1) */
 void checks_overlay_lock(void);     /* checks_overlay.c: the lock vs the guest OS ID (2.6, 3.13) */
 void checks_cr(void);               /* checks_cr.c: CR0/CR4 as on hardware */
+void checks_synic(void);            /* checks_synic.c: TLFS 11 SynIC, ports, messages, events */
 void checks_vsm(void);              /* checks_vsm.c: TLFS 15 virtual secure mode */
 
 #endif
