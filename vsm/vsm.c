@@ -35,6 +35,7 @@
 #include "module.h"
 #include "overlay.h"
 #include "pool.h"
+#include "synic.h"
 #include "tlfs.h"
 #include "vpregs.h"
 #include "x86.h"
@@ -262,6 +263,8 @@ static void enable_fn(struct vp *t, void *arg)
 	c->assist_msr = 0;
 	c->assist_page = (struct overlay){ 0, (u64)(uintptr_t)assist, SLAT_RWX, false, "VP assist VTL1" };
 	int r = assist ? overlay_register(p, &c->assist_page) : -1;
+	if (!r)
+		r = synic_vtl_create(t, op->vtl, vsm_pool); /* its own SynIC (15.11.1.1) */
 	spin_unlock(&p->lock);
 	if (r || p->be->ctx_create(t, c, &op->g, vsm_pool)) {
 		c->live = false;

@@ -35,7 +35,7 @@ static const struct seg_state cs64 = { 0x38, 0xa09b, 0xffffffff, 0 };
 static const struct seg_state ds64 = { 0x30, 0xc093, 0xffffffff, 0 };
 
 /* Partition set-up with the modules' hooks; `synic`: the partition has
- * AccessSynicRegs (the SynIC's rows would give it). */
+ * AccessSynicRegs (synic/synic.c's rows give it), else it is taken away. */
 static void setup(bool synic)
 {
 	fake_smp_partition(&part, vps, bes, NVP);
@@ -51,6 +51,8 @@ static void setup(bool synic)
 	}
 	if (synic)
 		part.privileges |= HV_ACCESS_SYNIC_REGS;
+	else
+		part.privileges &= ~HV_ACCESS_SYNIC_REGS; /* a SynIC withdrawn */
 	pool_init(&pool, (u64)(uintptr_t)pool_mem, sizeof(pool_mem), 0);
 	CHECK_EQ(registry_partition_init(&part, &pool), 0);
 	/* The hypercall page the hooks made, enabled in both VTLs. */

@@ -43,6 +43,8 @@
 enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_LDTR, S_TR };
 
 #define MSR_ASSIST 0x40000073u
+#define MSR_SINT0 0x40000090u
+#define V1_SINT0 0x1005Eull /* masked, vector 0x5E */
 #define MSR_EFER 0xC0000080u
 #define MSR_STAR 0xC0000081u
 #define MSR_LSTAR 0xC0000082u
@@ -216,6 +218,10 @@ void vsm_v1_service(void)
 		wrmsr_raw(MSR_GUEST_OS_ID, OS_ID + 1);
 		wrmsr_raw(MSR_HYPERCALL, pa(v1_hc_page) | HC_MSR_ENABLE);
 		v1_res[2] = rdmsr_raw(MSR_HYPERCALL);
+		/* Its own SynIC: SINT0 masked at creation, then VTL 1's value. */
+		v1_res[3] = rdmsr_raw(MSR_SINT0);
+		wrmsr_raw(MSR_SINT0, V1_SINT0);
+		v1_res[4] = rdmsr_raw(MSR_SINT0);
 		/* fall through */
 	case OP_NONE:
 		if (assist && !(rdmsr_raw(MSR_ASSIST) & 1))
@@ -492,8 +498,12 @@ static void checks_switch(void)
 	int vec = vtl_call(&r, 2); /* control input RsvdZ */
 	check_vec("vsm.call.bad_control_ud", vec, VEC_UD);
 	check_eq("vsm.call.bad_control_not_entered", vsm_v1_count[0], c0);
+	uint64_t sint0 = rdmsr_raw(MSR_SINT0);
 	if (!v1_do("vsm.call.first", OP_SETUP, 0))
 		return;
+	check_eq("vsm.vtl1.synic_sint0_initial", v1_res[3], 0x10000); /* TLFS 11.8.5: masked */
+	check_eq("vsm.vtl1.synic_sint0_set", v1_res[4], V1_SINT0);
+	check_eq("vsm.vtl0.synic_sint0_kept", rdmsr_raw(MSR_SINT0), sint0);
 	check_eq("vsm.call.first_entered", vsm_v1_count[0], c0 + 1);
 	check_eq("vsm.vtl1.guest_os_id_private", v1_res[0], 0);
 	check_eq("vsm.vtl1.hypercall_msr_private", v1_res[1], 0);
