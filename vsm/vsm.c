@@ -11,10 +11,10 @@
  * FPU/SSE/AVX state, XCR0 and DR0-DR3 never leave the CPU (TLFS 15.11.2.2);
  * TSC_AUX, which neither control structure holds, is swapped here.
  *
- * Switches happen on the VP's own processor before its next entry
- * (a module entry hook): the hypercall that asks for one completes first
- * in the VTL that made it (RIP past the VMCALL, TLFS 15.7.1), then the
- * other context is made current.
+ * Switches happen on the VP's own processor: a VTL call or return
+ * completes first in the VTL that made it (RIP past the VMCALL, TLFS
+ * 15.7.1), then the other context is made current; an interrupt for VTL 1
+ * switches before the VP's next entry (a module entry hook).
  *
  * Interrupts for VTL 1 (HvCallSendSyntheticClusterIpi with a target VTL,
  * TLFS 15.12.2) are injected into VTL 1's context, switching to it first.
@@ -48,6 +48,7 @@
  * next entry), the VTL it runs, and the private TSC_AUX of each VTL. */
 struct vsm_vp {
 	u64 irq[4];  /* VTL 1 interrupt vectors pending (TLFS 15.12.2) */
+	volatile u32 irq_any; /* irq[] may be non-zero */
 	u8 pending;  /* target VTL + 1, 0: none */
 	u8 active;   /* the VTL running */
 	bool fast;   /* a fast return (TLFS 15.7.1.1) */
@@ -69,6 +70,8 @@ static bool vsm_offered(const struct partition *p) { return p->privileges & HV_A
 
 /* The VTL control area of ctx's VP assist page (TLFS 15.8.2), or NULL
  * when the page is not enabled. */
+static void vsm_deliver(struct vp *vp);
+
 static u8 *vtl_control(const struct vp_ctx *c)
 {
 	return (c->assist_msr & 1) && c->assist_page.hpa ? (u8 *)(uintptr_t)c->assist_page.hpa
@@ -82,7 +85,10 @@ void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast)
 	u8 from = vp->cur->vtl;
 	if (to == from)
 		return;
-	if (vsm_have_rdtscp && !hw_rdmsr(MSR_TSC_AUX, &v->tsc_aux[from]))
+	/* TSC_AUX: written only when the VTLs' values differ (a WRMSR is
+	 * costly on hardware; the usual case is one value for both). */
+	if (vsm_have_rdtscp && !hw_rdmsr(MSR_TSC_AUX, &v->tsc_aux[from]) &&
+	    v->tsc_aux[from] != v->tsc_aux[to])
 		hw_wrmsr(MSR_TSC_AUX, v->tsc_aux[to]);
 	if (to < from && !fast) {
 		const u8 *ctl = vtl_control(vp->cur);
@@ -122,6 +128,7 @@ static void vsm_post_irq(struct vp *src, struct vp *t, u8 vtl, u8 vector)
 		return;
 	struct vsm_vp *v = vv(t);
 	__atomic_or_fetch(&v->irq[vector / 64], 1ull << (vector % 64), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&v->irq_any, 1, __ATOMIC_SEQ_CST);
 	registry_request_entry(t, &hv_module_vsm);
 	if (t != src)
 		kick_send(src, t);
@@ -136,8 +143,12 @@ static void vsm_deliver(struct vp *vp)
 {
 	struct vsm_vp *v = vv(vp);
 	int vec = irq_highest(v);
-	if (vec < 0)
+	if (vec < 0) {
+		__atomic_store_n(&v->irq_any, 0, __ATOMIC_SEQ_CST);
+		if (irq_highest(v) >= 0) /* posted meanwhile */
+			__atomic_store_n(&v->irq_any, 1, __ATOMIC_SEQ_CST);
 		return;
+	}
 	if (vp->cur->vtl < 1)
 		vsm_switch(vp, 1, VSM_ENTRY_INTERRUPT, false);
 	if (vp->part->be->inject_irq(vp, (u8)vec) == 0)
@@ -146,16 +157,7 @@ static void vsm_deliver(struct vp *vp)
 		registry_request_entry(vp, &hv_module_vsm);
 }
 
-static void vsm_on_entry(struct vp *vp)
-{
-	struct vsm_vp *v = vv(vp);
-	if (v->pending) {
-		u8 to = (u8)(v->pending - 1);
-		v->pending = 0;
-		vsm_switch(vp, to, v->reason, v->fast);
-	}
-	vsm_deliver(vp);
-}
+static void vsm_on_entry(struct vp *vp) { vsm_deliver(vp); }
 
 /* ---- HvVtlCall, HvVtlReturn (TLFS 15.6, 15.7, 15.15.5-6) --------------- */
 
@@ -190,18 +192,28 @@ static u16 hc_vtl_return(struct hc_ctx *c)
 	return HV_STATUS_SUCCESS;
 }
 
-/* The call completes in the VTL that made it (RIP past the VMCALL, no
- * status written: RAX/RCX are the sequence's), the switch follows before
- * the next entry. */
+/* The call completes in the VTL that made it: RIP past the VMCALL (TLFS
+ * 15.7.1), no status written (RAX/RCX are the sequence's); then the other
+ * context becomes current, and the VP enters it (HV_ACT_RESUME). A VTL 1
+ * interrupt still pending on a return calls VTL 1 back (15.12.2.1). */
 static enum hv_action vtl_switch_complete(struct hc_ctx *c, u16 status, u32 done)
 {
+	struct vp *vp = c->vp;
+	struct vsm_vp *v = vv(vp);
+	u8 to = (u8)(v->pending - 1);
+	v->pending = 0;
 	if (status != HV_STATUS_SUCCESS) {
-		vv(c->vp)->pending = 0;
-		vp_inject_ud(c->vp);
+		vp_inject_ud(vp);
 		return HV_ACT_INJECTED;
 	}
-	registry_request_entry(c->vp, &hv_module_vsm);
-	return HV_ACT_ADVANCE;
+	/* An unknown instruction length: the dispatcher's ADVANCE fails the
+	 * same way and stops with its report. */
+	if (vp->part->be->advance_rip(vp, c->exit))
+		return HV_ACT_ADVANCE;
+	vsm_switch(vp, to, v->reason, v->fast);
+	if (v->irq_any)
+		vsm_deliver(vp);
+	return HV_ACT_RESUME;
 }
 
 /* ---- HvEnablePartitionVtl (TLFS 15.4.1, 15.15.3) ------------------------ */
@@ -374,10 +386,10 @@ HV_HCALL_ROWS(vsm_hcalls) = {
 	  hc_enable_partition_vtl, NULL, NULL, "HvEnablePartitionVtl", NULL, NULL },
 	{ HVCALL_ENABLE_VP_VTL, HC_SLOW, HV_ACCESS_VSM, 240, 0, 0, 0, hc_enable_vp_vtl, NULL, NULL,
 	  "HvEnableVpVtl", NULL, NULL },
-	{ HVCALL_VTL_CALL, HC_SLOW | HC_FAST, HV_ACCESS_VSM, 0, 0, 0, 0, hc_vtl_call, NULL, NULL,
-	  "HvVtlCall", NULL, vtl_switch_complete },
-	{ HVCALL_VTL_RETURN, HC_SLOW | HC_FAST, HV_ACCESS_VSM, 0, 0, 0, 0, hc_vtl_return, NULL, NULL,
-	  "HvVtlReturn", NULL, vtl_switch_complete },
+	{ HVCALL_VTL_CALL, HC_SLOW | HC_FAST | HC_BARE, HV_ACCESS_VSM, 0, 0, 0, 0, hc_vtl_call, NULL,
+	  NULL, "HvVtlCall", NULL, vtl_switch_complete },
+	{ HVCALL_VTL_RETURN, HC_SLOW | HC_FAST | HC_BARE, HV_ACCESS_VSM, 0, 0, 0, 0, hc_vtl_return,
+	  NULL, NULL, "HvVtlReturn", NULL, vtl_switch_complete },
 };
 
 /* ---- set-up ------------------------------------------------------------- */

@@ -17,6 +17,12 @@ enum {
 	HC_SLOW = BIT(1),    /* memory-based form accepted */
 	HC_FAST = BIT(2),    /* register-based form accepted */
 	HC_VARHDR = BIT(3),  /* variable-sized header accepted */
+	/* No parameters, a `complete` of its own (the VTL call and return,
+	 * TLFS 15.6-15.7): when a 64-bit caller's input value is the bare
+	 * code and the partition has the privilege, the dispatcher goes
+	 * straight to `simple` and `complete` (every check of the input
+	 * value and of the parameter memory passes by construction). */
+	HC_BARE = BIT(4),
 };
 
 /* How a call completes (hv/hypercall.c: decode -> validate -> execute ->
@@ -46,6 +52,8 @@ struct hc_ctx {
 	u32 rep_start;  /* first element of this round (continuation) */
 	u64 scratch[2]; /* state a rep call keeps from check to round_end */
 	struct vp *target; /* the VP a rep call's header named (check) */
+	const struct hv_exit *exit; /* the hypercall's exit (a `complete` that
+				     * moves RIP itself: be->advance_rip) */
 };
 
 struct hc_call {

@@ -214,15 +214,13 @@ TEST(vsm_call_and_return)
 	CHECK_EQ(bes[0].injected_vector, 6);
 	call_on(vp, HVCALL_VTL_CALL, 1); /* control input RsvdZ */
 	CHECK_EQ(bes[0].injected_vector, 6);
-	registry_entry_work(vp);
 	CHECK(vp->cur == &vp->ctx[0]);
 
 	vp->gpr[GPR_RBX] = 0xb0b0;
+	int adv = bes[0].advanced;
 	call_on(vp, HVCALL_VTL_CALL, 0);
 	CHECK_EQ(bes[0].injected_vector, -1);
-	CHECK(vp->cur == &vp->ctx[0]); /* switches before the next entry */
-	CHECK(vp->entry_work != 0);
-	registry_entry_work(vp);
+	CHECK_EQ(bes[0].advanced, adv + 1); /* VTL 0 past its VMCALL, then the switch */
 	CHECK(vp->cur == &vp->ctx[1]);
 	CHECK_EQ(vsm_active_vtl(vp), 1);
 	CHECK_EQ(*(u32 *)(assist + VSM_CTL_ENTRY_REASON), VSM_ENTRY_VTL_CALL);
@@ -233,23 +231,20 @@ TEST(vsm_call_and_return)
 	CHECK_EQ(((struct fake_be_state *)vp->be)->injected_vector, 6);
 	call_on(vp, HVCALL_VTL_RETURN, 2); /* RsvdZ bits */
 	CHECK_EQ(((struct fake_be_state *)vp->be)->injected_vector, 6);
-	registry_entry_work(vp);
 	CHECK(vp->cur == &vp->ctx[1]);
 
 	/* Return, not fast: RAX and RCX from the VTL control area. */
 	*(u64 *)(assist + VSM_CTL_RETURN_RAX) = 0x1111;
 	*(u64 *)(assist + VSM_CTL_RETURN_RCX) = 0x2222;
 	call_on(vp, HVCALL_VTL_RETURN, 0);
-	registry_entry_work(vp);
 	CHECK(vp->cur == &vp->ctx[0]);
 	CHECK_EQ(vp->gpr[GPR_RAX], 0x1111);
 	CHECK_EQ(vp->gpr[GPR_RCX], 0x2222);
 	/* Fast: they stay as they were. */
 	call_on(vp, HVCALL_VTL_CALL, 0);
-	registry_entry_work(vp);
+	CHECK(vp->cur == &vp->ctx[1]);
 	vp->gpr[GPR_RCX] = HVCALL_VTL_RETURN;
 	call_on(vp, HVCALL_VTL_RETURN, 1);
-	registry_entry_work(vp);
 	CHECK(vp->cur == &vp->ctx[0]);
 	CHECK_EQ(vp->gpr[GPR_RAX], 1);
 	CHECK_EQ(vp->gpr[GPR_RCX], HVCALL_VTL_RETURN);
@@ -262,7 +257,6 @@ TEST(vsm_input_vtl_registers)
 	/* VTL 0 cannot name VTL 1; VP 1 has no VTL 1. */
 	CHECK_EQ(st(get_reg(vp, 0, 0x11, R_RIP)), HV_STATUS_INVALID_PARAMETER);
 	call_on(vp, HVCALL_VTL_CALL, 0);
-	registry_entry_work(vp);
 	CHECK(vp->cur == &vp->ctx[1]);
 	CHECK_EQ(st(get_reg(vp, 0, 0x10, R_RIP)), 0); /* VTL 0's RIP */
 	CHECK_EQ(OUT[0], 0x401000);
@@ -274,4 +268,36 @@ TEST(vsm_input_vtl_registers)
 	CHECK_EQ(OUT[0], 0x401001);
 	CHECK_EQ(st(get_reg(vp, 0, 0x12, R_RIP)), HV_STATUS_INVALID_PARAMETER); /* VTL 2 */
 	CHECK_EQ(st(get_reg(vp, 0, 0x30, R_RIP)), HV_STATUS_INVALID_PARAMETER); /* RsvdZ */
+}
+
+/* TLFS 15.12.2: a VTL 1 vector switches VP 0 to VTL 1 before its next
+ * entry and is injected there; while VTL 1 cannot take it (interrupt
+ * window) it stays pending, and a VTL return comes straight back. */
+TEST(vsm_interrupt_for_vtl1)
+{
+	struct vp *vp = &vps[0];
+	setup_enabled();
+	CHECK(part.vtl_irq != NULL);
+	part.vtl_irq(vp, &vps[1], 1, 0xe1); /* VP 1 has no VTL 1: dropped */
+	CHECK_EQ(vps[1].entry_work, 0);
+	struct fake_be_state *v1 = vp->ctx[1].be;
+	v1->irq_window = true; /* VTL 1's RFLAGS.IF clear */
+	part.vtl_irq(vp, vp, 1, 0xe1);
+	CHECK(vp->cur == &vp->ctx[0]);
+	registry_entry_work(vp);
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(*(u32 *)(assist + VSM_CTL_ENTRY_REASON), VSM_ENTRY_INTERRUPT);
+	CHECK_EQ(v1->irq_vector, 0xe1);
+	CHECK(vp->entry_work != 0); /* not in yet: asked again */
+	call_on(vp, HVCALL_VTL_RETURN, 1); /* returns with it pending */
+	CHECK(vp->cur == &vp->ctx[1]);     /* called back at once */
+	v1->irq_window = false;
+	v1->irq_vector = 0;
+	registry_entry_work(vp);
+	CHECK_EQ(v1->irq_vector, 0xe1); /* injected */
+	vp->entry_work = 0;
+	call_on(vp, HVCALL_VTL_RETURN, 1);
+	CHECK(vp->cur == &vp->ctx[0]); /* nothing pending: stays in VTL 0 */
+	registry_entry_work(vp);
+	CHECK(vp->cur == &vp->ctx[0]);
 }
