@@ -269,13 +269,21 @@ static void enable_fn(struct vp *t, void *arg)
 		op->status = HV_STATUS_INVALID_VTL_STATE;
 		return;
 	}
-	u8 *assist = pool_alloc_pages(vsm_pool, 1);
+	/* What an earlier attempt that ran out of memory already set up
+	 * (registered overlays) is kept, not registered twice. */
+	int r = 0;
 	c->vtl = op->vtl;
 	c->slat = &p->slat[0];
 	c->assist_msr = 0;
-	c->assist_page = (struct overlay){ 0, (u64)(uintptr_t)assist, SLAT_RWX, false, "VP assist VTL1" };
-	int r = assist ? overlay_register(p, &c->assist_page) : -1;
-	if (!r)
+	if (!c->assist_page.hpa) {
+		u8 *assist = pool_alloc_pages(vsm_pool, 1);
+		c->assist_page = (struct overlay){ 0, (u64)(uintptr_t)assist, SLAT_RWX, false,
+						   "VP assist VTL1" };
+		r = assist ? overlay_register(p, &c->assist_page) : -1;
+		if (r)
+			c->assist_page.hpa = 0;
+	}
+	if (!r && !c->synic)
 		r = synic_vtl_create(t, op->vtl, vsm_pool); /* its own SynIC (15.11.1.1) */
 	spin_unlock(&p->lock);
 	if (r || p->be->ctx_create(t, c, &op->g, vsm_pool)) {

@@ -174,8 +174,11 @@ TEST(vsm_enable_statuses)
 	fake_ctx_fail = 1;
 	CHECK_EQ(st(enable_vp(&vps[0], 0, 1, 0x5000)), HV_STATUS_INSUFFICIENT_MEMORY);
 	CHECK(!vps[0].ctx[1].live);
+	u32 overlays = part.overlay_count; /* VP assist page, SIMP, SIEFP registered */
 	fake_ctx_fail = 0;
 	CHECK_EQ(st(enable_vp(&vps[0], 0, 1, 0x5000)), HV_STATUS_SUCCESS);
+	CHECK_EQ(part.overlay_count, overlays); /* not registered twice */
+	CHECK(vps[0].ctx[1].synic != NULL);
 	CHECK(vps[0].ctx[1].live);
 	CHECK_EQ(vps[0].ctx[1].vtl, 1);
 	CHECK_EQ(fake_ctx_states[fake_ctx_created - 1].state.rip, 0x5000);
