@@ -69,7 +69,7 @@ extern uint64_t vsm_v0_after[20] HIDDEN;
 void vsm_gpr_call(void *seq) HIDDEN;
 extern char vsm_v1_isr[] HIDDEN;
 extern volatile uint64_t vsm_v1_irqs HIDDEN;
-void vsm_v1_service(void);
+uint64_t vsm_v1_service(uint64_t *saved);
 
 struct __attribute__((packed)) dtr {
 	uint16_t limit;
@@ -199,17 +199,24 @@ static void v1_take_interrupt(uint32_t vp)
 	v1_irq_entries[vp]++;
 }
 
-/* VTL 1: one request from VTL 0 per entry (mode 0). */
-void vsm_v1_service(void)
+/* VTL 1: one request from VTL 0 per entry (mode 0). saved: the GPRs at
+ * entry (r15 first ... rax at [14], rcx at [13]). Returns the VTL return
+ * control: after an interrupt entry VTL 0 was stopped anywhere, so its RAX
+ * and RCX go to the VTL control area and the return restores them (not
+ * fast, TLFS 15.7.1.1); the other GPRs pvsm.asm keeps. */
+uint64_t vsm_v1_service(uint64_t *saved)
 {
 	uint32_t vp = vp_index() & 63;
 	uint8_t *assist = v1_assist[vp];
 	uint32_t reason = 0;
+	__atomic_add_fetch(&vsm_v1_count[vp], 1, __ATOMIC_SEQ_CST);
 	if (assist && (rdmsr_raw(MSR_ASSIST) & 1))
 		v1_reason = reason = *(volatile uint32_t *)(assist + 8);
 	if (reason == 2) {
 		v1_take_interrupt(vp);
-		return;
+		*(volatile uint64_t *)(assist + 16) = saved[14];
+		*(volatile uint64_t *)(assist + 24) = saved[13];
+		return 0;
 	}
 	switch (v1_op) {
 	case OP_SETUP: /* VTL 1's own synthetic MSRs (TLFS 15.11.1.1) */
@@ -279,6 +286,7 @@ void vsm_v1_service(void)
 		v1_res[0] = v1_hypercall(0x000B, pa(v1_buf), 0);
 		break;
 	}
+	return vsm_v1_ret_ctl;
 }
 
 /* ---- VTL 0 -------------------------------------------------------------- */

@@ -5,8 +5,9 @@
 ; of its own, interrupts off. Each entry (the first one, then each time a
 ; VTL call resumes it after its VTL return) records the GPRs it sees and
 ; counts itself by VP index, then does what vsm_v1_mode says:
-;   0: calls vsm_v1_service (C, checks_vsm.c), then a VTL return with
-;      RCX = vsm_v1_ret_ctl (0: registers from the control area; 1: fast)
+;   0: calls vsm_v1_service (C, checks_vsm.c) with every GPR kept, then
+;      a VTL return with the control it returns (0: RAX/RCX from the
+;      control area; 1: fast)
 ;   1: loads patterns into every GPR but RSP (0xB0B0...00 + n), CR2, DR0,
 ;      DR6 and XMM0, then a VTL return with RCX = vsm_v1_ret_ctl
 ; The return goes through VTL 1's hypercall page (vsm_v1_ret_addr).
@@ -63,15 +64,48 @@ section .text
 vsm_v1_entry:
 .top:
 	SAVE_GPRS vsm_v1_seen
-	mov ecx, 0x40000002             ; HV_X64_MSR_VP_INDEX
-	rdmsr
-	and eax, 63
-	lea rdx, [vsm_v1_count]
-	lock inc dword [rdx + rax*4]
 	cmp qword [vsm_v1_mode], 1
 	je .patterns
+	; Mode 0: every GPR but RSP kept for the lower VTL (an interrupt entry
+	; stops VTL 0 anywhere); the service gets them (its argument: r15 at
+	; [0] ... rax at [14]) and returns the return control, which goes to
+	; the saved RCX slot.
+	push rax
+	push rcx
+	push rdx
+	push rbx
+	push rbp
+	push rsi
+	push rdi
+	push r8
+	push r9
+	push r10
+	push r11
+	push r12
+	push r13
+	push r14
+	push r15
+	mov rdi, rsp
+	mov rbp, rsp
 	and rsp, -16
 	call vsm_v1_service
+	mov rsp, rbp
+	mov [rsp + 13*8], rax
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop r11
+	pop r10
+	pop r9
+	pop r8
+	pop rdi
+	pop rsi
+	pop rbp
+	pop rbx
+	pop rdx
+	pop rcx
+	pop rax
 	jmp .ret
 .patterns:
 	mov rax, PAT(15)
@@ -95,9 +129,9 @@ vsm_v1_entry:
 	mov r13, PAT(13)
 	mov r14, PAT(14)
 	mov r15, PAT(15)
-.ret:
 	mov rcx, [vsm_v1_ret_ctl]
-	mov rax, 0x5a5a                 ; reserved (the sequence overwrites it)
+	lock inc dword [vsm_v1_count]   ; mode 1 runs on VP 0 only
+.ret:
 	call [vsm_v1_ret_addr]
 	jmp .top
 
