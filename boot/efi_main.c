@@ -19,9 +19,12 @@
 
 /* Resident memory beyond the core image: page tables and MMIO mappings,
  * plus per logical processor its host stack, VMCB/VMCS, GDT/TSS and IST
- * stacks, VP structure and VP assist page. */
+ * stacks, VP structure and VP assist page, and room for the contexts a VP
+ * adds at run time: a VTL 1 context (VSM, TLFS 15: 32 KiB on SVM, 24 KiB
+ * on VMX with its VP assist page) next to VTL 0's 64 KiB (SVM) per VP,
+ * and nested L2 contexts (docs/performance.md "Footprint"). */
 #define RESIDENT_POOL_BYTES (2ull << 20)
-#define RESIDENT_PER_CPU_BYTES (128ull << 10)
+#define RESIDENT_PER_CPU_BYTES (192ull << 10)
 /* nested=on: per processor, the L2 context (VMCB and maps, 7 pages), the
  * nested state and 64 shadow table pages (nested/nested.c), and room. */
 #define NESTED_PER_CPU_BYTES (320ull << 10)

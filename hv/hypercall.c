@@ -55,6 +55,22 @@ u16 hc_target_vtl(u8 vtl)
 							      : HV_STATUS_SUCCESS;
 }
 
+u16 hc_input_vtl(const struct vp *caller, u8 in, u8 *vtl)
+{
+	u8 cur = caller->cur->vtl, t = in & 0x0f;
+	if (in & 0xe0)
+		return HV_STATUS_INVALID_PARAMETER;
+	if (!(in & 0x10)) {
+		*vtl = cur;
+		return HV_STATUS_SUCCESS;
+	}
+	/* TLFS 15.2.1: a VTL reaches its own and lower VTLs' state only. */
+	if (t > cur || t >= HV_VTL_COUNT || (t && !caller->part->vtl[t].enabled))
+		return HV_STATUS_INVALID_PARAMETER;
+	*vtl = t;
+	return HV_STATUS_SUCCESS;
+}
+
 u16 hc_target_vp(struct vp *caller, u32 index, struct vp **vp)
 {
 	const struct partition *p = caller->part;
@@ -156,6 +172,10 @@ int hc_table_init(void)
 		const struct hc_call *c = &HC_ROWS[i];
 		u16 *slot = hc_slot(c->code);
 		bool handlers = (c->flags & HC_REP) ? c->rep != NULL : c->simple != NULL;
+		/* HC_BARE: a simple call with its own completion, no parameters. */
+		if ((c->flags & HC_BARE) && ((c->flags & HC_REP) || !c->complete || c->in_hdr ||
+					     c->out_hdr || c->code >= HC_WIN_SPAN))
+			handlers = false;
 		if (!slot || !c->code || *slot || !handlers || !(c->flags & (HC_SLOW | HC_FAST))) {
 			LOGE("hypercall row %s (code %x): out of range, duplicate or incomplete",
 			     c->name, c->code);
@@ -449,7 +469,7 @@ static inline u16 validate(struct vp *vp, struct hc_call_state *s, enum hc_end *
 	u32 reps = (c->flags & HC_REP) ? h->count : 0;
 	u64 in_len = c->in_hdr + 8ull * h->var_hdr + (u64)reps * c->in_elem;
 	u64 out_len = c->out_hdr + (u64)reps * c->out_elem;
-	*s->ctx = (struct hc_ctx){ vp, NULL, NULL, h->var_hdr, h->count, h->start, { 0, 0 }, NULL };
+	*s->ctx = (struct hc_ctx){ vp, NULL, NULL, h->var_hdr, h->count, h->start, { 0, 0 }, NULL, NULL };
 
 	if (h->fast) {
 		bool xmm_in = in_len > 16;
@@ -567,6 +587,17 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 	}
 
 	struct hc_ctx ctx;
+	/* HC_BARE rows: the input value is the code alone. */
+	u64 in = vp->gpr[GPR_RCX];
+	if (in < HC_WIN_SPAN && (mode & GMODE_LMA) && (mode & GMODE_CS_L)) {
+		const struct hc_call *c = find_call((u16)in);
+		if (c && (c->flags & HC_BARE) && (p->privileges & c->privilege) == c->privilege) {
+			if (vp->hc_count)
+				vp->hc_count[c - HC_ROWS]++;
+			ctx = (struct hc_ctx){ .vp = vp, .exit = e };
+			return c->complete(&ctx, c->simple(&ctx), 0);
+		}
+	}
 	u8 blk[HC_FAST_BLOCK] __attribute__((aligned(16)));
 	struct hc_call_state s;
 	enum hc_end end = HC_END_STATUS;
@@ -578,6 +609,7 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 	u16 status = validate(vp, &s, &end);
 	if (status != HV_STATUS_SUCCESS || end != HC_END_STATUS)
 		return complete(vp, &s, status, end);
+	ctx.exit = e;
 	status = execute(vp, &s, &end);
 	if (s.c->complete && end == HC_END_STATUS)
 		return s.c->complete(&ctx, status, s.done);

@@ -162,43 +162,50 @@ static u16 hc_switch_address_space(struct hc_ctx *c)
 	return HV_STATUS_SUCCESS;
 }
 
-/* TLFS 10.5.2-10.5.3: Vector (4 bytes), TargetVtl (1), RsvdZ (3). */
-static u16 ipi_header(const struct hc_ctx *c, u8 *vector)
+/* TLFS 10.5.2-10.5.3: Vector (4 bytes), TargetVtl (1, HV_INPUT_VTL:
+ * the caller's VTL or a lower enabled one, TLFS 15.15.1), RsvdZ (3). */
+static u16 ipi_header(const struct hc_ctx *c, u8 *vector, u8 *vtl)
 {
 	u32 v = hc_rd32(c->in);
 	if (v < 0x10 || v > 0xff || c->in[5] || c->in[6] || c->in[7])
 		return HV_STATUS_INVALID_PARAMETER;
 	*vector = (u8)v;
-	return hc_target_vtl(c->in[4]);
+	return hc_input_vtl(c->vp, c->in[4], vtl);
 }
 
-static u16 send_ipi(struct hc_ctx *c, u64 mask, u8 vector)
+/* VTL 0's interrupts go through the (shared) local APIC; a higher VTL's
+ * to the VSM module, which switches the target to it (TLFS 15.12.2). */
+static u16 send_ipi(struct hc_ctx *c, u64 mask, u8 vector, u8 vtl)
 {
 	struct partition *p = c->vp->part;
 	for (u32 i = 0; i < p->vp_count; i++)
-		if ((mask & BIT(i)) && p->vps[i])
-			kick_fixed_ipi(c->vp, p->vps[i], vector);
+		if ((mask & BIT(i)) && p->vps[i]) {
+			if (!vtl)
+				kick_fixed_ipi(c->vp, p->vps[i], vector);
+			else if (p->vtl_irq)
+				p->vtl_irq(c->vp, p->vps[i], vtl, vector);
+		}
 	return HV_STATUS_SUCCESS;
 }
 
 static u16 hc_send_ipi(struct hc_ctx *c)
 {
-	u8 vector;
+	u8 vector, vtl = 0;
 	u64 mask = hc_rd64(c->in + 8);
-	u16 st = ipi_header(c, &vector);
+	u16 st = ipi_header(c, &vector, &vtl);
 	if (!st)
 		st = vpset_mask_check(c->vp->part, mask);
-	return st ? st : send_ipi(c, mask, vector);
+	return st ? st : send_ipi(c, mask, vector, vtl);
 }
 
 static u16 hc_send_ipi_ex(struct hc_ctx *c)
 {
-	u8 vector;
+	u8 vector, vtl = 0;
 	u64 mask;
-	u16 st = ipi_header(c, &vector);
+	u16 st = ipi_header(c, &vector, &vtl);
 	if (!st)
 		st = vpset_parse(c->vp->part, c->in + 8, c->var_hdr, &mask);
-	return st ? st : send_ipi(c, mask, vector);
+	return st ? st : send_ipi(c, mask, vector, vtl);
 }
 
 /* TLFS 9.4.1-9.4.5, 10.5.2-10.5.3. The Ex forms carry an HV_VP_SET whose

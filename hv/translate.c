@@ -37,6 +37,7 @@ struct xlate_req {
 	u64 flags, gva_page;
 	u32 code;
 	struct xlate_out out;
+	u8 vtl; /* whose paging state (TLFS 15.15.1 input VTL) */
 };
 
 /* On the target VP's processor, in its host context: the VP's state as
@@ -48,10 +49,16 @@ static void xlate_on_vp(struct vp *vp, void *arg)
 	struct xlate_state s;
 	u32 r[4];
 
+	/* A lower VTL's paging state: its context current for the reads. */
+	struct vp_ctx *run = vp->cur;
+	if (rq->vtl != run->vtl)
+		be->ctx_switch(vp, &vp->ctx[rq->vtl]);
 	struct guest_boot_state gs;
 	be->vp_get_state(vp, &gs);
 	s = (struct xlate_state){ gs.cr0, gs.cr3, gs.cr4, gs.efer, gs.pat, gs.rflags, 0, false };
 	s.cpl = (u8)be->read_reg(vp, GREG_CPL);
+	if (rq->vtl != run->vtl)
+		be->ctx_switch(vp, run);
 	hw_cpuid(0x80000000u, 0, r);
 	if (r[0] >= 0x80000001u) {
 		hw_cpuid(0x80000001u, 0, r);
@@ -63,7 +70,9 @@ static void xlate_on_vp(struct vp *vp, void *arg)
 /* TLFS 9.4.6. Input {PartitionId, VpIndex, pad, ControlFlags, GvaPage},
  * output {TranslationResult, GpaPage}. VpIndex may be HV_VP_INDEX_SELF
  * (TLFS 7.8.1). Statuses: INVALID_PARTITION_ID, INVALID_VP_INDEX, then INVALID_PARAMETER for the control flags: none of
- * read/write/execute, reserved bits 55:6, an input VTL other than VTL 0,
+ * read/write/execute, reserved bits 55:6, an input VTL above the caller's
+ * or not enabled (hc_input_vtl; a VTL the target VP has not enabled:
+ * INVALID_VTL_STATE),
  * and TLB_FLUSH_INHIBIT: it asks for the TlbFlushInhibit flag of
  * HvRegisterInterceptSuspend (TLFS 9.1.4), which this hypervisor does not
  * implement, so the call is refused rather than the flag ignored. */
@@ -82,11 +91,14 @@ static u16 hc_translate_va(struct hc_ctx *c)
 	if (!(ctl & (F_READ | F_WRITE | F_EXEC)) || (ctl & ~HV_TRANSLATE_GVA_CONTROL_MASK) ||
 	    (ctl & HV_TRANSLATE_GVA_TLB_FLUSH_INHIBIT))
 		return HV_STATUS_INVALID_PARAMETER;
-	st = hc_target_vtl((u8)(flags >> HV_TRANSLATE_GVA_INPUT_VTL_SHIFT));
+	u8 vtl = 0;
+	st = hc_input_vtl(c->vp, (u8)(flags >> HV_TRANSLATE_GVA_INPUT_VTL_SHIFT), &vtl);
 	if (st)
 		return st;
+	if (!target->ctx[vtl].live)
+		return HV_STATUS_INVALID_VTL_STATE;
 
-	struct xlate_req rq = { ctl, hc_rd64(c->in + 24), 0, { 0, 0, false } };
+	struct xlate_req rq = { ctl, hc_rd64(c->in + 24), 0, { 0, 0, false }, vtl };
 	xcall_run(c->vp, target, xlate_on_vp, &rq);
 	*(u64 *)c->out = rq.code | ((u64)rq.out.cache_type << 32) |
 			 ((u64)rq.out.overlay << 40);

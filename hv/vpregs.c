@@ -75,6 +75,7 @@ enum reg_kind {
 	RK_APIC_BASE,
 	RK_SYNTH,  /* synthetic MSR arg */
 	RK_CPUID,  /* CPUID leaf arg, 128 bits */
+	RK_FN,     /* a module's get/set (struct hv_vpreg_row) */
 };
 
 /* How a RK_FIELD value is checked. */
@@ -87,14 +88,15 @@ struct vp_reg {
 	u32 arg;
 	bool read_only;  /* RK_SYNTH: Set is INVALID_PARAMETER */
 	const char *name;
+	const struct hv_vpreg_fn_row *fn; /* RK_FN */
 };
 
 #define GS_OFF(f) ((u32)offsetof(struct guest_boot_state, f))
-#define ARCH(n, k, c, a, nm) { n, n, k, c, a, false, nm }
+#define ARCH(n, k, c, a, nm) { n, n, k, c, a, false, nm, NULL }
 
 /* TLFS 7.8.2 register names. */
 static const struct vp_reg vp_regs[] = {
-	{ 0x00020000, 0x0002000f, RK_GPR, V_ANY, 0, false, "Rax-R15" },
+	{ 0x00020000, 0x0002000f, RK_GPR, V_ANY, 0, false, "Rax-R15", NULL },
 	ARCH(0x00020010, RK_FIELD, V_RIP, GS_OFF(rip), "Rip"),
 	ARCH(0x00020011, RK_RFLAGS, V_ANY, 0, "Rflags"),
 	ARCH(0x00040000, RK_CR0, V_ANY, 0, "Cr0"),
@@ -103,8 +105,8 @@ static const struct vp_reg vp_regs[] = {
 	ARCH(0x00040003, RK_CR4, V_ANY, 0, "Cr4"),
 	ARCH(0x00040004, RK_CR8, V_ANY, 0, "Cr8"),
 	ARCH(0x00050005, RK_FIELD, V_DR7, GS_OFF(dr7), "Dr7"),
-	{ 0x00060000, 0x00060007, RK_SEG, V_ANY, 0, false, "Es-Tr" },
-	{ 0x00070000, 0x00070001, RK_TABLE, V_ANY, 0, false, "Idtr/Gdtr" },
+	{ 0x00060000, 0x00060007, RK_SEG, V_ANY, 0, false, "Es-Tr", NULL },
+	{ 0x00070000, 0x00070001, RK_TABLE, V_ANY, 0, false, "Idtr/Gdtr", NULL },
 	ARCH(0x00080001, RK_EFER, V_ANY, 0, "Efer"),
 	ARCH(0x00080002, RK_FIELD, V_CANON, GS_OFF(kernel_gs_base), "KernelGsBase"),
 	ARCH(0x00080003, RK_APIC_BASE, V_ANY, 0, "ApicBase"),
@@ -118,10 +120,11 @@ static const struct vp_reg vp_regs[] = {
 	ARCH(0x0008000b, RK_FIELD, V_LOW32, GS_OFF(sfmask), "Sfmask"),
 	/* 128-bit CPUID leaves 0x40000002-0x40000006. */
 	ARCH(0x00000100, RK_CPUID, V_ANY, 0x40000002u, "HypervisorVersion"),
-	{ 0x00000200, 0x00000203, RK_CPUID, V_ANY, 0x40000003u, false, "FeaturesInfo" },
+	{ 0x00000200, 0x00000203, RK_CPUID, V_ANY, 0x40000003u, false, "FeaturesInfo", NULL },
 };
 
 extern const struct hv_vpreg_row __start_hv_vpreg_rows[], __stop_hv_vpreg_rows[];
+extern const struct hv_vpreg_fn_row __start_hv_vpreg_fn_rows[], __stop_hv_vpreg_fn_rows[];
 
 /* The architectural rows above, then the modules' registered synthetic
  * registers (HV_VPREG_ROWS, include/hv/vpregs.h), copied into *row. */
@@ -133,7 +136,12 @@ static const struct vp_reg *find_reg(const struct partition *p, u32 name, struct
 			r = &vp_regs[i];
 	for (const struct hv_vpreg_row *m = __start_hv_vpreg_rows; m < __stop_hv_vpreg_rows && !r; m++)
 		if (name == m->name) {
-			*row = (struct vp_reg){ name, name, RK_SYNTH, V_ANY, m->msr, m->read_only, m->label };
+			*row = (struct vp_reg){ name, name, RK_SYNTH, V_ANY, m->msr, m->read_only, m->label, NULL };
+			r = row;
+		}
+	for (const struct hv_vpreg_fn_row *f = __start_hv_vpreg_fn_rows; f < __stop_hv_vpreg_fn_rows && !r; f++)
+		if (name == f->name) {
+			*row = (struct vp_reg){ name, name, RK_FN, V_ANY, 0, !f->set, f->label, f };
 			r = row;
 		}
 	if (r && r->kind == RK_SYNTH && !msr_synth_available(p, r->arg))
@@ -152,9 +160,23 @@ int vpregs_table_init(void)
 		for (const struct hv_vpreg_row *o = __start_hv_vpreg_rows; o < m; o++)
 			dup |= o->name == m->name;
 		/* A zero row (padding between modules' arrays) fails here too. */
+		for (const struct hv_vpreg_fn_row *f = __start_hv_vpreg_fn_rows; f < __stop_hv_vpreg_fn_rows; f++)
+			dup |= f->name == m->name;
 		if (dup || !m->label || m->msr < HV_X64_MSR_RANGE_FIRST || m->msr > HV_X64_MSR_RANGE_LAST) {
 			LOGE("VP register row %s (%x): registered twice or not a synthetic MSR",
 			     m->label ? m->label : "?", m->name);
+			return -1;
+		}
+	}
+	for (const struct hv_vpreg_fn_row *f = __start_hv_vpreg_fn_rows; f < __stop_hv_vpreg_fn_rows; f++) {
+		bool dup = false;
+		for (size_t i = 0; i < ARRAY_SIZE(vp_regs); i++)
+			dup |= f->name >= vp_regs[i].first && f->name <= vp_regs[i].last;
+		for (const struct hv_vpreg_fn_row *o = __start_hv_vpreg_fn_rows; o < f; o++)
+			dup |= o->name == f->name;
+		if (dup || !f->label || !f->get) {
+			LOGE("VP register row %s (%x): registered twice or without get",
+			     f->label ? f->label : "?", f->name);
 			return -1;
 		}
 	}
@@ -168,7 +190,8 @@ struct reg_op {
 	struct vp_reg row; /* r, when a module registered the register */
 	u32 name;
 	bool write;
-	bool self;   /* the target is the caller */
+	bool self;   /* the target is the caller, in the VTL it runs */
+	u8 vtl;      /* the VTL whose context is read or written */
 	u64 v[2];    /* the value (low, high) */
 	u16 status;
 };
@@ -194,6 +217,8 @@ static u16 get_one(struct vp *t, struct reg_op *op)
 	case RK_SYNTH:
 		return msr_synth_read(t, r->arg, &op->v[0]) ? HV_STATUS_INVALID_PARAMETER
 								: HV_STATUS_SUCCESS;
+	case RK_FN:
+		return r->fn->get(t, op->v);
 	case RK_CPUID: {
 		u32 q[4];
 		hw_cpuid(r->arg + idx, 0, q);
@@ -354,6 +379,8 @@ static u16 set_one(struct vp *t, struct reg_op *op)
 	case RK_APIC_BASE:
 	case RK_CPUID:
 		return HV_STATUS_INVALID_PARAMETER; /* read-only */
+	case RK_FN:
+		return r->read_only ? HV_STATUS_INVALID_PARAMETER : r->fn->set(t, op->v);
 	case RK_SYNTH: {
 		if (r->read_only || op->v[1])
 			return HV_STATUS_INVALID_PARAMETER;
@@ -371,30 +398,46 @@ static u16 set_one(struct vp *t, struct reg_op *op)
 	return st;
 }
 
+/* On the target's processor. A VTL other than the one it runs (a higher
+ * VTL reaching a lower VTL's private state, TLFS 15.11) is made current
+ * for the access and the running one restored: the backend ops act on
+ * the current context. */
 static void reg_op_fn(struct vp *t, void *arg)
 {
 	struct reg_op *op = arg;
+	struct vp_ctx *run = t->cur;
+	const struct backend *be = t->part->be;
+	if (op->vtl != run->vtl)
+		be->ctx_switch(t, &t->ctx[op->vtl]);
 	op->status = op->write ? set_one(t, op) : get_one(t, op);
+	if (op->vtl != run->vtl)
+		be->ctx_switch(t, run);
 }
 
 /* ---- the hypercalls --------------------------------------------------- */
 
-/* Header (TLFS 7.10.1-7.10.2): PartitionId 8, VpIndex 4, TargetVtl 1,
- * RsvdZ 3. The target goes to c->target. */
+/* Header (TLFS 7.10.1-7.10.2): PartitionId 8, VpIndex 4, TargetVtl 1
+ * (HV_INPUT_VTL, TLFS 15.15.1), RsvdZ 3. The target goes to c->target,
+ * the VTL to c->scratch[0]. A VTL the target VP has not enabled:
+ * HV_STATUS_INVALID_VTL_STATE. */
 static u16 regs_header(struct hc_ctx *c)
 {
 	const u8 *in = c->in;
 	struct vp *t = NULL;
+	u8 vtl = 0;
 	u16 st = hc_target_partition(rd64(in));
 	if (st)
 		return st;
-	if ((st = hc_target_vtl(in[12])) != HV_STATUS_SUCCESS)
+	if ((st = hc_input_vtl(c->vp, in[12], &vtl)) != HV_STATUS_SUCCESS)
 		return st;
 	if (in[13] || in[14] || in[15])
 		return HV_STATUS_INVALID_PARAMETER;
 	if ((st = hc_target_vp(c->vp, rd32(in + 8), &t)) != HV_STATUS_SUCCESS)
 		return st;
+	if (!t->ctx[vtl].live)
+		return HV_STATUS_INVALID_VTL_STATE;
 	c->target = t;
+	c->scratch[0] = vtl;
 	return HV_STATUS_SUCCESS;
 }
 
@@ -406,7 +449,8 @@ static u16 do_op(struct hc_ctx *c, struct reg_op *op)
 	op->r = find_reg(c->vp->part, op->name, &op->row);
 	if (!op->r)
 		return HV_STATUS_INVALID_PARAMETER;
-	op->self = t == c->vp;
+	op->vtl = (u8)c->scratch[0];
+	op->self = t == c->vp && op->vtl == c->vp->cur->vtl;
 	op->status = HV_STATUS_INVALID_VP_STATE; /* a parked target never answers */
 	xcall_run(c->vp, t, reg_op_fn, op);
 	return op->status;

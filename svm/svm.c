@@ -72,7 +72,8 @@ static int msrpm_set(struct svm_ctx *s, u32 msr, u32 access, bool on)
 /* The MSRs the backend keeps intercepted for itself (svm_msr_read). */
 static bool own_msr(u32 msr)
 {
-	return msr == MSR_EFER || msr == MSR_AMD_VM_CR || msr == MSR_AMD_VM_HSAVE_PA;
+	return msr == MSR_EFER || msr == MSR_AMD_VM_CR || msr == MSR_AMD_VM_HSAVE_PA ||
+	       msr == MSR_IA32_PAT;
 }
 
 static int svm_msr_intercept(struct vp *vp, u32 msr, u32 access, bool on)
@@ -274,6 +275,12 @@ static int svm_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 	msrpm_set(s, MSR_EFER, BE_INTERCEPT_READ | BE_INTERCEPT_WRITE, true);
 	msrpm_set(s, MSR_AMD_VM_CR, BE_INTERCEPT_READ | BE_INTERCEPT_WRITE, true);
 	msrpm_set(s, MSR_AMD_VM_HSAVE_PA, BE_INTERCEPT_READ | BE_INTERCEPT_WRITE, true);
+	/* The guest's PAT is the VMCB's G_PAT (APM 15.25.8), private per
+	 * context (per VTL, TLFS 15.11.1.1). QEMU's TCG SVM ignores G_PAT and
+	 * lets a guest WRMSR change the one PAT it has, which another context
+	 * would then see: accesses go through the VMCB here (rare: an OS sets
+	 * its PAT once). */
+	msrpm_set(s, MSR_IA32_PAT, BE_INTERCEPT_READ | BE_INTERCEPT_WRITE, true);
 
 	struct vmcb_control *ctl = &s->vmcb->ctl;
 	ctl->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_MSR | SVM_INTERCEPT_IOIO |
@@ -296,13 +303,21 @@ static int svm_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 	return 0;
 }
 
-/* Contexts share the GPRs (vp->gpr) except RSP, which the VMCB holds. */
+/* Contexts share the GPRs (vp->gpr) except RSP, which the VMCB holds.
+ * Between two VTLs of the VP, CR2 and DR6 are shared too (TLFS 15.11.2.2;
+ * DR6 as HvRegisterVsmCapabilities.Dr6Shared says): the VMCB holds them,
+ * so they move to the incoming one. DR0-DR3, XCR0 and the FPU/SSE/AVX
+ * state are not in the VMCB and the host never touches them: shared. */
 void svm_ctx_switch(struct vp *vp, struct vp_ctx *c)
 {
 	struct svm_ctx *old = svm_of(vp), *s = c->be;
 	if (old && old != s) {
 		old->vmcb->save.rsp = vp->gpr[GPR_RSP];
 		vp->gpr[GPR_RSP] = s->vmcb->save.rsp;
+		if (vp->cur && vp->cur->vtl != c->vtl) {
+			s->vmcb->save.cr2 = old->vmcb->save.cr2;
+			s->vmcb->save.dr6 = old->vmcb->save.dr6;
+		}
 		/* The host deadline is the VP's, not a context's: it moves
 		 * with the switch (L1 <-> L2, docs/nested.md). */
 		if (old->deadline) {

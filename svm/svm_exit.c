@@ -307,9 +307,24 @@ enum be_msr_result svm_msr_read(struct vp *vp, u32 msr, u64 *val)
 	case MSR_AMD_VM_HSAVE_PA: /* the real one is hypervisor memory */
 		*val = s->guest_hsave;
 		return BE_MSR_OK;
+	case MSR_IA32_PAT: /* the context's own (svm_ctx_create) */
+		*val = s->vmcb->save.g_pat;
+		return BE_MSR_OK;
 	default:
 		return BE_MSR_NOT_MINE;
 	}
+}
+
+/* SDM 11.12.2 / APM 7.8.1: every PAT entry a defined memory type (0, 1,
+ * 4-7), else #GP. */
+static bool pat_valid(u64 pat)
+{
+	for (int i = 0; i < 8; i++) {
+		u8 t = (u8)(pat >> (8 * i));
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
 }
 
 enum be_msr_result svm_msr_write(struct vp *vp, u32 msr, u64 val)
@@ -333,6 +348,11 @@ enum be_msr_result svm_msr_write(struct vp *vp, u32 msr, u64 val)
 		if ((val & (PAGE_SIZE - 1)) || (val >> vp->part->phys_addr_bits))
 			return BE_MSR_GP;
 		s->guest_hsave = val;
+		return BE_MSR_OK;
+	case MSR_IA32_PAT:
+		if (!pat_valid(val))
+			return BE_MSR_GP;
+		v->g_pat = val;
 		return BE_MSR_OK;
 	default:
 		return BE_MSR_NOT_MINE;

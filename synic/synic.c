@@ -230,16 +230,17 @@ int synic_ctx_setup(struct vp *vp, u8 vtl, struct synic_ctx *s, void *simp, void
 	return 0;
 }
 
-static int synic_vp_init(struct vp *vp, struct pool *pool)
+int synic_vtl_create(struct vp *vp, u8 vtl, struct pool *pool)
 {
 	_Static_assert(sizeof(struct synic_ctx) <= PAGE_SIZE, "one page");
 	u8 *pg = pool_alloc_pages(pool, 3);
-	if (!pg)
+	if (!pg || vtl >= HV_VTL_COUNT)
 		return -1;
-	/* The core calls on_vp under the partition lock (the overlay
-	 * list). */
-	return synic_ctx_setup(vp, 0, (struct synic_ctx *)pg, pg + PAGE_SIZE, pg + 2 * PAGE_SIZE);
+	return synic_ctx_setup(vp, vtl, (struct synic_ctx *)pg, pg + PAGE_SIZE, pg + 2 * PAGE_SIZE);
 }
+
+/* The core calls on_vp under the partition lock (the overlay list). */
+static int synic_vp_init(struct vp *vp, struct pool *pool) { return synic_vtl_create(vp, 0, pool); }
 
 static void synic_dump(const struct vp *vp)
 {

@@ -355,6 +355,24 @@ static void cpu_regs_save(struct vmx_cpu_regs *r)
 				    rdmsr(MSR_SFMASK), rdmsr(MSR_KERNEL_GS_BASE), read_cr2() };
 }
 
+/* From the CPU holding *cur to *r: only what differs (a WRMSR is costly;
+ * contexts often agree, e.g. two VTLs of which one never uses SYSCALL). */
+static void cpu_regs_switch(const struct vmx_cpu_regs *cur, const struct vmx_cpu_regs *r)
+{
+	if (r->star != cur->star)
+		wrmsr(MSR_STAR, r->star);
+	if (r->lstar != cur->lstar)
+		wrmsr(MSR_LSTAR, r->lstar);
+	if (r->cstar != cur->cstar)
+		wrmsr(MSR_CSTAR, r->cstar);
+	if (r->sfmask != cur->sfmask)
+		wrmsr(MSR_SFMASK, r->sfmask);
+	if (r->kernel_gs_base != cur->kernel_gs_base)
+		wrmsr(MSR_KERNEL_GS_BASE, r->kernel_gs_base);
+	if (r->cr2 != cur->cr2)
+		__asm__ volatile("mov %0, %%cr2" : : "r"(r->cr2));
+}
+
 /* Leave VMX operation: after a failed first launch the firmware gets its
  * CPU back and must find it as it left it (CR4.VMXE clear). */
 static void vmx_leave(struct vp *vp)
@@ -516,7 +534,10 @@ static int vmx_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 }
 
 /* Make c's VMCS current, with the registers the VMCS does not switch;
- * the GPRs are shared except RSP, which the VMCS holds. */
+ * the GPRs are shared except RSP, which the VMCS holds. Between two VTLs
+ * of the VP, CR2 is shared too (TLFS 15.11.2.2): it stays in the CPU.
+ * DR6 (not in the VMCS), DR0-DR3, XCR0 and the FPU/SSE/AVX state stay in
+ * the CPU for every switch: shared (HvRegisterVsmCapabilities.Dr6Shared). */
 static void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
 {
 	struct vmx_cpu *cpu = vp->be_cpu;
@@ -525,11 +546,16 @@ static void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
 		if (old) {
 			vmwrite(VMCS_GUEST_RSP, vp->gpr[GPR_RSP]);
 			cpu_regs_save(&old->regs);
+			if (vp->cur && vp->cur->vtl != c->vtl)
+				s->regs.cr2 = old->regs.cr2;
 		}
 		if (cpu->loaded != s)
 			vmptrld((u64)(uintptr_t)s->vmcs);
 		cpu->loaded = s;
-		cpu_regs_load(&s->regs);
+		if (old)
+			cpu_regs_switch(&old->regs, &s->regs);
+		else
+			cpu_regs_load(&s->regs);
 		vp->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
 	}
 	vp->cur = c;

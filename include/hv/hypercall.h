@@ -17,6 +17,12 @@ enum {
 	HC_SLOW = BIT(1),    /* memory-based form accepted */
 	HC_FAST = BIT(2),    /* register-based form accepted */
 	HC_VARHDR = BIT(3),  /* variable-sized header accepted */
+	/* No parameters, a `complete` of its own (the VTL call and return,
+	 * TLFS 15.6-15.7): when a 64-bit caller's input value is the bare
+	 * code and the partition has the privilege, the dispatcher goes
+	 * straight to `simple` and `complete` (every check of the input
+	 * value and of the parameter memory passes by construction). */
+	HC_BARE = BIT(4),
 };
 
 /* How a call completes (hv/hypercall.c: decode -> validate -> execute ->
@@ -46,6 +52,8 @@ struct hc_ctx {
 	u32 rep_start;  /* first element of this round (continuation) */
 	u64 scratch[2]; /* state a rep call keeps from check to round_end */
 	struct vp *target; /* the VP a rep call's header named (check) */
+	const struct hv_exit *exit; /* the hypercall's exit (a `complete` that
+				     * moves RIP itself: be->advance_rip) */
 };
 
 struct hc_call {
@@ -73,6 +81,12 @@ static inline u32 hc_rd32(const u8 *p) { return *(const u32 *)p; }
  * TLFS status; *vp on success. */
 u16 hc_target_partition(u64 partition_id);
 u16 hc_target_vtl(u8 input_vtl);
+/* The HV_INPUT_VTL of a call that may name a lower VTL (TLFS 15.15.1;
+ * HvGet/SetVpRegisters, HvTranslateVirtualAddress): without UseTargetVtl
+ * the caller's current VTL; with it, a VTL at or below the caller's that
+ * is enabled for the partition. HV_STATUS_INVALID_PARAMETER otherwise
+ * (reserved bits, a higher or a disabled VTL). *vtl on success. */
+u16 hc_input_vtl(const struct vp *caller, u8 input_vtl, u8 *vtl);
 u16 hc_target_vp(struct vp *caller, u32 vp_index, struct vp **vp);
 
 /* A module's hypercalls: HV_HCALL_ROWS(name) = { { code, flags, privilege,

@@ -93,6 +93,7 @@ struct vp_ctx {
  * hypercall and reference TSC MSRs are private per VTL; TLFS 15.2.1: a
  * separate hypercall overlay page per VTL). VTL 0 only for now. */
 struct partition_vtl {
+	bool enabled;            /* TLFS 15.4.1: VTL 0 always; others by HvEnablePartitionVtl */
 	u64 guest_os_id;         /* TLFS 2.6 */
 	u64 hypercall_msr;       /* TLFS 3.13 */
 	struct overlay hypercall_page;
@@ -161,6 +162,9 @@ struct partition {
 	/* Bumped when what a GPA maps to changes for the guest (overlays,
 	 * protected pages, hv/gmem.c): shadow tables built before are stale. */
 	volatile u32 slat_gen;
+	/* An interrupt for VTL vtl > 0 of VP t (TLFS 15.12.2), set by the
+	 * VSM module (vsm/vsm.c); NULL: no VTL above 0. */
+	void (*vtl_irq)(struct vp *src, struct vp *t, u8 vtl, u8 vector);
 	/* Second-level tables per VTL, each with its own permissions (TLFS
 	 * 15.9); built by the backend's partition_create, VTL 0 only now. */
 	struct slat slat[HV_VTL_COUNT];

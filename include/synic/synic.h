@@ -92,6 +92,12 @@ bool synic_simp_enabled(const struct vp *vp, u8 vtl);
  * retries then. A sint's slot may still be busy; the handler then calls
  * synic_post_message again, which sets MessagePending again. At most
  * SYNIC_EOM_HANDLERS handlers, registered from a module's on_partition. */
+/* The SynIC of VTL vtl of vp, from pool (TLFS 15.11.1.1: the SynIC MSRs
+ * are private per VTL): VTL 0's at VP set-up, a higher VTL's when VSM
+ * enables it (vsm/vsm.c). Under the partition lock (the overlay list). */
+struct pool;
+int synic_vtl_create(struct vp *vp, u8 vtl, struct pool *pool);
+
 #define SYNIC_EOM_HANDLERS 4
 typedef void (*synic_eom_fn)(struct vp *vp, u8 vtl);
 int synic_add_eom_handler(synic_eom_fn fn);

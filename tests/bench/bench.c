@@ -56,6 +56,8 @@ uint64_t bl_hcall_clear(uint64_t n, void *page, uint64_t rcx, uint64_t rdx, uint
 uint64_t bl_tsc_page(uint64_t n, const void *page) HIDDEN;
 uint64_t bl_store32(uint64_t n, volatile uint32_t *addr, uint32_t val) HIDDEN;
 void ptrap_unexpected(uint64_t *frame);
+extern char bench_v1_entry[] HIDDEN;
+extern uint64_t bench_v1_ret HIDDEN, bench_v1_msrs[2] HIDDEN;
 
 #define WARMUP 1000u
 #define ROUNDS 5u
@@ -80,6 +82,11 @@ void ptrap_unexpected(uint64_t *frame);
 #define PRIV_SIGNAL (PRIV_SYNIC | (1ull << 37))
 #define PRIV_PORTS ((1ull << 38) | (1ull << 39))
 #define BENCH_SINT 2
+/* TLFS 15: AccessVsm (48), the calls and registers the set-up uses. */
+#define PRIV_VSM (1ull << 48)
+#define CALL_GET_REGS 0x0050u
+#define CALL_ENABLE_PARTITION_VTL 0x000Du
+#define CALL_ENABLE_VP_VTL 0x000Fu
 #define BENCH_MSG_CONN 0x200u
 #define BENCH_EVT_CONN 0x201u
 
@@ -94,7 +101,7 @@ void ptrap_unexpected(uint64_t *frame);
 /* K_HCALL_CLEAR: a SynIC call, then the guest empties what it filled
  * (bl_hcall_clear): `clear` says what. */
 enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE, K_HCALL_CLEAR,
-	    K_NESTED_CPUID };
+	    K_NESTED_CPUID, K_VTL_CALL };
 enum clear { CLR_NONE, CLR_SLOT, CLR_FLAGS };
 
 struct op {
@@ -167,6 +174,9 @@ static const struct op ops[] = {
 	/* The same with L1's MSR and I/O permission maps on (as KVM has
 	 * them): hv.efi merges them into L2's at every VMRUN. */
 	{ "nested_cpuid_l2_l1_l2_maps", K_NESTED_CPUID, .a = 1 },
+	/* TLFS 15.6-15.8: a VTL call into VTL 1, which returns at once (fast):
+	 * two exits, two context switches (setup_vsm). */
+	{ "vtl_call_return", K_VTL_CALL, .priv = PRIV_VSM },
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -180,6 +190,7 @@ static struct {
 	uint8_t *in, *out;     /* hypercall parameter pages */
 	uint8_t *tsc_page;     /* enabled reference TSC page (valid), or NULL */
 	uint8_t *simp, *siefp; /* VP 0's SynIC pages, with the ports: or NULL */
+	uint8_t *vtl_call;     /* the VTL call sequence, VTL 1 enabled: or NULL */
 	uint64_t base;         /* median ticks of bl_empty(ITERS) */
 	uint64_t vmcb;         /* nested: L1's VMCB for L2 (nested_setup), or 0 */
 	uint64_t vmcb_maps;    /* the same with L1's MSR and I/O maps on */
@@ -274,6 +285,7 @@ static uint64_t run_loop(const struct op *o, uint64_t n)
 	case K_HCALL: return bl_hcall(n, g.hc_page, o->a, gpa(o->b), gpa(o->c));
 	case K_HCALL_CLEAR: return bl_hcall_clear(n, g.hc_page, o->a, gpa(o->b), gpa(o->c), clear_addr(o));
 	case K_TSC_PAGE: return bl_tsc_page(n, g.tsc_page);
+	case K_VTL_CALL: return bl_hcall(n, g.vtl_call, 0, 0, 0);
 	case K_XAPIC_STORE: {
 		uint32_t lo, hi;
 		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x1bu));
@@ -311,6 +323,8 @@ static const char *prepare(const struct op *o)
 		return "privilege not advertised (CPUID 0x40000003)";
 	if (o->kind == K_TSC_PAGE && !g.tsc_page)
 		return "no valid reference TSC page";
+	if (o->kind == K_VTL_CALL)
+		return g.vtl_call ? NULL : "VTL 1 not set up";
 	if (o->kind == K_XAPIC_STORE) {
 		uint32_t lo, hi;
 		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x1bu));
@@ -583,6 +597,65 @@ static void setup_nested(void)
 	g.vmcb_maps = pa(v2);
 }
 
+/* TLFS 15.4, 15.8: VTL 1 on VP 0 at bench_v1_entry (this processor's
+ * mode: segments from HvGetVpRegisters), its own hypercall page; one
+ * checked VTL call (VTL 1's first entry sets its MSRs, then returns). */
+static void setup_vsm(void)
+{
+	static const uint32_t segs[8] = { 0x60001, 0x60003, 0x60000, 0x60004, 0x60005, 0x60002,
+					  0x60007, 0x60006 }; /* Cs Ds Es Fs Gs Ss Tr Ldtr */
+	uint8_t *v1 = alloc_pages(EfiBootServicesCode, 1), *stack = alloc_pages(EfiBootServicesData, 2);
+	if (!(g.priv & PRIV_VSM) || !g.hc_page || !v1 || !stack)
+		return;
+	uint64_t *in = (uint64_t *)g.in, *out = (uint64_t *)g.out;
+	struct hc_regs r;
+	int ok = 1;
+	/* HvRegisterVsmCodePageOffsets, the segments. */
+	in[0] = PARTITION_SELF, in[1] = 0xFFFFFFFEu;
+	*(uint32_t *)(g.in + 16) = 0x000D0002u;
+	for (unsigned int i = 0; i < 8; i++)
+		*(uint32_t *)(g.in + 20 + 4 * i) = segs[i];
+	r = (struct hc_regs){ .rcx = CALL_GET_REGS | HC_REPS(9), .rdx = pa(g.in), .r8 = pa(g.out) };
+	ok &= hc_call(&r, g.hc_page) == VEC_NONE && (r.rax & 0xffff) == ST_OK;
+	uint64_t offs = out[0];
+	uint64_t ctx[28] = { (uint64_t)(uintptr_t)bench_v1_entry, pa(stack) + 2 * PAGE - 8, 2 };
+	for (unsigned int i = 0; i < 8; i++)
+		ctx[3 + 2 * i] = out[2 + 2 * i], ctx[4 + 2 * i] = out[3 + 2 * i];
+	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } gdt, idt;
+	__asm__ volatile("sgdt %0; sidt %1" : "=m"(gdt), "=m"(idt));
+	uint32_t lo, hi;
+	ctx[19] = (uint64_t)idt.limit << 48, ctx[20] = idt.base;
+	ctx[21] = (uint64_t)gdt.limit << 48, ctx[22] = gdt.base;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xC0000080u));
+	ctx[23] = (((uint64_t)hi << 32) | lo) & ~(1ull << 12);
+	__asm__ volatile("mov %%cr0, %0" : "=r"(ctx[24]));
+	__asm__ volatile("mov %%cr3, %0" : "=r"(ctx[25]));
+	__asm__ volatile("mov %%cr4, %0" : "=r"(ctx[26]));
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x277u));
+	ctx[27] = ((uint64_t)hi << 32) | lo;
+	/* HvEnablePartitionVtl, HvEnableVpVtl (VTL 1). */
+	in[0] = PARTITION_SELF, in[1] = 1;
+	r = (struct hc_regs){ .rcx = CALL_ENABLE_PARTITION_VTL, .rdx = pa(g.in) };
+	ok &= hc_call(&r, g.hc_page) == VEC_NONE && (r.rax & 0xffff) == ST_OK;
+	in[0] = PARTITION_SELF, in[1] = 0xFFFFFFFEu | (1ull << 32);
+	for (unsigned int i = 0; i < 28; i++)
+		in[2 + i] = ctx[i];
+	r = (struct hc_regs){ .rcx = CALL_ENABLE_VP_VTL, .rdx = pa(g.in) };
+	ok &= hc_call(&r, g.hc_page) == VEC_NONE && (r.rax & 0xffff) == ST_OK;
+	bench_v1_msrs[0] = OS_ID;
+	bench_v1_msrs[1] = pa(v1) | HC_MSR_ENABLE;
+	bench_v1_ret = pa(v1) + ((offs >> 12) & 0xfff);
+	uint8_t *call_seq = g.hc_page + (offs & 0xfff);
+	if (ok) { /* the first VTL call: back with the fast return's RAX = 1 */
+		r = (struct hc_regs){ .rcx = 0 };
+		ok = hc_call(&r, call_seq) == VEC_NONE && r.rax == 1 && r.rcx == 0x12;
+	}
+	ser_printf("BENCH-INFO: VTL 1 on VP 0 (call at 0x%lx, return at 0x%lx): %s\n",
+		   (unsigned long)(offs & 0xfff), (unsigned long)((offs >> 12) & 0xfff), ok ? "ok" : "failed");
+	if (ok)
+		g.vtl_call = call_seq;
+}
+
 /* TLFS 12.7: enable the reference TSC page; usable if TscSequence != 0. */
 static void setup_tsc_page(void)
 {
@@ -631,6 +704,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		if (g.priv & PRIV_STIMER)
 			wrmsr(MSR_STIMER0_CONFIG, (1ull << 12) | (0xEEull << 4) | 8);
 		setup_nested();
+		setup_vsm();
 	}
 	int want[NOPS] = { 0 };
 	if (profile_opts(image, want))

@@ -250,4 +250,31 @@ bl_l2_code:
 bl_l2_code_end:
 bits 64
 
+; VTL 1 of the vtl_call_return op (TLFS 15.6-15.8): on its first entry it
+; sets its own guest OS ID and hypercall page (private per VTL, 15.11.1.1)
+; from bench_v1_msrs, then returns at once, fast (RCX = 1), every time a
+; VTL call enters it. Only RAX and RCX change (the sequences' registers).
+global bench_v1_entry:function hidden
+global bench_v1_ret:data hidden
+global bench_v1_msrs:data hidden
+
+bench_v1_entry:
+	mov ecx, 0x40000000
+	mov eax, [bench_v1_msrs]
+	mov edx, [bench_v1_msrs + 4]
+	wrmsr
+	mov ecx, 0x40000001
+	mov eax, [bench_v1_msrs + 8]
+	mov edx, [bench_v1_msrs + 12]
+	wrmsr
+.l:
+	mov ecx, 1
+	call [bench_v1_ret]
+	jmp .l
+
+section .data
+align 8
+bench_v1_ret:  dq 0       ; VTL 1's hypercall page + the return offset
+bench_v1_msrs: dq 0, 0    ; its guest OS ID, its hypercall MSR
+
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -301,6 +301,31 @@ static void fb_ctx_switch(struct vp *vp, struct vp_ctx *c)
 	vp->be = c->be;
 }
 
+/* A new context: a fake state from fake_ctx_states, its registers from
+ * *g (as the backends load an initial state). */
+struct fake_be_state fake_ctx_states[8];
+int fake_ctx_created, fake_ctx_fail;
+static int fb_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_boot_state *g,
+			 struct pool *pool)
+{
+	if (fake_ctx_fail || fake_ctx_created >= 8)
+		return -1;
+	struct fake_be_state *s = &fake_ctx_states[fake_ctx_created++];
+	memset(s, 0, sizeof(*s));
+	s->injected_vector = -1;
+	s->state = *g;
+	s->regs[GREG_RIP] = g->rip;
+	s->regs[GREG_RFLAGS] = g->rflags;
+	s->regs[GREG_CR0] = g->cr0;
+	s->regs[GREG_CR3] = g->cr3;
+	s->regs[GREG_CR4] = g->cr4;
+	s->regs[GREG_EFER] = g->efer;
+	s->regs[GREG_CS_L] = (g->seg[SEG_CS].attr >> 13) & 1;
+	c->be = s;
+	c->live = true;
+	return 0;
+}
+
 static void fb_tlb_flush(struct vp *vp, enum tlb_flush kind, u64 gva)
 {
 	struct fake_be_state *s = st(vp);
@@ -313,6 +338,7 @@ const struct backend fake_backend = {
 	.name = "fake",
 	.probe = fb_probe,
 	.ctx_switch = fb_ctx_switch,
+	.ctx_create = fb_ctx_create,
 	.advance_rip = fb_advance,
 	.inject_exception = fb_inject,
 	.inject_nmi = fb_inject_nmi,

@@ -105,6 +105,10 @@ struct fake_be_state {
 };
 extern const struct backend fake_backend;
 extern enum be_deadline fake_deadline_kind; /* what deadline_kind answers */
+/* ctx_create's states (the first fake_ctx_created are in use); a nonzero
+ * fake_ctx_fail makes it fail. */
+extern struct fake_be_state fake_ctx_states[8];
+extern int fake_ctx_created, fake_ctx_fail;
 void fake_vp_init(struct vp *vp, struct partition *p, struct fake_be_state *s);
 
 /* n VPs on the fake backend in one partition (36-bit GPAs, hypervisor

@@ -44,11 +44,29 @@ static uint64_t rdmsr_or(uint32_t msr, uint64_t dflt)
 
 /* The page reads as the hypercall code page (TLFS 3.13): ENDBR64, the
  * vendor's instruction, RET, INT3 fill. Returns the first bad offset or -1. */
+/* The byte at i of a VTL call (at 0x10) or return (at 0x20) sequence of
+ * this hypervisor's page (TLFS 15.8; checks_vsm.c checks that
+ * HvRegisterVsmCodePageOffsets names them): mov rax, rcx; mov ecx, code;
+ * the hypercall instruction; ret. -1 outside them. */
+static int vsm_seq_byte(unsigned int i)
+{
+	if (!(g_hc.priv & (1ull << 48)) || i < 0x10 || i >= 0x2c || (i & 0xf) >= 12)
+		return -1;
+	unsigned int k = i & 0xf;
+	static const uint8_t head[4] = { 0x48, 0x89, 0xC8, 0xB9 };
+	if (k < 4)
+		return head[k];
+	if (k < 8)
+		return k == 4 ? (i < 0x20 ? 0x11 : 0x12) : 0;
+	return k < 11 ? g_hc.insn[k - 8] : 0xC3;
+}
+
 long page_diff(const uint8_t *p)
 {
 	static const uint8_t endbr[4] = { 0xF3, 0x0F, 0x1E, 0xFA };
 	for (unsigned int i = 0; i < PAGE; i++) {
-		uint8_t want = i < 4 ? endbr[i] : i < 7 ? g_hc.insn[i - 4] : i == 7 ? 0xC3 : 0xCC;
+		int v = vsm_seq_byte(i);
+		uint8_t want = v >= 0 ? (uint8_t)v : i < 4 ? endbr[i] : i < 7 ? g_hc.insn[i - 4] : i == 7 ? 0xC3 : 0xCC;
 		if (((const volatile uint8_t *)p)[i] != want)
 			return i;
 	}

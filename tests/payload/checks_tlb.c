@@ -53,6 +53,7 @@ struct apw_slot {
 	volatile uint64_t ctl, in, result;
 	volatile uint32_t iters, done;
 	volatile uint32_t halt; /* idle in HLT instead of PAUSE (IPI mode) */
+	void (*volatile fn)(unsigned int vp); /* APW_FN */
 };
 static struct apw_slot slots[MAX_VP];
 static volatile uint64_t apw_cr3; /* the private CR3 (0: none) */
@@ -161,6 +162,9 @@ void apw_main(void *arg)
 				if (s->result & 0xffff)
 					break;
 			}
+			break;
+		case APW_FN:
+			s->fn(lo);
 			break;
 		default:
 			break;
@@ -283,6 +287,13 @@ static int apw_wait_ms(unsigned int vp, unsigned int ms)
 		else
 			__asm__ volatile("pause");
 	return 1;
+}
+
+int apw_run(unsigned int vp, void (*fn)(unsigned int vp))
+{
+	slots[vp].fn = fn;
+	apw_post(vp, APW_FN);
+	return apw_wait_ms(vp, 30000);
 }
 
 int apw_cmd(unsigned int vp, enum apw_op op)

@@ -114,7 +114,7 @@ void checks_errors(void);
 int call_words(struct hc_regs *r, uint64_t ctl, const uint64_t *w, unsigned int n, int fast);
 /* checks_tlb.c: a worker on every AP (MP services, non-blocking), driven
  * through shared memory; see apw_main. */
-enum apw_op { APW_RELOAD = 1, APW_READ, APW_IPI_ON, APW_IPI_OFF, APW_EXIT, APW_CALL };
+enum apw_op { APW_RELOAD = 1, APW_READ, APW_IPI_ON, APW_IPI_OFF, APW_EXIT, APW_CALL, APW_FN };
 uint64_t apw_start(const char *group); /* VP index mask of the running APs */
 int apw_cmd(unsigned int vp, enum apw_op op);
 void apw_stop(const char *group);
@@ -125,6 +125,8 @@ void apw_halt(unsigned int vp, int on);          /* idle in HLT (needs IPI_ON) *
 void apw_call_post(unsigned int vp, uint64_t ctl, uint64_t in, uint32_t iters);
 int apw_call_wait(unsigned int vp, uint32_t *done, uint64_t *result);
 uint64_t apw_ticks(unsigned int ms);              /* TSC ticks, for waits */
+/* APW_FN: fn(vp) on VP vp's worker; 1 once it returned (within 30 s). */
+int apw_run(unsigned int vp, void (*fn)(unsigned int vp));
 extern volatile uint64_t apw_ipi_count[64];       /* ptlb.asm, by VP index */
 void apw_isr(void);                               /* ptlb.asm */
 

@@ -45,7 +45,8 @@
 /* checks_synic.c: AccessSynicRegs (2), PostMessages (36), SignalEvents
  * (37), CreatePort (38), ConnectPort (39); checks_stimer.c:
  * AccessSyntheticTimerRegs (3), AccessTscInvariantControls (15). */
-#define TESTED_PRIVILEGES 0x003200f000008effull
+/* checks_vsm.c: AccessVsm (48, vsm.*), offered only with AccessSynicRegs. */
+#define TESTED_PRIVILEGES 0x003300f000008effull
 /* XMM input 4, XMM output 15, hypercall MSR lock 18, frequency MSRs 8,
  * crash MSRs 10, guest idle 5. */
 #define TESTED_FEATURES_EDX 0x000c8530u
@@ -194,5 +195,6 @@ void checks_stimer(void);           /* checks_stimer.c: TLFS 12.5 timers, TSC in
 void checks_nested_svm(int expected);
 /* The load options say nested=on (hv.cfg offers SVM to the guest). */
 extern int g_nested_on;
+void checks_vsm(void);              /* checks_vsm.c: TLFS 15 virtual secure mode */
 
 #endif

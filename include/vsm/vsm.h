@@ -1,0 +1,45 @@
+/*
+ * vsm.h - Virtual Secure Mode (TLFS 15) as the rest of the core and the
+ * host tests see it (vsm/vsm.c). VTL 1 only (HvRegisterVsmPartitionStatus
+ * reports MaximumVtl 1). docs/vsm.md describes the context model.
+ */
+#ifndef VSM_VSM_H
+#define VSM_VSM_H
+
+#include "vp.h"
+
+#define VSM_MAX_VTL 1
+
+/* TLFS 15.8: where the VTL call and VTL return code sequences sit in the
+ * hypercall page (HvRegisterVsmCodePageOffsets), the same in every VTL. */
+#define VSM_CALL_OFFSET 0x10
+#define VSM_RETURN_OFFSET 0x20
+
+/* TLFS 15.6.1.2: HV_VTL_ENTRY_REASON in the VP assist page's VTL control
+ * area (HV_VP_VTL_CONTROL at offset 8, TLFS 7.8.7.2, 15.8.2). */
+#define VSM_ENTRY_VTL_CALL 1
+#define VSM_ENTRY_INTERRUPT 2
+#define VSM_CTL_ENTRY_REASON 8
+#define VSM_CTL_RETURN_RAX 16
+#define VSM_CTL_RETURN_RCX 24
+
+/* TLFS 7.8.2 register names (15.3.2, 15.3.3, 15.8). */
+#define HV_REGISTER_VSM_CODE_PAGE_OFFSETS 0x000D0002u
+#define HV_REGISTER_VSM_VP_STATUS 0x000D0003u
+#define HV_REGISTER_VSM_PARTITION_STATUS 0x000D0004u
+#define HV_REGISTER_VSM_CAPABILITIES 0x000D0006u
+#define HV_VSM_CAP_DR6_SHARED BIT(63)
+
+/* Switch vp, on its own processor in its host context, from the VTL it
+ * runs to VTL `to` (an enabled context): the private state of TLFS
+ * 15.11.1 goes with the context (the backend's control structure, plus
+ * TSC_AUX here), the shared state stays. Entering a higher VTL writes
+ * `reason` into its VTL control area; returning to a lower one without
+ * `fast` loads RAX and RCX from the VTL control area of the VTL left
+ * (TLFS 15.7.1.1). */
+void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast);
+
+/* The VTL the VP runs (HvRegisterVsmVpStatus.ActiveVtl). */
+u8 vsm_active_vtl(const struct vp *vp);
+
+#endif
