@@ -90,6 +90,13 @@ $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o): tests/payload/stubs.inc
 BENCH_OBJ := $(BUILD)/efi/tests/bench/bench.o $(BUILD)/efi/tests/bench/bloops.o \
              $(BUILD)/efi/tests/payload/pserial.o $(BUILD)/efi/tests/payload/hcall.o
 
+# ---- guest fuzzer payload (issue 14, `make fuzz-guest`) -------------------
+# Seeded random Hv#1 operations with checks from inside (tests/gfuzz/,
+# docs/reliability.md). Reuses the test payload's COM1 output (pserial).
+GFUZZ_OBJ := $(BUILD)/efi/tests/gfuzz/gfuzz.o $(BUILD)/efi/tests/gfuzz/gfz_ops.o \
+             $(BUILD)/efi/tests/gfuzz/gfz.o $(BUILD)/efi/tests/payload/pserial.o
+$(BUILD)/efi/tests/gfuzz/gfz.o: tests/payload/stubs.inc
+
 # ---- AP start-up payload (issue 4, test (b): tests/run-apboot.sh) -------
 # Leaves the firmware and starts the APs itself with INIT-SIPI-SIPI through
 # a real-mode trampoline, as an OS does (docs/smp.md). Reuses the test
@@ -143,7 +150,19 @@ $(eval $(call efi_app,$(BUILD)/hv.efi,$(LOADER_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/payload.efi,$(PAYLOAD_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/bench.efi,$(BENCH_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/apboot.efi,$(APBOOT_OBJ)))
-all: $(BUILD)/tests/apboot.efi
+$(eval $(call efi_app,$(BUILD)/tests/gfuzz.efi,$(GFUZZ_OBJ)))
+all: $(BUILD)/tests/apboot.efi $(BUILD)/tests/gfuzz.efi
+
+# The guest fuzzer, 10^6 operations with a random seed on QEMU SVM, Bochs
+# VMX and Bochs SVM (tests/run-gfuzz.sh; docs/reliability.md). Replay a
+# failing run: make fuzz-guest SEED=0x... PLATFORM=qemu|vmx|svm [OPS=n].
+SEED ?=
+OPS ?=
+PLATFORM ?=
+.PHONY: fuzz-guest
+fuzz-guest: $(BUILD)/hv.efi $(BUILD)/tests/gfuzz.efi
+	tests/run-gfuzz.sh $(if $(SEED),--seed $(SEED)) $(if $(OPS),--ops $(OPS)) \
+		$(if $(PLATFORM),--platform $(PLATFORM))
 
 # The AP start-up payload on QEMU SVM, Bochs VMX and Bochs SVM with 2 and 4
 # processors (about 2 minutes; tests/run-apboot.sh).

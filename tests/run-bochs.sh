@@ -21,6 +21,8 @@
 # stopped early (2 s grace) once the log shows PAYLOAD DONE, a payload
 # abort, a PANIC or a firmware exception dump. Run one Bochs at a time.
 #
+# --guest-args ARGS: the guest's command line (hv.cfg guest_args), e.g.
+# seed=N ops=N for the guest fuzzer (tests/run-gfuzz.sh).
 # --linux [--guest-args ARGS]: the guest is Debian's kernel from
 # build/linux/ (tests/linux/fetch.sh) as EFI/linux/vmlinuz.efi with
 # EFI/linux/initrd.img, started with initrd=... console=ttyS0 ARGS (by
@@ -133,7 +135,7 @@ elif [[ $no_hv == 1 ]]; then
 else
 	mcopy -i "$img" "$hv_efi" ::/EFI/BOOT/BOOTX64.EFI
 	mcopy -i "$img" "$guest_efi" "::/EFI/hv/$guest.efi"
-	printf 'guest=\\EFI\\hv\\%s.efi\nguest_args=\n' "$guest" >"$dir/hv.cfg"
+	printf 'guest=\\EFI\\hv\\%s.efi\nguest_args=%s\n' "$guest" "$guest_args" >"$dir/hv.cfg"
 	[[ -z "$hv_log" ]] || printf 'log=%s\n' "$hv_log" >>"$dir/hv.cfg"
 	mcopy -i "$img" "$dir/hv.cfg" ::/EFI/hv/hv.cfg
 fi

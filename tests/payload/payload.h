@@ -61,6 +61,7 @@ void ser_putc(char c);
 void ser_puts(const char *s);
 void ser_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fmt_name(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void fmt_va(char *buf, size_t size, const char *fmt, __builtin_va_list ap); /* the same, va_list */
 
 /* Report one check. ok != 0 prints "PASS: name"; otherwise
  * "FAIL: name: <detail formatted from fmt>". Returns ok. */
