@@ -61,23 +61,6 @@ rec_vec: dd -1          ; caught vector, -1 = none
 
 section .text
 
-; ARM label: arm the recovery RIP at label (clobbers rax).
-%macro ARM 1
-	lea rax, [%1]
-	mov [rec_rip], rax
-	mov dword [rec_vec], -1
-	mov qword [rec_err], 0
-%endmacro
-
-; RECOVER label: the recovery point; disarm and return the vector (or -1).
-; The stack pointer at the probed instruction must equal the one here.
-%macro RECOVER 1
-%1:
-	mov qword [rec_rip], 0
-	mov eax, [rec_vec]
-	ret
-%endmacro
-
 ; ---- the 32 exception stubs, 16 bytes apart -------------------------------
 align 16
 ptrap_stubs:
@@ -85,20 +68,7 @@ ptrap_stubs:
 
 align 16
 ptrap_common:
-	push rax                        ; [rsp+8] vector, [rsp+16] err, [rsp+24] RIP
-	mov rax, [rec_rip]
-	test rax, rax
-	jz .unexpected
-	mov [rsp+24], rax               ; resume at the recovery point
-	mov rax, [rsp+8]
-	mov [rec_vec], eax
-	mov rax, [rsp+16]
-	mov [rec_err], rax
-	mov qword [rec_rip], 0          ; one shot: a second fault is unexpected
-	pop rax
-	add rsp, 16                     ; vector + error code
-	iretq
-	UNEXPECTED
+	RECOVER_COMMON
 
 ; ---- probes (SysV: rdi, rsi; return eax) -----------------------------------
 
