@@ -531,8 +531,9 @@ static void op_mem(void)
 	case 0: { /* the xAPIC page: reads anywhere, stores to harmless registers */
 		static const uint32_t wr[] = { 0x80, 0xB0, 0x280, 0x300 };
 		uint32_t off = wr[rnd_below(4)];
-		if (chance(50)) {
-			vec = fz_read64(APIC_GPA + 16 * rnd_below(64), &v);
+		if (chance(50)) { /* 32-bit loads only (SDM 10.4.1) */
+			uint32_t v32;
+			vec = fz_read32(APIC_GPA + 16 * rnd_below(64), &v32);
 			break;
 		}
 		uint32_t val = (uint32_t)rnd_value();
@@ -558,7 +559,12 @@ static void op_mem(void)
 	}
 	default: { /* the special places and scratch pages: reads only */
 		uint64_t a = rnd_overlay_gpa() + (rnd_below(PAGE) & ~7ull);
-		vec = fz_read64(a, &v);
+		uint32_t v32;
+		/* MMIO (the local and I/O APIC, HPET, above RAM, beyond the
+		 * address space) takes aligned 32-bit loads (SDM 10.4.1, the
+		 * chipsets; Bochs stops on a wider one); RAM and overlays any. */
+		int ram = a < g_fz.ram_top;
+		vec = ram ? fz_read64(a, &v) : fz_read32(a & ~0xFull, &v32);
 		break;
 	}
 	}
