@@ -26,6 +26,7 @@ enum hv_exit_reason {
 	HV_EXIT_NMI,        /* a physical NMI: a kick from another VP, or the guest's */
 	HV_EXIT_INTR_WINDOW, /* the guest can take the interrupt inject_irq held back */
 	HV_EXIT_DEADLINE,   /* the TSC reached set_deadline's value */
+	HV_EXIT_CR_WRITE,   /* a write to CR0/CR4 to check and emulate (hv/cr.c) */
 	HV_EXIT_UNKNOWN,    /* a raw exit the backend cannot classify; last (the
 			     * dispatcher clamps to it) */
 	HV_EXIT__COUNT
@@ -61,6 +62,9 @@ struct hv_exit {
 		struct {
 			u8 vector;
 		} exc;
+		struct {
+			u8 cr; /* 0 or 4 */
+		} cr;
 	} u;
 };
 

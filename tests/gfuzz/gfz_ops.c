@@ -564,6 +564,9 @@ static void op_mem(void)
 		 * address space) takes aligned 32-bit loads (SDM 10.4.1, the
 		 * chipsets; Bochs stops on a wider one); RAM and overlays any. */
 		int ram = a < g_fz.ram_top;
+		if ((a >> 20) == 0xFEC || (a >> 20) == 0xFED)
+			return; /* the I/O APIC and HPET: Bochs stops on a read of
+				 * an offset they do not decode */
 		vec = ram ? fz_read64(a, &v) : fz_read32(a & ~0xFull, &v32);
 		break;
 	}

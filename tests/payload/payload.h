@@ -86,6 +86,9 @@ int trap_rdmsr(uint32_t msr, uint64_t *val);
 int trap_wrmsr(uint32_t msr, uint64_t val);
 int trap_read64(uint64_t addr, uint64_t *val);
 int trap_write64(uint64_t addr, uint64_t val);
+int trap_write32(uint64_t addr, uint32_t val);
+/* Call code at fn with RDI = a, RSI = b (it must keep RBX). */
+int trap_call(uint64_t fn, uint64_t a, uint64_t b);
 int trap_ud2(void);
 
 /* Virtualization instructions, executed with RAX = page, ECX = 0. */

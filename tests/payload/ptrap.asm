@@ -29,6 +29,8 @@ global ptrap_rdmsr:function hidden
 global ptrap_wrmsr:function hidden
 global ptrap_read64:function hidden
 global ptrap_write64:function hidden
+global ptrap_write32:function hidden
+global ptrap_call:function hidden
 global ptrap_ud2:function hidden
 global ptrap_errcode:function hidden
 global ptrap_vmrun:function hidden
@@ -104,6 +106,30 @@ ptrap_write64:
 	ARM .rec
 	mov [rdi], rsi
 	RECOVER .rec
+
+; int ptrap_write32(uint64_t addr, uint32_t val)
+ptrap_write32:
+	ARM .rec
+	mov [rdi], esi
+	RECOVER .rec
+
+; int ptrap_call(void (*fn)(uint64_t, uint64_t), uint64_t a, uint64_t b):
+; call fn(a, b); a fault inside it (at another stack depth) comes back
+; through RBX, which fn must preserve.
+ptrap_call:
+	push rbx
+	mov rbx, rsp
+	ARM .rec
+	mov rax, rdi
+	mov rdi, rsi
+	mov rsi, rdx
+	call rax
+.rec:
+	mov rsp, rbx
+	pop rbx
+	mov qword [rec_rip], 0
+	mov eax, [rec_vec]
+	ret
 
 ; int ptrap_ud2(void) - self test of the #UD path (no error code)
 ptrap_ud2:
