@@ -1,7 +1,8 @@
 /*
  * cr.c - guest writes to CR0 and CR4 that the backend intercepts without
  * decoding them (HV_EXIT_CR_WRITE; the SVM backend: QEMU's SVM has no
- * decode assists, so the instruction is fetched and decoded here). The
+ * decode assists, so the instruction is fetched and decoded here: MOV to
+ * CR0/CR4, LMSW, CLTS). The
  * processor would check the new value and raise #GP(0) for an invalid
  * one (AMD APM vol. 3 "MOV CRn", "LMSW"; SDM vol. 2 "MOV to CR0/CR4");
  * an emulator running the hypervisor may not (QEMU TCG loads PG without
@@ -107,6 +108,11 @@ int cr_decode(const u8 *b, int n, int mode, struct cr_insn *d)
 	}
 	if (b[i] != 0x0f)
 		return EMUL_UNSUP;
+	if (i + 1 < n && b[i + 1] == 0x06) { /* CLTS */
+		d->kind = CRI_CLTS;
+		d->len = (u8)(i + 2);
+		return EMUL_OK;
+	}
 	if (i + 2 >= n)
 		return EMUL_SHORT;
 	u8 op = b[i + 1], m = b[i + 2];
@@ -224,13 +230,15 @@ enum hv_action hv_handle_cr_write(struct vp *vp, struct hv_exit *e)
 	int rc = cr_decode(insn, n, mode, &d);
 	if (rc == EMUL_SHORT)
 		return emulate_fetch_failed(vp, &r, la + (u64)n);
-	if (rc != EMUL_OK || (d.kind == CRI_MOV && d.cr != e->u.cr.cr)) {
+	if (rc != EMUL_OK || (d.kind == CRI_MOV ? d.cr != e->u.cr.cr : e->u.cr.cr != 0)) {
 		/* Not the instruction that exited: another processor rewrote
 		 * it. Run it again (the new bytes are what executes). */
 		return HV_ACT_RESUME;
 	}
 	u64 v;
-	if (d.kind == CRI_LMSW) {
+	if (d.kind == CRI_CLTS) {
+		v = gs.cr0 & ~(u64)CR0_TS;
+	} else if (d.kind == CRI_LMSW) {
 		u16 msw = (u16)vp->gpr[d.gpr];
 		if (d.mem && !lmsw_read(vp, &d, &r, &gs, gs.rip, &msw)) {
 			vp_inject_gp(vp); /* its operand is not guest RAM */

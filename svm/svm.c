@@ -257,12 +257,12 @@ static int svm_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 
 	struct vmcb_control *ctl = &s->vmcb->ctl;
 	ctl->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_MSR | SVM_INTERCEPT_IOIO |
-			       SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_NMI |
-			       SVM_INTERCEPT_CR0_SEL_WRITE;
-	/* CR0 writes beyond TS/MP and every CR4 write are checked as the
+			       SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_NMI;
+	/* Every CR0 write (MOV, LMSW, CLTS) and CR4 write is checked as the
 	 * processor would (hv/cr.c): an emulator may accept invalid values
-	 * and then fail the next VMRUN (docs/svm.md "CR0 and CR4 writes"). */
-	ctl->intercept_cr = SVM_INTERCEPT_CR_WRITE(4);
+	 * and then fail the next VMRUN, or drop bits 63:32 where the
+	 * processor raises #GP (docs/svm.md "CR0 and CR4 writes"). */
+	ctl->intercept_cr = SVM_INTERCEPT_CR_WRITE(0) | SVM_INTERCEPT_CR_WRITE(4);
 	ctl->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			       SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			       SVM_INTERCEPT_SKINIT;

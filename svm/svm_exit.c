@@ -66,7 +66,7 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = HV_EXIT_SHUTDOWN;
 		break;
-	case SVM_EXIT_CR0_SEL_WRITE: /* hv/cr.c checks and emulates them */
+	case SVM_EXIT_WRITE_CR0: /* hv/cr.c checks and emulates them */
 	case SVM_EXIT_WRITE_CR4:
 		e->reason = HV_EXIT_CR_WRITE;
 		e->u.cr.cr = code == SVM_EXIT_WRITE_CR4 ? 4 : 0;

@@ -1,7 +1,7 @@
 /*
  * cr.h - guest writes to CR0 and CR4 that a backend intercepts without
- * decoding them (SVM: MOV to CR4, and MOV to CR0 or LMSW changing a bit
- * other than TS and MP; docs/svm.md "CR0 and CR4 writes"), emulated with
+ * decoding them (SVM: every MOV to CR0/CR4, LMSW and CLTS; docs/svm.md
+ * "CR0 and CR4 writes"), emulated with
  * the architectural checks of the processor (hv/cr.c).
  */
 #ifndef HV_CR_H
@@ -10,7 +10,7 @@
 #include "vp.h"
 
 /* An instruction that writes a control register. */
-enum cr_kind { CRI_MOV, CRI_LMSW };
+enum cr_kind { CRI_MOV, CRI_LMSW, CRI_CLTS };
 struct cr_insn {
 	u8 kind;     /* enum cr_kind */
 	u8 cr;       /* CRI_MOV: the control register (REX.R included) */
@@ -26,7 +26,7 @@ struct cr_insn {
 	int64_t disp;
 };
 
-/* Decode MOV to CRn (0F 22 /r) or LMSW (0F 01 /6) with any legal
+/* Decode MOV to CRn (0F 22 /r), LMSW (0F 01 /6) or CLTS (0F 06) with any legal
  * prefixes; mode is the default operand/address size (8, 4, 2). Returns
  * EMUL_OK, EMUL_SHORT (the bytes end first) or EMUL_UNSUP (another
  * instruction). */

@@ -51,6 +51,7 @@ uint64_t bl_wrmsr(uint64_t n, uint32_t msr, uint64_t val) HIDDEN;
 uint64_t bl_hcall(uint64_t n, void *page, uint64_t rcx, uint64_t rdx, uint64_t r8) HIDDEN;
 uint64_t bl_tsc_page(uint64_t n, const void *page) HIDDEN;
 uint64_t bl_store32(uint64_t n, volatile uint32_t *addr, uint32_t val) HIDDEN;
+uint64_t bl_cr4_pge(uint64_t n) HIDDEN;
 void ptrap_unexpected(uint64_t *frame);
 
 #define WARMUP 1000u
@@ -70,7 +71,7 @@ void ptrap_unexpected(uint64_t *frame);
 #define IN_GPA 0xFFFFFFFFFFFF1000ull  /* the input page */
 #define OUT_GPA 0xFFFFFFFFFFFF2000ull /* the output page */
 
-enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE };
+enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE, K_CR4_PGE };
 
 struct op {
 	const char *name;      /* BENCH: <name> */
@@ -113,6 +114,10 @@ static const struct op ops[] = {
 	 * writes can be emulated; every store exits and is decoded), against
 	 * the enlightened EOI MSR (TLFS 10.2.3.1). */
 	{ "xapic_eoi_store", K_XAPIC_STORE, .a = 0xb0 },
+	/* A global TLB flush by CR4.PGE toggle (two MOV to CR4): no exit
+	 * under VMX; under SVM each write exits to be checked (hv/cr.c,
+	 * docs/svm.md "CR0 and CR4 writes"). */
+	{ "cr4_pge_toggle", K_CR4_PGE, .a = 0 },
 	{ "eoi_msr", K_WRMSR, .a = 0x40000070u, .b = 0, .priv = 1ull << 4 },
 	/* TLFS 9.4.2, 9.4.4 on the caller's own VP (VP 0): the whole space
 	 * (a tag flush at the next entry) and one page (INVLPGA/INVVPID). */
@@ -212,6 +217,7 @@ static uint64_t run_loop(const struct op *o, uint64_t n)
 		uint64_t base = (((uint64_t)hi << 32) | lo) & 0x000ffffffffff000ull;
 		return bl_store32(n, (volatile uint32_t *)(uintptr_t)(base + o->a), 0);
 	}
+	case K_CR4_PGE: return bl_cr4_pge(n);
 	case K_EMPTY:
 	default: return bl_empty(n);
 	}

@@ -21,6 +21,7 @@ global bl_wrmsr:function hidden
 global bl_hcall:function hidden
 global bl_tsc_page:function hidden
 global bl_store32:function hidden
+global bl_cr4_pge:function hidden
 
 section .text
 
@@ -182,6 +183,24 @@ bl_store32:
 	TSC_TO_R12
 .loop:
 	mov [r14], r15d
+	dec r13
+	jnz .loop
+	TSC_DELTA
+	RESTORE
+	ret
+
+; u64 bl_cr4_pge(u64 n): the global TLB flush of Linux without INVPCID
+; (native_flush_tlb_global): CR4.PGE toggled and back, two MOV to CR4.
+bl_cr4_pge:
+	SAVE
+	mov r13, rdi
+	mov r14, cr4
+	mov r15, r14
+	xor r15, 0x80
+	TSC_TO_R12
+.loop:
+	mov cr4, r15
+	mov cr4, r14
 	dec r13
 	jnz .loop
 	TSC_DELTA

@@ -27,6 +27,8 @@ int fz_wrmsr(uint32_t msr, uint64_t val) HIDDEN;
 int fz_read64(uint64_t addr, uint64_t *val) HIDDEN;
 int fz_write64(uint64_t addr, uint64_t val) HIDDEN;
 int fz_read32(uint64_t addr, uint32_t *val) HIDDEN;
+int fz_write_cr0(uint64_t val) HIDDEN;
+int fz_write_cr4(uint64_t val) HIDDEN;
 int fz_write32(uint64_t addr, uint32_t val) HIDDEN;
 
 /* TLFS numbers the fuzzer needs beyond hcall.h (appendix C, 7.8.2). */

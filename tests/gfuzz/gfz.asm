@@ -31,6 +31,8 @@ global fz_wrmsr:function hidden
 global fz_read64:function hidden
 global fz_write64:function hidden
 global fz_read32:function hidden
+global fz_write_cr0:function hidden
+global fz_write_cr4:function hidden
 global fz_write32:function hidden
 global fz_fault:data hidden
 global fz_nmis:data hidden
@@ -167,6 +169,21 @@ fz_read32:
 	LONGJMP_ENTER .rec, fz_fault
 	mov eax, [rdi]
 	mov [rsi], eax
+	mov qword [rec_rip], 0
+.rec:
+	LEAVE
+
+; int fz_write_cr0(uint64_t val), fz_write_cr4(uint64_t val)
+fz_write_cr0:
+	LONGJMP_ENTER .rec, fz_fault
+	mov cr0, rdi
+	mov qword [rec_rip], 0
+.rec:
+	LEAVE
+
+fz_write_cr4:
+	LONGJMP_ENTER .rec, fz_fault
+	mov cr4, rdi
 	mov qword [rec_rip], 0
 .rec:
 	LEAVE

@@ -578,6 +578,34 @@ static void op_mem(void)
 			vec_name(vec), vec, (unsigned long)fz_fault[2]);
 }
 
+/* Invalid CR0/CR4 values (issue 14, finding 3a): the processor refuses
+ * them with #GP(0) and nothing changes (SDM/APM MOV CRn); an emulator
+ * under the hypervisor may not, so hv.efi must. Valid values are not
+ * fuzzed: they would change the fuzzer's own paging and caching. */
+static void op_cr_invalid(void)
+{
+	uint64_t cr0, cr4;
+	__asm__ volatile("mov %%cr0, %0; mov %%cr4, %1" : "=r"(cr0), "=r"(cr4));
+	int vec, which = (int)rnd_below(5);
+	uint64_t v;
+	switch (which) {
+	case 0: v = cr0 & ~1ull; break;                                  /* PG without PE */
+	case 1: v = (cr0 | (1ull << 29)) & ~(1ull << 30); break;          /* NW without CD */
+	case 2: v = cr0 | (1ull << (32 + rnd_below(32))); break;          /* bits 63:32 */
+	case 3: v = cr4 | (1ull << (32 + rnd_below(32))); break;
+	default: v = cr4 | (1ull << 13) | (chance(50) ? 1ull << 14 : 0); break; /* VMXE, SMXE: hidden */
+	}
+	vec = which < 3 ? fz_write_cr0(v) : fz_write_cr4(v);
+	uint64_t a0, a4;
+	__asm__ volatile("mov %%cr0, %0; mov %%cr4, %1" : "=r"(a0), "=r"(a4));
+	if (vec != VEC_GP || a0 != cr0 || a4 != cr4)
+		fz_fail("exceptions", "MOV CR%d <- 0x%lx: %s (vector %d), CR0 0x%lx -> 0x%lx, CR4 0x%lx -> 0x%lx, "
+			"expected #GP and no change", which < 3 ? 0 : 4, (unsigned long)v, vec_name(vec), vec,
+			(unsigned long)cr0, (unsigned long)a0, (unsigned long)cr4, (unsigned long)a4);
+	else
+		g_fz.n_gp++;
+}
+
 /* Give the fuzzed calls their page back now and then (the batch end does
  * it too): TLFS 2.6 guest OS ID, 3.13 hypercall MSR. */
 static void op_restore(void)
@@ -595,6 +623,7 @@ struct fz_op fz_ops[] = {
 	{ "overlay_msr", 8, op_overlay_msr, 0 },
 	{ "overlay_vpreg", 4, op_overlay_vpreg, 0 },
 	{ "mem", 6, op_mem, 0 },
+	{ "cr_invalid", 2, op_cr_invalid, 0 },
 	{ "restore", 2, op_restore, 0 },
 };
 const unsigned int fz_n_ops = sizeof(fz_ops) / sizeof(fz_ops[0]);

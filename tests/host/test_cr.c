@@ -51,6 +51,10 @@ TEST(cr_decode_lmsw)
 	CHECK(d.seg == SEG_GS && d.base == GPR_RDX);
 	CHECK_EQ(dec("\x0f\x01\x74\x8b", 4, 8), EMUL_SHORT);
 	CHECK_EQ(dec("\x0f\x01\xf8", 3, 8), EMUL_UNSUP); /* swapgs (reg 7) */
+	CHECK_EQ(dec("\x0f\x06", 2, 8), EMUL_OK); /* clts */
+	CHECK(d.kind == CRI_CLTS && d.len == 2);
+	CHECK_EQ(dec("\x66\x0f\x06", 3, 4), EMUL_OK);
+	CHECK(d.kind == CRI_CLTS && d.len == 3);
 	CHECK_EQ(cr_lmsw_value(0x80000033, 0x0), 0x80000031); /* PE stays, MP clears */
 	CHECK_EQ(cr_lmsw_value(0x10, 0xf), 0x1f);
 }
