@@ -7,6 +7,10 @@
 #                        control: proves the checks can fail)
 #   4. vmx-payload:       the payload under hv.efi on Bochs tigerlake (Intel VMX)
 #   5. svm-bochs-payload: the same on Bochs ryzen (AMD SVM with nRIP save)
+#   5b. svm-gfuzz: the guest fuzzer (build/tests/gfuzz.efi, issue 14) under
+#      hv.efi on QEMU SVM, fixed seed 0x5eed, 20000 operations (about 5 s
+#      of fuzzing); its checks and the harness's (tests/gfuzz/judge.sh)
+#      count. `make fuzz-guest` runs it for 10^6 operations per platform.
 #   6. Linux (tests/linux/, switches below): Debian's stock kernel under
 #      hv.efi on QEMU SVM, 1 CPU: svm-linux (detection, the Hyper-V leaves
 #      against the payload's CPUID, reference TSC page clocksource and its
@@ -34,6 +38,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/linux/checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/linux/checks.sh"
+# shellcheck source=tests/gfuzz/judge.sh
+source "$(dirname "${BASH_SOURCE[0]}")/gfuzz/judge.sh"
 cd "$HV_ROOT"
 
 qemu_timeout="${HV_QEMU_TIMEOUT:-120}"
@@ -74,6 +80,11 @@ have_hv=0
 
 if [[ $have_payload == 1 && $have_hv == 1 ]]; then
 	start_run svm-payload --guest payload
+fi
+gfuzz_efi="$HV_BUILD/tests/gfuzz.efi"
+gfuzz_ops=20000
+if [[ -f "$gfuzz_efi" && $have_hv == 1 ]]; then
+	start_run svm-gfuzz --guest gfuzz --guest-args "seed=0x5eed ops=$gfuzz_ops"
 fi
 if [[ $have_payload == 1 ]]; then
 	start_run svm-payload-nohv --guest payload --no-hv
@@ -278,6 +289,15 @@ else
 	tally harness.svm-payload.tsc_page_valid \
 		"$(grep -q '^PASS: time.tsc_page.agrees' "$HV_BUILD/svm-payload.clean.log" && echo 1 || echo 0)" \
 		"no 'PASS: time.tsc_page.agrees'"
+fi
+
+# ---- 2c. the guest fuzzer, a fixed seed (tests/gfuzz/, docs/reliability.md)
+section "svm-gfuzz: gfuzz.efi under hv.efi, seed 0x5eed, $gfuzz_ops operations (QEMU SVM)"
+if [[ ! -f "$gfuzz_efi" || $have_hv == 0 ]]; then
+	tally harness.svm-gfuzz.missing 0 "$gfuzz_efi or $hv_efi does not exist"
+else
+	wait_run svm-gfuzz
+	gfuzz_judge svm-gfuzz "$gfuzz_ops"
 fi
 
 # smp_checks NAME N: with N > 1 processors, the hypervisor launched on all

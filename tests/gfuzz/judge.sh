@@ -16,15 +16,16 @@ gfuzz_judge() {
 	gp="$(count_lines '^PASS: ' "$clean")"
 	gf="$(count_lines 'FAIL: ' "$clean")"
 	grep -E 'FAIL: |GFUZZ FINDING' "$clean" | head -n 20 || true
+	[[ -n "$(grep -m1 'GFUZZ DONE' "$clean" || true)" ]] || { echo "--- last 30 lines of $clean ---"; tail -n 30 "$clean"; }
 	echo "guest checks: $gp passed, $gf failed"
 	T_PASS=$((T_PASS + gp))
 	T_FAIL=$((T_FAIL + gf))
 	local done_line
-	done_line="$(grep -oE 'GFUZZ DONE seed=[0-9a-fx]+ ops=[0-9]+ findings=[0-9]+' "$clean" | tail -n 1)"
+	done_line="$(grep -oE 'GFUZZ DONE seed=[0-9a-fx]+ ops=[0-9]+ findings=[0-9]+' "$clean" | tail -n 1 || true)"
 	tally "harness.$name.done" "$([[ "$done_line" == *" ops=$ops findings=0" ]] && echo 1 || echo 0)" \
 		"expected 'GFUZZ DONE ... ops=$ops findings=0', got '${done_line:-nothing}'"
 	local pd
-	pd="$(grep -oE 'PAYLOAD DONE: [0-9]+ passed, [0-9]+ failed' "$clean" | tail -n 1)"
+	pd="$(grep -oE 'PAYLOAD DONE: [0-9]+ passed, [0-9]+ failed' "$clean" | tail -n 1 || true)"
 	tally "harness.$name.counts_match" "$([[ "$pd" == "PAYLOAD DONE: $gp passed, $gf failed" && $gp -ge 12 ]] && echo 1 || echo 0)" \
 		"payload says '${pd:-nothing}', log has $gp PASS and $gf FAIL lines"
 	tally "harness.$name.hv_launched" "$(grep -qF 'hv.efi: hypervisor launched' "$clean" && echo 1 || echo 0)" \
