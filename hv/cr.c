@@ -215,6 +215,8 @@ static u64 cr4_valid(void)
 	return valid;
 }
 
+static u32 cr_logged; /* warnings so far (at most 8) */
+
 enum hv_action hv_handle_cr_write(struct vp *vp, struct hv_exit *e)
 {
 	const struct backend *be = vp->part->be;
@@ -228,8 +230,12 @@ enum hv_action hv_handle_cr_write(struct vp *vp, struct hv_exit *e)
 	struct cr_insn d;
 	int n = emulate_fetch(vp->part, &r, la, insn);
 	int rc = cr_decode(insn, n, mode, &d);
-	if (rc == EMUL_SHORT)
+	if (rc == EMUL_SHORT) {
+		if (__atomic_fetch_add(&cr_logged, 1, __ATOMIC_RELAXED) < 8)
+			LOGW("CR%u write at rip %lx (la %lx): only %d instruction bytes fetched",
+			     e->u.cr.cr, (unsigned long)gs.rip, (unsigned long)la, n);
 		return emulate_fetch_failed(vp, &r, la + (u64)n);
+	}
 	if (rc != EMUL_OK || (d.kind == CRI_MOV ? d.cr != e->u.cr.cr : e->u.cr.cr != 0)) {
 		/* Not the instruction that exited: another processor rewrote
 		 * it. Run it again (the new bytes are what executes). */
@@ -251,6 +257,10 @@ enum hv_action hv_handle_cr_write(struct vp *vp, struct hv_exit *e)
 	bool bad = d.cr == 0 ? cr0_write_faults(gs.cr0, v, gs.cr4, gs.efer, cs_l)
 			     : cr4_write_faults(gs.cr4, v, cr4_valid(), gs.efer, gs.cr3);
 	if (bad) {
+		if (__atomic_fetch_add(&cr_logged, 1, __ATOMIC_RELAXED) < 8)
+			LOGI("MOV CR%u <- %lx at rip %lx (CR0 %lx CR4 %lx EFER %lx): #GP, as the processor",
+			     d.cr, (unsigned long)v, (unsigned long)gs.rip, (unsigned long)gs.cr0,
+			     (unsigned long)gs.cr4, (unsigned long)gs.efer);
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}

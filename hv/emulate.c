@@ -66,7 +66,7 @@ int emulate_fetch(const struct partition *p, const struct gwalk_regs *r, u64 la,
 		u32 chunk = (u32)(PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
 		if (chunk > (u32)(15 - n))
 			chunk = (u32)(15 - n);
-		if (!gmem_read(p, gpa, buf + n, chunk))
+		if (!gmem_read_code(p, gpa, buf + n, chunk))
 			break;
 		n += (int)chunk;
 	}
