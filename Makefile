@@ -7,6 +7,8 @@
 #   make test-linux  the Linux guest tests alone (tests/linux/run.sh)
 #   make test-slow   Linux on Bochs (Intel VMX) alone, about 2 minutes
 #   make bench    exit costs and exit budget (docs/performance.md)
+#   make fuzz-guest  the guest fuzzer, 10^6 operations per platform
+#                 (SEED=, OPS=, PLATFORM=qemu|vmx|svm; docs/reliability.md)
 #
 # Two link units: the loader (boot/, a gnu-efi application, position
 # independent) and the resident core (hv/, arch/, svm/, vmx/), linked at a
