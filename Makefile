@@ -161,7 +161,10 @@ all: $(BUILD)/tests/apboot.efi $(BUILD)/tests/gfuzz.efi
 SEED ?=
 OPS ?=
 PLATFORM ?=
-.PHONY: fuzz-guest
+.PHONY: fuzz-guest fuzz
+# make fuzz: the guest fuzzer first, then the host targets' recipe (when
+# the host fuzzing rule is there: a prerequisite-only rule adds to it).
+fuzz: fuzz-guest
 fuzz-guest: $(BUILD)/hv.efi $(BUILD)/tests/gfuzz.efi
 	tests/run-gfuzz.sh $(if $(SEED),--seed $(SEED)) $(if $(OPS),--ops $(OPS)) \
 		$(if $(PLATFORM),--platform $(PLATFORM))
