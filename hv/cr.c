@@ -220,20 +220,35 @@ static u32 cr_logged; /* warnings so far (at most 8) */
 enum hv_action hv_handle_cr_write(struct vp *vp, struct hv_exit *e)
 {
 	const struct backend *be = vp->part->be;
+	/* 64-bit code (the frequent case: a kernel's CR4.PGE toggles) needs
+	 * a few registers; other modes the segments too (vp_get_state). */
+	struct gwalk_regs r = { be->read_reg(vp, GREG_CR0), be->read_reg(vp, GREG_CR3),
+				be->read_reg(vp, GREG_CR4), be->read_reg(vp, GREG_EFER) };
+	u64 rip = be->read_reg(vp, GREG_RIP);
+	bool cs_l = (r.efer & EFER_LMA) && be->read_reg(vp, GREG_CS_L);
 	struct guest_boot_state gs;
-	be->vp_get_state(vp, &gs);
-	struct gwalk_regs r = { gs.cr0, gs.cr3, gs.cr4, gs.efer };
-	bool cs_l = (gs.efer & EFER_LMA) && (gs.seg[SEG_CS].attr & BIT(13));
-	int mode = cs_l ? 8 : ((gs.rflags & RFLAGS_VM) || !(gs.seg[SEG_CS].attr & BIT(14))) ? 2 : 4;
-	u64 la = cs_l ? gs.rip : (u32)(gs.rip + gs.seg[SEG_CS].base);
+	bool have_gs = !cs_l;
+	int mode = 8;
+	u64 la = rip;
+	if (have_gs) {
+		be->vp_get_state(vp, &gs);
+		mode = ((gs.rflags & RFLAGS_VM) || !(gs.seg[SEG_CS].attr & BIT(14))) ? 2 : 4;
+		la = (u32)(rip + gs.seg[SEG_CS].base);
+	}
 	u8 insn[15];
 	struct cr_insn d;
 	int n = emulate_fetch(vp->part, &r, la, insn);
 	int rc = cr_decode(insn, n, mode, &d);
 	if (rc == EMUL_SHORT) {
-		if (__atomic_fetch_add(&cr_logged, 1, __ATOMIC_RELAXED) < 8)
-			LOGW("CR%u write at rip %lx (la %lx): only %d instruction bytes fetched",
-			     e->u.cr.cr, (unsigned long)gs.rip, (unsigned long)la, n);
+		if (__atomic_fetch_add(&cr_logged, 1, __ATOMIC_RELAXED) < 8) {
+			u64 gpa = ~0ull;
+			int w = emulate_walk(vp->part, &r, la + (u64)n, &gpa);
+			LOGW("CR%u write at rip %lx (la %lx): only %d instruction bytes fetched "
+			     "(walk %d gpa %lx, cr0 %lx cr3 %lx cr4 %lx efer %lx)",
+			     e->u.cr.cr, (unsigned long)rip, (unsigned long)la, n, w,
+			     (unsigned long)gpa, (unsigned long)r.cr0, (unsigned long)r.cr3,
+			     (unsigned long)r.cr4, (unsigned long)r.efer);
+		}
 		return emulate_fetch_failed(vp, &r, la + (u64)n);
 	}
 	if (rc != EMUL_OK || (d.kind == CRI_MOV ? d.cr != e->u.cr.cr : e->u.cr.cr != 0)) {
@@ -243,24 +258,28 @@ enum hv_action hv_handle_cr_write(struct vp *vp, struct hv_exit *e)
 	}
 	u64 v;
 	if (d.kind == CRI_CLTS) {
-		v = gs.cr0 & ~(u64)CR0_TS;
+		v = r.cr0 & ~(u64)CR0_TS;
 	} else if (d.kind == CRI_LMSW) {
 		u16 msw = (u16)vp->gpr[d.gpr];
-		if (d.mem && !lmsw_read(vp, &d, &r, &gs, gs.rip, &msw)) {
-			vp_inject_gp(vp); /* its operand is not guest RAM */
-			return HV_ACT_INJECTED;
+		if (d.mem) {
+			if (!have_gs)
+				be->vp_get_state(vp, &gs);
+			if (!lmsw_read(vp, &d, &r, &gs, rip, &msw)) {
+				vp_inject_gp(vp); /* its operand is not guest RAM */
+				return HV_ACT_INJECTED;
+			}
 		}
-		v = cr_lmsw_value(gs.cr0, msw);
+		v = cr_lmsw_value(r.cr0, msw);
 	} else {
 		v = mode == 8 ? vp->gpr[d.gpr] : (u32)vp->gpr[d.gpr];
 	}
-	bool bad = d.cr == 0 ? cr0_write_faults(gs.cr0, v, gs.cr4, gs.efer, cs_l)
-			     : cr4_write_faults(gs.cr4, v, cr4_valid(), gs.efer, gs.cr3);
+	bool bad = d.cr == 0 ? cr0_write_faults(r.cr0, v, r.cr4, r.efer, cs_l)
+			     : cr4_write_faults(r.cr4, v, cr4_valid(), r.efer, r.cr3);
 	if (bad) {
 		if (__atomic_fetch_add(&cr_logged, 1, __ATOMIC_RELAXED) < 8)
 			LOGI("MOV CR%u <- %lx at rip %lx (CR0 %lx CR4 %lx EFER %lx): #GP, as the processor",
-			     d.cr, (unsigned long)v, (unsigned long)gs.rip, (unsigned long)gs.cr0,
-			     (unsigned long)gs.cr4, (unsigned long)gs.efer);
+			     d.cr, (unsigned long)v, (unsigned long)rip, (unsigned long)r.cr0,
+			     (unsigned long)r.cr4, (unsigned long)r.efer);
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}

@@ -198,7 +198,7 @@ static void svm_get_state(struct vp *vp, struct guest_boot_state *g)
 	get_seg(&g->seg[SEG_TR], &v->tr);
 	g->gdtr = (struct dtr_state){ .limit = (u16)v->gdtr.limit, .base = v->gdtr.base };
 	g->idtr = (struct dtr_state){ .limit = (u16)v->idtr.limit, .base = v->idtr.base };
-	g->efer = (v->efer & ~EFER_SVME) | s->guest_svme;
+	g->efer = svm_guest_efer(v, s->guest_svme);
 	g->cr0 = v->cr0;
 	g->cr2 = v->cr2;
 	g->cr3 = v->cr3;
@@ -430,12 +430,8 @@ static void svm_cr_write(struct vp *vp, int cr, u64 v)
 	if (cr == 0) {
 		old = s->cr0;
 		s->cr0 = v;
-		if ((old ^ v) & CR0_PG) {
-			if ((v & CR0_PG) && (s->efer & EFER_LME))
-				s->efer |= EFER_LMA;
-			else if (!(v & CR0_PG))
-				s->efer &= ~EFER_LMA;
-		}
+		s->efer = (v & CR0_PG) && (s->efer & EFER_LME) ? s->efer | EFER_LMA
+							      : s->efer & ~(u64)EFER_LMA;
 		flush = (old ^ v) & (CR0_PG | CR0_WP | CR0_PE | CR0_CD | CR0_NW);
 	} else {
 		old = s->cr4;
