@@ -254,6 +254,10 @@ enum hv_action hv_handle_cr_write(struct vp *vp, struct hv_exit *e)
 	if (rc != EMUL_OK || (d.kind == CRI_MOV ? d.cr != e->u.cr.cr : e->u.cr.cr != 0)) {
 		/* Not the instruction that exited: another processor rewrote
 		 * it. Run it again (the new bytes are what executes). */
+		if (__atomic_fetch_add(&cr_logged, 1, __ATOMIC_RELAXED) < 8)
+			LOGW("CR%u write exit at rip %lx (mode %d): %02x %02x %02x %02x %02x is no "
+			     "MOV to CR%u, LMSW or CLTS: run again", e->u.cr.cr, (unsigned long)rip,
+			     mode, insn[0], insn[1], insn[2], insn[3], insn[4], e->u.cr.cr);
 		return HV_ACT_RESUME;
 	}
 	u64 v;
