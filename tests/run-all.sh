@@ -359,7 +359,7 @@ boot_path_checks() {
 	wait_run "$name"
 	strip_log "$HV_BUILD/$name.serial.log" "$clean"
 	local done_line
-	done_line="$(grep -oE 'PAYLOAD DONE: [0-9]+ passed, [0-9]+ failed' "$clean" | tail -n 1)"
+	done_line="$(grep -oE 'PAYLOAD DONE: [0-9]+ passed, [0-9]+ failed' "$clean" | tail -n 1 || true)"
 	tally "harness.$name.payload_passed" \
 		"$([[ "$done_line" =~ ^PAYLOAD\ DONE:\ [1-9][0-9]*\ passed,\ 0\ failed$ ]] && echo 1 || echo 0)" \
 		"payload result: '${done_line:-none}'"

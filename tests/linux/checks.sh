@@ -136,7 +136,7 @@ linux_check_facts() {
 	local cpuid flags
 	cpuid="$(linux_cpuid "$plog")"
 	flags="$(sed -nE 's/.*Hyper-V: privilege flags low (0x[0-9a-f]+), high (0x[0-9a-f]+), hints (0x[0-9a-f]+), misc (0x[0-9a-f]+).*/\1 \2 \3 \4/p' "$log" | head -n 1)"
-	local a3 b3 d3 a4 aa
+	local a3= b3= d3= a4= aa=
 	if [[ -z "$plog" ]]; then
 		echo "  ${flags:+Hyper-V: privilege flags low/high/hints/misc $flags (not compared: no payload run here)}"
 		_c "$t.privilege_flags_printed" "no 'Hyper-V: privilege flags ...' line" [ -n "$flags" ]
