@@ -142,6 +142,12 @@ int svm_inject_irq(struct vp *vp, u8 vector)
 	}
 	s->want_window = true;
 	window(s, true);
+	/* While V_IRQ waits, a physical interrupt exits instead of being
+	 * taken under it: QEMU 7.2's TCG asserts when the guest writes CR8
+	 * with V_IRQ pending (helper_write_crN calls cpu_interrupt without
+	 * the iothread lock), and OVMF's interrupt stubs restore CR8. At
+	 * that exit the guest can take an interrupt: the window is open. */
+	v->ctl.intercept_misc1 |= SVM_INTERCEPT_INTR;
 	return 1;
 }
 
@@ -155,7 +161,8 @@ void svm_set_deadline(struct vp *vp, u64 tsc)
 	if (tsc && !s->intr_rearm)
 		s->vmcb->ctl.intercept_misc1 |= SVM_INTERCEPT_INTR;
 	if (!tsc) {
-		s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+		if (!s->want_window) /* the window keeps it (svm_inject_irq) */
+			s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
 		if (s->intr_rearm && !s->want_window)
 			window(s, false);
 		s->intr_rearm = false;
@@ -168,7 +175,8 @@ bool svm_deadline_due(struct svm_ctx *s)
 	if (rdtsc() < s->deadline)
 		return false;
 	s->deadline = 0;
-	s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+	if (!s->want_window)
+		s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
 	if (s->intr_rearm && !s->want_window)
 		window(s, false);
 	s->intr_rearm = false;
@@ -186,6 +194,11 @@ enum hv_exit_reason svm_event_exit(struct svm_ctx *s, u32 code)
 	if (code == SVM_EXIT_INTR) {
 		if (!s->deadline) { /* cancelled meanwhile: the guest takes it */
 			c->intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+			if (s->want_window) { /* see svm_inject_irq */
+				s->want_window = false;
+				window(s, false);
+				return HV_EXIT_INTR_WINDOW;
+			}
 			return HV_EXIT_NONE;
 		}
 		if (svm_deadline_due(s))
@@ -207,6 +220,8 @@ enum hv_exit_reason svm_event_exit(struct svm_ctx *s, u32 code)
 	}
 	s->want_window = false;
 	window(s, false);
+	if (!s->deadline)
+		c->intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
 	return HV_EXIT_INTR_WINDOW;
 }
 

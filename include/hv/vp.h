@@ -39,6 +39,7 @@ struct exit_ring_entry {
 };
 
 struct mem_range;
+struct synic_ctx;
 
 /* A GPA overlay page (TLFS 5.2.1): while active, the guest sees the
  * hypervisor's page `hpa` at `gpa` with access `acc`. */
@@ -50,9 +51,10 @@ struct overlay {
 	const char *name;
 };
 
-/* Partition-wide overlays (hypercall page, reference TSC page) plus one VP
- * assist page per VP. */
-#define HV_MAX_OVERLAYS (8 + 64)
+/* Partition-wide overlays (hypercall page, reference TSC page) plus, per
+ * VP and VTL, the VP assist page and the SynIC's SIMP and SIEFP pages
+ * (TLFS 11.9). */
+#define HV_MAX_OVERLAYS (8 + 64 * 3 * HV_VTL_COUNT)
 /* Protected pages (struct partition): the xAPIC page, and room. */
 #define HV_MAX_PROTECTED 4
 
@@ -78,6 +80,8 @@ struct vp_ctx {
 	 * VP's page at its GPA. */
 	u64 assist_msr;
 	struct overlay assist_page;
+	/* TLFS 11: the SynIC of this VP in this VTL (synic/synic.c). */
+	struct synic_ctx *synic;
 };
 
 /* What a partition keeps per VTL (TLFS 15.11.1.1: the guest OS ID, the

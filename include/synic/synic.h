@@ -35,15 +35,36 @@ _Static_assert(sizeof(struct hv_message) == 256, "TLFS 11.10.3");
 
 #define HV_MESSAGE_FLAG_PENDING 0x1
 
+/* The message types the hypervisor reserves (TLFS 11.10.2): the high bit.
+ * Guests cannot post them (HvPostMessage: INVALID_PARAMETER). */
+#define HV_MESSAGE_TYPE_HYPERVISOR_MASK 0x80000000u
+#define HV_MESSAGE_TIMER_EXPIRED 0x80000010u
+
+/* Appendix B: the statuses of the SynIC and its calls. */
+#define HV_STATUS_INSUFFICIENT_MEMORY 0x000b
+#define HV_STATUS_INVALID_PORT_ID 0x0011
+#define HV_STATUS_INVALID_CONNECTION_ID 0x0012
+#define HV_STATUS_INVALID_SYNIC_STATE 0x0018
+#define HV_STATUS_INSUFFICIENT_BUFFERS 0x0033
+
+/* TLFS 11.8.5: HV_SYNIC_SINT. */
+#define HV_SINT_VECTOR_MASK 0xffull
+#define HV_SINT_MASKED BIT(16)
+#define HV_SINT_AUTO_EOI BIT(17)
+#define HV_SINT_POLLING BIT(18)
+
 /* Put *msg into SINT sint's message slot of vp's SIMP for VTL vtl and
  * raise the SINT. Returns an HV_STATUS:
  *   SUCCESS                the message is in the slot, the SINT raised;
  *   INSUFFICIENT_BUFFERS   the slot is busy (its MessagePending flag is now
  *                          set, TLFS 11.9.3); the caller keeps the message
  *                          and retries from its EOM handler;
- *   INVALID_SYNIC_STATE    the SIMP or the SINT is not enabled, or the SINT
- *                          is masked (nothing written).
- * msg->h.type must be non-zero and msg->h.payload_size <= 240. */
+ *   INVALID_SYNIC_STATE    SCONTROL or the SIMP is not enabled (nothing
+ *                          written).
+ * A masked SINT still gets the message, without an interrupt (TLFS 11.4:
+ * "If the APIC is software disabled or the SINTx is masked, the interrupt
+ * is lost"; the guest may drain a masked SINT, 11.8.6); so does a polling
+ * one. msg->h.type must be non-zero and msg->h.payload_size <= 240. */
 u16 synic_post_message(struct vp *vp, u8 vtl, u32 sint, const struct hv_message *msg);
 
 /* Set event flag `flag` of SINT sint in vp's SIEFP for VTL vtl and raise
@@ -64,8 +85,8 @@ void synic_raise_vector(struct vp *vp, u8 vector, bool auto_eoi);
 u64 synic_sint(const struct vp *vp, u8 vtl, u32 sint);
 bool synic_simp_enabled(const struct vp *vp, u8 vtl);
 
-/* Called on vp's processor when the guest writes HV_X64_MSR_EOM in VTL
- * vtl (TLFS 11.9.3): a source of hypervisor messages that found a slot busy
+/* Called on vp's processor after the guest wrote HV_X64_MSR_EOM in VTL
+ * vtl (TLFS 11.8.6), before its next entry, outside any lock: a source of hypervisor messages that found a slot busy
  * retries then. A sint's slot may still be busy; the handler then calls
  * synic_post_message again, which sets MessagePending again. At most
  * SYNIC_EOM_HANDLERS handlers, registered from a module's on_partition. */

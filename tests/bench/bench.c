@@ -49,6 +49,8 @@ uint64_t bl_cpuid(uint64_t n, uint32_t leaf) HIDDEN;
 uint64_t bl_rdmsr(uint64_t n, uint32_t msr) HIDDEN;
 uint64_t bl_wrmsr(uint64_t n, uint32_t msr, uint64_t val) HIDDEN;
 uint64_t bl_hcall(uint64_t n, void *page, uint64_t rcx, uint64_t rdx, uint64_t r8) HIDDEN;
+uint64_t bl_hcall_clear(uint64_t n, void *page, uint64_t rcx, uint64_t rdx, uint64_t r8,
+			volatile uint32_t *clear) HIDDEN;
 uint64_t bl_tsc_page(uint64_t n, const void *page) HIDDEN;
 uint64_t bl_store32(uint64_t n, volatile uint32_t *addr, uint32_t val) HIDDEN;
 uint64_t bl_cr4_pge(uint64_t n) HIDDEN;
@@ -66,12 +68,29 @@ void ptrap_unexpected(uint64_t *frame);
 #define PRIV_REF_COUNTER (1ull << 1)
 #define PRIV_REF_TSC (1ull << 9)
 #define FEAT_CRASH_MSRS (1u << 10)
+/* TLFS 11: the SynIC MSRs, AccessSynicRegs (2), PostMessages (36),
+ * SignalEvents (37), CreatePort (38), ConnectPort (39). */
+#define MSR_SCONTROL 0x40000080u
+#define MSR_SIEFP 0x40000082u
+#define MSR_SIMP 0x40000083u
+#define MSR_SINT0 0x40000090u
+#define PRIV_SYNIC (1ull << 2)
+#define PRIV_POST (PRIV_SYNIC | (1ull << 36))
+#define PRIV_SIGNAL (PRIV_SYNIC | (1ull << 37))
+#define PRIV_PORTS ((1ull << 38) | (1ull << 39))
+#define BENCH_SINT 2
+#define BENCH_MSG_CONN 0x200u
+#define BENCH_EVT_CONN 0x201u
 
 /* Markers in struct op for addresses only known at run time. */
 #define IN_GPA 0xFFFFFFFFFFFF1000ull  /* the input page */
 #define OUT_GPA 0xFFFFFFFFFFFF2000ull /* the output page */
 
-enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE, K_CR4_PGE };
+/* K_HCALL_CLEAR: a SynIC call, then the guest empties what it filled
+ * (bl_hcall_clear): `clear` says what. */
+enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE, K_HCALL_CLEAR,
+	    K_CR4_PGE };
+enum clear { CLR_NONE, CLR_SLOT, CLR_FLAGS };
 
 struct op {
 	const char *name;      /* BENCH: <name> */
@@ -82,6 +101,7 @@ struct op {
 	uint64_t priv;         /* privileges (CPUID 0x40000003 EBX:EAX) it needs */
 	uint64_t in[3];        /* memory-based hypercall: start of the input block */
 	void (*fill)(uint8_t *in); /* then this, if set (rep elements) */
+	enum clear clear;      /* K_HCALL_CLEAR */
 };
 
 static void fill_apic_ids(uint8_t *in);
@@ -92,7 +112,12 @@ static void fill_gva(uint8_t *in);
  * new kind of instruction, a loop in bloops.asm); tests/run-bench.sh picks
  * up any new BENCH: line by itself. Not here yet: a remote TLB flush (it
  * needs a second processor running guest code; Bochs with 2 processors
- * does not count instructions per processor) and SynIC.
+ * does not count instructions per processor).
+ *
+ * SynIC (TLFS 11): bench.c sets up VP 0's SynIC with SINT 2 in polling
+ * mode (no interrupt: the loop runs with interrupts disabled) and a message
+ * port and an event port to VP 0 itself (the bench runs on one processor:
+ * delivery to self). The ICR write of a non-polling SINT is left out.
  */
 static const struct op ops[] = {
 	{ "cpuid_unknown", K_CPUID, .a = 0x4FFFFFFFu },
@@ -124,6 +149,14 @@ static const struct op ops[] = {
 	{ "hcall_flush_space_self", K_HCALL, .a = 0x0002, .b = IN_GPA, .in = { 0, 2, 1 } },
 	{ "hcall_flush_list_self_1", K_HCALL, .a = 0x0003 | HC_REPS(1), .b = IN_GPA,
 	  .in = { 0, 2, 1 }, .fill = fill_gva },
+	/* TLFS 11.8.5, 11.11: SynIC (see above). */
+	{ "rdmsr_sint0", K_RDMSR, .a = MSR_SINT0, .priv = PRIV_SYNIC },
+	{ "hcall_signal_event", K_HCALL_CLEAR, .a = 0x005D | HC_FAST, .b = BENCH_EVT_CONN,
+	  .priv = PRIV_SIGNAL, .clear = CLR_FLAGS },
+	{ "hcall_signal_event_set", K_HCALL, .a = 0x005D | HC_FAST, .b = BENCH_EVT_CONN,
+	  .priv = PRIV_SIGNAL },
+	{ "hcall_post_message", K_HCALL_CLEAR, .a = 0x005C, .b = IN_GPA,
+	  .in = { BENCH_MSG_CONN, 1 | (16ull << 32), 0x1234 }, .priv = PRIV_POST, .clear = CLR_SLOT },
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -136,6 +169,7 @@ static struct {
 	uint8_t *hc_page;      /* enabled and verified hypercall page, or NULL */
 	uint8_t *in, *out;     /* hypercall parameter pages */
 	uint8_t *tsc_page;     /* enabled reference TSC page (valid), or NULL */
+	uint8_t *simp, *siefp; /* VP 0's SynIC pages, with the ports: or NULL */
 	uint64_t base;         /* median ticks of bl_empty(ITERS) */
 	int64_t result[NOPS];  /* ticks x 10 per operation */
 	int have[NOPS];
@@ -203,6 +237,14 @@ static uint64_t gpa(uint64_t v)
 	return v == IN_GPA ? pa(g.in) : v == OUT_GPA ? pa(g.out) : v;
 }
 
+/* What the guest empties after a SynIC call: SINT 2's message slot type,
+ * or the first 32 event flags of SINT 2. */
+static volatile uint32_t *clear_addr(const struct op *o)
+{
+	return (volatile uint32_t *)(o->clear == CLR_SLOT ? g.simp + 256 * BENCH_SINT
+							  : g.siefp + 256 * BENCH_SINT);
+}
+
 static uint64_t run_loop(const struct op *o, uint64_t n)
 {
 	switch (o->kind) {
@@ -210,6 +252,7 @@ static uint64_t run_loop(const struct op *o, uint64_t n)
 	case K_RDMSR: return bl_rdmsr(n, (uint32_t)o->a);
 	case K_WRMSR: return bl_wrmsr(n, (uint32_t)o->a, o->b);
 	case K_HCALL: return bl_hcall(n, g.hc_page, o->a, gpa(o->b), gpa(o->c));
+	case K_HCALL_CLEAR: return bl_hcall_clear(n, g.hc_page, o->a, gpa(o->b), gpa(o->c), clear_addr(o));
 	case K_TSC_PAGE: return bl_tsc_page(n, g.tsc_page);
 	case K_XAPIC_STORE: {
 		uint32_t lo, hi;
@@ -254,10 +297,12 @@ static const char *prepare(const struct op *o)
 		if (lo & (1u << 10))
 			return "the APIC is in x2APIC mode";
 	}
-	if (o->kind != K_HCALL)
+	if (o->kind != K_HCALL && o->kind != K_HCALL_CLEAR)
 		return NULL;
 	if (!g.hc_page)
 		return "no hypercall page";
+	if ((o->priv & PRIV_SYNIC) && !g.simp)
+		return "no SynIC ports (setup failed)";
 	for (unsigned int i = 0; i < PAGE / 8; i++)
 		((uint64_t *)g.in)[i] = ((uint64_t *)g.out)[i] = 0;
 	for (unsigned int i = 0; i < 3; i++)
@@ -272,6 +317,8 @@ static const char *prepare(const struct op *o)
 			   (unsigned long)r.rax, vec);
 		return "the checked call failed";
 	}
+	if (o->kind == K_HCALL_CLEAR)
+		*clear_addr(o) = 0;
 	return NULL;
 }
 
@@ -413,6 +460,40 @@ static void setup_hypercalls(void)
 		g.hc_page = p;
 }
 
+/* TLFS 11: VP 0's SynIC (SIMP, SIEFP, SINT 2 polling) and two ports to
+ * it with their connections (HvCreatePort 0x0095, HvConnectPort 0x0096). */
+static void setup_synic(void)
+{
+	uint8_t *p = alloc_pages(EfiBootServicesData, 2);
+	if ((g.priv & (PRIV_POST | PRIV_SIGNAL | PRIV_PORTS)) != (PRIV_POST | PRIV_SIGNAL | PRIV_PORTS) ||
+	    !g.hc_page || !p)
+		return;
+	wrmsr(MSR_SIMP, pa(p) | 1);
+	wrmsr(MSR_SIEFP, pa(p + PAGE) | 1);
+	wrmsr(MSR_SCONTROL, 1);
+	wrmsr(MSR_SINT0 + BENCH_SINT, 0x50 | (1ull << 18)); /* polling */
+	int ok = 1;
+	for (unsigned int type = 1; type <= 2; type++) {
+		uint64_t *in = (uint64_t *)g.in;
+		for (unsigned int i = 0; i < 9; i++)
+			in[i] = 0;
+		in[0] = PARTITION_SELF, in[1] = 0x100 + type, in[3] = type, in[4] = BENCH_SINT;
+		in[5] = type == 2 ? 32ull << 16 : 0; /* flags 0-31 */
+		struct hc_regs r = { .rcx = 0x0095, .rdx = pa(g.in) };
+		ok &= hc_call(&r, g.hc_page) == VEC_NONE && (r.rax & 0xffff) == ST_OK;
+		for (unsigned int i = 0; i < 9; i++)
+			in[i] = 0;
+		in[0] = PARTITION_SELF, in[1] = BENCH_MSG_CONN + type - 1, in[2] = PARTITION_SELF;
+		in[3] = 0x100 + type, in[4] = type;
+		r = (struct hc_regs){ .rcx = 0x0096, .rdx = pa(g.in) };
+		ok &= hc_call(&r, g.hc_page) == VEC_NONE && (r.rax & 0xffff) == ST_OK;
+	}
+	ser_printf("BENCH-INFO: SynIC ports to VP 0 (SINT %u polling): %s\n", BENCH_SINT,
+		   ok ? "ok" : "failed");
+	if (ok)
+		g.simp = p, g.siefp = p + PAGE;
+}
+
 /* TLFS 12.7: enable the reference TSC page; usable if TscSequence != 0. */
 static void setup_tsc_page(void)
 {
@@ -456,6 +537,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (g.hv) {
 		setup_hypercalls();
 		setup_tsc_page();
+		setup_synic();
 	}
 	int want[NOPS] = { 0 };
 	if (profile_opts(image, want))

@@ -19,6 +19,7 @@ global bl_cpuid:function hidden
 global bl_rdmsr:function hidden
 global bl_wrmsr:function hidden
 global bl_hcall:function hidden
+global bl_hcall_clear:function hidden
 global bl_tsc_page:function hidden
 global bl_store32:function hidden
 global bl_cr4_pge:function hidden
@@ -142,6 +143,34 @@ bl_hcall:
 	dec r13
 	jnz .loop
 	TSC_DELTA
+	RESTORE
+	ret
+
+; u64 bl_hcall_clear(u64 n, void *page, u64 rcx, u64 rdx, u64 r8, u32 *clear)
+; bl_hcall, and after each call the guest's part of the protocol: a 32-bit
+; zero stored at `clear` (a SynIC message slot's MessageType emptied, TLFS
+; 11.4.1, or event flags cleared, 11.5.2), so every call takes the same
+; path (the message goes into a free slot; the flag was clear).
+bl_hcall_clear:
+	SAVE
+	push r9
+	mov r13, rdi
+	mov rbx, rsi
+	mov r14, rdx
+	mov r15, rcx
+	mov rbp, r8
+	TSC_TO_R12
+.loop:
+	mov rcx, r14
+	mov rdx, r15
+	mov r8, rbp
+	call rbx
+	mov rax, [rsp]
+	mov dword [rax], 0
+	dec r13
+	jnz .loop
+	TSC_DELTA
+	add rsp, 8
 	RESTORE
 	ret
 

@@ -40,12 +40,14 @@ TEST(msr_privileges_match_implementation)
 	 * TIME_REF_COUNT (1), REFERENCE_TSC (9), TSC/APIC_FREQUENCY (11 and
 	 * feature EDX 8), RESET (7), EOI/ICR/TPR/VP_ASSIST (4), the crash MSRs
 	 * (feature EDX 10), VP_RUNTIME (0), GUEST_IDLE (10, feature EDX 5).
-	 * Not SynIC, synthetic timers, debug or reenlightenment. */
+	 * SCONTROL-EOM and SINT0-15 (2, synic/synic.c).
+	 * Not synthetic timers, debug or reenlightenment. */
 	const u64 msr_privs = HV_ACCESS_HYPERCALL_MSRS | HV_ACCESS_VP_INDEX |
 			      HV_ACCESS_PARTITION_REFERENCE_COUNTER |
 			      HV_ACCESS_PARTITION_REFERENCE_TSC | HV_ACCESS_FREQUENCY_REGS |
 			      HV_ACCESS_RESET_REG | HV_ACCESS_INTR_CTRL_REGS |
-			      HV_ACCESS_VP_RUNTIME | HV_ACCESS_GUEST_IDLE_REG;
+			      HV_ACCESS_VP_RUNTIME | HV_ACCESS_GUEST_IDLE_REG |
+			      HV_ACCESS_SYNIC_REGS;
 	const u32 msr_features = HV_FEATURE_FREQUENCY_MSRS | HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE |
 				 HV_FEATURE_GUEST_IDLE_STATE;
 	CHECK_EQ(msr_privileges(), msr_privs);

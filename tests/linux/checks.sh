@@ -190,6 +190,70 @@ linux_check_facts() {
 		fi
 	fi
 
+	# ---- synthetic timers (issue 13, TLFS 12): with timers (leaf 3 EAX
+	# bit 3) and direct mode (EDX bit 19) offered, Linux 6.1's
+	# hv_stimer_setup_percpu_clockev makes stimer0 the clockevent of every
+	# CPU ("Hyper-V clockevent", rated above the local APIC timer), and its
+	# vector counts in /proc/interrupts' HVS row.
+	# The leaf 3 bits: the payload's CPUID, else (Bochs, no payload run to
+	# compare with) Linux's own 'privilege flags' line (low = EAX, misc = EDX).
+	local fa3="" fd3=""
+	if [[ -n "$cpuid" ]]; then
+		fa3="$a3" fd3="$d3"
+	elif [[ -n "$flags" ]]; then
+		read -r fa3 _ _ fd3 <<<"$flags"
+	fi
+	if [[ -n "$fa3" ]] && _bit "$fa3" 3 && _bit "$fd3" 19; then
+		local ce n_ce n_hv hvs
+		ce="$(_lsec "$log" clockevents)"
+		n_ce="$(grep -c . <<<"$ce" || true)"
+		n_hv="$(grep -c ' Hyper-V clockevent$' <<<"$ce" || true)"
+		tally "$t.clockevent_stimer0" "$([[ $n_ce -ge $smp && $n_hv == "$n_ce" ]] && echo 1 || echo 0)" \
+			"clockevents: $(tr '\n' ';' <<<"$ce") (expected 'Hyper-V clockevent' on all $smp CPUs)"
+		hvs="$(_lsec "$log" interrupts | grep -m1 -E '^ *HVS:' || true)"
+		local hvs_ok=1 c
+		[[ -n "$hvs" ]] || hvs_ok=0
+		for ((c = 0; c < smp; c++)); do
+			local v
+			v="$(awk -v i=$((c + 2)) '{ print $i }' <<<"$hvs")"
+			[[ "$v" =~ ^[0-9]+$ && $v -gt 0 ]] || hvs_ok=0
+		done
+		tally "$t.stimer0_interrupts" "$hvs_ok" "/proc/interrupts HVS row: '${hvs:-none}' (expected a count > 0 per CPU)"
+	fi
+	# A one-second sleep lasts one second of reference time (the clocksource
+	# is the reference TSC page) and wakes within 100 ms of it; with stimer0
+	# it is woken by an HVS interrupt.
+	local slp
+	slp="$(grep -m1 '^HVSLEEP: ' "$log" || true)"
+	if [[ -z "$slp" ]]; then
+		tally "$t.sleep_measured" 0 "no HVSLEEP line (hvtool sleep)"
+	else
+		echo "  $slp"
+		local rq sl pmns hirq
+		rq="$(sed -nE 's/.*requested_ns=([0-9]+).*/\1/p' <<<"$slp")"
+		sl="$(sed -nE 's/.*slept_ns=(-?[0-9]+).*/\1/p' <<<"$slp")"
+		pmns="$(sed -nE 's/.*pm_ns=(-?[0-9]+).*/\1/p' <<<"$slp")"
+		hirq="$(sed -nE 's/.*hvs_irqs=(-?[0-9]+).*/\1/p' <<<"$slp")"
+		tally "$t.sleep_one_second" "$([[ -n "$sl" && $sl -ge $rq && $sl -lt $((rq + 100000000)) ]] && echo 1 || echo 0)" \
+			"slept ${sl:-?} ns of clocksource time for $rq ns requested (limit +100 ms)"
+		if [[ $smp == 1 && -n "$pmns" && $pmns -ge 0 ]]; then
+			local dpm=$((pmns - sl))
+			dpm=${dpm#-}
+			tally "$t.sleep_vs_pm_timer" "$((dpm * 100 <= sl ? 1 : 0))" \
+				"the sleep took $pmns ns of PM timer time, $sl ns of clocksource time (limit 1%)"
+		fi
+		if [[ -n "$fa3" ]] && _bit "$fa3" 3 && _bit "$fd3" 19; then
+			_c "$t.sleep_woken_by_stimer0" "HVS interrupts during the sleep: '${hirq:-?}'" \
+				eval '[[ "${hirq:-0}" -gt 0 ]]'
+		fi
+	fi
+	# Invariant TSC control (leaf 3 EAX bit 15, HV_X64_MSR_TSC_INVARIANT_CONTROL):
+	# Linux enables it and keeps the TSC a reliable clock.
+	if [[ -n "$fa3" ]] && _bit "$fa3" 15; then
+		_c "$t.tsc_not_marked_unstable" "$(grep -m1 -F 'Marking TSC unstable' "$log" || true)" \
+			eval '! _has "$log" "Marking TSC unstable"'
+	fi
+
 	# ---- time: the clocksource against the TSC and the ACPI PM timer
 	local clk khz
 	clk="$(grep -m1 '^HVCLOCK: ' "$log" || true)"

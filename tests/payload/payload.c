@@ -396,6 +396,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_translate(); /* TLFS 9.4.6; needs the enabled hypercall page */
 	checks_tlb();       /* TLFS 9.4 flushes; uses the APs (MP services) */
 	checks_ipi();       /* TLFS 10.5.2-10.5.3 */
+	checks_synic();     /* TLFS 11; uses the APs (MP services) */
 	checks_overlay_lock(); /* last: on a faulty hypervisor it may turn the page off */
 
 	ser_printf("PAYLOAD DONE: %u passed, %u failed\n", g_passed, g_failed);

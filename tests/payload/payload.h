@@ -40,7 +40,9 @@
  * 10; extended hypercalls 52. */
 /* checks_vpregs.c: AccessVpRegisters (49, vpregs.self/remote/err),
  * StartVirtualProcessor (53, vpregs.start). */
-#define TESTED_PRIVILEGES 0x0032000000000ef3ull
+/* checks_synic.c: AccessSynicRegs (2), PostMessages (36), SignalEvents
+ * (37), CreatePort (38), ConnectPort (39). */
+#define TESTED_PRIVILEGES 0x003200f000000ef7ull
 /* XMM input 4, XMM output 15, hypercall MSR lock 18, frequency MSRs 8,
  * crash MSRs 10, guest idle 5. */
 #define TESTED_FEATURES_EDX 0x00048530u
@@ -184,5 +186,6 @@ void checks_ipi(void);              /* checks_ipi.c: TLFS 10.5 synthetic IPIs */
 void checks_overlay(void);          /* checks_overlay.c: what an overlay uncovers (TLFS 5.2.1) */
 void checks_overlay_lock(void);     /* checks_overlay.c: the lock vs the guest OS ID (2.6, 3.13) */
 void checks_cr(void);               /* checks_cr.c: CR0/CR4 as on hardware */
+void checks_synic(void);            /* checks_synic.c: TLFS 11 SynIC, ports, messages, events */
 
 #endif
