@@ -248,12 +248,15 @@ static long hcall_page_diff(const uint8_t *p, unsigned int bytes)
 
 /* Which enabled overlays cover the page of gpa (TLFS 5.2.1: an overlay
  * may sit anywhere, hypervisor memory included; it then shows its own
- * page): bit 0 hypercall, 1 VP assist, 2 reference TSC. */
+ * page): bit 0 hypercall, 1 VP assist, 2 reference TSC, 3 SIEFP, 4 SIMP
+ * (TLFS 11.8.5, 11.8.6: the SynIC's pages are overlays too; an MSR the
+ * hypervisor lacks reads as #GP and counts as off). */
 static unsigned int overlays_at(uint64_t gpa)
 {
-	static const uint32_t msrs[3] = { MSR_HYPERCALL, MSR_VP_ASSIST, MSR_REF_TSC };
+	static const uint32_t msrs[5] = { MSR_HYPERCALL, MSR_VP_ASSIST, MSR_REF_TSC, MSR_SIEFP,
+					  MSR_SIMP };
 	unsigned int m = 0;
-	for (unsigned int i = 0; i < 3; i++) {
+	for (unsigned int i = 0; i < 5; i++) {
 		uint64_t v = 0;
 		if (fz_rdmsr(msrs[i], &v) == VEC_NONE && (v & 1) &&
 		    (v & PTE_ADDR) == (gpa & PTE_ADDR))
@@ -512,6 +515,8 @@ static void finish(void)
 	 * took call outputs). */
 	fz_wrmsr(MSR_VP_ASSIST, 0);
 	fz_wrmsr(MSR_REF_TSC, 0);
+	fz_wrmsr(MSR_SIEFP, 0);
+	fz_wrmsr(MSR_SIMP, 0);
 	if (!g_fz.locked)
 		fz_wrmsr(MSR_HYPERCALL, 0);
 	for (unsigned int i = g_fz.locked ? 1 : 0; i < N_OVL - 1; i++) {
