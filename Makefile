@@ -7,6 +7,8 @@
 #   make test-linux  the Linux guest tests alone (tests/linux/run.sh)
 #   make test-slow   Linux on Bochs (Intel VMX) alone, about 2 minutes
 #   make bench    exit costs and exit budget (docs/performance.md)
+#   make fuzz-guest  the guest fuzzer, 10^6 operations per platform
+#                 (SEED=, OPS=, PLATFORM=qemu|vmx|svm; docs/reliability.md)
 #
 # Two link units: the loader (boot/, a gnu-efi application, position
 # independent) and the resident core (hv/, arch/, svm/, vmx/), linked at a
@@ -91,6 +93,13 @@ $(PAYLOAD_ASM:%.asm=$(BUILD)/efi/%.o): tests/payload/stubs.inc
 # (hcall) as they are. docs/performance.md.
 BENCH_OBJ := $(BUILD)/efi/tests/bench/bench.o $(BUILD)/efi/tests/bench/bloops.o \
              $(BUILD)/efi/tests/payload/pserial.o $(BUILD)/efi/tests/payload/hcall.o
+
+# ---- guest fuzzer payload (issue 14, `make fuzz-guest`) -------------------
+# Seeded random Hv#1 operations with checks from inside (tests/gfuzz/,
+# docs/reliability.md). Reuses the test payload's COM1 output (pserial).
+GFUZZ_OBJ := $(BUILD)/efi/tests/gfuzz/gfuzz.o $(BUILD)/efi/tests/gfuzz/gfz_ops.o \
+             $(BUILD)/efi/tests/gfuzz/gfz.o $(BUILD)/efi/tests/payload/pserial.o
+$(BUILD)/efi/tests/gfuzz/gfz.o: tests/payload/stubs.inc
 
 # ---- AP start-up payload (issue 4, test (b): tests/run-apboot.sh) -------
 # Leaves the firmware and starts the APs itself with INIT-SIPI-SIPI through
@@ -199,7 +208,22 @@ $(eval $(call efi_app,$(BUILD)/hv.efi,$(LOADER_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/payload.efi,$(PAYLOAD_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/bench.efi,$(BENCH_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/apboot.efi,$(APBOOT_OBJ)))
-all: $(BUILD)/tests/apboot.efi
+$(eval $(call efi_app,$(BUILD)/tests/gfuzz.efi,$(GFUZZ_OBJ)))
+all: $(BUILD)/tests/apboot.efi $(BUILD)/tests/gfuzz.efi
+
+# The guest fuzzer, 10^6 operations with a random seed on QEMU SVM, Bochs
+# VMX and Bochs SVM (tests/run-gfuzz.sh; docs/reliability.md). Replay a
+# failing run: make fuzz-guest SEED=0x... PLATFORM=qemu|vmx|svm [OPS=n].
+SEED ?=
+OPS ?=
+PLATFORM ?=
+.PHONY: fuzz-guest fuzz
+# make fuzz: the guest fuzzer first, then the host targets' recipe (when
+# the host fuzzing rule is there: a prerequisite-only rule adds to it).
+fuzz: fuzz-guest
+fuzz-guest: $(BUILD)/hv.efi $(BUILD)/tests/gfuzz.efi
+	tests/run-gfuzz.sh $(if $(SEED),--seed $(SEED)) $(if $(OPS),--ops $(OPS)) \
+		$(if $(PLATFORM),--platform $(PLATFORM))
 
 # The AP start-up payload on QEMU SVM, Bochs VMX and Bochs SVM with 2 and 4
 # processors (about 2 minutes; tests/run-apboot.sh).

@@ -5,14 +5,17 @@
  * that stores to memory (MOV in all forms, MOVNTI, XCHG, STOS, the
  * read-modify-write ALU, NOT/NEG/INC/DEC, BTS/BTR/BTC, XADD, CMPXCHG) into
  * its length, operand size and source, and compute read-modify-write
- * results with their RFLAGS as hardware does. Pure apart from guest-memory reads through hv/gmem.c, which only
+ * results with their RFLAGS as hardware does; and the exception a failed
+ * fetch gives the guest (emulate_fetch_failed). Pure apart from that and guest-memory reads through hv/gmem.c, which only
  * ever see guest RAM, firmware memory and overlay pages (never MMIO or
  * hypervisor memory).
  */
 #include "emulate.h"
+#include "backend.h"
 #include "gmem.h"
 #include "walk.h"
 #include "tlfs.h"
+#include "x86.h"
 
 /* Linear address -> GPA with the guest's paging mode (the walker of
  * hv/walk.c, without permission checks: the processor fetched the
@@ -28,6 +31,29 @@ int emulate_walk(const struct partition *p, const struct gwalk_regs *r, u64 la, 
 	return 0;
 }
 
+enum hv_action emulate_fetch_failed(struct vp *vp, const struct gwalk_regs *r, u64 la)
+{
+	u8 cpl = (u8)vp->part->be->read_reg(vp, GREG_CPL);
+	struct xlate_state s = { r->cr0, r->cr3, r->cr4, r->efer, 0, 0, cpl, true };
+	struct xlate_out o;
+	u32 err;
+	switch (walk_gva(vp->part, &s, la >> 12, HV_TRANSLATE_GVA_VALIDATE_EXECUTE, &o)) {
+	case HV_TRANSLATE_GVA_PAGE_NOT_PRESENT: err = 0; break;
+	case HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION: err = PF_P; break;
+	case HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS: err = PF_P | PF_RSVD; break;
+	default:
+		vp_inject_gp(vp);
+		return HV_ACT_INJECTED;
+	}
+	/* I/D: a fetch, where the processor reports it (NX or SMEP on). */
+	if ((r->efer & EFER_NXE) || (r->cr4 & CR4_SMEP))
+		err |= PF_ID;
+	if (cpl == 3)
+		err |= PF_US;
+	vp_inject_pf(vp, la, err);
+	return HV_ACT_INJECTED;
+}
+
 /* Fetch up to 15 instruction bytes at linear address la (they may cross a
  * page). Returns how many were fetched. */
 int emulate_fetch(const struct partition *p, const struct gwalk_regs *r, u64 la, u8 *buf)
@@ -40,7 +66,7 @@ int emulate_fetch(const struct partition *p, const struct gwalk_regs *r, u64 la,
 		u32 chunk = (u32)(PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
 		if (chunk > (u32)(15 - n))
 			chunk = (u32)(15 - n);
-		if (!gmem_read(p, gpa, buf + n, chunk))
+		if (!gmem_read_code(p, gpa, buf + n, chunk))
 			break;
 		n += (int)chunk;
 	}

@@ -112,6 +112,20 @@ bool gmem_read(const struct partition *p, u64 gpa, void *out, u32 len)
 	return true;
 }
 
+bool gmem_read_code(const struct partition *p, u64 gpa, void *out, u32 len)
+{
+	if (gmem_read(p, gpa, out, len))
+		return true;
+	struct overlay *o = NULL;
+	if (gpa + len > 0x100000 || (gpa & (PAGE_SIZE - 1)) + len > PAGE_SIZE ||
+	    gmem_classify_ov(p, gpa, len, &o) != GMEM_MMIO)
+		return false;
+	const volatile u8 *src = hw_gpa_ptr(gpa);
+	for (u32 i = 0; i < len; i++)
+		((u8 *)out)[i] = src[i];
+	return true;
+}
+
 bool gmem_write(const struct partition *p, u64 gpa, const void *in, u32 len)
 {
 	bool ro;

@@ -28,16 +28,29 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}
-	/* The xAPIC page is read-only for the guest: its writes are emulated,
-	 * for the ICR (hv/smp.c). */
-	if (p->apic_gpa && ALIGN_DOWN(gpa, PAGE_SIZE) == p->apic_gpa && e->u.npf.write)
-		return smp_apic_mmio_write(vp, e);
 	/* TLFS 3.13: the hypercall page (and any read-only overlay) is not
-	 * writable: a write raises #GP. */
+	 * writable: a write raises #GP, and so does any access an overlay
+	 * does not allow (a fault on its present mapping: executing a data
+	 * overlay). An overlay wins over what it covers, the xAPIC page
+	 * included (gmem's one rule, gmem_show_page: the guest sees the
+	 * overlay there, so a store is a store to the overlay). */
 	struct overlay *o = gmem_overlay_at(p, gpa);
-	if (o && e->u.npf.present && e->u.npf.write && o->acc != SLAT_RWX) {
+	if (o && e->u.npf.present) {
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
+	}
+	/* The xAPIC page is read-only for the guest: its writes are emulated,
+	 * for the ICR (hv/smp.c). */
+	if (!o && p->apic_gpa && ALIGN_DOWN(gpa, PAGE_SIZE) == p->apic_gpa && e->u.npf.write)
+		return smp_apic_mmio_write(vp, e);
+	/* A not-present overlay page: this VP's tables lag behind a move;
+	 * show the page as the one rule says and run again. */
+	if (o) {
+		spin_lock(&vp->part->lock);
+		int r = gmem_show_page(vp, gpa);
+		spin_unlock(&vp->part->lock);
+		if (r == 0)
+			return HV_ACT_RESUME;
 	}
 	if (!e->u.npf.present && gmem_in_space(p, gpa)) {
 		spin_lock(&vp->part->lock);

@@ -287,8 +287,8 @@ enum hv_action smp_apic_mmio_write(struct vp *vp, struct hv_exit *e)
 	int n = emulate_fetch(vp->part, &r, la, insn);
 	int rc = emulate_decode(insn, n, mode, &d);
 
-	if (rc == EMUL_SHORT)
-		return HV_ACT_RESUME; /* the code went away: the processor re-fetches (#PF) */
+	if (rc == EMUL_SHORT) /* the code's mapping went away: #PF, not a retry loop */
+		return emulate_fetch_failed(vp, &r, la + (u64)n);
 	if (rc != EMUL_OK) {
 		if (__atomic_fetch_add(&apic_bad_logged, 1, __ATOMIC_RELAXED) < 8)
 			LOGW("xAPIC page: %s at rip %lx (%02x %02x %02x %02x): %s injected",

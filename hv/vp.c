@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "hw.h"
 #include "log.h"
+#include "boot_info.h"
 #include "module.h"
 #include "x86.h"
 
@@ -23,6 +24,7 @@ static const char *const exit_names[HV_EXIT__COUNT] = {
 	[HV_EXIT_HLT] = "hlt",            [HV_EXIT_ENTRY_FAIL] = "entry_fail",
 	[HV_EXIT_UNKNOWN] = "unknown",   [HV_EXIT_NMI] = "nmi",
 	[HV_EXIT_INTR_WINDOW] = "intr_window", [HV_EXIT_DEADLINE] = "deadline",
+	[HV_EXIT_CR_WRITE] = "cr_write",
 };
 
 const char *vp_exit_name(enum hv_exit_reason r)
@@ -55,6 +57,15 @@ struct vp *vp_current(void)
 
 void vp_inject_gp(struct vp *vp) { vp->part->be->inject_exception(vp, X86_EXC_GP, true, 0); }
 void vp_inject_ud(struct vp *vp) { vp->part->be->inject_exception(vp, X86_EXC_UD, false, 0); }
+void vp_inject_pf(struct vp *vp, u64 la, u32 err)
+{
+	const struct backend *be = vp->part->be;
+	struct guest_boot_state gs;
+	be->vp_get_state(vp, &gs);
+	gs.cr2 = la;
+	be->vp_set_state(vp, &gs);
+	be->inject_exception(vp, X86_EXC_PF, true, err);
+}
 
 void vp_dump_counters(const struct vp *vp)
 {

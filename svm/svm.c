@@ -219,7 +219,7 @@ static void svm_get_state(struct vp *vp, struct guest_boot_state *g)
 	get_seg(&g->seg[SEG_TR], &v->tr);
 	g->gdtr = (struct dtr_state){ .limit = (u16)v->gdtr.limit, .base = v->gdtr.base };
 	g->idtr = (struct dtr_state){ .limit = (u16)v->idtr.limit, .base = v->idtr.base };
-	g->efer = (v->efer & ~EFER_SVME) | s->guest_svme;
+	g->efer = svm_guest_efer(v, s->guest_svme);
 	g->cr0 = v->cr0;
 	g->cr2 = v->cr2;
 	g->cr3 = v->cr3;
@@ -285,6 +285,11 @@ static int svm_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 	struct vmcb_control *ctl = &s->vmcb->ctl;
 	ctl->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_MSR | SVM_INTERCEPT_IOIO |
 			       SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_NMI;
+	/* Every CR0 write (MOV, LMSW, CLTS) and CR4 write is checked as the
+	 * processor would (hv/cr.c): an emulator may accept invalid values
+	 * and then fail the next VMRUN, or drop bits 63:32 where the
+	 * processor raises #GP (docs/svm.md "CR0 and CR4 writes"). */
+	ctl->intercept_cr = SVM_INTERCEPT_CR_WRITE(0) | SVM_INTERCEPT_CR_WRITE(4);
 	ctl->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			       SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			       SVM_INTERCEPT_SKINIT;
@@ -466,6 +471,33 @@ static const u8 vmmcall_insn[3] = { 0x0f, 0x01, 0xd9 };
 
 /* Defined in svm_exit.c. */
 int svm_inject_irq(struct vp *vp, u8 vector);
+void svm_set_deadline(struct vp *vp, u64 tsc);
+/* A checked CR0/CR4 write (hv/cr.c), with what the MOV itself does:
+ * EFER.LMA follows CR0.PG when EFER.LME is set (APM 14.6.1; the VMCB
+ * holds the guest's EFER as VMRUN will load it), and a change of a bit
+ * that shapes translations flushes this ASID's (the MOV did not execute,
+ * so the processor flushed nothing; APM 5.5.3). */
+static void svm_cr_write(struct vp *vp, int cr, u64 v)
+{
+	struct vmcb_save *s = &svm_of(vp)->vmcb->save;
+	u64 old, flush;
+	if (cr == 0) {
+		old = s->cr0;
+		s->cr0 = v;
+		s->efer = (v & CR0_PG) && (s->efer & EFER_LME) ? s->efer | EFER_LMA
+							      : s->efer & ~(u64)EFER_LMA;
+		flush = (old ^ v) & (CR0_PG | CR0_WP | CR0_PE | CR0_CD | CR0_NW);
+	} else {
+		old = s->cr4;
+		s->cr4 = v;
+		flush = (old ^ v) & (CR4_PGE | CR4_PAE | CR4_PSE | CR4_PCIDE | CR4_SMEP | CR4_SMAP |
+				     CR4_PKE | CR4_LA57);
+	}
+	if (flush)
+		svm_tlb_flush(vp, TLB_FLUSH_ALL, 0);
+}
+
+void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
 void svm_inject_nmi(struct vp *vp);
 u64 svm_read_reg(struct vp *vp, enum guest_reg r);
 enum be_msr_result svm_msr_read(struct vp *vp, u32 msr, u64 *val);
@@ -492,6 +524,7 @@ const struct backend svm_backend = {
 	.vp_get_state = svm_get_state,
 	.vp_set_state = svm_set_state,
 	.tlb_flush = svm_tlb_flush,
+	.cr_write = svm_cr_write,
 	.read_reg = svm_read_reg,
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,

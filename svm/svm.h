@@ -8,6 +8,7 @@
 
 #include "types.h"
 #include "vmcb.h"
+#include "x86.h"
 #include "slat.h"
 #include "exit.h"
 
@@ -97,6 +98,16 @@ enum hv_exit_reason svm_event_exit(struct svm_ctx *s, u32 code);
 bool svm_deadline_due(struct svm_ctx *s);
 
 static inline struct svm_ctx *svm_of(struct vp *vp) { return (struct svm_ctx *)vp->be; }
+
+/* The guest's EFER: SVME as it last wrote it, LMA as the processor
+ * defines it (LME and CR0.PG, APM 14.6.1): Bochs ryzen can leave the
+ * VMCB's LMA clear in compatibility mode, and the page walks of the
+ * emulations (hv/emulate.c) choose 4-level paging by it. */
+static inline u64 svm_guest_efer(const struct vmcb_save *v, u64 guest_svme)
+{
+	u64 lma = ((v->efer & EFER_LME) && (v->cr0 & CR0_PG)) ? EFER_LMA : 0;
+	return (v->efer & ~(u64)(EFER_SVME | EFER_LMA)) | guest_svme | lma;
+}
 
 /* MSR permission map (APM 15.11): 2 bits per MSR (read, then write) in
  * three 2 KiB blocks for 0-0x1FFF, 0xC0000000-0xC0001FFF and

@@ -66,6 +66,11 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = HV_EXIT_SHUTDOWN;
 		break;
+	case SVM_EXIT_WRITE_CR0: /* hv/cr.c checks and emulates them */
+	case SVM_EXIT_WRITE_CR4:
+		e->reason = HV_EXIT_CR_WRITE;
+		e->u.cr.cr = code == SVM_EXIT_WRITE_CR4 ? 4 : 0;
+		break;
 	case SVM_EXIT_NMI:
 		e->reason = HV_EXIT_NMI;
 		break;
@@ -265,13 +270,13 @@ u64 svm_read_reg(struct vp *vp, enum guest_reg r)
 	case GREG_CR2: return v->cr2;
 	case GREG_CR3: return v->cr3;
 	case GREG_CR4: return v->cr4;
-	case GREG_EFER: return (v->efer & ~EFER_SVME) | s->guest_svme;
+	case GREG_EFER: return svm_guest_efer(v, s->guest_svme);
 	case GREG_CPL: return v->cpl;
 	case GREG_CS_L: return (v->cs.attrib >> 9) & 1;
 	case GREG_CS_BASE: return v->cs.base;
 	case GREG_MODE:
 		return (v->cpl & GMODE_CPL) | ((v->cr0 & CR0_PE) ? GMODE_PE : 0) |
-		       ((v->rflags & RFLAGS_VM) ? GMODE_VM : 0) | ((v->efer & EFER_LMA) ? GMODE_LMA : 0) |
+		       ((v->rflags & RFLAGS_VM) ? GMODE_VM : 0) | ((svm_guest_efer(v, 0) & EFER_LMA) ? GMODE_LMA : 0) |
 		       (((v->cs.attrib >> 9) & 1) ? GMODE_CS_L : 0);
 	default: return 0;
 	}

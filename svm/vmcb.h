@@ -102,6 +102,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_INTERCEPT_INTR BIT(0)
 #define SVM_INTERCEPT_NMI BIT(1)
 #define SVM_INTERCEPT_VINTR BIT(4)
+#define SVM_INTERCEPT_CR_WRITE(n) BIT(16 + (n)) /* intercept_cr: MOV to CRn */
 #define SVM_INTERCEPT_INIT BIT(3)
 #define SVM_INTERCEPT_CPUID BIT(18)
 #define SVM_INTERCEPT_IRET BIT(20)
@@ -118,6 +119,8 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_INTERCEPT_SKINIT BIT(6)
 
 /* Exit codes (APM appendix C). */
+#define SVM_EXIT_WRITE_CR0 0x10
+#define SVM_EXIT_WRITE_CR4 0x14
 #define SVM_EXIT_EXCP_BASE 0x40
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61

@@ -24,6 +24,8 @@
 # stopped early (2 s grace) once the log shows PAYLOAD DONE, a payload
 # abort, a PANIC or a firmware exception dump. Run one Bochs at a time.
 #
+# --guest-args ARGS: the guest's command line (hv.cfg guest_args), e.g.
+# seed=N ops=N for the guest fuzzer (tests/run-gfuzz.sh).
 # --linux [--guest-args ARGS]: the guest is Debian's kernel from
 # build/linux/ (tests/linux/fetch.sh) as EFI/linux/vmlinuz.efi with
 # EFI/linux/initrd.img, started with initrd=... console=ttyS0 ARGS (by
@@ -138,7 +140,9 @@ elif [[ $no_hv == 1 ]]; then
 else
 	mcopy -i "$img" "$hv_efi" ::/EFI/BOOT/BOOTX64.EFI
 	mcopy -i "$img" "$guest_efi" "::/EFI/hv/$guest.efi"
-	printf 'guest=\\EFI\\hv\\%s.efi\nguest_args=%s\n' "$guest" "$([[ $nested == 0 ]] || echo nested=on)" >"$dir/hv.cfg"
+	args="$guest_args"
+	[[ $nested == 0 ]] || args="${args:+$args }nested=on"
+	printf 'guest=\\EFI\\hv\\%s.efi\nguest_args=%s\n' "$guest" "$args" >"$dir/hv.cfg"
 	[[ -z "$hv_log" ]] || printf 'log=%s\n' "$hv_log" >>"$dir/hv.cfg"
 	[[ $nested == 0 ]] || printf 'nested=on\n' >>"$dir/hv.cfg"
 	mcopy -i "$img" "$dir/hv.cfg" ::/EFI/hv/hv.cfg

@@ -74,6 +74,12 @@
 #define X86_EXC_DF 8
 #define X86_EXC_GP 13
 #define X86_EXC_PF 14
+/* #PF error code bits (SDM 4.7, APM 8.4.2). */
+#define PF_P BIT(0)
+#define PF_W BIT(1)
+#define PF_US BIT(2)
+#define PF_RSVD BIT(3)
+#define PF_ID BIT(4)
 
 static inline void cpuid_count(u32 leaf, u32 sub, u32 *a, u32 *b, u32 *c, u32 *d)
 {

@@ -137,6 +137,11 @@ struct backend {
 	 * context's ASID/VPID; effective before the VP next runs guest code.
 	 * On the VP's own processor. */
 	void (*tlb_flush)(struct vp *vp, enum tlb_flush kind, u64 gva);
+	/* Load CR0 or CR4 (cr) of the current context with v, already
+	 * checked (hv/cr.c), with the side effects of the MOV: EFER.LMA
+	 * follows CR0.PG, translations are flushed as the processor would.
+	 * Only backends that return HV_EXIT_CR_WRITE need it. */
+	void (*cr_write)(struct vp *vp, int cr, u64 v);
 	/* MSRs the backend itself intercepts (EFER, VM_CR, ...). */
 	enum be_msr_result (*msr_read)(struct vp *vp, u32 msr, u64 *val);
 	enum be_msr_result (*msr_write)(struct vp *vp, u32 msr, u64 val);

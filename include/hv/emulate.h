@@ -61,6 +61,15 @@ struct decoded_store {
 #define FL_OF BIT(11)
 #define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
 
+/* An instruction fetch for emulation ended at linear address la (a
+ * byte the guest's tables do not map, or not guest RAM) although the
+ * processor executed the instruction (from a TLB entry its tables no
+ * longer back, or a concurrent change). Re-executing would exit the same
+ * way forever, so the guest gets what the processor gives when it walks
+ * the tables now (it may drop a TLB entry at any time, SDM 4.10.2.2):
+ * the #PF of that walk (CR2 = la); or #GP(0) when the walk succeeds but
+ * the code is not in guest RAM (MMIO, which is never emulated). */
+enum hv_action emulate_fetch_failed(struct vp *vp, const struct gwalk_regs *r, u64 la);
 int emulate_walk(const struct partition *p, const struct gwalk_regs *r, u64 la, u64 *gpa);
 int emulate_fetch(const struct partition *p, const struct gwalk_regs *r, u64 la, u8 *buf);
 /* mode: the default operand/address size in bytes: 8 (64-bit mode), 4

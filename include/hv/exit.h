@@ -28,6 +28,7 @@ enum hv_exit_reason {
 	HV_EXIT_DEADLINE,   /* the TSC reached set_deadline's value */
 	HV_EXIT_NESTED,     /* an L2 exit that L1 intercepts: reflected to L1 (nested/) */
 	HV_EXIT_NESTED_NPF, /* an L2 second-level fault on the shadow tables (nested/) */
+	HV_EXIT_CR_WRITE,   /* a write to CR0/CR4 to check and emulate (hv/cr.c) */
 	HV_EXIT_UNKNOWN,    /* a raw exit the backend cannot classify; last (the
 			     * dispatcher clamps to it) */
 	HV_EXIT__COUNT
@@ -63,6 +64,9 @@ struct hv_exit {
 		struct {
 			u8 vector;
 		} exc;
+		struct {
+			u8 cr; /* 0 or 4 */
+		} cr;
 	} u;
 };
 

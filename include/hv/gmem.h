@@ -140,6 +140,11 @@ void *gmem_map(const struct partition *p, u64 gpa, u32 len, bool *ro);
 /* Copy len bytes (inside one page) from or to what gmem_map reaches.
  * false: not guest memory (or read-only, for a write); nothing copied. */
 bool gmem_read(const struct partition *p, u64 gpa, void *out, u32 len);
+/* The same for instruction bytes the processor just executed: also the
+ * legacy area below 1 MiB that the firmware's map leaves out (it is RAM
+ * or ROM there: OVMF under Bochs omits the page below the EBDA, 0x9F000,
+ * where real-mode trampolines run). Other MMIO is never read. */
+bool gmem_read_code(const struct partition *p, u64 gpa, void *out, u32 len);
 bool gmem_write(const struct partition *p, u64 gpa, const void *in, u32 len);
 
 /* TLFS 3.6, 3.12.3: a hypercall parameter block (or any block the guest

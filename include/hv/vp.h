@@ -266,6 +266,8 @@ bool vp_cpu_ready(void);
 void vp_set_cpu_ready(u64 base, u64 size);
 void vp_inject_gp(struct vp *vp);
 void vp_inject_ud(struct vp *vp);
+/* #PF with error code err for linear address la (CR2 = la). */
+void vp_inject_pf(struct vp *vp, u64 la, u32 err);
 /* Log what went wrong, dump state, park this processor: only for states
  * the hypervisor cannot explain, never for a guest's legal instruction. */
 NORETURN void vp_fatal(struct vp *vp, const struct hv_exit *e, const char *why);

@@ -55,6 +55,7 @@ uint64_t bl_hcall_clear(uint64_t n, void *page, uint64_t rcx, uint64_t rdx, uint
 			volatile uint32_t *clear) HIDDEN;
 uint64_t bl_tsc_page(uint64_t n, const void *page) HIDDEN;
 uint64_t bl_store32(uint64_t n, volatile uint32_t *addr, uint32_t val) HIDDEN;
+uint64_t bl_cr4_pge(uint64_t n) HIDDEN;
 void ptrap_unexpected(uint64_t *frame);
 extern char bench_v1_entry[] HIDDEN;
 extern uint64_t bench_v1_ret HIDDEN, bench_v1_msrs[2] HIDDEN;
@@ -101,7 +102,7 @@ extern uint64_t bench_v1_ret HIDDEN, bench_v1_msrs[2] HIDDEN;
 /* K_HCALL_CLEAR: a SynIC call, then the guest empties what it filled
  * (bl_hcall_clear): `clear` says what. */
 enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE, K_HCALL_CLEAR,
-	    K_NESTED_CPUID, K_VTL_CALL };
+	    K_NESTED_CPUID, K_VTL_CALL, K_CR4_PGE };
 enum clear { CLR_NONE, CLR_SLOT, CLR_FLAGS };
 
 struct op {
@@ -151,6 +152,10 @@ static const struct op ops[] = {
 	 * writes can be emulated; every store exits and is decoded), against
 	 * the enlightened EOI MSR (TLFS 10.2.3.1). */
 	{ "xapic_eoi_store", K_XAPIC_STORE, .a = 0xb0 },
+	/* A global TLB flush by CR4.PGE toggle (two MOV to CR4): no exit
+	 * under VMX; under SVM each write exits to be checked (hv/cr.c,
+	 * docs/svm.md "CR0 and CR4 writes"). */
+	{ "cr4_pge_toggle", K_CR4_PGE, .a = 0 },
 	{ "eoi_msr", K_WRMSR, .a = 0x40000070u, .b = 0, .priv = 1ull << 4 },
 	/* TLFS 12.5: what Linux does per clock event (stimer0 direct mode,
 	 * AutoEnable): arm a one-shot (100 s ahead: it never fires here). */
@@ -293,6 +298,7 @@ static uint64_t run_loop(const struct op *o, uint64_t n)
 		return bl_store32(n, (volatile uint32_t *)(uintptr_t)(base + o->a), 0);
 	}
 	case K_NESTED_CPUID: return bl_nested_cpuid(n, o->a ? g.vmcb_maps : g.vmcb);
+	case K_CR4_PGE: return bl_cr4_pge(n);
 	case K_EMPTY:
 	default: return bl_empty(n);
 	}

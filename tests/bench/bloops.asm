@@ -25,6 +25,7 @@ global bl_store32:function hidden
 global bl_nested_cpuid:function hidden
 global bl_l2_code:data hidden
 global bl_l2_code_end:data hidden
+global bl_cr4_pge:function hidden
 
 section .text
 
@@ -236,6 +237,24 @@ bl_nested_cpuid:
 	vmrun
 	stgi
 	add qword [r14 + 0x578], 2
+	dec r13
+	jnz .loop
+	TSC_DELTA
+	RESTORE
+	ret
+
+; u64 bl_cr4_pge(u64 n): the global TLB flush of Linux without INVPCID
+; (native_flush_tlb_global): CR4.PGE toggled and back, two MOV to CR4.
+bl_cr4_pge:
+	SAVE
+	mov r13, rdi
+	mov r14, cr4
+	mov r15, r14
+	xor r15, 0x80
+	TSC_TO_R12
+.loop:
+	mov cr4, r15
+	mov cr4, r14
 	dec r13
 	jnz .loop
 	TSC_DELTA

@@ -201,3 +201,19 @@ TEST(cpu_state_initial_context)
 	CHECK(cpu_state_cr3_ok(&part, FAKE_RAM_BASE, false));
 	CHECK(!cpu_state_cr3_ok(&part, 1ull << 32, false));
 }
+
+/* Instruction bytes (gmem_read_code, the emulators' fetch): RAM and
+ * firmware memory as gmem_read; MMIO above 1 MiB and hypervisor memory
+ * never (the legacy area below 1 MiB is outside the fake RAM). */
+TEST(gmem_read_code_rules)
+{
+	setup();
+	u8 b[4] = { 0 };
+	fake_ram[0x10] = 0x0f;
+	CHECK(gmem_read_code(&part, FAKE_RAM_BASE + 0x10, b, 1) && b[0] == 0x0f);
+	CHECK(gmem_read_code(&part, FAKE_RAM_BASE + 0x8000, b, 4));  /* firmware */
+	CHECK(!gmem_read_code(&part, 0xfec00000, b, 4));             /* MMIO */
+	CHECK(!gmem_read_code(&part, 0x200000, b, 4));               /* hypervisor */
+	CHECK(!gmem_read_code(&part, HIDDEN, b, 4));
+	CHECK(!gmem_read_code(&part, FAKE_RAM_BASE + 0xffe, b, 4));  /* crosses a page */
+}

@@ -85,7 +85,7 @@ linux_cpuid() {
 }
 
 # _bit VALUE N: bit N of a hex value is set.
-_bit() { (((${1} >> ${2}) & 1)); }
+_bit() { (((${1:-0} >> ${2}) & 1)); }
 
 # linux_check_common NAME LOG [UNTIL]: what every Linux run must show;
 # the kernel's log is clean up to the first line matching UNTIL (the

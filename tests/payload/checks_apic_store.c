@@ -10,6 +10,13 @@
  * (reads do not trap); the LVT error register (0x370) for a second
  * register. Interrupts are off while the TPR is changed; both are restored.
  * An undecodable store used to park the processor (the run then hangs).
+ *
+ * apic_store.code_in_mmio (issue 14, finding 3c): a store whose code
+ * hv.efi cannot fetch (here: code in the graphics frame buffer, MMIO that
+ * the hypervisor never reads) used to be re-executed forever (the exit
+ * repeated without end); it now gets #GP(0) (emulate_fetch_failed,
+ * hv/emulate.c), and a fetch whose page the guest's tables no longer map
+ * gets that walk's #PF.
  */
 #include "payload.h"
 #include "px86.h"
@@ -41,6 +48,36 @@ static volatile uint32_t *reg(uint32_t off)
 static void tpr_set(uint32_t v)
 {
 	*reg(TPR) = v;
+}
+
+/* MOV [RDI], ESI; RET, copied to the frame buffer and run there. */
+static void code_in_mmio(void)
+{
+	EFI_GUID gop_guid = EFI_GRAPHICS_OUTPUT_PROTOCOL_GUID;
+	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
+	if (EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &gop_guid, NULL, (void **)&gop)) ||
+	    !gop || !gop->Mode || gop->Mode->FrameBufferSize < 8192) {
+		ser_printf("  info: no graphics frame buffer: apic_store.code_in_mmio skipped\n");
+		return;
+	}
+	uint64_t fb = gop->Mode->FrameBufferBase + gop->Mode->FrameBufferSize - 4096;
+	volatile uint8_t *code = (volatile uint8_t *)(uintptr_t)fb;
+	static const uint8_t insn[3] = { 0x89, 0x37, 0xc3 };
+	for (int i = 0; i < 3; i++)
+		code[i] = insn[i];
+	if (code[0] != 0x89 || code[1] != 0x37 || code[2] != 0xc3) {
+		ser_printf("  info: frame buffer at 0x%lx does not keep bytes: apic_store.code_in_mmio skipped\n",
+			   (unsigned long)fb);
+		return;
+	}
+	uint32_t tpr = *reg(TPR);
+	int vec = trap_call(fb, APIC_DEFAULT + TPR, tpr);
+	check("apic_store.code_in_mmio", vec == VEC_GP || vec == VEC_PF,
+	      "a TPR store by code at 0x%lx (frame buffer): %s (vector 0x%x), expected #GP (or #PF "
+	      "where the firmware maps it non-executable)", (unsigned long)fb, vec_name(vec),
+	      (unsigned int)vec);
+	ser_printf("  info: apic_store.code_in_mmio at 0x%lx raised %s\n", (unsigned long)fb,
+		   vec_name(vec));
 }
 
 void checks_apic_store(void)
@@ -181,4 +218,5 @@ void checks_apic_store(void)
 	check_eq("apic_store.tpr_restored", *reg(TPR), tpr0);
 	if (saved_if & (1u << 9))
 		__asm__ volatile("sti");
+	code_in_mmio();
 }

@@ -11,14 +11,16 @@
  *    without CD, bits 63:32.
  *  - CR4.VMXE reads 0 and setting it raises #GP (no VMX in CPUID); a
  *    reserved CR4 bit (63:32) raises #GP.
- * The NE checks and the CR4 read run on every vendor: on AMD they are the
- * processor's own answers (the SVM backend does not intercept CR
- * accesses). The invalid CR0/CR4 writes run on Intel only, where the VMX
- * backend takes part in them: on AMD nothing of hv.efi is involved, and
- * the emulators get them wrong themselves where real AMD processors
- * raise #GP (QEMU TCG, with or without hv.efi, loads PG without PE, NW
- * without CD and CR4.VMXE, ignores bits 63:32, and the next VMRUN then
- * fails; Bochs ryzen panics "EFER.LMA is set when CR0.PE=0"). The probes run in one
+ * The invalid CR0/CR4 writes run under hv.efi on every vendor (issue 14,
+ * finding 3a): the emulators get them wrong themselves where real
+ * processors raise #GP (QEMU TCG loads PG without PE, NW without CD and
+ * CR4.VMXE, ignores bits 63:32; Bochs ryzen panics "EFER.LMA is set when
+ * CR0.PE=0"), and under SVM the next VMRUN then failed and parked the
+ * processor. The SVM backend now intercepts CR0 writes beyond TS/MP and
+ * every CR4 write, and hv/cr.c makes the processor's checks
+ * (docs/svm.md). Without a hypervisor (the negative control) they run on
+ * Intel only, as the emulator would wreck the run on AMD. cr.cr4.pge_toggle:
+ * a valid CR4 write (the global-flush toggle) is carried out. The probes run in one
  * exception window (interrupts off), so the firmware never runs with the
  * unusual CR0; the results are reported afterwards.
  */
@@ -79,7 +81,7 @@ static void check_gp(const char *name, struct probe p, uint64_t v, uint64_t cur)
 static void checks_cr0(void)
 {
 	uint64_t cr0 = read_cr0();
-	int invalid = cpu_vendor() == VENDOR_INTEL;
+	int invalid = cpu_vendor() == VENDOR_INTEL || find_hv_info();
 	if (!check("cr.cr0.firmware_state", (cr0 & (CR0_PG | CR0_PE | CR0_NE)) ==
 						    (CR0_PG | CR0_PE | CR0_NE),
 		   "CR0 0x%lx: expected PG, PE and NE set by the firmware", (unsigned long)cr0))
@@ -164,8 +166,23 @@ static void checks_cr4(void)
 	uint64_t cr4 = read_cr4();
 	check("cr.cr4.vmxe_reads_clear", !(cr4 & CR4_VMXE), "CR4 reads 0x%lx (VMXE set)",
 	      (unsigned long)cr4);
-	if (cpu_vendor() != VENDOR_INTEL)
+	if (cpu_vendor() != VENDOR_INTEL && !find_hv_info())
 		return; /* see the top of the file */
+	/* The global flush of Linux (native_flush_tlb_global): PGE toggled
+	 * and back, each a valid write that must take effect. */
+	{
+		uint64_t f = irq_save();
+		int v1 = trap_write_cr4(cr4 ^ CR4_PGE);
+		uint64_t mid = read_cr4();
+		int v2 = trap_write_cr4(cr4);
+		uint64_t end = read_cr4();
+		irq_restore(f);
+		check("cr.cr4.pge_toggle", v1 == VEC_NONE && v2 == VEC_NONE && mid == (cr4 ^ CR4_PGE) &&
+						   end == cr4,
+		      "MOV CR4 <- 0x%lx: %s (reads 0x%lx), <- 0x%lx: %s (reads 0x%lx)",
+		      (unsigned long)(cr4 ^ CR4_PGE), vec_name(v1), (unsigned long)mid,
+		      (unsigned long)cr4, vec_name(v2), (unsigned long)end);
+	}
 	int vec = trap_write_cr4(cr4 | CR4_VMXE);
 	uint64_t err = trap_last_errcode();
 	check("cr.cr4.set_vmxe.gp", vec == VEC_GP && err == 0,

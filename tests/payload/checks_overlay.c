@@ -20,6 +20,13 @@
  * overlay MSRs to what they were. Interrupts are off while an overlay
  * covers the APIC page (an EOI store would land in the overlay).
  *
+ * overlay.apic_covered.*: while a read-only overlay (the hypercall page)
+ * covers the xAPIC page, the guest sees the overlay there (TLFS 5.2.1;
+ * hv/gmem.c's one rule: the top overlay wins), so a store to it is a
+ * store to the read-only hypercall page: #GP (TLFS 3.13), not an APIC
+ * register write (issue 14, finding 3b: hv/npf.c looked at the APIC page
+ * first). The store writes the TPR's own value, harmless either way.
+ *
  * overlay.lock.*: runs last (it may, on a faulty hypervisor, leave the
  * hypercall page off for good).
  */
@@ -126,6 +133,18 @@ static void checks_apic_protect(void)
 			      g_apic | 0x809, 0x100000);
 		cover_uncover("overlay.apic_protect.hypercall_move", MSR_HYPERCALL, g_apic | 1,
 			      g_away | 1);
+		uint64_t f = irq_save();
+		uint32_t tpr = *apic_reg(0x80);
+		trap_wrmsr(MSR_HYPERCALL, g_apic | 1);
+		int vec = trap_write32(g_apic + 0x80, tpr);
+		uint8_t first = *(volatile uint8_t *)(uintptr_t)g_apic;
+		trap_wrmsr(MSR_HYPERCALL, g_away | 1);
+		irq_restore(f);
+		check_vec("overlay.apic_covered.store_gp", vec, VEC_GP);
+		check("overlay.apic_covered.reads_overlay", first == 0xF3,
+		      "the APIC page's first byte reads 0x%x under the hypercall page, expected 0xf3 "
+		      "(ENDBR64)", first);
+		expect_trapped("overlay.apic_covered.after");
 		trap_wrmsr(MSR_HYPERCALL, 0);
 	} else {
 		check("overlay.apic_protect.hypercall", 0, "AccessHypercallMsrs not advertised");

@@ -24,6 +24,8 @@ int ptrap_wrmsr(uint32_t msr, uint64_t val) HIDDEN;
 int ptrap_read64(uint64_t addr, uint64_t *val) HIDDEN;
 int ptrap_insb(uint16_t port, void *buf, uint64_t count) HIDDEN;
 int ptrap_write64(uint64_t addr, uint64_t val) HIDDEN;
+int ptrap_write32(uint64_t addr, uint32_t val) HIDDEN;
+int ptrap_call(uint64_t fn, uint64_t a, uint64_t b) HIDDEN;
 int ptrap_ud2(void) HIDDEN;
 uint64_t ptrap_errcode(void) HIDDEN;
 int ptrap_vmrun(void *page) HIDDEN;
@@ -166,6 +168,22 @@ int trap_write64(uint64_t addr, uint64_t val)
 {
 	uint64_t f = window_enter();
 	int v = ptrap_write64(addr, val);
+	window_leave(f);
+	return v;
+}
+
+int trap_write32(uint64_t addr, uint32_t val)
+{
+	uint64_t f = window_enter();
+	int v = ptrap_write32(addr, val);
+	window_leave(f);
+	return v;
+}
+
+int trap_call(uint64_t fn, uint64_t a, uint64_t b)
+{
+	uint64_t f = window_enter();
+	int v = ptrap_call(fn, a, b);
 	window_leave(f);
 	return v;
 }

@@ -67,6 +67,7 @@ void ser_putc(char c);
 void ser_puts(const char *s);
 void ser_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fmt_name(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void fmt_va(char *buf, size_t size, const char *fmt, __builtin_va_list ap); /* the same, va_list */
 
 /* Report one check. ok != 0 prints "PASS: name"; otherwise
  * "FAIL: name: <detail formatted from fmt>". Returns ok. */
@@ -93,6 +94,9 @@ int trap_read64(uint64_t addr, uint64_t *val);
 int trap_write64(uint64_t addr, uint64_t val);
 /* REP INSB of count bytes from port into buf. */
 int trap_insb(uint16_t port, void *buf, uint64_t count);
+int trap_write32(uint64_t addr, uint32_t val);
+/* Call code at fn with RDI = a, RSI = b (it must keep RBX). */
+int trap_call(uint64_t fn, uint64_t a, uint64_t b);
 int trap_ud2(void);
 
 /* Virtualization instructions, executed with RAX = page, ECX = 0. */

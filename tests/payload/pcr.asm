@@ -1,6 +1,7 @@
 ; pcr.asm - control-register probes for checks_cr.c: MOV to CR0, LMSW and
 ; CLTS, each catching the exception it may raise. Same scheme as ptrap.asm
-; (its own stubs and one-shot recovery point): checks_cr.c loads pcr_stubs
+; (stubs.inc: ARM, RECOVER, RECOVER_COMMON; its own stubs and one-shot
+; recovery point, so a window can stay open): checks_cr.c loads pcr_stubs
 ; with trap_window_enter around a whole sequence of probes, so nothing
 ; else runs while CR0 holds a value the firmware does not expect.
 default rel
@@ -24,40 +25,13 @@ rec_vec: dd -1          ; caught vector, -1 = none
 
 section .text
 
-%macro ARM 1
-	lea rax, [%1]
-	mov [rec_rip], rax
-	mov dword [rec_vec], -1
-	mov qword [rec_err], 0
-%endmacro
-
-%macro RECOVER 1
-%1:
-	mov qword [rec_rip], 0
-	mov eax, [rec_vec]
-	ret
-%endmacro
-
 align 16
 pcr_stubs:
 	EXC_STUBS pcr_common
 
 align 16
 pcr_common:
-	push rax                        ; [rsp+8] vector, [rsp+16] err, [rsp+24] RIP
-	mov rax, [rec_rip]
-	test rax, rax
-	jz .unexpected
-	mov [rsp+24], rax               ; resume at the recovery point
-	mov rax, [rsp+8]
-	mov [rec_vec], eax
-	mov rax, [rsp+16]
-	mov [rec_err], rax
-	mov qword [rec_rip], 0          ; one shot
-	pop rax
-	add rsp, 16                     ; vector + error code
-	iretq
-	UNEXPECTED
+	RECOVER_COMMON
 
 ; int pcr_write_cr0(uint64_t val)
 pcr_write_cr0:

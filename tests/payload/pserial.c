@@ -150,6 +150,11 @@ static void fmt_v(char *buf, size_t size, const char *fmt, __builtin_va_list ap)
 }
 
 /* Format a check name (or any short string) into buf. */
+void fmt_va(char *buf, size_t size, const char *fmt, __builtin_va_list ap)
+{
+	fmt_v(buf, size, fmt, ap);
+}
+
 void fmt_name(char *buf, size_t size, const char *fmt, ...)
 {
 	__builtin_va_list ap;

@@ -30,6 +30,8 @@ global ptrap_wrmsr:function hidden
 global ptrap_read64:function hidden
 global ptrap_write64:function hidden
 global ptrap_insb:function hidden
+global ptrap_write32:function hidden
+global ptrap_call:function hidden
 global ptrap_ud2:function hidden
 global ptrap_errcode:function hidden
 global ptrap_vmrun:function hidden
@@ -62,23 +64,6 @@ rec_vec: dd -1          ; caught vector, -1 = none
 
 section .text
 
-; ARM label: arm the recovery RIP at label (clobbers rax).
-%macro ARM 1
-	lea rax, [%1]
-	mov [rec_rip], rax
-	mov dword [rec_vec], -1
-	mov qword [rec_err], 0
-%endmacro
-
-; RECOVER label: the recovery point; disarm and return the vector (or -1).
-; The stack pointer at the probed instruction must equal the one here.
-%macro RECOVER 1
-%1:
-	mov qword [rec_rip], 0
-	mov eax, [rec_vec]
-	ret
-%endmacro
-
 ; ---- the 32 exception stubs, 16 bytes apart -------------------------------
 align 16
 ptrap_stubs:
@@ -86,20 +71,7 @@ ptrap_stubs:
 
 align 16
 ptrap_common:
-	push rax                        ; [rsp+8] vector, [rsp+16] err, [rsp+24] RIP
-	mov rax, [rec_rip]
-	test rax, rax
-	jz .unexpected
-	mov [rsp+24], rax               ; resume at the recovery point
-	mov rax, [rsp+8]
-	mov [rec_vec], eax
-	mov rax, [rsp+16]
-	mov [rec_err], rax
-	mov qword [rec_rip], 0          ; one shot: a second fault is unexpected
-	pop rax
-	add rsp, 16                     ; vector + error code
-	iretq
-	UNEXPECTED
+	RECOVER_COMMON
 
 ; ---- probes (SysV: rdi, rsi; return eax) -----------------------------------
 
@@ -144,6 +116,30 @@ ptrap_insb:
 	mov rdi, rsi
 	rep insb
 	RECOVER .rec
+
+; int ptrap_write32(uint64_t addr, uint32_t val)
+ptrap_write32:
+	ARM .rec
+	mov [rdi], esi
+	RECOVER .rec
+
+; int ptrap_call(void (*fn)(uint64_t, uint64_t), uint64_t a, uint64_t b):
+; call fn(a, b); a fault inside it (at another stack depth) comes back
+; through RBX, which fn must preserve.
+ptrap_call:
+	push rbx
+	mov rbx, rsp
+	ARM .rec
+	mov rax, rdi
+	mov rdi, rsi
+	mov rsi, rdx
+	call rax
+.rec:
+	mov rsp, rbx
+	pop rbx
+	mov qword [rec_rip], 0
+	mov eax, [rec_vec]
+	ret
 
 ; int ptrap_ud2(void) - self test of the #UD path (no error code)
 ptrap_ud2:
