@@ -129,8 +129,8 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fno-strict-aliasing \
         $(INCLUDES) -Itests/host -Itests/fuzz -DHV_HOST_TEST=1
 # The code under test gets libFuzzer's coverage instrumentation; the
 # harness and the fakes (the oracles' loops) only the sanitizers.
-FUZZ_LIB_C := $(filter-out hv/core.c,$(HV_C)) $(SYNIC_C) \
-        $(filter-out lib/string.c,$(LIB_C)) boot/config.c arch/x86_64/slat.c
+FUZZ_LIB_C := $(filter-out hv/core.c,$(HV_C)) $(SYNIC_C) $(VSM_C) $(NESTED_C) \
+        $(filter-out lib/string.c,$(LIB_C)) boot/config.c arch/x86_64/slat.c svm/svm_vmcb_check.c
 FUZZ_HARNESS_C := tests/host/fakes.c tests/fuzz/harness.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_C:%.c=$(BUILD)/fuzz/obj/%.o) $(FUZZ_HARNESS_C:%.c=$(BUILD)/fuzz/harness/%.o)
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
