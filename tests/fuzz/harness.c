@@ -582,7 +582,9 @@ void fz_op_npf(struct fz *f, struct fz_world *w)
 		 "NPF at %llx: action %d", (unsigned long long)gpa, a);
 	if (a == HV_ACT_INJECTED) {
 		int vec = w->bes[v].injected_vector;
-		FZ_CHECK(vec == 13 || (apic && vec == 6), "NPF at %llx: vector %d injected",
+		/* 14: the store's instruction could not be fetched (the walk's
+		 * #PF, hv/emulate.c emulate_fetch_failed). */
+		FZ_CHECK(vec == 13 || (apic && (vec == 6 || vec == 14)), "NPF at %llx: vector %d injected",
 			 (unsigned long long)gpa, vec);
 	}
 	if (a == HV_ACT_RESUME && !apic) { /* the retry must not fault the same way forever */

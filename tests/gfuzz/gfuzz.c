@@ -158,7 +158,10 @@ void fz_check_status(uint64_t ctl, const struct fz_regs *b, const struct fz_regs
 		uint64_t h = 0;
 		fz_rdmsr(MSR_HYPERCALL, &h);
 		int xmm_ok = (g_fz.feat & FEAT_XMM_IN) && (g_fz.feat & FEAT_XMM_OUT);
-		if ((h & HC_MSR_ENABLE) && (xmm_ok || !fast))
+		/* HvVtlCall (0x11) and HvVtlReturn (0x12) answer every
+		 * misuse with #UD (TLFS 15.6.1.1, 15.7.2; vsm/vsm.c). */
+		uint16_t code = (uint16_t)ctl;
+		if ((h & HC_MSR_ENABLE) && (xmm_ok || !fast) && code != 0x0011 && code != 0x0012)
 			fz_fail("ud_only_when_disabled", "call 0x%lx: #UD with HYPERCALL = 0x%lx",
 				(unsigned long)ctl, (unsigned long)h);
 		return;
@@ -276,7 +279,10 @@ static void known_good(void)
 	if (g_fz.locked && h != (pa(g_fz.ovl[0]) | HC_MSR_ENABLE | HC_MSR_LOCKED))
 		fz_fail("lock_held", "HYPERCALL reads 0x%lx after the lock, expected 0x%lx",
 			(unsigned long)h, (unsigned long)(pa(g_fz.ovl[0]) | 3));
-	long off = overlays_at(pa(g_fz.ovl[0])) == 1 ? hcall_page_diff(g_fz.ovl[0], 64) : -1;
+	/* The hypercall sequence: the first 16 bytes. From 0x10 on, with
+	 * VSM offered, the page holds the VTL call and return sequences at
+	 * the offsets HvRegisterVsmCodePageOffsets reports (TLFS 15.6). */
+	long off = overlays_at(pa(g_fz.ovl[0])) == 1 ? hcall_page_diff(g_fz.ovl[0], 16) : -1;
 	if (off >= 0)
 		fz_fail("hcall_page", "hypercall page at 0x%lx: byte %ld is 0x%x", (unsigned long)pa(g_fz.ovl[0]),
 			off, g_fz.ovl[0][off]);

@@ -120,8 +120,14 @@ NORETURN void hw_park(void)
 }
 
 u8 fake_ram[FAKE_RAM_SIZE] __attribute__((aligned(4096)));
+/* The legacy area below 1 MiB outside the memory map (hv/gmem.c
+ * gmem_read_code reads instructions there, as OVMF under Bochs leaves
+ * page 0x9F000 out): zeros here, read-only by convention. */
+static u8 fake_legacy[0x100000] __attribute__((aligned(4096)));
 void *hw_gpa_ptr(u64 gpa)
 {
+	if (gpa < 0x100000 && (gpa < FAKE_RAM_BASE || gpa >= FAKE_RAM_BASE + FAKE_RAM_SIZE))
+		return fake_legacy + gpa;
 	if (gpa < FAKE_RAM_BASE || gpa >= FAKE_RAM_BASE + FAKE_RAM_SIZE) {
 		fprintf(stderr, "hw_gpa_ptr(%llx): outside fake RAM\n", (unsigned long long)gpa);
 		abort();
