@@ -168,9 +168,17 @@ static void oneshot(void)
 	uint64_t exp = now_ref() + 20000; /* 2 ms */
 	__asm__ volatile("sti");
 	arm_msg(3, S_TMR, exp, 0);
-	for (uint64_t t0 = rdtsc(); !pstimer_count[0] && rdtsc() - t0 < ticks(400);)
-		__asm__ volatile("pause"); /* no exits: the hypervisor's deadline */
-	spin(5);                       /* and no second one */
+	/* No exits: the hypervisor's deadline. The longest gap between two
+	 * TSC reads is a stall of QEMU's vCPU thread, added to its bound. */
+	uint64_t stall = 0, last = rdtsc();
+	for (uint64_t t0 = last; !pstimer_count[0] && last - t0 < ticks(400);) {
+		__asm__ volatile("pause");
+		uint64_t t = rdtsc();
+		stall = t - last > stall ? t - last : stall;
+		last = t;
+	}
+	spin(5); /* and no second one */
+	uint64_t bnd = g_bound + (g_qemu ? stall * 10000000 / g_tsc_hz : 0);
 	__asm__ volatile("cli");
 	show("oneshot", m);
 	check_eq("stimer.msg.oneshot.interrupt_once", pstimer_count[0], 1);
@@ -183,9 +191,9 @@ static void oneshot(void)
 	      "DeliveryTime %lu before ExpirationTime %lu", (unsigned long)del, (unsigned long)exp);
 	check("stimer.msg.oneshot.handler_after_delivery", pstimer_count[0] && got >= del,
 	      "handler at %lu, DeliveryTime %lu", (unsigned long)got, (unsigned long)del);
-	check("stimer.msg.oneshot.on_time", del >= exp && del - exp <= g_bound,
+	check("stimer.msg.oneshot.on_time", del >= exp && del - exp <= bnd,
 	      "delivered %ld units after its expiration (bound %lu)", (long)(del - exp),
-	      (unsigned long)g_bound);
+	      (unsigned long)bnd);
 	check_eq("stimer.msg.oneshot.disabled_after", rd(cfg_msr(3)) & CFG_ENABLE, 0);
 	m->type = 0;
 	/* In the past: delivered at once (12.5.1), in HLT this time. */
@@ -208,10 +216,14 @@ static uint64_t g_exp[NREC], g_del[NREC];
 
 /* Consume timer messages of timer t in slot m until `until` (reference
  * time), recording them. */
-static unsigned int collect(volatile struct hv_msg *m, unsigned int t, uint64_t until, int *bad_idx)
+static unsigned int collect(volatile struct hv_msg *m, unsigned int t, uint64_t until,
+			    unsigned int min_n, int *bad_idx)
 {
 	unsigned int n = 0;
-	while (now_ref() < until) { /* each read exits: no deadline needed */
+	/* Each read exits: no deadline needed. QEMU's vCPU may stall past
+	 * `until`: then on until min_n messages came (400 ms at most). */
+	for (uint64_t now = now_ref(); now < until || (n < min_n && now < until + 4000000);
+	     now = now_ref()) {
 		if (!m->type)
 			continue;
 		if (!is_timer_msg(m, t) && *bad_idx < 0)
@@ -283,7 +295,7 @@ static void periodic(void)
 	uint64_t a = now_ref();
 	wr(cfg_msr(1), CFG_ENABLE | CFG_PERIODIC | CFG_SINT(S_TMR));
 	uint64_t b = now_ref();
-	unsigned int n = collect(m, 1, a + 105000, &bad);
+	unsigned int n = collect(m, 1, a + 105000, g_qemu ? 1 : 9, &bad);
 	wr(cfg_msr(1), 0);
 	spin(3);
 	consume(m);
@@ -308,7 +320,7 @@ static void periodic(void)
 	uint8_t held_flags = m->flags;
 	int held_ok = is_timer_msg(m, 1);
 	uint64_t held_exp = m->payload[1];
-	n = collect(m, 1, t1 + 75000, &bad);
+	n = collect(m, 1, t1 + 75000, g_qemu ? 2 : 7, &bad);
 	wr(cfg_msr(1), 0);
 	spin(3);
 	consume(m);
@@ -466,8 +478,11 @@ static void remote(void)
 	show("remote", m);
 	check("stimer.msg.remote.armed", armed, "HvSetVpRegisters of VP%u's Stimer0 failed", g_t);
 	check_eq("stimer.msg.remote.interrupt_on_target", ap_cnt(), c + 1);
+	/* On time on Bochs only: on QEMU the other VP is another host thread,
+	 * whose stalls the BSP cannot see (checks_stimer.c adds the stalls it
+	 * saw to the bound; the BSP's one-shot above is checked so). */
 	check("stimer.msg.remote.message", is_timer_msg(m, 0) && m->payload[1] == exp &&
-	      m->payload[2] >= exp && m->payload[2] - exp <= g_bound,
+	      m->payload[2] >= exp && (g_qemu || m->payload[2] - exp <= g_bound),
 	      "type 0x%x index %lu exp %lu (expected %lu) delivery %lu", m->type,
 	      (unsigned long)m->payload[0], (unsigned long)m->payload[1], (unsigned long)exp,
 	      (unsigned long)m->payload[2]);
