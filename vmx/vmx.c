@@ -756,6 +756,30 @@ static int vmx_slat_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access a
 	return 0;
 }
 
+/* INVEPT for the view t (its EPTP, SDM 29.4.3.1), whichever context
+ * runs. */
+static int vmx_slat_view_set_page(struct vp *vp, struct slat *t, u64 gpa, u64 hpa,
+				  enum slat_access acc)
+{
+	if (slat_set_access(t, gpa, hpa, acc))
+		return -1;
+	invept((vmx.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE) ? INV_SINGLE_CONTEXT : INV_ALL_CONTEXT,
+	       t->root | EPTP_WALK_4 | EPTP_WB);
+	return 0;
+}
+
+/* Every EPTP's combined mappings on this processor. */
+static void vmx_slat_flush(struct vp *vp)
+{
+	if (vmx.caps.ept_vpid & EPT_CAP_INVEPT_ALL) {
+		invept(INV_ALL_CONTEXT, 0);
+		return;
+	}
+	for (u32 v = 0; v < HV_VTL_COUNT; v++)
+		if (vp->ctx[v].live)
+			invept(INV_SINGLE_CONTEXT, ((const struct vmx_ctx *)vp->ctx[v].be)->eptp);
+}
+
 /* VMCALL (SDM vol. 2): the hypercall page's instruction on Intel. */
 static const u8 vmcall_insn[3] = { 0x0f, 0x01, 0xc1 };
 
@@ -784,6 +808,8 @@ const struct backend vmx_backend = {
 	.msr_write = vmx_msr_write,
 	.slat_map_identity = vmx_slat_map_identity,
 	.slat_set_page = vmx_slat_set_page,
+	.slat_view_set_page = vmx_slat_view_set_page,
+	.slat_flush = vmx_slat_flush,
 	.hypercall_insn = vmcall_insn,
 	.dump = vmx_dump,
 	.hw_features = vmx_hw_features,

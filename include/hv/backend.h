@@ -153,6 +153,15 @@ struct backend {
 	 * large pages; effective before the guest runs again (overlay pages,
 	 * TLFS 5.2.1). */
 	int (*slat_set_page)(struct vp *vp, u64 gpa, u64 hpa, enum slat_access acc);
+	/* The same in the tables s, one VTL's view (partition.slat[vtl],
+	 * TLFS 15.9), whichever context runs: what this processor cached from
+	 * them is invalidated before the guest runs again. NULL: one view. */
+	int (*slat_view_set_page)(struct vp *vp, struct slat *s, u64 gpa, u64 hpa,
+				  enum slat_access acc);
+	/* On vp's own processor: drop every translation cached from any
+	 * second-level table, before the guest runs again (another processor
+	 * restricted a view every VP uses: HvModifyVtlProtectionMask). */
+	void (*slat_flush)(struct vp *vp);
 	/* The vendor's hypercall instruction (VMMCALL or VMCALL), 3 bytes. */
 	const u8 *hypercall_insn;
 	/* Print control and guest state for a fatal error. */
