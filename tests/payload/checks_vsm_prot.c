@@ -273,10 +273,10 @@ static void checks_bad_inputs(void)
 	check_eq("vsm.prot.bad.target_own_vtl", res[3] & 0xffff, ST_BAD_PARAM);
 	check_eq("vsm.prot.bad.partition", res[4] & 0xffff, ST_BAD_PARTITION);
 	check_eq("vsm.prot.bad.input_vtl_reserved", res[5] & 0xffff, ST_BAD_PARAM);
-	check_eq("vsm.prot.bad.beyond_gpa_space", res[6] & 0xfff00000ffffull, ST_BAD_PARAM);
+	check_eq("vsm.prot.bad.beyond_gpa_space", res[6] & 0xfff0000ffffull, ST_BAD_PARAM);
 	check_eq("vsm.prot.bad.not_ram", res[7] & 0xffff, ST_BAD_PARAM);
 	/* RAX 43:32: the reps completed (TLFS 3.7.3). */
-	check_eq("vsm.prot.bad.rep_half_way", res[8] & 0xfff00000ffffull, ST_BAD_PARAM | (1ull << 32));
+	check_eq("vsm.prot.bad.rep_half_way", res[8] & 0xfff0000ffffull, ST_BAD_PARAM | (1ull << 32));
 	check_eq("vsm.prot.restore_full", res[9] & 0xffff, 0);
 	check_eq("vsm.prot.bad.reserved_bytes", res[10] & 0xffff, ST_BAD_PARAM);
 }
