@@ -220,19 +220,46 @@ HV_HCALL_ROWS(vsm_prot_hcalls) = {
 
 /* ---- secure memory intercepts (TLFS 15.13, 13.2) --------------------------- */
 
-/* HV_X64_MEMORY_INTERCEPT_MESSAGE payload (Hyper-V's layout; the TLFS
- * describes the header fields in 13.2.2-13.2.6): the intercept header,
- * then CacheType, InstructionByteCount, MemoryAccessInfo, TprPriority,
+/* HV_X64_INTERCEPT_MESSAGE_HEADER (TLFS 13.2.2-13.2.3, Hyper-V's
+ * layout): the first 40 bytes of every intercept message's payload. */
+void vsm_icpt_header(struct vp *vp, u8 *payload, u8 access, u8 insn_len)
+{
+	const struct backend *be = vp->part->be;
+	struct guest_boot_state g;
+	be->vp_get_state(vp, &g);
+	struct vsm_icpt_hdr *h = (struct vsm_icpt_hdr *)payload;
+	u64 cpl = be->read_reg(vp, GREG_CPL);
+	h->vp_index = vp->index;
+	h->insn_len_cr8 = insn_len & 0xf;
+	h->access = access;
+	h->exec_state = (u16)((cpl & 3) | ((g.cr0 & CR0_PE) ? 4 : 0) | ((g.cr0 & CR0_AM) ? 8 : 0) |
+			      ((g.efer & EFER_LMA) ? 16 : 0));
+	h->cs_base = g.seg[SEG_CS].base;
+	h->cs_limit = g.seg[SEG_CS].limit;
+	h->cs_sel = g.seg[SEG_CS].sel;
+	h->cs_attr = g.seg[SEG_CS].attr;
+	h->rip = g.rip;
+	h->rflags = g.rflags;
+}
+
+/* TLFS 15.13: the message goes to SINT0's slot of VTL 1's SynIC (the
+ * intercept slot), and the VP enters VTL 1 with reason Intercept; the
+ * lower VTL stays on the instruction. Busy or not enabled: the message is
+ * lost, VTL 1 is still entered, and if it returns with nothing changed
+ * the instruction exits again and is sent again. */
+void vsm_secure_intercept(struct vp *vp, const struct hv_message *m)
+{
+	if (synic_post_message(vp, 1, 0, m) != HV_STATUS_SUCCESS)
+		prot.lost++;
+	prot.intercepts++;
+	vsm_switch(vp, 1, VSM_ENTRY_INTERCEPT, false);
+}
+
+/* HV_X64_MEMORY_INTERCEPT_MESSAGE payload: the header, then CacheType,
+ * InstructionByteCount, MemoryAccessInfo, TprPriority,
  * GuestVirtualAddress, GuestPhysicalAddress, InstructionBytes[16]. */
 struct gpa_intercept {
-	u32 vp_index;
-	u8 insn_len_cr8; /* InstructionLength 3:0 (0: unknown), Cr8 7:4 */
-	u8 access;       /* HV_INTERCEPT_ACCESS_TYPE: 0 read, 1 write, 2 execute */
-	u16 exec_state;  /* HV_X64_VP_EXECUTION_STATE (13.2.3) */
-	u64 cs_base;     /* HV_X64_SEGMENT_REGISTER */
-	u32 cs_limit;
-	u16 cs_sel, cs_attr;
-	u64 rip, rflags;
+	struct vsm_icpt_hdr h;
 	u32 cache_type;
 	u8 insn_count, access_info, tpr, rsvd;
 	u64 gva, gpa;
@@ -263,7 +290,6 @@ static bool vsm_vtl_fault(struct vp *vp, struct hv_exit *e, enum hv_action *act)
 			return false;
 		need = !(bits & 4) ? 4 : !(bits & 2) ? 2 : 1;
 	}
-	prot.intercepts++;
 	if (!vp->ctx[1].live) {
 		/* A VP without VTL 1 has nowhere to send it: the access fails
 		 * as a #GP (logged), it never completes. */
@@ -274,36 +300,19 @@ static bool vsm_vtl_fault(struct vp *vp, struct hv_exit *e, enum hv_action *act)
 		*act = HV_ACT_INJECTED;
 		return true;
 	}
-	const struct backend *be = p->be;
-	struct guest_boot_state g;
-	be->vp_get_state(vp, &g);
 	struct hv_message m = { .h = { .type = HV_MESSAGE_GPA_INTERCEPT,
 				       .payload_size = VSM_GPA_INTERCEPT_BYTES } };
 	struct gpa_intercept *q = (struct gpa_intercept *)m.payload;
-	u64 cpl = be->read_reg(vp, GREG_CPL);
-	q->vp_index = vp->index;
-	q->access = need == 4 ? 2 : need == 2 ? 1 : 0;
-	q->exec_state = (u16)((cpl & 3) | ((g.cr0 & CR0_PE) ? 4 : 0) | ((g.cr0 & CR0_AM) ? 8 : 0) |
-			      ((g.efer & EFER_LMA) ? 16 : 0));
-	q->cs_base = g.seg[SEG_CS].base;
-	q->cs_limit = g.seg[SEG_CS].limit;
-	q->cs_sel = g.seg[SEG_CS].sel;
-	q->cs_attr = g.seg[SEG_CS].attr;
-	q->rip = g.rip;
-	q->rflags = g.rflags;
-	q->cache_type = 6; /* write-back: the views map RAM WB */
-	q->gpa = gpa;
 	/* The instruction length is not known at a second-level fault (no
 	 * nRIP or exit length for it): 0, with the bytes (TLFS 13.2.2). */
-	struct gwalk_regs w = { g.cr0, g.cr3, g.cr4, g.efer };
-	q->insn_count = (u8)emulate_fetch(p, &w, g.seg[SEG_CS].base + g.rip, q->insn);
-	/* SINT0's slot (the intercept slot). Busy or not enabled: the
-	 * message is lost, VTL 1 is still entered (reason Intercept), and
-	 * if it returns with the protection unchanged the access faults
-	 * again and is sent again. */
-	if (synic_post_message(vp, 1, 0, &m) != HV_STATUS_SUCCESS)
-		prot.lost++;
-	vsm_switch(vp, 1, VSM_ENTRY_INTERCEPT, false);
+	vsm_icpt_header(vp, (u8 *)q, need == 4 ? 2 : need == 2 ? 1 : 0, 0);
+	q->cache_type = 6; /* write-back: the views map RAM WB */
+	q->gpa = gpa;
+	const struct backend *be = p->be;
+	struct gwalk_regs w = { be->read_reg(vp, GREG_CR0), be->read_reg(vp, GREG_CR3),
+				be->read_reg(vp, GREG_CR4), be->read_reg(vp, GREG_EFER) };
+	q->insn_count = (u8)emulate_fetch(p, &w, q->h.cs_base + q->h.rip, q->insn);
+	vsm_secure_intercept(vp, &m);
 	*act = HV_ACT_RESUME;
 	return true;
 }

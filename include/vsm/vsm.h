@@ -50,4 +50,26 @@ void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast);
 u8 vsm_active_vtl(const struct vp *vp);
 
 
+/* The intercept message header of TLFS 13.2.2 (HV_X64_INTERCEPT_MESSAGE_
+ * HEADER, Hyper-V's layout), 40 bytes. */
+struct vsm_icpt_hdr {
+	u32 vp_index;
+	u8 insn_len_cr8; /* InstructionLength 3:0 (0: unknown), Cr8 7:4 */
+	u8 access;       /* HV_INTERCEPT_ACCESS_TYPE: 0 read, 1 write, 2 execute */
+	u16 exec_state;  /* HV_X64_VP_EXECUTION_STATE (13.2.3) */
+	u64 cs_base;     /* HV_X64_SEGMENT_REGISTER */
+	u32 cs_limit;
+	u16 cs_sel, cs_attr;
+	u64 rip, rflags;
+};
+_Static_assert(sizeof(struct vsm_icpt_hdr) == 40, "TLFS 13.2.2");
+
+/* vsm/prot.c: the header for vp (on its processor, running the lower
+ * VTL); and the secure intercept itself: m to VTL 1's SINT0 slot, the VP
+ * switched to VTL 1 (entry reason Intercept), the lower VTL left on its
+ * instruction. */
+struct hv_message;
+void vsm_icpt_header(struct vp *vp, u8 *payload, u8 access, u8 insn_len);
+void vsm_secure_intercept(struct vp *vp, const struct hv_message *m);
+
 #endif
