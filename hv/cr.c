@@ -287,6 +287,11 @@ enum hv_action hv_handle_cr_write(struct vp *vp, struct hv_exit *e)
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}
+	/* TLFS 15.13.4: a write VTL 1 intercepts goes there instead. */
+	enum hv_action act;
+	if (vp->part->vtl_write_icpt && !vp->cur->l2 &&
+	    vp->part->vtl_write_icpt(vp, 0, d.cr, d.cr == 0 ? r.cr0 : r.cr4, v, d.len, &act))
+		return act;
 	be->cr_write(vp, d.cr, v);
 	e->insn_len = d.len;
 	return HV_ACT_ADVANCE;

@@ -173,6 +173,12 @@ struct partition {
 	 * access (15.13; returns true with *act then). NULL: no VSM. */
 	enum slat_access (*vtl_prot)(const struct partition *p, u8 vtl, u64 gpa);
 	bool (*vtl_fault)(struct vp *vp, struct hv_exit *e, enum hv_action *act);
+	/* Secure register intercepts (TLFS 15.13.4), set by the VSM module:
+	 * a write of VTL 0 that a higher VTL intercepts never completes
+	 * (true, *act then). kind 0: CR `id` (0 or 4) from old to value by
+	 * an instruction of len bytes (hv/cr.c); kind 1: MSR `id` (hv/msr.c). */
+	bool (*vtl_write_icpt)(struct vp *vp, int kind, u32 id, u64 old, u64 value, u8 len,
+			       enum hv_action *act);
 	/* Second-level tables per VTL, each with its own permissions (TLFS
 	 * 15.9): slat[0] built by the backend's partition_create, slat[1] a
 	 * copy made when VTL 1 is enabled (vsm/); root 0: not built. */

@@ -25,6 +25,18 @@
 #define ST_BAD_VTL_STATE 0x51u
 #define R_RIP 0x00020010u
 #define R_VSM_PART_CONFIG 0x000D0007u
+#define R_LSTAR 0x00080009u
+#define R_CR0 0x00040000u
+#define R_CR4 0x00040003u
+#define R_ICPT_CTL 0x000E0000u
+#define R_ICPT_CR0_MASK 0x000E0001u
+#define R_ICPT_CR4_MASK 0x000E0002u
+#define MSR_LSTAR 0xC0000082u
+#define ICPT_CR0 1ull
+#define ICPT_CR4 2ull
+#define ICPT_LSTAR (1ull << 6)
+#define CR0_AM (1ull << 18)
+#define CR4_TSD (1ull << 2)
 #define MSR_SCONTROL 0x40000080u
 #define MSR_SIMP 0x40000083u
 #define MSR_EOM 0x40000084u
@@ -49,7 +61,17 @@ void prot_store(uint64_t addr, uint64_t val) HIDDEN;
 uint64_t prot_load(uint64_t addr, uint64_t sentinel) HIDDEN;
 __asm__(".text\n"
 	".globl prot_store\n.hidden prot_store\nprot_store:\n movq %rsi, (%rdi)\n ret\n"
-	".globl prot_load\n.hidden prot_load\nprot_load:\n movq %rsi, %rax\n movq (%rdi), %rax\n ret\n");
+	".globl prot_load\n.hidden prot_load\nprot_load:\n movq %rsi, %rax\n movq (%rdi), %rax\n ret\n"
+	".globl icpt_wrmsr\n.hidden icpt_wrmsr\nicpt_wrmsr:\n movl %edi, %ecx\n movl %esi, %eax\n"
+	" movq %rsi, %rdx\n shrq $32, %rdx\nicpt_wrmsr_insn:\n wrmsr\n ret\n"
+	".globl icpt_wrmsr_insn\n.hidden icpt_wrmsr_insn\n"
+	".globl icpt_cr0\n.hidden icpt_cr0\nicpt_cr0:\n movq %rdi, %cr0\n ret\n"
+	".globl icpt_cr4\n.hidden icpt_cr4\nicpt_cr4:\n movq %rdi, %cr4\n ret\n");
+/* wrmsr(ecx = msr, edx:eax = v) at icpt_wrmsr_insn; MOV CR0/CR4, RDI. */
+void icpt_wrmsr(uint64_t msr, uint64_t v) HIDDEN;
+extern char icpt_wrmsr_insn[] HIDDEN;
+void icpt_cr0(uint64_t v) HIDDEN;
+void icpt_cr4(uint64_t v) HIDDEN;
 
 static uint8_t *mem;     /* 6 pages: VTL 1's SIMP, input, A (data), B (code), C (secret), spare */
 #define V1_SIMP (mem)
@@ -109,6 +131,42 @@ static uint64_t v1_getreg(uint32_t reg, uint64_t *v)
 	return st;
 }
 
+/* Two registers of VTL 0 at once: name0 = v0 (the intercepted write done
+ * for it), then RIP. */
+static uint64_t v1_setreg2(uint32_t name0, uint64_t v0, uint64_t rip)
+{
+	for (int i = 0; i < 80; i++)
+		V1_IN[i] = 0;
+	*(uint64_t *)V1_IN = PARTITION_SELF;
+	*(uint32_t *)(V1_IN + 8) = 0xFFFFFFFEu;
+	V1_IN[12] = 0x10;
+	*(uint32_t *)(V1_IN + 16) = name0;
+	*(uint64_t *)(V1_IN + 32) = v0;
+	*(uint32_t *)(V1_IN + 48) = R_RIP;
+	*(uint64_t *)(V1_IN + 64) = rip;
+	return vsm_v1_hypercall(CALL_SET_REGS | HC_REPS(2), pa(V1_IN), 0);
+}
+
+#define MSG_REGISTER_INTERCEPT 0x80010006u
+#define MSG_MSR_INTERCEPT 0x80010001u
+enum { ACT_ALLOW = 2 };
+
+/* A register or MSR intercept (TLFS 15.13.4): skip the instruction, or
+ * do the write for VTL 0 and skip it. */
+static void v1_reg_intercept(uint32_t type)
+{
+	uint64_t rip = *(uint64_t *)(last_msg + 16 + 24);
+	uint8_t len = last_msg[16 + 4] & 0xf;
+	uint32_t name = type == MSG_MSR_INTERCEPT ? R_LSTAR : *(uint32_t *)(last_msg + 16 + 44);
+	uint64_t v = type == MSG_MSR_INTERCEPT
+		? (*(uint64_t *)(last_msg + 16 + 48) << 32) | (uint32_t)*(uint64_t *)(last_msg + 16 + 56)
+		: *(uint64_t *)(last_msg + 16 + 48);
+	if (act == ACT_ALLOW)
+		res[8] = v1_setreg2(name, v, rip + len);
+	else
+		res[8] = v1_setreg(0x10, R_RIP, rip + len);
+}
+
 /* VTL 1 (entry reason 3): the message in SINT0's slot of its SIMP; the
  * slot freed (TLFS 11.9: MessageType 0, then EOM); then the resolution. */
 void vsm_prot_intercept(uint32_t vp, uint8_t *assist)
@@ -120,6 +178,11 @@ void vsm_prot_intercept(uint32_t vp, uint8_t *assist)
 	*(volatile uint32_t *)slot = 0;
 	wrmsr_raw(MSR_EOM, 0);
 	n_intercepts++;
+	uint32_t type = *(uint32_t *)last_msg;
+	if (type == MSG_REGISTER_INTERCEPT || type == MSG_MSR_INTERCEPT) {
+		v1_reg_intercept(type);
+		return;
+	}
 	uint64_t gpa = *(uint64_t *)(last_msg + 16 + 56), rip = *(uint64_t *)(last_msg + 16 + 24);
 	if (act == ACT_RELAX) {
 		uint64_t pg = gpa >> 12;
@@ -347,6 +410,114 @@ static void checks_private_page(void)
 	check_eq("vsm.prot.private.kept", *(volatile uint64_t *)PG_C, 0x5EC2E75EC2E7ull);
 }
 
+/* ---- register intercepts (TLFS 15.13.4) ------------------------------- */
+
+static volatile uint64_t icpt_ctl;
+static void v1_icpt_set(void)
+{
+	uint64_t v;
+	res[0] = v1_setreg(0, R_ICPT_CTL, 1ull << 3);           /* MiscEnableRead: not offered */
+	res[1] = v1_setreg(0, R_ICPT_CR0_MASK, CR0_AM);
+	res[2] = v1_setreg(0, R_ICPT_CR4_MASK, CR4_TSD);
+	res[3] = v1_setreg(0, R_ICPT_CTL, icpt_ctl);
+	res[4] = v1_getreg(R_ICPT_CTL, &v);
+	res[5] = v;
+	res[6] = v1_setreg(0, R_ICPT_CTL, ICPT_CR0);              /* refused where CR writes do not exit */
+	res[7] = v1_setreg(0, R_ICPT_CTL, icpt_ctl);
+}
+static void v1_icpt_off(void) { res[0] = v1_setreg(0, R_ICPT_CTL, 0); }
+
+static uint64_t rdmsr64(uint32_t m)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(m));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* One intercepted write through fn(a, b): skipped, then done by VTL 1. */
+static void icpt_case(const char *pfx, uint32_t type, uint32_t name, uint64_t (*rd)(void),
+		      void (*wr)(uint64_t), uint64_t newv, uint64_t rip, uint8_t len)
+{
+	char n[64];
+	uint64_t old = rd();
+	uint32_t n0 = n_intercepts;
+	act = ACT_SKIP;
+	wr(newv);
+	fmt_name(n, sizeof(n), "%s.intercepted", pfx);
+	check_eq(n, n_intercepts, n0 + 1);
+	fmt_name(n, sizeof(n), "%s.not_written", pfx);
+	check_eq(n, rd(), old);
+	fmt_name(n, sizeof(n), "%s.message_type", pfx);
+	check_eq(n, *(uint32_t *)last_msg, type);
+	fmt_name(n, sizeof(n), "%s.entry_reason", pfx);
+	check_eq(n, last_reason, 3);
+	fmt_name(n, sizeof(n), "%s.message", pfx);
+	uint64_t got = type == MSG_MSR_INTERCEPT
+		? (msg64(48) << 32) | (uint32_t)msg64(56) : msg64(48);
+	uint32_t gname = type == MSG_MSR_INTERCEPT ? *(uint32_t *)(last_msg + 16 + 40)
+						   : *(uint32_t *)(last_msg + 16 + 44);
+	check(n, last_msg[4] == 64 && msg64(24) == rip && (last_msg[16 + 4] & 0xf) == len &&
+	      last_msg[16 + 5] == 1 && gname == name && got == newv,
+	      "size %u rip 0x%lx len %u access %u name 0x%x value 0x%lx", last_msg[4],
+	      (unsigned long)msg64(24), last_msg[16 + 4] & 0xf, last_msg[16 + 5], gname, (unsigned long)got);
+	act = ACT_ALLOW;
+	wr(newv);
+	fmt_name(n, sizeof(n), "%s.written_by_vtl1", pfx);
+	check(n, rd() == newv && n_intercepts == n0 + 2 && (res[8] & 0xffff) == 0,
+	      "value 0x%lx, %u intercepts, status 0x%lx", (unsigned long)rd(), n_intercepts - n0,
+	      (unsigned long)res[8]);
+	wr(old); /* back, through VTL 1 again */
+}
+
+static uint64_t rd_lstar(void) { return rdmsr64(MSR_LSTAR); }
+static void wr_lstar(uint64_t v) { icpt_wrmsr(MSR_LSTAR, v); }
+
+static void checks_reg_intercepts(void)
+{
+	struct hc_regs r;
+	for (int i = 0; i < 48; i++)
+		P_IN[i] = 0;
+	*(uint64_t *)P_IN = PARTITION_SELF;
+	*(uint32_t *)(P_IN + 8) = 0xFFFFFFFEu;
+	*(uint32_t *)(P_IN + 16) = R_ICPT_CTL;
+	*(uint64_t *)(P_IN + 32) = ICPT_LSTAR;
+	int vec = call_slow(&r, CALL_SET_REGS | HC_REPS(1), pa(P_IN), 0);
+	expect("vsm.regicpt.vtl0_has_none", vec, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+	/* CR0/CR4 write intercepts where CR writes reach the Hv#1 layer
+	 * (SVM); the MSR writes on both. */
+	int crs = g_hc.amd;
+	icpt_ctl = ICPT_LSTAR | (crs ? ICPT_CR0 | ICPT_CR4 : 0);
+	if (!vsm_v1_run("vsm.regicpt.set", v1_icpt_set))
+		return;
+	check_eq("vsm.regicpt.unoffered_bit", res[0] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.regicpt.cr0_mask", res[1] & 0xffff, 0);
+	check_eq("vsm.regicpt.cr4_mask", res[2] & 0xffff, 0);
+	check_eq("vsm.regicpt.control", res[3] & 0xffff, 0);
+	check_eq("vsm.regicpt.control_read_back", res[5], icpt_ctl);
+	check_eq(crs ? "vsm.regicpt.cr0_offered" : "vsm.regicpt.cr0_not_offered_vmx", res[6] & 0xffff,
+		 crs ? 0 : ST_BAD_PARAM);
+	check_eq("vsm.regicpt.control_again", res[7] & 0xffff, 0);
+	icpt_case("vsm.regicpt.lstar", MSG_MSR_INTERCEPT, MSR_LSTAR, rd_lstar, wr_lstar,
+		  0xFFFF800000DEF000ull, pa(icpt_wrmsr_insn), 2);
+	if (crs) {
+		icpt_case("vsm.regicpt.cr0", MSG_REGISTER_INTERCEPT, R_CR0, read_cr0, icpt_cr0,
+			  read_cr0() ^ CR0_AM, pa(icpt_cr0), 3);
+		icpt_case("vsm.regicpt.cr4", MSG_REGISTER_INTERCEPT, R_CR4, read_cr4, icpt_cr4,
+			  read_cr4() ^ CR4_TSD, pa(icpt_cr4), 3);
+		/* A write that leaves the masked bits alone completes. */
+		uint32_t n0 = n_intercepts;
+		uint64_t cr0 = read_cr0();
+		icpt_cr0(cr0);
+		check_eq("vsm.regicpt.cr0.unmasked_no_intercept", n_intercepts, n0);
+	}
+	vsm_v1_run("vsm.regicpt.off", v1_icpt_off);
+	uint32_t n0 = n_intercepts;
+	uint64_t l = rd_lstar();
+	wr_lstar(l);
+	check("vsm.regicpt.off.no_intercept", (res[0] & 0xffff) == 0 && n_intercepts == n0 && rd_lstar() == l,
+	      "status 0x%lx, %u intercepts", (unsigned long)res[0], n_intercepts - n0);
+}
+
 void vsm_prot_checks(void)
 {
 	EFI_PHYSICAL_ADDRESS m = 0;
@@ -365,5 +536,6 @@ void vsm_prot_checks(void)
 	checks_write();
 	checks_exec();
 	checks_private_page();
+	checks_reg_intercepts();
 	irq_restore(flags);
 }
