@@ -6,8 +6,9 @@
  *   - CR0 and CR4 writes (MOV, LMSW, CLTS) that change a bit of the mask
  *     register (HvX64RegisterCrInterceptCr0Mask/Cr4Mask; 0: every bit):
  *     HvMessageTypeRegisterIntercept with the register name and the value
- *     the instruction would load. Where the backend intercepts CR0/CR4
- *     writes for the Hv#1 layer (HV_EXIT_CR_WRITE, hv/cr.c: SVM) only;
+ *     the instruction would load. SVM hands every CR0/CR4 write to hv/cr.c
+ *     already; VMX sends those that change a guarded bit (be->cr_guard:
+ *     the bits join the VMCS guest/host mask);
  *   - the MSR writes the register defines (LSTAR, STAR, CSTAR, EFER,
  *     SYSENTER_CS/EIP/ESP, SFMASK, TSC_AUX): HvMessageTypeMsrIntercept
  *     with the MSR and EDX:EAX, on both backends (an MSR write exit
@@ -65,9 +66,9 @@ static u64 offered_bits(const struct partition *p)
 	u64 b = 0;
 	for (u32 i = 0; i < N_MSR_BITS; i++)
 		b |= msr_bits[i].bit;
-	/* CR writes reach the Hv#1 layer only where the backend has cr_write
-	 * (it intercepts them all and hv/cr.c decodes them: SVM). */
-	if (p->be->cr_write)
+	/* CR writes reach the Hv#1 layer where the backend hands them all
+	 * to hv/cr.c (cr_write: SVM) or the guarded ones (cr_guard: VMX). */
+	if (p->be->cr_write || p->be->cr_guard)
 		b |= C_CR0 | C_CR4;
 	return b;
 }
@@ -77,6 +78,18 @@ static u64 offered_bits(const struct partition *p)
 static bool reg_ok(const struct vp *t)
 {
 	return (t->part->privileges & HV_ACCESS_VSM) && t->cur->vtl >= 1 && t->index < HV_MAX_VPS;
+}
+
+/* The bits the backend must send to hv/cr.c (cr_guard, VMX), in the
+ * current context (VTL 0's): what vsm_write_icpt below intercepts. */
+static void guard(struct vp *t)
+{
+	const struct backend *be = t->part->be;
+	if (!be->cr_guard)
+		return;
+	u64 ctl = ri[t->index].ctl, m0 = ri[t->index].cr0_mask, m4 = ri[t->index].cr4_mask;
+	be->cr_guard(t, 0, (ctl & C_CR0) ? (m0 ? m0 : 0xffffffffull) : 0);
+	be->cr_guard(t, 4, (ctl & C_CR4) ? (m4 ? m4 : 0xffffffffull) : 0);
 }
 
 static u16 ctl_get(struct vp *t, u64 v[2])
@@ -100,9 +113,20 @@ static u16 ctl_set(struct vp *t, const u64 v[2])
 	for (u32 i = 0; i < N_MSR_BITS; i++)
 		if ((old ^ val) & msr_bits[i].bit)
 			be->msr_intercept(t, msr_bits[i].msr, BE_INTERCEPT_WRITE, val & msr_bits[i].bit);
-	be->ctx_switch(t, cur);
 	ri[t->index].ctl = val;
+	guard(t);
+	be->ctx_switch(t, cur);
 	return HV_STATUS_SUCCESS;
+}
+
+/* After a mask change: VTL 0's context current for the guard. */
+static void guard_vtl0(struct vp *t)
+{
+	const struct backend *be = t->part->be;
+	struct vp_ctx *cur = t->cur;
+	be->ctx_switch(t, &t->ctx[0]);
+	guard(t);
+	be->ctx_switch(t, cur);
 }
 
 static u16 cr0_mask_get(struct vp *t, u64 v[2])
@@ -117,6 +141,7 @@ static u16 cr0_mask_set(struct vp *t, const u64 v[2])
 	if (!reg_ok(t))
 		return HV_STATUS_INVALID_PARAMETER;
 	ri[t->index].cr0_mask = v[0];
+	guard_vtl0(t);
 	return HV_STATUS_SUCCESS;
 }
 static u16 cr4_mask_get(struct vp *t, u64 v[2])
@@ -131,6 +156,7 @@ static u16 cr4_mask_set(struct vp *t, const u64 v[2])
 	if (!reg_ok(t))
 		return HV_STATUS_INVALID_PARAMETER;
 	ri[t->index].cr4_mask = v[0];
+	guard_vtl0(t);
 	return HV_STATUS_SUCCESS;
 }
 

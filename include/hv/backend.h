@@ -142,6 +142,11 @@ struct backend {
 	 * follows CR0.PG, translations are flushed as the processor would.
 	 * Only backends that return HV_EXIT_CR_WRITE need it. */
 	void (*cr_write)(struct vp *vp, int cr, u64 v);
+	/* Backends that handle CR0/CR4 writes themselves (VMX): a write of
+	 * the current context that changes a bit of mask exits to the Hv#1
+	 * layer as HV_EXIT_CR_WRITE instead (the secure register intercepts,
+	 * TLFS 15.13.4); 0 drops it. NULL where every write exits (SVM). */
+	void (*cr_guard)(struct vp *vp, int cr, u64 mask);
 	/* MSRs the backend itself intercepts (EFER, VM_CR, ...). */
 	enum be_msr_result (*msr_read)(struct vp *vp, u32 msr, u64 *val);
 	enum be_msr_result (*msr_write)(struct vp *vp, u32 msr, u64 val);

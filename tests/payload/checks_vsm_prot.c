@@ -422,7 +422,7 @@ static void v1_icpt_set(void)
 	res[3] = v1_setreg(0, R_ICPT_CTL, icpt_ctl);
 	res[4] = v1_getreg(R_ICPT_CTL, &v);
 	res[5] = v;
-	res[6] = v1_setreg(0, R_ICPT_CTL, ICPT_CR0);              /* refused where CR writes do not exit */
+	res[6] = v1_setreg(0, R_ICPT_CTL, ICPT_CR0);              /* CR0 alone (the guards follow) */
 	res[7] = v1_setreg(0, R_ICPT_CTL, icpt_ctl);
 }
 static void v1_icpt_off(void) { res[0] = v1_setreg(0, R_ICPT_CTL, 0); }
@@ -483,10 +483,7 @@ static void checks_reg_intercepts(void)
 	*(uint64_t *)(P_IN + 32) = ICPT_LSTAR;
 	int vec = call_slow(&r, CALL_SET_REGS | HC_REPS(1), pa(P_IN), 0);
 	expect("vsm.regicpt.vtl0_has_none", vec, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
-	/* CR0/CR4 write intercepts where CR writes reach the Hv#1 layer
-	 * (SVM); the MSR writes on both. */
-	int crs = g_hc.amd;
-	icpt_ctl = ICPT_LSTAR | (crs ? ICPT_CR0 | ICPT_CR4 : 0);
+	icpt_ctl = ICPT_LSTAR | ICPT_CR0 | ICPT_CR4;
 	if (!vsm_v1_run("vsm.regicpt.set", v1_icpt_set))
 		return;
 	check_eq("vsm.regicpt.unoffered_bit", res[0] & 0xffff, ST_BAD_PARAM);
@@ -494,12 +491,11 @@ static void checks_reg_intercepts(void)
 	check_eq("vsm.regicpt.cr4_mask", res[2] & 0xffff, 0);
 	check_eq("vsm.regicpt.control", res[3] & 0xffff, 0);
 	check_eq("vsm.regicpt.control_read_back", res[5], icpt_ctl);
-	check_eq(crs ? "vsm.regicpt.cr0_offered" : "vsm.regicpt.cr0_not_offered_vmx", res[6] & 0xffff,
-		 crs ? 0 : ST_BAD_PARAM);
+	check_eq("vsm.regicpt.cr0_only", res[6] & 0xffff, 0);
 	check_eq("vsm.regicpt.control_again", res[7] & 0xffff, 0);
 	icpt_case("vsm.regicpt.lstar", MSG_MSR_INTERCEPT, MSR_LSTAR, rd_lstar, wr_lstar,
 		  0xFFFF800000DEF000ull, pa(icpt_wrmsr_insn), 2);
-	if (crs) {
+	{
 		icpt_case("vsm.regicpt.cr0", MSG_REGISTER_INTERCEPT, R_CR0, read_cr0, icpt_cr0,
 			  read_cr0() ^ CR0_AM, pa(icpt_cr0), 3);
 		icpt_case("vsm.regicpt.cr4", MSG_REGISTER_INTERCEPT, R_CR4, read_cr4, icpt_cr4,
