@@ -288,3 +288,71 @@ TEST(vsm_prot_intercept)
 	CHECK_EQ(a, HV_ACT_INJECTED);
 	CHECK_EQ(b1->injected_vector, 13);
 }
+
+/* TLFS 15.13.4: HvX64RegisterCrInterceptControl (VTL 1's) asks for the
+ * MSR write exits in VTL 0's context; an intercepted write of VTL 0 goes
+ * to VTL 1 as the MSR or register intercept message; the rest completes. */
+static void cr_write_stub(struct vp *v, int cr, u64 val) {}
+static u64 guards[2];
+static void cr_guard_rec(struct vp *v, int cr, u64 mask) { guards[cr ? 1 : 0] = mask; }
+
+TEST(vsm_register_intercepts)
+{
+	struct vp *vp = &vps[0];
+	setup();
+	be.cr_write = cr_write_stub;
+	be.cr_guard = cr_guard_rec;
+	CHECK_EQ(st(set_reg(vp, 0xE0000u, 1ull << 6)), HV_STATUS_INVALID_PARAMETER); /* VTL 0 */
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	struct hv_exit m = { .reason = HV_EXIT_MSR_WRITE };
+	m.u.msr.index = 0x40000083u;
+	m.u.msr.value = (FAKE_RAM_BASE + 0x9000) | 1;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	m.u.msr.index = 0x40000080u;
+	m.u.msr.value = 1;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	CHECK_EQ(st(set_reg(vp, 0xE0000u, 1ull << 3)), HV_STATUS_INVALID_PARAMETER); /* not offered */
+	bes[0].msr_icpt_count = 0;
+	CHECK_EQ(st(set_reg(vp, 0xE0001u, CR0_AM)), 0);
+	CHECK_EQ(st(set_reg(vp, 0xE0000u, 1 | (1ull << 6))), 0); /* Cr0Write, MsrLstarWrite */
+	CHECK(vp->cur == &vp->ctx[1]);
+	/* VTL 0's context got the LSTAR write exit, and the CR0 guard. */
+	CHECK_EQ(bes[0].msr_icpt_count, 1);
+	CHECK_EQ(bes[0].msr_icpt[0].index, 0xc0000082u);
+	CHECK(bes[0].msr_icpt[0].on);
+	CHECK_EQ(guards[0], CR0_AM);
+	CHECK_EQ(guards[1], 0);
+	vsm_switch(vp, 0, 0, true);
+	struct synic_ctx *s1 = vp->ctx[1].synic;
+	const volatile u8 *slot = (const volatile u8 *)s1->msg;
+	/* LSTAR written by VTL 0: VTL 1 entered, the message in the slot. */
+	m.u.msr.index = 0xc0000082u;
+	m.u.msr.value = 0x1234567800000abcull;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_RESUME);
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(*(const volatile u32 *)slot, 0x80010001u);
+	CHECK_EQ(*(const volatile u32 *)(slot + 16 + 40), 0xc0000082u);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 48), 0x12345678);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 56), 0xabc);
+	CHECK_EQ(slot[16 + 4] & 0xf, 2);
+	*(volatile u32 *)slot = 0; /* VTL 1 frees the slot */
+	vsm_switch(vp, 0, 0, true);
+	/* CR0: a change of AM is intercepted, one of TS is not. */
+	enum hv_action a = HV_ACT_FATAL;
+	CHECK(!part.vtl_write_icpt(vp, 0, 0, CR0_PE | CR0_PG, CR0_PE | CR0_PG | CR0_TS, 3, &a));
+	CHECK(part.vtl_write_icpt(vp, 0, 0, CR0_PE | CR0_PG, CR0_PE | CR0_PG | CR0_AM, 3, &a));
+	CHECK_EQ(a, HV_ACT_RESUME);
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(*(const volatile u32 *)slot, 0x80010006u);
+	CHECK_EQ(*(const volatile u32 *)(slot + 16 + 44), 0x40000u);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 48), CR0_PE | CR0_PG | CR0_AM);
+	/* CR4 is not asked for; from VTL 1 nothing is intercepted. */
+	CHECK(!part.vtl_write_icpt(vp, 0, 0, 0, CR0_AM, 3, &a));
+	vsm_switch(vp, 0, 0, true);
+	CHECK(!part.vtl_write_icpt(vp, 0, 4, 0, 4, 3, &a));
+	/* Off again: the exit dropped. */
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(set_reg(vp, 0xE0000u, 0)), 0);
+	CHECK(!bes[0].msr_icpt[bes[0].msr_icpt_count - 1].on);
+	CHECK_EQ(guards[0], 0);
+}
