@@ -83,6 +83,7 @@ void svm_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2);
 void svm_decode_l2(struct vp *vp, struct hv_exit *e);
 u32 svm_nested_features(void);
 void svm_vgif(struct svm_ctx *s, bool set);
+void svm_open_window(struct svm_ctx *s); /* svm_exit.c */
 int svm_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struct nested_run *run);
 void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush);
 /* svm_exit.c */

@@ -77,6 +77,8 @@ void svm_vgif(struct svm_ctx *s, bool set)
 	u32 tpr = (c->vintr & 0xf) == ((s->l1_tpr >> 4) & 0xf) ? s->l1_tpr : (u32)(c->vintr & 0xf) << 4;
 	c->vintr &= ~(u64)(SVM_VINTR_MASKING | SVM_VINTR_V_TPR);
 	hw_apic_write(APIC_TPR, tpr);
+	if (s->want_window) /* an interrupt of hv.efi waited for GIF (svm_inject_irq) */
+		svm_open_window(s);
 }
 
 u32 svm_nested_features(void)
@@ -370,6 +372,14 @@ void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	s2->l1 = vp->cur;
 	svm_ctx_switch(vp, l2);
 	vp->gpr[GPR_RAX] = v12->save.rax;
+	/* An interrupt of hv.efi for L1 waits (svm_inject_irq): with L1's
+	 * INTR intercept, L2 exits at once, as for a pending physical
+	 * interrupt (APM 15.21.1); L1 takes it after its STGI. */
+	if (s1->want_window && (c12->intercept_misc1 & SVM_INTERCEPT_INTR)) {
+		c2->exitintinfo = 0; /* nothing was being delivered */
+		c2->nrip = 0;
+		svm_nested_exit(vp, SVM_EXIT_INTR, 0, 0);
+	}
 }
 
 void svm_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2)
