@@ -189,6 +189,11 @@ static enum hv_action vmrun(struct vp *vp, struct hv_exit *e, u64 pa, struct nes
 	run->np = c->np_enable & 1;
 	run->l1_root = c->n_cr3;
 	run->flush = c->tlb_control != 0;
+	/* L1 flushes L2's TLB by giving it a new ASID too (KVM without
+	 * FlushByAsid); all of L1's ASIDs share the L2 context's one. */
+	run->asid_changed = c->guest_asid != s2->l1_asid;
+	s2->l1_asid = c->guest_asid;
+	run->enl_npt_tlb = (c->hv_enl_control & HV_VMCB_ENL_NPT_TLB) != 0;
 	*enter = 1;
 	return HV_ACT_RESUME;
 }

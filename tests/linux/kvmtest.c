@@ -16,6 +16,17 @@
  *                                 hv.efi's shadow): read back here
  *   a loop of 64 stores, one per 4 KiB page from 0x3000 (one nested page
  *   fault each), then out 0x10 with the count
+ *   a store into a second memory slot (GPA 0x50000), out 0x10, 0x77:
+ *                                 the store reached that slot's page;
+ *                                 dirty logging on, the next store must
+ *                                 be logged (KVM write-protected the page
+ *                                 and flushed: hv.efi's shadow must
+ *                                 follow); then
+ *                                 the slot is deleted and the same store
+ *                                 must be KVM_EXIT_MMIO (KVM zapped and
+ *                                 flushed its nested page tables: a stale
+ *                                 mapping in hv.efi's shadow would write
+ *                                 the old page instead)
  *   hlt                           KVM_EXIT_HLT
  *
  * Prints one "kvmtest: ok NAME" or "kvmtest: FAIL NAME ..." line per check
@@ -56,6 +67,18 @@ static const uint8_t code[] = {
 	0xe2, 0xf4,             /* loop l */
 	0xb0, 0x40,             /* mov al, 64 */
 	0xe6, 0x10,             /* out 0x10, al */
+	/* a store into the second slot (GPA 0x50000, ES = 0x5000) */
+	0xb8, 0x00, 0x50,       /* mov ax, 0x5000 */
+	0x8e, 0xc0,             /* mov es, ax */
+	0x26, 0xc7, 0x06, 0x00, 0x00, 0x11, 0x11, /* mov word es:[0], 0x1111 */
+	0xb0, 0x77,             /* mov al, 0x77 */
+	0xe6, 0x10,             /* out 0x10, al */
+	/* dirty logging is on now: the page is write-protected again */
+	0x26, 0xc7, 0x06, 0x00, 0x00, 0x33, 0x33, /* mov word es:[0], 0x3333 */
+	0xb0, 0x78,             /* mov al, 0x78 */
+	0xe6, 0x10,             /* out 0x10, al */
+	/* the slot is gone now: the same store is MMIO for KVM */
+	0x26, 0xc7, 0x06, 0x00, 0x00, 0x22, 0x22, /* mov word es:[0], 0x2222 */
 	0xf4,                   /* hlt */
 };
 
@@ -176,7 +199,49 @@ int main(void)
 			bad++;
 	}
 	check(bad == 0, "mem.pages", "%lu of 64 pages wrong%lu", (unsigned long)bad, 0);
+	/* The second slot: the guest stores into it, then KVM deletes it
+	 * (zapping its nested page table entries and flushing: the nested
+	 * flush hypercalls when hv.efi offers them, else a new ASID), and
+	 * the same store must reach KVM as MMIO, not the old page. */
+	uint8_t *mem2 = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct kvm_userspace_memory_region slot1 = {
+		.slot = 1, .guest_phys_addr = 0x50000, .memory_size = 0x1000,
+		.userspace_addr = (uintptr_t)mem2,
+	};
+	check(mem2 != MAP_FAILED && ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot1) == 0, "slot1.add",
+	      "errno %lu%lu", (unsigned long)errno, 0);
+	expect_io(vcpu, r, "slot1.stored", KVM_EXIT_IO_OUT, 0x10, 1, 0x77);
+	memcpy(&w, mem2, 2);
+	check(w == 0x1111, "slot1.store", "[0x50000] = %lx (want %lx)", w, 0x1111);
+	/* Dirty logging: KVM write-protects the slot in its nested page
+	 * tables and flushes, without a new root (HvFlushGuestPhysical-
+	 * AddressList with the enlightened NPT TLB, else a new ASID). The
+	 * next store must fault into KVM, which logs the page: a stale
+	 * writable mapping in hv.efi's shadow would let it through unseen. */
+	slot1.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	check(ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot1) == 0, "slot1.dirty_log_on", "errno %lu%lu",
+	      (unsigned long)errno, 0);
+	expect_io(vcpu, r, "slot1.stored_again", KVM_EXIT_IO_OUT, 0x10, 1, 0x78);
+	uint64_t bitmap = 0;
+	struct kvm_dirty_log dlog = { .slot = 1, .dirty_bitmap = &bitmap };
+	check(ioctl(vm, KVM_GET_DIRTY_LOG, &dlog) == 0 && (bitmap & 1), "slot1.dirty_logged",
+	      "dirty bitmap %lx (want bit 0: the store after write protection was not seen) %lu",
+	      (unsigned long)bitmap, 0);
+	memcpy(&w, mem2, 2);
+	check(w == 0x3333, "slot1.store_again", "[0x50000] = %lx (want %lx)", w, 0x3333);
+	slot1.memory_size = 0;
+	slot1.flags = 0;
+	check(ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot1) == 0, "slot1.delete", "errno %lu%lu",
+	      (unsigned long)errno, 0);
 	int why = run(vcpu, r);
+	check(why == KVM_EXIT_MMIO && r->mmio.phys_addr == 0x50000 && r->mmio.is_write &&
+	      r->mmio.len == 2 && r->mmio.data[0] == 0x22, "slot1.deleted_mmio",
+	      "exit %lu at %lx (want KVM_EXIT_MMIO at 0x50000)", (unsigned long)why,
+	      (unsigned long)r->mmio.phys_addr);
+	memcpy(&w, mem2, 2);
+	check(w == 0x3333, "slot1.stale_untouched", "old page [0] = %lx (want %lx: a stale mapping was used)",
+	      w, 0x3333);
+	why = run(vcpu, r);
 	check(why == KVM_EXIT_HLT, "hlt", "exit reason %lu (want KVM_EXIT_HLT %lu)",
 	      (unsigned long)why, KVM_EXIT_HLT);
 	struct kvm_regs after;
