@@ -298,6 +298,17 @@ static void bias_apic_ids(uint8_t *in, uint32_t reps, uint32_t *varhdr)
 		((uint32_t *)(in + 16))[i] = chance(70) ? (uint32_t)rnd_below(4) : (uint32_t)rnd_value();
 }
 
+/* HvFlushGuestPhysicalAddressSpace/List (TLFS 16.13; nested/flush.c):
+ * an nCR3 (mostly page-aligned), Flags mostly 0, ranges mostly small. */
+static void bias_gpa_flush(uint8_t *in, uint32_t reps, uint32_t *varhdr)
+{
+	uint64_t *w = (uint64_t *)in;
+	w[0] = chance(70) ? rnd_below(1ull << 24) << 12 : rnd_value();
+	w[1] = chance(80) ? 0 : rnd_value();
+	for (uint32_t i = 0; i < reps && 16 + 8 * i < PAGE; i++)
+		w[2 + i] = chance(80) ? (rnd_below(1ull << 24) << 12) | rnd_below(4096) : rnd_value();
+}
+
 static const struct hc_kind kinds[] = {
 	{ 0x0001, 0, 0, 8, 0, NULL },              /* HvSwitchVirtualAddressSpace */
 	{ 0x0002, 0, 0, 24, 0, bias_flush },       /* HvFlushVirtualAddressSpace */
@@ -313,6 +324,8 @@ static const struct hc_kind kinds[] = {
 	{ 0x0052, 0, 0, 32, 0, bias_translate },   /* HvTranslateVirtualAddress */
 	{ 0x0099, 0, 0, 240, 0, bias_start_vp },   /* HvStartVirtualProcessor */
 	{ 0x009A, 1, 0, 16, 4, bias_apic_ids },    /* HvGetVpIndexFromApicId */
+	{ 0x00AF, 0, 0, 16, 0, bias_gpa_flush },   /* HvFlushGuestPhysicalAddressSpace */
+	{ 0x00B0, 1, 0, 16, 8, bias_gpa_flush },   /* HvFlushGuestPhysicalAddressList */
 	{ 0x8001, 0, 0, 0, 0, NULL },              /* HvExtCallQueryCapabilities */
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
