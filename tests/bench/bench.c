@@ -535,6 +535,8 @@ static void setup_synic(void)
 		   ok ? "ok" : "failed");
 	if (ok)
 		g.simp = p, g.siefp = p + PAGE;
+}
+
 /* nested=on (docs/nested.md): the guest sees SVM. Turn EFER.SVME on and
  * build a VMCB (APM appendix B offsets) whose L2, 32-bit protected mode
  * without paging, runs bl_l2_code at L2 GPA 0x1000 on four levels of
