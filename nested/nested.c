@@ -42,7 +42,8 @@ static int nested_partition(struct partition *p, struct pool *pool)
 	}
 	p->nested_svm_edx = p->be->nested_features();
 	LOGI("nested: SVM offered to the guest, CPUID 8000000A EDX %x", p->nested_svm_edx);
-	LOGI("nested: enlightenments: CPUID 4000000A EAX 0x%x", nested_optimizations(p));
+	p->nested_enl = nested_optimizations(p);
+	LOGI("nested: enlightenments: CPUID 4000000A EAX 0x%x", p->nested_enl);
 	return 0;
 }
 
@@ -50,12 +51,16 @@ static int nested_partition(struct partition *p, struct pool *pool)
  * tested (docs/nested.md, "Enlightenments"): the nested flush hypercalls
  * (bit 18, flush.c) and the enlightened NPT TLB that uses them (bit 22:
  * L1 promises to call them after changing its nested page tables, so an
- * ASID change of L1 need not drop the shadow). No enlightened VMCS
- * version (AMD has none), no direct virtual flush (17), no enlightened
- * MSR bitmap (19), no virtualization exceptions (20). */
+ * ASID change of L1 need not drop the shadow); the enlightened MSR bitmap
+ * (bit 19: L1 clears clean bit 31 of its VMCB when it changes its MSR
+ * permission map, so the merge may skip it, svm/svm_nested.c). No
+ * enlightened VMCS version (AMD has none), no direct virtual flush (17),
+ * no virtualization exceptions (20). */
 u32 nested_optimizations(const struct partition *p)
 {
-	return p->nested ? HV_NESTED_GUEST_MAPPING_FLUSH | HV_NESTED_ENLIGHTENED_NPT_TLB : 0;
+	return p->nested ? HV_NESTED_GUEST_MAPPING_FLUSH | HV_NESTED_MSR_BITMAP |
+				   HV_NESTED_ENLIGHTENED_NPT_TLB
+			 : 0;
 }
 
 static void nested_cpuid(const struct partition *p, u32 leaf, u32 r[4])
@@ -123,7 +128,7 @@ static void enter_l2(struct vp *vp, struct nested_run *run)
 	 * NPT TLB (it then calls the flush hypercalls, flush.c, after
 	 * changing its tables: the shadow stays). */
 	bool flush = run->flush || run->asid_changed;
-	bool drop = flush && !(run->enl_npt_tlb && (nested_optimizations(p) & HV_NESTED_ENLIGHTENED_NPT_TLB));
+	bool drop = flush && !(run->enl_npt_tlb && (p->nested_enl & HV_NESTED_ENLIGHTENED_NPT_TLB));
 	if (run->np) {
 		struct shadow *sh = &n->sh;
 		if (sh->used == 0 || sh->l1_root != run->l1_root || drop || sh->gen != p->slat_gen) {

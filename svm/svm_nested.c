@@ -194,6 +194,13 @@ static enum hv_action vmrun(struct vp *vp, struct hv_exit *e, u64 pa, struct nes
 	run->asid_changed = c->guest_asid != s2->l1_asid;
 	s2->l1_asid = c->guest_asid;
 	run->enl_npt_tlb = (c->hv_enl_control & HV_VMCB_ENL_NPT_TLB) != 0;
+	/* The enlightened MSR bitmap (leaf 0x4000000A bit 19, as Linux's
+	 * KVM uses it: svm_hv_vmcb_dirty_nested_enlightenments): with its
+	 * flag, clean bit 31 says L1's MSR map did not change since its last
+	 * VMRUN. Our merge of it may then be reused (merge_maps). */
+	s2->l1_msrpm_clean = (vp->part->nested_enl & BIT(19)) &&
+			     (c->hv_enl_control & HV_VMCB_ENL_MSR_BITMAP) &&
+			     (c->clean & HV_VMCB_CLEAN_NESTED_ENLIGHTENMENTS);
 	*enter = 1;
 	return HV_ACT_RESUME;
 }
@@ -290,8 +297,10 @@ static u8 own_qwords(const u64 *m, u32 n, u16 *idx, bool *many)
  * last VMRUN: no clean bits are offered), then our few qwords ORed in.
  * Without: ours alone, rebuilt only when ours changed. */
 static void merge_map(u64 *dst, const u64 *ours, u64 l1_pa, u32 n, const u16 *idx, u8 k,
-		      bool many, u64 *src, bool stale)
+		      bool many, u64 *src, bool stale, bool l1_clean)
 {
+	if (l1_pa && l1_clean && !stale && *src == l1_pa)
+		return; /* L1's map and ours as at the last merge */
 	if (l1_pa) {
 		copy_qwords(dst, l1_ptr(l1_pa), n);
 		if (many)
@@ -319,10 +328,10 @@ static void merge_maps(struct svm_ctx *s1, struct svm_ctx *s2)
 	}
 	merge_map((u64 *)s2->msrpm, (const u64 *)s1->msrpm,
 		  (s2->l1_misc1 & SVM_INTERCEPT_MSR) ? s2->l1_msrpm_pa : 0, MSRPM_QWORDS, s2->own_msr,
-		  s2->n_own_msr, s2->own_many, &s2->merged_msrpm_src, stale);
+		  s2->n_own_msr, s2->own_many, &s2->merged_msrpm_src, stale, s2->l1_msrpm_clean);
 	merge_map((u64 *)s2->iopm, (const u64 *)s1->iopm,
 		  (s2->l1_misc1 & SVM_INTERCEPT_IOIO) ? s2->l1_iopm_pa : 0, IOPM_QWORDS, s2->own_io,
-		  s2->n_own_io, s2->own_many, &s2->merged_iopm_src, stale);
+		  s2->n_own_io, s2->own_many, &s2->merged_iopm_src, stale, false);
 }
 
 void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)

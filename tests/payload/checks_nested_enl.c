@@ -1,9 +1,11 @@
 /*
  * checks_nested_enl.c - Hyper-V's nested enlightenments for SVM (issue 16
  * item 4, docs/nested.md "Enlightenments"), as an L1 hypervisor uses them:
- *   - leaf 0x4000000A EAX: exactly bit 18 (HvFlushGuestPhysicalAddress*)
- *     and bit 22 (enlightened NPT TLB) with nested=on, 0 without (TLFS
- *     2.4.11);
+ *   - leaf 0x4000000A EAX: exactly bit 18 (HvFlushGuestPhysicalAddress*),
+ *     19 (enlightened MSR bitmap) and 22 (enlightened NPT TLB) with
+ *     nested=on, 0 without (TLFS 2.4.11);
+ *   - the enlightened MSR bitmap: with the flag in the VMCB's Hyper-V
+ *     area, a change of L1's MSR map with clean bit 31 clear is seen;
  *   - HvFlushGuestPhysicalAddressSpace (0x00AF) and
  *     HvFlushGuestPhysicalAddressList (0x00B0), TLFS 16.13.1-16.13.2:
  *     every bad input (EFER.SVME clear: INVALID_VP_STATE; reserved Flags,
@@ -23,6 +25,8 @@
 #define CALL_FLUSH_GPA_LIST 0x00B0u
 #define ST_BAD_VP_STATE 0x15u
 #define ENL_NPT_TLB (1u << 2) /* the VMCB's hv_enlightenments_control */
+#define ENL_MSR_BITMAP (1u << 1)
+#define CLEAN_ENL (1u << 31)     /* VMCB clean bit 31: the Hyper-V area, the MSR map */
 
 int nested_enl_setup(void);
 void nested_enl_svme(int on);
@@ -30,6 +34,7 @@ uint64_t nested_enl_ncr3(void);
 void nested_enl_map(int k, uint32_t val);
 uint32_t nested_enl_read(uint32_t enl_control, uint32_t asid, uint8_t tlb);
 void nested_enl_teardown(void);
+int nested_enl_msr(uint32_t enl_control, uint32_t clean, int read_174);
 
 static int space(struct hc_regs *r, uint64_t as, uint64_t flags, int fast)
 {
@@ -140,12 +145,27 @@ static void works(uint64_t ncr3)
 	got = nested_enl_read(0, 2, 0);
 	check("nested.asid_change.flushes", got == 0xcafe5001,
 	      "L2 read 0x%x after L1 remapped 0x5000 and changed its ASID, expected 0xcafe5001", got);
+
+	/* The enlightened MSR bitmap (bit 19): with clean bit 31 set the map
+	 * may be reused; cleared, hv.efi must take L1's new map. 1: exit at
+	 * the RDMSR, 2: at the WRMSR after it. */
+	int at = nested_enl_msr(ENL_MSR_BITMAP, CLEAN_ENL, 1);
+	check("nested.enl.msr_bitmap.intercepted", at == 1, "exit at %d, expected 1 (RDMSR 0x174)", at);
+	at = nested_enl_msr(ENL_MSR_BITMAP, 0, 0); /* L1 changed its map: bit 31 clear */
+	check("nested.enl.msr_bitmap.dirty_seen", at == 2,
+	      "exit at %d, expected 2 (the RDMSR no longer intercepted, the WRMSR is)", at);
+	at = nested_enl_msr(ENL_MSR_BITMAP, CLEAN_ENL, 0); /* unchanged: reused */
+	check("nested.enl.msr_bitmap.clean_reuse", at == 2, "exit at %d, expected 2", at);
+	at = nested_enl_msr(ENL_MSR_BITMAP, 0, 1);
+	check("nested.enl.msr_bitmap.dirty_again", at == 1, "exit at %d, expected 1", at);
+	at = nested_enl_msr(0, CLEAN_ENL, 0); /* without the flag bit 31 means nothing */
+	check("nested.enl.msr_bitmap.flag_off", at == 2, "exit at %d, expected 2", at);
 }
 
 void checks_nested_enl(int nested_on)
 {
 	struct cpuid_regs a = cpuid(0x4000000Au, 0);
-	uint32_t want = nested_on && cpu_vendor() == VENDOR_AMD ? (1u << 18) | (1u << 22) : 0;
+	uint32_t want = nested_on && cpu_vendor() == VENDOR_AMD ? (1u << 18) | (1u << 19) | (1u << 22) : 0;
 	check("nested.enl.cpuid_4000000a", a.eax == want && a.ebx == 0 && a.ecx == 0 && a.edx == 0,
 	      "leaf 0x4000000A %x %x %x %x, expected EAX 0x%x and zeros", a.eax, a.ebx, a.ecx, a.edx,
 	      want);

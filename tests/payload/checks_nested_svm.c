@@ -689,3 +689,27 @@ void nested_enl_teardown(void)
 	trap_wrmsr(MSR_EFER, g_enl_efer);
 	uefi_call_wrapper(BS->FreePages, 2, g_enl_base, PG_COUNT);
 }
+
+/* The enlightened MSR bitmap: L2 runs from its RDMSR 0x174 (then WRMSR
+ * 0x175, which L1's map always intercepts) with L1's map bit for the
+ * read as given, the VMCB's Hyper-V area control word and clean field
+ * (bit 31: the map did not change). Returns 1 for an exit at the RDMSR,
+ * 2 at the WRMSR, 0 for anything else. */
+int nested_enl_msr(uint32_t enl_control, uint32_t clean, int read_174)
+{
+	uint8_t *v = page(PG_VMCB), *m = page(PG_MSRPM);
+	if (read_174)
+		m[(0x174 * 2) / 8] |= 1u << ((0x174 * 2) % 8);
+	else
+		m[(0x174 * 2) / 8] &= (uint8_t)~(1u << ((0x174 * 2) % 8));
+	V32(v, 0x3e0) = enl_control;
+	V32(v, 0x0c0) = clean;
+	V8(v, C_TLB) = 0;
+	/* From the `mov ecx, 0x174` (5 bytes) before the label: L2's other
+	 * GPRs are L1's at its VMRUN. */
+	V64(v, S_RIP) = L2_OFF(l2_at_rdmsr) - 5;
+	uint32_t c = run(v);
+	if (c != 0x7c)
+		return 0;
+	return V64(v, S_RIP) == L2_OFF(l2_at_rdmsr) ? 1 : V64(v, S_RIP) == L2_OFF(l2_at_wrmsr) ? 2 : 0;
+}
