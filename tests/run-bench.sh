@@ -230,6 +230,7 @@ BEGIN {
 	desc["ref_time_msr"] = "reference time, MSR"
 	desc["nested_cpuid_l2_l1_l2"] = "nested: L2 CPUID handled by L1 (L2->L1->L2)"
 	desc["nested_cpuid_l2_l1_l2_maps"] = "nested: the same, L1 with MSR+I/O maps"
+	desc["nested_cpuid_l2_l1_l2_maps_enl"] = "nested: the same, with the enlightenments (MSR bitmap, NPT TLB)"
 	for (i = 1; i <= nk; i++) { row[++nr] = known[i]; isrow[known[i]] = 1 }
 	# targets: op, max ratio (0: no exit at all), text
 	nt = 0

@@ -58,7 +58,9 @@ uint64_t bl_store32(uint64_t n, volatile uint32_t *addr, uint32_t val) HIDDEN;
 uint64_t bl_cr4_pge(uint64_t n) HIDDEN;
 void ptrap_unexpected(uint64_t *frame);
 extern char bench_v1_entry[] HIDDEN;
-extern uint64_t bench_v1_ret HIDDEN, bench_v1_msrs[2] HIDDEN;
+extern uint64_t bench_v1_ret HIDDEN, bench_v1_msrs[3] HIDDEN;
+extern volatile uint64_t bench_v1_op HIDDEN, bench_v1_hc[7] HIDDEN;
+extern char bl_store32_insn[] HIDDEN;
 
 #define WARMUP 1000u
 #define ROUNDS 5u
@@ -105,7 +107,7 @@ extern uint64_t bench_v1_ret HIDDEN, bench_v1_msrs[2] HIDDEN;
 /* K_HCALL_CLEAR: a SynIC call, then the guest empties what it filled
  * (bl_hcall_clear): `clear` says what. */
 enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE, K_HCALL_CLEAR,
-	    K_NESTED_CPUID, K_VTL_CALL, K_CR4_PGE };
+	    K_NESTED_CPUID, K_VTL_CALL, K_CR4_PGE, K_VTL_PROT };
 enum clear { CLR_NONE, CLR_SLOT, CLR_FLAGS, CLR_RSLOT };
 
 struct op {
@@ -188,9 +190,18 @@ static const struct op ops[] = {
 	/* The same with L1's MSR and I/O permission maps on (as KVM has
 	 * them): hv.efi merges them into L2's at every VMRUN. */
 	{ "nested_cpuid_l2_l1_l2_maps", K_NESTED_CPUID, .a = 1 },
+	/* The same with Hyper-V's enlightenments in the VMCB (offset 0x3E0:
+	 * enlightened MSR bitmap and NPT TLB, clean bit 31: the MSR map did
+	 * not change), as Linux's KVM sets them (docs/nested.md). */
+	{ "nested_cpuid_l2_l1_l2_maps_enl", K_NESTED_CPUID, .a = 2 },
 	/* TLFS 15.6-15.8: a VTL call into VTL 1, which returns at once (fast):
 	 * two exits, two context switches (setup_vsm). */
 	{ "vtl_call_return", K_VTL_CALL, .priv = PRIV_VSM },
+	/* TLFS 15.9, 15.13: VTL 0 stores to a page VTL 1 made read-only: the
+	 * second-level fault, the GPA intercept message to VTL 1's SINT0, the
+	 * switch; VTL 1 frees the slot, moves VTL 0's RIP past the store
+	 * (HvSetVpRegisters) and returns: three exits (setup_vsm). */
+	{ "vtl_protected_page_intercept", K_VTL_PROT, .priv = PRIV_VSM },
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -206,9 +217,11 @@ static struct {
 	uint8_t *simp, *siefp; /* VP 0's SynIC pages, with the ports: or NULL */
 	uint8_t *rsimp;        /* VP 1's SIMP with a port to it: or NULL */
 	uint8_t *vtl_call;     /* the VTL call sequence, VTL 1 enabled: or NULL */
+	uint8_t *prot_page;    /* read-only for VTL 0 (VTL 1's protection): or NULL */
 	uint64_t base;         /* median ticks of bl_empty(ITERS) */
 	uint64_t vmcb;         /* nested: L1's VMCB for L2 (nested_setup), or 0 */
 	uint64_t vmcb_maps;    /* the same with L1's MSR and I/O maps on */
+	uint64_t vmcb_enl;     /* the same with the enlightenments (0x3E0) */
 	int64_t result[NOPS];  /* ticks x 10 per operation */
 	int have[NOPS];
 } g;
@@ -302,13 +315,20 @@ static uint64_t run_loop(const struct op *o, uint64_t n)
 	case K_HCALL_CLEAR: return bl_hcall_clear(n, g.hc_page, o->a, gpa(o->b), gpa(o->c), clear_addr(o));
 	case K_TSC_PAGE: return bl_tsc_page(n, g.tsc_page);
 	case K_VTL_CALL: return bl_hcall(n, g.vtl_call, 0, 0, 0);
+	case K_VTL_PROT: {
+		bench_v1_op = 2;
+		uint64_t t = bl_store32(n, (volatile uint32_t *)g.prot_page, 0);
+		bench_v1_op = 0;
+		return t;
+	}
 	case K_XAPIC_STORE: {
 		uint32_t lo, hi;
 		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x1bu));
 		uint64_t base = (((uint64_t)hi << 32) | lo) & 0x000ffffffffff000ull;
 		return bl_store32(n, (volatile uint32_t *)(uintptr_t)(base + o->a), 0);
 	}
-	case K_NESTED_CPUID: return bl_nested_cpuid(n, o->a ? g.vmcb_maps : g.vmcb);
+	case K_NESTED_CPUID:
+		return bl_nested_cpuid(n, o->a == 2 ? g.vmcb_enl : o->a ? g.vmcb_maps : g.vmcb);
 	case K_CR4_PGE: return bl_cr4_pge(n);
 	case K_EMPTY:
 	default: return bl_empty(n);
@@ -342,6 +362,8 @@ static const char *prepare(const struct op *o)
 		return "no valid reference TSC page";
 	if (o->kind == K_VTL_CALL)
 		return g.vtl_call ? NULL : "VTL 1 not set up";
+	if (o->kind == K_VTL_PROT)
+		return g.prot_page ? NULL : "no protected page (VTL 1 not set up)";
 	if (o->kind == K_XAPIC_STORE) {
 		uint32_t lo, hi;
 		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x1bu));
@@ -349,7 +371,7 @@ static const char *prepare(const struct op *o)
 			return "the APIC is in x2APIC mode";
 	}
 	if (o->kind == K_NESTED_CPUID)
-		return (o->a ? g.vmcb_maps : g.vmcb) ? NULL
+		return (o->a == 2 ? g.vmcb_enl : o->a ? g.vmcb_maps : g.vmcb) ? NULL
 						      : "SVM not offered to the guest (hv.cfg nested=off)";
 	if (o->kind != K_HCALL && o->kind != K_HCALL_CLEAR)
 		return NULL;
@@ -682,6 +704,16 @@ static void setup_nested(void)
 	VW64(v2, 0x040) = pa(pg + 10 * PAGE);
 	VW64(v2, 0x048) = pa(pg + 8 * PAGE);
 	g.vmcb_maps = pa(v2);
+	/* Page 13: with the enlightenments, when offered (leaf 0x4000000A
+	 * bits 19 and 22). */
+	if ((cpuid(0x4000000Au, 0).eax & ((1u << 19) | (1u << 22))) != ((1u << 19) | (1u << 22)))
+		return;
+	uint8_t *v3 = pg + 13 * PAGE;
+	for (unsigned int i = 0; i < PAGE; i++)
+		v3[i] = v2[i];
+	VW32(v3, 0x3e0) = (1u << 1) | (1u << 2); /* msr_bitmap, enlightened_npt_tlb */
+	VW32(v3, 0x0c0) = 1u << 31;               /* clean: the Hyper-V area and MSR map */
+	g.vmcb_enl = pa(v3);
 }
 
 /* TLFS 15.4, 15.8: VTL 1 on VP 0 at bench_v1_entry (this processor's
@@ -729,8 +761,12 @@ static void setup_vsm(void)
 		in[2 + i] = ctx[i];
 	r = (struct hc_regs){ .rcx = CALL_ENABLE_VP_VTL, .rdx = pa(g.in) };
 	ok &= hc_call(&r, g.hc_page) == VEC_NONE && (r.rax & 0xffff) == ST_OK;
+	uint8_t *v1io = alloc_pages(EfiBootServicesData, 3); /* inputs, SIMP, the protected page */
+	if (!v1io)
+		return;
 	bench_v1_msrs[0] = OS_ID;
 	bench_v1_msrs[1] = pa(v1) | HC_MSR_ENABLE;
+	bench_v1_msrs[2] = pa(v1io + PAGE) | 1;
 	bench_v1_ret = pa(v1) + ((offs >> 12) & 0xfff);
 	uint8_t *call_seq = g.hc_page + (offs & 0xfff);
 	if (ok) { /* the first VTL call: back with the fast return's RAX = 1 */
@@ -739,8 +775,40 @@ static void setup_vsm(void)
 	}
 	ser_printf("BENCH-INFO: VTL 1 on VP 0 (call at 0x%lx, return at 0x%lx): %s\n",
 		   (unsigned long)(offs & 0xfff), (unsigned long)((offs >> 12) & 0xfff), ok ? "ok" : "failed");
+	if (!ok)
+		return;
+	g.vtl_call = call_seq;
+	/* The protected page (TLFS 15.5.1, 15.15.2): VTL 1 enables VTL
+	 * protections and makes v1io + 2 pages read-only for VTL 0. Inputs:
+	 * HvSetVpRegisters of HvRegisterVsmPartitionConfig (Enable, default
+	 * mask RWX), HvModifyVtlProtectionMask (Readable, VTL 0), and the
+	 * per-intercept HvSetVpRegisters of VTL 0's RIP past the store. */
+	uint8_t *prot = v1io + 2 * PAGE;
+	uint64_t *c = (uint64_t *)v1io, *m = (uint64_t *)(v1io + 256), *k = (uint64_t *)(v1io + 512);
+	c[0] = PARTITION_SELF, c[1] = 0xFFFFFFFEu, c[2] = 0x000D0007u, c[3] = 0, c[4] = 1 | (0xfull << 1), c[5] = 0;
+	m[0] = PARTITION_SELF, m[1] = 1 | (0x10ull << 32), m[2] = pa(prot) >> 12;
+	k[0] = PARTITION_SELF, k[1] = 0xFFFFFFFEu | (0x10ull << 32), k[2] = 0x00020010u, k[3] = 0;
+	k[4] = pa(bl_store32_insn) + 3, k[5] = 0;
+	bench_v1_hc[0] = pa(v1);
+	bench_v1_hc[1] = pa(c), bench_v1_hc[2] = pa(m), bench_v1_hc[3] = pa(k);
+	bench_v1_hc[6] = pa(v1io + PAGE);
+	*(volatile uint32_t *)prot = 7;
+	bench_v1_op = 1;
+	r = (struct hc_regs){ .rcx = 0 };
+	ok = hc_call(&r, call_seq) == VEC_NONE && bench_v1_op == 0 && (bench_v1_hc[4] & 0xffff) == 0 &&
+	     (bench_v1_hc[5] & 0xffff) == 0;
+	/* One intercept, checked: the store did not happen. */
+	if (ok) {
+		bench_v1_op = 2;
+		bl_store32(1, (volatile uint32_t *)prot, 9);
+		bench_v1_op = 0;
+		ok = *(volatile uint32_t *)prot == 7;
+	}
+	ser_printf("BENCH-INFO: protected page for VTL 0 at 0x%lx (config 0x%lx, protect 0x%lx): %s\n",
+		   (unsigned long)pa(prot), (unsigned long)bench_v1_hc[4], (unsigned long)bench_v1_hc[5],
+		   ok ? "ok" : "failed");
 	if (ok)
-		g.vtl_call = call_seq;
+		g.prot_page = prot;
 }
 
 /* TLFS 12.7: enable the reference TSC page; usable if TscSequence != 0. */
