@@ -413,6 +413,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_ipi();       /* TLFS 10.5.2-10.5.3 */
 	checks_synic();     /* TLFS 11; uses the APs (MP services) */
 	checks_stimer();    /* TLFS 12.5; the hypercall page for the VP registers */
+	checks_stimer_msg(); /* TLFS 12.1.3 message mode; uses the APs */
 	checks_vsm();       /* TLFS 15: enables VTL 1 on every VP (stays on) */
 	checks_overlay_lock(); /* last: on a faulty hypervisor it may turn the page off */
 

@@ -195,6 +195,7 @@ void checks_overlay_lock(void);     /* checks_overlay.c: the lock vs the guest O
 void checks_cr(void);               /* checks_cr.c: CR0/CR4 as on hardware */
 void checks_synic(void);            /* checks_synic.c: TLFS 11 SynIC, ports, messages, events */
 void checks_stimer(void);           /* checks_stimer.c: TLFS 12.5 timers, TSC invariant control */
+void checks_stimer_msg(void);       /* checks_stimsg.c: TLFS 12.1.3 timers in message mode */
 /* checks_nested_svm.c: the payload as a hypervisor (nested=on, issue 16) */
 void checks_nested_svm(int expected);
 /* checks_nested_enl.c: the nested enlightenments (needs the hypercall page) */
