@@ -390,7 +390,10 @@ void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	 * INTR intercept, L2 exits at once, as for a pending physical
 	 * interrupt (APM 15.21.1); L1 takes it after its STGI. */
 	if (s1->want_window && (c12->intercept_misc1 & SVM_INTERCEPT_INTR)) {
-		c2->exitintinfo = 0; /* nothing was being delivered */
+		/* An event L1 injects is not lost: it goes back to L1 as the
+		 * event whose delivery the exit interrupted (15.7.2), which L1
+		 * injects again (KVM does, from EXITINTINFO). */
+		c2->exitintinfo = (c2->eventinj & SVM_EVTINJ_VALID) ? c2->eventinj : 0;
 		c2->nrip = 0;
 		svm_nested_exit(vp, SVM_EXIT_INTR, 0, 0);
 	}
