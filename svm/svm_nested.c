@@ -296,8 +296,9 @@ static u8 own_qwords(const u64 *m, u32 n, u16 *idx, bool *many)
  * requested). With L1's map: copied (L1 may have changed it since the
  * last VMRUN: no clean bits are offered), then our few qwords ORed in.
  * Without: ours alone, rebuilt only when ours changed. */
-static void merge_map(u64 *dst, const u64 *ours, u64 l1_pa, u32 n, const u16 *idx, u8 k,
-		      bool many, u64 *src, bool stale, bool l1_clean)
+static inline __attribute__((always_inline)) void
+merge_map(u64 *dst, const u64 *ours, u64 l1_pa, u32 n, const u16 *idx, u8 k, bool many, u64 *src,
+	  bool stale, bool l1_clean)
 {
 	if (l1_pa && l1_clean && !stale && *src == l1_pa)
 		return; /* L1's map and ours as at the last merge */
