@@ -195,6 +195,11 @@ struct backend {
 struct nested_run {
 	u64 l1_root; /* L1's nested page table root (nCR3), when np */
 	bool np;     /* L1 enabled nested paging for L2 */
+	bool asid_changed; /* L1's ASID for L2 is another than at its last
+			    * VMRUN: a fresh TLB for L2 (APM 15.16) */
+	bool enl_npt_tlb;  /* L1 set the enlightened NPT TLB in its VMCB
+			    * (TLFS nested enlightenments; Linux's
+			    * hv_enlightenments_control.enlightened_npt_tlb) */
 	bool flush;  /* L1 asked for a TLB flush (TLB_CONTROL) */
 	bool invalid; /* the VMCB failed its checks: VMEXIT_INVALID (counters) */
 };

@@ -159,6 +159,7 @@ struct partition {
 	 * backend that emulates it; CPUID 0x8000000A EDX as emulated. */
 	bool nested;
 	u32 nested_svm_edx;
+	u32 nested_enl;      /* leaf 0x4000000A EAX offered (nested/, docs/nested.md) */
 	/* Bumped when what a GPA maps to changes for the guest (overlays,
 	 * protected pages, hv/gmem.c): shadow tables built before are stale. */
 	volatile u32 slat_gen;

@@ -151,7 +151,7 @@ static int status_defined(unsigned int s)
 static int known_rep(uint16_t code)
 {
 	return code == 0x0003 || code == 0x000C || code == 0x0014 || code == 0x0050 || code == 0x0051 ||
-	       code == 0x009A;
+	       code == 0x009A || code == 0x00B0;
 }
 
 void fz_check_status(uint64_t ctl, const struct fz_regs *b, const struct fz_regs *a, int vec)

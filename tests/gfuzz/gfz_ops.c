@@ -368,6 +368,17 @@ static void bias_enable_vp_vtl(uint8_t *in, uint32_t reps, uint32_t *varhdr)
 	       (uint64_t)(chance(80) ? 1 + rnd_below(2) : rnd_below(256)) << 32;
 }
 
+/* HvFlushGuestPhysicalAddressSpace/List (TLFS 16.13; nested/flush.c):
+ * an nCR3 (mostly page-aligned), Flags mostly 0, ranges mostly small. */
+static void bias_gpa_flush(uint8_t *in, uint32_t reps, uint32_t *varhdr)
+{
+	uint64_t *w = (uint64_t *)in;
+	w[0] = chance(70) ? rnd_below(1ull << 24) << 12 : rnd_value();
+	w[1] = chance(80) ? 0 : rnd_value();
+	for (uint32_t i = 0; i < reps && 16 + 8 * i < PAGE; i++)
+		w[2 + i] = chance(80) ? (rnd_below(1ull << 24) << 12) | rnd_below(4096) : rnd_value();
+}
+
 static const struct hc_kind kinds[] = {
 	{ 0x0001, 0, 0, 8, 0, NULL },              /* HvSwitchVirtualAddressSpace */
 	{ 0x0002, 0, 0, 24, 0, bias_flush },       /* HvFlushVirtualAddressSpace */
@@ -391,6 +402,8 @@ static const struct hc_kind kinds[] = {
 	{ 0x005D, 0, 0, 8, 0, bias_signal },       /* HvSignalEvent */
 	{ 0x0095, 0, 0, 56, 0, bias_create_port }, /* HvCreatePort */
 	{ 0x0096, 0, 0, 64, 0, bias_connect_port }, /* HvConnectPort */
+	{ 0x00AF, 0, 0, 16, 0, bias_gpa_flush },   /* HvFlushGuestPhysicalAddressSpace */
+	{ 0x00B0, 1, 0, 16, 8, bias_gpa_flush },   /* HvFlushGuestPhysicalAddressList */
 	{ 0x8001, 0, 0, 0, 0, NULL },              /* HvExtCallQueryCapabilities */
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
