@@ -31,7 +31,7 @@ EFI_CRT0 := $(EFI_LIB)/crt0-efi-x86_64.o
 
 # Public headers by layer (docs/architecture.md): lib <- arch <- svm/vmx;
 # lib <- hv <- synic/vsm/nested; boot is the loader's.
-INCLUDES := -Iinclude/lib -Iinclude/arch -Iinclude/boot -Iinclude/hv -Iinclude/synic -Iinclude/vsm -Iinclude/nested
+INCLUDES := -Iinclude/lib -Iinclude/arch -Iinclude/boot -Iinclude/hv -Iinclude/synic -Iinclude/vsm -Iinclude/nested -Iinclude/debug
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith \
         -Wno-unused-parameter
@@ -61,6 +61,7 @@ HV_C    := $(sort $(wildcard hv/*.c))
 SYNIC_C := $(sort $(wildcard synic/*.c))
 VSM_C   := $(sort $(wildcard vsm/*.c))
 NESTED_C := $(sort $(wildcard nested/*.c))
+DEBUG_C := $(sort $(wildcard debug/*.c))
 SVM_C   := $(sort $(wildcard svm/*.c))
 VMX_C   := $(sort $(wildcard vmx/*.c))
 BOOT_C  := $(sort $(wildcard boot/*.c))
@@ -69,7 +70,7 @@ SVM_ASM := $(sort $(wildcard svm/*.asm))
 VMX_ASM := $(sort $(wildcard vmx/*.asm))
 
 # ---- resident core ------------------------------------------------------
-CORE_C := $(HV_C) $(SYNIC_C) $(VSM_C) $(NESTED_C) $(LIB_C) $(ARCH_C) $(SVM_C) $(VMX_C)
+CORE_C := $(HV_C) $(SYNIC_C) $(VSM_C) $(NESTED_C) $(DEBUG_C) $(LIB_C) $(ARCH_C) $(SVM_C) $(VMX_C)
 CORE_ASM := $(ARCH_ASM) $(SVM_ASM) $(VMX_ASM)
 CORE_OBJ := $(CORE_C:%.c=$(BUILD)/core/%.o) $(CORE_ASM:%.asm=$(BUILD)/core/%.o)
 # The run stubs share the GPR load/store macros.
@@ -115,7 +116,7 @@ APBOOT_OBJ := $(BUILD)/efi/tests/apboot/apboot.o $(BUILD)/efi/tests/apboot/ap.o 
 HOST_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fno-strict-aliasing \
         -fsanitize=address,undefined -fno-sanitize-recover=all \
         $(INCLUDES) -Itests/host -DHV_HOST_TEST=1
-HOST_SRC := $(sort $(wildcard tests/host/*.c)) $(filter-out hv/core.c,$(HV_C)) $(SYNIC_C) $(VSM_C) $(NESTED_C) $(filter-out lib/string.c,$(LIB_C)) \
+HOST_SRC := $(sort $(wildcard tests/host/*.c)) $(filter-out hv/core.c,$(HV_C)) $(SYNIC_C) $(VSM_C) $(NESTED_C) debug/gdbproto.c $(filter-out lib/string.c,$(LIB_C)) \
             boot/config.c arch/x86_64/slat.c vmx/vmx_caps.c svm/svm_vmcb_check.c
 
 # ---- host fuzz targets (libFuzzer, docs/reliability.md) -----------------

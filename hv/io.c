@@ -39,6 +39,11 @@ int io_request_intercepts(struct vp *vp)
 	for (u32 i = 0, n = io_intercepts(vp->part, ports); i < n; i++)
 		if (vp->part->be->io_intercept(vp, ports[i], true))
 			return -1;
+	/* The debugger's UART (hv.cfg gdb=, docs/debugging.md): 8 ports the
+	 * guest must neither see nor disturb (a stock Linux probes COM2). */
+	for (u16 i = 0; vp->part->gdb_port && i < 8; i++)
+		if (vp->part->be->io_intercept(vp, (u16)(vp->part->gdb_port + i), true))
+			return -1;
 	return 0;
 }
 
@@ -79,6 +84,13 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 			LOGW("string I/O on port %x (intercepted): not emulated, #GP injected", port);
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
+	}
+	/* The debugger's UART: no device there for the guest (reads float
+	 * high, writes go nowhere), even for an access that only overlaps it. */
+	if (p->gdb_port && port + size > p->gdb_port && port < p->gdb_port + 8) {
+		if (e->u.io.in)
+			vp->gpr[GPR_RAX] |= io_mask(size);
+		return HV_ACT_ADVANCE;
 	}
 	if (e->u.io.in) {
 		u32 v = hw_io_in(port, size);

@@ -74,6 +74,7 @@ bool vmx_handle_internal(struct vp *vp, struct hv_exit *e);
 const char *vmx_insn_error_name(u32 err);
 void vmx_dump(struct vp *vp);
 int vmx_advance_rip(struct vp *vp, const struct hv_exit *e);
+void vmx_debug_ctl(struct vp *vp, u32 flags);
 int vmx_inject_irq(struct vp *vp, u8 vector);
 void vmx_set_deadline(struct vp *vp, u64 tsc);
 void vmx_set_deadline_ctx(struct vmx_ctx *s, u64 tsc);

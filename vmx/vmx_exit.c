@@ -142,6 +142,10 @@ void vmx_decode_exit(struct vp *vp, struct hv_exit *e)
 		e->reason = HV_EXIT_HLT;
 		e->insn_len = len;
 		break;
+	case VMX_EXIT_MTF: /* the debugger's step (vmx_debug_ctl) */
+		e->reason = HV_EXIT_EXCEPTION;
+		e->u.exc.vector = 1;
+		break;
 	case VMX_EXIT_INTR_WINDOW: /* one-shot: inject_irq asks again */
 		vmwrite(VMCS_PROC_CTLS, vmread(VMCS_PROC_CTLS) & ~(u64)PROC_INTR_WINDOW_EXITING);
 		e->reason = HV_EXIT_INTR_WINDOW;
@@ -454,4 +458,18 @@ void vmx_dump(struct vp *vp)
 		(unsigned long)vmread(VMCS_HOST_CR4), (unsigned long)vmread(VMCS_HOST_RIP),
 		(unsigned long)vmread(VMCS_HOST_RSP), (unsigned long)vmread(VMCS_HOST_TR_SEL),
 		(unsigned long)vmread(VMCS_HOST_TR_BASE), (unsigned long)vmread(VMCS_HOST_GS_BASE));
+}
+
+/* The guest debugger (docs/debugging.md): #BP in the exception bitmap
+ * (SDM 25.2; the exit's RIP is the INT3's), a step with the monitor trap
+ * flag (SDM 25.5.2: an exit after one instruction, or after the delivery
+ * of an injected event, with nothing of the guest's state touched). */
+void vmx_debug_ctl(struct vp *vp, u32 flags)
+{
+	u64 proc = vmread(VMCS_PROC_CTLS) & ~(u64)PROC_MONITOR_TRAP_FLAG;
+	if (flags & BE_DBG_STEP)
+		proc |= PROC_MONITOR_TRAP_FLAG;
+	vmwrite(VMCS_PROC_CTLS, proc);
+	u64 bm = vmread(VMCS_EXCEPTION_BITMAP) & ~(u64)BIT(3);
+	vmwrite(VMCS_EXCEPTION_BITMAP, bm | ((flags & BE_DBG_BP) ? BIT(3) : 0));
 }

@@ -165,6 +165,12 @@ struct partition {
 	/* An interrupt for VTL vtl > 0 of VP t (TLFS 15.12.2), set by the
 	 * VSM module (vsm/vsm.c); NULL: no VTL above 0. */
 	void (*vtl_irq)(struct vp *src, struct vp *t, u8 vtl, u8 vector);
+	/* The guest debugger (debug/gdbstub.c, docs/debugging.md): hv.cfg
+	 * gdb=, the UART the guest must not see (hv/io.c hides it), and the
+	 * stub's work before every entry (hv/core.c); NULL: no debugger, and
+	 * the exit path pays one load. */
+	u16 gdb_port;
+	void (*debug_hook)(struct vp *vp);
 	/* Second-level tables per VTL, each with its own permissions (TLFS
 	 * 15.9); built by the backend's partition_create, VTL 0 only now. */
 	struct slat slat[HV_VTL_COUNT];
