@@ -102,6 +102,10 @@ GFUZZ_OBJ := $(BUILD)/efi/tests/gfuzz/gfuzz.o $(BUILD)/efi/tests/gfuzz/gfz_ops.o
              $(BUILD)/efi/tests/gfuzz/gfz.o $(BUILD)/efi/tests/payload/pserial.o
 $(BUILD)/efi/tests/gfuzz/gfz.o: tests/payload/stubs.inc
 
+# ---- the debugger tests' guest (issue 17, tests/run-gdb.sh) -----------------
+# Calls gdbt_tick() in a loop until gdb writes gdbt_done (docs/debugging.md).
+GDBT_OBJ := $(BUILD)/efi/tests/gdb/gdbt.o $(BUILD)/efi/tests/payload/pserial.o
+
 # ---- AP start-up payload (issue 4, test (b): tests/run-apboot.sh) -------
 # Leaves the firmware and starts the APs itself with INIT-SIPI-SIPI through
 # a real-mode trampoline, as an OS does (docs/smp.md). Reuses the test
@@ -210,7 +214,8 @@ $(eval $(call efi_app,$(BUILD)/tests/payload.efi,$(PAYLOAD_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/bench.efi,$(BENCH_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/apboot.efi,$(APBOOT_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/gfuzz.efi,$(GFUZZ_OBJ)))
-all: $(BUILD)/tests/apboot.efi $(BUILD)/tests/gfuzz.efi
+$(eval $(call efi_app,$(BUILD)/tests/gdbt.efi,$(GDBT_OBJ)))
+all: $(BUILD)/tests/apboot.efi $(BUILD)/tests/gfuzz.efi $(BUILD)/tests/gdbt.efi
 
 # The guest fuzzer, 10^6 operations with a random seed on QEMU SVM, Bochs
 # VMX and Bochs SVM (tests/run-gfuzz.sh; docs/reliability.md). Replay a

@@ -516,19 +516,27 @@ static void dbg_hook(struct vp *vp)
 		stop_world(vp, sig, d->swbreak);
 		return;
 	}
+	/* VP 0 polls the UART every poll_ticks, its deadline re-armed each
+	 * time (a deadline left in the past would exit at every entry). */
+	bool poll = false;
+	if (vp->index == 0) {
+		u64 now = hw_rdtsc();
+		if (now >= d->deadline_poll) {
+			d->deadline_poll = now + dbg.poll_ticks;
+			arm(vp);
+			poll = true;
+		}
+	}
+	/* The world is stopped: halt here, unless this VP is the one being
+	 * stepped (its other exits on the way, such as an emulated APIC
+	 * access or an interrupt, are not the end of its step). */
 	if (__atomic_load_n(&dbg.stop_req, __ATOMIC_ACQUIRE)) {
-		halt(vp);
+		if (!d->stepping)
+			halt(vp);
 		return;
 	}
-	if (vp->index != 0)
-		return;
-	u64 now = hw_rdtsc();
-	if (now < d->deadline_poll)
-		return;
-	d->deadline_poll = now + dbg.poll_ticks;
-	arm(vp);
 	u8 c;
-	while (uart_getc(&c)) {
+	while (poll && uart_getc(&c)) {
 		bool connect = !dbg.g.attached && c == '$';
 		enum gdb_action a = gdb_input(&dbg.g, c);
 		if (a == GDB_BREAK || connect) {
@@ -559,15 +567,29 @@ static enum hv_action dbg_exception(struct vp *vp, struct hv_exit *e)
 		d->swbreak = true;
 		return HV_ACT_RESUME; /* RIP stays at the INT3: gdb's swbreak */
 	}
-	/* The guest's own #BP (RIP past the INT3, as the CPU delivers it) or
-	 * #DB: handed back. */
-	if (e->u.exc.vector == 3) {
+	/* The guest's own INT3 (RIP past it, as the CPU delivers #BP) or
+	 * #DB: handed back. On SVM an INT n exits here too (the INTn
+	 * intercept that catches QEMU's INT3): delivered as the event of
+	 * its vector after the 2-byte instruction (docs/debugging.md). */
+	u8 vec = e->u.exc.vector;
+	if (vec == 3) {
 		struct guest_boot_state gs;
+		u8 insn[2] = { 0xcc, 3 };
 		be->vp_get_state(vp, &gs);
-		gs.rip++;
+		struct xlate_state s = { gs.cr0, gs.cr3, gs.cr4, gs.efer, gs.pat, gs.rflags, 0, true };
+		struct xlate_out o;
+		u64 la = gs.rip + gs.seg[SEG_CS].base;
+		if ((la & (PAGE_SIZE - 1)) <= PAGE_SIZE - 2 &&
+		    walk_gva(vp->part, &s, la >> 12, 0, &o) == HV_TRANSLATE_GVA_SUCCESS)
+			gmem_read_code(vp->part, (o.gpa_page << 12) | (la & (PAGE_SIZE - 1)), insn, 2);
+		if (insn[0] == 0xcd) {
+			vec = insn[1];
+			gs.rip += 2;
+		} else
+			gs.rip += 1;
 		be->vp_set_state(vp, &gs);
 	}
-	be->inject_exception(vp, e->u.exc.vector, false, 0);
+	be->inject_exception(vp, vec, false, 0);
 	return HV_ACT_INJECTED;
 }
 HV_EXIT_HANDLER(exit_exception, HV_EXIT_EXCEPTION, dbg_exception);

@@ -82,6 +82,13 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 		e->reason = HV_EXIT_EXCEPTION;
 		e->u.exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
 		break;
+	case SVM_EXIT_SWINT:
+		/* INT n, and under QEMU TCG INT3 as well (its INT3 never
+		 * meets the #BP exception intercept): RIP at the instruction,
+		 * which the debugger reads (debug/gdbstub.c). */
+		e->reason = HV_EXIT_EXCEPTION;
+		e->u.exc.vector = 3;
+		break;
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_IRET:
 	case SVM_EXIT_VINTR:
@@ -428,9 +435,15 @@ void svm_debug_ctl(struct vp *vp, u32 flags)
 		v->save.dr6 &= ~(u64)BIT(14); /* DR6.BS of our trap */
 	}
 	v->ctl.intercept_exc &= ~(u32)(BIT(1) | BIT(3));
+	v->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTN;
 	if (step)
 		v->ctl.intercept_exc |= BIT(1);
-	if (flags & BE_DBG_BP)
+	/* #BP, and INT n: QEMU TCG delivers INT3 as a software interrupt
+	 * that only the INTn intercept sees (its raise_interrupt2 checks the
+	 * exception intercepts for is_int == 0 only); real CPUs raise #BP. */
+	if (flags & BE_DBG_BP) {
 		v->ctl.intercept_exc |= BIT(3);
+		v->ctl.intercept_misc1 |= SVM_INTERCEPT_INTN;
+	}
 	s->dbg = (u8)flags;
 }

@@ -165,7 +165,8 @@ struct backend {
 	u32 (*hw_features)(void);
 	/* The guest debugger (debug/, docs/debugging.md), on the VP's
 	 * processor, for its current context. BE_DBG_BP: intercept #BP
-	 * (HV_EXIT_EXCEPTION vector 3, RIP at the INT3). BE_DBG_STEP: the
+	 * (HV_EXIT_EXCEPTION vector 3, RIP at the INT3; SVM: also at an INT n,
+	 * which the caller tells by the instruction). BE_DBG_STEP: the
 	 * guest runs one instruction and exits with HV_EXIT_EXCEPTION vector
 	 * 1 (VMX: the monitor trap flag; SVM: RFLAGS.TF with #DB intercepted,
 	 * the guest's own TF put back when the step is cleared). 0 drops
