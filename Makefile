@@ -231,6 +231,12 @@ fuzz-guest: $(BUILD)/hv.efi $(BUILD)/tests/gfuzz.efi
 	tests/run-gfuzz.sh $(if $(SEED),--seed $(SEED)) $(if $(OPS),--ops $(OPS)) \
 		$(if $(PLATFORM),--platform $(PLATFORM))
 
+# The guest debugger (issue 17, docs/debugging.md): the protocol test and a
+# gdb session on QEMU SVM with 1 and 2 processors (about 90 s).
+.PHONY: test-gdb
+test-gdb: $(BUILD)/hv.efi $(BUILD)/tests/gdbt.efi
+	tests/run-gdb.sh --smp 1 && tests/run-gdb.sh --smp 2
+
 # The AP start-up payload on QEMU SVM, Bochs VMX and Bochs SVM with 2 and 4
 # processors (about 2 minutes; tests/run-apboot.sh).
 .PHONY: test-apboot

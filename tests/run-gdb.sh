@@ -9,34 +9,51 @@
 #      write, a breakpoint on gdbt_tick, a single step, Ctrl-C while the
 #      guest runs, monitor exits, then gdbt_done = 1 and a detach: the
 #      guest must finish (gdb.session.*).
-#   tests/run-gdb.sh [--smp N] [--port P]
+#   tests/run-gdb.sh [--smp N] [--port P] [--bochs MODEL]
+# --bochs MODEL: the same on Bochs (tigerlake: VMX, ryzen: SVM), whose COM2
+# socket tests/gdb/bridge.py serves to the clients (make test-slow).
 # Prints PASS:/FAIL: lines and "N passed, M failed".
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 smp=1
+bochs=
 port=$((20000 + ($$ % 20000)))
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--smp) smp="$2"; shift ;;
 	--port) port="$2"; shift ;;
+	--bochs) bochs="$2"; shift ;;
 	*) echo "run-gdb: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
 done
 command -v gdb >/dev/null || { echo "run-gdb: gdb is not installed (apt-get install gdb)" >&2; exit 3; }
 name="gdb-smp$smp"
+[[ -z "$bochs" ]] || name="gdb-$bochs-smp$smp"
 log="$HV_BUILD/$name.serial.log"
 out="$HV_BUILD/$name.gdb.txt"
 so="$HV_BUILD/tests/gdbt.efi.so"
 rm -f "$log"
 
-"$HV_ROOT/tests/run-qemu.sh" --guest gdbt --gdb-tcp "$port" --smp "$smp" --timeout 150 \
-	--name "$name" --log "$log" >"$HV_BUILD/$name.qemu.txt" 2>&1 &
-qpid=$!
+bridge_pid=
+if [[ -n "$bochs" ]]; then
+	bport=$((port + 1))
+	"$HV_ROOT/tests/run-bochs.sh" --model "$bochs" --guest gdbt --gdb-socket "$bport" --smp "$smp" \
+		--timeout 900 --name "$name" --log "$log" >"$HV_BUILD/$name.bochs.txt" 2>&1 &
+	qpid=$!
+	python3 "$HV_ROOT/tests/gdb/bridge.py" "$bport" "$port" &
+	bridge_pid=$!
+	wait_ready=600
+else
+	"$HV_ROOT/tests/run-qemu.sh" --guest gdbt --gdb-tcp "$port" --smp "$smp" --timeout 150 \
+		--name "$name" --log "$log" >"$HV_BUILD/$name.qemu.txt" 2>&1 &
+	qpid=$!
+	wait_ready=120
+fi
 
 ready=
-for _ in $(seq 1 120); do
+for _ in $(seq 1 "$wait_ready"); do
 	ready="$(LC_ALL=C grep -ao 'GDBT READY.*' "$log" 2>/dev/null | tr -d '\r' | head -1)"
 	[[ -n "$ready" ]] && break
 	sleep 1
@@ -55,7 +72,7 @@ com2="$(LC_ALL=C grep -ao 'GDBT COM2 lsr=[0-9a-f]* scr=[0-9a-f]*' "$log" | head 
 tally gdb.uart_hidden_from_guest "$([[ "$com2" == "GDBT COM2 lsr=ff scr=ff" ]] && echo 1 || echo 0)" "$com2"
 
 # 1. The protocol under abuse.
-python3 "$HV_ROOT/tests/gdb/proto_test.py" "$port" "$hv_base" | tee "$HV_BUILD/$name.proto.txt" |
+python3 "$HV_ROOT/tests/gdb/proto_test.py" "$port" "$hv_base" "$([[ -n "$bochs" ]] && echo 5 || echo 1)" | tee "$HV_BUILD/$name.proto.txt" |
 	grep -E '^(PASS|FAIL):' >"$HV_BUILD/$name.proto.res"
 while read -r verdict rest; do
 	t="${rest%%:*}"
@@ -70,11 +87,13 @@ cat >"$HV_BUILD/$name.gdb" <<GDB
 set pagination off
 set confirm off
 set architecture i386:x86-64
+set remotetimeout 20
 add-symbol-file $so -o $offset
 target remote 127.0.0.1:$port
 info threads
 printf "RESULT threads %d\n", $threads_expect
 printf "RESULT rip_nonzero %d\n", \$rip != 0
+$( [[ $smp -gt 1 ]] && printf 'thread 2\nprintf "RESULT thread2_regs %%d\\n", $rip != 0 && $cs == 0x38\nthread 1\n' )
 printf "RESULT cs_code %d\n", \$cs == 0x38
 printf "RESULT magic_read %d\n", gdbt_magic == 0x1122334455667788
 set var gdbt_scratch = 0xdeadbeef
@@ -103,13 +122,13 @@ detach
 GDB
 # Ctrl-C as at a terminal: SIGINT to gdb while it waits in `continue`
 # makes it send 0x03 to the stub while the guest runs.
-timeout 120 gdb -batch -nx -x "$HV_BUILD/$name.gdb" >"$out" 2>&1 &
+timeout 600 gdb -batch -nx -x "$HV_BUILD/$name.gdb" >"$out" 2>&1 &
 gpid=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 1000); do
 	grep -q CONTINUE-FOR-CTRL-C "$out" 2>/dev/null && break
 	sleep 0.5
 done
-sleep 3
+sleep "$([[ -n "$bochs" ]] && echo 15 || echo 3)"
 kill -INT "$gpid" 2>/dev/null
 wait "$gpid"
 grep -q 'Thread 1' "$out"; tally gdb.session.thread_list $((! $?)) "see $out"
@@ -126,6 +145,7 @@ grep -qE 'Detaching from program|Remote target\) detached' "$out"; tally gdb.ses
 
 # The guest runs on and finishes.
 wait "$qpid"
+[[ -z "$bridge_pid" ]] || kill "$bridge_pid" 2>/dev/null
 done_line="$(LC_ALL=C grep -ao 'GDBT DONE.*' "$log" | tr -d '\r' | head -1)"
 [[ "$done_line" == *"scratch=deadbeef"* ]]; tally gdb.guest_finished $((! $?)) "${done_line:-no GDBT DONE}"
 LC_ALL=C grep -qaE 'PANIC|!!!! X64 Exception|GDBT TIMEOUT' "$log"; tally gdb.no_panic $? "see $log"

@@ -6,11 +6,13 @@ of hypervisor memory and of unmapped addresses, a dead thread, unknown
 commands. Every one must get its reply (or a '-'), never a hang; then a
 detach lets the guest run on. Prints PASS:/FAIL: lines.
 
-usage: proto_test.py PORT HV_BASE  (HV_BASE: the hidden resident region)
+usage: proto_test.py PORT HV_BASE [SLOW]  (HV_BASE: the hidden resident
+region; SLOW: a factor for every timeout, e.g. 5 under Bochs)
 """
 import socket, sys, time
 
 port, hv_base = int(sys.argv[1]), int(sys.argv[2], 16)
+slow = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
 fails = 0
 
 
@@ -33,7 +35,7 @@ buf = b''
 
 def recv_until(pred, timeout=10.0):
     global buf
-    end = time.time() + timeout
+    end = time.time() + timeout * slow
     while not pred(buf):
         left = end - time.time()
         if left <= 0:
@@ -97,7 +99,7 @@ result('truncated_then_new', r == 'QC1', repr(r))
 # serves the next packet.
 buf = b''
 s.sendall(b'$g00')
-time.sleep(3)
+time.sleep(3 * slow)
 ack, r = packet(frame('qC'))
 result('truncated_then_timeout', r == 'QC1', repr(r))
 
