@@ -71,7 +71,7 @@ static struct {
 	struct gdb_target t;
 	struct backend shim;    /* the backend, set_deadline shared (below) */
 	const struct backend *real;
-} dbg = { .leader = -1 };
+} gstub = { .leader = -1 };
 
 /* ---- the UART ------------------------------------------------------------ */
 
@@ -88,19 +88,19 @@ static void uart_init(u16 port)
 
 static bool uart_getc(u8 *c)
 {
-	u32 lsr = hw_io_in(dbg.port + UART_LSR, 1);
+	u32 lsr = hw_io_in(gstub.port + UART_LSR, 1);
 	if (lsr == 0xff || !(lsr & LSR_DR)) /* 0xff: no UART there */
 		return false;
-	*c = (u8)hw_io_in(dbg.port + UART_RBR, 1);
+	*c = (u8)hw_io_in(gstub.port + UART_RBR, 1);
 	return true;
 }
 
 static void uart_write(void *ctx, const u8 *b, u32 n)
 {
 	for (u32 i = 0; i < n; i++) {
-		for (u32 k = 0; k < 1000000 && !(hw_io_in(dbg.port + UART_LSR, 1) & LSR_THRE); k++)
+		for (u32 k = 0; k < 1000000 && !(hw_io_in(gstub.port + UART_LSR, 1) & LSR_THRE); k++)
 			hw_cpu_relax();
-		hw_io_out(dbg.port + UART_THR, 1, b[i]);
+		hw_io_out(gstub.port + UART_THR, 1, b[i]);
 	}
 }
 
@@ -114,16 +114,16 @@ static void uart_write(void *ctx, const u8 *b, u32 n)
  * timers, which they already allow (BE_DEADLINE_ON_INTR). */
 static void arm(struct vp *vp)
 {
-	struct dbg_vp *d = dbg.v[vp->index];
+	struct dbg_vp *d = gstub.v[vp->index];
 	u64 a = d->deadline_mod, b = d->deadline_poll;
-	dbg.real->set_deadline(vp, !a ? b : !b ? a : a < b ? a : b);
+	gstub.real->set_deadline(vp, !a ? b : !b ? a : a < b ? a : b);
 }
 
 static void shim_set_deadline(struct vp *vp, u64 tsc)
 {
-	struct dbg_vp *d = vp->index < HV_MAX_VPS ? dbg.v[vp->index] : NULL;
+	struct dbg_vp *d = vp->index < HV_MAX_VPS ? gstub.v[vp->index] : NULL;
 	if (!d) {
-		dbg.real->set_deadline(vp, tsc);
+		gstub.real->set_deadline(vp, tsc);
 		return;
 	}
 	d->deadline_mod = tsc;
@@ -138,7 +138,7 @@ static void fxrstor(const u8 *b) { __asm__ volatile("fxrstor64 %0" : : "m"(*(con
 /* On the VP's own processor: its registers into the snapshot. */
 static void snapshot(struct vp *vp)
 {
-	struct dbg_vp *d = dbg.v[vp->index];
+	struct dbg_vp *d = gstub.v[vp->index];
 	vp->part->be->vp_get_state(vp, &d->gs);
 	fxsave(d->fx);
 	d->dirty = d->fx_dirty = false;
@@ -148,7 +148,7 @@ static void snapshot(struct vp *vp)
  * step and the #BP intercept. */
 static void apply(struct vp *vp, bool step)
 {
-	struct dbg_vp *d = dbg.v[vp->index];
+	struct dbg_vp *d = gstub.v[vp->index];
 	const struct backend *be = vp->part->be;
 	if (d->dirty)
 		be->vp_set_state(vp, &d->gs);
@@ -157,7 +157,7 @@ static void apply(struct vp *vp, bool step)
 	d->dirty = d->fx_dirty = false;
 	d->stepping = step;
 	if (be->debug_ctl)
-		be->debug_ctl(vp, dbg.bp_flags | (step ? BE_DBG_STEP : 0));
+		be->debug_ctl(vp, gstub.bp_flags | (step ? BE_DBG_STEP : 0));
 }
 
 /* gdb's register order (rax rbx rcx rdx rsi rdi rbp rsp) from x86's. */
@@ -167,13 +167,13 @@ static const u8 gdb_seg[6] = { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS };
 
 static struct dbg_vp *thread(u32 tid)
 {
-	if (!tid || tid > dbg.p->vp_count || tid > HV_MAX_VPS)
+	if (!tid || tid > gstub.p->vp_count || tid > HV_MAX_VPS)
 		return NULL;
-	struct dbg_vp *d = dbg.v[tid - 1];
+	struct dbg_vp *d = gstub.v[tid - 1];
 	return d && d->stopped ? d : NULL;
 }
 
-static u32 t_threads(void *ctx) { return dbg.p->vp_count; }
+static u32 t_threads(void *ctx) { return gstub.p->vp_count; }
 static bool t_alive(void *ctx, u32 tid) { return thread(tid) != NULL; }
 
 static int t_get_regs(void *ctx, u32 tid, struct gdb_regs *r)
@@ -232,10 +232,10 @@ static u32 mem_access(u32 tid, u64 va, u8 *buf, u32 len, bool write)
 		if (n > len - done)
 			n = len - done;
 		struct xlate_out o;
-		if (walk_gva(dbg.p, &s, a >> 12, 0, &o) != HV_TRANSLATE_GVA_SUCCESS)
+		if (walk_gva(gstub.p, &s, a >> 12, 0, &o) != HV_TRANSLATE_GVA_SUCCESS)
 			break;
 		u64 gpa = (o.gpa_page << 12) | (a & (PAGE_SIZE - 1));
-		if (!(write ? gmem_write(dbg.p, gpa, buf + done, n) : gmem_read(dbg.p, gpa, buf + done, n)))
+		if (!(write ? gmem_write(gstub.p, gpa, buf + done, n) : gmem_read(gstub.p, gpa, buf + done, n)))
 			break;
 		done += n;
 	}
@@ -302,7 +302,7 @@ static bool num(const char **s, u64 *v)
 
 static int t_monitor(void *ctx, struct gdb *g, const char *cmd)
 {
-	struct partition *p = dbg.p;
+	struct partition *p = gstub.p;
 	u64 a, n;
 	if (word(&cmd, "help")) {
 		mon(g, "exits | recent | log [error|warn|info|debug] | phys ADDR [LEN] | stats\n");
@@ -373,8 +373,8 @@ static int t_monitor(void *ctx, struct gdb *g, const char *cmd)
 	}
 	if (word(&cmd, "stats")) {
 		mon(g, "stops %lu steps %lu break-ins %lu VPs that did not stop %lu; packets: bad checksum %u, over-long %u, retransmitted %u, errors %u\n",
-		    (unsigned long)dbg.stops, (unsigned long)dbg.steps, (unsigned long)dbg.breakins,
-		    (unsigned long)dbg.not_stopped, g->bad_checksum, g->overlong_packets, g->retransmits,
+		    (unsigned long)gstub.stops, (unsigned long)gstub.steps, (unsigned long)gstub.breakins,
+		    (unsigned long)gstub.not_stopped, g->bad_checksum, g->overlong_packets, g->retransmits,
 		    g->errors);
 		return 0;
 	}
@@ -387,7 +387,7 @@ static int t_monitor(void *ctx, struct gdb *g, const char *cmd)
  * meanwhile: a stepped VP may flush our TLB). */
 static void halt(struct vp *vp)
 {
-	struct dbg_vp *d = dbg.v[vp->index];
+	struct dbg_vp *d = gstub.v[vp->index];
 	snapshot(vp);
 	__atomic_store_n(&d->stopped, 1, __ATOMIC_RELEASE);
 	u32 go;
@@ -406,13 +406,13 @@ static void halt(struct vp *vp)
 static void stop_others(struct vp *self)
 {
 	struct partition *p = self->part;
-	__atomic_store_n(&dbg.stop_req, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&gstub.stop_req, 1, __ATOMIC_SEQ_CST);
 	u64 t0 = hw_rdtsc(), last = 0;
 	for (;;) {
-		bool all = true, kick = hw_rdtsc() - last > dbg.ms;
+		bool all = true, kick = hw_rdtsc() - last > gstub.ms;
 		for (u32 i = 0; i < p->vp_count; i++) {
 			struct vp *v = p->vps[i];
-			if (!v || v == self || v->parked || dbg.v[i]->stopped)
+			if (!v || v == self || v->parked || gstub.v[i]->stopped)
 				continue;
 			all = false;
 			if (kick)
@@ -422,8 +422,8 @@ static void stop_others(struct vp *self)
 			last = hw_rdtsc();
 		if (all)
 			return;
-		if (hw_rdtsc() - t0 > 200 * dbg.ms) {
-			dbg.not_stopped++;
+		if (hw_rdtsc() - t0 > 200 * gstub.ms) {
+			gstub.not_stopped++;
 			LOGW("gdb: some VPs did not stop in 200 ms: their threads are not alive");
 			return;
 		}
@@ -436,32 +436,32 @@ static void stop_others(struct vp *self)
 static void resume(struct vp *self, enum gdb_action act)
 {
 	struct partition *p = self->part;
-	struct dbg_vp *me = dbg.v[self->index];
-	dbg.bp_flags = 0;
+	struct dbg_vp *me = gstub.v[self->index];
+	gstub.bp_flags = 0;
 	for (u32 i = 0; i < GDB_MAX_BP; i++)
-		if (dbg.g.bp[i].used)
-			dbg.bp_flags = BE_DBG_BP;
-	dbg.g.running = true;
+		if (gstub.g.bp[i].used)
+			gstub.bp_flags = BE_DBG_BP;
+	gstub.g.running = true;
 	if (act == GDB_STEP) {
-		u32 t = dbg.g.step_tid - 1;
-		dbg.steps++;
-		__atomic_store_n(&dbg.leader, -1, __ATOMIC_SEQ_CST);
+		u32 t = gstub.g.step_tid - 1;
+		gstub.steps++;
+		__atomic_store_n(&gstub.leader, -1, __ATOMIC_SEQ_CST);
 		if (t == self->index) {
 			__atomic_store_n(&me->stopped, 0, __ATOMIC_RELEASE);
 			apply(self, true);
 			return;
 		}
-		__atomic_store_n(&dbg.v[t]->go, GO_STEP, __ATOMIC_RELEASE);
+		__atomic_store_n(&gstub.v[t]->go, GO_STEP, __ATOMIC_RELEASE);
 		halt(self); /* the stepped VP leads when its step ends */
 		return;
 	}
-	__atomic_store_n(&dbg.stop_req, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&gstub.stop_req, 0, __ATOMIC_SEQ_CST);
 	for (u32 i = 0; i < p->vp_count; i++)
-		if (p->vps[i] && p->vps[i] != self && dbg.v[i]->stopped)
-			__atomic_store_n(&dbg.v[i]->go, GO_RUN, __ATOMIC_RELEASE);
+		if (p->vps[i] && p->vps[i] != self && gstub.v[i]->stopped)
+			__atomic_store_n(&gstub.v[i]->go, GO_RUN, __ATOMIC_RELEASE);
 	__atomic_store_n(&me->stopped, 0, __ATOMIC_RELEASE);
 	apply(self, false);
-	__atomic_store_n(&dbg.leader, -1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&gstub.leader, -1, __ATOMIC_SEQ_CST);
 }
 
 /* Serve the debugger until it resumes the guest. */
@@ -479,9 +479,9 @@ static void session(struct vp *self, enum gdb_action act)
 		act = GDB_NONE;
 		if (uart_getc(&c)) {
 			last = hw_rdtsc();
-			act = gdb_input(&dbg.g, c);
-		} else if (hw_rdtsc() - last > 2000 * dbg.ms) {
-			gdb_timeout(&dbg.g); /* a truncated packet: forget it */
+			act = gdb_input(&gstub.g, c);
+		} else if (hw_rdtsc() - last > 2000 * gstub.ms) {
+			gdb_timeout(&gstub.g); /* a truncated packet: forget it */
 			last = hw_rdtsc();
 		}
 		xcall_service(self);
@@ -493,23 +493,23 @@ static void session(struct vp *self, enum gdb_action act)
 static void stop_world(struct vp *self, u8 sig, bool swbreak)
 {
 	int none = -1;
-	if (!__atomic_compare_exchange_n(&dbg.leader, &none, (int)self->index, false,
+	if (!__atomic_compare_exchange_n(&gstub.leader, &none, (int)self->index, false,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
 		halt(self);
 		return;
 	}
-	dbg.stops++;
+	gstub.stops++;
 	stop_others(self);
 	snapshot(self);
-	__atomic_store_n(&dbg.v[self->index]->stopped, 1, __ATOMIC_RELEASE);
-	gdb_stopped(&dbg.g, self->index + 1, sig, swbreak);
+	__atomic_store_n(&gstub.v[self->index]->stopped, 1, __ATOMIC_RELEASE);
+	gdb_stopped(&gstub.g, self->index + 1, sig, swbreak);
 	session(self, GDB_NONE);
 }
 
 /* Before every entry of every VP (hv/core.c), while gdb= is configured. */
 static void dbg_hook(struct vp *vp)
 {
-	struct dbg_vp *d = dbg.v[vp->index];
+	struct dbg_vp *d = gstub.v[vp->index];
 	if (__builtin_expect(d->ev != 0, 0)) {
 		u8 sig = d->ev;
 		d->ev = 0;
@@ -522,7 +522,7 @@ static void dbg_hook(struct vp *vp)
 	if (vp->index == 0) {
 		u64 now = hw_rdtsc();
 		if (now >= d->deadline_poll) {
-			d->deadline_poll = now + dbg.poll_ticks;
+			d->deadline_poll = now + gstub.poll_ticks;
 			arm(vp);
 			poll = true;
 		}
@@ -530,18 +530,18 @@ static void dbg_hook(struct vp *vp)
 	/* The world is stopped: halt here, unless this VP is the one being
 	 * stepped (its other exits on the way, such as an emulated APIC
 	 * access or an interrupt, are not the end of its step). */
-	if (__atomic_load_n(&dbg.stop_req, __ATOMIC_ACQUIRE)) {
+	if (__atomic_load_n(&gstub.stop_req, __ATOMIC_ACQUIRE)) {
 		if (!d->stepping)
 			halt(vp);
 		return;
 	}
 	u8 c;
 	while (poll && uart_getc(&c)) {
-		bool connect = !dbg.g.attached && c == '$';
-		enum gdb_action a = gdb_input(&dbg.g, c);
+		bool connect = !gstub.g.attached && c == '$';
+		enum gdb_action a = gdb_input(&gstub.g, c);
 		if (a == GDB_BREAK || connect) {
-			dbg.breakins++;
-			dbg.g.running = false;
+			gstub.breakins++;
+			gstub.g.running = false;
 			stop_world(vp, 2, false);
 			return;
 		}
@@ -551,18 +551,18 @@ static void dbg_hook(struct vp *vp)
 /* #BP and #DB exits, which only the debugger asks for (debug_ctl). */
 static enum hv_action dbg_exception(struct vp *vp, struct hv_exit *e)
 {
-	struct dbg_vp *d = vp->index < HV_MAX_VPS ? dbg.v[vp->index] : NULL;
+	struct dbg_vp *d = vp->index < HV_MAX_VPS ? gstub.v[vp->index] : NULL;
 	const struct backend *be = vp->part->be;
 	if (!d)
 		return HV_ACT_FATAL;
 	if (e->u.exc.vector == 1 && d->stepping) {
 		d->stepping = false;
-		be->debug_ctl(vp, dbg.bp_flags); /* TF back as the guest had it */
+		be->debug_ctl(vp, gstub.bp_flags); /* TF back as the guest had it */
 		d->ev = 5;
 		d->swbreak = false;
 		return HV_ACT_RESUME;
 	}
-	if (e->u.exc.vector == 3 && gdb_is_bp(&dbg.g, be->read_reg(vp, GREG_RIP))) {
+	if (e->u.exc.vector == 3 && gdb_is_bp(&gstub.g, be->read_reg(vp, GREG_RIP))) {
 		d->ev = 5;
 		d->swbreak = true;
 		return HV_ACT_RESUME; /* RIP stays at the INT3: gdb's swbreak */
@@ -603,21 +603,21 @@ static int dbg_partition(struct partition *p, struct pool *pool)
 		p->gdb_port = 0;
 		return 0;
 	}
-	dbg.port = p->gdb_port;
-	dbg.p = p;
-	dbg.ms = p->tsc_hz ? p->tsc_hz / 1000 : 1000000;
-	dbg.poll_ticks = 10 * dbg.ms; /* a break-in is noticed within 10 ms */
-	dbg.real = p->be;
-	dbg.shim = *p->be;
-	dbg.shim.set_deadline = shim_set_deadline;
-	p->be = &dbg.shim;
-	dbg.t = (struct gdb_target){ NULL, t_threads, t_alive, t_get_regs, t_set_regs,
+	gstub.port = p->gdb_port;
+	gstub.p = p;
+	gstub.ms = p->tsc_hz ? p->tsc_hz / 1000 : 1000000;
+	gstub.poll_ticks = 10 * gstub.ms; /* a break-in is noticed within 10 ms */
+	gstub.real = p->be;
+	gstub.shim = *p->be;
+	gstub.shim.set_deadline = shim_set_deadline;
+	p->be = &gstub.shim;
+	gstub.t = (struct gdb_target){ NULL, t_threads, t_alive, t_get_regs, t_set_regs,
 				     t_read_mem, t_write_mem, t_monitor, uart_write };
-	gdb_init(&dbg.g, &dbg.t);
-	dbg.g.running = true;
-	uart_init(dbg.port);
+	gdb_init(&gstub.g, &gstub.t);
+	gstub.g.running = true;
+	uart_init(gstub.port);
 	p->debug_hook = dbg_hook;
-	LOGI("gdb: GDB remote stub on UART %x (115200 8N1); the guest does not see it", dbg.port);
+	LOGI("gdb: GDB remote stub on UART %x (115200 8N1); the guest does not see it", gstub.port);
 	return 0;
 }
 
@@ -632,7 +632,7 @@ static int dbg_vp_init(struct vp *vp, struct pool *pool)
 		return -1;
 	__builtin_memset(d, 0, sizeof(*d));
 	d->vp = vp;
-	dbg.v[vp->index] = d;
+	gstub.v[vp->index] = d;
 	return 0;
 }
 
