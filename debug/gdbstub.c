@@ -26,6 +26,7 @@
 #include "module.h"
 #include "pool.h"
 #include "walk.h"
+#include "x86.h"
 #include "xcall.h"
 #include "hv_abi.h"
 #include "tlfs.h"
@@ -194,22 +195,38 @@ static int t_get_regs(void *ctx, u32 tid, struct gdb_regs *r)
 }
 
 /* Selectors are not written (a selector without its descriptor's hidden
- * part would be a lie); everything else is, when the VP next runs. */
+ * part would be a lie); everything else is, when the VP next runs. What
+ * the debugger writes must not make the entry fail or the host fault
+ * (the debugger is as untrusted as the guest): RIP and the FS/GS bases
+ * canonical, only the RFLAGS bits an instruction could set (status, TF,
+ * IF, DF, AC, ID; never VM, IOPL, NT, RF), MXCSR within MXCSR_MASK. */
+#define RFLAGS_DEBUGGER 0x240fd5u
 static int t_set_regs(void *ctx, u32 tid, const struct gdb_regs *r)
 {
 	struct dbg_vp *d = thread(tid);
 	if (!d)
 		return -1;
+	bool la57 = d->gs.cr4 & CR4_LA57;
+	if (!walk_canonical(r->rip, la57) || !walk_canonical(r->fs_base, la57) ||
+	    !walk_canonical(r->gs_base, la57))
+		return -1;
+	u32 mask, mxcsr;
+	__builtin_memcpy(&mask, d->fx + 28, 4);
+	__builtin_memcpy(&mxcsr, r->fx + 24, 4);
+	if (!mask)
+		mask = 0xffbf; /* SDM vol. 1 11.6.6: the default MXCSR_MASK */
+	if (mxcsr & ~mask)
+		return -1;
 	for (int i = 0; i < 16; i++)
 		d->vp->gpr[gdb_gpr[i]] = r->gpr[i];
 	d->gs.rsp = r->gpr[7];
 	d->gs.rip = r->rip;
-	d->gs.rflags = (r->eflags & 0x3f7fd5u) | BIT(1); /* the settable bits, bit 1 fixed */
+	d->gs.rflags = (d->gs.rflags & ~(u64)RFLAGS_DEBUGGER) | (r->eflags & RFLAGS_DEBUGGER);
 	d->gs.seg[SEG_FS].base = r->fs_base;
 	d->gs.seg[SEG_GS].base = r->gs_base;
 	if (__builtin_memcmp(d->fx, r->fx, 512)) {
-		__builtin_memcpy(d->fx, r->fx, 512);
-		((u32 *)d->fx)[7] = 0xffff; /* MXCSR_MASK is read-only: keep FXRSTOR happy */
+		__builtin_memcpy(d->fx, r->fx, 28);     /* x87 state, MXCSR */
+		__builtin_memcpy(d->fx + 32, r->fx + 32, 128 + 256); /* ST0-7, XMM0-15 */
 		d->fx_dirty = true;
 	}
 	d->dirty = true;
