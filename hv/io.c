@@ -85,11 +85,22 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}
-	/* The debugger's UART: no device there for the guest (reads float
-	 * high, writes go nowhere), even for an access that only overlaps it. */
+	/* The debugger's UART: no device there for the guest, even for an
+	 * access that only overlaps it: writes go nowhere, reads float high
+	 * (0xFF), so an OS probe (Linux's 8250 IER test) finds no UART. One
+	 * exception: the line status register reads 0x60 (transmitter empty,
+	 * no data), because the firmware drove that UART before the launch
+	 * and still polls it: an LSR of 0xFF says "data ready" forever, and
+	 * OVMF's terminal driver then reads 0xFF bytes in a loop (a hang at
+	 * the Linux EFI stub's first line). docs/debugging.md. */
 	if (p->gdb_port && port + size > p->gdb_port && port < p->gdb_port + 8) {
-		if (e->u.io.in)
-			vp->gpr[GPR_RAX] |= io_mask(size);
+		if (e->u.io.in) {
+			u32 v = io_mask(size);
+			for (u32 b = 0; b < size; b++)
+				if (port + b == (u32)p->gdb_port + 5)
+					v &= ~(0x9fu << (8 * b)); /* LSR = 0x60 */
+			vp->gpr[GPR_RAX] = (vp->gpr[GPR_RAX] & ~(u64)io_mask(size)) | v;
+		}
 		return HV_ACT_ADVANCE;
 	}
 	if (e->u.io.in) {

@@ -68,8 +68,8 @@ tally gdb.guest_ready 1
 field() { sed -E "s/.* $1=([0-9a-f]+).*/\1/" <<<"$ready"; }
 tick="$(field tick)"
 hv_base="$(LC_ALL=C grep -ao 'resident [0-9a-f]*-' "$log" | head -1 | sed -E 's/resident ([0-9a-f]+)-/\1/')"
-com2="$(LC_ALL=C grep -ao 'GDBT COM2 lsr=[0-9a-f]* scr=[0-9a-f]*' "$log" | head -1)"
-tally gdb.uart_hidden_from_guest "$([[ "$com2" == "GDBT COM2 lsr=ff scr=ff" ]] && echo 1 || echo 0)" "$com2"
+com2="$(LC_ALL=C grep -ao 'GDBT COM2 ier=[0-9a-f]* lsr=[0-9a-f]* scr=[0-9a-f]*' "$log" | head -1)"
+tally gdb.uart_hidden_from_guest "$([[ "$com2" == "GDBT COM2 ier=ff lsr=60 scr=ff" ]] && echo 1 || echo 0)" "$com2"
 
 # 1. The protocol under abuse.
 python3 "$HV_ROOT/tests/gdb/proto_test.py" "$port" "$hv_base" "$([[ -n "$bochs" ]] && echo 5 || echo 1)" | tee "$HV_BUILD/$name.proto.txt" |

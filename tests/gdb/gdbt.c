@@ -38,9 +38,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	InitializeLib(image, systab);
 	uefi_call_wrapper(BS->SetWatchdogTimer, 4, 0, 0, 0, NULL);
 	ser_puts("\r\nPAYLOAD START\n");
-	/* hv.efi hides the debugger's UART: no device at COM2. */
-	uint8_t lsr = inb(0x2f8 + 5), scr = inb(0x2f8 + 7);
-	ser_printf("GDBT COM2 lsr=%x scr=%x\n", lsr, scr);
+	/* hv.efi hides the debugger's UART: no device at COM2 (all 0xFF but
+	 * the LSR: transmitter empty, no data; docs/debugging.md). */
+	uint8_t ier = inb(0x2f8 + 1), lsr = inb(0x2f8 + 5), scr = inb(0x2f8 + 7);
+	ser_printf("GDBT COM2 ier=%x lsr=%x scr=%x\n", ier, lsr, scr);
 	ser_printf("GDBT READY tick=%lx done=%lx magic=%lx scratch=%lx count=%lx\n",
 		   (unsigned long)(uintptr_t)gdbt_tick, (unsigned long)(uintptr_t)&gdbt_done,
 		   (unsigned long)(uintptr_t)&gdbt_magic, (unsigned long)(uintptr_t)&gdbt_scratch,
