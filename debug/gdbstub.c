@@ -462,6 +462,7 @@ static void resume(struct vp *self, enum gdb_action act)
 	if (act == GDB_STEP) {
 		u32 t = gstub.g.step_tid - 1;
 		gstub.steps++;
+		LOGD("gdb: VP %u steps", t);
 		__atomic_store_n(&gstub.leader, -1, __ATOMIC_SEQ_CST);
 		if (t == self->index) {
 			__atomic_store_n(&me->stopped, 0, __ATOMIC_RELEASE);
@@ -516,6 +517,8 @@ static void stop_world(struct vp *self, u8 sig, bool swbreak)
 		return;
 	}
 	gstub.stops++;
+	LOGI("gdb: VP %u stops the guest (signal %u) at rip %lx", self->index, sig,
+	     (unsigned long)self->part->be->read_reg(self, GREG_RIP));
 	stop_others(self);
 	snapshot(self);
 	__atomic_store_n(&gstub.v[self->index]->stopped, 1, __ATOMIC_RELEASE);

@@ -30,9 +30,9 @@ rm -f "$log"
 "$HV_ROOT/tests/linux/fetch.sh" >/dev/null || { echo "run-gdb-linux: no Linux (tests/linux/fetch.sh)" >&2; exit 3; }
 
 "$HV_ROOT/tests/run-qemu.sh" --linux --guest-args "hvtest=gdb nokaslr" --gdb-tcp "$port" \
-	--smp "$smp" --timeout 240 --name "$name" --log "$log" >"$HV_BUILD/$name.qemu.txt" 2>&1 &
+	--smp "$smp" --timeout 900 --name "$name" --log "$log" >"$HV_BUILD/$name.qemu.txt" 2>&1 &
 qpid=$!
-for _ in $(seq 1 200); do
+for _ in $(seq 1 800); do
 	LC_ALL=C grep -qa 'HVTEST-GDB ready' "$log" 2>/dev/null && break
 	sleep 1
 done
@@ -82,7 +82,7 @@ set {char[8]}(0x$uts + 65) = "gdbdone"
 printf "HOSTNAME %s\n", (char *)(0x$uts + 65)
 detach
 GDB
-timeout 200 gdb -batch -nx -x "$HV_BUILD/$name.gdb" >"$out" 2>&1 &
+timeout 600 gdb -batch -nx -x "$HV_BUILD/$name.gdb" >"$out" 2>&1 &
 gpid=$!
 for _ in $(seq 1 200); do
 	grep -q CONTINUE-FOR-CTRL-C "$out" 2>/dev/null && break
