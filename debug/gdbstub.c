@@ -575,6 +575,8 @@ static enum hv_action dbg_exception(struct vp *vp, struct hv_exit *e)
 	const struct backend *be = vp->part->be;
 	if (!d)
 		return HV_ACT_FATAL;
+	LOGD("gdb: VP %u exception exit, vector %u, rip %lx%s", vp->index, e->u.exc.vector,
+	     (unsigned long)be->read_reg(vp, GREG_RIP), d->stepping ? ", stepping" : "");
 	if (e->u.exc.vector == 1 && d->stepping) {
 		d->stepping = false;
 		be->debug_ctl(vp, gstub.bp_flags); /* TF back as the guest had it */

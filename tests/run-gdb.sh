@@ -40,6 +40,7 @@ bridge_pid=
 if [[ -n "$bochs" ]]; then
 	bport=$((port + 1))
 	"$HV_ROOT/tests/run-bochs.sh" --model "$bochs" --guest gdbt --gdb-socket "$bport" --smp "$smp" \
+		${GDB_HV_LOG:+--hv-log "$GDB_HV_LOG"} \
 		--timeout 900 --name "$name" --log "$log" >"$HV_BUILD/$name.bochs.txt" 2>&1 &
 	qpid=$!
 	python3 "$HV_ROOT/tests/gdb/bridge.py" "$bport" "$port" &
@@ -106,6 +107,7 @@ printf "RESULT breakpoint_arg %d\n", \$rdi >= \$before
 set var \$at = \$pc
 stepi
 printf "RESULT single_step %d\n", \$pc != \$at && \$pc - \$at < 16
+monitor recent
 info registers rip
 continue
 printf "RESULT breakpoint_again %d\n", \$pc == (long)&gdbt_tick
