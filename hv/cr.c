@@ -287,6 +287,22 @@ enum hv_action hv_handle_cr_write(struct vp *vp, struct hv_exit *e)
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}
+	/* TLFS 15.13.4: a write VTL 1 intercepts goes there instead. */
+	enum hv_action act;
+	if (vp->part->vtl_write_icpt && !vp->cur->l2 &&
+	    vp->part->vtl_write_icpt(vp, 0, d.cr, d.cr == 0 ? r.cr0 : r.cr4, v, d.len, &act))
+		return act;
+	if (!be->cr_write) {
+		/* A backend that loads CR writes itself (VMX) sent this one for
+		 * the intercept above, which did not take it: its guard is stale;
+		 * drop it and let the instruction run again natively. */
+		if (__atomic_fetch_add(&cr_logged, 1, __ATOMIC_RELAXED) < 8)
+			LOGW("CR%u write at rip %lx: guarded but not intercepted: guard dropped", d.cr,
+			     (unsigned long)rip);
+		if (be->cr_guard)
+			be->cr_guard(vp, d.cr, 0);
+		return HV_ACT_RESUME;
+	}
 	be->cr_write(vp, d.cr, v);
 	e->insn_len = d.len;
 	return HV_ACT_ADVANCE;

@@ -46,13 +46,23 @@ enum slat_access gmem_base_access(const struct partition *p, u64 gpa)
 
 int gmem_show_page(struct vp *vp, u64 gpa)
 {
-	const struct partition *p = vp->part;
+	struct partition *p = vp->part;
 	gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
 	struct overlay *top = gmem_overlay_at(p, gpa);
-	if (top)
-		return p->be->slat_set_page(vp, gpa, top->hpa, (enum slat_access)top->acc);
-	enum slat_access acc = gmem_base_access(p, gpa);
-	return p->be->slat_set_page(vp, gpa, acc == SLAT_NONE ? 0 : gpa, acc);
+	enum slat_access acc = top ? (enum slat_access)top->acc : gmem_base_access(p, gpa);
+	u64 hpa = top ? top->hpa : acc == SLAT_NONE ? 0 : gpa;
+	if (!p->slat[1].root || !p->be->slat_view_set_page)
+		return p->be->slat_set_page(vp, gpa, hpa, acc);
+	/* One view per VTL (TLFS 15.9): each gets the one rule, restricted
+	 * by what the higher VTLs' protections leave it. */
+	int r = 0;
+	for (u8 v = 0; v < HV_VTL_COUNT; v++) {
+		if (!p->slat[v].root)
+			continue;
+		enum slat_access a = p->vtl_prot ? slat_acc_min(acc, p->vtl_prot(p, v, gpa)) : acc;
+		r |= p->be->slat_view_set_page(vp, &p->slat[v], gpa, a == SLAT_NONE ? 0 : hpa, a);
+	}
+	return r;
 }
 
 int gmem_protect_page(struct vp *vp, u64 gpa, enum slat_access acc)

@@ -31,6 +31,7 @@
 #include "pool.h"
 #include "tlfs.h"
 #include "x86.h"
+#include "hv_abi.h"
 
 /* TLFS 3.3: a rep call returns to the guest (continuation) after about
  * 50 us, or after this many elements in one exit, whichever comes first. */
@@ -204,9 +205,44 @@ static const struct hc_call *find_call(u16 code)
 	return idx ? &HC_ROWS[idx - 1] : NULL;
 }
 
+/* Each VP's exit counters when the guest OS first identified itself
+ * (HV_X64_MSR_GUEST_OS_ID, TLFS 2.6): the dump also prints the exits since
+ * then, the guest OS's own without the firmware's before it (OVMF's idle
+ * CPUIDs and CR writes grow with wall-clock time and blur
+ * tests/linux/idle-exits.sh, docs/performance.md). */
+static u64 os_mark[HV_MAX_VPS][HV_EXIT__COUNT + 1];
+static bool os_marked[HV_MAX_VPS];
+
+static void os_mark_take(const struct vp *vp)
+{
+	u32 i = vp->index;
+	if (i >= HV_MAX_VPS || os_marked[i])
+		return;
+	for (u32 r = 0; r < HV_EXIT__COUNT; r++)
+		os_mark[i][r] = vp->exit_count[r];
+	os_mark[i][HV_EXIT__COUNT] = vp->exits;
+	os_marked[i] = true;
+}
+
+static void os_mark_dump(const struct vp *vp)
+{
+	u32 i = vp->index;
+	if (i >= HV_MAX_VPS || !os_marked[i])
+		return;
+	char line[240];
+	size_t n = fmt_format(line, sizeof(line), "exit counters vp%u since the guest OS ID: total=%lu",
+			      i, (unsigned long)(vp->exits - os_mark[i][HV_EXIT__COUNT]));
+	for (u32 r = 1; r < HV_EXIT__COUNT && n < sizeof(line); r++)
+		if (vp->exit_count[r] != os_mark[i][r])
+			n += fmt_format(line + n, sizeof(line) - n, " %s=%lu", vp_exit_name(r),
+					(unsigned long)(vp->exit_count[r] - os_mark[i][r]));
+	LOGI("%s", line);
+}
+
 /* Per-VP hypercall counts by name, next to the exit counters. */
 static void hc_dump_counters(const struct vp *vp)
 {
+	os_mark_dump(vp);
 	char line[320];
 	size_t n = fmt_format(line, sizeof(line), "hypercalls vp%u:", vp->index);
 	bool any = false;
@@ -288,6 +324,8 @@ static int hc_msr_guest_os_id_write(struct vp *vp, u32 msr, u64 val)
 {
 	struct partition_vtl *p = vp_pvtl(vp);
 	p->guest_os_id = val;
+	if (val)
+		os_mark_take(vp);
 	/* TLFS 2.6 (and 3.13): zeroing the ID disables the hypercall page;
 	 * but TLFS 3.13 makes a locked hypercall MSR immutable ("Once set,
 	 * only system reset can clear this bit"; the lock prevents relocating

@@ -196,7 +196,12 @@ enum hv_action hv_handle_msr_write(struct vp *vp, struct hv_exit *e)
 	u32 msr = e->u.msr.index;
 	u64 val = e->u.msr.value;
 	int fault;
+	enum hv_action act;
 
+	/* TLFS 15.13.4: a write VTL 1 intercepts goes there instead. */
+	if (vp->part->vtl_write_icpt && !vp->cur->l2 &&
+	    vp->part->vtl_write_icpt(vp, 1, msr, 0, val, 2, &act))
+		return act;
 	switch (vp->part->be->msr_write(vp, msr, val)) {
 	case BE_MSR_OK:
 		fault = 0;

@@ -28,6 +28,11 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}
+	/* TLFS 15.13: an access of VTL 0 a higher VTL's protection denies
+	 * never completes; it becomes a secure intercept to that VTL. */
+	enum hv_action act;
+	if (p->vtl_fault && !vp->cur->l2 && p->vtl_fault(vp, e, &act))
+		return act;
 	/* TLFS 3.13: the hypercall page (and any read-only overlay) is not
 	 * writable: a write raises #GP, and so does any access an overlay
 	 * does not allow (a fault on its present mapping: executing a data

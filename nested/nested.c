@@ -24,6 +24,7 @@
 #include "log.h"
 #include "module.h"
 #include "pool.h"
+#include "tlfs.h"
 
 /* Shadow pages per VP: 4 tables reach 2 MiB of L2 GPA; 64 pages cover a
  * small guest's working set before a reset. */
@@ -41,7 +42,31 @@ static int nested_partition(struct partition *p, struct pool *pool)
 	}
 	p->nested_svm_edx = p->be->nested_features();
 	LOGI("nested: SVM offered to the guest, CPUID 8000000A EDX %x", p->nested_svm_edx);
+	p->nested_enl = nested_optimizations(p);
+	LOGI("nested: enlightenments: CPUID 4000000A EAX 0x%x", p->nested_enl);
 	return 0;
+}
+
+/* Leaf 0x4000000A EAX (TLFS 2.4.11), only what is implemented and
+ * tested (docs/nested.md, "Enlightenments"): the nested flush hypercalls
+ * (bit 18, flush.c) and the enlightened NPT TLB that uses them (bit 22:
+ * L1 promises to call them after changing its nested page tables, so an
+ * ASID change of L1 need not drop the shadow); the enlightened MSR bitmap
+ * (bit 19: L1 clears clean bit 31 of its VMCB when it changes its MSR
+ * permission map, so the merge may skip it, svm/svm_nested.c). No
+ * enlightened VMCS version (AMD has none), no direct virtual flush (17),
+ * no virtualization exceptions (20). */
+u32 nested_optimizations(const struct partition *p)
+{
+	return p->nested ? HV_NESTED_GUEST_MAPPING_FLUSH | HV_NESTED_MSR_BITMAP |
+				   HV_NESTED_ENLIGHTENED_NPT_TLB
+			 : 0;
+}
+
+static void nested_cpuid(const struct partition *p, u32 leaf, u32 r[4])
+{
+	if (leaf == HV_CPUID_NESTED_OPTIMIZATIONS)
+		r[0] = nested_optimizations(p);
 }
 
 /* The pool the VP hooks allocate from (the core's one pool): on_vp_ready,
@@ -83,25 +108,30 @@ static void nested_dump(const struct vp *vp)
 	if (!n)
 		return;
 	log_raw("  nested vp%u: vmrun %lu invalid %lu reflected %lu denied %lu shadow faults %lu "
-		"reflected %lu resets %lu\r\n",
+		"reflected %lu resets %lu flush hypercalls %lu\r\n",
 		vp->index, (unsigned long)n->vmruns, (unsigned long)n->invalid,
 		(unsigned long)n->reflected_exits, (unsigned long)n->denied,
 		(unsigned long)n->sh.faults, (unsigned long)n->sh.reflected,
-		(unsigned long)n->sh.resets);
+		(unsigned long)n->sh.resets, (unsigned long)n->hv_flushes);
 }
 
 HV_MODULE(nested, .on_partition = nested_partition, .on_vp = nested_vp,
-	  .on_vp_ready = nested_vp_ready, .on_dump = nested_dump);
+	  .on_vp_ready = nested_vp_ready, .on_dump = nested_dump, .on_cpuid = nested_cpuid);
 
 /* L1's VMRUN accepted: what L2 runs on, then enter it. */
 static void enter_l2(struct vp *vp, struct nested_run *run)
 {
 	struct partition *p = vp->part;
 	struct nested_vp *n = vp->nested;
-	bool flush = run->flush;
+	/* A TLB flush of L1 (TLB_CONTROL, a new ASID) flushes L2's TLB and
+	 * drops the shadow of L1's tables, unless L1 uses the enlightened
+	 * NPT TLB (it then calls the flush hypercalls, flush.c, after
+	 * changing its tables: the shadow stays). */
+	bool flush = run->flush || run->asid_changed;
+	bool drop = flush && !(run->enl_npt_tlb && (p->nested_enl & HV_NESTED_ENLIGHTENED_NPT_TLB));
 	if (run->np) {
 		struct shadow *sh = &n->sh;
-		if (sh->used == 0 || sh->l1_root != run->l1_root || run->flush || sh->gen != p->slat_gen) {
+		if (sh->used == 0 || sh->l1_root != run->l1_root || drop || sh->gen != p->slat_gen) {
 			shadow_reset(sh, run->l1_root, p->slat_gen);
 			flush = true;
 		}

@@ -348,7 +348,12 @@ static int svm_vp_init(struct vp *vp, const struct guest_boot_state *g, struct p
 	cpu->hsave_pa = (u64)(uintptr_t)(pages + PAGE_SIZE);
 	cpu->next_asid = 1;
 
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	/* EFER.NXE: the NX bit of the nested page tables (the VTL
+	 * protections' no-execute pages, TLFS 15.9) is reserved without it
+	 * (APM 15.25.5). The host's own tables set no NX bit. */
+	u32 a, b, c2, d;
+	cpuid_count(0x80000001, 0, &a, &b, &c2, &d);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME | ((d & BIT(20)) ? EFER_NXE : 0));
 	wrmsr(MSR_AMD_VM_HSAVE_PA, cpu->hsave_pa);
 	/* From here the host runs with GIF=0 (APM 15.17): physical NMIs and
 	 * interrupts stay pending and are taken by the guest after VMRUN. */
@@ -463,6 +468,19 @@ static int svm_slat_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access a
 	return 0;
 }
 
+/* TLB_CONTROL 1 flushes every ASID of this processor (APM 15.16.1), so
+ * one flush covers whichever view s is. */
+static int svm_slat_view_set_page(struct vp *vp, struct slat *t, u64 gpa, u64 hpa,
+				  enum slat_access acc)
+{
+	if (slat_set_access(t, gpa, hpa, acc))
+		return -1;
+	svm_of(vp)->vmcb->ctl.tlb_control = 1;
+	return 0;
+}
+
+static void svm_slat_flush(struct vp *vp) { svm_of(vp)->vmcb->ctl.tlb_control = 1; }
+
 /* No preemption timer: the deadline exits at physical interrupts (INTR
  * intercept while armed, svm_set_deadline). */
 static enum be_deadline svm_deadline_kind(void) { return BE_DEADLINE_ON_INTR; }
@@ -530,6 +548,8 @@ const struct backend svm_backend = {
 	.msr_write = svm_msr_write,
 	.slat_map_identity = svm_slat_map_identity,
 	.slat_set_page = svm_slat_set_page,
+	.slat_view_set_page = svm_slat_view_set_page,
+	.slat_flush = svm_slat_flush,
 	.hypercall_insn = vmmcall_insn,
 	.dump = svm_dump,
 	.hw_features = svm_hw_features,

@@ -54,6 +54,8 @@ struct svm_ctx {
 	u64 vmcb12_pa;
 	u64 l1_rax;          /* L1's RAX at VMRUN (the VMCB12 address) */
 	u32 l1_cr, l1_dr, l1_exc, l1_misc1, l1_misc2, l1_misc3;
+	u32 l1_asid;         /* L1's ASID for L2 at its last VMRUN */
+	bool l1_msrpm_clean; /* L1's MSR map unchanged (enlightened MSR bitmap) */
 	u64 l1_msrpm_pa, l1_iopm_pa;
 	/* The merged maps (svm_nested.c merge_maps): what they were built
 	 * from, and where the L1 context's own map has bits (qword indexes). */
@@ -85,6 +87,7 @@ void svm_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2);
 void svm_decode_l2(struct vp *vp, struct hv_exit *e);
 u32 svm_nested_features(void);
 void svm_vgif(struct svm_ctx *s, bool set);
+void svm_open_window(struct svm_ctx *s); /* svm_exit.c */
 int svm_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struct nested_run *run);
 void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush);
 /* svm_exit.c */

@@ -146,6 +146,17 @@ void svm_inject_nmi(struct vp *vp)
 	svm_of(vp)->vmcb->ctl.eventinj = 2 | SVM_EVTINJ_TYPE_NMI | SVM_EVTINJ_VALID;
 }
 
+/* Drop intercepts hv.efi set for itself (window, deadline, IRET), but
+ * not those L1 asked for in an L2 context: VMCB02 carries L1's intercepts
+ * too (svm_nested_enter), and a physical interrupt L1 intercepts must
+ * exit to L1, not be taken by L2 (APM 15.21.1). */
+static inline void misc1_clear(struct svm_ctx *s, u32 bits)
+{
+	if (__builtin_expect(s->is_l2, 0))
+		bits &= ~s->l1_misc1;
+	s->vmcb->ctl.intercept_misc1 &= ~bits;
+}
+
 /* The interrupt window (APM 15.21.4): a virtual interrupt (V_IRQ, TPR
  * ignored) that the guest "takes" when its RFLAGS.IF and interrupt
  * shadow allow, intercepted (VINTR) before it is delivered. It serves
@@ -158,27 +169,46 @@ static void window(struct svm_ctx *s, bool on)
 		c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
 	} else {
 		c->vintr &= ~(u64)(SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR);
-		c->intercept_misc1 &= ~(u32)SVM_INTERCEPT_VINTR;
+		misc1_clear(s, SVM_INTERCEPT_VINTR);
 	}
 }
 
-int svm_inject_irq(struct vp *vp, u8 vector)
+/* Open the window inject_irq asked for (want_window). */
+void svm_open_window(struct svm_ctx *s)
 {
-	struct svm_ctx *s = svm_of(vp);
-	struct vmcb *v = s->vmcb;
-	if ((v->save.rflags & RFLAGS_IF) && !(v->ctl.interrupt_shadow & 1) &&
-	    !(v->ctl.eventinj & SVM_EVTINJ_VALID) && !s->reinject) {
-		v->ctl.eventinj = vector | SVM_EVTINJ_TYPE_INTR | SVM_EVTINJ_VALID;
-		return 0;
-	}
-	s->want_window = true;
 	window(s, true);
 	/* While V_IRQ waits, a physical interrupt exits instead of being
 	 * taken under it: QEMU 7.2's TCG asserts when the guest writes CR8
 	 * with V_IRQ pending (helper_write_crN calls cpu_interrupt without
 	 * the iothread lock), and OVMF's interrupt stubs restore CR8. At
 	 * that exit the guest can take an interrupt: the window is open. */
-	v->ctl.intercept_misc1 |= SVM_INTERCEPT_INTR;
+	s->vmcb->ctl.intercept_misc1 |= SVM_INTERCEPT_INTR;
+}
+
+int svm_inject_irq(struct vp *vp, u8 vector)
+{
+	struct svm_ctx *s = svm_of(vp);
+	/* The interrupts hv.efi injects (the SynIC's auto-EOI vectors) are
+	 * L1's. In L2, one L1 intercepts (INTR, APM 15.21.1) is a #VMEXIT
+	 * to L1 first, which takes it after its STGI; Linux's KVM depends
+	 * on that (else L1's interrupt lands in L2, and KVM re-injects it
+	 * there from EXITINTINFO). Not intercepted: L2 takes it, as a
+	 * physical interrupt would be. */
+	if (__builtin_expect(s->is_l2, 0) && (s->l1_misc1 & SVM_INTERCEPT_INTR)) {
+		svm_nested_exit(vp, SVM_EXIT_INTR, 0, 0);
+		s = svm_of(vp);
+	}
+	struct vmcb *v = s->vmcb;
+	/* While L1's GIF is 0 it waits (no window: a V_IRQ would be taken
+	 * at L1's RFLAGS.IF alone); svm_vgif opens the window at STGI. */
+	if (!s->vgif_clear && (v->save.rflags & RFLAGS_IF) && !(v->ctl.interrupt_shadow & 1) &&
+	    !(v->ctl.eventinj & SVM_EVTINJ_VALID) && !s->reinject) {
+		v->ctl.eventinj = vector | SVM_EVTINJ_TYPE_INTR | SVM_EVTINJ_VALID;
+		return 0;
+	}
+	s->want_window = true;
+	if (!s->vgif_clear)
+		svm_open_window(s);
 	return 1;
 }
 
@@ -187,7 +217,7 @@ int svm_inject_irq(struct vp *vp, u8 vector)
  * (INTR intercept) and every entry and such exit checks the TSC. */
 static void rearm_off(struct svm_ctx *s)
 {
-	s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_IRET;
+	misc1_clear(s, SVM_INTERCEPT_IRET);
 	s->intr_rearm = false;
 }
 
@@ -199,7 +229,7 @@ void svm_set_deadline(struct vp *vp, u64 tsc)
 		s->vmcb->ctl.intercept_misc1 |= SVM_INTERCEPT_INTR;
 	if (!tsc) {
 		if (!s->want_window) /* the window keeps it (svm_inject_irq) */
-			s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+			misc1_clear(s, SVM_INTERCEPT_INTR);
 		rearm_off(s);
 	}
 }
@@ -211,7 +241,7 @@ bool svm_deadline_due(struct svm_ctx *s)
 		return false;
 	s->deadline = 0;
 	if (!s->want_window)
-		s->vmcb->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+		misc1_clear(s, SVM_INTERCEPT_INTR);
 	rearm_off(s);
 	return true;
 }
@@ -233,7 +263,7 @@ enum hv_exit_reason svm_event_exit(struct svm_ctx *s, u32 code)
 	struct vmcb_control *c = &s->vmcb->ctl;
 	if (code == SVM_EXIT_INTR) {
 		if (!s->deadline) { /* cancelled meanwhile: the guest takes it */
-			c->intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+			misc1_clear(s, SVM_INTERCEPT_INTR);
 			if (s->want_window) { /* see svm_inject_irq */
 				s->want_window = false;
 				window(s, false);
@@ -243,7 +273,7 @@ enum hv_exit_reason svm_event_exit(struct svm_ctx *s, u32 code)
 		}
 		if (svm_deadline_due(s))
 			return HV_EXIT_DEADLINE;
-		c->intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+		misc1_clear(s, SVM_INTERCEPT_INTR);
 		c->intercept_misc1 |= SVM_INTERCEPT_IRET;
 		s->intr_rearm = true;
 		if (s->want_window) { /* see svm_inject_irq: no V_IRQ pending */
@@ -267,7 +297,7 @@ enum hv_exit_reason svm_event_exit(struct svm_ctx *s, u32 code)
 		return HV_EXIT_NONE;
 	s->want_window = false;
 	if (!s->deadline)
-		c->intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTR;
+		misc1_clear(s, SVM_INTERCEPT_INTR);
 	return HV_EXIT_INTR_WINDOW;
 }
 

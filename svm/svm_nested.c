@@ -77,6 +77,8 @@ void svm_vgif(struct svm_ctx *s, bool set)
 	u32 tpr = (c->vintr & 0xf) == ((s->l1_tpr >> 4) & 0xf) ? s->l1_tpr : (u32)(c->vintr & 0xf) << 4;
 	c->vintr &= ~(u64)(SVM_VINTR_MASKING | SVM_VINTR_V_TPR);
 	hw_apic_write(APIC_TPR, tpr);
+	if (s->want_window) /* an interrupt of hv.efi waited for GIF (svm_inject_irq) */
+		svm_open_window(s);
 }
 
 u32 svm_nested_features(void)
@@ -187,6 +189,18 @@ static enum hv_action vmrun(struct vp *vp, struct hv_exit *e, u64 pa, struct nes
 	run->np = c->np_enable & 1;
 	run->l1_root = c->n_cr3;
 	run->flush = c->tlb_control != 0;
+	/* L1 flushes L2's TLB by giving it a new ASID too (KVM without
+	 * FlushByAsid); all of L1's ASIDs share the L2 context's one. */
+	run->asid_changed = c->guest_asid != s2->l1_asid;
+	s2->l1_asid = c->guest_asid;
+	run->enl_npt_tlb = (c->hv_enl_control & HV_VMCB_ENL_NPT_TLB) != 0;
+	/* The enlightened MSR bitmap (leaf 0x4000000A bit 19, as Linux's
+	 * KVM uses it: svm_hv_vmcb_dirty_nested_enlightenments): with its
+	 * flag, clean bit 31 says L1's MSR map did not change since its last
+	 * VMRUN. Our merge of it may then be reused (merge_maps). */
+	s2->l1_msrpm_clean = (vp->part->nested_enl & BIT(19)) &&
+			     (c->hv_enl_control & HV_VMCB_ENL_MSR_BITMAP) &&
+			     (c->clean & HV_VMCB_CLEAN_NESTED_ENLIGHTENMENTS);
 	*enter = 1;
 	return HV_ACT_RESUME;
 }
@@ -283,8 +297,10 @@ static u8 own_qwords(const u64 *m, u32 n, u16 *idx, bool *many)
  * last VMRUN: no clean bits are offered), then our few qwords ORed in.
  * Without: ours alone, rebuilt only when ours changed. */
 static void merge_map(u64 *dst, const u64 *ours, u64 l1_pa, u32 n, const u16 *idx, u8 k,
-		      bool many, u64 *src, bool stale)
+		      bool many, u64 *src, bool stale, bool l1_clean)
 {
+	if (l1_pa && l1_clean && !stale && *src == l1_pa)
+		return; /* L1's map and ours as at the last merge */
 	if (l1_pa) {
 		copy_qwords(dst, l1_ptr(l1_pa), n);
 		if (many)
@@ -312,10 +328,10 @@ static void merge_maps(struct svm_ctx *s1, struct svm_ctx *s2)
 	}
 	merge_map((u64 *)s2->msrpm, (const u64 *)s1->msrpm,
 		  (s2->l1_misc1 & SVM_INTERCEPT_MSR) ? s2->l1_msrpm_pa : 0, MSRPM_QWORDS, s2->own_msr,
-		  s2->n_own_msr, s2->own_many, &s2->merged_msrpm_src, stale);
+		  s2->n_own_msr, s2->own_many, &s2->merged_msrpm_src, stale, s2->l1_msrpm_clean);
 	merge_map((u64 *)s2->iopm, (const u64 *)s1->iopm,
 		  (s2->l1_misc1 & SVM_INTERCEPT_IOIO) ? s2->l1_iopm_pa : 0, IOPM_QWORDS, s2->own_io,
-		  s2->n_own_io, s2->own_many, &s2->merged_iopm_src, stale);
+		  s2->n_own_io, s2->own_many, &s2->merged_iopm_src, stale, false);
 }
 
 void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
@@ -370,6 +386,14 @@ void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	s2->l1 = vp->cur;
 	svm_ctx_switch(vp, l2);
 	vp->gpr[GPR_RAX] = v12->save.rax;
+	/* An interrupt of hv.efi for L1 waits (svm_inject_irq): with L1's
+	 * INTR intercept, L2 exits at once, as for a pending physical
+	 * interrupt (APM 15.21.1); L1 takes it after its STGI. */
+	if (s1->want_window && (c12->intercept_misc1 & SVM_INTERCEPT_INTR)) {
+		c2->exitintinfo = 0; /* nothing was being delivered */
+		c2->nrip = 0;
+		svm_nested_exit(vp, SVM_EXIT_INTR, 0, 0);
+	}
 }
 
 void svm_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2)

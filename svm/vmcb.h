@@ -47,8 +47,23 @@ struct PACKED vmcb_control {
 	u64 nrip;             /* 0x0c8 */
 	u8 insn_len;          /* 0x0d0 */
 	u8 insn_bytes[15];
-	u8 reserved3[0x400 - 0x0e0];
+	u8 reserved3[0x3e0 - 0x0e0];
+	/* 0x3e0: software's own (APM: reserved for the hypervisor's use).
+	 * An L1 on Hyper-V fills it for the L0 (Hyper-V's SVM enlightenments
+	 * as Linux's KVM writes them: struct hv_vmcb_enlightenments,
+	 * svm_onhyperv.h); hv.efi reads it from VMCB12 (docs/nested.md). */
+	u32 hv_enl_control;   /* 0x3e0: HV_VMCB_ENL_* */
+	u32 hv_vp_id;         /* 0x3e4 */
+	u64 hv_vm_id;         /* 0x3e8 */
+	u64 hv_partition_assist_page; /* 0x3f0 */
+	u64 hv_reserved;      /* 0x3f8 */
 };
+#define HV_VMCB_ENL_NESTED_FLUSH_HYPERCALL BIT(0)
+#define HV_VMCB_ENL_MSR_BITMAP BIT(1)
+#define HV_VMCB_ENL_NPT_TLB BIT(2)
+/* VMCB clean bit 31, software's: the Hyper-V area (and with
+ * HV_VMCB_ENL_MSR_BITMAP the MSR permission map) is unchanged. */
+#define HV_VMCB_CLEAN_NESTED_ENLIGHTENMENTS BIT(31)
 
 struct PACKED vmcb_save {
 	struct vmcb_seg es, cs, ss, ds, fs, gs, gdtr, ldtr, idtr, tr; /* 0x000 */

@@ -51,6 +51,10 @@ int stimer_config_check(u64 val)
 
 static u64 add_sat(u64 a, u64 b) { return a + b < a ? ~0ull : a + b; }
 
+/* The period a periodic timer runs at: its COUNT, at least
+ * STIMER_MIN_PERIOD (include/synic/stimer.h says why). */
+u64 stimer_period(u64 count) { return count < STIMER_MIN_PERIOD ? STIMER_MIN_PERIOD : count; }
+
 /*
  * TLFS 12.1.4. On time (or a few periods late) a periodic timer signals
  * each period in turn, its next expiration one period after the last one:
@@ -203,7 +207,7 @@ static void expire(struct vp *vp, u8 vtl, u32 idx, struct stimer *t, u64 now)
 		signal(vp, vtl, idx, t, t->exp);
 		return;
 	}
-	struct stimer_step s = stimer_periodic_step(t->exp, t->count, now, t->config & STIMER_CFG_LAZY);
+	struct stimer_step s = stimer_periodic_step(t->exp, stimer_period(t->count), now, t->config & STIMER_CFG_LAZY);
 	t->exp = s.next;
 	t->skipped += s.skipped;
 	if (s.signal)
@@ -253,7 +257,7 @@ static void start(struct vp *vp, struct stimer *t)
 	t->armed = (t->config & STIMER_CFG_ENABLE) && t->count;
 	if (!t->armed)
 		return;
-	t->exp = (t->config & STIMER_CFG_PERIODIC) ? add_sat(now_ref(vp), t->count) : t->count;
+	t->exp = (t->config & STIMER_CFG_PERIODIC) ? add_sat(now_ref(vp), stimer_period(t->count)) : t->count;
 	apictimer_watch(vp);
 }
 

@@ -21,7 +21,8 @@
 #      hv.efi on QEMU SVM, 1 CPU: svm-linux (detection, the Hyper-V leaves
 #      against the payload's CPUID, reference TSC page clocksource and its
 #      time, clean log, power-off) and svm-linux-crash (sysrq c: the crash
-#      notification and message); svm-linux-smp2 (2 CPUs); vmx-skx-linux
+#      notification and message); svm-linux-kvm (nested=on: Debian's
+#      kvm.ko/kvm-amd.ko run tests/linux/kvmtest.c's VM); svm-linux-smp2 (2 CPUs); vmx-skx-linux
 #      (Bochs corei7_skylake_x, Intel VMX, in the Bochs chain)
 #
 # The two QEMU runs go in parallel with the host tests (2 cores); the Bochs
@@ -130,6 +131,8 @@ fi
 if [[ $linux_ready == 1 && $linux_on == 1 ]]; then
 	linux_start svm-linux --linux --guest-args hvtest=facts
 	linux_start svm-linux-crash --linux --guest-args hvtest=crash
+	# nested=on: Linux's own KVM runs a VM on hv.efi (issue 16)
+	linux_start svm-linux-kvm --linux --nested --guest-args hvtest=kvm
 fi
 [[ $linux_ready == 1 && $linux_smp == 1 ]] &&
 	linux_start svm-linux-smp2 --linux --smp 2 --guest-args hvtest=facts
@@ -446,6 +449,9 @@ if [[ $linux_on == 1 || $linux_smp == 1 ]]; then
 			section "svm-linux-crash: a deliberate kernel crash (sysrq c)"
 			linux_wait svm-linux-crash
 			linux_check_crash svm-linux-crash
+			section "svm-linux-kvm: Linux's KVM runs a VM on hv.efi (nested=on, QEMU TCG SVM)"
+			linux_wait svm-linux-kvm
+			linux_check_kvm svm-linux-kvm
 		fi
 		if [[ $linux_smp == 1 ]]; then
 			section "svm-linux-smp2: Debian's kernel under hv.efi (QEMU TCG, SVM, 2 CPUs)"

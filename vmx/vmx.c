@@ -756,6 +756,51 @@ static int vmx_slat_set_page(struct vp *vp, u64 gpa, u64 hpa, enum slat_access a
 	return 0;
 }
 
+/* INVEPT for the view t (its EPTP, SDM 29.4.3.1), whichever context
+ * runs. */
+static int vmx_slat_view_set_page(struct vp *vp, struct slat *t, u64 gpa, u64 hpa,
+				  enum slat_access acc)
+{
+	if (slat_set_access(t, gpa, hpa, acc))
+		return -1;
+	invept((vmx.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE) ? INV_SINGLE_CONTEXT : INV_ALL_CONTEXT,
+	       t->root | EPTP_WALK_4 | EPTP_WB);
+	return 0;
+}
+
+/* Every EPTP's combined mappings on this processor. */
+static void vmx_slat_flush(struct vp *vp)
+{
+	if (vmx.caps.ept_vpid & EPT_CAP_INVEPT_ALL) {
+		invept(INV_ALL_CONTEXT, 0);
+		return;
+	}
+	for (u32 v = 0; v < HV_VTL_COUNT; v++)
+		if (vp->ctx[v].live)
+			invept(INV_SINGLE_CONTEXT, ((const struct vmx_ctx *)vp->ctx[v].be)->eptp);
+}
+
+/* The secure register intercepts (TLFS 15.13.4): the guarded bits join
+ * the CR0/CR4 guest/host mask, with the guest's current values in the
+ * read shadow, so a MOV/CLTS/LMSW that changes one exits (SDM 26.1.3);
+ * handle_cr_access (vmx_exit.c) hands it to hv/cr.c. The real register
+ * keeps the same values in those bits (only whole writes load them). */
+static void vmx_cr_guard(struct vp *vp, int cr, u64 mask)
+{
+	struct vmx_ctx *s = vmx_of(vp);
+	if (cr == 0) {
+		u64 view = vmx_cr_view(vmread(VMCS_GUEST_CR0), vmread(VMCS_CR0_SHADOW), vmx.cr0_mask);
+		s->cr0_guard = mask;
+		vmwrite(VMCS_CR0_SHADOW, view);
+		vmwrite(VMCS_CR0_MASK, vmx.cr0_mask | mask);
+	} else {
+		u64 view = vmx_cr_view(vmread(VMCS_GUEST_CR4), vmread(VMCS_CR4_SHADOW), vmx.cr4_mask);
+		s->cr4_guard = mask & ~(u64)CR4_VMXE;
+		vmwrite(VMCS_CR4_SHADOW, view & ~(u64)CR4_VMXE);
+		vmwrite(VMCS_CR4_MASK, vmx.cr4_mask | s->cr4_guard);
+	}
+}
+
 /* VMCALL (SDM vol. 2): the hypercall page's instruction on Intel. */
 static const u8 vmcall_insn[3] = { 0x0f, 0x01, 0xc1 };
 
@@ -784,6 +829,9 @@ const struct backend vmx_backend = {
 	.msr_write = vmx_msr_write,
 	.slat_map_identity = vmx_slat_map_identity,
 	.slat_set_page = vmx_slat_set_page,
+	.slat_view_set_page = vmx_slat_view_set_page,
+	.slat_flush = vmx_slat_flush,
+	.cr_guard = vmx_cr_guard,
 	.hypercall_insn = vmcall_insn,
 	.dump = vmx_dump,
 	.hw_features = vmx_hw_features,

@@ -47,6 +47,7 @@ struct vmx_ctx {
 	u8 *msr_bitmap;   /* 4 KiB */
 	u8 *io_bitmap;    /* 8 KiB: A (0-0x7FFF) then B */
 	struct vmx_cpu_regs regs; /* while not current */
+	u64 cr0_guard, cr4_guard; /* bits whose change goes to hv (cr_guard) */
 };
 
 struct vmx_global {

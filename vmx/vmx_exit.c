@@ -334,6 +334,26 @@ static bool handle_cr_access(struct vp *vp, struct hv_exit *e)
 	u64 q = e->qual[0];
 	u64 *reg = &vp->gpr[VMX_CR_GPR(q)];
 
+	/* A write that changes a guarded bit (cr_guard): hv/cr.c's. */
+	unsigned type = VMX_CR_TYPE(q);
+	if (VMX_CR_NUM(q) == 0 && type != VMX_CR_TYPE_MOV_FROM && s->cr0_guard) {
+		u64 cur = vmx_cr_view(vmread(VMCS_GUEST_CR0), vmread(VMCS_CR0_SHADOW), vmx.cr0_mask);
+		u64 src = type == VMX_CR_TYPE_LMSW ? VMX_CR_LMSW_SRC(q) : *reg;
+		if ((vmx_cr0_new_value(cur, type, src) ^ cur) & s->cr0_guard) {
+			e->reason = HV_EXIT_CR_WRITE;
+			e->u.cr.cr = 0;
+			return false;
+		}
+	}
+	if (VMX_CR_NUM(q) == 4 && type == VMX_CR_TYPE_MOV_TO && s->cr4_guard) {
+		u64 cur = vmx_cr_view(vmread(VMCS_GUEST_CR4), vmread(VMCS_CR4_SHADOW), vmx.cr4_mask);
+		if ((*reg ^ cur) & s->cr4_guard) {
+			e->reason = HV_EXIT_CR_WRITE;
+			e->u.cr.cr = 4;
+			return false;
+		}
+	}
+
 	if (VMX_CR_NUM(q) == 0 && VMX_CR_TYPE(q) != VMX_CR_TYPE_MOV_FROM) {
 		return handle_cr0_write(vp, q);
 	} else if (VMX_CR_TYPE(q) == VMX_CR_TYPE_MOV_TO && VMX_CR_NUM(q) == 4) {

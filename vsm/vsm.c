@@ -218,6 +218,25 @@ static enum hv_action vtl_switch_complete(struct hc_ctx *c, u16 status, u32 done
 
 /* ---- HvEnablePartitionVtl (TLFS 15.4.1, 15.15.3) ------------------------ */
 
+/* At HvEnablePartitionVtl(1), under the partition lock: VTL 1's view, a
+ * copy of VTL 0's tables (its overlays, the xAPIC page, MMIO mapped so
+ * far), from the allocator of VTL 0's tables. */
+static int vsm_view_create(struct partition *p, u8 vtl)
+{
+	struct slat *s = &p->slat[vtl];
+	if (s->root)
+		return 0;
+	if (!p->be->slat_view_set_page || !p->be->slat_flush)
+		return 0; /* one view: VTL 1 runs on VTL 0's (no protections) */
+	struct slat n;
+	if (slat_init(&n, p->slat[0].fmt, p->slat[0].alloc_page, p->slat[0].alloc_ctx) ||
+	    slat_clone(&n, &p->slat[0]))
+		return -1; /* the pages taken stay in the pool: rare, at set-up */
+	*s = n;
+	return 0;
+}
+
+
 /* Input: TargetPartitionId 8, TargetVtl 1, Flags 1 (bit 0 EnableMbec),
  * RsvdZ 6. */
 static u16 hc_enable_partition_vtl(struct hc_ctx *c)
@@ -237,6 +256,9 @@ static u16 hc_enable_partition_vtl(struct hc_ctx *c)
 	 * enabled VTL, which with VTL 1 the highest means: VTL 1, once. */
 	spin_lock(&p->lock);
 	st = p->vtl[target].enabled || target == 0 ? HV_STATUS_INVALID_VTL_STATE : HV_STATUS_SUCCESS;
+	/* Its own view of memory (TLFS 15.9), before any VP runs it. */
+	if (!st && vsm_view_create(p, target))
+		st = HV_STATUS_INSUFFICIENT_MEMORY;
 	if (!st)
 		p->vtl[target].enabled = true;
 	spin_unlock(&p->lock);
@@ -273,7 +295,7 @@ static void enable_fn(struct vp *t, void *arg)
 	 * (registered overlays) is kept, not registered twice. */
 	int r = 0;
 	c->vtl = op->vtl;
-	c->slat = &p->slat[0];
+	c->slat = p->slat[op->vtl].root ? &p->slat[op->vtl] : &p->slat[0]; /* its view */
 	c->assist_msr = 0;
 	if (!c->assist_page.hpa) {
 		u8 *assist = pool_alloc_pages(vsm_pool, 1);

@@ -12,12 +12,15 @@
 #define PTE_US BIT(2)
 #define PTE_PS BIT(7)
 
-const struct slat_fmt slat_fmt_host = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, false, PTE_RW };
-const struct slat_fmt slat_fmt_host_1g = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, true, PTE_RW };
+const struct slat_fmt slat_fmt_host = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, false, PTE_RW, 0, 0, 0 };
+const struct slat_fmt slat_fmt_host_1g = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, true, PTE_RW, 0, 0, 0 };
+/* NPT: no read bit (no execute-only page); NX (bit 63) needs the host's
+ * EFER.NXE (APM 15.25.5; svm_vp_init sets it). */
+#define PTE_NX BIT(63)
 const struct slat_fmt slat_fmt_npt = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_RW | PTE_US,
-				       PTE_PS, PTE_P, false, PTE_RW };
+				       PTE_PS, PTE_P, false, PTE_RW, 0, 0, PTE_NX };
 const struct slat_fmt slat_fmt_npt_1g = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_RW | PTE_US,
-					  PTE_PS, PTE_P, true, PTE_RW };
+					  PTE_PS, PTE_P, true, PTE_RW, 0, 0, PTE_NX };
 
 /* EPT (SDM 29.3.2): an entry is present if any of R/W/X (bits 2:0) is set;
  * leaves carry the memory type in bits 5:3 (6 = write-back) and 2M/1G
@@ -31,10 +34,12 @@ const struct slat_fmt slat_fmt_npt_1g = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_R
 const struct slat_fmt slat_fmt_ept = {
 	.table_flags = EPT_RWX, .leaf_flags = EPT_RWX | EPT_MT_WB, .large_flag = EPT_LARGE,
 	.present_mask = EPT_RWX, .has_1g = false, .write_flag = EPT_W,
+	.read_flag = EPT_R, .exec_flag = EPT_X,
 };
 const struct slat_fmt slat_fmt_ept_1g = {
 	.table_flags = EPT_RWX, .leaf_flags = EPT_RWX | EPT_MT_WB, .large_flag = EPT_LARGE,
 	.present_mask = EPT_RWX, .has_1g = true, .write_flag = EPT_W,
+	.read_flag = EPT_R, .exec_flag = EPT_X,
 };
 
 static inline u64 *tbl(u64 pa) { return (u64 *)(uintptr_t)pa; }
@@ -178,9 +183,49 @@ int slat_map_identity_large(struct slat *s, u64 gpa, u64 *base, u64 *size)
 	return slat_map(s, b, b, sz, sz);
 }
 
+u64 slat_leaf_flags(const struct slat_fmt *f, enum slat_access acc)
+{
+	u8 b = slat_acc_bits(acc);
+	if (!b || (!(b & 1) && !f->read_flag))
+		return 0; /* nothing, or execute-only where the format has no read bit */
+	u64 flags = f->leaf_flags;
+	if (!(b & 1))
+		flags &= ~f->read_flag;
+	if (!(b & 2))
+		flags &= ~f->write_flag;
+	if (!(b & 4))
+		flags = (flags & ~f->exec_flag) | f->nx_flag;
+	return flags;
+}
+
 int slat_set_access(struct slat *s, u64 gpa, u64 hpa, enum slat_access acc)
 {
-	const struct slat_fmt *f = s->fmt;
-	u64 flags = acc == SLAT_NONE ? 0 : acc == SLAT_RX ? f->leaf_flags & ~f->write_flag : f->leaf_flags;
-	return slat_set_4k(s, gpa, hpa, flags);
+	return slat_set_4k(s, gpa, hpa, slat_leaf_flags(s->fmt, acc));
+}
+
+/* Copy the table at `from` (level l: 3 = PML4) into the fresh table at
+ * `to`: leaves as they are, lower tables copied. */
+static int clone_table(struct slat *dst, const struct slat_fmt *f, u64 from, u64 to, int l)
+{
+	for (int i = 0; i < 512; i++) {
+		u64 e = tbl(from)[i];
+		if (!(e & f->present_mask) || l == 0 || (l <= 2 && (e & f->large_flag))) {
+			tbl(to)[i] = e;
+			continue;
+		}
+		void *n = dst->alloc_page(dst->alloc_ctx);
+		if (!n)
+			return -1;
+		tbl(to)[i] = ((u64)(uintptr_t)n & SLAT_ADDR_MASK) | (e & ~SLAT_ADDR_MASK);
+		if (clone_table(dst, f, e & SLAT_ADDR_MASK, (u64)(uintptr_t)n, l - 1))
+			return -1;
+	}
+	return 0;
+}
+
+int slat_clone(struct slat *dst, const struct slat *src)
+{
+	if (dst->fmt != src->fmt)
+		return -1;
+	return clone_table(dst, src->fmt, src->root, dst->root, 3);
 }

@@ -20,6 +20,11 @@ struct slat_fmt {
 	u64 present_mask; /* bits that make an entry present */
 	bool has_1g;      /* 1 GiB leaves allowed */
 	u64 write_flag;   /* cleared in a read-only leaf */
+	/* The VTL protections (TLFS 15.9) need reads and execution apart:
+	 * read_flag is cleared in an execute-only leaf (EPT; 0: the format
+	 * has none, such a page is not mapped), exec_flag cleared and
+	 * nx_flag set in a no-execute leaf (EPT X; NPT NX, bit 63). */
+	u64 read_flag, exec_flag, nx_flag;
 };
 
 struct slat {
@@ -31,8 +36,28 @@ struct slat {
 
 #define SLAT_ADDR_MASK 0x000ffffffffff000ull
 
-/* Guest access to a 4K page in the second-level tables. */
-enum slat_access { SLAT_NONE, SLAT_RX, SLAT_RWX };
+/* Guest access to a 4K page in the second-level tables. The first three
+ * are the base protections (hv/gmem.c); the others come from the VTL
+ * protections of TLFS 15.9 (read-only, read/write without execute,
+ * execute-only). */
+enum slat_access { SLAT_NONE, SLAT_RX, SLAT_RWX, SLAT_R, SLAT_RW, SLAT_X };
+
+/* As read (1), write (2) and execute (4) bits, and back. */
+static inline u8 slat_acc_bits(enum slat_access a)
+{
+	static const u8 bits[] = { 0, 5, 7, 1, 3, 4 };
+	return (unsigned)a < sizeof(bits) ? bits[a] : 0;
+}
+static inline enum slat_access slat_acc_from_bits(u8 b)
+{
+	static const u8 acc[8] = { SLAT_NONE, SLAT_R, SLAT_NONE, SLAT_RW, SLAT_X, SLAT_RX, SLAT_X, SLAT_RWX };
+	return (enum slat_access)acc[b & 7]; /* write without read: only what is left (X or none) */
+}
+/* What both allow. */
+static inline enum slat_access slat_acc_min(enum slat_access a, enum slat_access b)
+{
+	return slat_acc_from_bits(slat_acc_bits(a) & slat_acc_bits(b));
+}
 
 /* Map [va, va+len) to [pa, pa+len) with the largest pages that fit.
  * Returns 0, or -1 when out of memory or on a conflicting entry. */
@@ -56,6 +81,12 @@ int slat_init(struct slat *s, const struct slat_fmt *fmt, void *(*alloc)(void *)
  * conflicting entry). */
 int slat_map_identity_large(struct slat *s, u64 gpa, u64 *base, u64 *size);
 int slat_set_access(struct slat *s, u64 gpa, u64 hpa, enum slat_access acc);
+/* The leaf flags of a 4K page with access acc in format f (0: unmapped). */
+u64 slat_leaf_flags(const struct slat_fmt *f, enum slat_access acc);
+/* dst (initialised, empty root) becomes a copy of src: its own table
+ * pages with the same entries (a second view of the same memory, TLFS
+ * 15.9: one table per VTL). 0, or -1 when out of memory. */
+int slat_clone(struct slat *dst, const struct slat *src);
 
 /* Formats. */
 extern const struct slat_fmt slat_fmt_host;    /* P|RW, supervisor */

@@ -146,6 +146,11 @@ struct backend {
 	 * follows CR0.PG, translations are flushed as the processor would.
 	 * Only backends that return HV_EXIT_CR_WRITE need it. */
 	void (*cr_write)(struct vp *vp, int cr, u64 v);
+	/* Backends that handle CR0/CR4 writes themselves (VMX): a write of
+	 * the current context that changes a bit of mask exits to the Hv#1
+	 * layer as HV_EXIT_CR_WRITE instead (the secure register intercepts,
+	 * TLFS 15.13.4); 0 drops it. NULL where every write exits (SVM). */
+	void (*cr_guard)(struct vp *vp, int cr, u64 mask);
 	/* MSRs the backend itself intercepts (EFER, VM_CR, ...). */
 	enum be_msr_result (*msr_read)(struct vp *vp, u32 msr, u64 *val);
 	enum be_msr_result (*msr_write)(struct vp *vp, u32 msr, u64 val);
@@ -157,6 +162,15 @@ struct backend {
 	 * large pages; effective before the guest runs again (overlay pages,
 	 * TLFS 5.2.1). */
 	int (*slat_set_page)(struct vp *vp, u64 gpa, u64 hpa, enum slat_access acc);
+	/* The same in the tables s, one VTL's view (partition.slat[vtl],
+	 * TLFS 15.9), whichever context runs: what this processor cached from
+	 * them is invalidated before the guest runs again. NULL: one view. */
+	int (*slat_view_set_page)(struct vp *vp, struct slat *s, u64 gpa, u64 hpa,
+				  enum slat_access acc);
+	/* On vp's own processor: drop every translation cached from any
+	 * second-level table, before the guest runs again (another processor
+	 * restricted a view every VP uses: HvModifyVtlProtectionMask). */
+	void (*slat_flush)(struct vp *vp);
 	/* The vendor's hypercall instruction (VMMCALL or VMCALL), 3 bytes. */
 	const u8 *hypercall_insn;
 	/* Print control and guest state for a fatal error. */
@@ -194,6 +208,11 @@ struct backend {
 struct nested_run {
 	u64 l1_root; /* L1's nested page table root (nCR3), when np */
 	bool np;     /* L1 enabled nested paging for L2 */
+	bool asid_changed; /* L1's ASID for L2 is another than at its last
+			    * VMRUN: a fresh TLB for L2 (APM 15.16) */
+	bool enl_npt_tlb;  /* L1 set the enlightened NPT TLB in its VMCB
+			    * (TLFS nested enlightenments; Linux's
+			    * hv_enlightenments_control.enlightened_npt_tlb) */
 	bool flush;  /* L1 asked for a TLB flush (TLB_CONTROL) */
 	bool invalid; /* the VMCB failed its checks: VMEXIT_INVALID (counters) */
 };

@@ -159,12 +159,27 @@ struct partition {
 	 * backend that emulates it; CPUID 0x8000000A EDX as emulated. */
 	bool nested;
 	u32 nested_svm_edx;
+	u32 nested_enl;      /* leaf 0x4000000A EAX offered (nested/, docs/nested.md) */
 	/* Bumped when what a GPA maps to changes for the guest (overlays,
 	 * protected pages, hv/gmem.c): shadow tables built before are stale. */
 	volatile u32 slat_gen;
 	/* An interrupt for VTL vtl > 0 of VP t (TLFS 15.12.2), set by the
 	 * VSM module (vsm/vsm.c); NULL: no VTL above 0. */
 	void (*vtl_irq)(struct vp *src, struct vp *t, u8 vtl, u8 vector);
+	/* The VTL protections (TLFS 15.9), set by the VSM module: what a
+	 * higher VTL leaves VTL vtl at gpa's page (SLAT_RWX: no restriction),
+	 * applied on top of the base protection and the overlays in that
+	 * VTL's own view (hv/gmem.c); and, for a second-level fault of VTL 0,
+	 * the secure intercept to the VTL above when a protection denied the
+	 * access (15.13; returns true with *act then). NULL: no VSM. */
+	enum slat_access (*vtl_prot)(const struct partition *p, u8 vtl, u64 gpa);
+	bool (*vtl_fault)(struct vp *vp, struct hv_exit *e, enum hv_action *act);
+	/* Secure register intercepts (TLFS 15.13.4), set by the VSM module:
+	 * a write of VTL 0 that a higher VTL intercepts never completes
+	 * (true, *act then). kind 0: CR `id` (0 or 4) from old to value by
+	 * an instruction of len bytes (hv/cr.c); kind 1: MSR `id` (hv/msr.c). */
+	bool (*vtl_write_icpt)(struct vp *vp, int kind, u32 id, u64 old, u64 value, u8 len,
+			       enum hv_action *act);
 	/* The guest debugger (debug/gdbstub.c, docs/debugging.md): hv.cfg
 	 * gdb=, the UART the guest must not see (hv/io.c hides it), and the
 	 * stub's work before every entry (hv/core.c); NULL: no debugger, and
@@ -172,7 +187,8 @@ struct partition {
 	u16 gdb_port;
 	void (*debug_hook)(struct vp *vp);
 	/* Second-level tables per VTL, each with its own permissions (TLFS
-	 * 15.9); built by the backend's partition_create, VTL 0 only now. */
+	 * 15.9): slat[0] built by the backend's partition_create, slat[1] a
+	 * copy made when VTL 1 is enabled (vsm/); root 0: not built. */
 	struct slat slat[HV_VTL_COUNT];
 };
 

@@ -55,6 +55,14 @@ enum shadow_result shadow_fault(const struct partition *p, struct shadow *sh, u6
 struct nested_vp {
 	struct shadow sh;
 	u64 vmruns, invalid, reflected_exits, denied;
+	u64 hv_flushes; /* shadow drops by the nested flush hypercalls */
 };
+
+/* flush.c: the nested flush hypercalls' checks (TLFS 16.13), public for
+ * host tests. efer: the caller's (SVME: "in nested hypervisor mode"). */
+u16 nested_flush_check(const struct partition *p, u64 efer, u64 space, u64 flags);
+bool nested_gpa_range_ok(const struct partition *p, u64 gpa_range);
+/* Leaf 0x4000000A EAX with nested=on (nested.c). */
+u32 nested_optimizations(const struct partition *p);
 
 #endif

@@ -28,6 +28,17 @@
  * skipping instead of by period modulation (TLFS 12.1.4). */
 #define STIMER_CATCHUP_MAX 4
 
+/* The shortest period a periodic timer runs at: 100 us (1000 units of
+ * 100 ns). A shorter COUNT is kept as the guest wrote it and read back,
+ * but the timer signals at most every 100 us (TLFS 12.1.3 only promises
+ * "never before the expiration"; 12.1.4 lets expirations be skipped).
+ * Without a floor, a period shorter than the deadline exit itself (the
+ * guest fuzzer's seed 0x0981d7b8 chose 200 ns) has the next expiration
+ * due before the guest runs one instruction: the VP livelocks in
+ * deadline exits and the guest can never write the timer off again.
+ * KVM has the same kind of floor for the periodic APIC timer. */
+#define STIMER_MIN_PERIOD 1000ull
+
 struct stimer {
 	u64 config, count; /* the MSRs as the guest sees them */
 	u64 exp;           /* the next expiration (reference time) while armed */
@@ -66,6 +77,7 @@ struct stimer_step {
 	u64 next;
 	u64 skipped; /* periods dropped */
 };
+u64 stimer_period(u64 count);
 struct stimer_step stimer_periodic_step(u64 exp, u64 period, u64 now, bool lazy);
 
 /* The VP's timers of VTL vtl (host tests). */

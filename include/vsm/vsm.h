@@ -19,6 +19,7 @@
  * area (HV_VP_VTL_CONTROL at offset 8, TLFS 7.8.7.2, 15.8.2). */
 #define VSM_ENTRY_VTL_CALL 1
 #define VSM_ENTRY_INTERRUPT 2
+#define VSM_ENTRY_INTERCEPT 3 /* a secure intercept (TLFS 15.6, 15.13) */
 #define VSM_CTL_ENTRY_REASON 8
 #define VSM_CTL_RETURN_RAX 16
 #define VSM_CTL_RETURN_RCX 24
@@ -29,6 +30,12 @@
 #define HV_REGISTER_VSM_PARTITION_STATUS 0x000D0004u
 #define HV_REGISTER_VSM_CAPABILITIES 0x000D0006u
 #define HV_VSM_CAP_DR6_SHARED BIT(63)
+#define HV_REGISTER_VSM_PARTITION_CONFIG 0x000D0007u
+
+/* TLFS 11.10.2: a VTL 0 access a higher VTL's protection denied
+ * (vsm/prot.c), 80 bytes of payload (HV_X64_MEMORY_INTERCEPT_MESSAGE). */
+#define HV_MESSAGE_GPA_INTERCEPT 0x80000001u
+#define VSM_GPA_INTERCEPT_BYTES 80
 
 /* Switch vp, on its own processor in its host context, from the VTL it
  * runs to VTL `to` (an enabled context): the private state of TLFS
@@ -41,5 +48,28 @@ void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast);
 
 /* The VTL the VP runs (HvRegisterVsmVpStatus.ActiveVtl). */
 u8 vsm_active_vtl(const struct vp *vp);
+
+
+/* The intercept message header of TLFS 13.2.2 (HV_X64_INTERCEPT_MESSAGE_
+ * HEADER, Hyper-V's layout), 40 bytes. */
+struct vsm_icpt_hdr {
+	u32 vp_index;
+	u8 insn_len_cr8; /* InstructionLength 3:0 (0: unknown), Cr8 7:4 */
+	u8 access;       /* HV_INTERCEPT_ACCESS_TYPE: 0 read, 1 write, 2 execute */
+	u16 exec_state;  /* HV_X64_VP_EXECUTION_STATE (13.2.3) */
+	u64 cs_base;     /* HV_X64_SEGMENT_REGISTER */
+	u32 cs_limit;
+	u16 cs_sel, cs_attr;
+	u64 rip, rflags;
+};
+_Static_assert(sizeof(struct vsm_icpt_hdr) == 40, "TLFS 13.2.2");
+
+/* vsm/prot.c: the header for vp (on its processor, running the lower
+ * VTL); and the secure intercept itself: m to VTL 1's SINT0 slot, the VP
+ * switched to VTL 1 (entry reason Intercept), the lower VTL left on its
+ * instruction. */
+struct hv_message;
+void vsm_icpt_header(struct vp *vp, u8 *payload, u8 access, u8 insn_len);
+void vsm_secure_intercept(struct vp *vp, const struct hv_message *m);
 
 #endif

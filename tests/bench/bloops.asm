@@ -22,6 +22,7 @@ global bl_hcall:function hidden
 global bl_hcall_clear:function hidden
 global bl_tsc_page:function hidden
 global bl_store32:function hidden
+global bl_store32_insn:function hidden
 global bl_nested_cpuid:function hidden
 global bl_l2_code:data hidden
 global bl_l2_code_end:data hidden
@@ -213,13 +214,15 @@ bl_store32:
 	mov r14, rsi
 	mov r15d, edx
 	TSC_TO_R12
-.loop:
+.loop:                          ; 45 89 3E: the protected-page row skips it
 	mov [r14], r15d
 	dec r13
 	jnz .loop
 	TSC_DELTA
 	RESTORE
 	ret
+
+bl_store32_insn equ bl_store32.loop
 
 ; u64 bl_nested_cpuid(u64 n, u64 vmcb_pa): the guest as a hypervisor
 ; (nested=on, docs/nested.md): n times VMRUN its guest L2, whose CPUID
@@ -276,7 +279,17 @@ bits 64
 global bench_v1_entry:function hidden
 global bench_v1_ret:data hidden
 global bench_v1_msrs:data hidden
+global bench_v1_op:data hidden
+global bench_v1_hc:data hidden
 
+; VTL 1: its MSRs (guest OS ID, hypercall page, SIMP, SynIC on), then at
+; each entry what bench_v1_op says, and a fast VTL return:
+;   0: nothing (the VTL call row);
+;   1: set up the protections: HvSetVpRegisters (its
+;      HvRegisterVsmPartitionConfig) and HvModifyVtlProtectionMask, with the
+;      inputs bench.c prepared; statuses to bench_v1_hc[4], [5];
+;   2: a secure intercept of the protected-page row: the message slot
+;      freed, VTL 0's RIP moved past its store (HvSetVpRegisters).
 bench_v1_entry:
 	mov ecx, 0x40000000
 	mov eax, [bench_v1_msrs]
@@ -286,7 +299,40 @@ bench_v1_entry:
 	mov eax, [bench_v1_msrs + 8]
 	mov edx, [bench_v1_msrs + 12]
 	wrmsr
+	mov ecx, 0x40000083
+	mov eax, [bench_v1_msrs + 16]
+	mov edx, [bench_v1_msrs + 20]
+	wrmsr
+	mov ecx, 0x40000080
+	mov eax, 1
+	xor edx, edx
+	wrmsr
 .l:
+	mov rax, [bench_v1_op]
+	cmp rax, 2
+	jne .n2
+	mov rax, [bench_v1_hc + 48]
+	mov dword [rax], 0              ; SINT0's slot free again
+	mov rcx, 0x100000051            ; HvSetVpRegisters, 1 rep
+	mov rdx, [bench_v1_hc + 24]
+	xor r8d, r8d
+	call [bench_v1_hc]
+	jmp .ret
+.n2:
+	cmp rax, 1
+	jne .ret
+	mov rcx, 0x100000051
+	mov rdx, [bench_v1_hc + 8]
+	xor r8d, r8d
+	call [bench_v1_hc]
+	mov [bench_v1_hc + 32], rax
+	mov rcx, 0x10000000C            ; HvModifyVtlProtectionMask, 1 rep
+	mov rdx, [bench_v1_hc + 16]
+	xor r8d, r8d
+	call [bench_v1_hc]
+	mov [bench_v1_hc + 40], rax
+	mov qword [bench_v1_op], 0
+.ret:
 	mov ecx, 1
 	call [bench_v1_ret]
 	jmp .l
@@ -294,6 +340,9 @@ bench_v1_entry:
 section .data
 align 8
 bench_v1_ret:  dq 0       ; VTL 1's hypercall page + the return offset
-bench_v1_msrs: dq 0, 0    ; its guest OS ID, its hypercall MSR
+bench_v1_msrs: dq 0, 0, 0 ; its guest OS ID, its hypercall MSR, its SIMP MSR
+bench_v1_op:   dq 0
+; its hypercall page, the inputs (config, modify, skip), two statuses, SIMP
+bench_v1_hc:   dq 0, 0, 0, 0, 0, 0, 0
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -81,6 +81,9 @@ u16 fz_call_code(struct fz *f)
 		HVCALL_SET_VP_REGISTERS, HVCALL_TRANSLATE_VIRTUAL_ADDRESS,
 		HVCALL_START_VIRTUAL_PROCESSOR, HVCALL_GET_VP_INDEX_FROM_APIC_ID,
 		HVCALL_EXT_QUERY_CAPABILITIES,
+		/* The SynIC's ports (synic/port.c, TLFS 11.10) and VSM
+		 * enablement (vsm/vsm.c, TLFS 15.4-15.5). */
+		0x0058, 0x005B, 0x005C, 0x005D, 0x0095, 0x0096, 0x000D, 0x000F,
 	};
 	u8 sel = fz_u8(f);
 	if (sel < 192)

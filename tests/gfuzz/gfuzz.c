@@ -135,7 +135,13 @@ static int status_defined(unsigned int s)
 				      0x0B, 0x0C, 0x0D, 0x0E, 0x11, 0x12, 0x14, 0x15, 0x16, 0x17,
 				      0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x30,
 				      0x33, 0x37, 0x38, 0x3C, 0x3D, 0x3E, 0x3F, 0x41, 0x50, 0x55,
-				      0x57, 0x58, 0x59, 0x60, 0x71, 0x72 };
+				      0x57, 0x58, 0x59, 0x60, 0x71, 0x72,
+				      /* Named by the TLFS without a value in its table:
+				       * INSUFFICIENT_BUFFERS (11.10.4; the table's
+				       * "0x0033" is a typo for 0x0013, as Hyper-V and
+				       * Linux have it) and INVALID_VTL_STATE (15.x,
+				       * Hyper-V's 0x0051). */
+				      0x13, 0x51 };
 	for (unsigned int i = 0; i < sizeof(ok); i++)
 		if (ok[i] == s)
 			return 1;
@@ -144,8 +150,8 @@ static int status_defined(unsigned int s)
 
 static int known_rep(uint16_t code)
 {
-	return code == 0x0003 || code == 0x0014 || code == 0x0050 || code == 0x0051 ||
-	       code == 0x009A;
+	return code == 0x0003 || code == 0x000C || code == 0x0014 || code == 0x0050 || code == 0x0051 ||
+	       code == 0x009A || code == 0x00B0;
 }
 
 void fz_check_status(uint64_t ctl, const struct fz_regs *b, const struct fz_regs *a, int vec)

@@ -298,6 +298,87 @@ static void bias_apic_ids(uint8_t *in, uint32_t reps, uint32_t *varhdr)
 		((uint32_t *)(in + 16))[i] = chance(70) ? (uint32_t)rnd_below(4) : (uint32_t)rnd_value();
 }
 
+/* SynIC ports and connections (TLFS 11.10): small IDs so that creates,
+ * connects, posts and signals meet; PortInfo mostly well-formed. */
+static uint64_t rnd_id(void)
+{
+	return chance(85) ? 1 + rnd_below(6) : rnd_value();
+}
+
+static void bias_create_port(uint8_t *in, uint32_t reps, uint32_t *varhdr)
+{
+	uint64_t *w = (uint64_t *)in;
+	w[0] = rnd_partition();
+	w[1] = chance(85) ? rnd_id() : rnd_value();  /* PortId, VTLs, RsvdZ */
+	w[2] = chance(60) ? 0 : rnd_partition();       /* ConnectionPartition */
+	w[3] = chance(85) ? 1 + rnd_below(2) : rnd_value(); /* PortType, RsvdZ */
+	w[4] = chance(85) ? rnd_below(16) | (uint64_t)rnd_below(3) << 32 : rnd_value(); /* SINT, VP */
+	w[5] = chance(50) ? 0 : chance(70) ? rnd_below(64) | rnd_below(64) << 16 : rnd_value();
+}
+
+static void bias_connect_port(uint8_t *in, uint32_t reps, uint32_t *varhdr)
+{
+	uint64_t *w = (uint64_t *)in;
+	w[0] = rnd_partition();
+	w[1] = chance(85) ? rnd_id() : rnd_value();  /* ConnectionId */
+	w[2] = rnd_partition();                         /* PortPartition */
+	w[3] = chance(85) ? rnd_id() : rnd_value();   /* PortId */
+	w[4] = chance(85) ? 1 + rnd_below(2) : rnd_value();
+	for (unsigned int i = 5; i < 8; i++)
+		w[i] = chance(85) ? 0 : rnd_value();
+}
+
+static void bias_delete(uint8_t *in, uint32_t reps, uint32_t *varhdr)
+{
+	uint64_t *w = (uint64_t *)in;
+	w[0] = rnd_partition();
+	w[1] = chance(85) ? rnd_id() : rnd_value();
+}
+
+static void bias_post(uint8_t *in, uint32_t reps, uint32_t *varhdr)
+{
+	uint64_t *w = (uint64_t *)in;
+	w[0] = chance(85) ? rnd_id() : rnd_value();     /* ConnectionId, padding */
+	w[1] = (chance(80) ? 1 + rnd_below(8) : rnd_value() & 0xFFFFFFFF) /* MessageType */
+	       | (uint64_t)(chance(80) ? rnd_below(241) : rnd_below(1024)) << 32; /* PayloadSize */
+}
+
+static void bias_signal(uint8_t *in, uint32_t reps, uint32_t *varhdr)
+{
+	uint64_t *w = (uint64_t *)in;
+	w[0] = (chance(85) ? rnd_id() : rnd_value() & 0xFFFFFFFF) |
+	       (uint64_t)(chance(80) ? rnd_below(128) : rnd_below(0x10000)) << 32; /* FlagNumber */
+}
+
+/* VSM enablement (TLFS 15.4, 15.5): VTL 1 mostly. The fuzzer never calls
+ * the VTL call sequence of the hypercall page, so VTL 1 is enabled but
+ * never entered (a lower VTL cannot reach its registers). */
+static void bias_enable_part_vtl(uint8_t *in, uint32_t reps, uint32_t *varhdr)
+{
+	uint64_t *w = (uint64_t *)in;
+	w[0] = rnd_partition();
+	w[1] = chance(80) ? 1 + rnd_below(2) : rnd_value();
+}
+
+static void bias_enable_vp_vtl(uint8_t *in, uint32_t reps, uint32_t *varhdr)
+{
+	uint64_t *w = (uint64_t *)in;
+	w[0] = rnd_partition();
+	w[1] = (chance(85) ? rnd_vp() : rnd_value() & 0xFFFFFFFF) |
+	       (uint64_t)(chance(80) ? 1 + rnd_below(2) : rnd_below(256)) << 32;
+}
+
+/* HvFlushGuestPhysicalAddressSpace/List (TLFS 16.13; nested/flush.c):
+ * an nCR3 (mostly page-aligned), Flags mostly 0, ranges mostly small. */
+static void bias_gpa_flush(uint8_t *in, uint32_t reps, uint32_t *varhdr)
+{
+	uint64_t *w = (uint64_t *)in;
+	w[0] = chance(70) ? rnd_below(1ull << 24) << 12 : rnd_value();
+	w[1] = chance(80) ? 0 : rnd_value();
+	for (uint32_t i = 0; i < reps && 16 + 8 * i < PAGE; i++)
+		w[2 + i] = chance(80) ? (rnd_below(1ull << 24) << 12) | rnd_below(4096) : rnd_value();
+}
+
 static const struct hc_kind kinds[] = {
 	{ 0x0001, 0, 0, 8, 0, NULL },              /* HvSwitchVirtualAddressSpace */
 	{ 0x0002, 0, 0, 24, 0, bias_flush },       /* HvFlushVirtualAddressSpace */
@@ -313,6 +394,16 @@ static const struct hc_kind kinds[] = {
 	{ 0x0052, 0, 0, 32, 0, bias_translate },   /* HvTranslateVirtualAddress */
 	{ 0x0099, 0, 0, 240, 0, bias_start_vp },   /* HvStartVirtualProcessor */
 	{ 0x009A, 1, 0, 16, 4, bias_apic_ids },    /* HvGetVpIndexFromApicId */
+	{ 0x000D, 0, 0, 16, 0, bias_enable_part_vtl }, /* HvEnablePartitionVtl */
+	{ 0x000F, 0, 0, 240, 0, bias_enable_vp_vtl }, /* HvEnableVpVtl */
+	{ 0x0058, 0, 0, 16, 0, bias_delete },      /* HvDeletePort */
+	{ 0x005B, 0, 0, 16, 0, bias_delete },      /* HvDisconnectPort */
+	{ 0x005C, 0, 0, 256, 0, bias_post },       /* HvPostMessage */
+	{ 0x005D, 0, 0, 8, 0, bias_signal },       /* HvSignalEvent */
+	{ 0x0095, 0, 0, 56, 0, bias_create_port }, /* HvCreatePort */
+	{ 0x0096, 0, 0, 64, 0, bias_connect_port }, /* HvConnectPort */
+	{ 0x00AF, 0, 0, 16, 0, bias_gpa_flush },   /* HvFlushGuestPhysicalAddressSpace */
+	{ 0x00B0, 1, 0, 16, 8, bias_gpa_flush },   /* HvFlushGuestPhysicalAddressList */
 	{ 0x8001, 0, 0, 0, 0, NULL },              /* HvExtCallQueryCapabilities */
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))

@@ -11,6 +11,7 @@
 #include "boot_info.h"
 #include "gmem.h"
 #include "nested.h"
+#include "tlfs.h"
 #include "pool.h"
 #include "x86.h"
 #include "../../svm/svm.h"
@@ -270,4 +271,44 @@ TEST(nested_shadow_full_and_reset)
 	CHECK_EQ(sh.resets, 2);
 	free(pool_mem);
 	pool_mem = NULL;
+}
+
+/* ---- the nested flush hypercalls' checks (nested/flush.c, TLFS 16.13) ---- */
+
+TEST(nested_flush_check_statuses)
+{
+	partition_init(&part, &fake_backend, 36, HIDDEN, 0x100000);
+	/* nested=off: "nested virtualization is not enabled" */
+	part.nested = false;
+	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1000, 0), HV_STATUS_INVALID_VP_STATE);
+	CHECK_EQ(nested_optimizations(&part), 0);
+	part.nested = true;
+	CHECK_EQ(nested_optimizations(&part), BIT(18) | BIT(19) | BIT(22));
+	/* "not in nested hypervisor mode": EFER.SVME clear, before any other */
+	CHECK_EQ(nested_flush_check(&part, 0, 0x1000, 1), HV_STATUS_INVALID_VP_STATE);
+	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1000, 0), HV_STATUS_SUCCESS);
+	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1018, 0), HV_STATUS_SUCCESS); /* PWT PCD */
+	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1000, 1), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1000, 1ull << 63), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1001, 0), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1020, 0), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 1ull << 36, 0), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(nested_flush_check(&part, EFER_SVME, (1ull << 36) - 0x1000, 0), HV_STATUS_SUCCESS);
+	CHECK_EQ(nested_flush_check(&part, EFER_SVME, ~0ull & ~0xfffull, 0), HV_STATUS_INVALID_PARAMETER);
+}
+
+TEST(nested_flush_gpa_ranges)
+{
+	partition_init(&part, &fake_backend, 36, HIDDEN, 0x100000);
+	u64 top = 1ull << 36;
+	CHECK(nested_gpa_range_ok(&part, 0));
+	CHECK(nested_gpa_range_ok(&part, 0x5000 | 0x7ff));         /* 2048 pages */
+	CHECK(nested_gpa_range_ok(&part, top - 0x1000));           /* the last page */
+	CHECK(!nested_gpa_range_ok(&part, (top - 0x1000) | 1));    /* one beyond */
+	CHECK(!nested_gpa_range_ok(&part, top));
+	CHECK(!nested_gpa_range_ok(&part, ~0ull));                 /* wraps */
+	CHECK(nested_gpa_range_ok(&part, 0x200000 | BIT(11)));     /* a 2 MiB page */
+	CHECK(!nested_gpa_range_ok(&part, 0x201000 | BIT(11)));    /* misaligned */
+	CHECK(nested_gpa_range_ok(&part, (top - 0x200000) | BIT(11)));
+	CHECK(!nested_gpa_range_ok(&part, (top - 0x200000) | BIT(11) | 1));
 }

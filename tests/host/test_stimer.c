@@ -160,27 +160,55 @@ TEST(stimer_periodic_and_two_timers)
 {
 	setup(BE_DEADLINE_EXACT);
 	u64 t0 = ref_now();
-	CHECK_EQ(wr(CNT(1), 100), 0); /* period: 10 us */
+	CHECK_EQ(wr(CNT(1), 1000), 0); /* period: 100 us (STIMER_MIN_PERIOD) */
 	CHECK_EQ(wr(CFG(1), DIRECT(0x41) | STIMER_CFG_PERIODIC | CFG_EN), 0);
 	CHECK_EQ(wr(CFG(3), DIRECT(0x43) | CFG_EN), 0);
-	CHECK_EQ(wr(CNT(3), t0 + 250), 0);
+	CHECK_EQ(wr(CNT(3), t0 + 2500), 0);
 	/* The earliest of the two is the deadline. */
-	CHECK(time_ref(&part, bes.deadline) >= t0 + 100 && time_ref(&part, bes.deadline) < t0 + 102);
+	CHECK(time_ref(&part, bes.deadline) >= t0 + 1000 && time_ref(&part, bes.deadline) < t0 + 1002);
 	CHECK_EQ(deadline_at(bes.deadline), 1);
 	CHECK_EQ(deadline_at(bes.deadline), 1); /* second period */
-	CHECK(time_ref(&part, bes.deadline) >= t0 + 250); /* then timer 3 */
+	CHECK(time_ref(&part, bes.deadline) >= t0 + 2500); /* then timer 3 */
 	CHECK_EQ(deadline_at(bes.deadline), 1);
 	CHECK_EQ(fake_icr_writes[(fake_icr_count - 1) % 8], (u64)0x43);
 	/* Late by 2.5 periods: the timer catches up one period per exit, each
 	 * not before its time. */
 	u64 next = time_ref(&part, bes.deadline);
-	CHECK_EQ(deadline_at(fake_tsc + 25000), 1);
-	CHECK_EQ(time_ref(&part, bes.deadline) - next >= 100, 1);
+	CHECK_EQ(deadline_at(fake_tsc + 250000), 1);
+	CHECK_EQ(time_ref(&part, bes.deadline) - next >= 1000, 1);
 	CHECK(rd(CFG(1)) & CFG_EN); /* periodic stays enabled */
 	CHECK_EQ(wr(CFG(1), 0), 0);
 	CHECK_EQ(bes.deadline, 0);
 	struct stimer *t = stimer_get(&vp, 0, 1);
 	CHECK(t && !t->armed && t->signals == 3);
+}
+
+/* A period below STIMER_MIN_PERIOD runs at the floor: each deadline is
+ * at least 100 us after the last, so the guest always runs between two
+ * expirations (the guest fuzzer's 200 ns period livelocked the VP). */
+TEST(stimer_min_period)
+{
+	setup(BE_DEADLINE_EXACT);
+	CHECK_EQ(stimer_period(0), STIMER_MIN_PERIOD);
+	CHECK_EQ(stimer_period(1), STIMER_MIN_PERIOD);
+	CHECK_EQ(stimer_period(STIMER_MIN_PERIOD + 1), STIMER_MIN_PERIOD + 1);
+	u64 t0 = ref_now();
+	CHECK_EQ(wr(CNT(0), 2), 0); /* 200 ns */
+	CHECK_EQ(wr(CFG(0), DIRECT(0x40) | STIMER_CFG_PERIODIC | CFG_EN), 0);
+	CHECK_EQ(rd(CNT(0)), 2); /* the guest's value reads back */
+	u64 d = time_ref(&part, bes.deadline);
+	CHECK(d >= t0 + STIMER_MIN_PERIOD && d < t0 + STIMER_MIN_PERIOD + 2);
+	for (int i = 0; i < 5; i++) {
+		CHECK_EQ(deadline_at(bes.deadline), 1);
+		u64 n = time_ref(&part, bes.deadline);
+		CHECK(n >= d + STIMER_MIN_PERIOD);
+		d = n;
+	}
+	/* Far behind (lazy or not), the next expiration is still a floor
+	 * period after the last signalled one: never in the past. */
+	CHECK_EQ(deadline_at(fake_tsc + 100000000ull), 1);
+	CHECK(time_ref(&part, bes.deadline) > ref_now());
+	CHECK_EQ(wr(CFG(0), 0), 0);
 }
 
 TEST(stimer_message_mode_without_synic)

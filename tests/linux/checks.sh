@@ -468,3 +468,65 @@ linux_check_bochs() {
 	linux_check_facts "$name" "" 1 bochs
 	_c "linux.$name.backend_vmx" "no 'hv.efi: hypervisor launched (vmx)'" _has "$log" 'hv.efi: hypervisor launched (vmx)'
 }
+
+# linux_check_kvm NAME: the hvtest=kvm run (nested=on, issue 16): Debian's
+# kvm.ko and kvm-amd.ko load, /dev/kvm appears, tests/linux/kvmtest.c's VM
+# runs with the exits it expects, KVM never saw a failed VMRUN, and Linux
+# and KVM use exactly the nested enlightenments hv.efi offers (leaf
+# 0x4000000A EAX, TLFS "Nested Virtualization"; the value hv.efi logs).
+linux_check_kvm() {
+	local name="$1"
+	local t="linux.$name" raw="$HV_BUILD/$name.serial.log" log="$HV_BUILD/$name.clean.log"
+	strip_log "$raw" "$log"
+	linux_check_common "$name" "$log"
+	local load m
+	load="$(_lsec "$log" kvm-load)"
+	for m in irqbypass ccp kvm kvm-amd; do
+		_c "$t.insmod_${m//-/_}" "no 'insmod $m ok' in section kvm-load" \
+			grep -qx "insmod $m ok" <<<"$load"
+	done
+	_c "$t.dev_kvm" "no /dev/kvm after loading kvm-amd" grep -qx '/dev/kvm present' <<<"$load"
+	_c "$t.kvm_npt" "KVM does not use nested paging ('SVM: kvm: Nested Paging enabled')" \
+		_has "$log" 'kvm: Nested Paging enabled'
+	local kt nok nfail
+	kt="$(_lsec "$log" kvmtest)"
+	nok="$(grep -c '^kvmtest: ok ' <<<"$kt" || true)"
+	nfail="$(grep -c '^kvmtest: FAIL' <<<"$kt" || true)"
+	grep '^kvmtest: FAIL' <<<"$kt" | head -n 5 | sed 's/^/  /' || true
+	# Every check of kvmtest.c (36 with the exits of the VM) passed.
+	_c "$t.kvmtest_checks" "$nok checks ok, $nfail failed (want 36 ok)" [ "$nok" -ge 36 -a "$nfail" = 0 ]
+	_c "$t.kvmtest_pass" "no 'kvmtest: PASS'" grep -qx 'kvmtest: PASS' <<<"$kt"
+	_c "$t.no_invalid_vmrun" "KVM dumped a VMCB (a VMRUN failed: $(grep -m1 -F 'SVM: VMCB' "$log" || true))" \
+		bash -c "! grep -qF 'SVM: VMCB Control Area' '$log'"
+	if grep -nE '\[hv E|PANIC' "$log" >"$HV_BUILD/$name.errors.txt"; then
+		tally "$t.no_hv_errors" 0 "$(wc -l <"$HV_BUILD/$name.errors.txt") lines with '[hv E' or 'PANIC'"
+	else
+		tally "$t.no_hv_errors" 1
+	fi
+	# The nested features: Linux's value = hv.efi's; each offered one in use.
+	local hv lx
+	hv="$(sed -nE 's/.*nested: enlightenments: CPUID 4000000A EAX (0x[0-9a-f]+).*/\1/p' "$log" | head -n 1)"
+	lx="$(sed -nE 's/.*Hyper-V: Nested features: (0x[0-9a-f]+).*/\1/p' "$log" | head -n 1)"
+	echo "  hv.efi offers 0x4000000A EAX ${hv:-none}; Linux read ${lx:-none}"
+	_c "$t.nested_features" "Linux 'Nested features: ${lx:-none}', hv.efi offers ${hv:-none}" \
+		[ -n "$hv" -a "$((${lx:-0}))" = "$((${hv:-1}))" ]
+	local bit msg
+	for bit in "22:Hyper-V enlightened NPT TLB flush enabled" "17:Hyper-V Direct TLB Flush enabled"; do
+		msg="${bit#*:}"
+		bit="${bit%%:*}"
+		if _bit "${hv:-0}" "$bit"; then
+			_c "$t.kvm_uses_bit$bit" "bit $bit offered, no '$msg' from kvm_amd" _has "$log" "$msg"
+		else
+			_c "$t.kvm_not_bit$bit" "bit $bit not offered, yet '$msg'" bash -c "! grep -qF '$msg' '$log'"
+		fi
+	done
+	# With bit 22, KVM's flushes (the dirty-logging step of kvmtest) are
+	# the nested flush hypercalls: hv.efi's exit dump counts them.
+	if _bit "${hv:-0}" 22; then
+		local nf
+		nf="$(sed -nE 's/.*nested vp0: .* flush hypercalls ([0-9]+).*/\1/p' "$log" | head -n 1)"
+		_c "$t.flush_hypercalls" "hv.efi counted ${nf:-no} nested flush hypercalls (want > 0)" \
+			[ "${nf:-0}" -gt 0 ]
+	fi
+	grep -E 'kvm_amd: Hyper-V|SVM: Hyper-V|kvm: Hyper-V' "$log" | sort -u | sed 's/^/  /' || true
+}

@@ -11,10 +11,18 @@
 #   build/linux/busybox         busybox-static's /bin/busybox
 #   build/linux/hvtool          tests/linux/hvtool.c (clock and SMP
 #                               measurements), linked statically
+#   build/linux/kvmtest         tests/linux/kvmtest.c (Linux's KVM runs a
+#                               VM on hv.efi, issue 16), linked statically
+#   build/linux/kvm/*.ko        kvm.ko, kvm-amd.ko and the modules they
+#                               depend on (irqbypass, ccp), from the same
+#                               kernel package as vmlinuz.efi (its
+#                               version in kernel.txt); load-order lists
+#                               the order /init loads them in
 #   build/linux/initrd.img      initramfs: /init (tests/linux/init), busybox
-#                               and its applet links, hvtool, /dev/console
+#                               and its applet links, hvtool, kvmtest,
+#                               /lib/modules/kvm/, /dev/console
 #
-# Idempotent: the kernel and busybox are downloaded once; the initramfs is
+# Idempotent: the kernel, its KVM modules and busybox are downloaded once; the initramfs is
 # rebuilt when tests/linux/init, hvtool.c or this script changed. `tests/linux/fetch.sh --force`
 # downloads again (e.g. after a Debian kernel update). Runs `apt-get update`
 # when apt does not know the packages yet (needs root). Needs apt-get,
@@ -99,6 +107,44 @@ if [[ $force == 1 || ! -s "$out/vmlinuz.efi" ]]; then
 	say "kernel $(cat "$out/kernel.txt")"
 fi
 
+# ---- KVM's modules (from the package the kernel came from) ---------------
+# The modules a kernel module needs: its .modinfo "depends=" field.
+mod_depends() {
+	tr '\0' '\n' <"$1" | sed -n 's/^depends=//p' | tr ',' ' '
+}
+kvm_mods="irqbypass ccp kvm kvm-amd" # load order: each after what it depends on
+need_mods=$force
+for m in $kvm_mods; do
+	[[ -s "$out/kvm/$m.ko" ]] || need_mods=1
+done
+if [[ $need_mods == 1 ]]; then
+	read -r pkg ver <"$out/kernel.txt" || die "no kernel.txt"
+	say "downloading $pkg=$ver for its KVM modules"
+	fetch "$pkg=$ver" "$tmp" || die "apt-get download $pkg=$ver failed"
+	deb="$(ls "$tmp"/*.deb)"
+	kdir="$(dpkg-deb --fsys-tarfile "$deb" | tar -t | sed -n 's|^\./lib/modules/\([^/]*\)/$|\1|p' | head -n 1)"
+	[[ -n "$kdir" ]] || die "no /lib/modules/ in $deb"
+	base="./lib/modules/$kdir/kernel"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "$base/arch/x86/kvm/kvm.ko" \
+		"$base/arch/x86/kvm/kvm-amd.ko" "$base/virt/lib/irqbypass.ko" \
+		"$base/drivers/crypto/ccp/ccp.ko"
+	rm -rf "$out/kvm"
+	mkdir -p "$out/kvm"
+	find "$tmp/lib/modules" -name '*.ko' -exec mv {} "$out/kvm/" \;
+	# Every dependency must be in the list, before the module.
+	seen=" "
+	for m in $kvm_mods; do
+		[[ -s "$out/kvm/$m.ko" ]] || die "$m.ko missing from $deb"
+		for d in $(mod_depends "$out/kvm/$m.ko"); do
+			[[ "$seen" == *" $d "* ]] || die "$m.ko depends on $d, not loaded before it"
+		done
+		seen="$seen${m//-/_} $m "
+	done
+	echo "$kvm_mods" >"$out/kvm/load-order"
+	rm -rf "$tmp"/*
+	say "KVM modules of $pkg $ver: $kvm_mods"
+fi
+
 # ---- busybox ---------------------------------------------------------------
 if [[ $force == 1 || ! -x "$out/busybox" ]]; then
 	say "downloading busybox-static"
@@ -113,6 +159,12 @@ fi
 if [[ ! -x "$out/hvtool" || "$here/hvtool.c" -nt "$out/hvtool" ]]; then
 	${CC:-gcc} -static -O2 -Wall -Wextra -Werror -o "$out/hvtool.tmp" "$here/hvtool.c"
 	mv "$out/hvtool.tmp" "$out/hvtool"
+fi
+
+# ---- kvmtest (static) ------------------------------------------------------
+if [[ ! -x "$out/kvmtest" || "$here/kvmtest.c" -nt "$out/kvmtest" ]]; then
+	${CC:-gcc} -static -O2 -Wall -Wextra -Werror -o "$out/kvmtest.tmp" "$here/kvmtest.c"
+	mv "$out/kvmtest.tmp" "$out/kvmtest"
 fi
 
 # ---- the initramfs ---------------------------------------------------------
@@ -135,7 +187,7 @@ cpio_trailer() {
 
 need_initrd=0
 [[ -s "$out/initrd.img" ]] || need_initrd=1
-for f in "$here/init" "$here/fetch.sh" "$out/busybox" "$out/hvtool"; do
+for f in "$here/init" "$here/fetch.sh" "$out/busybox" "$out/hvtool" "$out/kvmtest" "$out/kvm/load-order"; do
 	[[ "$f" -nt "$out/initrd.img" ]] && need_initrd=1
 done
 if [[ $need_initrd == 1 ]]; then
@@ -143,8 +195,11 @@ if [[ $need_initrd == 1 ]]; then
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc}
 	cp "$out/busybox" "$root/bin/busybox"
 	cp "$out/hvtool" "$root/bin/hvtool"
+	cp "$out/kvmtest" "$root/bin/kvmtest"
+	mkdir -p "$root/lib/modules/kvm"
+	cp "$out/kvm/"*.ko "$out/kvm/load-order" "$root/lib/modules/kvm/"
 	cp "$here/init" "$root/init"
-	chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/hvtool"
+	chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/hvtool" "$root/bin/kvmtest"
 	for app in $("$out/busybox" --list-full); do
 		[[ -e "$root/$app" ]] || ln -s /bin/busybox "$root/$app"
 	done

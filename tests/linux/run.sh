@@ -10,6 +10,8 @@
 #                     time, a clean kernel log, ACPI power-off
 #   svm-linux-crash   the same kernel crashed with sysrq c: hv.efi's crash
 #                     notification with Linux's parameters and message
+#   svm-linux-kvm     nested=on, hvtest=kvm: Debian's kvm.ko and kvm-amd.ko
+#                     load, tests/linux/kvmtest.c's VM runs (issue 16)
 #   linux-cpuid       the test payload under hv.efi, for the CPUID values
 #                     Linux must print
 #   svm-linux-smp2    --smp2: 2 CPUs (needs SMP, issue 4)
@@ -53,6 +55,7 @@ if linux_fetch; then
 		linux_start linux-cpuid --guest payload
 		linux_start svm-linux --linux --guest-args hvtest=facts
 		linux_start svm-linux-crash --linux --guest-args hvtest=crash
+		linux_start svm-linux-kvm --linux --nested --guest-args hvtest=kvm
 		[[ $smp2 == 0 ]] || linux_start svm-linux-smp2 --linux --smp 2 --guest-args hvtest=facts
 	fi
 	if [[ $bochs == 1 ]]; then
@@ -70,6 +73,9 @@ if linux_fetch; then
 		section "svm-linux-crash: a deliberate kernel crash (sysrq c)"
 		linux_wait svm-linux-crash
 		linux_check_crash svm-linux-crash
+		section "svm-linux-kvm: Linux's KVM runs a VM on hv.efi (nested=on, QEMU TCG SVM)"
+		linux_wait svm-linux-kvm
+		linux_check_kvm svm-linux-kvm
 		if [[ $smp2 == 1 ]]; then
 			section "svm-linux-smp2: Debian's kernel under hv.efi (QEMU TCG, SVM, 2 CPUs)"
 			linux_wait svm-linux-smp2

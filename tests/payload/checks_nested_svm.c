@@ -626,3 +626,90 @@ void checks_nested_svm(int expected)
 	}
 	uefi_call_wrapper(BS->FreePages, 2, base, PG_COUNT);
 }
+
+/* ---- for checks_nested_enl.c: L2 reading GPA 0x5000 --------------------
+ * The nested enlightenments (the flush hypercalls need the hypercall page,
+ * set up later in the run): the same L2 and VMCB, rebuilt; L1 maps L2 GPA
+ * 0x5000 to one of three pages and L2 reads it (from l2_at_npf_np to the
+ * NPF exit at l2_at_npf_ro). */
+static EFI_PHYSICAL_ADDRESS g_enl_base;
+static uint64_t g_enl_efer;
+
+int nested_enl_setup(void)
+{
+	if (cpu_vendor() != VENDOR_AMD || !((cpuid(0x80000001u, 0).ecx >> 2) & 1))
+		return -1;
+	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData,
+					PG_COUNT, &g_enl_base)))
+		return -1;
+	g_pg = (uint8_t *)(uintptr_t)g_enl_base;
+	trap_rdmsr(MSR_EFER, &g_enl_efer);
+	build_l2(0);
+	build_vmcb(page(PG_VMCB));
+	return 0;
+}
+
+void nested_enl_svme(int on)
+{
+	trap_wrmsr(MSR_EFER, on ? g_enl_efer | EFER_SVME : g_enl_efer & ~EFER_SVME);
+	if (on)
+		trap_wrmsr(MSR_VM_HSAVE_PA, pa(PG_HSAVE));
+}
+
+uint64_t nested_enl_ncr3(void) { return pa(PG_PML4); }
+
+/* Map L2 GPA 0x5000 to page k (0-2) holding val: L1 edits its table
+ * without TLB_CONTROL. */
+void nested_enl_map(int k, uint32_t val)
+{
+	static const int pages[3] = { PG_LATE, PG_SAVE_A, PG_SAVE_B };
+	*(volatile uint32_t *)page(pages[k]) = val;
+	((volatile uint64_t *)page(PG_PT))[5] = pa(pages[k]) | 7;
+}
+
+/* One run of L2 reading 0x5000 with the VMCB's Hyper-V area control word
+ * (0x3E0), ASID and TLB_CONTROL as given: the value L2 read, or ~0 when
+ * the run did not end at the expected NPF. */
+uint32_t nested_enl_read(uint32_t enl_control, uint32_t asid, uint8_t tlb)
+{
+	uint8_t *v = page(PG_VMCB), *data = page(PG_DATA);
+	*(volatile uint32_t *)(data + 0x808) = 0;
+	V32(v, 0x3e0) = enl_control;
+	V32(v, C_ASID) = asid;
+	V8(v, C_TLB) = tlb;
+	V64(v, S_RIP) = L2_OFF(l2_at_npf_np);
+	uint32_t c = run(v);
+	if (c != 0x400 || V64(v, S_RIP) != L2_OFF(l2_at_npf_ro))
+		return ~0u;
+	return *(volatile uint32_t *)(data + 0x808);
+}
+
+void nested_enl_teardown(void)
+{
+	trap_wrmsr(MSR_EFER, g_enl_efer);
+	uefi_call_wrapper(BS->FreePages, 2, g_enl_base, PG_COUNT);
+}
+
+/* The enlightened MSR bitmap: L2 runs from its RDMSR 0x174 (then WRMSR
+ * 0x175, which L1's map always intercepts) with L1's map bit for the
+ * read as given, the VMCB's Hyper-V area control word and clean field
+ * (bit 31: the map did not change). Returns 1 for an exit at the RDMSR,
+ * 2 at the WRMSR, 0 for anything else. */
+int nested_enl_msr(uint32_t enl_control, uint32_t clean, int read_174)
+{
+	uint8_t *v = page(PG_VMCB), *m = page(PG_MSRPM);
+	if (read_174)
+		m[(0x174 * 2) / 8] |= 1u << ((0x174 * 2) % 8);
+	else
+		m[(0x174 * 2) / 8] &= (uint8_t)~(1u << ((0x174 * 2) % 8));
+	V32(v, 0x3e0) = enl_control;
+	V32(v, 0x0c0) = clean;
+	V8(v, C_TLB) = 0;
+	/* From the `mov ecx, 0x174` (5 bytes) before the label: L2's other
+	 * GPRs are L1's at its VMRUN. */
+	V64(v, S_RIP) = L2_OFF(l2_at_rdmsr) - 5;
+	uint32_t c = run(v);
+	if (c != 0x7c)
+		return 0;
+	return V64(v, S_RIP) == L2_OFF(l2_at_rdmsr) ? 1 : V64(v, S_RIP) == L2_OFF(l2_at_wrmsr) ? 2 : 0;
+}

@@ -91,7 +91,12 @@ static const uint32_t priv_msr[P_PAT + 1] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MS
 	MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP, MSR_PAT };
 
 /* ---- shared between the two VTLs --------------------------------------- */
-enum v1_op { OP_NONE, OP_SETUP, OP_PRIV, OP_SET_RET, OP_GETREG, OP_ENABLE_VP, OP_IPI };
+enum v1_op { OP_NONE, OP_SETUP, OP_PRIV, OP_SET_RET, OP_GETREG, OP_ENABLE_VP, OP_IPI, OP_FN };
+/* checks_vsm_prot.c: VTL 1 work of its own (OP_FN), and its handler of
+ * secure intercepts (entry reason 3, TLFS 15.13). */
+void vsm_prot_checks(void) HIDDEN;
+void vsm_prot_intercept(uint32_t vp, uint8_t *assist) HIDDEN;
+static void (*volatile v1_fn)(void);
 #define CALL_SEND_IPI_VEC 0xE1u
 static volatile int v1_op;
 static volatile uint64_t v1_arg;
@@ -170,7 +175,8 @@ static void priv_write_v1(uint64_t k)
 }
 
 /* A memory-based hypercall from VTL 1 through its own page. */
-static uint64_t v1_hypercall(uint64_t ctl, uint64_t in, uint64_t out)
+uint64_t vsm_v1_hypercall(uint64_t ctl, uint64_t in, uint64_t out) HIDDEN;
+uint64_t vsm_v1_hypercall(uint64_t ctl, uint64_t in, uint64_t out)
 {
 	register uint64_t r8 __asm__("r8") = out;
 	uint64_t rax, rcx = ctl, rdx = in;
@@ -212,8 +218,11 @@ uint64_t vsm_v1_service(uint64_t *saved)
 	__atomic_add_fetch(&vsm_v1_count[vp], 1, __ATOMIC_SEQ_CST);
 	if (assist && (rdmsr_raw(MSR_ASSIST) & 1))
 		v1_reason = reason = *(volatile uint32_t *)(assist + 8);
-	if (reason == 2) {
-		v1_take_interrupt(vp);
+	if (reason == 2 || reason == 3) {
+		if (reason == 2)
+			v1_take_interrupt(vp);
+		else
+			vsm_prot_intercept(vp, assist);
 		*(volatile uint64_t *)(assist + 16) = saved[14];
 		*(volatile uint64_t *)(assist + 24) = saved[13];
 		return 0;
@@ -254,36 +263,39 @@ uint64_t vsm_v1_service(uint64_t *saved)
 		in[12] = 0x10; /* HV_INPUT_VTL: VTL 0 */
 		*(uint32_t *)(in + 16) = R_LSTAR;
 		*(uint32_t *)(in + 20) = R_RIP;
-		v1_res[0] = v1_hypercall(CALL_GET_REGS | HC_REPS(2), pa(in), pa(out));
+		v1_res[0] = vsm_v1_hypercall(CALL_GET_REGS | HC_REPS(2), pa(in), pa(out));
 		v1_res[1] = *(uint64_t *)out;
 		v1_res[2] = *(uint64_t *)(out + 16);
 		in[12] = 0;
 		*(uint32_t *)(in + 16) = R_LSTAR;
 		*(uint32_t *)(in + 20) = R_VSM_VP_STATUS;
-		v1_res[3] = v1_hypercall(CALL_GET_REGS | HC_REPS(2), pa(in), pa(out));
+		v1_res[3] = vsm_v1_hypercall(CALL_GET_REGS | HC_REPS(2), pa(in), pa(out));
 		v1_res[4] = *(uint64_t *)out;
 		v1_res[5] = *(uint64_t *)(out + 16);
 		in[12] = 0x10;
 		*(uint32_t *)(in + 16) = R_SFMASK;
 		*(uint64_t *)(in + 32) = v1_arg;
 		*(uint64_t *)(in + 40) = 0;
-		v1_res[6] = v1_hypercall(CALL_SET_REGS | HC_REPS(1), pa(in), 0);
+		v1_res[6] = vsm_v1_hypercall(CALL_SET_REGS | HC_REPS(1), pa(in), 0);
 		/* HvTranslateVirtualAddress of VTL 0's RIP page with input VTL 0. */
 		in[12] = 0;
 		*(uint64_t *)(in + 16) = 1 | (0x10ull << 56); /* validate read */
 		*(uint64_t *)(in + 24) = v1_res[2] >> 12;
-		v1_res[7] = v1_hypercall(CALL_TRANSLATE, pa(in), pa(out));
+		v1_res[7] = vsm_v1_hypercall(CALL_TRANSLATE, pa(in), pa(out));
 		v1_res[8] = *(uint64_t *)out;
 		v1_res[9] = *(uint64_t *)(out + 8);
 		break;
 	}
 	case OP_ENABLE_VP: /* v1_buf holds VTL 0's prepared HvEnableVpVtl input */
-		v1_res[0] = v1_hypercall(CALL_ENABLE_VP_VTL, pa(v1_buf + PAGE), 0);
+		v1_res[0] = vsm_v1_hypercall(CALL_ENABLE_VP_VTL, pa(v1_buf + PAGE), 0);
+		break;
+	case OP_FN:
+		v1_fn();
 		break;
 	case OP_IPI: /* the test vector to VTL 1 (its own VTL: no input VTL) of the VPs in v1_arg */
 		*(uint64_t *)v1_buf = CALL_SEND_IPI_VEC;
 		*(uint64_t *)(v1_buf + 8) = v1_arg;
-		v1_res[0] = v1_hypercall(0x000B, pa(v1_buf), 0);
+		v1_res[0] = vsm_v1_hypercall(0x000B, pa(v1_buf), 0);
 		break;
 	}
 	return vsm_v1_ret_ctl;
@@ -485,6 +497,15 @@ static void checks_enable(uint8_t *ctx, uint32_t nvp)
 		check_eq("vsm.reg.vp_status_enabled", v, 3ull << 16);
 	get_vtl(0xFFFFFFFEu, 0x11, R_RIP, &v, &r); /* VTL 0 naming VTL 1 */
 	expect("vsm.getregs.higher_vtl_denied", VEC_NONE, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+}
+
+/* VTL 1 runs fn (a VTL call); 1 if it came back. */
+int vsm_v1_run(const char *name, void (*fn)(void)) HIDDEN;
+static int v1_do(const char *name, enum v1_op op, uint64_t arg);
+int vsm_v1_run(const char *name, void (*fn)(void))
+{
+	v1_fn = fn;
+	return v1_do(name, OP_FN, 0);
 }
 
 /* One VTL call in mode 0 with VTL 1 doing op; 1 if it came back. */
@@ -856,6 +877,7 @@ void checks_vsm(void)
 	checks_private();
 	checks_input_vtl();
 	checks_enable_from_vtl1(ctx);
+	vsm_prot_checks();
 	checks_many();
 	if (nvp > 1)
 		checks_all_vps((uint32_t)nvp);

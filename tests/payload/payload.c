@@ -404,6 +404,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_apic_store(); /* issue 14: every store form on the xAPIC page */
 	checks_overlay();   /* before the lock; leaves the hypercall MSRs at 0 */
 	checks_hypercall(); /* it locks the hypercall MSR (TLFS 3.13) */
+	checks_nested_enl(g_nested_on); /* issue 16 item 4: needs the hypercall page */
 	checks_mode32();    /* needs the (locked, still enabled) hypercall page */
 	checks_realmode();
 	checks_vpregs();    /* TLFS 7.10.1-7.10.3; INITs VP 1, before the AP workers */
@@ -412,6 +413,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_ipi();       /* TLFS 10.5.2-10.5.3 */
 	checks_synic();     /* TLFS 11; uses the APs (MP services) */
 	checks_stimer();    /* TLFS 12.5; the hypercall page for the VP registers */
+	checks_stimer_msg(); /* TLFS 12.1.3 message mode; uses the APs */
 	checks_vsm();       /* TLFS 15: enables VTL 1 on every VP (stays on) */
 	checks_overlay_lock(); /* last: on a faulty hypervisor it may turn the page off */
 

@@ -195,8 +195,11 @@ void checks_overlay_lock(void);     /* checks_overlay.c: the lock vs the guest O
 void checks_cr(void);               /* checks_cr.c: CR0/CR4 as on hardware */
 void checks_synic(void);            /* checks_synic.c: TLFS 11 SynIC, ports, messages, events */
 void checks_stimer(void);           /* checks_stimer.c: TLFS 12.5 timers, TSC invariant control */
+void checks_stimer_msg(void);       /* checks_stimsg.c: TLFS 12.1.3 timers in message mode */
 /* checks_nested_svm.c: the payload as a hypervisor (nested=on, issue 16) */
 void checks_nested_svm(int expected);
+/* checks_nested_enl.c: the nested enlightenments (needs the hypercall page) */
+void checks_nested_enl(int nested_on);
 /* The load options say nested=on (hv.cfg offers SVM to the guest). */
 extern int g_nested_on;
 void checks_vsm(void);              /* checks_vsm.c: TLFS 15 virtual secure mode */

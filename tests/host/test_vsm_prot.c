@@ -1,0 +1,358 @@
+/* test_vsm_prot.c - VTL memory protections and secure memory intercepts
+ * (vsm/prot.c, TLFS 15.5.1, 15.9, 15.13, 15.15.2) on the fake backend with
+ * real second-level tables (arch/x86_64/slat.c in host memory): VTL 1's
+ * view copied from VTL 0's, HvRegisterVsmPartitionConfig, every status of
+ * HvModifyVtlProtectionMask, the per-view leaves (VTL 0 restricted, VTL 1
+ * full, the hypervisor's memory unmapped in both), every VP flushed, and a
+ * VTL 0 fault on a protected page becoming the GPA intercept message in
+ * VTL 1's SINT0 slot with the switch to VTL 1. */
+#include "htest.h"
+#include "fakes.h"
+#include "pool.h"
+#include "module.h"
+#include "msr.h"
+#include "npf.h"
+#include "synic_ctx.h"
+#include "synic.h"
+#include "vsm.h"
+#include "tlfs.h"
+#include "x86.h"
+#include <string.h>
+
+#define NVP 2
+static struct partition part;
+static struct vp vps[NVP];
+static struct fake_be_state bes[NVP];
+static u8 pool_mem[256 * 4096] __attribute__((aligned(4096)));
+static struct pool pool;
+static struct backend be;
+static u8 tables[64][4096] __attribute__((aligned(4096)));
+static int tables_used, views_set, flushes;
+static const struct mem_range ranges[] = {
+	{ FAKE_RAM_BASE, FAKE_RAM_SIZE, MEM_RAM, 0 },
+	{ 0x200000, 0x100000, MEM_HV, 0 },
+};
+#define IN_GPA (FAKE_RAM_BASE)
+#define OUT_GPA (FAKE_RAM_BASE + 0x1000)
+#define IN ((u8 *)fake_ram)
+#define OUT ((u64 *)(fake_ram + 0x1000))
+#define PAGE_GPA (FAKE_RAM_BASE + 0x8000)
+#define PROT_GPA (FAKE_RAM_BASE + 0x5000)
+#define CFG_ENABLE_ALL (1ull | (0xfull << 1))
+
+static void *alloc(void *ctx)
+{
+	if (tables_used == 64)
+		return NULL;
+	memset(tables[tables_used], 0, 4096);
+	return tables[tables_used++];
+}
+static int view_set(struct vp *v, struct slat *s, u64 gpa, u64 hpa, enum slat_access acc)
+{
+	views_set++;
+	return slat_set_access(s, gpa, hpa, acc);
+}
+static int set_page(struct vp *v, u64 gpa, u64 hpa, enum slat_access acc)
+{
+	return slat_set_access(v->cur->slat, gpa, hpa, acc);
+}
+static void flush(struct vp *v) { flushes++; }
+
+static u64 call_on(struct vp *vp, u64 input)
+{
+	vp->gpr[GPR_RCX] = input;
+	vp->gpr[GPR_RDX] = IN_GPA;
+	vp->gpr[GPR_R8] = OUT_GPA;
+	((struct fake_be_state *)vp->be)->injected_vector = -1;
+	hv_handle_hypercall(vp, NULL);
+	return vp->gpr[GPR_RAX];
+}
+static u16 st(u64 r) { return (u16)r; }
+
+static u64 set_reg(struct vp *vp, u32 name, u64 v)
+{
+	memset(IN, 0, 48);
+	*(u64 *)IN = HV_PARTITION_ID_SELF;
+	*(u32 *)(IN + 8) = HV_VP_INDEX_SELF;
+	*(u32 *)(IN + 16) = name;
+	*(u64 *)(IN + 32) = v;
+	return call_on(vp, HVCALL_SET_VP_REGISTERS | (1ull << 32));
+}
+
+static u64 modify(struct vp *vp, u32 flags, u8 vtl, const u64 *pages, u32 n)
+{
+	memset(IN, 0, 16);
+	*(u64 *)IN = HV_PARTITION_ID_SELF;
+	*(u32 *)(IN + 8) = flags;
+	IN[12] = vtl;
+	for (u32 i = 0; i < n; i++)
+		*(u64 *)(IN + 16 + 8 * i) = pages[i];
+	return call_on(vp, HVCALL_MODIFY_VTL_PROTECTION_MASK | ((u64)n << 32));
+}
+
+/* The leaf flags of gpa's 4K page in view v (0: unmapped). */
+static u64 leaf(int v, u64 gpa)
+{
+	u64 t = part.slat[v].root;
+	for (int l = 3; l >= 0; l--) {
+		u64 e = ((u64 *)(uintptr_t)t)[(gpa >> (12 + 9 * l)) & 511];
+		if (!(e & 1))
+			return 0;
+		if (l == 0 || (e & (1ull << 7)))
+			return e & ~SLAT_ADDR_MASK;
+		t = e & SLAT_ADDR_MASK;
+	}
+	return 0;
+}
+
+/* Two VPs, VTL 1 enabled for the partition and on VP 0, which runs it. */
+static void setup(void)
+{
+	static const struct seg_state cs64 = { 0x38, 0xa09b, 0xffffffff, 0 };
+	static const struct seg_state ds64 = { 0x30, 0xc093, 0xffffffff, 0 };
+	fake_smp_partition(&part, vps, bes, NVP);
+	be = fake_backend;
+	be.slat_view_set_page = view_set;
+	be.slat_set_page = set_page;
+	be.slat_flush = flush;
+	part.be = &be;
+	part.ranges = ranges;
+	part.range_count = 2;
+	part.privileges |= HV_ACCESS_SYNIC_REGS;
+	tables_used = views_set = flushes = 0;
+	fake_ctx_created = 0;
+	fake_ctx_fail = 0;
+	for (int i = 0; i < NVP; i++) {
+		bes[i].regs[GREG_EFER] = EFER_LMA | EFER_LME;
+		bes[i].regs[GREG_CR0] = CR0_PE | CR0_PG;
+		bes[i].regs[GREG_CR4] = CR4_PAE;
+	}
+	CHECK_EQ(slat_init(&part.slat[0], &slat_fmt_npt, alloc, NULL), 0);
+	CHECK_EQ(slat_identity_with_hole(&part.slat[0], 0, 0x400000, 0x200000, 0x300000), 0);
+	pool_init(&pool, (u64)(uintptr_t)pool_mem, sizeof(pool_mem), 0);
+	CHECK_EQ(registry_partition_init(&part, &pool), 0);
+	for (int v = 0; v < 2; v++) {
+		part.vtl[v].guest_os_id = 0x8100000000000000ull;
+		part.vtl[v].hypercall_msr = PAGE_GPA | HV_HYPERCALL_ENABLE;
+	}
+	memset(fake_ram, 0, sizeof(fake_ram));
+	/* HvEnablePartitionVtl, HvEnableVpVtl (VP 0, 64-bit context). */
+	*(u64 *)IN = HV_PARTITION_ID_SELF;
+	IN[8] = 1;
+	CHECK_EQ(st(call_on(&vps[0], HVCALL_ENABLE_PARTITION_VTL)), 0);
+	u8 *x = IN + 16;
+	memset(IN, 0, 240);
+	*(u64 *)IN = HV_PARTITION_ID_SELF;
+	IN[12] = 1;
+	*(u64 *)(x + 0) = 0x5000;
+	*(u64 *)(x + 16) = 2;
+	for (int i = 0; i < 8; i++) {
+		struct seg_state s = i == 0 ? cs64 : i >= 6 ? (struct seg_state){ 0, 0, 0, 0 } : ds64;
+		*(u32 *)(x + 32 + 16 * i) = s.limit;
+		*(u16 *)(x + 36 + 16 * i) = s.sel;
+		*(u16 *)(x + 38 + 16 * i) = s.attr;
+	}
+	*(u64 *)(x + 184) = EFER_LMA | EFER_LME;
+	*(u64 *)(x + 192) = CR0_PE | CR0_PG;
+	*(u64 *)(x + 208) = CR4_PAE;
+	*(u64 *)(x + 216) = 0x0007040600070406ull;
+	CHECK_EQ(st(call_on(&vps[0], HVCALL_ENABLE_VP_VTL)), 0);
+}
+
+TEST(vsm_prot_views)
+{
+	setup();
+	/* VTL 1's own tables, a copy: the same leaves, its own pages. */
+	CHECK(part.slat[1].root && part.slat[1].root != part.slat[0].root);
+	CHECK(vps[0].ctx[1].slat == &part.slat[1]);
+	CHECK(vps[0].ctx[0].slat == &part.slat[0]);
+	CHECK_EQ(leaf(1, PROT_GPA), leaf(0, PROT_GPA));
+	CHECK_EQ(leaf(1, 0x200000), 0); /* the hypervisor: in neither */
+	CHECK_EQ(leaf(0, 0x200000), 0);
+}
+
+TEST(vsm_prot_config_and_statuses)
+{
+	struct vp *vp = &vps[0];
+	u64 pg = PROT_GPA >> 12;
+	setup();
+	CHECK_EQ(st(modify(vp, 1, 0x10, &pg, 1)), HV_STATUS_ACCESS_DENIED); /* from VTL 0 */
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)),
+		 HV_STATUS_INVALID_PARAMETER); /* VTL 0 has none */
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(modify(vp, 1, 0x10, &pg, 1)), HV_STATUS_INVALID_VTL_STATE); /* not enabled */
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, 1 | (1ull << 1))),
+		 HV_STATUS_INVALID_PARAMETER); /* a restrictive default */
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL | (1ull << 7))),
+		 HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, 0)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(st(modify(vp, 1 | 0x100, 0x10, &pg, 1)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(st(modify(vp, 2, 0x10, &pg, 1)), HV_STATUS_INVALID_PARAMETER); /* W without R */
+	CHECK_EQ(st(modify(vp, 1, 0x11, &pg, 1)), HV_STATUS_INVALID_PARAMETER); /* itself */
+	CHECK_EQ(st(modify(vp, 1, 0x00, &pg, 1)), HV_STATUS_INVALID_PARAMETER);
+	u64 bad[3] = { pg, 1ull << 40, 0x200 }; /* beyond 36 bits; the hypervisor's memory */
+	u64 r = modify(vp, 1, 0x10, bad, 2);
+	CHECK_EQ(st(r), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ((r >> 32) & 0xfff, 1); /* the first took effect */
+	CHECK_EQ(st(modify(vp, 1, 0x10, &bad[2], 1)), HV_STATUS_INVALID_PARAMETER);
+	u64 mmio = 0x380; /* above the RAM range: not RAM */
+	CHECK_EQ(st(modify(vp, 1, 0x10, &mmio, 1)), HV_STATUS_INVALID_PARAMETER);
+	/* The first element of the failed call: read-only for VTL 0. */
+	CHECK(leaf(0, PROT_GPA) & 1);
+	CHECK(!(leaf(0, PROT_GPA) & 2));
+	CHECK(leaf(1, PROT_GPA) & 2);
+}
+
+TEST(vsm_prot_leaves_and_flush)
+{
+	struct vp *vp = &vps[0];
+	u64 pg = PROT_GPA >> 12;
+	setup();
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
+	flushes = 0;
+	CHECK_EQ(st(modify(vp, 1 | 2, 0x10, &pg, 1)), 0); /* RW, no execute */
+	CHECK_EQ(flushes, 1);                           /* VP 1, through its mailbox */
+	CHECK_EQ(leaf(0, PROT_GPA) & (3 | (1ull << 63)), 3 | (1ull << 63)); /* NX */
+	CHECK_EQ(leaf(1, PROT_GPA) & (1ull << 63), 0);
+	CHECK_EQ(st(modify(vp, 0, 0x10, &pg, 1)), 0); /* no access */
+	CHECK_EQ(leaf(0, PROT_GPA), 0);
+	CHECK(leaf(1, PROT_GPA) & 2);
+	CHECK_EQ(st(modify(vp, 15, 0x10, &pg, 1)), 0); /* back to full */
+	CHECK_EQ(leaf(0, PROT_GPA), leaf(1, PROT_GPA));
+	/* EPT: execute-only has a leaf (X, no R/W); NPT has none. */
+	CHECK_EQ(slat_leaf_flags(&slat_fmt_ept, SLAT_X) & 7, 4);
+	CHECK_EQ(slat_leaf_flags(&slat_fmt_npt, SLAT_X), 0);
+	CHECK_EQ(slat_leaf_flags(&slat_fmt_ept, SLAT_R) & 7, 1);
+	CHECK_EQ(slat_acc_min(SLAT_RX, SLAT_RW), SLAT_R);
+}
+
+TEST(vsm_prot_intercept)
+{
+	struct vp *vp = &vps[0];
+	u64 pg = PROT_GPA >> 12;
+	setup();
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
+	CHECK_EQ(st(modify(vp, 1, 0x10, &pg, 1)), 0); /* read-only */
+	/* VTL 1's SynIC on, its SIMP page enabled (its MSR writes). */
+	struct hv_exit m = { .reason = HV_EXIT_MSR_WRITE };
+	m.u.msr.index = 0x40000083u;
+	m.u.msr.value = (FAKE_RAM_BASE + 0x9000) | 1;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	m.u.msr.index = 0x40000080u;
+	m.u.msr.value = 1;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	vsm_switch(vp, 0, 0, true);
+	struct fake_be_state *b0 = vp->cur->be;
+	b0->regs[GREG_RIP] = 0x401234;
+	struct hv_exit e = { .reason = HV_EXIT_NPF };
+	e.u.npf.gpa = PROT_GPA + 0x18;
+	e.u.npf.read = true;
+	/* A page without a protection: not an intercept (npf.c's to take). */
+	bool (*fault)(struct vp *, struct hv_exit *, enum hv_action *) = part.vtl_fault;
+	enum hv_action a = HV_ACT_FATAL;
+	e.u.npf.gpa = PROT_GPA + 0x1018;
+	CHECK(!fault(vp, &e, &a));
+	e.u.npf.gpa = PROT_GPA + 0x18;
+	/* A write: VTL 1 entered with reason Intercept, VTL 0 not advanced. */
+	e.u.npf.read = false;
+	e.u.npf.write = true;
+	e.u.npf.present = true;
+	struct synic_ctx *s1 = vp->ctx[1].synic;
+	CHECK(s1 != NULL);
+	int adv = b0->advanced;
+	CHECK(fault(vp, &e, &a));
+	CHECK_EQ(a, HV_ACT_RESUME);
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(vsm_active_vtl(vp), 1);
+	CHECK_EQ(b0->advanced, adv);
+	/* The message in SINT0's slot (TLFS 11.10.2, 13.2): type, size, the
+	 * access type (write), the GPA, the RIP; VTL 0's own SynIC has none. */
+	const volatile u8 *slot = (const volatile u8 *)s1->msg;
+	CHECK(slot != NULL);
+	CHECK_EQ(*(const volatile u32 *)slot, HV_MESSAGE_GPA_INTERCEPT);
+	CHECK_EQ(slot[4], VSM_GPA_INTERCEPT_BYTES);
+	CHECK_EQ(slot[16 + 5], 1);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 56), PROT_GPA + 0x18);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 24), 0x401234);
+	CHECK_EQ(*(const volatile u16 *)(slot + 16 + 6) & 0x14, 0x14); /* PE, LMA */
+	/* From VTL 1 the same fault is not VTL 0's: no intercept. */
+	CHECK(!fault(vp, &e, &a));
+	/* A VP without VTL 1: #GP instead. */
+	vps[1].gpr[GPR_RAX] = 0;
+	struct fake_be_state *b1 = vps[1].cur->be;
+	b1->injected_vector = -1;
+	CHECK(fault(&vps[1], &e, &a));
+	CHECK_EQ(a, HV_ACT_INJECTED);
+	CHECK_EQ(b1->injected_vector, 13);
+}
+
+/* TLFS 15.13.4: HvX64RegisterCrInterceptControl (VTL 1's) asks for the
+ * MSR write exits in VTL 0's context; an intercepted write of VTL 0 goes
+ * to VTL 1 as the MSR or register intercept message; the rest completes. */
+static void cr_write_stub(struct vp *v, int cr, u64 val) {}
+static u64 guards[2];
+static void cr_guard_rec(struct vp *v, int cr, u64 mask) { guards[cr ? 1 : 0] = mask; }
+
+TEST(vsm_register_intercepts)
+{
+	struct vp *vp = &vps[0];
+	setup();
+	be.cr_write = cr_write_stub;
+	be.cr_guard = cr_guard_rec;
+	CHECK_EQ(st(set_reg(vp, 0xE0000u, 1ull << 6)), HV_STATUS_INVALID_PARAMETER); /* VTL 0 */
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	struct hv_exit m = { .reason = HV_EXIT_MSR_WRITE };
+	m.u.msr.index = 0x40000083u;
+	m.u.msr.value = (FAKE_RAM_BASE + 0x9000) | 1;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	m.u.msr.index = 0x40000080u;
+	m.u.msr.value = 1;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	CHECK_EQ(st(set_reg(vp, 0xE0000u, 1ull << 3)), HV_STATUS_INVALID_PARAMETER); /* not offered */
+	bes[0].msr_icpt_count = 0;
+	CHECK_EQ(st(set_reg(vp, 0xE0001u, CR0_AM)), 0);
+	CHECK_EQ(st(set_reg(vp, 0xE0000u, 1 | (1ull << 6))), 0); /* Cr0Write, MsrLstarWrite */
+	CHECK(vp->cur == &vp->ctx[1]);
+	/* VTL 0's context got the LSTAR write exit, and the CR0 guard. */
+	CHECK_EQ(bes[0].msr_icpt_count, 1);
+	CHECK_EQ(bes[0].msr_icpt[0].index, 0xc0000082u);
+	CHECK(bes[0].msr_icpt[0].on);
+	CHECK_EQ(guards[0], CR0_AM);
+	CHECK_EQ(guards[1], 0);
+	vsm_switch(vp, 0, 0, true);
+	struct synic_ctx *s1 = vp->ctx[1].synic;
+	const volatile u8 *slot = (const volatile u8 *)s1->msg;
+	/* LSTAR written by VTL 0: VTL 1 entered, the message in the slot. */
+	m.u.msr.index = 0xc0000082u;
+	m.u.msr.value = 0x1234567800000abcull;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_RESUME);
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(*(const volatile u32 *)slot, 0x80010001u);
+	CHECK_EQ(*(const volatile u32 *)(slot + 16 + 40), 0xc0000082u);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 48), 0x12345678);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 56), 0xabc);
+	CHECK_EQ(slot[16 + 4] & 0xf, 2);
+	*(volatile u32 *)slot = 0; /* VTL 1 frees the slot */
+	vsm_switch(vp, 0, 0, true);
+	/* CR0: a change of AM is intercepted, one of TS is not. */
+	enum hv_action a = HV_ACT_FATAL;
+	CHECK(!part.vtl_write_icpt(vp, 0, 0, CR0_PE | CR0_PG, CR0_PE | CR0_PG | CR0_TS, 3, &a));
+	CHECK(part.vtl_write_icpt(vp, 0, 0, CR0_PE | CR0_PG, CR0_PE | CR0_PG | CR0_AM, 3, &a));
+	CHECK_EQ(a, HV_ACT_RESUME);
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(*(const volatile u32 *)slot, 0x80010006u);
+	CHECK_EQ(*(const volatile u32 *)(slot + 16 + 44), 0x40000u);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 48), CR0_PE | CR0_PG | CR0_AM);
+	/* CR4 is not asked for; from VTL 1 nothing is intercepted. */
+	CHECK(!part.vtl_write_icpt(vp, 0, 0, 0, CR0_AM, 3, &a));
+	vsm_switch(vp, 0, 0, true);
+	CHECK(!part.vtl_write_icpt(vp, 0, 4, 0, 4, 3, &a));
+	/* Off again: the exit dropped. */
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(set_reg(vp, 0xE0000u, 0)), 0);
+	CHECK(!bes[0].msr_icpt[bes[0].msr_icpt_count - 1].on);
+	CHECK_EQ(guards[0], 0);
+}

@@ -1,0 +1,195 @@
+/*
+ * checks_nested_enl.c - Hyper-V's nested enlightenments for SVM (issue 16
+ * item 4, docs/nested.md "Enlightenments"), as an L1 hypervisor uses them:
+ *   - leaf 0x4000000A EAX: exactly bit 18 (HvFlushGuestPhysicalAddress*),
+ *     19 (enlightened MSR bitmap) and 22 (enlightened NPT TLB) with
+ *     nested=on, 0 without (TLFS 2.4.11);
+ *   - the enlightened MSR bitmap: with the flag in the VMCB's Hyper-V
+ *     area, a change of L1's MSR map with clean bit 31 clear is seen;
+ *   - HvFlushGuestPhysicalAddressSpace (0x00AF) and
+ *     HvFlushGuestPhysicalAddressList (0x00B0), TLFS 16.13.1-16.13.2:
+ *     every bad input (EFER.SVME clear: INVALID_VP_STATE; reserved Flags,
+ *     an address space that is no nCR3, a range beyond the physical
+ *     address width, a misaligned large page: INVALID_PARAMETER, with the
+ *     reps done before the bad element), and that they work: L1 remaps L2
+ *     GPA 0x5000 with the enlightened NPT TLB set in its VMCB (offset
+ *     0x3E0) and the same ASID, no TLB_CONTROL, calls the hypercall, and
+ *     L2 reads the new page;
+ *   - without the enlightenment, a new ASID flushes L2's view (APM 15.16:
+ *     Linux's KVM flushes that way without FlushByAsid).
+ * Needs the hypercall page (after checks_hypercall) and nested=on.
+ */
+#include "hcall.h"
+
+#define CALL_FLUSH_GPA_SPACE 0x00AFu
+#define CALL_FLUSH_GPA_LIST 0x00B0u
+#define ST_BAD_VP_STATE 0x15u
+#define ENL_NPT_TLB (1u << 2) /* the VMCB's hv_enlightenments_control */
+#define ENL_MSR_BITMAP (1u << 1)
+#define CLEAN_ENL (1u << 31)     /* VMCB clean bit 31: the Hyper-V area, the MSR map */
+
+int nested_enl_setup(void);
+void nested_enl_svme(int on);
+uint64_t nested_enl_ncr3(void);
+void nested_enl_map(int k, uint32_t val);
+uint32_t nested_enl_read(uint32_t enl_control, uint32_t asid, uint8_t tlb);
+void nested_enl_teardown(void);
+int nested_enl_msr(uint32_t enl_control, uint32_t clean, int read_174);
+
+static int space(struct hc_regs *r, uint64_t as, uint64_t flags, int fast)
+{
+	uint64_t w[2] = { as, flags };
+	return call_words(r, CALL_FLUSH_GPA_SPACE, w, 2, fast);
+}
+
+/* A list call: header (as, flags) and n ranges, memory-based. */
+static int list(struct hc_regs *r, uint64_t as, uint64_t flags, const uint64_t *e, unsigned int n)
+{
+	uint64_t *in = (uint64_t *)P_IN;
+	in[0] = as;
+	in[1] = flags;
+	for (unsigned int i = 0; i < n; i++)
+		in[2 + i] = e[i];
+	return call_slow(r, CALL_FLUSH_GPA_LIST | HC_REPS(n), pa(P_IN), 0);
+}
+
+static void bad_inputs(uint64_t ncr3)
+{
+	struct hc_regs r;
+	int v;
+	uint64_t big = 1ull << g_hc.pa_bits;
+	uint64_t ok1[1] = { 0x5000 };
+
+	/* TLFS 16.13: "not in nested hypervisor mode" (EFER.SVME clear). */
+	nested_enl_svme(0);
+	v = space(&r, ncr3, 0, 0);
+	expect("nested.flush_space.svme_off", v, &r, ST_BAD_VP_STATE, 0, NULL, 0, 0);
+	v = list(&r, ncr3, 0, ok1, 1);
+	expect("nested.flush_list.svme_off", v, &r, ST_BAD_VP_STATE, 0, NULL, 0, 0);
+	nested_enl_svme(1);
+
+	v = space(&r, ncr3, 0, 0);
+	expect("nested.flush_space.ok", v, &r, ST_OK, 0, NULL, 0, 0);
+	v = space(&r, ncr3, 0, 1);
+	expect("nested.flush_space.fast_ok", v, &r, ST_OK, 0, NULL, 0, 0);
+	v = space(&r, ncr3 | 0x18, 0, 0); /* PWT, PCD: allowed in an nCR3 */
+	expect("nested.flush_space.pwt_pcd_ok", v, &r, ST_OK, 0, NULL, 0, 0);
+	v = space(&r, ncr3, 1, 0);
+	expect("nested.flush_space.flags_reserved", v, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+	v = space(&r, ncr3, 1ull << 63, 1);
+	expect("nested.flush_space.flags_reserved_fast", v, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+	v = space(&r, ncr3 | 0x20, 0, 0);
+	expect("nested.flush_space.as_low_bits", v, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+	v = space(&r, ncr3 | big, 0, 0);
+	expect("nested.flush_space.as_beyond_maxphyaddr", v, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+
+	uint64_t e3[3] = { 0x5000, 0x100000 | 0x7ff, 0 | (1ull << 11) }; /* 1, 2048, 512 pages */
+	v = list(&r, ncr3, 0, e3, 3);
+	expect("nested.flush_list.ok", v, &r, ST_OK, 3, NULL, 0, 0);
+	v = list(&r, ncr3, 0, e3, 0);
+	expect("nested.flush_list.zero_reps", v, &r, ST_BAD_INPUT, 0, NULL, 0, 0); /* TLFS 3.12 */
+	v = list(&r, ncr3, 1, e3, 3);
+	expect("nested.flush_list.flags_reserved", v, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+	v = list(&r, ncr3 | big, 0, e3, 3);
+	expect("nested.flush_list.as_beyond_maxphyaddr", v, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+	/* The second range ends beyond the physical address width: the first
+	 * is done (TLFS 3.7.5: reps completed before the failing element). */
+	uint64_t e_end[3] = { 0x5000, (big - 0x1000) | 1, 0x6000 };
+	v = list(&r, ncr3, 0, e_end, 3);
+	expect("nested.flush_list.range_beyond_maxphyaddr", v, &r, ST_BAD_PARAM, 1, NULL, 0, 0);
+	uint64_t e_last[1] = { big - 0x1000 }; /* the last page: fine */
+	v = list(&r, ncr3, 0, e_last, 1);
+	expect("nested.flush_list.last_page_ok", v, &r, ST_OK, 1, NULL, 0, 0);
+	uint64_t e_large[2] = { 0x200000 | (1ull << 11), 0x201000 | (1ull << 11) };
+	v = list(&r, ncr3, 0, e_large, 2);
+	expect("nested.flush_list.large_misaligned", v, &r, ST_BAD_PARAM, 1, NULL, 0, 0);
+	/* A rep call from start index 1 (TLFS 3.7.5 continuation form). */
+	((uint64_t *)P_IN)[0] = ncr3;
+	((uint64_t *)P_IN)[1] = 0;
+	((uint64_t *)P_IN)[2] = big; /* element 0: bad, but skipped */
+	((uint64_t *)P_IN)[3] = 0x5000;
+	v = call_slow(&r, CALL_FLUSH_GPA_LIST | HC_REPS(2) | HC_START(1), pa(P_IN), 0);
+	expect("nested.flush_list.start_index", v, &r, ST_OK, 2, NULL, 0, 0);
+}
+
+/* L1 remaps L2 GPA 0x5000 without TLB_CONTROL and with the same ASID;
+ * the enlightened NPT TLB means hv.efi may keep its view until the flush
+ * hypercall, which must make the new page visible. */
+static void works(uint64_t ncr3)
+{
+	struct hc_regs r;
+	int v;
+	uint32_t got;
+
+	nested_enl_map(0, 0xcafe5000);
+	got = nested_enl_read(ENL_NPT_TLB, 1, 1);
+	check("nested.enl.l2_reads", got == 0xcafe5000, "L2 read 0x%x from 0x5000, expected 0xcafe5000", got);
+
+	nested_enl_map(1, 0x5eed0001);
+	v = space(&r, ncr3, 0, 0);
+	expect("nested.enl.flush_space.status", v, &r, ST_OK, 0, NULL, 0, 0);
+	got = nested_enl_read(ENL_NPT_TLB, 1, 0);
+	check("nested.enl.flush_space.seen", got == 0x5eed0001,
+	      "L2 read 0x%x after L1 remapped 0x5000 and flushed the space, expected 0x5eed0001", got);
+
+	nested_enl_map(2, 0x5eed0002);
+	uint64_t e[1] = { 0x5000 };
+	v = list(&r, ncr3, 0, e, 1);
+	expect("nested.enl.flush_list.status", v, &r, ST_OK, 1, NULL, 0, 0);
+	got = nested_enl_read(ENL_NPT_TLB, 1, 0);
+	check("nested.enl.flush_list.seen", got == 0x5eed0002,
+	      "L2 read 0x%x after L1 remapped 0x5000 and flushed the range, expected 0x5eed0002", got);
+
+	/* Without the enlightenment, a new ASID is a fresh TLB (APM 15.16). */
+	nested_enl_map(0, 0xcafe5001);
+	got = nested_enl_read(0, 2, 0);
+	check("nested.asid_change.flushes", got == 0xcafe5001,
+	      "L2 read 0x%x after L1 remapped 0x5000 and changed its ASID, expected 0xcafe5001", got);
+
+	/* The enlightened MSR bitmap (bit 19): with clean bit 31 set the map
+	 * may be reused; cleared, hv.efi must take L1's new map. 1: exit at
+	 * the RDMSR, 2: at the WRMSR after it. */
+	int at = nested_enl_msr(ENL_MSR_BITMAP, CLEAN_ENL, 1);
+	check("nested.enl.msr_bitmap.intercepted", at == 1, "exit at %d, expected 1 (RDMSR 0x174)", at);
+	at = nested_enl_msr(ENL_MSR_BITMAP, 0, 0); /* L1 changed its map: bit 31 clear */
+	check("nested.enl.msr_bitmap.dirty_seen", at == 2,
+	      "exit at %d, expected 2 (the RDMSR no longer intercepted, the WRMSR is)", at);
+	at = nested_enl_msr(ENL_MSR_BITMAP, CLEAN_ENL, 0); /* unchanged: reused */
+	check("nested.enl.msr_bitmap.clean_reuse", at == 2, "exit at %d, expected 2", at);
+	at = nested_enl_msr(ENL_MSR_BITMAP, 0, 1);
+	check("nested.enl.msr_bitmap.dirty_again", at == 1, "exit at %d, expected 1", at);
+	at = nested_enl_msr(0, CLEAN_ENL, 0); /* without the flag bit 31 means nothing */
+	check("nested.enl.msr_bitmap.flag_off", at == 2, "exit at %d, expected 2", at);
+}
+
+void checks_nested_enl(int nested_on)
+{
+	struct cpuid_regs a = cpuid(0x4000000Au, 0);
+	uint32_t want = nested_on && cpu_vendor() == VENDOR_AMD ? (1u << 18) | (1u << 19) | (1u << 22) : 0;
+	check("nested.enl.cpuid_4000000a", a.eax == want && a.ebx == 0 && a.ecx == 0 && a.edx == 0,
+	      "leaf 0x4000000A %x %x %x %x, expected EAX 0x%x and zeros", a.eax, a.ebx, a.ecx, a.edx,
+	      want);
+	if (!want) {
+		/* Not offered: the calls say "nested virtualization is not
+		 * enabled" (TLFS 16.13). */
+		if (g_hc.page_ok) {
+			struct hc_regs r;
+			int v = space(&r, 0x1000, 0, 0);
+			expect("nested.flush_space.not_enabled", v, &r, ST_BAD_VP_STATE, 0, NULL, 0, 0);
+		}
+		return;
+	}
+	if (!g_hc.page_ok) {
+		check("nested.enl.hypercall_page", 0, "no hypercall page");
+		return;
+	}
+	if (nested_enl_setup()) {
+		check("nested.enl.setup", 0, "no SVM or no memory");
+		return;
+	}
+	uint64_t ncr3 = nested_enl_ncr3();
+	nested_enl_svme(1);
+	bad_inputs(ncr3);
+	works(ncr3);
+	nested_enl_teardown();
+}

@@ -1,0 +1,537 @@
+/*
+ * checks_vsm_prot.c - VTL memory protections and secure intercepts (TLFS
+ * 15.5.1, 15.9, 15.13, 15.15.2), run from checks_vsm.c once VTL 1 is
+ * enabled on the BSP:
+ *  - HvRegisterVsmPartitionConfig (EnableVtlProtection write-once, the
+ *    default mask, reserved bits; no instance for VTL 0);
+ *  - HvModifyVtlProtectionMask and every bad input: from VTL 0, before
+ *    EnableVtlProtection, reserved MapFlags, write without read, a target
+ *    VTL not below the caller, the partition, reserved bytes, a GPA beyond
+ *    the GPA space, a GPA that is not RAM, a rep list failing half-way;
+ *  - a VTL 0 write to a read-only page, execution of a no-execute page,
+ *    a read of a no-access page (VTL 1's private memory): each never
+ *    completes, VTL 1 is entered with reason Intercept (3) and finds
+ *    HvMessageTypeGpaIntercept in its SINT0 slot (GPA, access type,
+ *    RIP, instruction bytes, VP index, execution state); VTL 1 skips the
+ *    instruction (VTL 0's RIP through HvSetVpRegisters) or relaxes the
+ *    protection, and the access then completes.
+ */
+#include "hcall.h"
+#include "px86.h"
+
+#define CALL_MODIFY_PROT 0x000Cu
+#define CALL_GET_REGS 0x0050u
+#define CALL_SET_REGS 0x0051u
+#define ST_BAD_VTL_STATE 0x51u
+#define R_RIP 0x00020010u
+#define R_VSM_PART_CONFIG 0x000D0007u
+#define R_LSTAR 0x00080009u
+#define R_CR0 0x00040000u
+#define R_CR4 0x00040003u
+#define R_ICPT_CTL 0x000E0000u
+#define R_ICPT_CR0_MASK 0x000E0001u
+#define R_ICPT_CR4_MASK 0x000E0002u
+#define MSR_LSTAR 0xC0000082u
+#define ICPT_CR0 1ull
+#define ICPT_CR4 2ull
+#define ICPT_LSTAR (1ull << 6)
+#define CR0_AM (1ull << 18)
+#define CR4_TSD (1ull << 2)
+#define MSR_SCONTROL 0x40000080u
+#define MSR_SIMP 0x40000083u
+#define MSR_EOM 0x40000084u
+#define MSG_GPA_INTERCEPT 0x80000001u
+#define CFG_ENABLE 1ull
+#define CFG_MASK_ALL (0xfull << 1)
+enum { M_R = 1, M_W = 2, M_KX = 4, M_UX = 8, M_ALL = 15 };
+
+static inline void wrmsr_raw(uint32_t m, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(m), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+uint64_t vsm_v1_hypercall(uint64_t ctl, uint64_t in, uint64_t out) HIDDEN;
+int vsm_v1_run(const char *name, void (*fn)(void)) HIDDEN;
+void vsm_prot_checks(void) HIDDEN;
+void vsm_prot_intercept(uint32_t vp, uint8_t *assist) HIDDEN;
+
+/* mov [rdi], rsi (48 89 37); and mov rax, rsi; mov rax, [rdi] (48 8B 07 at
+ * +3): the faulting instructions, at known addresses and lengths. */
+void prot_store(uint64_t addr, uint64_t val) HIDDEN;
+uint64_t prot_load(uint64_t addr, uint64_t sentinel) HIDDEN;
+__asm__(".text\n"
+	".globl prot_store\n.hidden prot_store\nprot_store:\n movq %rsi, (%rdi)\n ret\n"
+	".globl prot_load\n.hidden prot_load\nprot_load:\n movq %rsi, %rax\n movq (%rdi), %rax\n ret\n"
+	".globl icpt_wrmsr\n.hidden icpt_wrmsr\nicpt_wrmsr:\n movl %edi, %ecx\n movl %esi, %eax\n"
+	" movq %rsi, %rdx\n shrq $32, %rdx\nicpt_wrmsr_insn:\n wrmsr\n ret\n"
+	".globl icpt_wrmsr_insn\n.hidden icpt_wrmsr_insn\n"
+	".globl icpt_cr0\n.hidden icpt_cr0\nicpt_cr0:\n movq %rdi, %cr0\n ret\n"
+	".globl icpt_cr4\n.hidden icpt_cr4\nicpt_cr4:\n movq %rdi, %cr4\n ret\n");
+/* wrmsr(ecx = msr, edx:eax = v) at icpt_wrmsr_insn; MOV CR0/CR4, RDI. */
+void icpt_wrmsr(uint64_t msr, uint64_t v) HIDDEN;
+extern char icpt_wrmsr_insn[] HIDDEN;
+void icpt_cr0(uint64_t v) HIDDEN;
+void icpt_cr4(uint64_t v) HIDDEN;
+
+static uint8_t *mem;     /* 6 pages: VTL 1's SIMP, input, A (data), B (code), C (secret), spare */
+#define V1_SIMP (mem)
+#define V1_IN (mem + PAGE)
+#define PG_A (mem + 2 * PAGE)
+#define PG_B (mem + 3 * PAGE)
+#define PG_C (mem + 4 * PAGE)
+
+/* VTL 1's side: what the next VTL 1 work item does, and what it saw. */
+enum { ACT_SKIP, ACT_RELAX };
+static volatile int act;          /* how the intercept handler resolves */
+static volatile uint64_t skip_len; /* ACT_SKIP: bytes to move VTL 0's RIP */
+static volatile uint32_t n_intercepts, last_reason;
+static uint8_t last_msg[256];
+static volatile uint64_t res[16];
+static volatile uint64_t arg_gpa[4], arg_flags, arg_vtl_byte, arg_count;
+
+static uint64_t modify(uint32_t flags, uint8_t vtl_byte, const uint64_t *pages, uint32_t n, uint64_t pid)
+{
+	for (int i = 0; i < 16; i++)
+		V1_IN[i] = 0;
+	*(uint64_t *)V1_IN = pid;
+	*(uint32_t *)(V1_IN + 8) = flags;
+	V1_IN[12] = vtl_byte;
+	for (uint32_t i = 0; i < n; i++)
+		*(uint64_t *)(V1_IN + 16 + 8 * i) = pages[i];
+	return vsm_v1_hypercall(CALL_MODIFY_PROT | HC_REPS(n), pa(V1_IN), 0);
+}
+
+static uint64_t to_vtl0(uint32_t flags, const void *page)
+{
+	uint64_t pg = pa(page) >> 12;
+	return modify(flags, 0x10, &pg, 1, PARTITION_SELF);
+}
+
+/* HvSetVpRegisters / HvGetVpRegisters of one register, input VTL vtl_byte. */
+static uint64_t v1_setreg(uint8_t vtl_byte, uint32_t reg, uint64_t v)
+{
+	for (int i = 0; i < 48; i++)
+		V1_IN[i] = 0;
+	*(uint64_t *)V1_IN = PARTITION_SELF;
+	*(uint32_t *)(V1_IN + 8) = 0xFFFFFFFEu;
+	V1_IN[12] = vtl_byte;
+	*(uint32_t *)(V1_IN + 16) = reg;
+	*(uint64_t *)(V1_IN + 32) = v;
+	return vsm_v1_hypercall(CALL_SET_REGS | HC_REPS(1), pa(V1_IN), 0);
+}
+static uint64_t v1_getreg(uint32_t reg, uint64_t *v)
+{
+	for (int i = 0; i < 24; i++)
+		V1_IN[i] = 0;
+	*(uint64_t *)V1_IN = PARTITION_SELF;
+	*(uint32_t *)(V1_IN + 8) = 0xFFFFFFFEu;
+	*(uint32_t *)(V1_IN + 16) = reg;
+	uint64_t st = vsm_v1_hypercall(CALL_GET_REGS | HC_REPS(1), pa(V1_IN), pa(V1_IN + 2048));
+	*v = *(uint64_t *)(V1_IN + 2048);
+	return st;
+}
+
+/* Two registers of VTL 0 at once: name0 = v0 (the intercepted write done
+ * for it), then RIP. */
+static uint64_t v1_setreg2(uint32_t name0, uint64_t v0, uint64_t rip)
+{
+	for (int i = 0; i < 80; i++)
+		V1_IN[i] = 0;
+	*(uint64_t *)V1_IN = PARTITION_SELF;
+	*(uint32_t *)(V1_IN + 8) = 0xFFFFFFFEu;
+	V1_IN[12] = 0x10;
+	*(uint32_t *)(V1_IN + 16) = name0;
+	*(uint64_t *)(V1_IN + 32) = v0;
+	*(uint32_t *)(V1_IN + 48) = R_RIP;
+	*(uint64_t *)(V1_IN + 64) = rip;
+	return vsm_v1_hypercall(CALL_SET_REGS | HC_REPS(2), pa(V1_IN), 0);
+}
+
+#define MSG_REGISTER_INTERCEPT 0x80010006u
+#define MSG_MSR_INTERCEPT 0x80010001u
+enum { ACT_ALLOW = 2 };
+
+/* A register or MSR intercept (TLFS 15.13.4): skip the instruction, or
+ * do the write for VTL 0 and skip it. */
+static void v1_reg_intercept(uint32_t type)
+{
+	uint64_t rip = *(uint64_t *)(last_msg + 16 + 24);
+	uint8_t len = last_msg[16 + 4] & 0xf;
+	uint32_t name = type == MSG_MSR_INTERCEPT ? R_LSTAR : *(uint32_t *)(last_msg + 16 + 44);
+	uint64_t v = type == MSG_MSR_INTERCEPT
+		? (*(uint64_t *)(last_msg + 16 + 48) << 32) | (uint32_t)*(uint64_t *)(last_msg + 16 + 56)
+		: *(uint64_t *)(last_msg + 16 + 48);
+	if (act == ACT_ALLOW)
+		res[8] = v1_setreg2(name, v, rip + len);
+	else
+		res[8] = v1_setreg(0x10, R_RIP, rip + len);
+}
+
+/* VTL 1 (entry reason 3): the message in SINT0's slot of its SIMP; the
+ * slot freed (TLFS 11.9: MessageType 0, then EOM); then the resolution. */
+void vsm_prot_intercept(uint32_t vp, uint8_t *assist)
+{
+	volatile uint8_t *slot = V1_SIMP;
+	for (int i = 0; i < 256; i++)
+		last_msg[i] = slot[i];
+	last_reason = *(volatile uint32_t *)(assist + 8);
+	*(volatile uint32_t *)slot = 0;
+	wrmsr_raw(MSR_EOM, 0);
+	n_intercepts++;
+	uint32_t type = *(uint32_t *)last_msg;
+	if (type == MSG_REGISTER_INTERCEPT || type == MSG_MSR_INTERCEPT) {
+		v1_reg_intercept(type);
+		return;
+	}
+	uint64_t gpa = *(uint64_t *)(last_msg + 16 + 56), rip = *(uint64_t *)(last_msg + 16 + 24);
+	if (act == ACT_RELAX) {
+		uint64_t pg = gpa >> 12;
+		res[8] = modify(M_ALL, 0x10, &pg, 1, PARTITION_SELF);
+	} else {
+		res[8] = v1_setreg(0x10, R_RIP, rip + skip_len);
+	}
+}
+
+/* ---- VTL 1 work items -------------------------------------------------- */
+
+static void v1_synic_on(void)
+{
+	wrmsr_raw(MSR_SIMP, pa(V1_SIMP) | 1);
+	wrmsr_raw(MSR_SCONTROL, 1);
+}
+
+/* Before EnableVtlProtection, then the register's checks, then enabled. */
+static void v1_config(void)
+{
+	uint64_t v = 1;
+	res[0] = to_vtl0(M_R, PG_A);                              /* not enabled yet */
+	res[1] = v1_getreg(R_VSM_PART_CONFIG, &v);
+	res[2] = v;
+	res[3] = v1_setreg(0, R_VSM_PART_CONFIG, CFG_ENABLE | (1ull << 1)); /* default R only */
+	res[4] = v1_setreg(0, R_VSM_PART_CONFIG, CFG_ENABLE | CFG_MASK_ALL | (1ull << 6));
+	res[5] = v1_setreg(0, R_VSM_PART_CONFIG, CFG_ENABLE | CFG_MASK_ALL);
+	res[6] = v1_getreg(R_VSM_PART_CONFIG, &v);
+	res[7] = v;
+	res[9] = v1_setreg(0, R_VSM_PART_CONFIG, CFG_MASK_ALL);   /* write-once */
+	res[10] = v1_setreg(0, R_VSM_PART_CONFIG, CFG_ENABLE | (0x7ull << 1)); /* fixed once set */
+}
+
+/* Every bad input (TLFS 15.15.2). */
+static void v1_bad_inputs(void)
+{
+	uint64_t a = pa(PG_A) >> 12;
+	res[0] = modify(M_R | 0x10, 0x10, &a, 1, PARTITION_SELF);   /* reserved MapFlags */
+	res[1] = modify(M_W, 0x10, &a, 1, PARTITION_SELF);          /* write without read */
+	res[2] = modify(M_R, 0x11, &a, 1, PARTITION_SELF);          /* VTL 1 on itself */
+	res[3] = modify(M_R, 0x00, &a, 1, PARTITION_SELF);          /* no target: the caller's */
+	res[4] = modify(M_R, 0x10, &a, 1, 0x1234);                  /* partition */
+	res[5] = modify(M_R, 0x30, &a, 1, PARTITION_SELF);          /* HV_INPUT_VTL reserved bit */
+	uint64_t beyond = 1ull << 51;
+	res[6] = modify(M_R, 0x10, &beyond, 1, PARTITION_SELF);     /* beyond the GPA space */
+	uint64_t mmio = 0xFEC00;                                    /* the I/O APIC: not RAM */
+	res[7] = modify(M_R, 0x10, &mmio, 1, PARTITION_SELF);
+	uint64_t list[2] = { a, beyond };
+	res[8] = modify(M_R, 0x10, list, 2, PARTITION_SELF);        /* element 1 fails */
+	res[9] = modify(M_ALL, 0x10, &a, 1, PARTITION_SELF);        /* back to full access */
+	*(uint64_t *)(V1_IN + 0) = PARTITION_SELF;
+	V1_IN[13] = 1;                                              /* RsvdZ */
+	res[10] = vsm_v1_hypercall(CALL_MODIFY_PROT | HC_REPS(1), pa(V1_IN), 0);
+}
+
+static void v1_protect(void)
+{
+	res[0] = 0;
+	for (uint64_t i = 0; i < arg_count; i++) {
+		uint64_t pg = arg_gpa[i] >> 12;
+		uint64_t r = modify((uint32_t)arg_flags, 0x10, &pg, 1, PARTITION_SELF);
+		if (r & 0xffff)
+			res[0] = r;
+	}
+	res[1] = *(volatile uint64_t *)PG_C; /* VTL 1 reads what VTL 0 may not */
+}
+
+static int protect(const char *name, uint32_t flags, const void *p0, const void *p1)
+{
+	arg_flags = flags;
+	arg_gpa[0] = pa(p0);
+	arg_gpa[1] = pa(p1);
+	arg_count = p1 ? 2 : 1;
+	if (!vsm_v1_run(name, v1_protect))
+		return 0;
+	return check(name, (res[0] & 0xffff) == 0, "status 0x%lx", (unsigned long)res[0]);
+}
+
+/* ---- VTL 0 ---------------------------------------------------------------- */
+
+static uint64_t msg64(unsigned int off) { return *(uint64_t *)(last_msg + 16 + off); }
+
+/* The message of the last intercept (TLFS 11.10.3 header, 13.2.2). */
+static void check_msg(const char *pfx, uint8_t access, uint64_t gpa, uint64_t rip)
+{
+	char name[64];
+	fmt_name(name, sizeof(name), "%s.message_type", pfx);
+	check_eq(name, *(uint32_t *)last_msg, MSG_GPA_INTERCEPT);
+	fmt_name(name, sizeof(name), "%s.entry_reason", pfx);
+	check_eq(name, last_reason, 3);
+	fmt_name(name, sizeof(name), "%s.header", pfx);
+	check(name, last_msg[4] == 80 && *(uint32_t *)(last_msg + 16) == 0 && last_msg[16 + 5] == access,
+	      "payload size %u, VP %u, access type %u (want 80, 0, %u)", last_msg[4],
+	      *(uint32_t *)(last_msg + 16), last_msg[16 + 5], access);
+	fmt_name(name, sizeof(name), "%s.gpa", pfx);
+	check_eq(name, msg64(56), gpa);
+	fmt_name(name, sizeof(name), "%s.rip", pfx);
+	check_eq(name, msg64(24), rip);
+	uint16_t es = *(uint16_t *)(last_msg + 16 + 6);
+	fmt_name(name, sizeof(name), "%s.execution_state", pfx);
+	check(name, (es & 3) == 0 && (es & 4) && (es & 16), "0x%x: want CPL 0, CR0.PE, EFER.LMA", es);
+	fmt_name(name, sizeof(name), "%s.instruction_bytes", pfx);
+	const uint8_t *want = (const uint8_t *)(uintptr_t)rip;
+	uint8_t n = last_msg[16 + 44];
+	int same = n >= 3 && n <= 16;
+	for (int i = 0; same && i < 3; i++)
+		same = last_msg[16 + 64 + i] == want[i];
+	check(name, same, "%u bytes: %02x %02x %02x", n, last_msg[80], last_msg[81], last_msg[82]);
+}
+
+static void checks_config(void)
+{
+	struct hc_regs r;
+	/* From VTL 0: no protections (TLFS 15.9.1: a VTL protects lower VTLs). */
+	for (int i = 0; i < 24; i++)
+		P_IN[i] = 0;
+	*(uint64_t *)P_IN = PARTITION_SELF;
+	*(uint32_t *)(P_IN + 8) = M_R;
+	P_IN[12] = 0x10;
+	*(uint64_t *)(P_IN + 16) = pa(PG_A) >> 12;
+	int vec = call_slow(&r, CALL_MODIFY_PROT | HC_REPS(1), pa(P_IN), 0);
+	expect("vsm.prot.from_vtl0_denied", vec, &r, ST_ACCESS_DENIED, 0, NULL, 0, 0);
+	/* VTL 0 has no HvRegisterVsmPartitionConfig. */
+	*(uint32_t *)(P_IN + 8) = 0xFFFFFFFEu;
+	P_IN[12] = 0;
+	*(uint32_t *)(P_IN + 16) = R_VSM_PART_CONFIG;
+	vec = call_slow(&r, CALL_GET_REGS | HC_REPS(1), pa(P_IN), pa(P_OUT));
+	expect("vsm.config.vtl0_has_none", vec, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+
+	if (!vsm_v1_run("vsm.config.call", v1_config))
+		return;
+	check_eq("vsm.prot.before_enable_protection", res[0] & 0xffff, ST_BAD_VTL_STATE);
+	check("vsm.config.initial", (res[1] & 0xffff) == 0 && res[2] == 0, "status 0x%lx value 0x%lx",
+	      (unsigned long)res[1], (unsigned long)res[2]);
+	check_eq("vsm.config.restrictive_default_refused", res[3] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.config.deny_lower_startup_refused", res[4] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.config.enable", res[5] & 0xffff, 0);
+	check("vsm.config.read_back", (res[6] & 0xffff) == 0 && res[7] == (CFG_ENABLE | CFG_MASK_ALL),
+	      "status 0x%lx value 0x%lx", (unsigned long)res[6], (unsigned long)res[7]);
+	check_eq("vsm.config.enable_write_once", res[9] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.config.default_mask_fixed", res[10] & 0xffff, ST_BAD_PARAM);
+}
+
+static void checks_bad_inputs(void)
+{
+	if (!vsm_v1_run("vsm.prot.bad.call", v1_bad_inputs))
+		return;
+	check_eq("vsm.prot.bad.reserved_flags", res[0] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.prot.bad.write_without_read", res[1] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.prot.bad.target_not_lower", res[2] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.prot.bad.target_own_vtl", res[3] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.prot.bad.partition", res[4] & 0xffff, ST_BAD_PARTITION);
+	check_eq("vsm.prot.bad.input_vtl_reserved", res[5] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.prot.bad.beyond_gpa_space", res[6] & 0xfff0000ffffull, ST_BAD_PARAM);
+	check_eq("vsm.prot.bad.not_ram", res[7] & 0xffff, ST_BAD_PARAM);
+	/* RAX 43:32: the reps completed (TLFS 3.7.3). */
+	check_eq("vsm.prot.bad.rep_half_way", res[8] & 0xfff0000ffffull, ST_BAD_PARAM | (1ull << 32));
+	check_eq("vsm.prot.restore_full", res[9] & 0xffff, 0);
+	check_eq("vsm.prot.bad.reserved_bytes", res[10] & 0xffff, ST_BAD_PARAM);
+}
+
+/* A write to a read-only page: skipped by VTL 1, then relaxed. */
+static void checks_write(void)
+{
+	volatile uint64_t *a = (volatile uint64_t *)(PG_A + 8);
+	*a = 0x1111;
+	if (!protect("vsm.prot.write.protect", M_R | M_KX, PG_A, NULL))
+		return;
+	uint32_t n0 = n_intercepts;
+	check_eq("vsm.prot.read_allowed", *a, 0x1111);
+	check_eq("vsm.prot.read_no_intercept", n_intercepts, n0);
+	act = ACT_SKIP;
+	skip_len = 3;
+	int vec = trap_call(pa(prot_store), (uint64_t)(uintptr_t)a, 0x5555);
+	check_vec("vsm.prot.write.no_fault", vec, VEC_NONE);
+	check_eq("vsm.prot.write.intercepted", n_intercepts, n0 + 1);
+	check_eq("vsm.prot.write.not_completed", *a, 0x1111);
+	check_eq("vsm.intercept.skip_status", res[8] & 0xffff, 0);
+	check_msg("vsm.intercept.write", 1, (uint64_t)(uintptr_t)a, pa(prot_store));
+	act = ACT_RELAX;
+	vec = trap_call(pa(prot_store), (uint64_t)(uintptr_t)a, 0x6666);
+	check_vec("vsm.prot.relax.no_fault", vec, VEC_NONE);
+	check_eq("vsm.prot.relax.intercepted", n_intercepts, n0 + 2);
+	check_eq("vsm.intercept.relax_status", res[8] & 0xffff, 0);
+	check_eq("vsm.prot.relax.write_completes", *a, 0x6666);
+	vec = trap_call(pa(prot_store), (uint64_t)(uintptr_t)a, 0x7777);
+	check("vsm.prot.relax.no_more_intercepts", vec == VEC_NONE && n_intercepts == n0 + 2 && *a == 0x7777,
+	      "%s, %u intercepts, value 0x%lx", vec_name(vec), n_intercepts - n0, (unsigned long)*a);
+}
+
+/* Execution of a no-execute page: relaxed by VTL 1, then it runs. */
+static void checks_exec(void)
+{
+	PG_B[0] = 0xC3; /* ret */
+	if (!protect("vsm.prot.exec.protect", M_R | M_W, PG_B, NULL))
+		return;
+	uint32_t n0 = n_intercepts;
+	check_eq("vsm.prot.exec.data_read_allowed", PG_B[0], 0xC3);
+	act = ACT_RELAX;
+	int vec = trap_call(pa(PG_B), 0, 0);
+	check_vec("vsm.prot.exec.no_fault", vec, VEC_NONE);
+	check_eq("vsm.prot.exec.intercepted", n_intercepts, n0 + 1);
+	check_msg("vsm.intercept.exec", 2, pa(PG_B), pa(PG_B));
+}
+
+/* VTL 1's private page: VTL 0 cannot read it (the load is skipped). */
+static void checks_private_page(void)
+{
+	*(volatile uint64_t *)PG_C = 0x5EC2E75EC2E7ull;
+	if (!protect("vsm.prot.private.protect", 0, PG_C, NULL))
+		return;
+	check_eq("vsm.prot.private.vtl1_reads", res[1], 0x5EC2E75EC2E7ull);
+	uint32_t n0 = n_intercepts;
+	act = ACT_SKIP;
+	skip_len = 3;
+	uint64_t got = prot_load(pa(PG_C), 0xD00D);
+	check_eq("vsm.prot.private.unreadable_from_vtl0", got, 0xD00D);
+	check_eq("vsm.prot.private.intercepted", n_intercepts, n0 + 1);
+	check_msg("vsm.intercept.read", 0, pa(PG_C), pa(prot_load) + 3);
+	/* A store is stopped too; then back to full access. */
+	int vec = trap_call(pa(prot_store), pa(PG_C), 0xBAD);
+	check("vsm.prot.private.write_stopped", vec == VEC_NONE && n_intercepts == n0 + 2,
+	      "%s, %u intercepts", vec_name(vec), n_intercepts - n0);
+	protect("vsm.prot.restore", M_ALL, PG_C, PG_B);
+	check_eq("vsm.prot.private.kept", *(volatile uint64_t *)PG_C, 0x5EC2E75EC2E7ull);
+}
+
+/* ---- register intercepts (TLFS 15.13.4) ------------------------------- */
+
+static volatile uint64_t icpt_ctl;
+static void v1_icpt_set(void)
+{
+	uint64_t v;
+	res[0] = v1_setreg(0, R_ICPT_CTL, 1ull << 3);           /* MiscEnableRead: not offered */
+	res[1] = v1_setreg(0, R_ICPT_CR0_MASK, CR0_AM);
+	res[2] = v1_setreg(0, R_ICPT_CR4_MASK, CR4_TSD);
+	res[3] = v1_setreg(0, R_ICPT_CTL, icpt_ctl);
+	res[4] = v1_getreg(R_ICPT_CTL, &v);
+	res[5] = v;
+	res[6] = v1_setreg(0, R_ICPT_CTL, ICPT_CR0);              /* CR0 alone (the guards follow) */
+	res[7] = v1_setreg(0, R_ICPT_CTL, icpt_ctl);
+}
+static void v1_icpt_off(void) { res[0] = v1_setreg(0, R_ICPT_CTL, 0); }
+
+static uint64_t rdmsr64(uint32_t m)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(m));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* One intercepted write through fn(a, b): skipped, then done by VTL 1. */
+static void icpt_case(const char *pfx, uint32_t type, uint32_t name, uint64_t (*rd)(void),
+		      void (*wr)(uint64_t), uint64_t newv, uint64_t rip, uint8_t len)
+{
+	char n[64];
+	uint64_t old = rd();
+	uint32_t n0 = n_intercepts;
+	act = ACT_SKIP;
+	wr(newv);
+	fmt_name(n, sizeof(n), "%s.intercepted", pfx);
+	check_eq(n, n_intercepts, n0 + 1);
+	fmt_name(n, sizeof(n), "%s.not_written", pfx);
+	check_eq(n, rd(), old);
+	fmt_name(n, sizeof(n), "%s.message_type", pfx);
+	check_eq(n, *(uint32_t *)last_msg, type);
+	fmt_name(n, sizeof(n), "%s.entry_reason", pfx);
+	check_eq(n, last_reason, 3);
+	fmt_name(n, sizeof(n), "%s.message", pfx);
+	uint64_t got = type == MSG_MSR_INTERCEPT
+		? (msg64(48) << 32) | (uint32_t)msg64(56) : msg64(48);
+	uint32_t gname = type == MSG_MSR_INTERCEPT ? *(uint32_t *)(last_msg + 16 + 40)
+						   : *(uint32_t *)(last_msg + 16 + 44);
+	check(n, last_msg[4] == 64 && msg64(24) == rip && (last_msg[16 + 4] & 0xf) == len &&
+	      last_msg[16 + 5] == 1 && gname == name && got == newv,
+	      "size %u rip 0x%lx len %u access %u name 0x%x value 0x%lx", last_msg[4],
+	      (unsigned long)msg64(24), last_msg[16 + 4] & 0xf, last_msg[16 + 5], gname, (unsigned long)got);
+	act = ACT_ALLOW;
+	wr(newv);
+	fmt_name(n, sizeof(n), "%s.written_by_vtl1", pfx);
+	check(n, rd() == newv && n_intercepts == n0 + 2 && (res[8] & 0xffff) == 0,
+	      "value 0x%lx, %u intercepts, status 0x%lx", (unsigned long)rd(), n_intercepts - n0,
+	      (unsigned long)res[8]);
+	wr(old); /* back, through VTL 1 again */
+}
+
+static uint64_t rd_lstar(void) { return rdmsr64(MSR_LSTAR); }
+static void wr_lstar(uint64_t v) { icpt_wrmsr(MSR_LSTAR, v); }
+
+static void checks_reg_intercepts(void)
+{
+	struct hc_regs r;
+	for (int i = 0; i < 48; i++)
+		P_IN[i] = 0;
+	*(uint64_t *)P_IN = PARTITION_SELF;
+	*(uint32_t *)(P_IN + 8) = 0xFFFFFFFEu;
+	*(uint32_t *)(P_IN + 16) = R_ICPT_CTL;
+	*(uint64_t *)(P_IN + 32) = ICPT_LSTAR;
+	int vec = call_slow(&r, CALL_SET_REGS | HC_REPS(1), pa(P_IN), 0);
+	expect("vsm.regicpt.vtl0_has_none", vec, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+	icpt_ctl = ICPT_LSTAR | ICPT_CR0 | ICPT_CR4;
+	if (!vsm_v1_run("vsm.regicpt.set", v1_icpt_set))
+		return;
+	check_eq("vsm.regicpt.unoffered_bit", res[0] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.regicpt.cr0_mask", res[1] & 0xffff, 0);
+	check_eq("vsm.regicpt.cr4_mask", res[2] & 0xffff, 0);
+	check_eq("vsm.regicpt.control", res[3] & 0xffff, 0);
+	check_eq("vsm.regicpt.control_read_back", res[5], icpt_ctl);
+	check_eq("vsm.regicpt.cr0_only", res[6] & 0xffff, 0);
+	check_eq("vsm.regicpt.control_again", res[7] & 0xffff, 0);
+	icpt_case("vsm.regicpt.lstar", MSG_MSR_INTERCEPT, MSR_LSTAR, rd_lstar, wr_lstar,
+		  0xFFFF800000DEF000ull, pa(icpt_wrmsr_insn), 2);
+	{
+		icpt_case("vsm.regicpt.cr0", MSG_REGISTER_INTERCEPT, R_CR0, read_cr0, icpt_cr0,
+			  read_cr0() ^ CR0_AM, pa(icpt_cr0), 3);
+		icpt_case("vsm.regicpt.cr4", MSG_REGISTER_INTERCEPT, R_CR4, read_cr4, icpt_cr4,
+			  read_cr4() ^ CR4_TSD, pa(icpt_cr4), 3);
+		/* A write that leaves the masked bits alone completes. */
+		uint32_t n0 = n_intercepts;
+		uint64_t cr0 = read_cr0();
+		icpt_cr0(cr0);
+		check_eq("vsm.regicpt.cr0.unmasked_no_intercept", n_intercepts, n0);
+	}
+	vsm_v1_run("vsm.regicpt.off", v1_icpt_off);
+	uint32_t n0 = n_intercepts;
+	uint64_t l = rd_lstar();
+	wr_lstar(l);
+	check("vsm.regicpt.off.no_intercept", (res[0] & 0xffff) == 0 && n_intercepts == n0 && rd_lstar() == l,
+	      "status 0x%lx, %u intercepts", (unsigned long)res[0], n_intercepts - n0);
+}
+
+void vsm_prot_checks(void)
+{
+	EFI_PHYSICAL_ADDRESS m = 0;
+	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiBootServicesData, 6, &m))) {
+		check("vsm.prot.setup", 0, "AllocatePages failed");
+		return;
+	}
+	mem = (uint8_t *)(uintptr_t)m;
+	for (unsigned int i = 0; i < 6 * PAGE; i++)
+		mem[i] = 0;
+	if (!vsm_v1_run("vsm.prot.synic_setup", v1_synic_on))
+		return;
+	uint64_t flags = irq_save();
+	checks_config();
+	checks_bad_inputs();
+	checks_write();
+	checks_exec();
+	checks_private_page();
+	checks_reg_intercepts();
+	irq_restore(flags);
+}
