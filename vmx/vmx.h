@@ -42,6 +42,8 @@ struct vmx_ctx {
 	bool launched;    /* VMLAUNCH succeeded: VMRESUME from now on */
 	u16 vpid;         /* 0: VPID off */
 	u64 deadline;     /* set_deadline's TSC value, 0: none */
+	bool dbg_step;    /* the debugger's step is armed (vmx_debug_ctl) */
+	bool dbg_tf;      /* the guest's own RFLAGS.TF meanwhile */
 	u64 eptp;
 	struct slat *slat; /* its EPT (vp_ctx.slat) */
 	u8 *msr_bitmap;   /* 4 KiB */
