@@ -182,9 +182,8 @@ struct backend {
 	 * (HV_EXIT_EXCEPTION vector 3, RIP at the INT3; SVM: also at an INT n,
 	 * which the caller tells by the instruction). BE_DBG_STEP: the
 	 * guest runs one instruction and exits with HV_EXIT_EXCEPTION vector
-	 * 1 (VMX: the monitor trap flag; SVM: RFLAGS.TF with #DB intercepted,
-	 * the guest's own TF put back when the step is cleared). 0 drops
-	 * both. NULL: not offered. */
+	 * 1 (RFLAGS.TF with the #DB exit, the guest's own TF put back when
+	 * the step is cleared). 0 drops both. NULL: not offered. */
 	void (*debug_ctl)(struct vp *vp, u32 flags);
 
 	/* ---- nested virtualization (docs/nested.md); NULL: not offered ---- */
