@@ -41,6 +41,11 @@ int io_request_intercepts(struct vp *vp)
 	for (u32 i = 0, n = io_intercepts(vp->part, ports); i < n; i++)
 		if (vp->part->be->io_intercept(vp, ports[i], true))
 			return -1;
+	/* The debugger's UART (hv.cfg gdb=, docs/debugging.md): 8 ports the
+	 * guest must neither see nor disturb (a stock Linux probes COM2). */
+	for (u16 i = 0; vp->part->gdb_port && i < 8; i++)
+		if (vp->part->be->io_intercept(vp, (u16)(vp->part->gdb_port + i), true))
+			return -1;
 	return 0;
 }
 
@@ -81,6 +86,24 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 			LOGW("string I/O on port %x (intercepted): not emulated, #GP injected", port);
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
+	}
+	/* The debugger's UART: no device there for the guest, even for an
+	 * access that only overlaps it: writes go nowhere, reads float high
+	 * (0xFF), so an OS probe (Linux's 8250 IER test) finds no UART. One
+	 * exception: the line status register reads 0x60 (transmitter empty,
+	 * no data), because the firmware drove that UART before the launch
+	 * and still polls it: an LSR of 0xFF says "data ready" forever, and
+	 * OVMF's terminal driver then reads 0xFF bytes in a loop (a hang at
+	 * the Linux EFI stub's first line). docs/debugging.md. */
+	if (p->gdb_port && port + size > p->gdb_port && port < p->gdb_port + 8) {
+		if (e->u.io.in) {
+			u32 v = io_mask(size);
+			for (u32 b = 0; b < size; b++)
+				if (port + b == (u32)p->gdb_port + 5)
+					v &= ~(0x9fu << (8 * b)); /* LSR = 0x60 */
+			vp->gpr[GPR_RAX] = (vp->gpr[GPR_RAX] & ~(u64)io_mask(size)) | v;
+		}
+		return HV_ACT_ADVANCE;
 	}
 	if (e->u.io.in) {
 		u32 v = hw_io_in(port, size);
