@@ -64,7 +64,7 @@ void cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4, u
 {
 	if (leaf >= HV_CPUID_VENDOR_AND_MAX && leaf <= HV_CPUID_RANGE_LAST) {
 		hv_leaf(p, leaf, r);
-		if (registry_cpuid_hooks) /* the modules' contributions */
+		if (registry_wants_cpuid(leaf)) /* the modules' contributions */
 			registry_cpuid(p, leaf, r);
 		return;
 	}

@@ -16,6 +16,7 @@ extern const struct hv_module __start_hv_modules[], __stop_hv_modules[];
 
 static const struct hv_module *cpuid_hooks[REGISTRY_MAX_MODULES];
 u32 registry_cpuid_hooks; /* how many: tested inline on the CPUID path */
+u32 registry_cpuid_leaves;
 
 static bool streq(const char *a, const char *b)
 {
@@ -34,6 +35,7 @@ int registry_init(void)
 		return -1;
 	}
 	registry_cpuid_hooks = 0;
+	registry_cpuid_leaves = 0;
 	for_each_module(m) {
 		if (!m->name) {
 			LOGE("registry: a module row without a name");
@@ -44,8 +46,10 @@ int registry_init(void)
 				LOGE("registry: module %s registered twice", m->name);
 				return -1;
 			}
-		if (m->on_cpuid)
+		if (m->on_cpuid) {
 			cpuid_hooks[registry_cpuid_hooks++] = m;
+			registry_cpuid_leaves |= m->cpuid_leaves ? m->cpuid_leaves : ~0u;
+		}
 	}
 	return 0;
 }
@@ -82,8 +86,12 @@ int registry_vp_ready(struct vp *vp)
 
 void registry_cpuid(const struct partition *p, u32 leaf, u32 r[4])
 {
-	for (u32 i = 0; i < registry_cpuid_hooks; i++)
-		cpuid_hooks[i]->on_cpuid(p, leaf, r);
+	u32 n = leaf - 0x40000000u;
+	for (u32 i = 0; i < registry_cpuid_hooks; i++) {
+		u32 want = cpuid_hooks[i]->cpuid_leaves;
+		if (!want || (n < 32 && ((want >> n) & 1)))
+			cpuid_hooks[i]->on_cpuid(p, leaf, r);
+	}
 }
 
 void registry_dump(const struct vp *vp)

@@ -116,7 +116,8 @@ static void nested_dump(const struct vp *vp)
 }
 
 HV_MODULE(nested, .on_partition = nested_partition, .on_vp = nested_vp,
-	  .on_vp_ready = nested_vp_ready, .on_dump = nested_dump, .on_cpuid = nested_cpuid);
+	  .on_vp_ready = nested_vp_ready, .on_dump = nested_dump, .on_cpuid = nested_cpuid,
+	  .cpuid_leaves = BIT(HV_CPUID_NESTED_OPTIMIZATIONS - 0x40000000u));
 
 /* L1's VMRUN accepted: what L2 runs on, then enter it. */
 static void enter_l2(struct vp *vp, struct nested_run *run)
