@@ -3,7 +3,8 @@
  * which the guest turns the machine off (the FADT's PM1 control registers)
  * or resets it (the FADT reset register, when it is not a PCI
  * configuration port), to print the exit counters before the platform goes
- * away; the access itself is then passed to the hardware unchanged.
+ * away (and at any other PM1 control write: a marker a test can set); the
+ * access itself is then passed to the hardware unchanged.
  */
 #include "io.h"
 #include "backend.h"
@@ -12,6 +13,7 @@
 #include "log.h"
 
 #define PM1_SLP_EN BIT(13) /* ACPI 4.8.3.2.1 */
+#define PM1_MARKS 16       /* PM1 control writes without SLP_EN logged */
 
 /* The ports the backends intercept: both bytes of the FADT's PM1 control
  * registers (the power-off dump), and the FADT reset register unless it is
@@ -114,6 +116,18 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 		LOGI("guest enters ACPI sleep state %u (PM1 port %x <- %x)", (pm1 >> 10) & 7, port, val);
 		vp_dump_counters(vp);
 		vp_dump_others(vp);
+	} else if (pm1_write(p->pm1a_cnt_port, port, val, &pm1) ||
+		   pm1_write(p->pm1b_cnt_port, port, val, &pm1)) {
+		/* Without SLP_EN: a marker (tests/linux/hvtool.c `mark`, the
+		 * start of tests/linux/idle-exits.sh's idle; operating systems
+		 * write PM1 control rarely otherwise: SCI_EN, SLP_TYP before
+		 * SLP_EN). At most PM1_MARKS times: a guest writing it in a loop
+		 * must not keep the processor at the serial port. */
+		static u32 marks;
+		if (__atomic_fetch_add(&marks, 1, __ATOMIC_RELAXED) < PM1_MARKS) {
+			LOGI("guest writes PM1 control (port %x <- %x, no sleep)", port, val);
+			vp_dump_counters(vp);
+		}
 	} else if (port == p->reset_port && val == p->reset_value) {
 		LOGI("guest resets the system (port %x <- %x)", port, val);
 		vp_dump_counters(vp);

@@ -275,11 +275,21 @@ static bool vsm_vtl_fault(struct vp *vp, struct hv_exit *e, enum hv_action *act)
 {
 	struct partition *p = vp->part;
 	u64 gpa = e->u.npf.gpa;
-	if (vp->cur->vtl != 0 || !prot.count)
+	if (vp->cur->vtl != 0)
 		return false;
 	int i = prot_find(ALIGN_DOWN(gpa, PAGE_SIZE));
-	if (i < 0)
+	if (i < 0) {
+		/* VTL 1 relaxed the page while this access faulted (another
+		 * VP's HvModifyVtlProtectionMask, before its flush reached us):
+		 * a fault on a present RAM page of VTL 0's view has no other
+		 * cause; run the instruction again on the new view. */
+		if (e->u.npf.present && p->slat[1].root && !gmem_overlay_at(p, gpa) &&
+		    gmem_classify(p, gpa, 1) == GMEM_RAM) {
+			*act = HV_ACT_RESUME;
+			return true;
+		}
 		return false;
+	}
 	u8 bits = slat_acc_bits((enum slat_access)prot.pages[i].acc);
 	u8 need = e->u.npf.exec ? 4 : e->u.npf.write ? 2 : 1;
 	if (bits & need) {

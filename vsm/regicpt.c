@@ -61,6 +61,9 @@ static struct {
 	u64 ctl, cr0_mask, cr4_mask;
 } ri[HV_MAX_VPS];
 
+static bool vsm_write_icpt(struct vp *vp, int kind, u32 id, u64 old, u64 value, u8 len,
+			   enum hv_action *act);
+
 static u64 offered_bits(const struct partition *p)
 {
 	u64 b = 0;
@@ -115,6 +118,12 @@ static u16 ctl_set(struct vp *t, const u64 v[2])
 			be->msr_intercept(t, msr_bits[i].msr, BE_INTERCEPT_WRITE, val & msr_bits[i].bit);
 	ri[t->index].ctl = val;
 	guard(t);
+	/* The hook is armed only while some VP has intercepts: the MSR and
+	 * CR write exits pay nothing otherwise. */
+	bool any = false;
+	for (u32 i = 0; i < HV_MAX_VPS; i++)
+		any |= ri[i].ctl != 0;
+	t->part->vtl_write_icpt = any ? vsm_write_icpt : NULL;
 	be->ctx_switch(t, cur);
 	return HV_STATUS_SUCCESS;
 }
@@ -225,7 +234,7 @@ static int regicpt_partition_init(struct partition *p, struct pool *pool)
 {
 	for (u32 i = 0; i < HV_MAX_VPS; i++)
 		ri[i].ctl = ri[i].cr0_mask = ri[i].cr4_mask = 0;
-	p->vtl_write_icpt = vsm_write_icpt;
+	p->vtl_write_icpt = NULL; /* armed by the first CrInterceptControl bit */
 	return 0;
 }
 

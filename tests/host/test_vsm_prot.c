@@ -255,6 +255,15 @@ TEST(vsm_prot_intercept)
 	enum hv_action a = HV_ACT_FATAL;
 	e.u.npf.gpa = PROT_GPA + 0x1018;
 	CHECK(!fault(vp, &e, &a));
+	/* ... but a present fault there: a protection relaxed meanwhile (by
+	 * another VP): the instruction runs again. */
+	e.u.npf.present = true;
+	e.u.npf.write = true;
+	CHECK(fault(vp, &e, &a));
+	CHECK_EQ(a, HV_ACT_RESUME);
+	CHECK(vp->cur == &vp->ctx[0]);
+	e.u.npf.present = false;
+	e.u.npf.write = false;
 	e.u.npf.gpa = PROT_GPA + 0x18;
 	/* A write: VTL 1 entered with reason Intercept, VTL 0 not advanced. */
 	e.u.npf.read = false;
