@@ -47,7 +47,7 @@ if [[ -n "$bochs" ]]; then
 	bridge_pid=$!
 	wait_ready=600
 else
-	"$HV_ROOT/tests/run-qemu.sh" --guest gdbt --gdb-tcp "$port" --smp "$smp" --timeout 150 \
+	"$HV_ROOT/tests/run-qemu.sh" --guest gdbt --gdb-tcp "$port" --smp "$smp" --timeout 500 \
 		--name "$name" --log "$log" >"$HV_BUILD/$name.qemu.txt" 2>&1 &
 	qpid=$!
 	wait_ready=120
