@@ -5,7 +5,8 @@
 #   make run      boot QEMU (SVM) with hv.efi and Debian's Linux kernel
 #                 (GUEST=payload: the guest test payload instead)
 #   make test-linux  the Linux guest tests alone (tests/linux/run.sh)
-#   make test-slow   Linux on Bochs (Intel VMX) alone, about 2 minutes
+#   make test-slow   Linux on Bochs (Intel VMX) alone, about 2 minutes, then
+#                 the gdb session on Bochs VMX (tests/run-gdb.sh --bochs)
 #   make bench    exit costs and exit budget (docs/performance.md)
 #   make fuzz-guest  the guest fuzzer, 10^6 operations per platform
 #                 (SEED=, OPS=, PLATFORM=qemu|vmx|svm; docs/reliability.md)
@@ -232,10 +233,12 @@ fuzz-guest: $(BUILD)/hv.efi $(BUILD)/tests/gfuzz.efi
 		$(if $(PLATFORM),--platform $(PLATFORM))
 
 # The guest debugger (issue 17, docs/debugging.md): the protocol test and a
-# gdb session on QEMU SVM with 1 and 2 processors (about 90 s).
+# gdb session on QEMU SVM with 1 and 2 processors, then on Debian's kernel
+# with 1 and 2 (about 4 minutes).
 .PHONY: test-gdb
 test-gdb: $(BUILD)/hv.efi $(BUILD)/tests/gdbt.efi
-	tests/run-gdb.sh --smp 1 && tests/run-gdb.sh --smp 2
+	tests/run-gdb.sh --smp 1 && tests/run-gdb.sh --smp 2 && \
+		tests/run-gdb-linux.sh --smp 1 && tests/run-gdb-linux.sh --smp 2
 
 # The AP start-up payload on QEMU SVM, Bochs VMX and Bochs SVM with 2 and 4
 # processors (about 2 minutes; tests/run-apboot.sh).
@@ -281,6 +284,7 @@ test-linux: all
 # under the VMX backend.
 test-slow: all
 	tests/linux/run.sh --no-qemu --bochs
+	tests/run-gdb.sh --bochs tigerlake
 
 # Exit costs and exit budget on Bochs VMX, Bochs SVM and QEMU SVM: one
 # table, build/bench.json (docs/performance.md).

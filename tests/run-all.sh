@@ -561,6 +561,23 @@ if [[ $have_hv == 1 && -f "$HV_BUILD/tests/gdbt.efi" ]] && command -v gdb >/dev/
 else
 	tally harness.gdb.ran 0 "not run (no hv.efi, no gdbt.efi or no gdb)"
 fi
+# The same debugger on stock Linux (nokaslr, 2 processors, about 60 s;
+# tests/run-gdb-linux.sh): kernel symbols, a breakpoint in a function
+# /init calls, step, Ctrl-C, a write the guest sees, a clean power-off.
+if [[ $linux_on == 1 && $have_hv == 1 ]] && command -v gdb >/dev/null; then
+	section "gdb-linux: gdb on Debian's kernel (tests/run-gdb-linux.sh --smp 2)"
+	glog="$HV_BUILD/gdb-linux.run.txt"
+	rc=0
+	tests/run-gdb-linux.sh --smp 2 >"$glog" 2>&1 </dev/null || rc=$?
+	grep -E '^FAIL: ' "$glog" || true
+	gp="$(count_lines '^PASS: gdb' "$glog")"
+	gf="$(count_lines '^FAIL: gdb' "$glog")"
+	echo "gdb-linux: $gp passed, $gf failed (log $glog)"
+	T_PASS=$((T_PASS + gp))
+	T_FAIL=$((T_FAIL + gf))
+	tally harness.gdb-linux.ran "$([[ $gp -ge 15 && $rc == 0 ]] && echo 1 || echo 0)" \
+		"$gp passed, $gf failed, exit status $rc (log $glog)"
+fi
 
 echo
 echo "$T_PASS passed, $T_FAIL failed"

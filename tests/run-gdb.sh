@@ -38,7 +38,7 @@ rm -f "$log"
 
 bridge_pid=
 if [[ -n "$bochs" ]]; then
-	bport=$((port + 1))
+	bport=$((port + 20000)) # never another run's port (20000-39999)
 	"$HV_ROOT/tests/run-bochs.sh" --model "$bochs" --guest gdbt --gdb-socket "$bport" --smp "$smp" \
 		${GDB_HV_LOG:+--hv-log "$GDB_HV_LOG"} \
 		--timeout 900 --name "$name" --log "$log" >"$HV_BUILD/$name.bochs.txt" 2>&1 &
@@ -47,7 +47,7 @@ if [[ -n "$bochs" ]]; then
 	bridge_pid=$!
 	wait_ready=600
 else
-	"$HV_ROOT/tests/run-qemu.sh" --guest gdbt --gdb-tcp "$port" --smp "$smp" --timeout 150 \
+	"$HV_ROOT/tests/run-qemu.sh" --guest gdbt --gdb-tcp "$port" --smp "$smp" --timeout 500 \
 		--name "$name" --log "$log" >"$HV_BUILD/$name.qemu.txt" 2>&1 &
 	qpid=$!
 	wait_ready=120
