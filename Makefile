@@ -31,7 +31,7 @@ EFI_CRT0 := $(EFI_LIB)/crt0-efi-x86_64.o
 
 # Public headers by layer (docs/architecture.md): lib <- arch <- svm/vmx;
 # lib <- hv <- synic/vsm/nested; boot is the loader's.
-INCLUDES := -Iinclude/lib -Iinclude/arch -Iinclude/boot -Iinclude/hv -Iinclude/synic -Iinclude/vsm -Iinclude/nested
+INCLUDES := -Iinclude/lib -Iinclude/arch -Iinclude/boot -Iinclude/hv -Iinclude/synic -Iinclude/vsm -Iinclude/nested -Iinclude/debug
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith \
         -Wno-unused-parameter
@@ -61,6 +61,7 @@ HV_C    := $(sort $(wildcard hv/*.c))
 SYNIC_C := $(sort $(wildcard synic/*.c))
 VSM_C   := $(sort $(wildcard vsm/*.c))
 NESTED_C := $(sort $(wildcard nested/*.c))
+DEBUG_C := $(sort $(wildcard debug/*.c))
 SVM_C   := $(sort $(wildcard svm/*.c))
 VMX_C   := $(sort $(wildcard vmx/*.c))
 BOOT_C  := $(sort $(wildcard boot/*.c))
@@ -69,7 +70,7 @@ SVM_ASM := $(sort $(wildcard svm/*.asm))
 VMX_ASM := $(sort $(wildcard vmx/*.asm))
 
 # ---- resident core ------------------------------------------------------
-CORE_C := $(HV_C) $(SYNIC_C) $(VSM_C) $(NESTED_C) $(LIB_C) $(ARCH_C) $(SVM_C) $(VMX_C)
+CORE_C := $(HV_C) $(SYNIC_C) $(VSM_C) $(NESTED_C) $(DEBUG_C) $(LIB_C) $(ARCH_C) $(SVM_C) $(VMX_C)
 CORE_ASM := $(ARCH_ASM) $(SVM_ASM) $(VMX_ASM)
 CORE_OBJ := $(CORE_C:%.c=$(BUILD)/core/%.o) $(CORE_ASM:%.asm=$(BUILD)/core/%.o)
 # The run stubs share the GPR load/store macros.
@@ -101,6 +102,10 @@ GFUZZ_OBJ := $(BUILD)/efi/tests/gfuzz/gfuzz.o $(BUILD)/efi/tests/gfuzz/gfz_ops.o
              $(BUILD)/efi/tests/gfuzz/gfz.o $(BUILD)/efi/tests/payload/pserial.o
 $(BUILD)/efi/tests/gfuzz/gfz.o: tests/payload/stubs.inc
 
+# ---- the debugger tests' guest (issue 17, tests/run-gdb.sh) -----------------
+# Calls gdbt_tick() in a loop until gdb writes gdbt_done (docs/debugging.md).
+GDBT_OBJ := $(BUILD)/efi/tests/gdb/gdbt.o $(BUILD)/efi/tests/payload/pserial.o
+
 # ---- AP start-up payload (issue 4, test (b): tests/run-apboot.sh) -------
 # Leaves the firmware and starts the APs itself with INIT-SIPI-SIPI through
 # a real-mode trampoline, as an OS does (docs/smp.md). Reuses the test
@@ -115,7 +120,7 @@ APBOOT_OBJ := $(BUILD)/efi/tests/apboot/apboot.o $(BUILD)/efi/tests/apboot/ap.o 
 HOST_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fno-strict-aliasing \
         -fsanitize=address,undefined -fno-sanitize-recover=all \
         $(INCLUDES) -Itests/host -DHV_HOST_TEST=1
-HOST_SRC := $(sort $(wildcard tests/host/*.c)) $(filter-out hv/core.c,$(HV_C)) $(SYNIC_C) $(VSM_C) $(NESTED_C) $(filter-out lib/string.c,$(LIB_C)) \
+HOST_SRC := $(sort $(wildcard tests/host/*.c)) $(filter-out hv/core.c,$(HV_C)) $(SYNIC_C) $(VSM_C) $(NESTED_C) debug/gdbproto.c $(filter-out lib/string.c,$(LIB_C)) \
             boot/config.c arch/x86_64/slat.c vmx/vmx_caps.c svm/svm_vmcb_check.c
 
 # ---- host fuzz targets (libFuzzer, docs/reliability.md) -----------------
@@ -209,7 +214,8 @@ $(eval $(call efi_app,$(BUILD)/tests/payload.efi,$(PAYLOAD_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/bench.efi,$(BENCH_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/apboot.efi,$(APBOOT_OBJ)))
 $(eval $(call efi_app,$(BUILD)/tests/gfuzz.efi,$(GFUZZ_OBJ)))
-all: $(BUILD)/tests/apboot.efi $(BUILD)/tests/gfuzz.efi
+$(eval $(call efi_app,$(BUILD)/tests/gdbt.efi,$(GDBT_OBJ)))
+all: $(BUILD)/tests/apboot.efi $(BUILD)/tests/gfuzz.efi $(BUILD)/tests/gdbt.efi
 
 # The guest fuzzer, 10^6 operations with a random seed on QEMU SVM, Bochs
 # VMX and Bochs SVM (tests/run-gfuzz.sh; docs/reliability.md). Replay a
@@ -224,6 +230,12 @@ fuzz: fuzz-guest
 fuzz-guest: $(BUILD)/hv.efi $(BUILD)/tests/gfuzz.efi
 	tests/run-gfuzz.sh $(if $(SEED),--seed $(SEED)) $(if $(OPS),--ops $(OPS)) \
 		$(if $(PLATFORM),--platform $(PLATFORM))
+
+# The guest debugger (issue 17, docs/debugging.md): the protocol test and a
+# gdb session on QEMU SVM with 1 and 2 processors (about 90 s).
+.PHONY: test-gdb
+test-gdb: $(BUILD)/hv.efi $(BUILD)/tests/gdbt.efi
+	tests/run-gdb.sh --smp 1 && tests/run-gdb.sh --smp 2
 
 # The AP start-up payload on QEMU SVM, Bochs VMX and Bochs SVM with 2 and 4
 # processors (about 2 minutes; tests/run-apboot.sh).

@@ -3,7 +3,7 @@
  * calls, so it is unit-tested on the host.
  *
  * Keys: guest=<path>, guest_args=<load options>, log=error|warn|info|debug,
- * serial=<hex I/O port>|none, invariant_tsc=yes|no, nested=on|off. Unknown keys and bad values are counted as
+ * serial=<hex I/O port>|none, gdb=<hex I/O port>|none (docs/debugging.md), invariant_tsc=yes|no, nested=on|off. Unknown keys and bad values are counted as
  * errors (reported by the loader) and otherwise ignored.
  */
 #include "config.h"
@@ -15,6 +15,7 @@ void config_defaults(struct hv_config *c)
 	c->guest_args[0] = '\0';
 	c->log_level = LOG_INFO;
 	c->serial_port = 0x3f8;
+	c->gdb_port = 0;
 	c->invariant_tsc = false;
 	c->nested = false; /* today's behaviour: SVM hidden (README) */
 	c->errors = 0;
@@ -120,6 +121,15 @@ static void apply(struct hv_config *c, const char *s, size_t n)
 			c->serial_port = port;
 		else
 			error(c, "bad serial port", s, n);
+	} else if (key_is(s, klen, "gdb")) {
+		/* The GDB stub's 16550 UART (docs/debugging.md); not the log's. */
+		u16 port;
+		if (key_is(v, vlen, "none"))
+			c->gdb_port = 0;
+		else if (parse_hex16(v, vlen, &port) && port && port <= 0xfff8)
+			c->gdb_port = port;
+		else
+			error(c, "bad gdb port", s, n);
 	} else if (key_is(s, klen, "invariant_tsc")) {
 		if (key_is(v, vlen, "yes"))
 			c->invariant_tsc = true;

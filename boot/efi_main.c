@@ -405,6 +405,7 @@ static EFI_STATUS launch_hypervisor(const struct hv_config *cfg)
 	bi->phys_addr_bits = phys_addr_bits();
 	bi->log_level = (u32)cfg->log_level;
 	bi->serial_port = cfg->serial_port;
+	bi->gdb_port = cfg->gdb_port == cfg->serial_port ? 0 : cfg->gdb_port;
 	bi->invariant_tsc = cpu_invariant_tsc() || cfg->invariant_tsc;
 	bi->nested = cfg->nested;
 

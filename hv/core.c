@@ -109,6 +109,8 @@ static NORETURN void vp_loop(struct boot_info *bi, u32 cpu, struct vp *vp)
 	for (;;) {
 		dispatch_exit(vp, &e);
 		before_entry(vp);
+		if (__builtin_expect(vp->part->debug_hook != NULL, 0))
+			vp->part->debug_hook(vp);
 		be->run(vp, &e);
 	}
 }
@@ -152,6 +154,7 @@ NORETURN void core_main(struct boot_info *bi, u64 cpu)
 	root_partition.apic_hz = bi->apic_hz;
 	root_partition.invariant_tsc = bi->invariant_tsc;
 	root_partition.nested = bi->nested;
+	root_partition.gdb_port = bi->gdb_port;
 	root_partition.cpu_count = bi->cpu_count;
 	for (u32 i = 0; i < bi->cpu_count; i++)
 		root_partition.cpu_apic[i] = bi->apic_id[i];

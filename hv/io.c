@@ -3,7 +3,8 @@
  * which the guest turns the machine off (the FADT's PM1 control registers)
  * or resets it (the FADT reset register, when it is not a PCI
  * configuration port), to print the exit counters before the platform goes
- * away; the access itself is then passed to the hardware unchanged.
+ * away (and at any other PM1 control write: a marker a test can set); the
+ * access itself is then passed to the hardware unchanged.
  */
 #include "io.h"
 #include "backend.h"
@@ -12,6 +13,7 @@
 #include "log.h"
 
 #define PM1_SLP_EN BIT(13) /* ACPI 4.8.3.2.1 */
+#define PM1_MARKS 16       /* PM1 control writes without SLP_EN logged */
 
 /* The ports the backends intercept: both bytes of the FADT's PM1 control
  * registers (the power-off dump), and the FADT reset register unless it is
@@ -38,6 +40,11 @@ int io_request_intercepts(struct vp *vp)
 	u16 ports[IO_INTERCEPTS_MAX];
 	for (u32 i = 0, n = io_intercepts(vp->part, ports); i < n; i++)
 		if (vp->part->be->io_intercept(vp, ports[i], true))
+			return -1;
+	/* The debugger's UART (hv.cfg gdb=, docs/debugging.md): 8 ports the
+	 * guest must neither see nor disturb (a stock Linux probes COM2). */
+	for (u16 i = 0; vp->part->gdb_port && i < 8; i++)
+		if (vp->part->be->io_intercept(vp, (u16)(vp->part->gdb_port + i), true))
 			return -1;
 	return 0;
 }
@@ -80,6 +87,24 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}
+	/* The debugger's UART: no device there for the guest, even for an
+	 * access that only overlaps it: writes go nowhere, reads float high
+	 * (0xFF), so an OS probe (Linux's 8250 IER test) finds no UART. One
+	 * exception: the line status register reads 0x60 (transmitter empty,
+	 * no data), because the firmware drove that UART before the launch
+	 * and still polls it: an LSR of 0xFF says "data ready" forever, and
+	 * OVMF's terminal driver then reads 0xFF bytes in a loop (a hang at
+	 * the Linux EFI stub's first line). docs/debugging.md. */
+	if (p->gdb_port && port + size > p->gdb_port && port < p->gdb_port + 8) {
+		if (e->u.io.in) {
+			u32 v = io_mask(size);
+			for (u32 b = 0; b < size; b++)
+				if (port + b == (u32)p->gdb_port + 5)
+					v &= ~(0x9fu << (8 * b)); /* LSR = 0x60 */
+			vp->gpr[GPR_RAX] = (vp->gpr[GPR_RAX] & ~(u64)io_mask(size)) | v;
+		}
+		return HV_ACT_ADVANCE;
+	}
 	if (e->u.io.in) {
 		u32 v = hw_io_in(port, size);
 		vp->gpr[GPR_RAX] = (vp->gpr[GPR_RAX] & ~(u64)io_mask(size)) | v;
@@ -91,6 +116,18 @@ enum hv_action hv_handle_io(struct vp *vp, struct hv_exit *e)
 		LOGI("guest enters ACPI sleep state %u (PM1 port %x <- %x)", (pm1 >> 10) & 7, port, val);
 		vp_dump_counters(vp);
 		vp_dump_others(vp);
+	} else if (pm1_write(p->pm1a_cnt_port, port, val, &pm1) ||
+		   pm1_write(p->pm1b_cnt_port, port, val, &pm1)) {
+		/* Without SLP_EN: a marker (tests/linux/hvtool.c `mark`, the
+		 * start of tests/linux/idle-exits.sh's idle; operating systems
+		 * write PM1 control rarely otherwise: SCI_EN, SLP_TYP before
+		 * SLP_EN). At most PM1_MARKS times: a guest writing it in a loop
+		 * must not keep the processor at the serial port. */
+		static u32 marks;
+		if (__atomic_fetch_add(&marks, 1, __ATOMIC_RELAXED) < PM1_MARKS) {
+			LOGI("guest writes PM1 control (port %x <- %x, no sleep)", port, val);
+			vp_dump_counters(vp);
+		}
 	} else if (port == p->reset_port && val == p->reset_value) {
 		LOGI("guest resets the system (port %x <- %x)", port, val);
 		vp_dump_counters(vp);

@@ -21,6 +21,7 @@ void log_init(u16 port, int level, log_write_fn write, log_cpu_fn cpu_id)
 }
 
 int log_level(void) { return log_lvl; }
+void log_set_level(int level) { log_lvl = level; }
 
 /* One line at a time across CPUs; a CPU that died holding the lock must
  * not silence the others' panic dumps, hence the bounded wait. */

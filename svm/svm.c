@@ -553,6 +553,7 @@ const struct backend svm_backend = {
 	.hypercall_insn = vmmcall_insn,
 	.dump = svm_dump,
 	.hw_features = svm_hw_features,
+	.debug_ctl = svm_debug_ctl,
 	.nested_features = svm_nested_features,
 	.nested_insn = svm_nested_insn,
 	.nested_enter = svm_nested_enter,

@@ -38,6 +38,8 @@ struct svm_ctx {
 	struct slat *slat;   /* its nested page tables (vp_ctx.slat) */
 	bool want_window;    /* inject_irq asked for an interrupt window */
 	bool intr_rearm;     /* a deadline's INTR intercept waits for the guest's IRET */
+	u8 dbg;              /* debug_ctl flags (BE_DBG_*) */
+	bool dbg_tf;         /* the guest's own RFLAGS.TF while we step it */
 	/* Nested (svm_nested.c, docs/nested.md). In L1's context: */
 	bool vgif_clear;     /* L1's virtual GIF is 0 (CLGI, #VMEXIT) */
 	u32 l1_tpr;          /* L1's local APIC TPR while its GIF is 0 */
@@ -90,6 +92,7 @@ int svm_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush);
 /* svm_exit.c */
 int svm_advance_rip(struct vp *vp, const struct hv_exit *e);
+void svm_debug_ctl(struct vp *vp, u32 flags);
 void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
 void svm_set_deadline(struct vp *vp, u64 tsc);
 /* svm_vmcb_check.c: APM 15.5.1's VMRUN consistency checks on a VMCB,

@@ -77,6 +77,18 @@ void svm_decode_exit(struct vp *vp, struct hv_exit *e)
 	case SVM_EXIT_INVALID:
 		e->reason = HV_EXIT_ENTRY_FAIL;
 		break;
+	case SVM_EXIT_EXCP_BASE + 1: /* #DB, #BP: intercepted for the debugger only */
+	case SVM_EXIT_EXCP_BASE + 3:
+		e->reason = HV_EXIT_EXCEPTION;
+		e->u.exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
+		break;
+	case SVM_EXIT_SWINT:
+		/* INT n, and under QEMU TCG INT3 as well (its INT3 never
+		 * meets the #BP exception intercept): RIP at the instruction,
+		 * which the debugger reads (debug/gdbstub.c). */
+		e->reason = HV_EXIT_EXCEPTION;
+		e->u.exc.vector = 3;
+		break;
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_IRET:
 	case SVM_EXIT_VINTR:
@@ -429,4 +441,39 @@ void svm_dump(struct vp *vp)
 	dump_seg("tr", &v->tr);
 	log_raw("  gdtr %lx/%x idtr %lx/%x\r\n", (unsigned long)v->gdtr.base, v->gdtr.limit,
 		(unsigned long)v->idtr.base, v->idtr.limit);
+}
+
+/* The guest debugger (docs/debugging.md). #BP: the exception intercept
+ * (APM 15.12), RIP at the INT3. A step: RFLAGS.TF and the #DB intercept;
+ * the #DB trap exits after one instruction (RIP past it). TF is the
+ * guest's register, so its own value is kept and put back when the step
+ * ends; DR6 likewise (the trap sets DR6.BS). What the guest could still
+ * see during the one stepped instruction (a PUSHF, an interrupt frame) is
+ * in docs/debugging.md. */
+void svm_debug_ctl(struct vp *vp, u32 flags)
+{
+	struct svm_ctx *s = svm_of(vp);
+	struct vmcb *v = s->vmcb;
+	bool step = flags & BE_DBG_STEP, was = s->dbg & BE_DBG_STEP;
+
+	if (step && !was) {
+		s->dbg_tf = v->save.rflags & RFLAGS_TF;
+		v->save.rflags |= RFLAGS_TF;
+	} else if (!step && was) {
+		if (!s->dbg_tf)
+			v->save.rflags &= ~(u64)RFLAGS_TF;
+		v->save.dr6 &= ~(u64)BIT(14); /* DR6.BS of our trap */
+	}
+	v->ctl.intercept_exc &= ~(u32)(BIT(1) | BIT(3));
+	v->ctl.intercept_misc1 &= ~(u32)SVM_INTERCEPT_INTN;
+	if (step)
+		v->ctl.intercept_exc |= BIT(1);
+	/* #BP, and INT n: QEMU TCG delivers INT3 as a software interrupt
+	 * that only the INTn intercept sees (its raise_interrupt2 checks the
+	 * exception intercepts for is_int == 0 only); real CPUs raise #BP. */
+	if (flags & BE_DBG_BP) {
+		v->ctl.intercept_exc |= BIT(3);
+		v->ctl.intercept_misc1 |= SVM_INTERCEPT_INTN;
+	}
+	s->dbg = (u8)flags;
 }

@@ -296,8 +296,9 @@ static u8 own_qwords(const u64 *m, u32 n, u16 *idx, bool *many)
  * requested). With L1's map: copied (L1 may have changed it since the
  * last VMRUN: no clean bits are offered), then our few qwords ORed in.
  * Without: ours alone, rebuilt only when ours changed. */
-static void merge_map(u64 *dst, const u64 *ours, u64 l1_pa, u32 n, const u16 *idx, u8 k,
-		      bool many, u64 *src, bool stale, bool l1_clean)
+static inline __attribute__((always_inline)) void
+merge_map(u64 *dst, const u64 *ours, u64 l1_pa, u32 n, const u16 *idx, u8 k, bool many, u64 *src,
+	  bool stale, bool l1_clean)
 {
 	if (l1_pa && l1_clean && !stale && *src == l1_pa)
 		return; /* L1's map and ours as at the last merge */
@@ -390,7 +391,10 @@ void svm_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	 * INTR intercept, L2 exits at once, as for a pending physical
 	 * interrupt (APM 15.21.1); L1 takes it after its STGI. */
 	if (s1->want_window && (c12->intercept_misc1 & SVM_INTERCEPT_INTR)) {
-		c2->exitintinfo = 0; /* nothing was being delivered */
+		/* An event L1 injects is not lost: it goes back to L1 as the
+		 * event whose delivery the exit interrupted (15.7.2), which L1
+		 * injects again (KVM does, from EXITINTINFO). */
+		c2->exitintinfo = (c2->eventinj & SVM_EVTINJ_VALID) ? c2->eventinj : 0;
 		c2->nrip = 0;
 		svm_nested_exit(vp, SVM_EXIT_INTR, 0, 0);
 	}

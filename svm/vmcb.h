@@ -121,6 +121,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_INTERCEPT_INIT BIT(3)
 #define SVM_INTERCEPT_CPUID BIT(18)
 #define SVM_INTERCEPT_IRET BIT(20)
+#define SVM_INTERCEPT_INTN BIT(21) /* misc1: INT n (QEMU TCG: INT3 too) */
 #define SVM_INTERCEPT_INVLPGA BIT(26)
 #define SVM_INTERCEPT_IOIO BIT(27)
 #define SVM_INTERCEPT_MSR BIT(28)
@@ -143,6 +144,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_IRET 0x74
+#define SVM_EXIT_SWINT 0x75
 #define SVM_EXIT_HLT 0x78
 #define SVM_EXIT_INVLPGA 0x7a
 #define SVM_EXIT_IOIO 0x7b

@@ -191,8 +191,9 @@ static void signal(struct vp *vp, u8 vtl, u32 idx, struct stimer *t, u64 exp)
 		t->msg_pending = true; /* its MessagePending is set: EOM retries */
 		t->msg_exp = exp;
 	}
-	/* INVALID_SYNIC_STATE (SIMP or SINT off, SINT masked): there is no
-	 * one to tell; the expiration is dropped. */
+	/* INVALID_SYNIC_STATE (SCONTROL or the SIMP off): there is no slot;
+	 * the expiration is dropped. A masked SINT gets the message without
+	 * an interrupt (TLFS 11.4; stimer.msg.masked.*). */
 }
 
 /* The expirations due at `now` of one timer. */

@@ -542,6 +542,26 @@ else
 	tally harness.apboot.ran 0 "not run (no hv.efi, no apboot.efi, or no Bochs)"
 fi
 
+# ---- 8. The guest debugger (issue 17, docs/debugging.md): the protocol
+# test and a gdb session over COM2 as a TCP socket, QEMU SVM, 2 processors
+# (about 40 s; tests/run-gdb.sh).
+section "gdb: the GDB stub on COM2 (tests/run-gdb.sh --smp 2)"
+if [[ $have_hv == 1 && -f "$HV_BUILD/tests/gdbt.efi" ]] && command -v gdb >/dev/null; then
+	glog="$HV_BUILD/gdb.run.txt"
+	rc=0
+	tests/run-gdb.sh --smp 2 >"$glog" 2>&1 </dev/null || rc=$?
+	grep -E '^FAIL: ' "$glog" || true
+	gp="$(count_lines '^PASS: gdb' "$glog")"
+	gf="$(count_lines '^FAIL: gdb' "$glog")"
+	echo "gdb: $gp passed, $gf failed (log $glog)"
+	T_PASS=$((T_PASS + gp))
+	T_FAIL=$((T_FAIL + gf))
+	tally harness.gdb.ran "$([[ $gp -ge 50 && $rc == 0 ]] && echo 1 || echo 0)" \
+		"$gp passed, $gf failed, exit status $rc (log $glog)"
+else
+	tally harness.gdb.ran 0 "not run (no hv.efi, no gdbt.efi or no gdb)"
+fi
+
 echo
 echo "$T_PASS passed, $T_FAIL failed"
 [[ $T_FAIL == 0 ]]

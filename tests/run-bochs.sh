@@ -4,6 +4,10 @@
 #   tests/run-bochs.sh --model tigerlake|ryzen|corei7_skylake_x [--name NAME] [--timeout S]
 #                      [--log FILE] [--guest NAME] [--no-hv] [--ips N]
 #                      [--hv-log error|warn|info|debug] [--smp N] [--nested]
+#                      [--gdb-socket PORT]
+# --gdb-socket PORT: gdb=2f8 in hv.cfg (the GDB stub, docs/debugging.md)
+# and COM2 as a TCP server on localhost:PORT; Bochs waits for a client
+# there before it starts (tests/run-gdb.sh --bochs bridges gdb to it).
 #
 # --nested: nested=on in hv.cfg and in the payload's load options (SVM for
 # the guest, docs/nested.md; tests/payload/checks_nested_svm.c).
@@ -38,7 +42,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,34p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -53,6 +57,7 @@ hv_log=
 linux=0
 guest_args=
 nested=0
+gdb_socket=
 
 smp=1
 while [[ $# -gt 0 ]]; do
@@ -64,6 +69,7 @@ while [[ $# -gt 0 ]]; do
 	--guest) guest="${2:?--guest needs a value}"; shift ;;
 	--no-hv) no_hv=1 ;;
 	--nested) nested=1 ;;
+	--gdb-socket) gdb_socket="${2:?--gdb-socket needs a port}"; shift ;;
 	--ips) ips="${2:?--ips needs a value}"; shift ;;
 	--smp) smp="${2:?--smp needs a value}"; shift ;;
 	--hv-log) hv_log="${2:?--hv-log needs a value}"; shift ;;
@@ -145,6 +151,7 @@ else
 	printf 'guest=\\EFI\\hv\\%s.efi\nguest_args=%s\n' "$guest" "$args" >"$dir/hv.cfg"
 	[[ -z "$hv_log" ]] || printf 'log=%s\n' "$hv_log" >>"$dir/hv.cfg"
 	[[ $nested == 0 ]] || printf 'nested=on\n' >>"$dir/hv.cfg"
+	[[ -z "$gdb_socket" ]] || printf 'gdb=2f8\n' >>"$dir/hv.cfg"
 	mcopy -i "$img" "$dir/hv.cfg" ::/EFI/hv/hv.cfg
 fi
 
@@ -167,6 +174,7 @@ panic: action=fatal
 magic_break: enabled=1
 com1: enabled=1, mode=file, dev="$log"
 EOF
+[[ -z "$gdb_socket" ]] || echo "com2: enabled=1, mode=socket-server, dev=localhost:$gdb_socket" >>"$dir/bochsrc"
 echo c >"$dir/cont.rc"
 
 mkdir -p "$(dirname "$log")"

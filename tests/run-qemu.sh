@@ -5,7 +5,7 @@
 #                     [--log FILE] [--timeout SECONDS] [--name NAME]
 #                     [--cfg-guest PATH] [--startup CMD] [--no-bootx64]
 #                     [--guest-args ARGS] [--linux] [--hv-log LEVEL]
-#                     [--accel tcg|kvm|auto] [--nested]
+#                     [--accel tcg|kvm|auto] [--nested] [--gdb-tcp PORT]
 #
 # Builds the ESP directory build/esp-NAME/:
 #   EFI/BOOT/BOOTX64.EFI   build/hv.efi (with --no-hv: the guest itself)
@@ -30,6 +30,9 @@
 # nested=on added to the guest's load options (the payload then expects
 # SVM, tests/payload/checks_nested_svm.c).
 #
+# --gdb-tcp PORT: gdb=2f8 in hv.cfg (the GDB stub on COM2, docs/debugging.md)
+# and COM2 as a TCP server on 127.0.0.1:PORT for gdb (target remote :PORT).
+#
 # --accel: tcg (the default, what the tests use: -cpu qemu64,+svm,+npt,
 # the same on every machine), kvm (-accel kvm -cpu host: the host's own
 # VMX or SVM through KVM's nested virtualization, so hv.efi picks the
@@ -46,7 +49,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -65,12 +68,14 @@ linux=0
 hv_log=
 accel=tcg
 nested=0
+gdb_tcp=
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--interactive) interactive=1 ;;
 	--no-hv) no_hv=1 ;;
 	--nested) nested=1 ;;
+	--gdb-tcp) gdb_tcp="${2:?--gdb-tcp needs a port}"; shift ;;
 	--guest) guest="${2:?--guest needs a value}"; shift ;;
 	--accel) accel="${2:?--accel needs tcg, kvm or auto}"; shift ;;
 	--smp) smp="${2:?--smp needs a value}"; shift ;;
@@ -146,6 +151,7 @@ else
 		>"$esp/EFI/hv/hv.cfg"
 	[[ -z "$hv_log" ]] || printf 'log=%s\n' "$hv_log" >>"$esp/EFI/hv/hv.cfg"
 	[[ $nested == 0 ]] || printf 'nested=on\n' >>"$esp/EFI/hv/hv.cfg"
+	[[ -z "$gdb_tcp" ]] || printf 'gdb=2f8\n' >>"$esp/EFI/hv/hv.cfg"
 fi
 [[ -z "$startup" ]] || printf '%s\r\n' "$startup" >"$esp/startup.nsh"
 
@@ -181,6 +187,7 @@ fi
 mkdir -p "$(dirname "$log")"
 : >"$log"
 qemu+=(-serial "file:$log" -monitor none -parallel none)
+[[ -z "$gdb_tcp" ]] || qemu+=(-serial "tcp:127.0.0.1:$gdb_tcp,server=on,wait=off")
 
 # Patterns after which nothing useful follows: stop instead of waiting for
 # the timeout. OVMF's exception handler prints "!!!! X64 Exception Type"

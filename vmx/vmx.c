@@ -835,4 +835,5 @@ const struct backend vmx_backend = {
 	.hypercall_insn = vmcall_insn,
 	.dump = vmx_dump,
 	.hw_features = vmx_hw_features,
+	.debug_ctl = vmx_debug_ctl,
 };

@@ -42,6 +42,8 @@ struct vmx_ctx {
 	bool launched;    /* VMLAUNCH succeeded: VMRESUME from now on */
 	u16 vpid;         /* 0: VPID off */
 	u64 deadline;     /* set_deadline's TSC value, 0: none */
+	bool dbg_step;    /* the debugger's step is armed (vmx_debug_ctl) */
+	bool dbg_tf;      /* the guest's own RFLAGS.TF meanwhile */
 	u64 eptp;
 	struct slat *slat; /* its EPT (vp_ctx.slat) */
 	u8 *msr_bitmap;   /* 4 KiB */
@@ -75,6 +77,7 @@ bool vmx_handle_internal(struct vp *vp, struct hv_exit *e);
 const char *vmx_insn_error_name(u32 err);
 void vmx_dump(struct vp *vp);
 int vmx_advance_rip(struct vp *vp, const struct hv_exit *e);
+void vmx_debug_ctl(struct vp *vp, u32 flags);
 int vmx_inject_irq(struct vp *vp, u8 vector);
 void vmx_set_deadline(struct vp *vp, u64 tsc);
 void vmx_set_deadline_ctx(struct vmx_ctx *s, u64 tsc);

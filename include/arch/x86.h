@@ -63,6 +63,7 @@
 #define CR4_SMAP BIT(21)
 #define CR4_PKE BIT(22)
 
+#define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_VM BIT(17)
 #define RFLAGS_AC BIT(18)

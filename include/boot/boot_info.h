@@ -82,7 +82,9 @@ struct boot_info {
 	u16 reset_port;     /* FADT reset register if in I/O space, else 0 */
 	u8 reset_value;
 	u8 nested;          /* hv.cfg nested=on (docs/nested.md) */
-	u8 pad[6];
+	u8 pad;
+	u16 gdb_port;       /* hv.cfg gdb=: the GDB stub's UART, 0 = off (docs/debugging.md) */
+	u8 pad2[2];
 	u64 tsc_hz;         /* TSC frequency measured by the loader */
 	u64 apic_hz;        /* local APIC timer input frequency, 0 if unknown */
 	u32 invariant_tsc;  /* CPUID 0x80000007 EDX[8] or invariant_tsc=yes */

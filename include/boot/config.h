@@ -17,6 +17,7 @@ struct hv_config {
 	char guest_args[CFG_ARGS_MAX]; /* its load options */
 	int log_level;                 /* error|warn|info|debug */
 	u16 serial_port;               /* I/O port of the log UART, 0 = off */
+	u16 gdb_port;                  /* gdb=<port>: the debugger's UART (docs/debugging.md), 0 = off */
 	bool invariant_tsc;            /* assert a constant-rate TSC (TLFS 12.3) */
 	bool nested;                   /* nested=on: SVM offered to the guest (docs/nested.md) */
 	int errors;                    /* lines that could not be applied */

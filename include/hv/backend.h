@@ -45,6 +45,10 @@ enum tlb_flush {
 /* Result of a backend's own MSR handling (its intercepts such as EFER). */
 enum be_msr_result { BE_MSR_NOT_MINE, BE_MSR_OK, BE_MSR_GP };
 
+/* debug_ctl flags. */
+#define BE_DBG_BP 1u
+#define BE_DBG_STEP 2u
+
 /* msr_intercept access bits. */
 #define BE_INTERCEPT_READ 1u
 #define BE_INTERCEPT_WRITE 2u
@@ -173,6 +177,14 @@ struct backend {
 	void (*dump)(struct vp *vp);
 	/* Leaf 0x40000006 EAX bits for what this backend uses. */
 	u32 (*hw_features)(void);
+	/* The guest debugger (debug/, docs/debugging.md), on the VP's
+	 * processor, for its current context. BE_DBG_BP: intercept #BP
+	 * (HV_EXIT_EXCEPTION vector 3, RIP at the INT3; SVM: also at an INT n,
+	 * which the caller tells by the instruction). BE_DBG_STEP: the
+	 * guest runs one instruction and exits with HV_EXIT_EXCEPTION vector
+	 * 1 (RFLAGS.TF with the #DB exit, the guest's own TF put back when
+	 * the step is cleared). 0 drops both. NULL: not offered. */
+	void (*debug_ctl)(struct vp *vp, u32 flags);
 
 	/* ---- nested virtualization (docs/nested.md); NULL: not offered ---- */
 	/* CPUID 0x8000000A EDX: the SVM features the emulation offers. */

@@ -180,6 +180,12 @@ struct partition {
 	 * an instruction of len bytes (hv/cr.c); kind 1: MSR `id` (hv/msr.c). */
 	bool (*vtl_write_icpt)(struct vp *vp, int kind, u32 id, u64 old, u64 value, u8 len,
 			       enum hv_action *act);
+	/* The guest debugger (debug/gdbstub.c, docs/debugging.md): hv.cfg
+	 * gdb=, the UART the guest must not see (hv/io.c hides it), and the
+	 * stub's work before every entry (hv/core.c); NULL: no debugger, and
+	 * the exit path pays one load. */
+	u16 gdb_port;
+	void (*debug_hook)(struct vp *vp);
 	/* Second-level tables per VTL, each with its own permissions (TLFS
 	 * 15.9): slat[0] built by the backend's partition_create, slat[1] a
 	 * copy made when VTL 1 is enabled (vsm/); root 0: not built. */

@@ -26,6 +26,7 @@ typedef void (*log_write_fn)(u16 port, const char *s, size_t n);
 typedef int (*log_cpu_fn)(void);
 void log_init(u16 port, int level, log_write_fn write, log_cpu_fn cpu_id);
 int log_level(void);
+void log_set_level(int level); /* the debugger: monitor log */
 void log_line(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Raw text without prefix, for multi-part dumps. */
 void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -474,7 +474,8 @@ static int profile_opts(EFI_HANDLE image, int want[NOPS])
 }
 
 /* guest_args=remote (tests/run-bench.sh's 2-processor run): only the rows
- * that need a second VP. */
+ * that need a second VP, and the CPUID rows and HvPostMessage to self in
+ * the same run to compare them with. */
 static int has_remote_opt(EFI_HANDLE image)
 {
 	EFI_LOADED_IMAGE *li = NULL;
@@ -877,9 +878,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		   (unsigned long)g.base, ITERS);
 
 	for (unsigned int i = 0; i < NOPS; i++)
-		if (!remote_only || ops[i].clear == CLR_RSLOT)
+		if (!remote_only || ops[i].clear == CLR_RSLOT || ops[i].clear == CLR_SLOT ||
+		    ops[i].kind == K_CPUID)
 			run_op(i);
-	if (remote_only) { /* bench-smp2: the rows that need a second VP */
+	if (remote_only) { /* bench-smp2: the rows that need a second VP, with
+			    * the CPUID rows and the post to self to compare */
 		ser_puts("BENCH DONE\n");
 		payload_poweroff();
 	}

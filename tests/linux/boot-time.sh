@@ -82,7 +82,7 @@ for ((i = 1; i <= runs; i++)); do
 	with+=("$s")
 	[[ $s == fail ]] && failed=1
 	strip_log "$HV_BUILD/linux-boot-hv-$i.serial.log" "$HV_BUILD/linux-boot-hv-$i.clean.log"
-	counters[$s]="$(grep 'exit counters' "$HV_BUILD/linux-boot-hv-$i.clean.log" | tail -n 1 |
+	counters[$s]="$(grep -E 'exit counters vp[0-9]+:' "$HV_BUILD/linux-boot-hv-$i.clean.log" | tail -n 1 |
 		sed -E 's/.*exit counters vp[0-9]+: //' || true)"
 	runlog[$s]="$HV_BUILD/linux-boot-hv-$i.serial.log"
 	s="$(one_run "linux-boot-nohv-$i" --no-hv)"

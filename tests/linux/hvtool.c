@@ -5,6 +5,10 @@
  *   hvtool clock [MS]   clock comparison (below)
  *   hvtool smp [MS]     a userspace SMP workload (further below)
  *   hvtool sleep [MS]   one sleep, timed (at the end)
+ *   hvtool mark         write the FADT's PM1a control register with its
+ *                       own value, SLP_EN clear (nothing changes): hv.efi
+ *                       intercepts that port and logs its exit counters
+ *                       (tests/linux/idle-exits.sh: the idle's start)
  *   hvtool drain        wait until the console has sent all its output
  *                       (tcdrain on stdout): a UART loses what it still
  *                       holds when the machine powers off or halts
@@ -101,6 +105,27 @@ static int pm_timer(uint16_t *port, uint32_t *mask)
 		return -1;
 	*port = (uint16_t)blk;
 	*mask = (flags & (1u << 8)) ? 0xffffffffu : 0xffffffu;
+	return 0;
+}
+
+/* PM1a_CNT_BLK (FADT offset 64, ACPI 6.x 5.2.9): write back what it holds
+ * with SLP_EN (bit 13) clear, which changes nothing. */
+static int cmd_mark(void)
+{
+	unsigned char f[128];
+	int fd = open("/sys/firmware/acpi/tables/FACP", O_RDONLY);
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, f, sizeof f);
+	close(fd);
+	uint32_t blk = 0;
+	if (n >= 68)
+		memcpy(&blk, f + 64, 4);
+	if (!blk || blk > 0xfffe || iopl(3))
+		return 1;
+	uint16_t v = inw((uint16_t)blk);
+	outw(v & (uint16_t)~(1u << 13), (uint16_t)blk);
+	printf("HVMARK: PM1a control port 0x%x value 0x%x\n", blk, v);
 	return 0;
 }
 
@@ -384,6 +409,8 @@ int main(int argc, char **argv)
 		return cmd_sleep(interval);
 	if (!strcmp(cmd, "drain"))
 		return tcdrain(1) ? 1 : 0;
-	fprintf(stderr, "usage: hvtool clock|smp|sleep [MS] | drain\n");
+	if (!strcmp(cmd, "mark"))
+		return cmd_mark();
+	fprintf(stderr, "usage: hvtool clock|smp|sleep [MS] | mark | drain\n");
 	return 2;
 }

@@ -15,6 +15,7 @@
 #   linux-cpuid       the test payload under hv.efi, for the CPUID values
 #                     Linux must print
 #   svm-linux-smp2    --smp2: 2 CPUs (needs SMP, issue 4)
+#   svm-linux-kvm-smp2  --smp2: svm-linux-kvm with 2 CPUs
 #   vmx-skx-linux     --bochs: Bochs corei7_skylake_x (Intel VMX), noxsave,
 #                     1 CPU: detection and clocksource (about 3 min)
 #
@@ -57,6 +58,7 @@ if linux_fetch; then
 		linux_start svm-linux-crash --linux --guest-args hvtest=crash
 		linux_start svm-linux-kvm --linux --nested --guest-args hvtest=kvm
 		[[ $smp2 == 0 ]] || linux_start svm-linux-smp2 --linux --smp 2 --guest-args hvtest=facts
+		[[ $smp2 == 0 ]] || linux_start svm-linux-kvm-smp2 --linux --nested --smp 2 --guest-args hvtest=kvm
 	fi
 	if [[ $bochs == 1 ]]; then
 		linux_bochs_start vmx-skx-linux
@@ -80,6 +82,9 @@ if linux_fetch; then
 			section "svm-linux-smp2: Debian's kernel under hv.efi (QEMU TCG, SVM, 2 CPUs)"
 			linux_wait svm-linux-smp2
 			linux_check_facts svm-linux-smp2 "$HV_BUILD/linux-cpuid.clean.log" 2
+			section "svm-linux-kvm-smp2: Linux's KVM on hv.efi with 2 CPUs (nested=on)"
+			linux_wait svm-linux-kvm-smp2
+			linux_check_kvm svm-linux-kvm-smp2
 		fi
 	fi
 	if [[ $bochs == 1 ]]; then
