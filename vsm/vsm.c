@@ -19,11 +19,11 @@
  * Interrupts for VTL 1 (HvCallSendSyntheticClusterIpi with a target VTL,
  * TLFS 15.12.2) are injected into VTL 1's context, switching to it first.
  *
- * What is not here yet: VTL 1's own second-level tables and the memory
- * protections (HvModifyVtlProtectionMask, TLFS 15.9), secure intercepts
- * (15.13), a local APIC per VTL (15.12: the guest owns the physical APIC,
- * shared by both VTLs: its TPR, and interrupts through it reach whichever
- * VTL runs), MBEC, VINA, DenyLowerVtlStartup.
+ * VTL 1's own second-level tables are made here (vsm_view_create); the
+ * memory protections and secure intercepts are vsm/prot.c and
+ * vsm/regicpt.c. Not here yet: a local APIC per VTL (15.12: the guest owns
+ * the physical APIC, shared by both VTLs: its TPR, and interrupts through
+ * it reach whichever VTL runs), MBEC, VINA, DenyLowerVtlStartup.
  */
 #include "vsm.h"
 #include "backend.h"
@@ -278,7 +278,7 @@ struct enable_op {
 
 /* On the target's processor, in its host context: the context (its
  * control structure, ASID/VPID and bitmaps from the backend) and its VP
- * assist page. VTL 1 runs on VTL 0's second-level tables for now. */
+ * assist page. It runs on its VTL's view (partition.slat[vtl]). */
 static void enable_fn(struct vp *t, void *arg)
 {
 	struct enable_op *op = arg;

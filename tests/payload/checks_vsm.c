@@ -96,6 +96,8 @@ enum v1_op { OP_NONE, OP_SETUP, OP_PRIV, OP_SET_RET, OP_GETREG, OP_ENABLE_VP, OP
  * secure intercepts (entry reason 3, TLFS 15.13). */
 void vsm_prot_checks(void) HIDDEN;
 void vsm_prot_intercept(uint32_t vp, uint8_t *assist) HIDDEN;
+void vsm_prot_ap_checks(uint32_t vp, uint8_t *call_seq) HIDDEN;
+void vsm_v1_set_fn(void (*fn)(void)) HIDDEN;
 static void (*volatile v1_fn)(void);
 #define CALL_SEND_IPI_VEC 0xE1u
 static volatile int v1_op;
@@ -499,6 +501,15 @@ static void checks_enable(uint8_t *ctx, uint32_t nvp)
 	expect("vsm.getregs.higher_vtl_denied", VEC_NONE, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
 }
 
+/* The next VTL call (from any VP) runs fn in VTL 1, returning fast. */
+void vsm_v1_set_fn(void (*fn)(void))
+{
+	v1_fn = fn;
+	v1_op = OP_FN;
+	vsm_v1_mode = 0;
+	vsm_v1_ret_ctl = 1;
+}
+
 /* VTL 1 runs fn (a VTL call); 1 if it came back. */
 int vsm_v1_run(const char *name, void (*fn)(void)) HIDDEN;
 static int v1_do(const char *name, enum v1_op op, uint64_t arg);
@@ -827,6 +838,8 @@ static void checks_all_vps(uint32_t nvp)
 		if (done)
 			enabled |= 1ull << vp;
 	}
+	if (enabled & 2) /* VP 1: a protection set on VP 0 reaches its TLB */
+		vsm_prot_ap_checks(1, page0 + off_call);
 	checks_interrupts(enabled); /* the workers idle in VTL 0, interrupts off */
 	apw_stop("vsm");
 }

@@ -52,6 +52,8 @@ static inline void wrmsr_raw(uint32_t m, uint64_t v)
 
 uint64_t vsm_v1_hypercall(uint64_t ctl, uint64_t in, uint64_t out) HIDDEN;
 int vsm_v1_run(const char *name, void (*fn)(void)) HIDDEN;
+void vsm_v1_set_fn(void (*fn)(void)) HIDDEN;
+void vsm_prot_ap_checks(uint32_t vp, uint8_t *call_seq) HIDDEN;
 void vsm_prot_checks(void) HIDDEN;
 void vsm_prot_intercept(uint32_t vp, uint8_t *assist) HIDDEN;
 
@@ -169,9 +171,10 @@ static void v1_reg_intercept(uint32_t type)
 
 /* VTL 1 (entry reason 3): the message in SINT0's slot of its SIMP; the
  * slot freed (TLFS 11.9: MessageType 0, then EOM); then the resolution. */
+#define AP_SIMP (mem + 5 * PAGE) /* VP 1's VTL 1 SIMP (vsm_prot_ap_checks) */
 void vsm_prot_intercept(uint32_t vp, uint8_t *assist)
 {
-	volatile uint8_t *slot = V1_SIMP;
+	volatile uint8_t *slot = vp == 0 ? V1_SIMP : AP_SIMP;
 	for (int i = 0; i < 256; i++)
 		last_msg[i] = slot[i];
 	last_reason = *(volatile uint32_t *)(assist + 8);
@@ -408,6 +411,57 @@ static void checks_private_page(void)
 	      "%s, %u intercepts", vec_name(vec), n_intercepts - n0);
 	protect("vsm.prot.restore", M_ALL, PG_C, PG_B);
 	check_eq("vsm.prot.private.kept", *(volatile uint64_t *)PG_C, 0x5EC2E75EC2E7ull);
+}
+
+/* ---- every VP's TLB (issue 15: flushed before the call returns) -------- */
+
+static uint8_t *ap_seq;
+static volatile uint64_t ap_seen;
+static void v1_ap_synic_on(void)
+{
+	wrmsr_raw(MSR_SIMP, pa(AP_SIMP) | 1);
+	wrmsr_raw(MSR_SCONTROL, 1);
+}
+static void ap_vtl_call(unsigned int vp)
+{
+	register uint64_t rcx __asm__("rcx") = 0;
+	__asm__ volatile("call *%[seq]"
+			 : "+r"(rcx)
+			 : [seq] "r"(ap_seq)
+			 : "memory", "rax", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "cc");
+}
+static void ap_touch(unsigned int vp) { ap_seen = *(volatile uint64_t *)(PG_A + 16); }
+static void ap_store(unsigned int vp) { prot_store(pa(PG_A + 16), 0xAAAA); }
+
+/* VP `vp` (its VTL 1 enabled, its worker idle in VTL 0) reads PG_A, so
+ * its TLB holds the page writable; VTL 1 on VP 0 makes it read-only;
+ * the worker's store must then be intercepted on its own VP (VTL 1 there
+ * skips it). */
+void vsm_prot_ap_checks(uint32_t vp, uint8_t *call_seq)
+{
+	if (!mem)
+		return;
+	ap_seq = call_seq;
+	vsm_v1_set_fn(v1_ap_synic_on);
+	if (!apw_run(vp, ap_vtl_call)) {
+		check("vsm.prot.ap.synic", 0, "worker timed out");
+		return;
+	}
+	*(volatile uint64_t *)(PG_A + 16) = 0x4444;
+	apw_run(vp, ap_touch);
+	check_eq("vsm.prot.ap.read_before", ap_seen, 0x4444);
+	if (!protect("vsm.prot.ap.protect", M_R | M_KX, PG_A, NULL))
+		return;
+	uint32_t n0 = n_intercepts;
+	act = ACT_SKIP;
+	skip_len = 3;
+	int done = apw_run(vp, ap_store);
+	check("vsm.prot.ap.store_intercepted_on_its_vp",
+	      done && n_intercepts == n0 + 1 && *(uint32_t *)(last_msg + 16) == vp &&
+	      *(volatile uint64_t *)(PG_A + 16) == 0x4444,
+	      "worker %s, %u intercepts, message VP %u, value 0x%lx", done ? "answered" : "timed out",
+	      n_intercepts - n0, *(uint32_t *)(last_msg + 16), (unsigned long)*(volatile uint64_t *)(PG_A + 16));
+	protect("vsm.prot.ap.restore", M_ALL, PG_A, NULL);
 }
 
 /* ---- register intercepts (TLFS 15.13.4) ------------------------------- */
