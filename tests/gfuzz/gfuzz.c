@@ -581,9 +581,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	ser_printf("GFUZZ OPS");
 	for (unsigned int i = 0; i < fz_n_ops; i++)
 		ser_printf(" %s=%lu", fz_ops[i].name, (unsigned long)fz_ops[i].count);
-	ser_printf("\nGFUZZ CALLS hypercalls=%lu msrs=%lu mem=%lu ud=%lu gp=%lu nmis=%lu batches=%lu\n",
+	ser_printf("\nGFUZZ CALLS hypercalls=%lu msrs=%lu mem=%lu ud=%lu gp=%lu nmis=%lu spurious=%lu batches=%lu\n",
 		   (unsigned long)g_fz.n_hcall, (unsigned long)g_fz.n_msr, (unsigned long)g_fz.n_mem,
-		   (unsigned long)g_fz.n_ud, (unsigned long)g_fz.n_gp, (unsigned long)fz_nmis,
+		   (unsigned long)g_fz.n_ud, (unsigned long)g_fz.n_gp, (unsigned long)fz_nmis, (unsigned long)fz_spurious,
 		   (unsigned long)g_fz.n_batches);
 	ser_printf("GFUZZ STATUS");
 	for (unsigned int s = 0; s < 128; s++)

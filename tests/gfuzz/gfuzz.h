@@ -20,6 +20,7 @@ enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI, R_8, R_9 };
 extern char fz_stubs[] HIDDEN;
 extern uint64_t fz_fault[4] HIDDEN; /* vector, error code, RIP, CS */
 extern volatile uint64_t fz_nmis HIDDEN;
+extern volatile uint64_t fz_spurious HIDDEN; /* vector-15 interrupts (gfz.asm) */
 int fz_call_vmmcall(struct fz_regs *r) HIDDEN;
 int fz_call_vmcall(struct fz_regs *r) HIDDEN;
 int fz_rdmsr(uint32_t msr, uint64_t *val) HIDDEN;
