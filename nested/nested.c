@@ -143,6 +143,11 @@ static void enter_l2(struct vp *vp, struct nested_run *run)
 	}
 	/* Direct virtual flush (dflush.c): L2's VM/VP ids as L1 gave them;
 	 * a flush L2 asked for while this VP was in L1 happens now. */
+	if (run->direct_flush && !n->dflush && !n->dflush_calls && !n->dflush_logged) {
+		n->dflush_logged = true;
+		LOGI("nested: vp%u: L1 turned on direct virtual flush for L2 (VM id %lx, VP id %u)",
+		     vp->index, (unsigned long)run->l2_vm_id, run->l2_vp_id);
+	}
 	n->dflush = run->direct_flush;
 	n->np = run->np;
 	n->l2_vp_id = run->l2_vp_id;

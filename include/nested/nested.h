@@ -60,6 +60,7 @@ struct nested_vp {
 	bool dflush;           /* nested_flush_hypercall was set */
 	bool np;               /* L2 on L1's nested paging (sh.l1_root) */
 	bool l2_tlb_stale;     /* flushed while in L1: flush at the next VMRUN */
+	bool dflush_logged;
 	u32 l2_vp_id;
 	u64 l2_vm_id, assist_pa;
 	u64 dflush_calls, dflush_traps, dflush_targets;
