@@ -512,7 +512,13 @@ static void remote(void)
 	      m->payload[2] >= exp2 && !(m->flags & MSG_PENDING),
 	      "EOM %d; slot type 0x%x exp %lu (expected %lu) delivery %lu flags %u", eom, m->type,
 	      (unsigned long)m->payload[1], (unsigned long)exp2, (unsigned long)m->payload[2], m->flags);
-	check_eq("stimer.msg.remote_busy.eom_interrupt", ap_cnt(), c_busy + 1);
+	/* The EOM's interrupt; and on SVM the lent timer's one of the busy
+	 * time may come only now: the other VP's vCPU thread may run late
+	 * (QEMU), so it counts in either window, once in all. */
+	uint64_t after = ap_cnt();
+	check("stimer.msg.remote_busy.eom_interrupt", after >= c_busy + 1 && after - c - 1 <= 1 + g_lend,
+	      "%lu interrupts after the EOM, %lu since the first message (at most %u)",
+	      (unsigned long)(after - c_busy), (unsigned long)(after - c - 1), 1 + g_lend);
 	m->type = 0;
 	set_reg(g_t, R_CFG(0), 0);
 	set_reg(g_t, R_CNT(0), 0);
