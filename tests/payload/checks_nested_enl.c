@@ -47,6 +47,7 @@ uint32_t nested_enl_read(uint32_t enl_control, uint32_t asid, uint8_t tlb);
 void nested_enl_teardown(void);
 int nested_enl_msr(uint32_t enl_control, uint32_t clean, int read_174);
 void nested_dflush_assist(int on, uint32_t features);
+void nested_dflush_fast(uint64_t w1, uint64_t xmm0);
 uint32_t nested_dflush_run(uint32_t enl, uint32_t vp_id, uint32_t lock, uint64_t input,
 			   uint64_t in_gpa, const uint64_t *in, unsigned int n, uint64_t out[5]);
 
@@ -126,6 +127,15 @@ static void direct_flush(void)
 	df_answered("nested.dflush.all_processors", CALL_SPACE, DF_IN, all, 3, ST_OK, 0);
 	uint64_t other[3] = { 0, 0, 1ull << 5 }; /* another L2 VP: nothing here, still fine */
 	df_answered("nested.dflush.other_vp", CALL_SPACE, DF_IN, other, 3, ST_OK, 0);
+
+	/* Fast (XMM input, TLFS 3.7.2.2): space and flags in EBX:ECX and
+	 * EDI:ESI, the processor mask in XMM0; a bad mask in XMM0 is seen. */
+	nested_dflush_fast(0, 1ull << DF_VP);
+	df_answered("nested.dflush.fast.answered", CALL_SPACE | HC_FAST, 0, sp, 0, ST_OK, 0);
+	nested_dflush_fast(0, 0);
+	df_answered("nested.dflush.fast.empty_set", CALL_SPACE | HC_FAST, 0, sp, 0, ST_BAD_PARAM, 0);
+	nested_dflush_fast(1ull << 3, 1ull << DF_VP);
+	df_answered("nested.dflush.fast.flags_reserved", CALL_SPACE | HC_FAST, 0, sp, 0, ST_BAD_PARAM, 0);
 
 	/* Bad inputs (TLFS 3.12, 9.4): the status in L2, no exit to L1. */
 	uint64_t bad_flags[3] = { 0, 1ull << 3, 1ull << DF_VP };

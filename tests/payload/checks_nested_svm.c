@@ -733,6 +733,18 @@ void nested_dflush_assist(int on, uint32_t features)
 	*(volatile uint32_t *)(page(PG_ASSIST) + 0x20) = features;
 }
 
+/* A fast call (TLFS 3.7.2.2) for the next run: L2's ESI:EDI (32-bit:
+ * the second input word is EDI:ESI) and XMM0's low quadword (the third;
+ * XMM registers are the processor's, shared by L1 and L2). */
+static int g_df_fast;
+static uint64_t g_df_w1, g_df_x0;
+void nested_dflush_fast(uint64_t w1, uint64_t xmm0)
+{
+	g_df_fast = 1;
+	g_df_w1 = w1;
+	g_df_x0 = xmm0;
+}
+
 /* in: the input block, placed at L2 GPA 0x3A00 (L1 page PG_DATA+0xA00);
  * in_gpa: what L2 passes (0x3A00 normally). Returns the exit code. */
 uint32_t nested_dflush_run(uint32_t enl, uint32_t vp_id, uint32_t lock, uint64_t input,
@@ -754,7 +766,8 @@ uint32_t nested_dflush_run(uint32_t enl, uint32_t vp_id, uint32_t lock, uint64_t
 	regs[1] = (uint32_t)(input >> 32);
 	regs[2] = (uint32_t)in_gpa;
 	regs[3] = (uint32_t)(in_gpa >> 32);
-	regs[4] = regs[5] = 0;
+	regs[4] = g_df_fast ? (uint32_t)g_df_w1 : 0;
+	regs[5] = g_df_fast ? (uint32_t)(g_df_w1 >> 32) : 0;
 	for (int i = 0; i < 8; i++)
 		((volatile uint32_t *)(data + 0x920))[i] = 0xdddddddd;
 	*(volatile uint32_t *)page(PG_PASSIST) = lock;
@@ -768,6 +781,9 @@ uint32_t nested_dflush_run(uint32_t enl, uint32_t vp_id, uint32_t lock, uint64_t
 	V32(v, C_ASID) = 1;
 	V8(v, C_TLB) = 1;
 	V64(v, S_RIP) = L2_OFF(l2_dflush);
+	if (g_df_fast) /* the payload's C code never touches XMM registers */
+		__asm__ volatile("movq %0, %%xmm0" : : "r"(g_df_x0));
+	g_df_fast = 0;
 	uint32_t c = run(v);
 	/* out: [0] RIP as an offset from l2_code (~0: elsewhere), [1] EXITINFO1,
 	 * [2] L2's result (EDX:EAX, from memory after HLT, else registers),
