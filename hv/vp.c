@@ -19,6 +19,7 @@ static const char *const exit_names[HV_EXIT__COUNT] = {
 	[HV_EXIT_IO] = "io",              [HV_EXIT_NPF] = "npf",
 	[HV_EXIT_HYPERCALL] = "hypercall", [HV_EXIT_VIRT_INSN] = "virt_insn",
 	[HV_EXIT_NESTED] = "nested", [HV_EXIT_NESTED_NPF] = "nested_npf",
+	[HV_EXIT_NESTED_HCALL] = "nested_hcall",
 	[HV_EXIT_SHUTDOWN] = "shutdown",  [HV_EXIT_INIT] = "init",
 	[HV_EXIT_SIPI] = "sipi",          [HV_EXIT_EXCEPTION] = "exception",
 	[HV_EXIT_HLT] = "hlt",            [HV_EXIT_ENTRY_FAIL] = "entry_fail",

@@ -53,13 +53,14 @@ static int nested_partition(struct partition *p, struct pool *pool)
  * L1 promises to call them after changing its nested page tables, so an
  * ASID change of L1 need not drop the shadow); the enlightened MSR bitmap
  * (bit 19: L1 clears clean bit 31 of its VMCB when it changes its MSR
- * permission map, so the merge may skip it, svm/svm_nested.c). No
- * enlightened VMCS version (AMD has none), no direct virtual flush (17),
- * no virtualization exceptions (20). */
+ * permission map, so the merge may skip it, svm/svm_nested.c); direct
+ * virtual flush (bit 17: L2's HvFlushVirtualAddress* calls answered by
+ * hv.efi, dflush.c). No enlightened VMCS version (AMD has none), no
+ * virtualization exceptions (20). */
 u32 nested_optimizations(const struct partition *p)
 {
-	return p->nested ? HV_NESTED_GUEST_MAPPING_FLUSH | HV_NESTED_MSR_BITMAP |
-				   HV_NESTED_ENLIGHTENED_NPT_TLB
+	return p->nested ? HV_NESTED_DIRECT_FLUSH | HV_NESTED_GUEST_MAPPING_FLUSH |
+				   HV_NESTED_MSR_BITMAP | HV_NESTED_ENLIGHTENED_NPT_TLB
 			 : 0;
 }
 
@@ -108,11 +109,12 @@ static void nested_dump(const struct vp *vp)
 	if (!n)
 		return;
 	log_raw("  nested vp%u: vmrun %lu invalid %lu reflected %lu denied %lu shadow faults %lu "
-		"reflected %lu resets %lu flush hypercalls %lu\r\n",
+		"reflected %lu resets %lu flush hypercalls %lu direct flushes %lu (traps %lu)\r\n",
 		vp->index, (unsigned long)n->vmruns, (unsigned long)n->invalid,
 		(unsigned long)n->reflected_exits, (unsigned long)n->denied,
 		(unsigned long)n->sh.faults, (unsigned long)n->sh.reflected,
-		(unsigned long)n->sh.resets, (unsigned long)n->hv_flushes);
+		(unsigned long)n->sh.resets, (unsigned long)n->hv_flushes,
+		(unsigned long)n->dflush_calls, (unsigned long)n->dflush_traps);
 }
 
 HV_MODULE(nested, .on_partition = nested_partition, .on_vp = nested_vp,
@@ -140,6 +142,20 @@ static void enter_l2(struct vp *vp, struct nested_run *run)
 	} else {
 		vp->l2.slat = &p->slat[0];
 	}
+	/* Direct virtual flush (dflush.c): L2's VM/VP ids as L1 gave them;
+	 * a flush L2 asked for while this VP was in L1 happens now. */
+	if (run->direct_flush && !n->dflush && !n->dflush_calls && !n->dflush_logged) {
+		n->dflush_logged = true;
+		LOGI("nested: vp%u: L1 turned on direct virtual flush for L2 (VM id %lx, VP id %u)",
+		     vp->index, (unsigned long)run->l2_vm_id, run->l2_vp_id);
+	}
+	n->dflush = run->direct_flush;
+	n->np = run->np;
+	n->l2_vp_id = run->l2_vp_id;
+	n->l2_vm_id = run->l2_vm_id;
+	n->assist_pa = run->assist_pa;
+	flush |= n->l2_tlb_stale;
+	n->l2_tlb_stale = false;
 	n->vmruns++;
 	p->be->nested_enter(vp, &vp->l2, flush);
 }

@@ -56,6 +56,7 @@ struct svm_ctx {
 	u32 l1_cr, l1_dr, l1_exc, l1_misc1, l1_misc2, l1_misc3;
 	u32 l1_asid;         /* L1's ASID for L2 at its last VMRUN */
 	bool l1_msrpm_clean; /* L1's MSR map unchanged (enlightened MSR bitmap) */
+	bool l1_direct_flush; /* L1 set nested_flush_hypercall (direct virtual flush) */
 	u64 l1_msrpm_pa, l1_iopm_pa;
 	/* The merged maps (svm_nested.c merge_maps): what they were built
 	 * from, and where the L1 context's own map has bits (qword indexes). */

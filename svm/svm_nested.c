@@ -201,6 +201,14 @@ static enum hv_action vmrun(struct vp *vp, struct hv_exit *e, u64 pa, struct nes
 	s2->l1_msrpm_clean = (vp->part->nested_enl & BIT(19)) &&
 			     (c->hv_enl_control & HV_VMCB_ENL_MSR_BITMAP) &&
 			     (c->clean & HV_VMCB_CLEAN_NESTED_ENLIGHTENMENTS);
+	/* Direct virtual flush (bit 17, Linux's svm_hv_enable_l2_tlb_flush):
+	 * L2's VMMCALLs then go to nested/dflush.c first. */
+	s2->l1_direct_flush = (vp->part->nested_enl & BIT(17)) &&
+			      (c->hv_enl_control & HV_VMCB_ENL_NESTED_FLUSH_HYPERCALL);
+	run->direct_flush = s2->l1_direct_flush;
+	run->l2_vp_id = c->hv_vp_id;
+	run->l2_vm_id = c->hv_vm_id;
+	run->assist_pa = c->hv_partition_assist_page;
 	*enter = 1;
 	return HV_ACT_RESUME;
 }
@@ -451,6 +459,14 @@ void svm_decode_l2(struct vp *vp, struct hv_exit *e)
 {
 	struct svm_ctx *s = svm_of(vp);
 	u32 code = (u32)e->raw;
+	/* Direct virtual flush: nested/ decides (an L2 TLB flush hypercall
+	 * is hv.efi's, anything else goes where it would have gone: L1 when
+	 * it intercepts VMMCALL, qual[1], else #UD). */
+	if (code == SVM_EXIT_VMMCALL && s->l1_direct_flush) {
+		e->reason = HV_EXIT_NESTED_HCALL;
+		e->qual[1] = svm_l1_wants(s, code, vp->gpr, e->qual[0]);
+		return;
+	}
 	if (code != SVM_EXIT_NMI && svm_l1_wants(s, code, vp->gpr, e->qual[0])) {
 		e->reason = HV_EXIT_NESTED;
 		return;

@@ -213,6 +213,12 @@ struct nested_run {
 			    * (TLFS nested enlightenments; Linux's
 			    * hv_enlightenments_control.enlightened_npt_tlb) */
 	bool flush;  /* L1 asked for a TLB flush (TLB_CONTROL) */
+	/* Direct virtual flush (leaf 0x4000000A bit 17): L1 set
+	 * nested_flush_hypercall in its VMCB's Hyper-V area, with L2's VM
+	 * and VP ids and its partition assist page (an L1 GPA). */
+	bool direct_flush;
+	u32 l2_vp_id;
+	u64 l2_vm_id, assist_pa;
 	bool invalid; /* the VMCB failed its checks: VMEXIT_INVALID (counters) */
 };
 

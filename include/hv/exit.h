@@ -28,6 +28,8 @@ enum hv_exit_reason {
 	HV_EXIT_DEADLINE,   /* the TSC reached set_deadline's value */
 	HV_EXIT_NESTED,     /* an L2 exit that L1 intercepts: reflected to L1 (nested/) */
 	HV_EXIT_NESTED_NPF, /* an L2 second-level fault on the shadow tables (nested/) */
+	HV_EXIT_NESTED_HCALL, /* L2's VMMCALL with L1's direct virtual flush on
+			       * (nested/dflush.c; qual[1]: L1 intercepts it) */
 	HV_EXIT_CR_WRITE,   /* a write to CR0/CR4 to check and emulate (hv/cr.c) */
 	HV_EXIT_UNKNOWN,    /* a raw exit the backend cannot classify; last (the
 			     * dispatcher clamps to it) */

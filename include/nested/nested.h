@@ -56,7 +56,23 @@ struct nested_vp {
 	struct shadow sh;
 	u64 vmruns, invalid, reflected_exits, denied;
 	u64 hv_flushes; /* shadow drops by the nested flush hypercalls */
+	/* Direct virtual flush (dflush.c), as L1's last VMRUN set it. */
+	bool dflush;           /* nested_flush_hypercall was set */
+	bool np;               /* L2 on L1's nested paging (sh.l1_root) */
+	bool l2_tlb_stale;     /* flushed while in L1: flush at the next VMRUN */
+	bool dflush_logged;
+	u32 l2_vp_id;
+	u64 l2_vm_id, assist_pa;
+	u64 dflush_calls, dflush_traps, dflush_targets;
 };
+
+/* dflush.c: an L2 TLB flush hypercall's header and target set (TLFS
+ * 9.4.2-9.4.5; code 0x0002, 0x0003, 0x0013, 0x0014), public for host
+ * tests. in: the input block; var_hdr: its variable header (8-byte
+ * units). The status of the header; then is L2 VP id `id` a target? */
+u16 nested_dflush_header(const struct partition *p, u16 code, const u8 *in, u16 var_hdr);
+bool nested_dflush_targets(u16 code, const u8 *in, u16 var_hdr, u32 id);
+bool nested_dflush_code(u16 code);
 
 /* flush.c: the nested flush hypercalls' checks (TLFS 16.13), public for
  * host tests. efer: the caller's (SVME: "in nested hypervisor mode"). */

@@ -283,7 +283,7 @@ TEST(nested_flush_check_statuses)
 	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1000, 0), HV_STATUS_INVALID_VP_STATE);
 	CHECK_EQ(nested_optimizations(&part), 0);
 	part.nested = true;
-	CHECK_EQ(nested_optimizations(&part), BIT(18) | BIT(19) | BIT(22));
+	CHECK_EQ(nested_optimizations(&part), BIT(17) | BIT(18) | BIT(19) | BIT(22));
 	/* "not in nested hypervisor mode": EFER.SVME clear, before any other */
 	CHECK_EQ(nested_flush_check(&part, 0, 0x1000, 1), HV_STATUS_INVALID_VP_STATE);
 	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1000, 0), HV_STATUS_SUCCESS);
@@ -311,4 +311,59 @@ TEST(nested_flush_gpa_ranges)
 	CHECK(!nested_gpa_range_ok(&part, 0x201000 | BIT(11)));    /* misaligned */
 	CHECK(nested_gpa_range_ok(&part, (top - 0x200000) | BIT(11)));
 	CHECK(!nested_gpa_range_ok(&part, (top - 0x200000) | BIT(11) | 1));
+}
+
+/* ---- direct virtual flush: L2's flush calls (nested/dflush.c, TLFS 9.4) ---- */
+
+TEST(nested_dflush_header_and_targets)
+{
+	partition_init(&part, &fake_backend, 36, HIDDEN, 0x100000);
+	u64 in[8] = { 0x1000, 0, 0x5, 0, 0, 0, 0, 0 }; /* space, flags, mask: ids 0, 2 */
+	const u8 *b = (const u8 *)in;
+	CHECK(nested_dflush_code(0x0002) && nested_dflush_code(0x0003) && nested_dflush_code(0x0013) &&
+	      nested_dflush_code(0x0014));
+	CHECK(!nested_dflush_code(0x0001) && !nested_dflush_code(0x00AF) && !nested_dflush_code(0x0008));
+	CHECK_EQ(nested_dflush_header(&part, 0x0002, b, 0), HV_STATUS_SUCCESS);
+	CHECK(nested_dflush_targets(0x0002, b, 0, 0));
+	CHECK(!nested_dflush_targets(0x0002, b, 0, 1));
+	CHECK(nested_dflush_targets(0x0002, b, 0, 2));
+	CHECK(!nested_dflush_targets(0x0002, b, 0, 64)); /* beyond the mask */
+	in[1] = HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY;      /* a space call may */
+	CHECK_EQ(nested_dflush_header(&part, 0x0002, b, 0), HV_STATUS_SUCCESS);
+	CHECK_EQ(nested_dflush_header(&part, 0x0003, b, 0), HV_STATUS_INVALID_PARAMETER); /* a list not */
+	in[1] = BIT(3);
+	CHECK_EQ(nested_dflush_header(&part, 0x0002, b, 0), HV_STATUS_INVALID_PARAMETER);
+	in[1] = 0;
+	in[0] = 1ull << 36; /* beyond the physical address width */
+	CHECK_EQ(nested_dflush_header(&part, 0x0002, b, 0), HV_STATUS_INVALID_PARAMETER);
+	in[1] = HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES; /* then the space is ignored */
+	CHECK_EQ(nested_dflush_header(&part, 0x0002, b, 0), HV_STATUS_SUCCESS);
+	in[0] = 0x1000;
+	in[1] = 0;
+	in[2] = 0; /* empty set */
+	CHECK_EQ(nested_dflush_header(&part, 0x0002, b, 0), HV_STATUS_INVALID_PARAMETER);
+	in[1] = HV_FLUSH_ALL_PROCESSORS; /* all: mask ignored */
+	CHECK_EQ(nested_dflush_header(&part, 0x0003, b, 0), HV_STATUS_SUCCESS);
+	CHECK(nested_dflush_targets(0x0003, b, 0, 77));
+
+	/* Ex: format, valid banks, banks in the variable header. */
+	in[1] = 0;
+	in[2] = HV_GENERIC_SET_SPARSE_4K;
+	in[3] = BIT(0) | BIT(2); /* banks 0 and 2 */
+	in[4] = BIT(1);          /* id 1 */
+	in[5] = BIT(3);          /* id 131 */
+	CHECK_EQ(nested_dflush_header(&part, 0x0013, b, 2), HV_STATUS_SUCCESS);
+	CHECK_EQ(nested_dflush_header(&part, 0x0013, b, 1), HV_STATUS_INVALID_HYPERCALL_INPUT);
+	CHECK_EQ(nested_dflush_header(&part, 0x0014, b, 3), HV_STATUS_INVALID_HYPERCALL_INPUT);
+	CHECK(nested_dflush_targets(0x0013, b, 2, 1));
+	CHECK(!nested_dflush_targets(0x0013, b, 2, 0));
+	CHECK(nested_dflush_targets(0x0013, b, 2, 131));
+	CHECK(!nested_dflush_targets(0x0013, b, 2, 65)); /* bank 1 not valid */
+	CHECK(!nested_dflush_targets(0x0013, b, 2, 4096));
+	in[2] = 7; /* no such format */
+	CHECK_EQ(nested_dflush_header(&part, 0x0013, b, 2), HV_STATUS_INVALID_PARAMETER);
+	in[2] = HV_GENERIC_SET_ALL;
+	in[3] = 0;
+	CHECK_EQ(nested_dflush_header(&part, 0x0014, b, 0), HV_STATUS_SUCCESS);
+	CHECK(nested_dflush_targets(0x0014, b, 0, 999));
 }

@@ -520,6 +520,12 @@ linux_check_kvm() {
 			_c "$t.kvm_not_bit$bit" "bit $bit not offered, yet '$msg'" bash -c "! grep -qF '$msg' '$log'"
 		fi
 	done
+	# With bit 17, kvmtest turns on KVM_CAP_HYPERV_DIRECT_TLBFLUSH: KVM
+	# sets nested_flush_hypercall in the VMCB and hv.efi logs it.
+	if _bit "${hv:-0}" 17; then
+		_c "$t.direct_flush_on" "hv.efi did not log L1 turning on direct virtual flush" \
+			_has "$log" 'L1 turned on direct virtual flush'
+	fi
 	# With bit 22, KVM's flushes (the dirty-logging step of kvmtest) are
 	# the nested flush hypercalls: hv.efi's exit dump counts them.
 	if _bit "${hv:-0}" 22; then

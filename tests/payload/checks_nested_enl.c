@@ -17,6 +17,17 @@
  *     L2 reads the new page;
  *   - without the enlightenment, a new ASID flushes L2's view (APM 15.16:
  *     Linux's KVM flushes that way without FlushByAsid).
+ *   - direct virtual flush (bit 17; TLFS 2.4.11, 9.4.2-9.4.5): with
+ *     features.directhypercall in L1's VP assist page and
+ *     nested_flush_hypercall in the VMCB's Hyper-V area, L2's
+ *     HvFlushVirtualAddressSpace/List(/Ex) are answered by hv.efi (L2
+ *     reaches its HLT, no VMMCALL exit to L1, although L1 intercepts
+ *     VMMCALL), the flush reaches L2's TLB (L2 remaps a GVA without INVLPG
+ *     and reads the new page after the call), every bad input gets its
+ *     status in L2, a non-zero tlb_lock_count in the partition assist page
+ *     ends the call with exit 0xF0000000 / EXITINFO1 1
+ *     (HV_SVM_ENL_EXITCODE_TRAP_AFTER_FLUSH) after it, and without either
+ *     enable (or for another call) the VMMCALL goes to L1 as before.
  * Needs the hypercall page (after checks_hypercall) and nested=on.
  */
 #include "hcall.h"
@@ -35,6 +46,132 @@ void nested_enl_map(int k, uint32_t val);
 uint32_t nested_enl_read(uint32_t enl_control, uint32_t asid, uint8_t tlb);
 void nested_enl_teardown(void);
 int nested_enl_msr(uint32_t enl_control, uint32_t clean, int read_174);
+void nested_dflush_assist(int on, uint32_t features);
+void nested_dflush_fast(uint64_t w1, uint64_t xmm0);
+uint32_t nested_dflush_run(uint32_t enl, uint32_t vp_id, uint32_t lock, uint64_t input,
+			   uint64_t in_gpa, const uint64_t *in, unsigned int n, uint64_t out[5]);
+
+#define ENL_FLUSH_HC (1u << 0) /* nested_flush_hypercall */
+#define CALL_SPACE 0x0002u
+#define CALL_LIST 0x0003u
+#define CALL_SPACE_EX 0x0013u
+#define CALL_LIST_EX 0x0014u
+#define DF_VP 3u              /* L2's VP id, as L1 numbers it */
+#define DF_IN 0x3a00u         /* the input block's L2 GPA */
+#define EXIT_ENL 0xf0000000u  /* HV_SVM_EXITCODE_ENL */
+
+/* One L2 call answered by hv.efi: L2 ends at its HLT (exit 0x78) with
+ * the status (and reps) expected. */
+static void df_answered(const char *name, uint64_t input, uint64_t in_gpa, const uint64_t *in,
+			unsigned int n, uint32_t want_st, uint32_t want_reps)
+{
+	uint64_t o[5];
+	uint32_t c = nested_dflush_run(ENL_FLUSH_HC, DF_VP, 0, input, in_gpa, in, n, o);
+	check(name, c == 0x78 && o[0] == 3 && (o[2] & 0xffff) == want_st &&
+			    ((o[2] >> 32) & 0xfff) == want_reps,
+	      "exit 0x%x at %lu, result 0x%lx; expected HLT (3) with status 0x%x reps %u", c,
+	      (unsigned long)o[0], (unsigned long)o[2], want_st, want_reps);
+}
+
+static void direct_flush(void)
+{
+	uint64_t o[5];
+	uint32_t c;
+	uint64_t sp[3] = { 0, 0, 1ull << DF_VP };        /* space, flags, processor mask */
+	uint64_t ls[5] = { 0, 0, 1ull << DF_VP, 0x400000, 0x1000 | 2 };
+	uint64_t ex[5] = { 0, 0, 0 /* sparse 4K */, 1, 1ull << DF_VP }; /* bank 0 */
+
+	/* Not enabled: the VMMCALL is L1's (exit 0x81 at the call). */
+	nested_dflush_assist(1, 1);
+	c = nested_dflush_run(0, DF_VP, 0, CALL_SPACE, DF_IN, sp, 3, o);
+	check("nested.dflush.vmcb_off.reflected", c == 0x81 && o[0] == 1,
+	      "exit 0x%x at %lu, expected VMMCALL (0x81) at the call (1)", c, (unsigned long)o[0]);
+	nested_dflush_assist(1, 0);
+	c = nested_dflush_run(ENL_FLUSH_HC, DF_VP, 0, CALL_SPACE, DF_IN, sp, 3, o);
+	check("nested.dflush.assist_off.reflected", c == 0x81 && o[0] == 1,
+	      "exit 0x%x at %lu, expected VMMCALL (0x81) at the call (1)", c, (unsigned long)o[0]);
+	nested_dflush_assist(0, 0);
+	c = nested_dflush_run(ENL_FLUSH_HC, DF_VP, 0, CALL_SPACE, DF_IN, sp, 3, o);
+	check("nested.dflush.no_assist_page.reflected", c == 0x81 && o[0] == 1,
+	      "exit 0x%x at %lu, expected VMMCALL (0x81) at the call (1)", c, (unsigned long)o[0]);
+
+	nested_dflush_assist(1, 1);
+	/* Another call than the four flushes: L1's, as before. */
+	c = nested_dflush_run(ENL_FLUSH_HC, DF_VP, 0, 0x0008 /* HvNotifyLongSpinWait */, 0, sp, 0, o);
+	check("nested.dflush.other_call.reflected", c == 0x81 && o[0] == 1,
+	      "exit 0x%x at %lu, expected VMMCALL (0x81) at the call (1)", c, (unsigned long)o[0]);
+
+	/* Answered by hv.efi, and L2's TLB flushed: the GVA remapped without
+	 * INVLPG reads the new page after the call. Only hardware with
+	 * ASID-tagged TLBs can fail l2_tlb: QEMU and Bochs flush their whole
+	 * TLB at every world switch (docs/nested.md, "Not done"). */
+	c = nested_dflush_run(ENL_FLUSH_HC, DF_VP, 0, CALL_SPACE, DF_IN, sp, 3, o);
+	check("nested.dflush.space.answered", c == 0x78 && o[0] == 3 && o[2] == 0,
+	      "exit 0x%x at %lu result 0x%lx, expected HLT (0x78, 3) with status 0", c,
+	      (unsigned long)o[0], (unsigned long)o[2]);
+	check("nested.dflush.space.l2_tlb", (uint32_t)o[3] == 0x0badf00d && o[4] == 0x5eedd000,
+	      "L2 read 0x%x before the remap, 0x%x after the call; expected 0x0badf00d, 0x5eedd000",
+	      (uint32_t)o[3], (uint32_t)o[4]);
+	ser_printf("NOTE: nested.dflush: before the call L2 read 0x%x after its remap without INVLPG "
+		   "(%s)\n", (uint32_t)(o[3] >> 32),
+		   (uint32_t)(o[3] >> 32) == 0x0badf00d ? "its TLB kept the old entry" : "no stale entry");
+	c = nested_dflush_run(ENL_FLUSH_HC, DF_VP, 0, CALL_LIST | HC_REPS(2), DF_IN, ls, 5, o);
+	check("nested.dflush.list.answered", c == 0x78 && o[0] == 3 && o[2] == (2ull << 32) &&
+						     o[4] == 0x5eedd000,
+	      "exit 0x%x at %lu result 0x%lx read 0x%lx, expected HLT with status 0, 2 reps, 0x5eedd000",
+	      c, (unsigned long)o[0], (unsigned long)o[2], (unsigned long)o[4]);
+	df_answered("nested.dflush.space_ex.answered", CALL_SPACE_EX | HC_VARHDR(1), DF_IN, ex, 5, ST_OK, 0);
+	df_answered("nested.dflush.list_ex.answered", CALL_LIST_EX | HC_VARHDR(1) | HC_REPS(1), DF_IN,
+		    (uint64_t[6]){ 0, 0, 0, 1, 1ull << DF_VP, 0x400000 }, 6, ST_OK, 1);
+	uint64_t all[3] = { 0, 1 /* HV_FLUSH_ALL_PROCESSORS */, 0 };
+	df_answered("nested.dflush.all_processors", CALL_SPACE, DF_IN, all, 3, ST_OK, 0);
+	uint64_t other[3] = { 0, 0, 1ull << 5 }; /* another L2 VP: nothing here, still fine */
+	df_answered("nested.dflush.other_vp", CALL_SPACE, DF_IN, other, 3, ST_OK, 0);
+
+	/* Fast (XMM input, TLFS 3.7.2.2): space and flags in EBX:ECX and
+	 * EDI:ESI, the processor mask in XMM0; a bad mask in XMM0 is seen. */
+	nested_dflush_fast(0, 1ull << DF_VP);
+	df_answered("nested.dflush.fast.answered", CALL_SPACE | HC_FAST, 0, sp, 0, ST_OK, 0);
+	nested_dflush_fast(0, 0);
+	df_answered("nested.dflush.fast.empty_set", CALL_SPACE | HC_FAST, 0, sp, 0, ST_BAD_PARAM, 0);
+	nested_dflush_fast(1ull << 3, 1ull << DF_VP);
+	df_answered("nested.dflush.fast.flags_reserved", CALL_SPACE | HC_FAST, 0, sp, 0, ST_BAD_PARAM, 0);
+
+	/* Bad inputs (TLFS 3.12, 9.4): the status in L2, no exit to L1. */
+	uint64_t bad_flags[3] = { 0, 1ull << 3, 1ull << DF_VP };
+	df_answered("nested.dflush.flags_reserved", CALL_SPACE, DF_IN, bad_flags, 3, ST_BAD_PARAM, 0);
+	uint64_t ng_list[4] = { 0, 4 /* non-global: space calls only */, 1ull << DF_VP, 0x400000 };
+	df_answered("nested.dflush.list_nonglobal", CALL_LIST | HC_REPS(1), DF_IN, ng_list, 4, ST_BAD_PARAM, 0);
+	uint64_t empty[3] = { 0, 0, 0 };
+	df_answered("nested.dflush.empty_set", CALL_SPACE, DF_IN, empty, 3, ST_BAD_PARAM, 0);
+	uint64_t far_as[3] = { 1ull << g_hc.pa_bits, 0, 1ull << DF_VP };
+	df_answered("nested.dflush.as_beyond_maxphyaddr", CALL_SPACE, DF_IN, far_as, 3, ST_BAD_PARAM, 0);
+	df_answered("nested.dflush.rsvd_input", CALL_SPACE | (1ull << 27), DF_IN, sp, 3, ST_BAD_INPUT, 0);
+	df_answered("nested.dflush.space_reps", CALL_SPACE | HC_REPS(1), DF_IN, sp, 3, ST_BAD_INPUT, 0);
+	df_answered("nested.dflush.list_zero_reps", CALL_LIST, DF_IN, ls, 5, ST_BAD_INPUT, 0);
+	df_answered("nested.dflush.varhdr_non_ex", CALL_SPACE | HC_VARHDR(1), DF_IN, sp, 3, ST_BAD_INPUT, 0);
+	df_answered("nested.dflush.ex_bank_count", CALL_SPACE_EX | HC_VARHDR(2), DF_IN, ex, 5, ST_BAD_INPUT, 0);
+	uint64_t ex_fmt[5] = { 0, 0, 9, 1, 1ull << DF_VP };
+	df_answered("nested.dflush.ex_bad_format", CALL_SPACE_EX | HC_VARHDR(1), DF_IN, ex_fmt, 5, ST_BAD_PARAM, 0);
+	df_answered("nested.dflush.in_misaligned", CALL_SPACE, DF_IN + 4, sp, 3, ST_BAD_ALIGN, 0);
+	df_answered("nested.dflush.in_crosses_page", CALL_SPACE, 0x3ff8, sp, 3, ST_BAD_ALIGN, 0);
+	/* L2 GPA 0x9000: L1's nested tables do not map it (KVM:
+	 * translate_nested_gpa fails, INVALID_HYPERCALL_INPUT). */
+	df_answered("nested.dflush.in_unmapped", CALL_SPACE, 0x9000, sp, 3, ST_BAD_INPUT, 0);
+
+	/* Trap after flush: tlb_lock_count set, the call is done (status 0
+	 * in L2's RAX, RIP past it) and L1 gets exit 0xF0000000 / 1. */
+	c = nested_dflush_run(ENL_FLUSH_HC, DF_VP, 1, CALL_SPACE, DF_IN, sp, 3, o);
+	check("nested.dflush.trap_after_flush", c == EXIT_ENL && o[1] == 1 && o[0] == 2 && o[2] == 0,
+	      "exit 0x%x info1 0x%lx at %lu result 0x%lx; expected 0xf0000000, 1, after the call (2), 0",
+	      c, (unsigned long)o[1], (unsigned long)o[0], (unsigned long)o[2]);
+	/* A failed call does not trap: L2 sees its status. */
+	c = nested_dflush_run(ENL_FLUSH_HC, DF_VP, 1, CALL_SPACE, DF_IN, bad_flags, 3, o);
+	check("nested.dflush.trap_not_on_error", c == 0x78 && o[0] == 3 && o[2] == ST_BAD_PARAM,
+	      "exit 0x%x at %lu result 0x%lx; expected HLT with status 5", c, (unsigned long)o[0],
+	      (unsigned long)o[2]);
+	nested_dflush_assist(0, 0);
+}
 
 static int space(struct hc_regs *r, uint64_t as, uint64_t flags, int fast)
 {
@@ -165,7 +302,8 @@ static void works(uint64_t ncr3)
 void checks_nested_enl(int nested_on)
 {
 	struct cpuid_regs a = cpuid(0x4000000Au, 0);
-	uint32_t want = nested_on && cpu_vendor() == VENDOR_AMD ? (1u << 18) | (1u << 19) | (1u << 22) : 0;
+	uint32_t want = nested_on && cpu_vendor() == VENDOR_AMD
+				? (1u << 17) | (1u << 18) | (1u << 19) | (1u << 22) : 0;
 	check("nested.enl.cpuid_4000000a", a.eax == want && a.ebx == 0 && a.ecx == 0 && a.edx == 0,
 	      "leaf 0x4000000A %x %x %x %x, expected EAX 0x%x and zeros", a.eax, a.ebx, a.ecx, a.edx,
 	      want);
@@ -191,5 +329,6 @@ void checks_nested_enl(int nested_on)
 	nested_enl_svme(1);
 	bad_inputs(ncr3);
 	works(ncr3);
+	direct_flush();
 	nested_enl_teardown();
 }

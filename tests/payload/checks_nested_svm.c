@@ -86,14 +86,15 @@
 void nested_vmrun(uint64_t vmcb_pa, uint64_t *regs);
 extern const char l2_code[], l2_code_end[], l2_handler[], l2_at_cpuid[], l2_at_out[],
 	l2_at_rdmsr[], l2_at_wrmsr[], l2_at_npf_np[], l2_at_npf_ro[], l2_at_ud2[], l2_at_hvmem[],
-	l2_at_vmmcall[], l2_at_hlt[], l2_at_end[], l2_spin[], l2_spin_end[];
+	l2_at_vmmcall[], l2_at_hlt[], l2_at_end[], l2_spin[], l2_spin_end[], l2_dflush[],
+	l2_at_dflush[], l2_after_dflush[], l2_at_dflush_hlt[];
 
 #define L2_CODE 0x1000ull
 #define L2_OFF(label) (L2_CODE + (uint64_t)((label) - l2_code))
 
 enum { PG_VMCB, PG_BAD, PG_HSAVE, PG_MSRPM, PG_IOPM = PG_MSRPM + 2, PG_PML4 = PG_IOPM + 3,
        PG_PDPT, PG_PD, PG_PT, PG_CODE, PG_STACK, PG_DATA, PG_RO, PG_LATE, PG_SAVE_A, PG_SAVE_B,
-       PG_COUNT };
+       PG_L2PD, PG_L2PT, PG_ASSIST, PG_PASSIST, PG_COUNT };
 
 static uint8_t *g_pg;
 static int g_nrips;
@@ -712,4 +713,97 @@ int nested_enl_msr(uint32_t enl_control, uint32_t clean, int read_174)
 	if (c != 0x7c)
 		return 0;
 	return V64(v, S_RIP) == L2_OFF(l2_at_rdmsr) ? 1 : V64(v, S_RIP) == L2_OFF(l2_at_wrmsr) ? 2 : 0;
+}
+
+/* ---- for checks_nested_enl.c: direct virtual flush (leaf 0x4000000A
+ * bit 17) --------------------------------------------------------------
+ * L1's VP assist page (nested_control.features at 0x20) and, per run,
+ * the VMCB's Hyper-V area: 0x3E0 control (bit 0 nested_flush_hypercall),
+ * 0x3E4 L2's VP id, 0x3E8 its VM id, 0x3F0 the partition assist page
+ * (u32 tlb_lock_count). L2 runs l2_dflush (pnested.asm) with paging. */
+#define MSR_VP_ASSIST 0x40000073u
+
+void nested_dflush_assist(int on, uint32_t features)
+{
+	if (!on) {
+		trap_wrmsr(MSR_VP_ASSIST, 0);
+		return;
+	}
+	trap_wrmsr(MSR_VP_ASSIST, pa(PG_ASSIST) | 1);
+	*(volatile uint32_t *)(page(PG_ASSIST) + 0x20) = features;
+}
+
+/* A fast call (TLFS 3.7.2.2) for the next run: L2's ESI:EDI (32-bit:
+ * the second input word is EDI:ESI) and XMM0's low quadword (the third;
+ * XMM registers are the processor's, shared by L1 and L2). */
+static int g_df_fast;
+static uint64_t g_df_w1, g_df_x0;
+void nested_dflush_fast(uint64_t w1, uint64_t xmm0)
+{
+	g_df_fast = 1;
+	g_df_w1 = w1;
+	g_df_x0 = xmm0;
+}
+
+/* in: the input block, placed at L2 GPA 0x3A00 (L1 page PG_DATA+0xA00);
+ * in_gpa: what L2 passes (0x3A00 normally). Returns the exit code. */
+uint32_t nested_dflush_run(uint32_t enl, uint32_t vp_id, uint32_t lock, uint64_t input,
+			   uint64_t in_gpa, const uint64_t *in, unsigned int n, uint64_t out[5])
+{
+	uint8_t *v = page(PG_VMCB), *data = page(PG_DATA);
+	volatile uint32_t *pd = (volatile uint32_t *)page(PG_L2PD), *pt2 = (volatile uint32_t *)page(PG_L2PT);
+	zero(page(PG_L2PD), 2 * 4096);
+	pd[0] = 0xe3;          /* 4 MiB identity: P RW A D PS */
+	pd[1] = 0x8000 | 0x23; /* GVA 0x400000: the table at GPA 0x8000 */
+	pt2[0] = 0x4063;       /* -> GPA 0x4000 (0x0badf00d) */
+	((volatile uint64_t *)page(PG_PT))[7] = pa(PG_L2PD) | 7;
+	((volatile uint64_t *)page(PG_PT))[8] = pa(PG_L2PT) | 7;
+	nested_enl_map(0, 0x5eedd000);
+	for (unsigned int i = 0; i < n; i++)
+		((volatile uint64_t *)(data + 0xa00))[i] = in[i];
+	volatile uint32_t *regs = (volatile uint32_t *)(data + 0x900);
+	regs[0] = (uint32_t)input;
+	regs[1] = (uint32_t)(input >> 32);
+	regs[2] = (uint32_t)in_gpa;
+	regs[3] = (uint32_t)(in_gpa >> 32);
+	regs[4] = g_df_fast ? (uint32_t)g_df_w1 : 0;
+	regs[5] = g_df_fast ? (uint32_t)(g_df_w1 >> 32) : 0;
+	for (int i = 0; i < 8; i++)
+		((volatile uint32_t *)(data + 0x920))[i] = 0xdddddddd;
+	*(volatile uint32_t *)page(PG_PASSIST) = lock;
+	V32(v, 0x3e0) = enl;
+	V32(v, 0x3e4) = vp_id;
+	V64(v, 0x3e8) = 0x77;
+	V64(v, 0x3f0) = pa(PG_PASSIST);
+	V64(v, S_CR0) = 0x80000011ull; /* PG PE ET */
+	V64(v, S_CR3) = 0x7000;
+	V64(v, S_CR4) = 0x10; /* PSE */
+	V32(v, C_ASID) = 1;
+	V8(v, C_TLB) = 1;
+	V64(v, S_RIP) = L2_OFF(l2_dflush);
+	if (g_df_fast) /* the payload's C code never touches XMM registers */
+		__asm__ volatile("movq %0, %%xmm0" : : "r"(g_df_x0));
+	g_df_fast = 0;
+	uint32_t c = run(v);
+	/* out: [0] RIP as an offset from l2_code (~0: elsewhere), [1] EXITINFO1,
+	 * [2] L2's result (EDX:EAX, from memory after HLT, else registers),
+	 * [3] reads of GVA 0x400000 before and after the remap (lo/hi), [4]
+	 * after the call. */
+	uint64_t rip = V64(v, S_RIP);
+	out[0] = rip == L2_OFF(l2_at_dflush) ? 1 : rip == L2_OFF(l2_after_dflush) ? 2 :
+		 rip == L2_OFF(l2_at_dflush_hlt) ? 3 : 0;
+	out[1] = V64(v, C_INFO1);
+	if (out[0] == 3)
+		out[2] = *(volatile uint32_t *)(data + 0x920) |
+			 ((uint64_t)*(volatile uint32_t *)(data + 0x924) << 32);
+	else
+		out[2] = (uint32_t)V64(v, S_RAX) | ((uint64_t)(uint32_t)g_regs[2] << 32);
+	out[3] = *(volatile uint32_t *)(data + 0x930) |
+		 ((uint64_t)*(volatile uint32_t *)(data + 0x934) << 32);
+	out[4] = *(volatile uint32_t *)(data + 0x938);
+	V64(v, S_CR0) = 0x11;
+	V64(v, S_CR3) = 0;
+	V64(v, S_CR4) = 0;
+	V32(v, 0x3e0) = 0;
+	return c;
 }

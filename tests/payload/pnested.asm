@@ -106,6 +106,10 @@ global l2_at_hlt:data hidden
 global l2_at_end:data hidden
 global l2_spin:data hidden
 global l2_spin_end:data hidden
+global l2_dflush:data hidden
+global l2_at_dflush:data hidden
+global l2_after_dflush:data hidden
+global l2_at_dflush_hlt:data hidden
 bits 32
 l2_code:
 	mov eax, 0x12345
@@ -152,6 +156,41 @@ l2_spin:				; a while, then HLT (exit)
 	dec ecx
 	jnz .loop
 l2_spin_end:
+	hlt
+; Direct virtual flush (checks_nested_enl.c): L2 with paging on (L1
+; sets CR0.PG, CR4.PSE, CR3 0x7000: a 4 MiB identity page, and GVA
+; 0x400000 through the page table at 0x8000, accessed and dirty bits
+; preset). Every page is touched first so that the shadow has them all;
+; then L2 reads GVA 0x400000 (GPA 0x4000), points it at GPA 0x5000
+; without INVLPG, reads it again (a TLB may still give 0x4000's), calls
+; the hypercall L1 put in 0x3900 (input EDX:EAX, input GPA EBX:ECX,
+; output GPA EDI:ESI, TLFS 3.7) and reads it once more.
+l2_dflush:
+	mov eax, [0x8000]
+	mov [0x8000], eax
+	mov eax, [0x7000]
+	mov eax, [0x5000]
+	mov eax, [0x4000]
+	mov [0x3930], eax
+	mov eax, [0x400000]
+	mov [0x3930], eax
+	mov dword [0x8000], 0x5063
+	mov eax, [0x400000]
+	mov [0x3934], eax
+	mov eax, [0x3900]
+	mov edx, [0x3904]
+	mov ecx, [0x3908]
+	mov ebx, [0x390c]
+	mov esi, [0x3910]
+	mov edi, [0x3914]
+l2_at_dflush:
+	vmmcall
+l2_after_dflush:
+	mov [0x3920], eax
+	mov [0x3924], edx
+	mov eax, [0x400000]
+	mov [0x3938], eax
+l2_at_dflush_hlt:
 	hlt
 l2_handler:				; vector 0x40
 	mov dword [0x3800], 0x40
