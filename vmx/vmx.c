@@ -727,6 +727,8 @@ static enum be_deadline vmx_deadline_kind(void)
 	return vmx.preempt_timer ? BE_DEADLINE_EXACT : BE_DEADLINE_SOFT;
 }
 
+static bool vmx_mbec(void) { return (vmx.ctl.proc2 & PROC2_MBEC) != 0; }
+
 static u32 vmx_hw_features(void)
 {
 	return HV_HW_MSR_BITMAPS | HV_HW_SLAT | VMX_HV_HW_UNRESTRICTED_GUEST;
@@ -831,6 +833,7 @@ const struct backend vmx_backend = {
 	.slat_set_page = vmx_slat_set_page,
 	.slat_view_set_page = vmx_slat_view_set_page,
 	.slat_flush = vmx_slat_flush,
+	.mbec = vmx_mbec,
 	.cr_guard = vmx_cr_guard,
 	.hypercall_insn = vmcall_insn,
 	.dump = vmx_dump,
