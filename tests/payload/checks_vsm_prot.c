@@ -391,6 +391,30 @@ static void checks_exec(void)
 	check_msg("vsm.intercept.exec", 2, pa(PG_B), pa(PG_B));
 }
 
+/* MBEC's two execute rights from kernel mode (TLFS 15.10): kernel-execute
+ * only runs at CPL 0 without an intercept, with or without MBEC; user-
+ * execute only stops CPL 0 (with MBEC: EPT bit 2 clear, bit 10 set;
+ * without: UserExecutable is ignored, no execution at all). */
+static void checks_exec_modes(void)
+{
+	PG_B[0] = 0xC3; /* ret */
+	if (!protect("vsm.prot.exec_kx.protect", M_R | M_W | M_KX, PG_B, NULL))
+		return;
+	uint32_t n0 = n_intercepts;
+	act = ACT_RELAX;
+	int vec = trap_call(pa(PG_B), 0, 0);
+	check("vsm.prot.exec_kx.kernel_runs", vec == VEC_NONE && n_intercepts == n0,
+	      "%s, %u intercepts", vec_name(vec), n_intercepts - n0);
+	if (!protect("vsm.prot.exec_ux.protect", M_R | M_W | M_UX, PG_B, NULL))
+		return;
+	n0 = n_intercepts;
+	act = ACT_RELAX;
+	vec = trap_call(pa(PG_B), 0, 0);
+	check("vsm.prot.exec_ux.kernel_intercepted", vec == VEC_NONE && n_intercepts == n0 + 1,
+	      "%s, %u intercepts", vec_name(vec), n_intercepts - n0);
+	check_msg("vsm.intercept.exec_ux", 2, pa(PG_B), pa(PG_B));
+}
+
 /* VTL 1's private page: VTL 0 cannot read it (the load is skipped). */
 static void checks_private_page(void)
 {
@@ -585,6 +609,7 @@ void vsm_prot_checks(void)
 	checks_bad_inputs();
 	checks_write();
 	checks_exec();
+	checks_exec_modes();
 	checks_private_page();
 	checks_reg_intercepts();
 	irq_restore(flags);
