@@ -415,6 +415,54 @@ static void checks_exec_modes(void)
 	check_msg("vsm.intercept.exec_ux", 2, pa(PG_B), pa(PG_B));
 }
 
+/* CPL 3 on a page with one execute right (TLFS 15.10). UD2 at PG_B+16:
+ * the run ends in #UD at CPL 3 once the fetch is allowed. With MBEC
+ * (MbecVtlMask has VTL 1, enabled with EnableMbec) kernel-execute only
+ * stops user mode: an execute intercept with CPL 3 in the message, VTL 1
+ * relaxes, the UD2 runs; user-execute only lets it run at once. Without
+ * MBEC UserExecutable is ignored: the reverse. Note: the run clears
+ * CR4.SMEP, where TLFS 15.10.3 (3) lets KMX govern; the EPT split applies
+ * regardless here (docs/vsm.md). */
+static void user_case(const char *pfx, uint32_t flags, int want_icpt)
+{
+	char name[64];
+	PG_B[16] = 0x0F;
+	PG_B[17] = 0x0B; /* ud2 */
+	fmt_name(name, sizeof(name), "%s.protect", pfx);
+	if (!protect(name, flags, PG_B, NULL))
+		return;
+	uint32_t n0 = n_intercepts;
+	act = ACT_RELAX;
+	struct hc_regs r = { 0 };
+	const char *why = "";
+	uint64_t rip = pa(PG_B) + 16;
+	int vec = hc_run_cpl3(rip, &r, &why);
+	fmt_name(name, sizeof(name), "%s.runs_to_ud2", pfx);
+	check(name, vec == VEC_UD && hc_fault[2] == rip && (hc_fault[3] & 3) == 3,
+	      "%s: %s at 0x%lx cs 0x%lx", vec == -2 ? why : "CPL 3 run", vec_name(vec),
+	      (unsigned long)hc_fault[2], (unsigned long)hc_fault[3]);
+	fmt_name(name, sizeof(name), "%s.%s", pfx, want_icpt ? "intercepted" : "no_intercept");
+	check_eq(name, n_intercepts - n0, (uint64_t)want_icpt);
+	if (want_icpt && n_intercepts == n0 + 1) {
+		uint16_t es = *(uint16_t *)(last_msg + 16 + 6);
+		fmt_name(name, sizeof(name), "%s.message", pfx);
+		check(name, *(uint32_t *)last_msg == MSG_GPA_INTERCEPT && last_reason == 3 &&
+		      last_msg[16 + 5] == 2 && msg64(56) == rip && msg64(24) == rip && (es & 3) == 3,
+		      "type 0x%x reason %u access %u gpa 0x%lx rip 0x%lx state 0x%x (want execute, CPL 3)",
+		      *(uint32_t *)last_msg, last_reason, last_msg[16 + 5], (unsigned long)msg64(56),
+		      (unsigned long)msg64(24), es);
+	}
+	fmt_name(name, sizeof(name), "%s.restore", pfx);
+	protect(name, M_ALL, PG_B, NULL);
+}
+
+static void checks_exec_user(void)
+{
+	int mbec = (g_vsm_mbec & 2) != 0;
+	user_case("vsm.mbec.user_on_kx", M_R | M_W | M_KX, mbec);
+	user_case("vsm.mbec.user_on_ux", M_R | M_W | M_UX, !mbec);
+}
+
 /* VTL 1's private page: VTL 0 cannot read it (the load is skipped). */
 static void checks_private_page(void)
 {
@@ -610,6 +658,7 @@ void vsm_prot_checks(void)
 	checks_write();
 	checks_exec();
 	checks_exec_modes();
+	checks_exec_user();
 	checks_private_page();
 	checks_reg_intercepts();
 	irq_restore(flags);
