@@ -37,6 +37,9 @@
 
 struct vmx_global vmx = { .next_vpid = 1 };
 
+/* Mode-based execute control for EPT is on in every VMCS (SDM 25.6.2). */
+static bool vmx_mbec(void) { return (vmx.ctl.proc2 & PROC2_MBEC) != 0; }
+
 
 static bool cpu_is_intel(void)
 {
@@ -186,10 +189,10 @@ static int vmx_partition_create(struct partition *p, const struct boot_info *bi,
 	    slat_identity_with_hole(ept, 0, bi->phys_top, bi->resident_base,
 				    bi->resident_base + bi->resident_size))
 		return -1;
-	LOGI("vmx: EPT (%s pages) to %lx, hypervisor %lx-%lx hidden, VPID %s, unrestricted guest",
+	LOGI("vmx: EPT (%s pages) to %lx, hypervisor %lx-%lx hidden, VPID %s, MBEC %s, unrestricted guest",
 	     ept->fmt->has_1g ? "1G" : "2M", (unsigned long)bi->phys_top,
 	     (unsigned long)bi->resident_base, (unsigned long)(bi->resident_base + bi->resident_size),
-	     (vmx.ctl.proc2 & PROC2_ENABLE_VPID) ? "on" : "off");
+	     (vmx.ctl.proc2 & PROC2_ENABLE_VPID) ? "on" : "off", vmx_mbec() ? "on" : "off");
 	return 0;
 }
 
@@ -726,8 +729,6 @@ static enum be_deadline vmx_deadline_kind(void)
 {
 	return vmx.preempt_timer ? BE_DEADLINE_EXACT : BE_DEADLINE_SOFT;
 }
-
-static bool vmx_mbec(void) { return (vmx.ctl.proc2 & PROC2_MBEC) != 0; }
 
 static u32 vmx_hw_features(void)
 {

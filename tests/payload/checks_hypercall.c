@@ -414,7 +414,10 @@ int hc_run_cpl3(uint64_t rip, struct hc_regs *r, const char **why)
 		__asm__ volatile("lgdt %0; ltr %1" : : "m"(ours), "r"(sel) : "memory");
 		vec = hc_user(rip, top, (ents + 1) * 8 + 3, ents * 8 + 3, r);
 		__asm__ volatile("lgdt %0" : : "m"(fw) : "memory");
-		if (tr) { /* the firmware's TSS: mark it available again, reload */
+		/* The firmware's TSS: mark it available again, reload. A TR
+		 * beyond the firmware GDT is ours from an earlier run (the
+		 * firmware had none, TR stays on g_tss): nothing to restore. */
+		if (tr && tr + 15u <= fw.limit) {
 			write_cr0(cr0 & ~CR0_WP);
 			((uint8_t *)(uintptr_t)fw.base)[tr + 5] &= (uint8_t)~2u;
 			write_cr0(cr0);
