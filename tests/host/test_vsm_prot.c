@@ -486,3 +486,45 @@ TEST(vsm_mbec_split)
 	CHECK_EQ(st(modify(vp, 15, 0x10, &pg, 1)), 0);
 	CHECK_EQ(leaf(0, PROT_GPA) & 0x407, 0x407);
 }
+
+/* TLFS 15.9: VTL 0 cannot have the hypervisor read or write what VTL 1
+ * denies it: a parameter page it may not read (input) or write (output)
+ * is ACCESS_DENIED; VTL 1 itself is not restricted. */
+static u64 get_vp_status_at(struct vp *vp, u64 in_gpa, u64 out_gpa)
+{
+	u8 *in = fake_ram + (in_gpa - FAKE_RAM_BASE);
+	memset(in, 0, 32);
+	*(u64 *)in = HV_PARTITION_ID_SELF;
+	*(u32 *)(in + 8) = HV_VP_INDEX_SELF;
+	*(u32 *)(in + 16) = HV_REGISTER_VSM_VP_STATUS;
+	vp->gpr[GPR_RCX] = HVCALL_GET_VP_REGISTERS | (1ull << 32);
+	vp->gpr[GPR_RDX] = in_gpa;
+	vp->gpr[GPR_R8] = out_gpa;
+	((struct fake_be_state *)vp->be)->injected_vector = -1;
+	hv_handle_hypercall(vp, NULL);
+	return vp->gpr[GPR_RAX];
+}
+
+TEST(vsm_prot_hypercall_params)
+{
+	struct vp *vp = &vps[0];
+	u64 pg = PROT_GPA >> 12;
+	with_mbec = false;
+	setup();
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
+	CHECK_EQ(st(modify(vp, 1 | 4, 0x10, &pg, 1)), 0); /* read-only for VTL 0 */
+	CHECK_EQ(st(get_vp_status_at(vp, IN_GPA, PROT_GPA)), 0); /* VTL 1: not restricted */
+	vsm_switch(vp, 0, 0, true);
+	*(volatile u64 *)(fake_ram + (PROT_GPA - FAKE_RAM_BASE)) = 0x1234;
+	CHECK_EQ(st(get_vp_status_at(vp, IN_GPA, PROT_GPA)), HV_STATUS_ACCESS_DENIED);
+	CHECK_EQ(*(volatile u64 *)(fake_ram + (PROT_GPA - FAKE_RAM_BASE)), 0x1234); /* not written */
+	CHECK_EQ(st(get_vp_status_at(vp, PROT_GPA + 0x100, OUT_GPA)), 0); /* readable input */
+	/* Bad alignment still comes first (TLFS 3.12.2 ordering as before). */
+	CHECK_EQ(st(get_vp_status_at(vp, IN_GPA, PROT_GPA + 4)), HV_STATUS_INVALID_ALIGNMENT);
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(modify(vp, 0, 0x10, &pg, 1)), 0); /* no access */
+	vsm_switch(vp, 0, 0, true);
+	CHECK_EQ(st(get_vp_status_at(vp, PROT_GPA + 0x100, OUT_GPA)), HV_STATUS_ACCESS_DENIED);
+	CHECK_EQ(st(get_vp_status_at(vp, IN_GPA, OUT_GPA)), 0); /* other pages unaffected */
+}

@@ -347,6 +347,28 @@ static void checks_bad_inputs(void)
 	check_eq("vsm.prot.bad.reserved_bytes", res[10] & 0xffff, ST_BAD_PARAM);
 }
 
+/* TLFS 15.9: VTL 0 cannot have the hypervisor read or write for it what
+ * VTL 1 denies it: HvGetVpRegisters(HvRegisterVsmVpStatus) with its input
+ * or output in a protected page is ACCESS_DENIED, and nothing is written. */
+static void param_case(const char *name, const void *in, void *out)
+{
+	struct hc_regs r;
+	uint8_t *i = (uint8_t *)in;
+	uint32_t n0 = n_intercepts;
+	if (i != PG_C) { /* a readable page: the input is written before it */
+		for (int k = 0; k < 24; k++)
+			i[k] = 0;
+		*(uint64_t *)i = PARTITION_SELF;
+		*(uint32_t *)(i + 8) = 0xFFFFFFFEu;
+		*(uint32_t *)(i + 16) = 0x000D0003u; /* HvRegisterVsmVpStatus */
+	}
+	int vec = call_slow(&r, CALL_GET_REGS | HC_REPS(1), pa(in), pa(out));
+	expect(name, vec, &r, ST_ACCESS_DENIED, 0, NULL, 0, 0);
+	char nm[64];
+	fmt_name(nm, sizeof(nm), "%s.no_intercept", name);
+	check_eq(nm, n_intercepts, n0);
+}
+
 /* A write to a read-only page: skipped by VTL 1, then relaxed. */
 static void checks_write(void)
 {
@@ -357,6 +379,9 @@ static void checks_write(void)
 	uint32_t n0 = n_intercepts;
 	check_eq("vsm.prot.read_allowed", *a, 0x1111);
 	check_eq("vsm.prot.read_no_intercept", n_intercepts, n0);
+	param_case("vsm.prot.hcall_output_read_only", P_IN, (void *)(PG_A + 256));
+	check_eq("vsm.prot.hcall_output_not_written", *(volatile uint64_t *)(PG_A + 256), 0);
+	n0 = n_intercepts;
 	act = ACT_SKIP;
 	skip_len = 3;
 	int vec = trap_call(pa(prot_store), (uint64_t)(uintptr_t)a, 0x5555);
@@ -470,6 +495,7 @@ static void checks_private_page(void)
 	if (!protect("vsm.prot.private.protect", 0, PG_C, NULL))
 		return;
 	check_eq("vsm.prot.private.vtl1_reads", res[1], 0x5EC2E75EC2E7ull);
+	param_case("vsm.prot.hcall_input_no_access", PG_C, P_OUT);
 	uint32_t n0 = n_intercepts;
 	act = ACT_SKIP;
 	skip_len = 3;
