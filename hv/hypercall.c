@@ -17,6 +17,8 @@
  *   HV_STATUS_INVALID_PARAMETER: a parameter GPA that is not ordinary RAM
  *     (hypervisor memory, MMIO, an overlay page), or input and output
  *     overlapping;
+ *   HV_STATUS_ACCESS_DENIED: an input page the caller's VTL may not read or
+ *     an output page it may not write (a higher VTL's protection, 15.9);
  *   then the call's own checks.
  */
 #include "hypercall.h"
@@ -533,6 +535,17 @@ static inline u16 validate(struct vp *vp, struct hc_call_state *s, enum hc_end *
 		return HV_STATUS_INVALID_ALIGNMENT;
 	if (s1 || s2 || ranges_overlap(h->in_gpa, in_len, h->out_gpa, out_len))
 		return HV_STATUS_INVALID_PARAMETER;
+	/* A lower VTL cannot have the hypervisor read or write for it what a
+	 * higher VTL's protection denies it (TLFS 15.9): input must be
+	 * readable and output writable in the caller's view, else
+	 * ACCESS_DENIED (3.12.2: the status that reveals least). */
+	if (p->vtl_prot) {
+		u8 vtl = vp->cur->vtl;
+		if ((in_len && !(slat_acc_bits(p->vtl_prot(p, vtl, h->in_gpa)) & SLAT_ACC_R)) ||
+		    (out_len && (slat_acc_bits(p->vtl_prot(p, vtl, h->out_gpa)) & (SLAT_ACC_R | SLAT_ACC_W)) !=
+				       (SLAT_ACC_R | SLAT_ACC_W)))
+			return HV_STATUS_ACCESS_DENIED;
+	}
 	s->ctx->in = in_len ? hw_gpa_ptr(h->in_gpa) : NULL;
 	s->ctx->out = out_len ? hw_gpa_ptr(h->out_gpa) : NULL;
 	return HV_STATUS_SUCCESS;

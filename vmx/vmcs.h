@@ -85,6 +85,7 @@
 #define PROC2_UNRESTRICTED_GUEST BIT(7)
 #define PROC2_ENABLE_INVPCID BIT(12)
 #define PROC2_ENABLE_XSAVES BIT(20)
+#define PROC2_MBEC BIT(22) /* mode-based execute control for EPT (SDM 25.6.2) */
 #define PROC2_ENABLE_USER_WAIT_PAUSE BIT(26)
 
 #define EXIT_SAVE_DEBUG_CONTROLS BIT(2)
@@ -318,7 +319,7 @@ enum vmx_exit_reason {
 #define VMX_EPT_READ BIT(0)
 #define VMX_EPT_WRITE BIT(1)
 #define VMX_EPT_FETCH BIT(2)
-#define VMX_EPT_PERMS_MASK (7ull << 3) /* readable/writable/executable */
+#define VMX_EPT_PERMS_MASK (15ull << 3) /* readable/writable/executable, user-executable (MBEC) */
 
 /* Exit qualification for control-register accesses (table 28-3). */
 #define VMX_CR_NUM(q) ((unsigned)((q) & 0xf))

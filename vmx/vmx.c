@@ -37,6 +37,9 @@
 
 struct vmx_global vmx = { .next_vpid = 1 };
 
+/* Mode-based execute control for EPT is on in every VMCS (SDM 25.6.2). */
+static bool vmx_mbec(void) { return (vmx.ctl.proc2 & PROC2_MBEC) != 0; }
+
 
 static bool cpu_is_intel(void)
 {
@@ -186,10 +189,10 @@ static int vmx_partition_create(struct partition *p, const struct boot_info *bi,
 	    slat_identity_with_hole(ept, 0, bi->phys_top, bi->resident_base,
 				    bi->resident_base + bi->resident_size))
 		return -1;
-	LOGI("vmx: EPT (%s pages) to %lx, hypervisor %lx-%lx hidden, VPID %s, unrestricted guest",
+	LOGI("vmx: EPT (%s pages) to %lx, hypervisor %lx-%lx hidden, VPID %s, MBEC %s, unrestricted guest",
 	     ept->fmt->has_1g ? "1G" : "2M", (unsigned long)bi->phys_top,
 	     (unsigned long)bi->resident_base, (unsigned long)(bi->resident_base + bi->resident_size),
-	     (vmx.ctl.proc2 & PROC2_ENABLE_VPID) ? "on" : "off");
+	     (vmx.ctl.proc2 & PROC2_ENABLE_VPID) ? "on" : "off", vmx_mbec() ? "on" : "off");
 	return 0;
 }
 
@@ -831,6 +834,7 @@ const struct backend vmx_backend = {
 	.slat_set_page = vmx_slat_set_page,
 	.slat_view_set_page = vmx_slat_view_set_page,
 	.slat_flush = vmx_slat_flush,
+	.mbec = vmx_mbec,
 	.cr_guard = vmx_cr_guard,
 	.hypercall_insn = vmcall_insn,
 	.dump = vmx_dump,

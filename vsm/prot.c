@@ -115,9 +115,14 @@ HV_VPREG_FN_ROWS(vsm_prot_vpregs) = {
 /* ---- HvModifyVtlProtectionMask (TLFS 15.15.2) ----------------------------- */
 
 /* MapFlags (Hyper-V's HV_MAP_GPA_*): Readable 0, Writable 1,
- * KernelExecutable 2, UserExecutable 3. Without MBEC (not offered) the
- * kernel-execute bit governs all execution (TLFS 15.10). A writable page
- * that is not readable has no second-level encoding: INVALID_PARAMETER. */
+ * KernelExecutable 2, UserExecutable 3. With MBEC enabled for the
+ * caller's VTL (HvEnablePartitionVtl EnableMbec, where the backend has it)
+ * the two execute rights stay apart in VTL 0's view; without, the
+ * kernel-execute bit governs all execution and UserExecutable is ignored
+ * (TLFS 15.10: "If MBEC is disabled, this setting is ignored"; KMX=1
+ * UMX=0 is undefined there, here it is kernel-only execution). A writable
+ * page that is not readable has no second-level encoding:
+ * INVALID_PARAMETER. */
 #define MAP_R BIT(0)
 #define MAP_W BIT(1)
 #define MAP_KX BIT(2)
@@ -149,8 +154,11 @@ static u16 modify_check(struct hc_ctx *c)
 		return HV_STATUS_INVALID_PARAMETER;
 	if (!(prot.config[caller] & CFG_ENABLE) || !vp->part->slat[caller].root)
 		return HV_STATUS_INVALID_VTL_STATE;
-	c->scratch[0] = slat_acc_from_bits((u8)((flags & MAP_R ? 1 : 0) | (flags & MAP_W ? 2 : 0) |
-						 (flags & MAP_KX ? 4 : 0)));
+	u8 x = vp->part->vtl[caller].mbec ? (u8)((flags & MAP_KX ? SLAT_ACC_KX : 0) |
+						 (flags & MAP_UX ? SLAT_ACC_UX : 0))
+					  : (u8)(flags & MAP_KX ? SLAT_ACC_X : 0);
+	c->scratch[0] = slat_acc_from_bits((u8)((flags & MAP_R ? SLAT_ACC_R : 0) |
+						 (flags & MAP_W ? SLAT_ACC_W : 0) | x));
 	return HV_STATUS_SUCCESS;
 }
 
@@ -291,14 +299,21 @@ static bool vsm_vtl_fault(struct vp *vp, struct hv_exit *e, enum hv_action *act)
 		return false;
 	}
 	u8 bits = slat_acc_bits((enum slat_access)prot.pages[i].acc);
-	u8 need = e->u.npf.exec ? 4 : e->u.npf.write ? 2 : 1;
+	/* With MBEC a fetch at CPL 3 needs the user-execute right, at CPL 0-2
+	 * the kernel one (TLFS 15.10; without MBEC both rights are equal). */
+	bool user = e->u.npf.exec && p->vtl[1].mbec && (p->be->read_reg(vp, GREG_CPL) & 3) == 3;
+	u8 need = e->u.npf.exec ? (user ? SLAT_ACC_UX : SLAT_ACC_KX)
+				: e->u.npf.write ? SLAT_ACC_W : SLAT_ACC_R;
 	if (bits & need) {
 		/* The access type reported is allowed: the fault came from what
 		 * the view lacks (an emulator that does not report fetches, an
-		 * execute-only page on NPT): the first thing the mask denies. */
-		if (bits == 7)
+		 * execute-only page on NPT, EPT judging user execution by the
+		 * guest page's U/S bit, SDM 29.3.3, where CPL said kernel): the
+		 * first thing the mask denies. */
+		if (bits == SLAT_ACC_ALL)
 			return false;
-		need = !(bits & 4) ? 4 : !(bits & 2) ? 2 : 1;
+		need = !(bits & SLAT_ACC_KX) ? SLAT_ACC_KX : !(bits & SLAT_ACC_UX) ? SLAT_ACC_UX
+			: !(bits & SLAT_ACC_W) ? SLAT_ACC_W : SLAT_ACC_R;
 	}
 	if (!vp->ctx[1].live) {
 		/* A VP without VTL 1 has nowhere to send it: the access fails
@@ -315,7 +330,7 @@ static bool vsm_vtl_fault(struct vp *vp, struct hv_exit *e, enum hv_action *act)
 	struct gpa_intercept *q = (struct gpa_intercept *)m.payload;
 	/* The instruction length is not known at a second-level fault (no
 	 * nRIP or exit length for it): 0, with the bytes (TLFS 13.2.2). */
-	vsm_icpt_header(vp, (u8 *)q, need == 4 ? 2 : need == 2 ? 1 : 0, 0);
+	vsm_icpt_header(vp, (u8 *)q, (need & SLAT_ACC_X) ? 2 : need == SLAT_ACC_W ? 1 : 0, 0);
 	q->cache_type = 6; /* write-back: the views map RAM WB */
 	q->gpa = gpa;
 	const struct backend *be = p->be;

@@ -23,7 +23,9 @@
  * memory protections and secure intercepts are vsm/prot.c and
  * vsm/regicpt.c. Not here yet: a local APIC per VTL (15.12: the guest owns
  * the physical APIC, shared by both VTLs: its TPR, and interrupts through
- * it reach whichever VTL runs), MBEC, VINA, DenyLowerVtlStartup.
+ * it reach whichever VTL runs), the per-VP MBEC register (15.5.2: MBEC is
+ * per partition, EnableMbec where the backend has it, prot.c), VINA,
+ * DenyLowerVtlStartup.
  */
 #include "vsm.h"
 #include "backend.h"
@@ -249,8 +251,9 @@ static u16 hc_enable_partition_vtl(struct hc_ctx *c)
 		return st;
 	if (in[10] || in[11] || hc_rd32(in + 12))
 		return HV_STATUS_INVALID_PARAMETER;
-	/* MBEC is not offered (HvRegisterVsmCapabilities.MbecVtlMask 0). */
-	if (flags || target > VSM_MAX_VTL)
+	/* EnableMbec only where MBEC works (HvRegisterVsmCapabilities
+	 * MbecVtlMask, TLFS 15.3.2, 15.10.2); the other flag bits are reserved. */
+	if ((flags & ~1u) || ((flags & 1) && !vsm_mbec_offered(p)) || target > VSM_MAX_VTL)
 		return HV_STATUS_INVALID_PARAMETER;
 	/* TLFS 15.15.3: a lower target, or the next one up from the highest
 	 * enabled VTL, which with VTL 1 the highest means: VTL 1, once. */
@@ -259,8 +262,10 @@ static u16 hc_enable_partition_vtl(struct hc_ctx *c)
 	/* Its own view of memory (TLFS 15.9), before any VP runs it. */
 	if (!st && vsm_view_create(p, target))
 		st = HV_STATUS_INSUFFICIENT_MEMORY;
-	if (!st)
+	if (!st) {
 		p->vtl[target].enabled = true;
+		p->vtl[target].mbec = flags & 1;
+	}
 	spin_unlock(&p->lock);
 	if (!st)
 		LOGI("VTL %u enabled for the partition (by VP %u in VTL %u)", target, c->vp->index,
@@ -386,20 +391,25 @@ static u16 reg_partition_status(struct vp *t, u64 v[2])
 	const struct partition *p = t->part;
 	if (!vsm_offered(p))
 		return HV_STATUS_INVALID_PARAMETER;
-	u64 set = 0;
-	for (u32 i = 0; i < HV_VTL_COUNT; i++)
+	u64 set = 0, mbec = 0;
+	for (u32 i = 0; i < HV_VTL_COUNT; i++) {
 		set |= (u64)(i == 0 || p->vtl[i].enabled) << i;
-	v[0] = set | ((u64)VSM_MAX_VTL << 16);
+		mbec |= (u64)(p->vtl[i].enabled && p->vtl[i].mbec) << i;
+	}
+	v[0] = set | ((u64)VSM_MAX_VTL << 16) | (mbec << 20);
 	return HV_STATUS_SUCCESS;
 }
 
-/* Dr6Shared (both backends keep DR6 across a VTL switch), no MBEC, no
- * DenyLowerVtlStartup. */
+/* Dr6Shared (both backends keep DR6 across a VTL switch); MbecVtlMask:
+ * the VTLs HvEnablePartitionVtl may enable with EnableMbec (VTL 1, where
+ * the backend has MBEC; 0 on SVM); no DenyLowerVtlStartup. */
 static u16 reg_capabilities(struct vp *t, u64 v[2])
 {
 	if (!vsm_offered(t->part))
 		return HV_STATUS_INVALID_PARAMETER;
 	v[0] = HV_VSM_CAP_DR6_SHARED;
+	if (vsm_mbec_offered(t->part))
+		v[0] |= (u64)BIT(1) << HV_VSM_CAP_MBEC_SHIFT;
 	return HV_STATUS_SUCCESS;
 }
 

@@ -12,15 +12,15 @@
 #define PTE_US BIT(2)
 #define PTE_PS BIT(7)
 
-const struct slat_fmt slat_fmt_host = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, false, PTE_RW, 0, 0, 0 };
-const struct slat_fmt slat_fmt_host_1g = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, true, PTE_RW, 0, 0, 0 };
+const struct slat_fmt slat_fmt_host = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, false, PTE_RW, 0, 0, 0, 0 };
+const struct slat_fmt slat_fmt_host_1g = { PTE_P | PTE_RW, PTE_P | PTE_RW, PTE_PS, PTE_P, true, PTE_RW, 0, 0, 0, 0 };
 /* NPT: no read bit (no execute-only page); NX (bit 63) needs the host's
  * EFER.NXE (APM 15.25.5; svm_vp_init sets it). */
 #define PTE_NX BIT(63)
 const struct slat_fmt slat_fmt_npt = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_RW | PTE_US,
-				       PTE_PS, PTE_P, false, PTE_RW, 0, 0, PTE_NX };
+				       PTE_PS, PTE_P, false, PTE_RW, 0, 0, PTE_NX, 0 };
 const struct slat_fmt slat_fmt_npt_1g = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_RW | PTE_US,
-					  PTE_PS, PTE_P, true, PTE_RW, 0, 0, PTE_NX };
+					  PTE_PS, PTE_P, true, PTE_RW, 0, 0, PTE_NX, 0 };
 
 /* EPT (SDM 29.3.2): an entry is present if any of R/W/X (bits 2:0) is set;
  * leaves carry the memory type in bits 5:3 (6 = write-back) and 2M/1G
@@ -29,17 +29,23 @@ const struct slat_fmt slat_fmt_npt_1g = { PTE_P | PTE_RW | PTE_US, PTE_P | PTE_R
 #define EPT_W BIT(1)
 #define EPT_X BIT(2)
 #define EPT_RWX (EPT_R | EPT_W | EPT_X)
+/* User-mode execute (SDM 29.3.3: with the mode-based execute control
+ * bit 2 governs supervisor-mode linear addresses, bit 10 user-mode ones,
+ * in every entry of the walk; ignored without it). Set wherever X is, so
+ * the tables mean the same with MBEC on or off until a VTL protection
+ * (TLFS 15.10) takes one of the two away. */
+#define EPT_UX BIT(10)
 #define EPT_MT_WB (6ull << 3)
 #define EPT_LARGE BIT(7)
 const struct slat_fmt slat_fmt_ept = {
-	.table_flags = EPT_RWX, .leaf_flags = EPT_RWX | EPT_MT_WB, .large_flag = EPT_LARGE,
-	.present_mask = EPT_RWX, .has_1g = false, .write_flag = EPT_W,
-	.read_flag = EPT_R, .exec_flag = EPT_X,
+	.table_flags = EPT_RWX | EPT_UX, .leaf_flags = EPT_RWX | EPT_UX | EPT_MT_WB,
+	.large_flag = EPT_LARGE, .present_mask = EPT_RWX | EPT_UX, .has_1g = false,
+	.write_flag = EPT_W, .read_flag = EPT_R, .exec_flag = EPT_X, .uexec_flag = EPT_UX,
 };
 const struct slat_fmt slat_fmt_ept_1g = {
-	.table_flags = EPT_RWX, .leaf_flags = EPT_RWX | EPT_MT_WB, .large_flag = EPT_LARGE,
-	.present_mask = EPT_RWX, .has_1g = true, .write_flag = EPT_W,
-	.read_flag = EPT_R, .exec_flag = EPT_X,
+	.table_flags = EPT_RWX | EPT_UX, .leaf_flags = EPT_RWX | EPT_UX | EPT_MT_WB,
+	.large_flag = EPT_LARGE, .present_mask = EPT_RWX | EPT_UX, .has_1g = true,
+	.write_flag = EPT_W, .read_flag = EPT_R, .exec_flag = EPT_X, .uexec_flag = EPT_UX,
 };
 
 static inline u64 *tbl(u64 pa) { return (u64 *)(uintptr_t)pa; }
@@ -193,8 +199,17 @@ u64 slat_leaf_flags(const struct slat_fmt *f, enum slat_access acc)
 		flags &= ~f->read_flag;
 	if (!(b & 2))
 		flags &= ~f->write_flag;
-	if (!(b & 4))
-		flags = (flags & ~f->exec_flag) | f->nx_flag;
+	if (!f->uexec_flag) {
+		/* No user-execute bit: kernel execute governs (TLFS 15.10,
+		 * MBEC off); prot.c makes the two equal then. */
+		if (!(b & SLAT_ACC_KX))
+			flags = (flags & ~f->exec_flag) | f->nx_flag;
+		return flags;
+	}
+	if (!(b & SLAT_ACC_KX))
+		flags &= ~f->exec_flag;
+	if (!(b & SLAT_ACC_UX))
+		flags &= ~f->uexec_flag;
 	return flags;
 }
 

@@ -23,8 +23,12 @@ struct slat_fmt {
 	/* The VTL protections (TLFS 15.9) need reads and execution apart:
 	 * read_flag is cleared in an execute-only leaf (EPT; 0: the format
 	 * has none, such a page is not mapped), exec_flag cleared and
-	 * nx_flag set in a no-execute leaf (EPT X; NPT NX, bit 63). */
-	u64 read_flag, exec_flag, nx_flag;
+	 * nx_flag set in a no-execute leaf (EPT X; NPT NX, bit 63).
+	 * uexec_flag: user-mode execute apart (EPT bit 10 with mode-based
+	 * execute control, SDM 29.3.3, TLFS 15.10 MBEC; set in every entry
+	 * that has execute, ignored by a CPU without MBEC on); 0: the format
+	 * has none, the kernel-execute right governs all execution. */
+	u64 read_flag, exec_flag, nx_flag, uexec_flag;
 };
 
 struct slat {
@@ -39,19 +43,33 @@ struct slat {
 /* Guest access to a 4K page in the second-level tables. The first three
  * are the base protections (hv/gmem.c); the others come from the VTL
  * protections of TLFS 15.9 (read-only, read/write without execute,
- * execute-only). */
-enum slat_access { SLAT_NONE, SLAT_RX, SLAT_RWX, SLAT_R, SLAT_RW, SLAT_X };
+ * execute-only). X is execution in both modes; the _KX/_UX ones are
+ * MBEC's kernel-only and user-only execution (TLFS 15.10). */
+enum slat_access {
+	SLAT_NONE, SLAT_RX, SLAT_RWX, SLAT_R, SLAT_RW, SLAT_X,
+	SLAT_R_KX, SLAT_RW_KX, SLAT_KX, SLAT_R_UX, SLAT_RW_UX, SLAT_UX,
+};
 
-/* As read (1), write (2) and execute (4) bits, and back. */
+/* Rights as bits: read 1, write 2, kernel execute 4, user execute 8
+ * (SLAT_ACC_X both); and back. */
+#define SLAT_ACC_R 1u
+#define SLAT_ACC_W 2u
+#define SLAT_ACC_KX 4u
+#define SLAT_ACC_UX 8u
+#define SLAT_ACC_X (SLAT_ACC_KX | SLAT_ACC_UX)
+#define SLAT_ACC_ALL 15u
 static inline u8 slat_acc_bits(enum slat_access a)
 {
-	static const u8 bits[] = { 0, 5, 7, 1, 3, 4 };
+	static const u8 bits[] = { 0, 13, 15, 1, 3, 12, 5, 7, 4, 9, 11, 8 };
 	return (unsigned)a < sizeof(bits) ? bits[a] : 0;
 }
 static inline enum slat_access slat_acc_from_bits(u8 b)
 {
-	static const u8 acc[8] = { SLAT_NONE, SLAT_R, SLAT_NONE, SLAT_RW, SLAT_X, SLAT_RX, SLAT_X, SLAT_RWX };
-	return (enum slat_access)acc[b & 7]; /* write without read: only what is left (X or none) */
+	/* write without read: only what is left (execute or none) */
+	static const u8 acc[16] = { SLAT_NONE, SLAT_R,     SLAT_NONE, SLAT_RW,    SLAT_KX, SLAT_R_KX,
+				    SLAT_KX,   SLAT_RW_KX, SLAT_UX,   SLAT_R_UX,  SLAT_UX, SLAT_RW_UX,
+				    SLAT_X,    SLAT_RX,    SLAT_X,    SLAT_RWX };
+	return (enum slat_access)acc[b & 15];
 }
 /* What both allow. */
 static inline enum slat_access slat_acc_min(enum slat_access a, enum slat_access b)

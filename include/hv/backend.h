@@ -171,6 +171,11 @@ struct backend {
 	 * second-level table, before the guest runs again (another processor
 	 * restricted a view every VP uses: HvModifyVtlProtectionMask). */
 	void (*slat_flush)(struct vp *vp);
+	/* Mode-based execute control is on in every context (VMX with MBEC,
+	 * SDM 25.6.2): the second-level tables keep user-mode execution
+	 * apart (TLFS 15.10). NULL or false: the kernel-execute right
+	 * governs all execution. */
+	bool (*mbec)(void);
 	/* The vendor's hypercall instruction (VMMCALL or VMCALL), 3 bytes. */
 	const u8 *hypercall_insn;
 	/* Print control and guest state for a fatal error. */

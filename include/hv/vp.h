@@ -94,6 +94,8 @@ struct vp_ctx {
  * separate hypercall overlay page per VTL). VTL 0 only for now. */
 struct partition_vtl {
 	bool enabled;            /* TLFS 15.4.1: VTL 0 always; others by HvEnablePartitionVtl */
+	bool mbec;               /* enabled with EnableMbec (TLFS 15.10.2): its protections of
+				  * lower VTLs keep user and kernel execution apart */
 	u64 guest_os_id;         /* TLFS 2.6 */
 	u64 hypercall_msr;       /* TLFS 3.13 */
 	struct overlay hypercall_page;

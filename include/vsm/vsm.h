@@ -6,6 +6,7 @@
 #ifndef VSM_VSM_H
 #define VSM_VSM_H
 
+#include "backend.h"
 #include "vp.h"
 
 #define VSM_MAX_VTL 1
@@ -30,6 +31,14 @@
 #define HV_REGISTER_VSM_PARTITION_STATUS 0x000D0004u
 #define HV_REGISTER_VSM_CAPABILITIES 0x000D0006u
 #define HV_VSM_CAP_DR6_SHARED BIT(63)
+#define HV_VSM_CAP_MBEC_SHIFT 47 /* MbecVtlMask 62:47 */
+
+/* MBEC can be enabled (TLFS 15.10): the backend keeps user-mode execution
+ * apart in the second-level tables (VMX with mode-based execute control). */
+static inline bool vsm_mbec_offered(const struct partition *p)
+{
+	return p->be && p->be->mbec && p->be->mbec();
+}
 #define HV_REGISTER_VSM_PARTITION_CONFIG 0x000D0007u
 
 /* TLFS 11.10.2: a VTL 0 access a higher VTL's protection denied

@@ -22,7 +22,9 @@ static u64 entry(u64 table, u64 va, int level)
 	return ((u64 *)(uintptr_t)table)[(va >> (12 + 9 * level)) & 511];
 }
 
-#define EPT_WB_RWX 0x37ull /* memory type 6 << 3 | R | W | X */
+/* memory type 6 << 3 | R | W | X, and bit 10 user-mode execute (MBEC,
+ * SDM 29.3.3: ignored without the control, needed in every entry with it) */
+#define EPT_WB_RWX 0x437ull
 
 TEST(vmx_ept_identity_1g_with_hole)
 {
@@ -33,7 +35,7 @@ TEST(vmx_ept_identity_1g_with_hole)
 	CHECK_EQ(slat_identity_with_hole(&s, 0, 4ull << 30, hole, hole_end), 0);
 
 	u64 pml4e = entry(s.root, 0, 3);
-	CHECK_EQ(pml4e & 0xff, 7); /* table entry: RWX, bits 7:3 reserved */
+	CHECK_EQ(pml4e & 0xfff, 0x407); /* table entry: RWX, UX, bits 7:3 reserved */
 	u64 pdpt = pml4e & SLAT_ADDR_MASK;
 	/* 1..3 GiB: 1 GiB leaves, write-back, large. */
 	for (u64 g = 1; g < 4; g++) {
@@ -86,9 +88,9 @@ TEST(vmx_ept_split_for_overlay)
 	u64 pde_table = entry(pdpt, gpa, 2);
 	CHECK_EQ(pde_table & 0xff, 7);
 	u64 pde = entry(pde_table & SLAT_ADDR_MASK, gpa, 1);
-	CHECK_EQ(pde & 0xff, 7);
+	CHECK_EQ(pde & 0xfff, 0x407);
 	u64 pte = entry(pde & SLAT_ADDR_MASK, gpa, 0);
-	CHECK_EQ(pte & 0xfff, 0x35); /* WB, R and X, not W, no bit 7 */
+	CHECK_EQ(pte & 0xfff, 0x435); /* WB, R and X (both modes), not W, no bit 7 */
 	CHECK_EQ(pte & SLAT_ADDR_MASK, hpa);
 	u64 next = entry(pde & SLAT_ADDR_MASK, gpa + PAGE_SIZE, 0);
 	CHECK_EQ(next & 0xfff, EPT_WB_RWX);

@@ -105,6 +105,9 @@ static u64 leaf(int v, u64 gpa)
 	return 0;
 }
 
+static bool with_mbec; /* the backend has MBEC, VTL 1 enabled with EnableMbec, EPT views */
+static bool mbec_yes(void) { return true; }
+
 /* Two VPs, VTL 1 enabled for the partition and on VP 0, which runs it. */
 static void setup(void)
 {
@@ -115,6 +118,8 @@ static void setup(void)
 	be.slat_view_set_page = view_set;
 	be.slat_set_page = set_page;
 	be.slat_flush = flush;
+	if (with_mbec)
+		be.mbec = mbec_yes;
 	part.be = &be;
 	part.ranges = ranges;
 	part.range_count = 2;
@@ -127,7 +132,7 @@ static void setup(void)
 		bes[i].regs[GREG_CR0] = CR0_PE | CR0_PG;
 		bes[i].regs[GREG_CR4] = CR4_PAE;
 	}
-	CHECK_EQ(slat_init(&part.slat[0], &slat_fmt_npt, alloc, NULL), 0);
+	CHECK_EQ(slat_init(&part.slat[0], with_mbec ? &slat_fmt_ept : &slat_fmt_npt, alloc, NULL), 0);
 	CHECK_EQ(slat_identity_with_hole(&part.slat[0], 0, 0x400000, 0x200000, 0x300000), 0);
 	pool_init(&pool, (u64)(uintptr_t)pool_mem, sizeof(pool_mem), 0);
 	CHECK_EQ(registry_partition_init(&part, &pool), 0);
@@ -139,6 +144,7 @@ static void setup(void)
 	/* HvEnablePartitionVtl, HvEnableVpVtl (VP 0, 64-bit context). */
 	*(u64 *)IN = HV_PARTITION_ID_SELF;
 	IN[8] = 1;
+	IN[9] = with_mbec; /* EnableMbec */
 	CHECK_EQ(st(call_on(&vps[0], HVCALL_ENABLE_PARTITION_VTL)), 0);
 	u8 *x = IN + 16;
 	memset(IN, 0, 240);
@@ -364,4 +370,161 @@ TEST(vsm_register_intercepts)
 	CHECK_EQ(st(set_reg(vp, 0xE0000u, 0)), 0);
 	CHECK(!bes[0].msr_icpt[bes[0].msr_icpt_count - 1].on);
 	CHECK_EQ(guards[0], 0);
+}
+
+static u64 get_reg(struct vp *vp, u32 name)
+{
+	memset(IN, 0, 32);
+	*(u64 *)IN = HV_PARTITION_ID_SELF;
+	*(u32 *)(IN + 8) = HV_VP_INDEX_SELF;
+	*(u32 *)(IN + 16) = name;
+	OUT[0] = 0xdead;
+	CHECK_EQ(st(call_on(vp, HVCALL_GET_VP_REGISTERS | (1ull << 32))), 0);
+	return OUT[0];
+}
+
+/* A fetch fault of VTL 0 at gpa with CPL cpl: intercepted? The access
+ * type and CPL of the message in *type and *state. */
+static bool exec_fault(struct vp *vp, u64 gpa, u64 cpl, u8 *type, u16 *state)
+{
+	struct fake_be_state *b0 = vp->ctx[0].be;
+	b0->regs[GREG_CPL] = cpl;
+	struct hv_exit e = { .reason = HV_EXIT_NPF };
+	e.u.npf.gpa = gpa;
+	e.u.npf.exec = true;
+	e.u.npf.present = true;
+	enum hv_action a = HV_ACT_FATAL;
+	const volatile u8 *slot = (const volatile u8 *)vp->ctx[1].synic->msg;
+	*(volatile u32 *)slot = 0;
+	bool r = part.vtl_fault(vp, &e, &a);
+	*type = slot[16 + 5];
+	*state = *(const volatile u16 *)(slot + 16 + 6);
+	if (r) {
+		CHECK_EQ(a, HV_ACT_RESUME);
+		CHECK(vp->cur == &vp->ctx[1]);
+		CHECK_EQ(*(const volatile u32 *)slot, HV_MESSAGE_GPA_INTERCEPT);
+		vsm_switch(vp, 0, 0, true);
+	}
+	return r;
+}
+
+static void synic1_on(struct vp *vp)
+{
+	struct hv_exit m = { .reason = HV_EXIT_MSR_WRITE };
+	m.u.msr.index = 0x40000083u;
+	m.u.msr.value = (FAKE_RAM_BASE + 0x9000) | 1;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	m.u.msr.index = 0x40000080u;
+	m.u.msr.value = 1;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+}
+
+/* TLFS 15.10: without MBEC UserExecutable is ignored (kernel execute
+ * governs both); MbecVtlMask 0, EnableMbec refused. */
+TEST(vsm_mbec_absent)
+{
+	struct vp *vp = &vps[0];
+	u64 pg = PROT_GPA >> 12;
+	with_mbec = false;
+	setup();
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_CAPABILITIES) >> 47 & 0xffff, 0);
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_PARTITION_STATUS) >> 20 & 0xffff, 0);
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
+	CHECK_EQ(st(modify(vp, 1 | 2 | 4, 0x10, &pg, 1)), 0); /* KX only: executable */
+	CHECK_EQ(leaf(0, PROT_GPA) & (1ull << 63), 0);
+	CHECK_EQ(st(modify(vp, 1 | 2 | 8, 0x10, &pg, 1)), 0); /* UX only: ignored, no execute */
+	CHECK(leaf(0, PROT_GPA) & (1ull << 63));
+	synic1_on(vp);
+	vsm_switch(vp, 0, 0, true);
+	u8 type = 0xff;
+	u16 state = 0;
+	CHECK(exec_fault(vp, PROT_GPA, 3, &type, &state));
+	CHECK_EQ(type, 2);
+	CHECK_EQ(state & 3, 3);
+}
+
+/* TLFS 15.10 with MBEC (VMX's mode-based execute control, EPT bit 2
+ * supervisor, bit 10 user execute): the rights apart in VTL 0's view; a
+ * fetch the CPL's right denies is an execute intercept. */
+TEST(vsm_mbec_split)
+{
+	struct vp *vp = &vps[0];
+	u64 pg = PROT_GPA >> 12, pg2 = pg + 1;
+	with_mbec = true;
+	setup();
+	with_mbec = false;
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_CAPABILITIES) >> 47 & 0xffff, 2); /* VTL 1 */
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_PARTITION_STATUS) >> 20 & 0xffff, 2);
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
+	CHECK_EQ(leaf(0, PROT_GPA) & 0x407, 0x407);
+	CHECK_EQ(st(modify(vp, 1 | 2 | 4, 0x10, &pg, 1)), 0);  /* KMX only */
+	CHECK_EQ(leaf(0, PROT_GPA) & 0x407, 0x007);
+	CHECK_EQ(st(modify(vp, 1 | 2 | 8, 0x10, &pg2, 1)), 0); /* UMX only */
+	CHECK_EQ(leaf(0, PROT_GPA + 0x1000) & 0x407, 0x403);
+	CHECK_EQ(leaf(1, PROT_GPA) & 0x407, 0x407); /* VTL 1's view untouched */
+	/* Every table entry on the way keeps bit 10 (SDM 29.3.3). */
+	u64 t = part.slat[0].root;
+	for (int l = 3; l > 0; l--) {
+		u64 e = ((u64 *)(uintptr_t)t)[(PROT_GPA >> (12 + 9 * l)) & 511];
+		CHECK(e & (1ull << 10));
+		t = e & SLAT_ADDR_MASK;
+	}
+	synic1_on(vp);
+	vsm_switch(vp, 0, 0, true);
+	u8 type = 0xff;
+	u16 state = 0;
+	CHECK(exec_fault(vp, PROT_GPA, 3, &type, &state)); /* user fetch, KMX page */
+	CHECK_EQ(type, 2);
+	CHECK_EQ(state & 3, 3);
+	CHECK(exec_fault(vp, PROT_GPA + 0x1000, 0, &type, &state)); /* kernel fetch, UMX page */
+	CHECK_EQ(type, 2);
+	CHECK_EQ(state & 3, 0);
+	/* Back to full access: both bits again. */
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(modify(vp, 15, 0x10, &pg, 1)), 0);
+	CHECK_EQ(leaf(0, PROT_GPA) & 0x407, 0x407);
+}
+
+/* TLFS 15.9: VTL 0 cannot have the hypervisor read or write what VTL 1
+ * denies it: a parameter page it may not read (input) or write (output)
+ * is ACCESS_DENIED; VTL 1 itself is not restricted. */
+static u64 get_vp_status_at(struct vp *vp, u64 in_gpa, u64 out_gpa)
+{
+	u8 *in = fake_ram + (in_gpa - FAKE_RAM_BASE);
+	memset(in, 0, 32);
+	*(u64 *)in = HV_PARTITION_ID_SELF;
+	*(u32 *)(in + 8) = HV_VP_INDEX_SELF;
+	*(u32 *)(in + 16) = HV_REGISTER_VSM_VP_STATUS;
+	vp->gpr[GPR_RCX] = HVCALL_GET_VP_REGISTERS | (1ull << 32);
+	vp->gpr[GPR_RDX] = in_gpa;
+	vp->gpr[GPR_R8] = out_gpa;
+	((struct fake_be_state *)vp->be)->injected_vector = -1;
+	hv_handle_hypercall(vp, NULL);
+	return vp->gpr[GPR_RAX];
+}
+
+TEST(vsm_prot_hypercall_params)
+{
+	struct vp *vp = &vps[0];
+	u64 pg = PROT_GPA >> 12;
+	with_mbec = false;
+	setup();
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
+	CHECK_EQ(st(modify(vp, 1 | 4, 0x10, &pg, 1)), 0); /* read-only for VTL 0 */
+	CHECK_EQ(st(get_vp_status_at(vp, IN_GPA, PROT_GPA)), 0); /* VTL 1: not restricted */
+	vsm_switch(vp, 0, 0, true);
+	*(volatile u64 *)(fake_ram + (PROT_GPA - FAKE_RAM_BASE)) = 0x1234;
+	CHECK_EQ(st(get_vp_status_at(vp, IN_GPA, PROT_GPA)), HV_STATUS_ACCESS_DENIED);
+	CHECK_EQ(*(volatile u64 *)(fake_ram + (PROT_GPA - FAKE_RAM_BASE)), 0x1234); /* not written */
+	CHECK_EQ(st(get_vp_status_at(vp, PROT_GPA + 0x100, OUT_GPA)), 0); /* readable input */
+	/* Bad alignment still comes first (TLFS 3.12.2 ordering as before). */
+	CHECK_EQ(st(get_vp_status_at(vp, IN_GPA, PROT_GPA + 4)), HV_STATUS_INVALID_ALIGNMENT);
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(modify(vp, 0, 0x10, &pg, 1)), 0); /* no access */
+	vsm_switch(vp, 0, 0, true);
+	CHECK_EQ(st(get_vp_status_at(vp, PROT_GPA + 0x100, OUT_GPA)), HV_STATUS_ACCESS_DENIED);
+	CHECK_EQ(st(get_vp_status_at(vp, IN_GPA, OUT_GPA)), 0); /* other pages unaffected */
 }

@@ -366,27 +366,26 @@ static int pt_user(uint64_t va, struct pte_save *s, unsigned int *n)
 }
 
 /*
- * IRETQ to CPL 3 straight at the hypercall page with RCX = a valid fast
- * HvExtCallQueryCapabilities: the VMMCALL/VMCALL at page+4 must raise #UD.
- * Should the call be executed instead, the page's RET lands on HLT bytes
- * (#GP at CPL 3). Needs ring-3 segments and a TSS (RSP0) in a copy of the
- * firmware GDT.
+ * Run at CPL 3 from rip (stack: the top of P_USTACK, filled with HLT)
+ * until an exception, whose vector is returned (hc_fault: RIP, CS); -2
+ * when the set-up failed (*why says). Needs ring-3 segments and a TSS
+ * (RSP0) in a copy of the firmware GDT; the guest page tables get U=1 on
+ * the way to rip and the stack, SMEP/SMAP off meanwhile, all restored.
  */
-static void checks_cpl3(void)
+int hc_run_cpl3(uint64_t rip, struct hc_regs *r, const char **why)
 {
 	struct dtr fw, ours;
 	uint16_t tr = 0, sel;
 	struct pte_save s[12];
 	unsigned int n = 0, ents;
-	uint64_t rip = pa(g_hc.p), top = pa(P_USTACK) + PAGE - 16;
+	uint64_t top = pa(P_USTACK) + PAGE - 16;
 	int vec = -2, ok;
 
 	__asm__ volatile("sgdt %0; str %1" : "=m"(fw), "=r"(tr));
 	ents = (fw.limit + 1u) / 8u;
-	if (ents + 4 > 64) {
-		check("hc.ud.cpl3", 0, "firmware GDT has %u entries", ents);
-		return;
-	}
+	*why = "firmware GDT too large";
+	if (ents + 4 > 64)
+		return -2;
 	for (unsigned int i = 0; i < ents; i++)
 		g_gdt[i] = ((const uint64_t *)(uintptr_t)fw.base)[i];
 	uint64_t tb = pa(&g_tss), tl = sizeof(g_tss) - 1;
@@ -401,21 +400,24 @@ static void checks_cpl3(void)
 
 	fill64(P_USTACK, 0xF4F4F4F4F4F4F4F4ull, PAGE, 0); /* HLT */
 	*(uint64_t *)(uintptr_t)top = pa(P_USTACK);
-	struct hc_regs r = { .rcx = CALL_EXT_QUERY_CAPS | HC_FAST };
 
 	uint64_t f = trap_window_enter(hc_stubs);
 	uint64_t cr0 = read_cr0(), cr4 = read_cr4();
 	write_cr0(cr0 & ~CR0_WP); /* the page tables may be read-only */
 	ok = pt_user(rip, s, &n) && pt_user(top, s, &n);
 	write_cr0(cr0);
+	*why = "page walk failed";
 	if (ok) {
 		write_cr4(cr4 & ~CR4_SMEP_SMAP);
 		tlb_flush();
 		sel = (uint16_t)((ents + 2) * 8);
 		__asm__ volatile("lgdt %0; ltr %1" : : "m"(ours), "r"(sel) : "memory");
-		vec = hc_user(rip, top, (ents + 1) * 8 + 3, ents * 8 + 3, &r);
+		vec = hc_user(rip, top, (ents + 1) * 8 + 3, ents * 8 + 3, r);
 		__asm__ volatile("lgdt %0" : : "m"(fw) : "memory");
-		if (tr) { /* the firmware's TSS: mark it available again, reload */
+		/* The firmware's TSS: mark it available again, reload. A TR
+		 * beyond the firmware GDT is ours from an earlier run (the
+		 * firmware had none, TR stays on g_tss): nothing to restore. */
+		if (tr && tr + 15u <= fw.limit) {
 			write_cr0(cr0 & ~CR0_WP);
 			((uint8_t *)(uintptr_t)fw.base)[tr + 5] &= (uint8_t)~2u;
 			write_cr0(cr0);
@@ -429,10 +431,24 @@ static void checks_cpl3(void)
 	write_cr0(cr0);
 	tlb_flush();
 	trap_window_leave(f);
+	return vec;
+}
 
-	check("hc.ud.cpl3", ok && vec == VEC_UD && hc_fault[2] == rip + 4 && (hc_fault[3] & 3) == 3,
+/*
+ * IRETQ to CPL 3 straight at the hypercall page with RCX = a valid fast
+ * HvExtCallQueryCapabilities: the VMMCALL/VMCALL at page+4 must raise #UD.
+ * Should the call be executed instead, the page's RET lands on HLT bytes
+ * (#GP at CPL 3).
+ */
+static void checks_cpl3(void)
+{
+	uint64_t rip = pa(g_hc.p);
+	struct hc_regs r = { .rcx = CALL_EXT_QUERY_CAPS | HC_FAST };
+	const char *why = "";
+	int vec = hc_run_cpl3(rip, &r, &why);
+	check("hc.ud.cpl3", vec == VEC_UD && hc_fault[2] == rip + 4 && (hc_fault[3] & 3) == 3,
 	      "%s: got %s (vector 0x%x) at rip 0x%lx cs 0x%lx, expected #UD at 0x%lx from CPL 3",
-	      ok ? "hypercall page at CPL 3" : "page walk failed", vec_name(vec),
+	      vec == -2 ? why : "hypercall page at CPL 3", vec_name(vec),
 	      (unsigned int)vec, (unsigned long)hc_fault[2], (unsigned long)hc_fault[3],
 	      (unsigned long)(rip + 4));
 }

@@ -306,6 +306,7 @@ uint64_t vsm_v1_service(uint64_t *saved)
 /* ---- VTL 0 -------------------------------------------------------------- */
 static uint8_t *page0;   /* VTL 0's hypercall page */
 static uint32_t off_call, off_ret;
+uint32_t g_vsm_mbec; /* HvRegisterVsmCapabilities MbecVtlMask (TLFS 15.3.2, 15.10) */
 
 static int get_vtl(uint32_t vp, uint8_t vtl, uint32_t reg, uint64_t *v, struct hc_regs *r)
 {
@@ -412,9 +413,17 @@ static void checks_discovery(void)
 		      page0[off_call] != 0xCC && page0[off_ret] != 0xCC,
 		      "0x%lx (bytes %02x %02x)", (unsigned long)v, page0[off_call & 0xfff], page0[off_ret & 0xfff]);
 	}
-	if (get_reg("vsm.reg.capabilities", R_VSM_CAPS, &v))
+	if (get_reg("vsm.reg.capabilities", R_VSM_CAPS, &v)) {
 		check("vsm.reg.capabilities", (v & ((1ull << 46) - 1)) == 0 && (v >> 63),
 		      "0x%lx: reserved bits, or DR6 not shared", (unsigned long)v);
+		/* MbecVtlMask 62:47: VTL 1 where the hypervisor has MBEC (VMX
+		 * with mode-based execute control: Bochs tigerlake), never on
+		 * AMD (no such control); DenyLowerVtlStartup 46 not offered. */
+		g_vsm_mbec = (uint32_t)((v >> 47) & 0xffff);
+		check("vsm.reg.capabilities.mbec_vtl_mask",
+		      (g_vsm_mbec == 0 || (g_vsm_mbec == 2 && cpu_vendor() == VENDOR_INTEL)) && !(v >> 46 & 1),
+		      "0x%lx: MbecVtlMask 0x%x", (unsigned long)v, g_vsm_mbec);
+	}
 	if (get_reg("vsm.reg.partition_status", R_VSM_PART_STATUS, &v))
 		check("vsm.reg.partition_status", v == (1 | (1ull << 16)),
 		      "0x%lx: want VTL 0 enabled, MaximumVtl 1", (unsigned long)v);
@@ -449,19 +458,27 @@ static void checks_enable(uint8_t *ctx, uint32_t nvp)
 	expect("vsm.enable_partition.vtl2", vec, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
 	vec = enable_partition(&r, PARTITION_SELF, 0, 0, 0);
 	expect("vsm.enable_partition.vtl0", vec, &r, ST_BAD_VTL_STATE, 0, NULL, 0, 0);
-	vec = enable_partition(&r, PARTITION_SELF, 1, 1, 0);
-	expect("vsm.enable_partition.mbec", vec, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+	/* EnableMbec (TLFS 15.10.2) is refused where MbecVtlMask lacks VTL 1;
+	 * where it has it, the enable below asks for it. */
+	if (!(g_vsm_mbec & 2)) {
+		vec = enable_partition(&r, PARTITION_SELF, 1, 1, 0);
+		expect("vsm.enable_partition.mbec", vec, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
+	}
+	vec = enable_partition(&r, PARTITION_SELF, 1, 3, 0); /* a reserved flag bit */
+	expect("vsm.enable_partition.flags_reserved", vec, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
 	vec = enable_partition(&r, PARTITION_SELF, 1, 0, 1);
 	expect("vsm.enable_partition.reserved", vec, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
 	vec = enable_partition(&r, 0x1234, 1, 0, 0);
 	expect("vsm.enable_partition.bad_partition", vec, &r, ST_BAD_PARTITION, 0, NULL, 0, 0);
-	vec = enable_partition(&r, PARTITION_SELF, 1, 0, 0);
+	uint8_t mbec = (g_vsm_mbec & 2) ? 1 : 0;
+	vec = enable_partition(&r, PARTITION_SELF, 1, mbec, 0);
 	expect("vsm.enable_partition", vec, &r, ST_OK, 0, NULL, 0, 0);
 	vec = enable_partition(&r, PARTITION_SELF, 1, 0, 0);
 	expect("vsm.enable_partition.twice", vec, &r, ST_BAD_VTL_STATE, 0, NULL, 0, 0);
 	uint64_t v;
+	/* MbecEnabledVtlSet 35:20: VTL 1 when enabled with EnableMbec. */
 	if (get_reg("vsm.reg.partition_status_enabled", R_VSM_PART_STATUS, &v))
-		check_eq("vsm.reg.partition_status_enabled", v, 3 | (1ull << 16));
+		check_eq("vsm.reg.partition_status_enabled", v, 3 | (1ull << 16) | ((uint64_t)mbec << 21));
 
 	static const struct { unsigned int off; uint64_t val; const char *n; } bads[] = {
 		{ 0, 0x0000800000000000ull, "vsm.enable_vp.bad_rip" },

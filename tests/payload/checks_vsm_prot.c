@@ -347,6 +347,28 @@ static void checks_bad_inputs(void)
 	check_eq("vsm.prot.bad.reserved_bytes", res[10] & 0xffff, ST_BAD_PARAM);
 }
 
+/* TLFS 15.9: VTL 0 cannot have the hypervisor read or write for it what
+ * VTL 1 denies it: HvGetVpRegisters(HvRegisterVsmVpStatus) with its input
+ * or output in a protected page is ACCESS_DENIED, and nothing is written. */
+static void param_case(const char *name, const void *in, void *out)
+{
+	struct hc_regs r;
+	uint8_t *i = (uint8_t *)in;
+	uint32_t n0 = n_intercepts;
+	if (i != PG_C) { /* a readable page: the input is written before it */
+		for (int k = 0; k < 24; k++)
+			i[k] = 0;
+		*(uint64_t *)i = PARTITION_SELF;
+		*(uint32_t *)(i + 8) = 0xFFFFFFFEu;
+		*(uint32_t *)(i + 16) = 0x000D0003u; /* HvRegisterVsmVpStatus */
+	}
+	int vec = call_slow(&r, CALL_GET_REGS | HC_REPS(1), pa(in), pa(out));
+	expect(name, vec, &r, ST_ACCESS_DENIED, 0, NULL, 0, 0);
+	char nm[64];
+	fmt_name(nm, sizeof(nm), "%s.no_intercept", name);
+	check_eq(nm, n_intercepts, n0);
+}
+
 /* A write to a read-only page: skipped by VTL 1, then relaxed. */
 static void checks_write(void)
 {
@@ -357,6 +379,9 @@ static void checks_write(void)
 	uint32_t n0 = n_intercepts;
 	check_eq("vsm.prot.read_allowed", *a, 0x1111);
 	check_eq("vsm.prot.read_no_intercept", n_intercepts, n0);
+	param_case("vsm.prot.hcall_output_read_only", P_IN, (void *)(PG_A + 256));
+	check_eq("vsm.prot.hcall_output_not_written", *(volatile uint64_t *)(PG_A + 256), 0);
+	n0 = n_intercepts;
 	act = ACT_SKIP;
 	skip_len = 3;
 	int vec = trap_call(pa(prot_store), (uint64_t)(uintptr_t)a, 0x5555);
@@ -391,6 +416,78 @@ static void checks_exec(void)
 	check_msg("vsm.intercept.exec", 2, pa(PG_B), pa(PG_B));
 }
 
+/* MBEC's two execute rights from kernel mode (TLFS 15.10): kernel-execute
+ * only runs at CPL 0 without an intercept, with or without MBEC; user-
+ * execute only stops CPL 0 (with MBEC: EPT bit 2 clear, bit 10 set;
+ * without: UserExecutable is ignored, no execution at all). */
+static void checks_exec_modes(void)
+{
+	PG_B[0] = 0xC3; /* ret */
+	if (!protect("vsm.prot.exec_kx.protect", M_R | M_W | M_KX, PG_B, NULL))
+		return;
+	uint32_t n0 = n_intercepts;
+	act = ACT_RELAX;
+	int vec = trap_call(pa(PG_B), 0, 0);
+	check("vsm.prot.exec_kx.kernel_runs", vec == VEC_NONE && n_intercepts == n0,
+	      "%s, %u intercepts", vec_name(vec), n_intercepts - n0);
+	if (!protect("vsm.prot.exec_ux.protect", M_R | M_W | M_UX, PG_B, NULL))
+		return;
+	n0 = n_intercepts;
+	act = ACT_RELAX;
+	vec = trap_call(pa(PG_B), 0, 0);
+	check("vsm.prot.exec_ux.kernel_intercepted", vec == VEC_NONE && n_intercepts == n0 + 1,
+	      "%s, %u intercepts", vec_name(vec), n_intercepts - n0);
+	check_msg("vsm.intercept.exec_ux", 2, pa(PG_B), pa(PG_B));
+}
+
+/* CPL 3 on a page with one execute right (TLFS 15.10). UD2 at PG_B+16:
+ * the run ends in #UD at CPL 3 once the fetch is allowed. With MBEC
+ * (MbecVtlMask has VTL 1, enabled with EnableMbec) kernel-execute only
+ * stops user mode: an execute intercept with CPL 3 in the message, VTL 1
+ * relaxes, the UD2 runs; user-execute only lets it run at once. Without
+ * MBEC UserExecutable is ignored: the reverse. Note: the run clears
+ * CR4.SMEP, where TLFS 15.10.3 (3) lets KMX govern; the EPT split applies
+ * regardless here (docs/vsm.md). */
+static void user_case(const char *pfx, uint32_t flags, int want_icpt)
+{
+	char name[64];
+	PG_B[16] = 0x0F;
+	PG_B[17] = 0x0B; /* ud2 */
+	fmt_name(name, sizeof(name), "%s.protect", pfx);
+	if (!protect(name, flags, PG_B, NULL))
+		return;
+	uint32_t n0 = n_intercepts;
+	act = ACT_RELAX;
+	struct hc_regs r = { 0 };
+	const char *why = "";
+	uint64_t rip = pa(PG_B) + 16;
+	int vec = hc_run_cpl3(rip, &r, &why);
+	fmt_name(name, sizeof(name), "%s.runs_to_ud2", pfx);
+	check(name, vec == VEC_UD && hc_fault[2] == rip && (hc_fault[3] & 3) == 3,
+	      "%s: %s at 0x%lx cs 0x%lx", vec == -2 ? why : "CPL 3 run", vec_name(vec),
+	      (unsigned long)hc_fault[2], (unsigned long)hc_fault[3]);
+	fmt_name(name, sizeof(name), "%s.%s", pfx, want_icpt ? "intercepted" : "no_intercept");
+	check_eq(name, n_intercepts - n0, (uint64_t)want_icpt);
+	if (want_icpt && n_intercepts == n0 + 1) {
+		uint16_t es = *(uint16_t *)(last_msg + 16 + 6);
+		fmt_name(name, sizeof(name), "%s.message", pfx);
+		check(name, *(uint32_t *)last_msg == MSG_GPA_INTERCEPT && last_reason == 3 &&
+		      last_msg[16 + 5] == 2 && msg64(56) == rip && msg64(24) == rip && (es & 3) == 3,
+		      "type 0x%x reason %u access %u gpa 0x%lx rip 0x%lx state 0x%x (want execute, CPL 3)",
+		      *(uint32_t *)last_msg, last_reason, last_msg[16 + 5], (unsigned long)msg64(56),
+		      (unsigned long)msg64(24), es);
+	}
+	fmt_name(name, sizeof(name), "%s.restore", pfx);
+	protect(name, M_ALL, PG_B, NULL);
+}
+
+static void checks_exec_user(void)
+{
+	int mbec = (g_vsm_mbec & 2) != 0;
+	user_case("vsm.mbec.user_on_kx", M_R | M_W | M_KX, mbec);
+	user_case("vsm.mbec.user_on_ux", M_R | M_W | M_UX, !mbec);
+}
+
 /* VTL 1's private page: VTL 0 cannot read it (the load is skipped). */
 static void checks_private_page(void)
 {
@@ -398,6 +495,7 @@ static void checks_private_page(void)
 	if (!protect("vsm.prot.private.protect", 0, PG_C, NULL))
 		return;
 	check_eq("vsm.prot.private.vtl1_reads", res[1], 0x5EC2E75EC2E7ull);
+	param_case("vsm.prot.hcall_input_no_access", PG_C, P_OUT);
 	uint32_t n0 = n_intercepts;
 	act = ACT_SKIP;
 	skip_len = 3;
@@ -585,6 +683,8 @@ void vsm_prot_checks(void)
 	checks_bad_inputs();
 	checks_write();
 	checks_exec();
+	checks_exec_modes();
+	checks_exec_user();
 	checks_private_page();
 	checks_reg_intercepts();
 	irq_restore(flags);

@@ -18,6 +18,9 @@ struct hc_regs {
 extern char hc_stubs[] HIDDEN;
 extern uint64_t hc_fault[4] HIDDEN; /* vector, error code, RIP, CS */
 int hc_call(struct hc_regs *r, void *page) HIDDEN;
+/* Run at CPL 3 from rip until an exception: its vector (hc_fault has
+ * RIP and CS), -2 when the set-up failed (*why). checks_hypercall.c. */
+int hc_run_cpl3(uint64_t rip, struct hc_regs *r, const char **why) HIDDEN;
 int hc_user(uint64_t rip, uint64_t rsp, uint64_t cs, uint64_t ss,
 	    const struct hc_regs *r) HIDDEN;
 

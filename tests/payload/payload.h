@@ -202,6 +202,7 @@ void checks_nested_svm(int expected);
 void checks_nested_enl(int nested_on);
 /* The load options say nested=on (hv.cfg offers SVM to the guest). */
 extern int g_nested_on;
+extern uint32_t g_vsm_mbec; /* MbecVtlMask (checks_vsm.c) */
 void checks_vsm(void);              /* checks_vsm.c: TLFS 15 virtual secure mode */
 
 #endif
