@@ -329,7 +329,12 @@ static void periodic(void)
 	check("stimer.msg.periodic_busy.first_kept", held_ok && n && g_exp[0] == held_exp,
 	      "the held message's expiration %lu, first collected %lu", (unsigned long)held_exp,
 	      (unsigned long)(n ? g_exp[0] : 0));
-	check_series("stimer.msg.periodic_busy", n, a, b, P, g_qemu ? 2 : 7, 9, bad);
+	/* At most one message per period expired by the end of the window:
+	 * 9 when the first message came one period after the enable (Bochs);
+	 * on QEMU a stalled vCPU sees it later (t1) and the window (from t1)
+	 * spans more expirations. */
+	unsigned int most = g_qemu ? (unsigned int)((t1 + 75000 - a) / P) + 1 : 9;
+	check_series("stimer.msg.periodic_busy", n, a, b, P, g_qemu ? 2 : 7, most < 9 ? 9 : most, bad);
 }
 
 /* ---- busy slot ------------------------------------------------------------- */
