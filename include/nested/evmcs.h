@@ -8,7 +8,7 @@
  * VMPTRLD, and clears a clean-field bit for each group of fields it
  * changed. hv.efi (L0) copies the dirty groups into its vmcs12 at
  * VMLAUNCH/VMRESUME and writes the guest state and exit information back
- * at the nested VM exit (nested/evmcs.c).
+ * at the nested VM exit (vmx/vmx_evmcs.c; the assist page: nested/evmcs.c).
  *
  * The layout is version 1, as Linux (arch/x86/include/asm/hyperv-tlfs.h,
  * struct hv_enlightened_vmcs) lays out TLFS 16.11.2 with its natural
@@ -314,7 +314,7 @@ EVMCS_AT(padding64_6, 0x3f8);
 _Static_assert(sizeof(struct hv_enlightened_vmcs) == 0x400, "eVMCS v1 size");
 #undef EVMCS_AT
 
-/* ---- the field table (nested/evmcs.c) --------------------------------- */
+/* ---- the field table (vmx/vmx_evmcs.c) --------------------------------- */
 
 /* One eVMCS field: where it is, which VMCS field it is (SDM vol. 3
  * appendix B encoding; TLFS 16.11.4), how wide, which clean group
