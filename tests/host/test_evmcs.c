@@ -6,7 +6,14 @@
  * controls eVMCS v1 cannot express, the VP assist page's eVMCS pointer.
  */
 #include "htest.h"
+#include "fakes.h"
+#include "backend.h"
+#include "cpuid.h"
 #include "evmcs.h"
+#include "module.h"
+#include "pool.h"
+#include "tlfs.h"
+#include "vp.h"
 #include <string.h>
 
 /* TLFS 16.11.4, transcribed: encoding, width, clean group (0xffffffff:
@@ -436,4 +443,46 @@ TEST(evmcs_assist_page_pointer)
 	page[0x28] = 0;
 	page[0x20] = 1;
 	CHECK(!evmcs_assist_current(page, &gpa));
+}
+
+/* ---- leaf 0x4000000A and 0x40000004 bit 14 (nested/nested.c) ------------ */
+
+static int stub_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act,
+			    struct nested_run *run)
+{
+	return 0;
+}
+static u32 stub_nested_features(void) { return 0; }
+
+/* What the guest reads is exactly the backend's half (backend.nested_enl)
+ * with nested=on, nothing with nested=off; the eVMCS is recommended (TLFS
+ * 16.4.1) exactly when a version is offered. */
+TEST(evmcs_leaf_and_recommendation)
+{
+	static struct partition part;
+	static struct vp vps[1];
+	static struct fake_be_state bes[1];
+	static u8 mem[128 * 4096] __attribute__((aligned(4096)));
+	struct pool pool;
+	struct backend be = fake_backend;
+	be.nested_insn = stub_nested_insn;
+	be.nested_features = stub_nested_features;
+	static const u32 enl[3] = { 0, BIT(17) | BIT(18) | BIT(19) | BIT(22), 0x0101 | BIT(18) };
+	for (int nested = 0; nested < 2; nested++) {
+		for (int k = 0; k < 3; k++) {
+			fake_cpuid_reset();
+			fake_smp_partition(&part, vps, bes, 1);
+			be.nested_enl = enl[k];
+			part.be = &be;
+			part.nested = nested;
+			pool_init(&pool, (u64)(uintptr_t)mem, sizeof(mem), 0);
+			CHECK_EQ(registry_partition_init(&part, &pool), 0);
+			u32 r[4] = { 0 };
+			cpuid_adjust(&part, HV_CPUID_NESTED_OPTIMIZATIONS, 0, 0, r);
+			CHECK_EQ(r[0], nested ? enl[k] : 0);
+			u32 q[4] = { 0 };
+			cpuid_adjust(&part, HV_CPUID_ENLIGHTENMENT_INFO, 0, 0, q);
+			CHECK_EQ(!!(q[0] & HV_RECOMMEND_NESTED_EVMCS), nested && k == 2);
+		}
+	}
 }

@@ -283,7 +283,13 @@ TEST(nested_flush_check_statuses)
 	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1000, 0), HV_STATUS_INVALID_VP_STATE);
 	CHECK_EQ(nested_optimizations(&part), 0);
 	part.nested = true;
+	/* Exactly the backend's half (SVM's value; the fake backend has none). */
+	CHECK_EQ(nested_optimizations(&part), 0);
+	struct backend svm_like = fake_backend;
+	svm_like.nested_enl = BIT(17) | BIT(18) | BIT(19) | BIT(22);
+	part.be = &svm_like;
 	CHECK_EQ(nested_optimizations(&part), BIT(17) | BIT(18) | BIT(19) | BIT(22));
+	part.be = &fake_backend;
 	/* "not in nested hypervisor mode": EFER.SVME clear, before any other */
 	CHECK_EQ(nested_flush_check(&part, 0, 0x1000, 1), HV_STATUS_INVALID_VP_STATE);
 	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1000, 0), HV_STATUS_SUCCESS);
