@@ -351,3 +351,49 @@ const char *evmcs_check_controls(u32 pin, u32 proc, u32 proc2, u32 exit, u32 ent
 		return "VM-entry controls";
 	return NULL;
 }
+
+/* ---- an L1's enlightened entries ----------------------------------------- */
+
+void evmcs_release(struct evmcs_vp *s)
+{
+	s->gpa = ~0ull;
+	s->e = NULL;
+	s->active = false;
+	s->msr_bitmap_same = false;
+}
+
+int evmcs_enter(struct evmcs_vp *s, const struct evmcs_map *m, void *vmcs12, u32 vmcs12_size,
+		struct hv_enlightened_vmcs *e, u64 gpa, bool launch, u32 vmcs_rev)
+{
+	bool changed = gpa != s->gpa || !s->e;
+	if (e->revision_id != EVMCS_VERSION && e->revision_id != vmcs_rev) {
+		evmcs_release(s);
+		return -1;
+	}
+	if (changed && launch)
+		__builtin_memset(vmcs12, 0, vmcs12_size);
+	/* TLFS 16.5.2: the clean fields say what changed since L0 last read
+	 * this eVMCS; for another eVMCS, or at VMLAUNCH, everything has. */
+	u32 clean = (changed || launch) ? 0 : e->hv_clean_fields;
+	s->msr_bitmap_same = (e->hv_enlightenments_control & EVMCS_ENL_MSR_BITMAP) &&
+			     (clean & EVMCS_CLEAN_MSR_BITMAP);
+	if (!(clean & EVMCS_CLEAN_ENLIGHTENMENTSCONTROL)) {
+		s->enl_ctl = e->hv_enlightenments_control;
+		s->vp_id = e->hv_vp_id;
+		s->vm_id = e->hv_vm_id;
+		s->assist_pa = e->partition_assist_page;
+	}
+	s->read = evmcs_load(m, vmcs12, e, clean);
+	s->full_loads += clean == 0;
+	s->entries++;
+	s->gpa = gpa;
+	s->e = e;
+	s->active = true;
+	return 0;
+}
+
+void evmcs_exit(struct evmcs_vp *s, const struct evmcs_map *m, const void *vmcs12)
+{
+	if (s->active)
+		evmcs_store(m, s->e, vmcs12);
+}

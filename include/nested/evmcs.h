@@ -382,9 +382,55 @@ void evmcs_store(const struct evmcs_map *m, struct hv_enlightened_vmcs *e, const
  * nested_evmcs_check_controls). NULL, or the offending control. */
 const char *evmcs_check_controls(u32 pin, u32 proc, u32 proc2, u32 exit, u32 entry);
 
+/* ---- an L1's enlightened entries (vmx/vmx_evmcs.c), per VP ------------- */
+
+struct evmcs_vp {
+	u64 gpa;                     /* the eVMCS of the last enlightened entry; ~0: none */
+	struct hv_enlightened_vmcs *e; /* hv.efi's pointer to it */
+	bool active;                 /* L1's current VMCS is the eVMCS (since that entry) */
+	bool msr_bitmap_same;        /* that entry: enlightened MSR bitmap on, its clean
+				      * bit set, same eVMCS: L1's MSR bitmap unchanged */
+	u32 read;                    /* the groups that entry read (evmcs_load) */
+	/* The synthetic fields (group ENLIGHTENMENTSCONTROL, TLFS 16.8.1),
+	 * as of the last entry that had the group dirty. */
+	u32 enl_ctl, vp_id;
+	u64 vm_id, assist_pa;
+	u64 entries, full_loads;
+};
+
+/* Nothing current (at VMXON, and after a VMCLEAR of the eVMCS: TLFS 16.5
+ * "VMCLEAR ... transitions an enlightened VMCS from the active to the
+ * non-active state"): the next entry reads every field. */
+void evmcs_release(struct evmcs_vp *s);
+
+/* L1's VMLAUNCH (launch) or VMRESUME with the eVMCS e, at gpa (the caller
+ * checked: page aligned, ordinary guest RAM; TLFS 16.5 "exactly one page"),
+ * into the vmcs12 (vmcs12_size bytes). The version must be EVMCS_VERSION
+ * or, as KVM accepts for Hyper-V's own L1, the VMCS revision id vmcs_rev
+ * (L1 that copied IA32_VMX_BASIC there). Clean bits count only for the
+ * eVMCS the previous entry used and never at VMLAUNCH (KVM: one vmcs12
+ * per L1, fields of another eVMCS must not leak); a VMLAUNCH of another
+ * eVMCS starts from a zeroed vmcs12. 0, or -1: VMfailInvalid (the
+ * eVMCS is then released). */
+int evmcs_enter(struct evmcs_vp *s, const struct evmcs_map *m, void *vmcs12, u32 vmcs12_size,
+		struct hv_enlightened_vmcs *e, u64 gpa, bool launch, u32 vmcs_rev);
+
+/* The nested VM exit (and a VMfail or a failed VM entry after
+ * evmcs_enter read the eVMCS): evmcs_store into the active eVMCS. */
+void evmcs_exit(struct evmcs_vp *s, const struct evmcs_map *m, const void *vmcs12);
+
 /* The VP assist page's eVMCS pointer (a pointer to the page as hv.efi
- * maps it): true with *gpa = CurrentNestedVmcs when EnlightenVmEntry is
- * set (KVM's nested_get_evmptr). */
-bool evmcs_assist_current(const void *assist_page, u64 *gpa);
+ * maps it): true with *gpa = CurrentNestedVmcs when EnlightenVmEntry
+ * (a BOOLEAN at 0x28) is set (TLFS 7.8.7.2, 16.5: "No VMPTRLD
+ * instruction must be executed"; KVM's nested_get_evmptr). Inline: the
+ * backend (vmx/) and nested/ both read it. */
+static inline bool evmcs_assist_current(const void *assist_page, u64 *gpa)
+{
+	const u8 *a = assist_page;
+	if (!a[ASSIST_ENLIGHTEN_VMENTRY])
+		return false;
+	__builtin_memcpy(gpa, a + ASSIST_CURRENT_NESTED_VMCS, 8);
+	return true;
+}
 
 #endif

@@ -445,6 +445,159 @@ TEST(evmcs_assist_page_pointer)
 	CHECK(!evmcs_assist_current(page, &gpa));
 }
 
+/* ---- enlightened entries (evmcs_enter/exit/release) ---------------------- */
+
+#define REV12 0x10048u /* a VMCS revision id as IA32_VMX_BASIC gives it */
+
+static u64 field_of(const struct fake12 *v, u32 enc) { return slot_of(v, enc); }
+
+TEST(evmcs_enter_versions_and_clean)
+{
+	static struct hv_enlightened_vmcs e1 __attribute__((aligned(4096)));
+	static struct hv_enlightened_vmcs e2 __attribute__((aligned(4096)));
+	struct evmcs_vp s;
+	wide32 = false;
+	missing_enc = 0xffffffffu;
+	evmcs_map_init(&map, fake_field);
+	evmcs_release(&s);
+	s.entries = s.full_loads = 0;
+	memset(&e1, 0, sizeof(e1));
+	memset(&e2, 0, sizeof(e2));
+	/* TLFS 16.5.1: version 1 only (or, as KVM, the VMCS revision id). */
+	e1.revision_id = 2;
+	CHECK_EQ(evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, true, REV12), -1);
+	CHECK(!s.active);
+	CHECK_EQ(s.gpa, ~0ull);
+	e1.revision_id = REV12;
+	CHECK_EQ(evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, true, REV12), 0);
+	e1.revision_id = EVMCS_VERSION;
+
+	/* VMLAUNCH: clean bits ignored, every group read. */
+	fill(&e1, 0x1000);
+	e1.hv_clean_fields = EVMCS_CLEAN_ALL;
+	CHECK_EQ(evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, true, REV12), 0);
+	CHECK_EQ(s.read, 0x1ffff);
+	CHECK(s.active);
+	CHECK_EQ(field_of(&v12, 0x6806), 0x1000 + (u64)(row_of(0x6806) - evmcs_fields));
+	/* VMRESUME of the same eVMCS: GUEST_GRP2 clean -> the old ES base
+	 * stays although L1 changed it; RIP (NONE) is always read. */
+	e1.guest_es_base = 0xabc000;
+	e1.guest_rip = 0x401000;
+	e1.hv_clean_fields = EVMCS_CLEAN_ALL;
+	CHECK_EQ(evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, false, REV12), 0);
+	CHECK_EQ(s.read, 0);
+	CHECK_EQ(field_of(&v12, 0x6806), 0x1000 + (u64)(row_of(0x6806) - evmcs_fields));
+	CHECK_EQ(field_of(&v12, 0x681e), 0x401000);
+	/* ... dirty -> the new one. */
+	e1.hv_clean_fields = EVMCS_CLEAN_ALL & ~EVMCS_CLEAN_GUEST_GRP2;
+	CHECK_EQ(evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, false, REV12), 0);
+	CHECK_EQ(s.read, EVMCS_CLEAN_GUEST_GRP2 | BIT(16));
+	CHECK_EQ(field_of(&v12, 0x6806), 0xabc000);
+	/* Another eVMCS with VMRESUME: all read although all clean. */
+	fill(&e2, 0x5000);
+	e2.revision_id = EVMCS_VERSION;
+	e2.hv_clean_fields = EVMCS_CLEAN_ALL;
+	CHECK_EQ(evmcs_enter(&s, &map, &v12, sizeof(v12), &e2, 0x20000, false, REV12), 0);
+	CHECK_EQ(s.read, 0x1ffff);
+	CHECK_EQ(field_of(&v12, 0x6806), 0x5000 + (u64)(row_of(0x6806) - evmcs_fields));
+	CHECK_EQ(s.gpa, 0x20000);
+	CHECK_EQ(s.entries, 5);
+	CHECK_EQ(s.full_loads, 3); /* the REV12 VMLAUNCH, the VMLAUNCH, e2 */
+	/* After a release (VMCLEAR of the eVMCS) the same eVMCS is read whole. */
+	evmcs_release(&s);
+	CHECK_EQ(evmcs_enter(&s, &map, &v12, sizeof(v12), &e2, 0x20000, false, REV12), 0);
+	CHECK_EQ(s.read, 0x1ffff);
+}
+
+/* A VMLAUNCH of another eVMCS starts from a zeroed vmcs12: what that
+ * eVMCS cannot set (here a field the table has but the test's vmcs12
+ * lookup hides, so it is never loaded) must not leak from the last L2
+ * (KVM's memset at from_launch). */
+TEST(evmcs_enter_launch_zeroes)
+{
+	static struct hv_enlightened_vmcs e1 __attribute__((aligned(4096)));
+	struct evmcs_vp s;
+	evmcs_release(&s);
+	wide32 = false;
+	missing_enc = 0x202e;
+	evmcs_map_init(&map, fake_field);
+	memset(&v12, 0xee, sizeof(v12));
+	memset(&e1, 0, sizeof(e1));
+	e1.revision_id = EVMCS_VERSION;
+	u32 hidden = evmcs_nfields - 1 - (u32)(row_of(0x202e) - evmcs_fields);
+	CHECK_EQ(evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, false, REV12), 0);
+	CHECK_EQ(v12.slot[hidden], 0xeeeeeeeeeeeeeeeeull); /* VMRESUME: no zeroing */
+	evmcs_release(&s);
+	CHECK_EQ(evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, true, REV12), 0);
+	CHECK_EQ(v12.slot[hidden], 0);
+	missing_enc = 0xffffffffu;
+}
+
+/* The enlightened MSR bitmap (TLFS 16.5.3): L1's bitmap may be taken as
+ * unchanged only with the control on, its clean bit set, the same eVMCS
+ * and not at VMLAUNCH. The synthetic fields follow their own group. */
+TEST(evmcs_enter_msr_bitmap_and_synthetic)
+{
+	static struct hv_enlightened_vmcs e1 __attribute__((aligned(4096)));
+	struct evmcs_vp s;
+	evmcs_release(&s);
+	wide32 = false;
+	missing_enc = 0xffffffffu;
+	evmcs_map_init(&map, fake_field);
+	memset(&e1, 0, sizeof(e1));
+	e1.revision_id = EVMCS_VERSION;
+	e1.hv_enlightenments_control = EVMCS_ENL_MSR_BITMAP;
+	e1.hv_vp_id = 7;
+	e1.hv_vm_id = 0x99;
+	e1.partition_assist_page = 0x3000;
+	e1.hv_clean_fields = EVMCS_CLEAN_ALL;
+	evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, true, REV12);
+	CHECK(!s.msr_bitmap_same); /* VMLAUNCH */
+	CHECK_EQ(s.enl_ctl, EVMCS_ENL_MSR_BITMAP);
+	CHECK_EQ(s.vp_id, 7);
+	CHECK_EQ(s.vm_id, 0x99);
+	CHECK_EQ(s.assist_pa, 0x3000);
+	evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, false, REV12);
+	CHECK(s.msr_bitmap_same);
+	e1.hv_clean_fields = EVMCS_CLEAN_ALL & ~EVMCS_CLEAN_MSR_BITMAP;
+	evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, false, REV12);
+	CHECK(!s.msr_bitmap_same);
+	e1.hv_clean_fields = EVMCS_CLEAN_ALL;
+	e1.hv_enlightenments_control = 0;
+	evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, false, REV12);
+	CHECK(!s.msr_bitmap_same); /* not enlightened: the bit means nothing */
+	/* Group ENLIGHTENMENTSCONTROL clean: the ids stay as read. */
+	e1.hv_vp_id = 8;
+	evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, false, REV12);
+	CHECK_EQ(s.vp_id, 7);
+	e1.hv_clean_fields = EVMCS_CLEAN_ALL & ~EVMCS_CLEAN_ENLIGHTENMENTSCONTROL;
+	evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, false, REV12);
+	CHECK_EQ(s.vp_id, 8);
+	CHECK_EQ(s.enl_ctl, 0);
+}
+
+TEST(evmcs_exit_only_when_active)
+{
+	static struct hv_enlightened_vmcs e1 __attribute__((aligned(4096)));
+	struct evmcs_vp s;
+	evmcs_release(&s);
+	wide32 = false;
+	missing_enc = 0xffffffffu;
+	evmcs_map_init(&map, fake_field);
+	memset(&e1, 0, sizeof(e1));
+	e1.revision_id = EVMCS_VERSION;
+	evmcs_enter(&s, &map, &v12, sizeof(v12), &e1, 0x10000, true, REV12);
+	u32 reason = evmcs_nfields - 1 - (u32)(row_of(0x4402) - evmcs_fields);
+	v12.slot[reason] = 10; /* CPUID */
+	evmcs_exit(&s, &map, &v12);
+	CHECK_EQ(e1.vm_exit_reason, 10);
+	CHECK_EQ(e1.hv_clean_fields, EVMCS_CLEAN_ALL);
+	evmcs_release(&s);
+	v12.slot[reason] = 12; /* HLT */
+	evmcs_exit(&s, &map, &v12);
+	CHECK_EQ(e1.vm_exit_reason, 10);
+}
+
 /* ---- leaf 0x4000000A and 0x40000004 bit 14 (nested/nested.c) ------------ */
 
 static int stub_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act,
