@@ -216,6 +216,17 @@ static void build_evmcs(uint8_t *e, uint32_t rev)
 	w64(EV_LINK, ~0ull);
 }
 
+/* A VM exit sets the GDTR and IDTR limits to 0xFFFF (SDM 28.5.2): L1
+ * puts its own back, as KVM does (and as checks_nested_vmx.c). */
+static int enter(int resume)
+{
+	struct dtr gdtr, idtr;
+	__asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+	int rc = evmcs_run(resume, g_regs, ev());
+	__asm__ volatile("lgdt %0; lidt %1" : : "m"(gdtr), "m"(idtr));
+	return rc;
+}
+
 static int exit_at(const char *name, int rc, uint32_t reason, uint64_t rip)
 {
 	uint32_t r = r32(EV_REASON);
@@ -230,13 +241,13 @@ static int resume_at(uint64_t rip, uint32_t dirty)
 {
 	w64(EV_G_RIP, rip);
 	w32(EV_CLEAN, r32(EV_CLEAN) & ~dirty);
-	return evmcs_run(1, g_regs, ev());
+	return enter(1);
 }
 
 static void run_l2(void)
 {
 	/* VMLAUNCH with no VMPTRLD: the eVMCS is current (TLFS 16.5). */
-	int rc = evmcs_run(0, g_regs, ev());
+	int rc = enter(0);
 	if (!exit_at("nested.evmcs.l2.cpuid.exit", rc, 10, L2_OFF(l2v_at_cpuid)))
 		return;
 	check_eq("nested.evmcs.l2.cpuid.insn_len", r32(EV_EXIT_LEN), 2);
@@ -298,7 +309,7 @@ static void run_l2(void)
 
 	/* No launch state: VMLAUNCH again works (KVM: launch_state = !launch). */
 	w64(EV_G_RIP, L2_OFF(l2v_at_cpuid));
-	rc = evmcs_run(0, g_regs, ev());
+	rc = enter(0);
 	exit_at("nested.evmcs.vmlaunch.again", rc, 10, L2_OFF(l2v_at_cpuid));
 
 	rc = resume_at(L2_OFF(l2v_at_hlt), 0);
@@ -314,15 +325,15 @@ static void bad_inputs(uint64_t hv_base, unsigned int pa_bits)
 	check_eq("nested.evmcs.bad_version.failinvalid", (uint64_t)resume_at(L2_OFF(l2v_at_hlt), 0), 1);
 	w32(EV_REVISION, 1);
 	assist(1, pga(PG_EV) + 8);
-	check_eq("nested.evmcs.gpa_unaligned.failinvalid", (uint64_t)evmcs_run(0, g_regs, ev()), 1);
+	check_eq("nested.evmcs.gpa_unaligned.failinvalid", (uint64_t)enter(0), 1);
 	assist(1, 1ull << pa_bits);
-	check_eq("nested.evmcs.gpa_beyond_maxphyaddr.failinvalid", (uint64_t)evmcs_run(0, g_regs, ev()), 1);
+	check_eq("nested.evmcs.gpa_beyond_maxphyaddr.failinvalid", (uint64_t)enter(0), 1);
 	if (hv_base) {
 		assist(1, hv_base);
-		check_eq("nested.evmcs.gpa_hv_memory.failinvalid", (uint64_t)evmcs_run(0, g_regs, ev()), 1);
+		check_eq("nested.evmcs.gpa_hv_memory.failinvalid", (uint64_t)enter(0), 1);
 	}
 	assist(1, pga(PG_VMXON));
-	check_eq("nested.evmcs.gpa_vmxon_region.failinvalid", (uint64_t)evmcs_run(0, g_regs, ev()), 1);
+	check_eq("nested.evmcs.gpa_vmxon_region.failinvalid", (uint64_t)enter(0), 1);
 	assist(1, pga(PG_EV));
 	/* The preemption timer: no field in eVMCS v1 (and not offered). */
 	w32(EV_PIN, g_pin | (1u << 6));
@@ -334,7 +345,7 @@ static void bad_inputs(uint64_t hv_base, unsigned int pa_bits)
 	exit_at("nested.evmcs.after_bad_inputs.runs", rc, 12, L2_OFF(l2v_at_hlt));
 	/* EnlightenVmEntry clear and no VMPTRLD: no current VMCS. */
 	assist(0, pga(PG_EV));
-	check_eq("nested.evmcs.not_enlightened.failinvalid", (uint64_t)evmcs_run(1, g_regs, ev()), 1);
+	check_eq("nested.evmcs.not_enlightened.failinvalid", (uint64_t)enter(1), 1);
 	assist(1, pga(PG_EV));
 }
 
