@@ -54,6 +54,7 @@ struct vmx_ctx {
 	struct vmx_cpu_regs regs; /* while not current */
 	u64 cr0_guard, cr4_guard; /* bits whose change goes to hv (cr_guard) */
 	struct vmx_nested *nst; /* the L2 context's: nested VMX (vmx_nested.h) */
+	u32 maps_gen;     /* bumped when the bitmaps change (an L2's merge is stale) */
 };
 
 struct vmx_global {

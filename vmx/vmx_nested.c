@@ -458,13 +458,93 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 
 /* ---- into L2: vmcs02 ----------------------------------------------------------- */
 
-/* dst = (L1's bitmap, or all ones / nothing) | ours, n bytes. */
-static void merge_bitmap(u8 *dst, const u8 *ours, const u8 *l1, bool all, u32 n)
+static void copy_qwords(u64 *d, const u64 *s, u64 n)
 {
-	u64 *d = (u64 *)dst;
-	const u64 *o = (const u64 *)ours, *l = (const u64 *)l1;
-	for (u32 i = 0; i < n / 8; i++)
-		d[i] = all ? ~0ull : (l ? l[i] : 0) | o[i];
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+}
+
+static void fill_qwords(u64 *d, u64 v, u64 n)
+{
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(n) : "a"(v) : "memory");
+}
+
+/* The qwords where our bitmaps have bits: few (FEATURE_CONTROL and the
+ * VMX MSRs, the x2APIC ICR; the PM1 and reset ports), listed once per
+ * change of L1's context's bitmaps (vmx_ctx.maps_gen). */
+static u8 own_qwords(const u64 *m, u32 n, u16 *idx, bool *many)
+{
+	u8 k = 0;
+	for (u32 i = 0; i < n; i++) {
+		if (!m[i])
+			continue;
+		if (k == NVMX_OWN_MAX) {
+			*many = true;
+			return k;
+		}
+		idx[k++] = (u16)i;
+	}
+	return k;
+}
+
+/* One bitmap of vmcs02 (n qwords): all ones, ours alone, or L1's with
+ * ours ORed in. L1's is copied at every entry (a plain VMCS has no clean
+ * bits: L1 may have changed it); the other two only when they change. */
+static void merge_bitmap(u64 *dst, const u64 *ours, const u64 *l1, bool all, u32 n, const u16 *idx,
+			 u8 k, bool many, u64 *src, bool stale)
+{
+	if (all) {
+		if (stale || *src != 2)
+			fill_qwords(dst, ~0ull, n);
+		*src = 2;
+	} else if (!l1) {
+		if (stale || *src != 1)
+			copy_qwords(dst, ours, n);
+		*src = 1;
+	} else {
+		copy_qwords(dst, l1, n);
+		if (many)
+			for (u32 i = 0; i < n; i++)
+				dst[i] |= ours[i];
+		else
+			for (u8 i = 0; i < k; i++)
+				dst[idx[i]] |= ours[idx[i]];
+		*src = (u64)(uintptr_t)l1;
+	}
+}
+
+static void merge_bitmaps(struct vmx_nested *n, const struct vmx_ctx *s1, struct vmx_ctx *s2,
+			  const struct vmcs12 *v)
+{
+	const u32 q = PAGE_SIZE / 8;
+	u32 proc = v->cpu_based_vm_exec_control;
+	bool stale = n->own_for != s1 || n->own_gen != s1->maps_gen;
+	if (stale) {
+		n->own_many = false;
+		n->n_own_msr = own_qwords((const u64 *)s1->msr_bitmap, q, n->own_msr, &n->own_many);
+		n->n_own_io = own_qwords((const u64 *)s1->io_bitmap, 2 * q, n->own_io, &n->own_many);
+		n->own_for = s1;
+		n->own_gen = s1->maps_gen;
+	}
+	bool io_all = (proc & (NVMX_PROC_UNCOND_IO | PROC_USE_IO_BITMAPS)) == NVMX_PROC_UNCOND_IO;
+	bool io_l1 = proc & PROC_USE_IO_BITMAPS;
+	/* A and B are one 8 KiB run in vmcs02; L1's are two pages anywhere. */
+	if (io_l1 && v->io_bitmap_b != v->io_bitmap_a + PAGE_SIZE) {
+		copy_qwords((u64 *)s2->io_bitmap, vmx_l1_ptr(v->io_bitmap_a), q);
+		copy_qwords((u64 *)(s2->io_bitmap + PAGE_SIZE), vmx_l1_ptr(v->io_bitmap_b), q);
+		for (u32 i = 0; i < (n->own_many ? 2 * q : n->n_own_io); i++) {
+			u32 j = n->own_many ? i : n->own_io[i];
+			((u64 *)s2->io_bitmap)[j] |= ((const u64 *)s1->io_bitmap)[j];
+		}
+		n->src_io = 3;
+	} else {
+		merge_bitmap((u64 *)s2->io_bitmap, (const u64 *)s1->io_bitmap,
+			     io_l1 ? vmx_l1_ptr(v->io_bitmap_a) : NULL, io_all, 2 * q, n->own_io,
+			     n->n_own_io, n->own_many, &n->src_io, stale);
+	}
+	merge_bitmap((u64 *)s2->msr_bitmap, (const u64 *)s1->msr_bitmap,
+		     (proc & PROC_USE_MSR_BITMAPS) ? vmx_l1_ptr(v->msr_bitmap) : NULL,
+		     !(proc & PROC_USE_MSR_BITMAPS), q, n->own_msr, n->n_own_msr, n->own_many,
+		     &n->src_msr, stale);
 }
 
 void vmx_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
@@ -487,17 +567,7 @@ void vmx_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	n->l1 = vp->cur;
 
 	/* Bitmaps: L1's OR ours (L1's context's, with what hv/ asked for). */
-	merge_bitmap(s2->io_bitmap, s1->io_bitmap,
-		     (proc12 & PROC_USE_IO_BITMAPS) ? vmx_l1_ptr(v->io_bitmap_a) : NULL,
-		     (proc12 & (NVMX_PROC_UNCOND_IO | PROC_USE_IO_BITMAPS)) == NVMX_PROC_UNCOND_IO,
-		     PAGE_SIZE);
-	merge_bitmap(s2->io_bitmap + PAGE_SIZE, s1->io_bitmap + PAGE_SIZE,
-		     (proc12 & PROC_USE_IO_BITMAPS) ? vmx_l1_ptr(v->io_bitmap_b) : NULL,
-		     (proc12 & (NVMX_PROC_UNCOND_IO | PROC_USE_IO_BITMAPS)) == NVMX_PROC_UNCOND_IO,
-		     PAGE_SIZE);
-	merge_bitmap(s2->msr_bitmap, s1->msr_bitmap,
-		     (proc12 & PROC_USE_MSR_BITMAPS) ? vmx_l1_ptr(v->msr_bitmap) : NULL,
-		     !(proc12 & PROC_USE_MSR_BITMAPS), PAGE_SIZE);
+	merge_bitmaps(n, s1, s2, v);
 
 	vmx_ctx_switch(vp, l2);
 	s2->deadline = 0;

@@ -71,6 +71,15 @@ struct vmx_nested {
 	struct vp_ctx *l1;     /* L1's context while L2 runs */
 	u64 cr0_ours, cr4_ours; /* CR bits only hv.efi owns in vmcs02 */
 	u64 insns, entries, exits, entry_failures, inveps;
+	/* The bitmap merge (vmx_nested.c): our bits' qwords and what vmcs02's
+	 * bitmaps hold now (1 ours, 2 all ones, else L1's address). */
+#define NVMX_OWN_MAX 32
+	const struct vmx_ctx *own_for;
+	u32 own_gen;
+	bool own_many;
+	u8 n_own_msr, n_own_io;
+	u16 own_msr[NVMX_OWN_MAX], own_io[NVMX_OWN_MAX];
+	u64 src_msr, src_io;
 	struct vmcs12 v12;     /* the cache of L1's current VMCS */
 };
 

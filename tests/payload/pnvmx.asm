@@ -83,6 +83,7 @@ global l2v_at_vmcall:data hidden
 global l2v_at_inject:data hidden
 global l2v_at_hlt:data hidden
 global l2v_spin:data hidden
+global l2v_loop:data hidden
 bits 32
 l2v_code:
 	mov eax, 0x12345
@@ -126,9 +127,27 @@ l2v_at_hlt:
 l2v_spin:				; the bench: CPUID forever
 	cpuid
 	jmp l2v_spin
+l2v_loop:				; no exit of its own
+	pause
+	jmp l2v_loop
 l2v_handler:				; vector 0x40
 	mov dword [0x3800], 0x40
 	iretd
 l2v_code_end:
+
+; An L2 in 64-bit mode on L1's own paging, no EPT (checks_nested_vmx.c
+; no_ept): run in place, in L1's address space.
+global l2v64_code:function hidden
+global l2v64_at_hlt:data hidden
+global l2v64_loop:data hidden
+bits 64
+l2v64_code:
+	cpuid				; always L1's
+l2v64_at_hlt:
+	hlt
+	jmp l2v64_at_hlt
+l2v64_loop:
+	pause
+	jmp l2v64_loop
 
 section .note.GNU-stack noalloc noexec nowrite progbits
