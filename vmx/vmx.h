@@ -88,6 +88,7 @@ void vmx_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2);
 void vmx_decode_l2(struct vp *vp, struct hv_exit *e);
 bool vmx_nested_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
 bool vmx_nested_nmi(struct vp *vp);
+int vmx_nested_irq(struct vp *vp, u8 vector);
 void vmx_nested_entry_failed(struct vp *vp, u32 reason);
 bool vmx_nested_vmxon(struct vp *vp);
 enum be_msr_result vmx_nested_msr_read(struct vp *vp, u32 msr, u64 *val);

@@ -579,7 +579,8 @@ void vmx_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	vmwrite(VMCS_PIN_CTLS, pin & ~(u64)PIN_PREEMPT_TIMER);
 	u32 proc = vmx.ctl.proc | (proc12 & (PROC_INTR_WINDOW_EXITING | NVMX_PROC_TSC_OFFSET |
 					     PROC_HLT_EXITING | NVMX_PROC_NMI_WINDOW |
-					     PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING));
+					     PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING |
+					     NVMX_PROC_PASS));
 	vmwrite(VMCS_PROC_CTLS, proc);
 	u32 proc2 = PROC2_ENABLE_EPT | (vmx.ctl.proc2 & PROC2_ENABLE_VPID) |
 		    (proc2_12 & PROC2_UNRESTRICTED_GUEST);
@@ -841,6 +842,8 @@ static bool l1_wants(struct vp *vp, const struct vmcs12 *v, u32 basic, u64 q)
 					return false;
 			return true;
 		}
+		if (cr == 8) /* only L1 sets CR8 exiting in vmcs02 */
+			return proc & (type == VMX_CR_TYPE_MOV_TO ? NVMX_PROC_CR8_LOAD : NVMX_PROC_CR8_STORE);
 		return false;
 	}
 	case VMX_EXIT_IO: {
@@ -871,7 +874,9 @@ static bool l1_wants(struct vp *vp, const struct vmcs12 *v, u32 basic, u64 q)
 	default:
 		/* Unconditional in VMX non-root operation (26.1.2): triple
 		 * fault, task switch, CPUID, GETSEC, INVD, XSETBV, VMCALL and
-		 * the VMX instructions; anything else L1's controls caused. */
+		 * the VMX instructions; and what only L1's controls cause in
+		 * vmcs02 (INVLPG, MWAIT, RDPMC, RDTSC, MOV DR, MONITOR, PAUSE:
+		 * NVMX_PROC_PASS). */
 		return true;
 	}
 }
@@ -907,6 +912,27 @@ bool vmx_nested_nmi(struct vp *vp)
 	to_l1(vp, n, VMX_EXIT_EXCEPTION_NMI, 0, 0,
 	      2 | (VMX_INTR_TYPE_NMI << VMX_INTR_TYPE_SHIFT) | VMX_INTR_INFO_VALID, 0);
 	return true;
+}
+
+/* An interrupt of hv.efi for L1 (the SynIC's vectors, synic/deliver.c)
+ * while L2 runs. With L1's external-interrupt exiting it is an external
+ * interrupt exit to L1 (SDM 25.6.1), as a physical one would be: with
+ * acknowledge-on-exit the vector is in the exit interruption information
+ * (28.2.2) and the interrupt is delivered (0); without, L1 is current now
+ * and takes it through the caller's injection (1). Linux's KVM depends on
+ * it: an interrupt of L1 must never land in L2. Without L1's exiting: -1,
+ * L2 takes it (as it would take a physical interrupt). */
+int vmx_nested_irq(struct vp *vp, u8 vector)
+{
+	struct vmx_nested *n = nst(vp);
+	const struct vmcs12 *v = &n->v12;
+	if (!(v->pin_based_vm_exec_control & PIN_EXT_INTR_EXITING))
+		return -1;
+	bool ack = v->vm_exit_controls & NVMX_EXIT_ACK_INTR;
+	to_l1(vp, n, VMX_EXIT_EXTERNAL_INTR, 0, 0,
+	      ack ? vector | (VMX_INTR_TYPE_EXT_INTR << VMX_INTR_TYPE_SHIFT) | VMX_INTR_INFO_VALID : 0, 0);
+	n->irq_exits++;
+	return ack ? 0 : 1;
 }
 
 /* vmcs02's VMLAUNCH/VMRESUME failed on the CPU (a check hv.efi missed):

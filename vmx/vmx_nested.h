@@ -21,6 +21,13 @@
 #define NVMX_PIN_OFFER (NVMX_PIN_DEFAULT1 | PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | NVMX_PIN_VIRTUAL_NMIS)
 
 #define NVMX_PROC_TSC_OFFSET BIT(3)
+/* Exits L1 may ask for that hv.efi only passes on (SDM 25.6.2): INVLPG,
+ * MWAIT, RDPMC, RDTSC, CR8 load/store, MOV DR, MONITOR, PAUSE (Linux's
+ * KVM requires most of them). */
+#define NVMX_PROC_PASS                                                                         \
+	(BIT(9) | BIT(10) | BIT(11) | BIT(12) | BIT(19) | BIT(20) | BIT(23) | BIT(29) | BIT(30))
+#define NVMX_PROC_CR8_LOAD BIT(19)
+#define NVMX_PROC_CR8_STORE BIT(20)
 #define NVMX_PROC_NMI_WINDOW BIT(22)
 #define NVMX_PROC_UNCOND_IO BIT(24)
 #define NVMX_PROC_RESERVED1 (BIT(1) | BIT(4) | BIT(5) | BIT(6) | BIT(8) | BIT(13) | BIT(14) | BIT(26))
@@ -28,7 +35,7 @@
 #define NVMX_PROC_OFFER                                                                          \
 	(NVMX_PROC_DEFAULT1 | PROC_INTR_WINDOW_EXITING | NVMX_PROC_TSC_OFFSET | PROC_HLT_EXITING | \
 	 NVMX_PROC_NMI_WINDOW | NVMX_PROC_UNCOND_IO | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |  \
-	 PROC_ACTIVATE_SECONDARY)
+	 PROC_ACTIVATE_SECONDARY | NVMX_PROC_PASS)
 
 #define NVMX_PROC2_OFFER (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST)
 
@@ -70,7 +77,7 @@ struct vmx_nested {
 	u64 current;           /* L1's current-VMCS pointer, ~0: none */
 	struct vp_ctx *l1;     /* L1's context while L2 runs */
 	u64 cr0_ours, cr4_ours; /* CR bits only hv.efi owns in vmcs02 */
-	u64 insns, entries, exits, entry_failures, inveps;
+	u64 insns, entries, exits, entry_failures, inveps, irq_exits;
 	/* The bitmap merge (vmx_nested.c): our bits' qwords and what vmcs02's
 	 * bitmaps hold now (1 ours, 2 all ones, else L1's address). */
 #define NVMX_OWN_MAX 32
