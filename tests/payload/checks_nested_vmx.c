@@ -51,7 +51,8 @@ int nvmx_enter(int resume, uint64_t *regs);
 extern const char l2v_code[], l2v_code_end[], l2v_handler[], l2v_at_cpuid[], l2v_at_out[],
 	l2v_at_rdmsr[], l2v_at_wrmsr[], l2v_at_ept_np[], l2v_at_ept_ro[], l2v_after_ept_ro[],
 	l2v_at_ud2[], l2v_at_hvmem[], l2v_after_hvmem[], l2v_at_vmcall[], l2v_at_inject[],
-	l2v_at_hlt[], l2v_spin[], l2v_loop[], l2v64_code[], l2v64_at_hlt[], l2v64_loop[];
+	l2v_at_hlt[], l2v_spin[], l2v_loop[], l2v64_code[], l2v64_at_hlt[], l2v64_loop[],
+	l2v64_at_dr[], l2v64_at_invlpg[], l2v64_at_rdpmc[], l2v64_at_cr8[], l2v64_at_end[];
 
 #define L2_CODE 0x1000ull
 #define L2_OFF(label) (L2_CODE + (uint64_t)((label) - l2v_code))
@@ -510,6 +511,28 @@ static void no_ept(uint64_t hv_base)
 	rc = resume_next();
 	if (!exit_at("nested.vmx.no_ept.hlt.exit", rc, 12, (uint64_t)(uintptr_t)l2v64_at_hlt))
 		return;
+	/* Exits only L1's controls cause, passed on (MOV DR, INVLPG, RDPMC,
+	 * CR8 load: SDM 25.6.2), with their qualifications (28.2.1). */
+	wr(F_PROC, g_proc | (1u << 9) | (1u << 11) | (1u << 19) | (1u << 23));
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.mov_dr.exit", rc, 29, (uint64_t)(uintptr_t)l2v64_at_dr))
+		return;
+	check_eq("nested.vmx.no_ept.mov_dr.qual", rd(F_QUAL), 7 | (1u << 4)); /* DR7, MOV from DR, RAX */
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.invlpg.exit", rc, 14, (uint64_t)(uintptr_t)l2v64_at_invlpg))
+		return;
+	check_eq("nested.vmx.no_ept.invlpg.qual", rd(F_QUAL), pa(PG_STACK) + 4096);
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.rdpmc.exit", rc, 15, (uint64_t)(uintptr_t)l2v64_at_rdpmc))
+		return;
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.cr8.exit", rc, 28, (uint64_t)(uintptr_t)l2v64_at_cr8))
+		return;
+	check_eq("nested.vmx.no_ept.cr8.qual", rd(F_QUAL), 8); /* CR8, MOV to, RAX */
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.end.exit", rc, 12, (uint64_t)(uintptr_t)l2v64_at_end))
+		return;
+	wr(F_PROC, g_proc);
 	intr_exits("nested.vmx.no_ept.ext_intr.ack_exit", "nested.vmx.no_ept.intr_window.exit",
 		   (uint64_t)(uintptr_t)l2v64_loop);
 	(void)hv_base;

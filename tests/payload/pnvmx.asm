@@ -139,13 +139,30 @@ l2v_code_end:
 ; no_ept): run in place, in L1's address space.
 global l2v64_code:function hidden
 global l2v64_at_hlt:data hidden
+global l2v64_at_dr:data hidden
+global l2v64_at_invlpg:data hidden
+global l2v64_at_rdpmc:data hidden
+global l2v64_at_cr8:data hidden
+global l2v64_at_end:data hidden
 global l2v64_loop:data hidden
 bits 64
 l2v64_code:
 	cpuid				; always L1's
 l2v64_at_hlt:
 	hlt
-	jmp l2v64_at_hlt
+l2v64_at_dr:
+	mov rax, dr7			; L1's MOV-DR exiting
+l2v64_at_invlpg:
+	invlpg [rsp]			; INVLPG exiting
+	xor ecx, ecx
+l2v64_at_rdpmc:
+	rdpmc				; RDPMC exiting
+	xor eax, eax
+l2v64_at_cr8:
+	mov cr8, rax			; CR8-load exiting
+l2v64_at_end:
+	hlt
+	jmp l2v64_at_end
 l2v64_loop:
 	pause
 	jmp l2v64_loop
