@@ -143,13 +143,13 @@ static int msr_bitmap_set(struct vmx_ctx *s, u32 msr, u32 access, bool on)
 	int bit = vmx_msr_bitmap_bit(msr);
 	if (bit < 0)
 		return on ? 0 : -1;
+	s->maps_gen++;
 	for (u32 i = 0; i < 2; i++) {
 		if (!(access & (i ? BE_INTERCEPT_WRITE : BE_INTERCEPT_READ)))
 			continue;
 		u32 b = (u32)bit + i * 2048 * 8;
 		u8 m = (u8)(1u << (b % 8));
 		s->msr_bitmap[b / 8] = on ? s->msr_bitmap[b / 8] | m : s->msr_bitmap[b / 8] & (u8)~m;
-		s->msr_gen++;
 	}
 	return 0;
 }
@@ -171,6 +171,7 @@ static int vmx_msr_intercept(struct vp *vp, u32 msr, u32 access, bool on)
  * one bit per port from the start (SDM 25.6.4). */
 static int vmx_io_intercept(struct vp *vp, u16 port, bool on)
 {
+	vmx_of(vp)->maps_gen++;
 	u8 *b = &vmx_of(vp)->io_bitmap[port / 8], m = (u8)(1u << (port % 8));
 	*b = on ? *b | m : *b & (u8)~m;
 	return 0;

@@ -1109,8 +1109,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		if (g.priv & PRIV_STIMER)
 			wrmsr(MSR_STIMER0_CONFIG, (1ull << 12) | (0xEEull << 4) | 8);
 		setup_nested();
-		setup_nested_vmx();
 		setup_vsm();
+		/* After VTL 1 is set up from VTL 0's state: L1 stays in VMX
+		 * operation (CR4.VMXE, the TR a VM exit loads). */
+		setup_nested_vmx();
 	}
 	int want[NOPS] = { 0 };
 	if (profile_opts(image, want))

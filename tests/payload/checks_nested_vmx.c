@@ -51,7 +51,8 @@ int nvmx_enter(int resume, uint64_t *regs);
 extern const char l2v_code[], l2v_code_end[], l2v_handler[], l2v_at_cpuid[], l2v_at_out[],
 	l2v_at_rdmsr[], l2v_at_wrmsr[], l2v_at_ept_np[], l2v_at_ept_ro[], l2v_after_ept_ro[],
 	l2v_at_ud2[], l2v_at_hvmem[], l2v_after_hvmem[], l2v_at_vmcall[], l2v_at_inject[],
-	l2v_at_hlt[], l2v_spin[];
+	l2v_at_hlt[], l2v_spin[], l2v_loop[], l2v64_code[], l2v64_at_hlt[], l2v64_loop[],
+	l2v64_at_dr[], l2v64_at_invlpg[], l2v64_at_rdpmc[], l2v64_at_cr8[], l2v64_at_end[];
 
 #define L2_CODE 0x1000ull
 #define L2_OFF(label) (L2_CODE + (uint64_t)((label) - l2v_code))
@@ -330,6 +331,7 @@ static int resume_at(uint64_t rip)
 }
 
 static int resume_next(void) { return resume_at(rd(F_G_RIP) + rd(F_EXIT_LEN)); }
+static void intr_exits(const char *n1, const char *n2, uint64_t rip);
 
 static void run_l2(uint64_t hv_base)
 {
@@ -425,9 +427,115 @@ static void run_l2(uint64_t hv_base)
 	check_eq("nested.vmx.l2.ept.mapped_after_invept", res[2], 0xcafe5000u);
 	check_eq("nested.vmx.l2.ro_page.read", res[1], 0x0badf00du);
 	check_eq("nested.vmx.entry_intr.cleared_by_exit", rd(F_ENTRY_INTR) >> 31, 0);
+	intr_exits("nested.vmx.l2.ext_intr.ack_exit", "nested.vmx.l2.intr_window.exit", L2_OFF(l2v_loop));
 	check("nested.vmx.exit.host_dtr_limits", g_exit_gdtr_limit == 0xffff && g_exit_idtr_limit == 0xffff,
 	      "GDTR/IDTR limits after a VM exit 0x%x/0x%x, expected 0xffff (SDM 28.5.2)",
 	      g_exit_gdtr_limit, g_exit_idtr_limit);
+}
+
+/* An external interrupt while L2 runs, with L1's external-interrupt
+ * exiting and acknowledge-on-exit (SDM 25.6.1, 28.2.2: the vector in the
+ * exit interruption information, the interrupt acknowledged: L1 EOIs);
+ * then interrupt-window exiting (25.6.2) with L2's RFLAGS.IF set. L2
+ * loops at rip without exits of its own. */
+static void intr_exits(const char *n1, const char *n2, uint64_t rip)
+{
+	uint64_t apic_base = 0;
+	trap_rdmsr(0x1b, &apic_base);
+	int x2 = (apic_base >> 10) & 1;
+	uint64_t mmio = apic_base & 0xffffff000ull;
+	const uint32_t vec = 0x5a;
+	wr(F_PIN, g_pin | 1u);
+	wr(F_EXIT_CTL, g_exit | (1u << 15));
+	/* L2's RFLAGS.IF set: the exit does not depend on it (SDM 25.6.1),
+	 * but Bochs 2.7 recomputes its interrupt mask only when IF changes. */
+	wr(F_G_RFLAGS, 0x202);
+	if (x2)
+		__asm__ volatile("wrmsr" : : "c"(0x830), "a"(0x40000u | vec), "d"(0) : "memory");
+	else
+		*(volatile uint32_t *)(uintptr_t)(mmio + 0x300) = 0x40000u | vec;
+	int rc = resume_at(rip);
+	uint32_t r = (uint32_t)rd(F_REASON), info = (uint32_t)rd(F_EXIT_INTR);
+	if (rc == 0 && r == 1 && (info & 0x80000000u)) { /* acknowledged: EOI */
+		if (x2)
+			__asm__ volatile("wrmsr" : : "c"(0x80b), "a"(0), "d"(0) : "memory");
+		else
+			*(volatile uint32_t *)(uintptr_t)(mmio + 0xb0) = 0;
+	}
+	check(n1, rc == 0 && r == 1 && info == (0x80000000u | vec) && rd(F_G_RIP) == rip,
+	      "status %d, exit reason 0x%x, interruption info 0x%x at RIP 0x%lx; expected 1, 0x%x at 0x%lx",
+	      rc, r, info, (unsigned long)rd(F_G_RIP), 0x80000000u | vec, (unsigned long)rip);
+	wr(F_PROC, g_proc | (1u << 2));
+	rc = resume_at(rip);
+	r = (uint32_t)rd(F_REASON);
+	check(n2, rc == 0 && r == 7, "status %d, exit reason 0x%x; expected 7 (interrupt window)", rc, r);
+	wr(F_PROC, g_proc);
+	wr(F_G_RFLAGS, 2);
+	wr(F_PIN, g_pin);
+	wr(F_EXIT_CTL, g_exit);
+}
+
+/* L2 without L1's EPT (SDM 25.6.2: no EPT, no unrestricted guest): a
+ * 64-bit L2 on L1's own CR3, in L1's physical space; its exits as with
+ * EPT. L1's current VMCS is the second region (VMCLEAR/VMPTRLD). */
+static void no_ept(uint64_t hv_base)
+{
+	*(volatile uint32_t *)page(PG_VMCS2) = g_rev;
+	if (!check_eq("nested.vmx.no_ept.vmptrld", (uint64_t)(x_vmclear(pa(PG_VMCS2)) | x_vmptrld(pa(PG_VMCS2))), 0))
+		return;
+	build_vmcs();
+	uint64_t efer = 0;
+	trap_rdmsr(0xc0000080u, &efer);
+	struct dtr gdtr, idtr;
+	__asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+	wr(F_PROC2, 1u << 5); /* VPID only */
+	wr(F_ENTRY_CTL, g_entry | (1u << 9));
+	wr(F_G_CR0, read_cr0());
+	wr(F_G_CR3, read_cr3());
+	wr(F_G_CR4, read_cr4());
+	wr(F_G_EFER, efer);
+	for (int i = 0; i < 4; i++) {
+		wr(F_G_ES_SEL + 2 * i, sel_of(i == 1 ? 1 : 2) & ~7u);
+		wr(F_G_ES_AR + 2 * i, i == 1 ? 0xa09b : 0xc093);
+	}
+	wr(F_G_GDTR_BASE, gdtr.base);
+	wr(F_G_GDTR_LIMIT, gdtr.limit);
+	wr(F_G_IDTR_BASE, idtr.base);
+	wr(F_G_IDTR_LIMIT, idtr.limit);
+	wr(F_G_RSP, pa(PG_STACK) + 4096);
+	wr(F_G_RIP, (uint64_t)(uintptr_t)l2v64_code);
+	check("nested.vmx.no_ept.vmwrite", !g_wr_failed, "VMWRITE failed for 0x%x", g_wr_failed & 0xffff);
+	int rc = enter(0);
+	if (!exit_at("nested.vmx.no_ept.cpuid.exit", rc, 10, (uint64_t)(uintptr_t)l2v64_code))
+		return;
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.hlt.exit", rc, 12, (uint64_t)(uintptr_t)l2v64_at_hlt))
+		return;
+	/* Exits only L1's controls cause, passed on (MOV DR, INVLPG, RDPMC,
+	 * CR8 load: SDM 25.6.2), with their qualifications (28.2.1). */
+	wr(F_PROC, g_proc | (1u << 9) | (1u << 11) | (1u << 19) | (1u << 23));
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.mov_dr.exit", rc, 29, (uint64_t)(uintptr_t)l2v64_at_dr))
+		return;
+	check_eq("nested.vmx.no_ept.mov_dr.qual", rd(F_QUAL), 7 | (1u << 4)); /* DR7, MOV from DR, RAX */
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.invlpg.exit", rc, 14, (uint64_t)(uintptr_t)l2v64_at_invlpg))
+		return;
+	check_eq("nested.vmx.no_ept.invlpg.qual", rd(F_QUAL), pa(PG_STACK) + 4096);
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.rdpmc.exit", rc, 15, (uint64_t)(uintptr_t)l2v64_at_rdpmc))
+		return;
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.cr8.exit", rc, 28, (uint64_t)(uintptr_t)l2v64_at_cr8))
+		return;
+	check_eq("nested.vmx.no_ept.cr8.qual", rd(F_QUAL), 8); /* CR8, MOV to, RAX */
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.end.exit", rc, 12, (uint64_t)(uintptr_t)l2v64_at_end))
+		return;
+	wr(F_PROC, g_proc);
+	intr_exits("nested.vmx.no_ept.ext_intr.ack_exit", "nested.vmx.no_ept.intr_window.exit",
+		   (uint64_t)(uintptr_t)l2v64_loop);
+	(void)hv_base;
 }
 
 static void caps(void)
@@ -558,12 +666,16 @@ void checks_nested_vmx(int expected)
 	      g_wr_failed & 0xffff);
 	run_l2(hv_base);
 
+	/* A second VMCS, L2 without EPT; then back to the first. */
+	no_ept(hv_base);
+	check_eq("nested.vmx.vmptrld.back", (uint64_t)x_vmptrld(pa(PG_VMCS)), 0);
 	/* VMCLEAR of the current VMCS leaves none current (SDM 31.3). */
 	check_eq("nested.vmx.vmclear.current", (uint64_t)x_vmclear(pa(PG_VMCS)), 0);
 	check_eq("nested.vmx.vmclear.no_current.failinvalid", (uint64_t)x_vmread(F_REASON, &v), 1);
 	/* The cache went back to the region: loading it again sees L2's state. */
-	check("nested.vmx.vmptrld.reload", x_vmptrld(pa(PG_VMCS)) == 0 && rd(F_REASON) == 12,
-	      "exit reason after VMCLEAR + VMPTRLD 0x%lx, expected 12 (HLT)", (unsigned long)rd(F_REASON));
+	check("nested.vmx.vmptrld.reload", x_vmptrld(pa(PG_VMCS)) == 0 && rd(F_REASON) == 7,
+	      "exit reason after VMCLEAR + VMPTRLD 0x%lx, expected 7 (the last exit: interrupt window)",
+	      (unsigned long)rd(F_REASON));
 	check_eq("nested.vmx.vmxoff.ok", (uint64_t)x_vmxoff(), 0);
 	check_vec("nested.vmx.vmptrld.after_vmxoff.ud", trap_insn(INSN_VMPTRLD, page(PG_BAD)), VEC_UD);
 	irq_restore(f);
