@@ -209,6 +209,7 @@ int evmcs_map_init(struct evmcs_map *m, evmcs_vmcs12_field_fn fn)
 {
 	u32 cls = 0;
 	m->nout = 0;
+	m->nout_fields = 0;
 	m->missing = 0;
 	for (u32 c = 0; c <= EVMCS_CLASSES; c++)
 		m->class_start[c] = 0;
@@ -227,8 +228,19 @@ int evmcs_map_init(struct evmcs_map *m, evmcs_vmcs12_field_fn fn)
 		}
 		m->v12_off[i] = off;
 		m->v12_width[i] = w;
-		m->cp[i] = (struct evmcs_cp){ f->off, off, w ? (u8)(f->width << 4 | w) : 0 };
-		if ((f->flags & EVMCS_F_OUT) && w)
+		m->cp[i] = (struct evmcs_cp){ f->off, off, w ? (u8)(f->width << 4 | w) : 0, 1 };
+		if (!(f->flags & EVMCS_F_OUT) || !w)
+			continue;
+		/* Write-back runs: a field right after the last run's end in both
+		 * layouts, with the same width on both sides, extends it (the
+		 * segment fields, the exit information: one loop each). */
+		m->nout_fields++;
+		struct evmcs_cp *r = m->nout ? &m->out[m->nout - 1] : NULL;
+		u8 k = m->cp[i].kind;
+		if (r && r->kind == k && (k == 0x22 || k == 0x44 || k == 0x88) && r->n < 255 &&
+		    r->ev + r->n * w == f->off && r->v12 + r->n * w == off)
+			r->n++;
+		else
 			m->out[m->nout++] = m->cp[i];
 	}
 	while (cls < EVMCS_CLASSES)
@@ -317,8 +329,28 @@ void evmcs_store(const struct evmcs_map *m, struct hv_enlightened_vmcs *e, const
 {
 	const u8 *v12 = vmcs12;
 	u8 *ev = (u8 *)e;
-	for (u32 k = 0; k < m->nout; k++)
-		copy1(ev + m->out[k].ev, v12 + m->out[k].v12, m->out[k].kind, false);
+	for (u32 k = 0; k < m->nout; k++) {
+		const struct evmcs_cp *r = &m->out[k];
+		u8 *d = ev + r->ev;
+		const u8 *s = v12 + r->v12;
+		switch (r->kind) {
+		case 0x88:
+			for (u32 j = 0; j < r->n; j++)
+				__builtin_memcpy(d + 8 * j, s + 8 * j, 8);
+			break;
+		case 0x44:
+			for (u32 j = 0; j < r->n; j++)
+				__builtin_memcpy(d + 4 * j, s + 4 * j, 4);
+			break;
+		case 0x22:
+			for (u32 j = 0; j < r->n; j++)
+				__builtin_memcpy(d + 2 * j, s + 2 * j, 2);
+			break;
+		default:
+			copy1(d, s, r->kind, false);
+			break;
+		}
+	}
 	/* The eVMCS now holds what the vmcs12 holds: every group clean, as
 	 * KVM's L0 leaves it (nested_sync_vmcs12_to_shadow). */
 	e->hv_clean_fields |= EVMCS_CLEAN_ALL;

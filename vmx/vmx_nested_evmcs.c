@@ -32,6 +32,9 @@ void vmx_nested_evmcs_init(void)
 	evmcs_map_ok = !evmcs_map_init(&evmcs_map, v12_field);
 	if (!evmcs_map_ok)
 		LOGE("nested: the eVMCS table is out of order; eVMCS entries fail");
+	else
+		LOGI("nested: eVMCS v1: %u fields, %u not in vmcs12; %u written back at an exit, in %u runs",
+		     evmcs_nfields, evmcs_map.missing, evmcs_map.nout_fields, evmcs_map.nout);
 }
 
 /* KVM's nested_get_evmptr: the assist page as L1 left it, now; only
