@@ -477,6 +477,8 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 		/* A VMfail or a failed entry: its error or exit into the eVMCS. */
 		if (ev && !enter)
 			vmx_nested_evmcs_exit(n);
+		run->evmcs = ev && enter;
+		run->evmcs_full = run->evmcs && n->ev.read == 0x1ffffu;
 		break;
 	}
 	case VMX_EXIT_INVEPT:
