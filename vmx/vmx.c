@@ -870,9 +870,12 @@ const struct backend vmx_backend = {
 	.nested_exit = vmx_nested_exit,
 	.nested_vmx = true,
 	/* Leaf 0x4000000A: the enlightened VMCS, versions 1..1 (TLFS 2.4.11,
-	 * 16.5; vmx_nested.c) and the enlightened MSR bitmap (bit 19,
-	 * 16.5.3) that comes with it (docs/nested.md, "Enlightened VMCS"). */
-	.nested_enl = (EVMCS_VERSION << 8) | EVMCS_VERSION | HV_NESTED_MSR_BITMAP,
+	 * 16.5; vmx_nested_evmcs.c), the enlightened MSR bitmap (bit 19,
+	 * 16.5.3) that comes with it, and HvFlushGuestPhysicalAddressSpace/
+	 * List (bit 18, 16.13: nested/flush.c drops the shadow of L1's EPT)
+	 * (docs/nested.md, "The enlightened VMCS"). */
+	.nested_enl = (EVMCS_VERSION << 8) | EVMCS_VERSION | HV_NESTED_GUEST_MAPPING_FLUSH |
+		      HV_NESTED_MSR_BITMAP,
 	.nested_npf_code = VMX_EXIT_EPT_VIOLATION,
 	.nested_misconfig_code = VMX_EXIT_EPT_MISCONFIG,
 };
