@@ -394,6 +394,9 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 			write_back(n);
 			__builtin_memcpy(&n->v12, vmx_l1_ptr(pa), sizeof(n->v12));
 			n->current = pa;
+			/* vmcs12 no longer holds the eVMCS: its next entry
+			 * reads every group (clean bits describe vmcs12). */
+			evmcs_release(&n->ev);
 		}
 		*act = succeed();
 		break;

@@ -318,7 +318,7 @@ static void run_l2(void)
 }
 
 /* The bad inputs of an enlightened entry. */
-static void bad_inputs(uint64_t hv_base, unsigned int pa_bits)
+static void bad_inputs(uint64_t hv_base, unsigned int pa_bits, uint32_t rev)
 {
 	/* TLFS 16.5.1: version 1 only. */
 	w32(EV_REVISION, 2);
@@ -347,6 +347,21 @@ static void bad_inputs(uint64_t hv_base, unsigned int pa_bits)
 	assist(0, pga(PG_EV));
 	check_eq("nested.evmcs.not_enlightened.failinvalid", (uint64_t)enter(1), 1);
 	assist(1, pga(PG_EV));
+	/* A VMPTRLD in between (a plain VMCS, empty) replaces what hv.efi
+	 * holds of the eVMCS: the next enlightened entry, every group clean,
+	 * must read the eVMCS whole again (else L2 would run on the empty
+	 * VMCS's fields: VMfailValid 7). */
+	uint8_t *plain = pg(PG_EV2);
+	zero(plain, 4096);
+	*(volatile uint32_t *)plain = rev;
+	uint64_t pp = pga(PG_EV2);
+	uint8_t cf, zf;
+	__asm__ volatile("vmclear %2; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : "m"(pp) : "cc", "memory");
+	__asm__ volatile("vmptrld %2; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : "m"(pp) : "cc", "memory");
+	check("nested.evmcs.vmptrld_between.ok", !cf && !zf, "VMCLEAR/VMPTRLD of a plain VMCS failed");
+	w32(EV_CLEAN, CLEAN_ALL);
+	rc = resume_at(L2_OFF(l2v_at_hlt), 0);
+	exit_at("nested.evmcs.vmptrld_between.full_reload", rc, 12, L2_OFF(l2v_at_hlt));
 }
 
 /* The GPA-space flushes work on VMX (TLFS 16.13, leaf 0x4000000A bit 18):
@@ -493,7 +508,7 @@ void checks_nested_evmcs(int nested_on)
 	build_evmcs(ev(), 1);
 	assist(1, pga(PG_EV));
 	run_l2();
-	bad_inputs(hv_base, g_hc.pa_bits ? g_hc.pa_bits : 36);
+	bad_inputs(hv_base, g_hc.pa_bits ? g_hc.pa_bits : 36, rev);
 	if (g_hc.page_ok) {
 		flush_calls(pga(PG_PML4) | 0x1e, 1);
 		gpa_flush(pga(PG_PML4) | 0x1e);
