@@ -942,6 +942,33 @@ void vmx_nested_entry_failed(struct vp *vp, u32 reason)
 	nst(vp)->fail_reason = reason | BIT(31);
 }
 
+/* INIT/SIPI (hv/smp.c, vp_load_state): a VP in L2 leaves it (no exit to
+ * L1: L1's view of INIT in VMX operation, SDM 26.1 / 24.8 "INIT is
+ * blocked in VMX root operation", is not emulated), and L1 is out of
+ * VMX operation: the restarted processor starts clean, as on SVM
+ * (docs/nested.md). */
+void vmx_nested_init(struct vp *vp)
+{
+	struct vmx_nested *n = nst(vp);
+	if (!n)
+		return;
+	if (vp->cur->l2) {
+		struct vmx_ctx *s2 = vmx_of(vp), *s1 = n->l1->be;
+		u64 deadline = s2->deadline;
+		if (deadline)
+			vmx_set_deadline_ctx(s2, 0);
+		s2->reinject = 0;
+		s2->injected = false;
+		vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+		vmx_cpu_regs_save(&s1->regs);
+		vmx_ctx_switch(vp, n->l1);
+		if (deadline)
+			vmx_set_deadline_ctx(s1, deadline);
+	}
+	n->vmxon = false;
+	n->current = INVALID_PTR;
+}
+
 /* Is L1 in VMX operation (CR4.VMXE may not be cleared then, SDM 24.8)? */
 bool vmx_nested_vmxon(struct vp *vp)
 {
