@@ -246,6 +246,7 @@ static enum hv_action launch(struct vp *vp, struct vmx_nested *n, bool resume,
 	u16 vpid = (proc2 & PROC2_ENABLE_VPID) ? v->virtual_processor_id : 0;
 	n->vpid_flush |= !vpid || vpid != n->last_vpid;
 	n->last_vpid = vpid;
+	n->prev_launched = v->launched;
 	v->launched = 1;
 	n->np = run->np;
 	*enter = 1;
@@ -702,6 +703,9 @@ static void to_l1(struct vp *vp, struct vmx_nested *n, u32 reason, u64 qual, u64
 	v->vm_exit_instruction_len = (u32)vmread(VMCS_EXIT_INSN_LEN);
 	v->vmx_instruction_info = (u32)vmread(VMCS_EXIT_INSN_INFO);
 	v->vm_entry_intr_info_field &= ~BIT(31);
+	/* A failed entry of vmcs02 leaves the launch state as it was (26.8). */
+	if (reason & BIT(31))
+		v->launched = n->prev_launched;
 
 	/* L2's state (28.3). */
 	u64 cr0 = vmread(VMCS_GUEST_CR0), cr4 = vmread(VMCS_GUEST_CR4);
