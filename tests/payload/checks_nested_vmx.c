@@ -392,9 +392,17 @@ static void run_l2(uint64_t hv_base)
 	check("nested.vmx.l2.ept.not_present.qual", (q & 0x3f) == 1 && rd(F_G_PHYS) == 0x5000,
 	      "qualification 0x%lx, GPA 0x%lx; expected a read (bit 0), nothing allowed (5:3), GPA 0x5000",
 	      (unsigned long)q, (unsigned long)rd(F_G_PHYS));
+	/* Map it write-only first: an EPT misconfiguration (SDM 29.3.3.1,
+	 * exit 49 with the guest-physical address). */
+	uint64_t desc[2] = { pa(PG_PML4) | 0x1e, 0 };
+	((volatile uint64_t *)page(PG_PT))[5] = pa(PG_LATE) | 0x32;
+	x_invept(2, desc);
+	rc = resume_at(rd(F_G_RIP));
+	if (!exit_at("nested.vmx.l2.ept.misconfig", rc, 49, L2_OFF(l2v_at_ept_np)))
+		return;
+	check_eq("nested.vmx.l2.ept.misconfig.gpa", rd(F_G_PHYS), 0x5000);
 	/* Map it, INVEPT (single context), resume: L2 reads the page. */
 	((volatile uint64_t *)page(PG_PT))[5] = pa(PG_LATE) | 0x37;
-	uint64_t desc[2] = { pa(PG_PML4) | 0x1e, 0 };
 	check_eq("nested.vmx.invept.single.ok", (uint64_t)x_invept(1, desc), 0);
 	rc = resume_at(rd(F_G_RIP));
 	if (!exit_at("nested.vmx.l2.ept.write_ro", rc, 48, L2_OFF(l2v_at_ept_ro)))
