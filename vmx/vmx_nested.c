@@ -18,7 +18,7 @@
  * VMfailInvalid/VMfailValid with the error numbers of SDM 31.4. VMFUNC is
  * not offered (#UD). The memory operands are L1 linear addresses (the
  * instruction-information field, SDM 28.2.5), translated through L1's
- * paging here (4-level, PAE, 32-bit).
+ * paging by vmx_nested_mem.c.
  */
 #include "vmx.h"
 #include "vmx_nested.h"
