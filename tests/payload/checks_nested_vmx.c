@@ -346,6 +346,11 @@ static void run_l2(uint64_t hv_base)
 	wr(F_EPTP, pa(PG_PML4) | 0x10); /* UC, 3-level: not offered */
 	check_fail("nested.vmx.entry.bad_eptp.fail7", enter(0), 7);
 	wr(F_EPTP, pa(PG_PML4) | 0x1e);
+	if (hv_base) { /* an MSR bitmap in hypervisor memory: refused, not read */
+		wr(F_MSR_BM, hv_base);
+		check_fail("nested.vmx.entry.msr_bitmap_hv_memory.fail7", enter(0), 7);
+		wr(F_MSR_BM, pa(PG_MSR));
+	}
 	uint64_t htr = rd(F_H_TR_SEL);
 	wr(F_H_TR_SEL, 0);
 	check_fail("nested.vmx.entry.host_tr_null.fail8", enter(0), 8);
@@ -623,7 +628,7 @@ static void caps(void)
 }
 
 /* The VMX instructions' failures with a current VMCS (SDM 31.4). */
-static void failures(void)
+static void failures(uint64_t hv_base)
 {
 	uint64_t v = 0;
 	check_fail("nested.vmx.vmxon.in_vmx.fail15", x_vmxon(pa(PG_VMXON)), 15);
@@ -633,6 +638,11 @@ static void failures(void)
 	check_fail("nested.vmx.vmptrld.bad_revision.fail11", x_vmptrld(pa(PG_BAD)), 11);
 	check_fail("nested.vmx.vmclear.unaligned.fail2", x_vmclear(pa(PG_BAD) + 16), 2);
 	check_fail("nested.vmx.vmclear.vmxon_ptr.fail3", x_vmclear(pa(PG_VMXON)), 3);
+	/* hv.efi's own memory is never a VMCS (nor read or written as one). */
+	if (hv_base) {
+		check_fail("nested.vmx.vmptrld.hv_memory.fail9", x_vmptrld(hv_base), 9);
+		check_fail("nested.vmx.vmclear.hv_memory.fail2", x_vmclear(hv_base), 2);
+	}
 	check_fail("nested.vmx.vmread.unsupported.fail12", x_vmread(0x2028, &v), 12); /* VMREAD bitmap: shadowing not offered */
 	check_fail("nested.vmx.vmwrite.read_only.fail13", x_vmwrite(F_REASON, 1), 13);
 	uint64_t cur = 0;
@@ -703,7 +713,7 @@ void checks_nested_vmx(int expected)
 	*(volatile uint32_t *)page(PG_VMCS) = g_rev;
 	check_eq("nested.vmx.vmclear.ok", (uint64_t)x_vmclear(pa(PG_VMCS)), 0);
 	check_eq("nested.vmx.vmptrld.ok", (uint64_t)x_vmptrld(pa(PG_VMCS)), 0);
-	failures();
+	failures(hv_base);
 
 	build_l2(hv_base);
 	build_vmcs();
