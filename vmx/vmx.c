@@ -411,6 +411,8 @@ static void sync_ia32e(struct vmx_ctx *s)
  * is current here). The IA-32e entry control follows EFER.LMA. */
 static void vmx_load_state(struct vp *vp, const struct guest_boot_state *g)
 {
+	if (vp->part->nested)
+		vmx_nested_init(vp); /* out of L2 and VMX operation first */
 	struct vmx_ctx *s = vmx_of(vp);
 	struct vmx_cpu_regs r;
 	setup_guest_state(g, &r);

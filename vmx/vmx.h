@@ -91,6 +91,7 @@ bool vmx_nested_nmi(struct vp *vp);
 int vmx_nested_irq(struct vp *vp, u8 vector);
 void vmx_nested_entry_failed(struct vp *vp, u32 reason);
 bool vmx_nested_vmxon(struct vp *vp);
+void vmx_nested_init(struct vp *vp);
 enum be_msr_result vmx_nested_msr_read(struct vp *vp, u32 msr, u64 *val);
 
 /* vmx_exit.c */

@@ -18,7 +18,7 @@
  * VMfailInvalid/VMfailValid with the error numbers of SDM 31.4. VMFUNC is
  * not offered (#UD). The memory operands are L1 linear addresses (the
  * instruction-information field, SDM 28.2.5), translated through L1's
- * paging here (4-level, PAE, 32-bit).
+ * paging by vmx_nested_mem.c.
  */
 #include "vmx.h"
 #include "vmx_nested.h"
@@ -251,6 +251,7 @@ static enum hv_action launch(struct vp *vp, struct vmx_nested *n, bool resume,
 	u16 vpid = (proc2 & PROC2_ENABLE_VPID) ? v->virtual_processor_id : 0;
 	n->vpid_flush |= !vpid || vpid != n->last_vpid;
 	n->last_vpid = vpid;
+	n->prev_launched = v->launched;
 	v->launched = 1;
 	n->np = run->np;
 	*enter = 1;
@@ -750,6 +751,9 @@ static void to_l1(struct vp *vp, struct vmx_nested *n, u32 reason, u64 qual, u64
 	v->vm_exit_instruction_len = (u32)vmread(VMCS_EXIT_INSN_LEN);
 	v->vmx_instruction_info = (u32)vmread(VMCS_EXIT_INSN_INFO);
 	v->vm_entry_intr_info_field &= ~BIT(31);
+	/* A failed entry of vmcs02 leaves the launch state as it was (26.8). */
+	if (reason & BIT(31))
+		v->launched = n->prev_launched;
 
 	/* L2's state (28.3). */
 	u64 cr0 = vmread(VMCS_GUEST_CR0), cr4 = vmread(VMCS_GUEST_CR4);
@@ -990,6 +994,33 @@ int vmx_nested_irq(struct vp *vp, u8 vector)
 void vmx_nested_entry_failed(struct vp *vp, u32 reason)
 {
 	nst(vp)->fail_reason = reason | BIT(31);
+}
+
+/* INIT/SIPI (hv/smp.c, vp_load_state): a VP in L2 leaves it (no exit to
+ * L1: L1's view of INIT in VMX operation, SDM 26.1 / 24.8 "INIT is
+ * blocked in VMX root operation", is not emulated), and L1 is out of
+ * VMX operation: the restarted processor starts clean, as on SVM
+ * (docs/nested.md). */
+void vmx_nested_init(struct vp *vp)
+{
+	struct vmx_nested *n = nst(vp);
+	if (!n)
+		return;
+	if (vp->cur->l2) {
+		struct vmx_ctx *s2 = vmx_of(vp), *s1 = n->l1->be;
+		u64 deadline = s2->deadline;
+		if (deadline)
+			vmx_set_deadline_ctx(s2, 0);
+		s2->reinject = 0;
+		s2->injected = false;
+		vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+		vmx_cpu_regs_save(&s1->regs);
+		vmx_ctx_switch(vp, n->l1);
+		if (deadline)
+			vmx_set_deadline_ctx(s1, deadline);
+	}
+	n->vmxon = false;
+	n->current = INVALID_PTR;
 }
 
 /* Is L1 in VMX operation (CR4.VMXE may not be cleared then, SDM 24.8)? */

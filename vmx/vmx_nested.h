@@ -73,6 +73,7 @@ struct vmx_nested {
 	bool invept_pending;   /* INVEPT (or VMXON) since the last entry: drop the shadow */
 	bool vpid_flush;       /* flush L2's VPID at the next entry */
 	u16 last_vpid;         /* L1's VPID for L2 at the last entry (0: none) */
+	u32 prev_launched;     /* vmcs12's launch state before the last entry */
 	u32 fail_reason;       /* vmcs02's entry failed: reflect this */
 	u64 vmxon_ptr;
 	u64 current;           /* L1's current-VMCS pointer, ~0: none */

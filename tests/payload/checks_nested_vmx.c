@@ -331,7 +331,7 @@ static int resume_at(uint64_t rip)
 }
 
 static int resume_next(void) { return resume_at(rd(F_G_RIP) + rd(F_EXIT_LEN)); }
-static void intr_exits(const char *n1, const char *n2, uint64_t rip);
+static void intr_exits(const char *n1, const char *n2, const char *n3, uint64_t rip);
 
 static void run_l2(uint64_t hv_base)
 {
@@ -346,6 +346,11 @@ static void run_l2(uint64_t hv_base)
 	wr(F_EPTP, pa(PG_PML4) | 0x10); /* UC, 3-level: not offered */
 	check_fail("nested.vmx.entry.bad_eptp.fail7", enter(0), 7);
 	wr(F_EPTP, pa(PG_PML4) | 0x1e);
+	if (hv_base) { /* an MSR bitmap in hypervisor memory: refused, not read */
+		wr(F_MSR_BM, hv_base);
+		check_fail("nested.vmx.entry.msr_bitmap_hv_memory.fail7", enter(0), 7);
+		wr(F_MSR_BM, pa(PG_MSR));
+	}
 	uint64_t htr = rd(F_H_TR_SEL);
 	wr(F_H_TR_SEL, 0);
 	check_fail("nested.vmx.entry.host_tr_null.fail8", enter(0), 8);
@@ -357,6 +362,15 @@ static void run_l2(uint64_t hv_base)
 	      "status %d, exit reason 0x%x qual 0x%lx; expected a VM-entry failure 0x80000021, qual 0",
 	      rc, r, (unsigned long)rd(F_QUAL));
 	wr(F_G_RFLAGS, 2);
+	/* A guest-state check hv.efi leaves to the CPU (SDM 26.3.1.2: a limit
+	 * above 0xFFFFF needs G set): the CPU's failed entry of vmcs02 reaches
+	 * L1 the same way. */
+	wr(F_G_ES_AR + 2, 0x409b);
+	rc = enter(0);
+	r = (uint32_t)rd(F_REASON);
+	check("nested.vmx.entry.bad_guest_cpu.exit33", rc == 0 && r == 0x80000021u,
+	      "status %d, exit reason 0x%x; expected a VM-entry failure 0x80000021", rc, r);
+	wr(F_G_ES_AR + 2, 0xc09b);
 
 	/* L2 runs: each exit with its fields. */
 	rc = enter(0);
@@ -383,9 +397,17 @@ static void run_l2(uint64_t hv_base)
 	check("nested.vmx.l2.ept.not_present.qual", (q & 0x3f) == 1 && rd(F_G_PHYS) == 0x5000,
 	      "qualification 0x%lx, GPA 0x%lx; expected a read (bit 0), nothing allowed (5:3), GPA 0x5000",
 	      (unsigned long)q, (unsigned long)rd(F_G_PHYS));
+	/* Map it write-only first: an EPT misconfiguration (SDM 29.3.3.1,
+	 * exit 49 with the guest-physical address). */
+	uint64_t desc[2] = { pa(PG_PML4) | 0x1e, 0 };
+	((volatile uint64_t *)page(PG_PT))[5] = pa(PG_LATE) | 0x32;
+	x_invept(2, desc);
+	rc = resume_at(rd(F_G_RIP));
+	if (!exit_at("nested.vmx.l2.ept.misconfig", rc, 49, L2_OFF(l2v_at_ept_np)))
+		return;
+	check_eq("nested.vmx.l2.ept.misconfig.gpa", rd(F_G_PHYS), 0x5000);
 	/* Map it, INVEPT (single context), resume: L2 reads the page. */
 	((volatile uint64_t *)page(PG_PT))[5] = pa(PG_LATE) | 0x37;
-	uint64_t desc[2] = { pa(PG_PML4) | 0x1e, 0 };
 	check_eq("nested.vmx.invept.single.ok", (uint64_t)x_invept(1, desc), 0);
 	rc = resume_at(rd(F_G_RIP));
 	if (!exit_at("nested.vmx.l2.ept.write_ro", rc, 48, L2_OFF(l2v_at_ept_ro)))
@@ -427,7 +449,8 @@ static void run_l2(uint64_t hv_base)
 	check_eq("nested.vmx.l2.ept.mapped_after_invept", res[2], 0xcafe5000u);
 	check_eq("nested.vmx.l2.ro_page.read", res[1], 0x0badf00du);
 	check_eq("nested.vmx.entry_intr.cleared_by_exit", rd(F_ENTRY_INTR) >> 31, 0);
-	intr_exits("nested.vmx.l2.ext_intr.ack_exit", "nested.vmx.l2.intr_window.exit", L2_OFF(l2v_loop));
+	intr_exits("nested.vmx.l2.ext_intr.ack_exit", "nested.vmx.l2.intr_window.exit",
+		   "nested.vmx.l2.nmi_window.exit", L2_OFF(l2v_loop));
 	check("nested.vmx.exit.host_dtr_limits", g_exit_gdtr_limit == 0xffff && g_exit_idtr_limit == 0xffff,
 	      "GDTR/IDTR limits after a VM exit 0x%x/0x%x, expected 0xffff (SDM 28.5.2)",
 	      g_exit_gdtr_limit, g_exit_idtr_limit);
@@ -438,7 +461,7 @@ static void run_l2(uint64_t hv_base)
  * exit interruption information, the interrupt acknowledged: L1 EOIs);
  * then interrupt-window exiting (25.6.2) with L2's RFLAGS.IF set. L2
  * loops at rip without exits of its own. */
-static void intr_exits(const char *n1, const char *n2, uint64_t rip)
+static void intr_exits(const char *n1, const char *n2, const char *n3, uint64_t rip)
 {
 	uint64_t apic_base = 0;
 	trap_rdmsr(0x1b, &apic_base);
@@ -454,21 +477,48 @@ static void intr_exits(const char *n1, const char *n2, uint64_t rip)
 		__asm__ volatile("wrmsr" : : "c"(0x830), "a"(0x40000u | vec), "d"(0) : "memory");
 	else
 		*(volatile uint32_t *)(uintptr_t)(mmio + 0x300) = 0x40000u | vec;
-	int rc = resume_at(rip);
-	uint32_t r = (uint32_t)rd(F_REASON), info = (uint32_t)rd(F_EXIT_INTR);
-	if (rc == 0 && r == 1 && (info & 0x80000000u)) { /* acknowledged: EOI */
-		if (x2)
-			__asm__ volatile("wrmsr" : : "c"(0x80b), "a"(0), "d"(0) : "memory");
-		else
-			*(volatile uint32_t *)(uintptr_t)(mmio + 0xb0) = 0;
+	/* The firmware's own interrupts, pending while L1 runs with IF clear,
+	 * may come first: acknowledged by the exit too, EOIed, skipped. */
+	int rc = 0;
+	uint32_t r = 0, info = 0;
+	for (int i = 0; i < 8; i++) {
+		rc = resume_at(rip);
+		r = (uint32_t)rd(F_REASON);
+		info = (uint32_t)rd(F_EXIT_INTR);
+		if (rc == 0 && r == 1 && (info & 0x80000000u)) {
+			if (x2)
+				__asm__ volatile("wrmsr" : : "c"(0x80b), "a"(0), "d"(0) : "memory");
+			else
+				*(volatile uint32_t *)(uintptr_t)(mmio + 0xb0) = 0;
+		}
+		if (rc || r != 1 || (info & 0xff) == vec)
+			break;
 	}
 	check(n1, rc == 0 && r == 1 && info == (0x80000000u | vec) && rd(F_G_RIP) == rip,
 	      "status %d, exit reason 0x%x, interruption info 0x%x at RIP 0x%lx; expected 1, 0x%x at 0x%lx",
 	      rc, r, info, (unsigned long)rd(F_G_RIP), 0x80000000u | vec, (unsigned long)rip);
-	wr(F_PROC, g_proc | (1u << 2));
-	rc = resume_at(rip);
-	r = (uint32_t)rd(F_REASON);
-	check(n2, rc == 0 && r == 7, "status %d, exit reason 0x%x; expected 7 (interrupt window)", rc, r);
+	/* Interrupt-window (25.6.2) and NMI-window exiting (with NMI exiting
+	 * and virtual NMIs; no virtual-NMI blocking): open at once. External
+	 * interrupts keep exiting meanwhile (never into L2). */
+	static const struct { uint32_t proc, pin, reason; } win[2] = {
+		{ 1u << 2, 1u, 7 }, { 1u << 22, 1u | (1u << 3) | (1u << 5), 8 } };
+	for (int w = 0; w < 2; w++) {
+		wr(F_PROC, g_proc | win[w].proc);
+		wr(F_PIN, g_pin | win[w].pin);
+		for (int i = 0; i < 8; i++) {
+			rc = resume_at(rip);
+			r = (uint32_t)rd(F_REASON);
+			if (rc || r != 1)
+				break;
+			if (x2) /* an interrupt of the firmware first: EOI, again */
+				__asm__ volatile("wrmsr" : : "c"(0x80b), "a"(0), "d"(0) : "memory");
+			else
+				*(volatile uint32_t *)(uintptr_t)(mmio + 0xb0) = 0;
+		}
+		check(w ? n3 : n2, rc == 0 && r == win[w].reason && rd(F_G_RIP) == rip,
+		      "status %d, exit reason 0x%x at 0x%lx; expected %u (%s window) at 0x%lx", rc, r,
+		      (unsigned long)rd(F_G_RIP), win[w].reason, w ? "NMI" : "interrupt", (unsigned long)rip);
+	}
 	wr(F_PROC, g_proc);
 	wr(F_G_RFLAGS, 2);
 	wr(F_PIN, g_pin);
@@ -534,7 +584,7 @@ static void no_ept(uint64_t hv_base)
 		return;
 	wr(F_PROC, g_proc);
 	intr_exits("nested.vmx.no_ept.ext_intr.ack_exit", "nested.vmx.no_ept.intr_window.exit",
-		   (uint64_t)(uintptr_t)l2v64_loop);
+		   "nested.vmx.no_ept.nmi_window.exit", (uint64_t)(uintptr_t)l2v64_loop);
 	(void)hv_base;
 }
 
@@ -578,7 +628,7 @@ static void caps(void)
 }
 
 /* The VMX instructions' failures with a current VMCS (SDM 31.4). */
-static void failures(void)
+static void failures(uint64_t hv_base)
 {
 	uint64_t v = 0;
 	check_fail("nested.vmx.vmxon.in_vmx.fail15", x_vmxon(pa(PG_VMXON)), 15);
@@ -588,6 +638,11 @@ static void failures(void)
 	check_fail("nested.vmx.vmptrld.bad_revision.fail11", x_vmptrld(pa(PG_BAD)), 11);
 	check_fail("nested.vmx.vmclear.unaligned.fail2", x_vmclear(pa(PG_BAD) + 16), 2);
 	check_fail("nested.vmx.vmclear.vmxon_ptr.fail3", x_vmclear(pa(PG_VMXON)), 3);
+	/* hv.efi's own memory is never a VMCS (nor read or written as one). */
+	if (hv_base) {
+		check_fail("nested.vmx.vmptrld.hv_memory.fail9", x_vmptrld(hv_base), 9);
+		check_fail("nested.vmx.vmclear.hv_memory.fail2", x_vmclear(hv_base), 2);
+	}
 	check_fail("nested.vmx.vmread.unsupported.fail12", x_vmread(0x2028, &v), 12); /* VMREAD bitmap: shadowing not offered */
 	check_fail("nested.vmx.vmwrite.read_only.fail13", x_vmwrite(F_REASON, 1), 13);
 	uint64_t cur = 0;
@@ -658,7 +713,7 @@ void checks_nested_vmx(int expected)
 	*(volatile uint32_t *)page(PG_VMCS) = g_rev;
 	check_eq("nested.vmx.vmclear.ok", (uint64_t)x_vmclear(pa(PG_VMCS)), 0);
 	check_eq("nested.vmx.vmptrld.ok", (uint64_t)x_vmptrld(pa(PG_VMCS)), 0);
-	failures();
+	failures(hv_base);
 
 	build_l2(hv_base);
 	build_vmcs();
@@ -673,8 +728,8 @@ void checks_nested_vmx(int expected)
 	check_eq("nested.vmx.vmclear.current", (uint64_t)x_vmclear(pa(PG_VMCS)), 0);
 	check_eq("nested.vmx.vmclear.no_current.failinvalid", (uint64_t)x_vmread(F_REASON, &v), 1);
 	/* The cache went back to the region: loading it again sees L2's state. */
-	check("nested.vmx.vmptrld.reload", x_vmptrld(pa(PG_VMCS)) == 0 && rd(F_REASON) == 7,
-	      "exit reason after VMCLEAR + VMPTRLD 0x%lx, expected 7 (the last exit: interrupt window)",
+	check("nested.vmx.vmptrld.reload", x_vmptrld(pa(PG_VMCS)) == 0 && rd(F_REASON) == 8,
+	      "exit reason after VMCLEAR + VMPTRLD 0x%lx, expected 8 (the last exit: NMI window)",
 	      (unsigned long)rd(F_REASON));
 	check_eq("nested.vmx.vmxoff.ok", (uint64_t)x_vmxoff(), 0);
 	check_vec("nested.vmx.vmptrld.after_vmxoff.ud", trap_insn(INSN_VMPTRLD, page(PG_BAD)), VEC_UD);
