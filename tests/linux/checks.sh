@@ -489,6 +489,7 @@ linux_check_kvm() {
 		_c "$t.insmod_${m//-/_}" "no 'insmod $m ok' in section kvm-load" \
 			grep -qx "insmod $m ok" <<<"$load"
 	done
+	_c "$t.no_kvm_intel" "init tried kvm-intel on AMD" _lacks "$load" '^insmod kvm-intel'
 	_c "$t.dev_kvm" "no /dev/kvm after loading kvm-amd" grep -qx '/dev/kvm present' <<<"$load"
 	_c "$t.kvm_npt" "KVM does not use nested paging ('SVM: kvm: Nested Paging enabled')" \
 		_has "$log" 'kvm: Nested Paging enabled'
