@@ -71,7 +71,12 @@ void cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4, u
 	switch (leaf) {
 	case 1:
 		r[2] |= (u32)BIT(31);  /* TLFS 2.2: hypervisor present */
-		r[2] &= ~(u32)BIT(5);  /* VMX: not offered to the guest */
+		/* VMX: offered only with nested=on on the VMX backend
+		 * (docs/nested.md, "Nested VMX"). */
+		if (p->nested && p->be && p->be->nested_vmx)
+			r[2] |= (u32)BIT(5);
+		else
+			r[2] &= ~(u32)BIT(5);
 		/* OSXSAVE mirrors the guest's CR4, not the host's (SDM CPUID). */
 		r[2] = (r[2] & ~(u32)BIT(27)) | ((guest_cr4 & CR4_OSXSAVE) ? (u32)BIT(27) : 0);
 		break;
@@ -93,7 +98,7 @@ void cpuid_adjust(const struct partition *p, u32 leaf, u32 sub, u64 guest_cr4, u
 			r[3] = (r[3] & ~(u32)BIT(8)) | ((p->tsc_invariant_ctl & 1) ? (u32)BIT(8) : 0);
 		break;
 	case 0x8000000a: /* SVM revision and features (APM E.4.9) */
-		if (!p->nested) {
+		if (!p->nested || (p->be && p->be->nested_vmx)) {
 			r[0] = r[1] = r[2] = r[3] = 0;
 			break;
 		}

@@ -41,7 +41,10 @@ static int nested_partition(struct partition *p, struct pool *pool)
 		return 0;
 	}
 	p->nested_svm_edx = p->be->nested_features();
-	LOGI("nested: SVM offered to the guest, CPUID 8000000A EDX %x", p->nested_svm_edx);
+	if (p->be->nested_vmx)
+		LOGI("nested: VMX offered to the guest (CPUID.1:ECX[5], the VMX capability MSRs)");
+	else
+		LOGI("nested: SVM offered to the guest, CPUID 8000000A EDX %x", p->nested_svm_edx);
 	p->nested_enl = nested_optimizations(p);
 	LOGI("nested: enlightenments: CPUID 4000000A EAX 0x%x", p->nested_enl);
 	return 0;
@@ -59,6 +62,10 @@ static int nested_partition(struct partition *p, struct pool *pool)
  * virtualization exceptions (20). */
 u32 nested_optimizations(const struct partition *p)
 {
+	/* On VMX none is proven yet (the enlightened VMCS and the EPT
+	 * flushes are issue 18 item 4): nothing offered. */
+	if (p->nested && p->be && p->be->nested_vmx)
+		return 0;
 	return p->nested ? HV_NESTED_DIRECT_FLUSH | HV_NESTED_GUEST_MAPPING_FLUSH |
 				   HV_NESTED_MSR_BITMAP | HV_NESTED_ENLIGHTENED_NPT_TLB
 			 : 0;
@@ -85,6 +92,9 @@ static int nested_vp(struct vp *vp, struct pool *pool)
 	hw_cpuid(0x80000001u, 0, r);
 	if (!n || shadow_init(&n->sh, pool, SHADOW_PAGES, p->slat[0].fmt, r[3] & BIT(26)))
 		return -1;
+	/* L1's tables are EPT on VMX (shadow.c walks them as such). */
+	n->sh.l1_ept = p->be->nested_vmx;
+	n->sh.maxphy = p->phys_addr_bits;
 	vp_pool = pool;
 	vp->nested = n;
 	return 0;
@@ -197,9 +207,15 @@ static enum hv_action nested_npf(struct vp *vp, struct hv_exit *e)
 	switch (shadow_fault(p, sh, e->u.npf.gpa, e->u.npf.write, e->u.npf.exec, e->qual[0], &info1)) {
 	case SHADOW_MAPPED:
 		return HV_ACT_RESUME;
-	case SHADOW_REFLECT: /* APM 15.25.6: EXITINFO2 is L2's GPA */
+	case SHADOW_REFLECT: /* APM 15.25.6: EXITINFO2 is L2's GPA; SDM 28.2.1
+			      * table 28-7 the EPT violation's qualification */
 		n->reflected_exits++;
-		p->be->nested_exit(vp, 0x400, info1, e->u.npf.gpa);
+		p->be->nested_exit(vp, p->be->nested_npf_code ? p->be->nested_npf_code : 0x400, info1,
+				   e->u.npf.gpa);
+		return HV_ACT_RESUME;
+	case SHADOW_MISCONFIG: /* SDM 29.3.3.1: an EPT misconfiguration of L1's */
+		n->reflected_exits++;
+		p->be->nested_exit(vp, p->be->nested_misconfig_code, 0, e->u.npf.gpa);
 		return HV_ACT_RESUME;
 	case SHADOW_FULL:
 		shadow_reset(sh, sh->l1_root, p->slat_gen);

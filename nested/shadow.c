@@ -77,9 +77,103 @@ void shadow_reset(struct shadow *sh, u64 l1_root, u32 gen)
 	sh->resets++;
 }
 
+/* EPT entry bits (SDM 29.3.2): read, write, execute; memory type 5:3 in
+ * a leaf; 7 a large page. */
+#define EPTE_R BIT(0)
+#define EPTE_W BIT(1)
+#define EPTE_X BIT(2)
+#define EPTE_LARGE BIT(7)
+#define EPTE_ADDR 0x000ffffffffff000ull
+/* EPT violation qualification (SDM 28.2.1 table 28-7): the access
+ * (bits 2:0), what the translation allowed (5:3), and from the CPU's own
+ * exit: guest-linear-address valid (7), a final translation (8), NMI
+ * unblocking by IRET (12). */
+#define EPTQ_FROM_HW (BIT(7) | BIT(8) | BIT(12))
+
+/* Walk L1's EPT (4 levels; 2 MiB pages as offered in IA32_VMX_EPT_VPID_CAP,
+ * no 1 GiB pages, no execute-only, no A/D flags: vmx/vmx_nested.h) for an
+ * access to L2 GPA gpa. SHADOW_MAPPED with the L1 GPA in *l1;
+ * SHADOW_REFLECT with the EPT violation's qualification in *q;
+ * SHADOW_MISCONFIG for a misconfigured entry (29.3.3.1). */
+static enum shadow_result ept_walk(const struct partition *p, const struct shadow *sh, u64 gpa,
+				   bool write, bool exec, u64 hw_q, u64 *l1, u64 *q)
+{
+	u64 t = sh->l1_root & EPTE_ADDR, allow = EPTE_R | EPTE_W | EPTE_X;
+	u64 access = write ? EPTE_W : exec ? EPTE_X : EPTE_R;
+	u64 rsv = sh->maxphy < 52 ? (EPTE_ADDR & ~((1ull << sh->maxphy) - 1)) : 0;
+	*q = (write ? BIT(1) : exec ? BIT(2) : BIT(0)) | (hw_q & EPTQ_FROM_HW);
+	for (int level = 3; level >= 0; level--) {
+		u64 e;
+		if (!gmem_read(p, t + ((gpa >> (12 + 9 * level)) & 511) * 8, &e, 8))
+			return SHADOW_REFLECT; /* L1's table is not in its RAM: not present */
+		if (!(e & 7)) {
+			*q |= 0; /* not present: bits 5:3 clear */
+			return SHADOW_REFLECT;
+		}
+		/* Write without read, execute-only (not offered), reserved
+		 * address bits, bit 7 where no large page is offered, a leaf
+		 * memory type 2, 3 or 7, a 2 MiB page's address bits 20:12. */
+		bool leaf = level == 0 || (level == 1 && (e & EPTE_LARGE));
+		u64 mt = (e >> 3) & 7;
+		if ((e & 3) == EPTE_W || (e & 7) == EPTE_X || (e & rsv) ||
+		    ((level == 3 || level == 2) && (e & EPTE_LARGE)) || (level == 3 && (e & 0x78)) ||
+		    (leaf && (mt == 2 || mt == 3 || mt == 7)) ||
+		    (level == 1 && leaf && (e & 0x1ff000)))
+			return SHADOW_MISCONFIG;
+		allow &= e;
+		if (leaf) {
+			u64 sz = 1ull << (12 + 9 * level);
+			*l1 = (e & EPTE_ADDR & ~(sz - 1)) | (gpa & (sz - 1) & ~(u64)(PAGE_SIZE - 1));
+			break;
+		}
+		t = e & EPTE_ADDR;
+	}
+	*q |= (allow & 7) << 3;
+	if (!(allow & access))
+		return SHADOW_REFLECT;
+	return SHADOW_MAPPED;
+}
+
+/* hv.efi's view of L1 GPA l1 composed into the shadow (see the top). */
+static enum shadow_result compose(const struct partition *p, struct shadow *sh, u64 page, u64 l1,
+				  bool write)
+{
+	u64 hpa = l1;
+	enum slat_access acc;
+	struct overlay *o = gmem_overlay_at(p, l1);
+	if (o) {
+		hpa = o->hpa;
+		acc = (enum slat_access)o->acc;
+	} else if (!gmem_in_space(p, l1) || gmem_hidden(p, l1)) {
+		return SHADOW_DENIED;
+	} else {
+		acc = gmem_base_access(p, l1);
+	}
+	if (acc == SLAT_NONE || (write && acc != SLAT_RWX))
+		return SHADOW_DENIED;
+
+	const struct slat_fmt *f = sh->slat.fmt;
+	u64 leaf = write ? f->leaf_flags : (f->leaf_flags & ~f->write_flag);
+	if (slat_set_4k(&sh->slat, page, hpa, leaf))
+		return SHADOW_FULL;
+	return SHADOW_MAPPED;
+}
+
 enum shadow_result shadow_fault(const struct partition *p, struct shadow *sh, u64 gpa,
 				bool write, bool exec, u64 hw_info1, u64 *info1)
 {
+	if (sh->l1_ept) {
+		u64 l1 = 0;
+		sh->faults++;
+		enum shadow_result r = ept_walk(p, sh, gpa, write, exec, hw_info1, &l1, info1);
+		if (r != SHADOW_MAPPED) {
+			sh->reflected++;
+			LOGD("nested: L2 GPA %lx: L1's EPT at %lx: %s", (unsigned long)gpa,
+			     (unsigned long)sh->l1_root, r == SHADOW_REFLECT ? "violation" : "misconfiguration");
+			return r;
+		}
+		return compose(p, sh, ALIGN_DOWN(gpa, PAGE_SIZE), l1, write);
+	}
 	struct xlate_state st = {
 		.cr0 = CR0_PE | CR0_PG | CR0_WP,
 		.cr3 = sh->l1_root,
@@ -110,23 +204,5 @@ enum shadow_result shadow_fault(const struct partition *p, struct shadow *sh, u6
 		return SHADOW_REFLECT;
 	}
 
-	u64 l1 = out.gpa_page << 12, hpa = l1;
-	enum slat_access acc;
-	struct overlay *o = gmem_overlay_at(p, l1);
-	if (o) {
-		hpa = o->hpa;
-		acc = (enum slat_access)o->acc;
-	} else if (!gmem_in_space(p, l1) || gmem_hidden(p, l1)) {
-		return SHADOW_DENIED;
-	} else {
-		acc = gmem_base_access(p, l1);
-	}
-	if (acc == SLAT_NONE || (write && acc != SLAT_RWX))
-		return SHADOW_DENIED;
-
-	const struct slat_fmt *f = sh->slat.fmt;
-	u64 leaf = write ? f->leaf_flags : (f->leaf_flags & ~f->write_flag);
-	if (slat_set_4k(&sh->slat, page, hpa, leaf))
-		return SHADOW_FULL;
-	return SHADOW_MAPPED;
+	return compose(p, sh, page, out.gpa_page << 12, write);
 }

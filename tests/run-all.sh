@@ -12,7 +12,9 @@
 #   5c. nested=on (issue 16, docs/nested.md): svm-nested, svm-nested-smp2
 #      (QEMU SVM, 1 and 2 CPUs) and svm-bochs-nested, svm-bochs-nested-smp2
 #      (Bochs ryzen): the payload is itself a hypervisor
-#      (checks_nested_svm.c)
+#      (checks_nested_svm.c); vmx-bochs-nested, vmx-bochs-nested-smp2
+#      (Bochs tigerlake, issue 18): the same as a VMX hypervisor
+#      (checks_nested_vmx.c)
 #   5d. svm-gfuzz: the guest fuzzer (build/tests/gfuzz.efi, issue 14) under
 #      hv.efi on QEMU SVM, fixed seed 0x5eed, 20000 operations (about 5 s
 #      of fuzzing); its checks and the harness's (tests/gfuzz/judge.sh)
@@ -150,7 +152,9 @@ bochs_runs=("vmx-payload tigerlake vmx unrestricted.guest"
 	"svm-bochs-payload-smp2 ryzen svm nRIP.yes 2"
 	"svm-bochs-payload-smp4 ryzen svm nRIP.yes 4"
 	"svm-bochs-nested ryzen svm nRIP.yes"
-	"svm-bochs-nested-smp2 ryzen svm nRIP.yes 2")
+	"svm-bochs-nested-smp2 ryzen svm nRIP.yes 2"
+	"vmx-bochs-nested tigerlake vmx unrestricted.guest"
+	"vmx-bochs-nested-smp2 tigerlake vmx unrestricted.guest 2")
 bochs_pid=
 if [[ $have_payload == 1 && $have_hv == 1 && "${HV_NO_BOCHS:-0}" != 1 ]] &&
 	command -v bochs-bin >/dev/null; then
@@ -344,7 +348,12 @@ done
 # (checks_nested_svm.c: the last L2 exit, the GIF check).
 nested_checks() {
 	local name="$1" clean="$HV_BUILD/$1.clean.log" c
-	for c in nested.l2.hlt.exit nested.vmcb_invalid.asid0 nested.gif.stgi_delivers; do
+	local must=(nested.l2.hlt.exit nested.vmcb_invalid.asid0 nested.gif.stgi_delivers)
+	# Nested VMX (issue 18, checks_nested_vmx.c): the last L2 exit, the
+	# failed entry, the refused hypervisor memory, VMXOFF at the end.
+	[[ $name != vmx-* ]] || must=(nested.vmx.l2.hlt.exit nested.vmx.entry.bad_guest.exit33
+		nested.vmx.l2.hv_memory.gp nested.vmx.l2.ept.mapped_after_invept nested.vmx.vmxoff.ok)
+	for c in "${must[@]}"; do
 		tally "harness.$name.ran_$c" "$(grep -q "^PASS: $c\$" "$clean" && echo 1 || echo 0)" \
 			"no 'PASS: $c'"
 	done

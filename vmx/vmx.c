@@ -27,6 +27,7 @@
  * the host runs with interrupts off. NMIs exit (other VPs' kicks).
  */
 #include "vmx.h"
+#include "vmx_nested.h"
 #include "arch.h"
 #include "boot_info.h"
 #include "hv_abi.h"
@@ -352,7 +353,7 @@ static void cpu_regs_load(const struct vmx_cpu_regs *r)
 	__asm__ volatile("mov %0, %%cr2" : : "r"(r->cr2));
 }
 
-static void cpu_regs_save(struct vmx_cpu_regs *r)
+void vmx_cpu_regs_save(struct vmx_cpu_regs *r)
 {
 	*r = (struct vmx_cpu_regs){ rdmsr(MSR_STAR), rdmsr(MSR_LSTAR), rdmsr(MSR_CSTAR),
 				    rdmsr(MSR_SFMASK), rdmsr(MSR_KERNEL_GS_BASE), read_cr2() };
@@ -498,6 +499,14 @@ static int vmx_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 		if (!s->vpid)
 			return -1;
 	}
+	/* An L2 context carries L1's nested VMX state (vmx_nested.h). */
+	_Static_assert(sizeof(struct vmx_nested) <= 2 * PAGE_SIZE, "vmx_nested in 2 pages");
+	if (c->l2) {
+		s->nst = pool_alloc_pages(pool, 2);
+		if (!s->nst)
+			return -1;
+		s->nst->current = ~0ull;
+	}
 	s->vmcs = pages;
 	s->msr_bitmap = pages + PAGE_SIZE;
 	s->io_bitmap = pages + 2 * PAGE_SIZE;
@@ -541,14 +550,14 @@ static int vmx_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
  * of the VP, CR2 is shared too (TLFS 15.11.2.2): it stays in the CPU.
  * DR6 (not in the VMCS), DR0-DR3, XCR0 and the FPU/SSE/AVX state stay in
  * the CPU for every switch: shared (HvRegisterVsmCapabilities.Dr6Shared). */
-static void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
+void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
 {
 	struct vmx_cpu *cpu = vp->be_cpu;
 	struct vmx_ctx *old = vmx_of(vp), *s = c->be;
 	if (old != s) {
 		if (old) {
 			vmwrite(VMCS_GUEST_RSP, vp->gpr[GPR_RSP]);
-			cpu_regs_save(&old->regs);
+			vmx_cpu_regs_save(&old->regs);
 			if (vp->cur && vp->cur->vtl != c->vtl)
 				s->regs.cr2 = old->regs.cr2;
 		}
@@ -680,6 +689,14 @@ static void vmx_run(struct vp *vp, struct hv_exit *e)
 			 * and the VMCS says why (SDM 31.4). */
 			u32 err = rc == 2 ? (u32)vmread(VMCS_INSN_ERROR) : 0;
 			*e = (struct hv_exit){ .reason = HV_EXIT_ENTRY_FAIL, .raw = 0x80000000u | err };
+			if (vp->cur->l2) {
+				/* vmcs02: a VM-entry failure for L1 (vmx_nested.c). */
+				LOGW("vmx: nested: vmcs02 %s failed: %s (error %u): reflected to L1",
+				     s->launched ? "VMRESUME" : "VMLAUNCH", vmx_insn_error_name(err), err);
+				vmx_nested_entry_failed(vp, VMX_EXIT_ENTRY_INVALID_GUEST);
+				e->reason = HV_EXIT_NESTED;
+				return;
+			}
 			LOGE("vmx: %s failed: %s (VM-instruction error %u)",
 			     s->launched ? "VMRESUME" : "VMLAUNCH",
 			     rc == 2 ? vmx_insn_error_name(err) : "VMfailInvalid: no current VMCS", err);
@@ -687,8 +704,13 @@ static void vmx_run(struct vp *vp, struct hv_exit *e)
 		}
 		vp->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
 		vmx_decode_exit(vp, e);
-		if (e->reason == HV_EXIT_ENTRY_FAIL)
+		if (e->reason == HV_EXIT_ENTRY_FAIL) {
+			if (vp->cur->l2) { /* L2's invalid state: L1's exit 33 */
+				e->reason = HV_EXIT_NESTED;
+				return;
+			}
 			break; /* logged by the decoder; launch state unchanged */
+		}
 		s->launched = true;
 		u32 idt = (u32)vmread(VMCS_IDT_VECTORING_INFO);
 		if (idt & VMX_INTR_INFO_VALID) {
@@ -799,7 +821,7 @@ static void vmx_cr_guard(struct vp *vp, int cr, u64 mask)
 	} else {
 		u64 view = vmx_cr_view(vmread(VMCS_GUEST_CR4), vmread(VMCS_CR4_SHADOW), vmx.cr4_mask);
 		s->cr4_guard = mask & ~(u64)CR4_VMXE;
-		vmwrite(VMCS_CR4_SHADOW, view & ~(u64)CR4_VMXE);
+		vmwrite(VMCS_CR4_SHADOW, vp->part->nested ? view : view & ~(u64)CR4_VMXE);
 		vmwrite(VMCS_CR4_MASK, vmx.cr4_mask | s->cr4_guard);
 	}
 }
@@ -840,4 +862,11 @@ const struct backend vmx_backend = {
 	.dump = vmx_dump,
 	.hw_features = vmx_hw_features,
 	.debug_ctl = vmx_debug_ctl,
+	.nested_features = vmx_nested_features,
+	.nested_insn = vmx_nested_insn,
+	.nested_enter = vmx_nested_enter,
+	.nested_exit = vmx_nested_exit,
+	.nested_vmx = true,
+	.nested_npf_code = VMX_EXIT_EPT_VIOLATION,
+	.nested_misconfig_code = VMX_EXIT_EPT_MISCONFIG,
 };

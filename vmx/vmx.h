@@ -16,6 +16,9 @@
 /* TLFS 2.4.7 (leaf 0x40000006 EAX bit 17): unrestricted guest in use. */
 #define VMX_HV_HW_UNRESTRICTED_GUEST BIT(17)
 
+struct vmx_nested;
+struct nested_run;
+
 /* Per physical processor: VMX operation itself, whichever context runs. */
 struct vmx_cpu {
 	u8 *vmxon_region;        /* 4 KiB, identity address = physical */
@@ -50,6 +53,7 @@ struct vmx_ctx {
 	u8 *io_bitmap;    /* 8 KiB: A (0-0x7FFF) then B */
 	struct vmx_cpu_regs regs; /* while not current */
 	u64 cr0_guard, cr4_guard; /* bits whose change goes to hv (cr_guard) */
+	struct vmx_nested *nst; /* the L2 context's: nested VMX (vmx_nested.h) */
 };
 
 struct vmx_global {
@@ -70,6 +74,22 @@ void vmx_exit_entry(void); /* HOST_RIP */
 
 /* vmx.c: flush the context's VPID-tagged translations (SDM 29.4.3.3). */
 void vmx_flush_vpid(const struct vmx_ctx *s);
+
+/* vmx.c: the registers the VMCS does not switch, from the CPU. */
+void vmx_cpu_regs_save(struct vmx_cpu_regs *r);
+void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c);
+
+/* vmx_nested.c (docs/nested.md, "Nested VMX") */
+u32 vmx_nested_features(void);
+int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struct nested_run *run);
+void vmx_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush);
+void vmx_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2);
+void vmx_decode_l2(struct vp *vp, struct hv_exit *e);
+bool vmx_nested_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
+bool vmx_nested_nmi(struct vp *vp);
+void vmx_nested_entry_failed(struct vp *vp, u32 reason);
+bool vmx_nested_vmxon(struct vp *vp);
+enum be_msr_result vmx_nested_msr_read(struct vp *vp, u32 msr, u64 *val);
 
 /* vmx_exit.c */
 void vmx_decode_exit(struct vp *vp, struct hv_exit *e);

@@ -10,6 +10,7 @@
  * failures.
  */
 #include "vmx.h"
+#include "vmx_nested.h"
 #include "arch.h"
 #include "boot_info.h"
 #include "log.h"
@@ -74,8 +75,9 @@ void vmx_decode_exit(struct vp *vp, struct hv_exit *e)
 	if (reason & VMX_EXIT_REASON_ENTRY_FAIL) {
 		/* Qualification for invalid guest state (27.8): 0 default,
 		 * 2 PDPTE loading, 3 NMI injection, 4 VMCS link pointer. */
-		LOGE("vmx: VM entry failed: %s (exit reason %x, qualification %lx)",
-		     entry_fail_name(VMX_EXIT_REASON_BASIC(reason)), reason, (unsigned long)q);
+		if (!vp->cur->l2) /* an L2's is L1's to see (vmx_nested.c) */
+			LOGE("vmx: VM entry failed: %s (exit reason %x, qualification %lx)",
+			     entry_fail_name(VMX_EXIT_REASON_BASIC(reason)), reason, (unsigned long)q);
 		e->reason = HV_EXIT_ENTRY_FAIL;
 		return;
 	}
@@ -190,6 +192,8 @@ void vmx_decode_exit(struct vp *vp, struct hv_exit *e)
 		e->insn_len = len;
 		break;
 	}
+	if (vp->cur->l2)
+		vmx_decode_l2(vp, e);
 }
 
 int vmx_advance_rip(struct vp *vp, const struct hv_exit *e)
@@ -208,6 +212,8 @@ int vmx_advance_rip(struct vp *vp, const struct hv_exit *e)
 
 void vmx_inject_nmi(struct vp *vp)
 {
+	if (vp->cur->l2 && vmx_nested_nmi(vp))
+		return;
 	vmwrite(VMCS_ENTRY_INTR_INFO,
 		2 | (VMX_INTR_TYPE_NMI << VMX_INTR_TYPE_SHIFT) | VMX_INTR_INFO_VALID);
 	vmx_of(vp)->injected = true;
@@ -215,6 +221,8 @@ void vmx_inject_nmi(struct vp *vp)
 
 void vmx_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error)
 {
+	if (vp->cur->l2 && vmx_nested_exception(vp, vector, has_error, error))
+		return;
 	u32 info = vector | (VMX_INTR_TYPE_HW_EXC << VMX_INTR_TYPE_SHIFT) | VMX_INTR_INFO_VALID;
 	/* SDM 27.2.1.3: no error code is delivered in real mode (unrestricted
 	 * guest with CR0.PE = 0). */
@@ -276,6 +284,9 @@ u64 vmx_read_reg(struct vp *vp, enum guest_reg r)
  * capability MSRs absent (#GP, as on a CPU without CPUID.1:ECX.VMX). */
 enum be_msr_result vmx_msr_read(struct vp *vp, u32 msr, u64 *val)
 {
+	if (vp->part->nested && (msr == MSR_IA32_FEATURE_CONTROL ||
+				 (msr >= MSR_IA32_VMX_FIRST && msr <= MSR_IA32_VMX_LAST)))
+		return vmx_nested_msr_read(vp, msr, val);
 	if (msr == MSR_IA32_FEATURE_CONTROL) {
 		*val = FEATURE_CONTROL_LOCK;
 		return BE_MSR_OK;
@@ -359,8 +370,12 @@ static bool handle_cr_access(struct vp *vp, struct hv_exit *e)
 	} else if (VMX_CR_TYPE(q) == VMX_CR_TYPE_MOV_TO && VMX_CR_NUM(q) == 4) {
 		u64 v = *reg;
 		/* VMXE on a CPU "without VMX" is a reserved bit: #GP, as is
-		 * any bit VMX operation cannot hold (SDM 2.5, 24.8). */
-		if (vmx_cr4_write_gp(&vmx.caps, v)) {
+		 * any bit VMX operation cannot hold (SDM 2.5, 24.8). With
+		 * nested=on L1 may set it (the read shadow keeps it) and may
+		 * not clear it in VMX operation (24.8). */
+		bool nvmx = vp->part->nested;
+		if (vmx_cr4_write_gp(&vmx.caps, nvmx ? v & ~(u64)CR4_VMXE : v) ||
+		    (nvmx && !(v & CR4_VMXE) && !vp->cur->l2 && vmx_nested_vmxon(vp))) {
 			vmx_inject_exception(vp, X86_EXC_GP, true, 0);
 			return true;
 		}

@@ -206,6 +206,11 @@ struct backend {
 	/* Leave L2 for L1 with L2's exit as it happened (code 0), or with
 	 * (code, info1, info2) in its place; L1 becomes current. */
 	void (*nested_exit)(struct vp *vp, u64 code, u64 info1, u64 info2);
+	/* The vendor: VMX (CPUID.1:ECX[5], the VMX capability MSRs) or SVM. */
+	bool nested_vmx;
+	/* nested_exit's code for a fault of L1's nested tables (0: SVM's
+	 * NPF, 0x400) and for a misconfigured entry of them (VMX only). */
+	u32 nested_npf_code, nested_misconfig_code;
 };
 
 /* What L1's accepted VMRUN asks for (backend nested_insn). */

@@ -29,6 +29,8 @@ struct shadow {
 	u64 l1_root;        /* L1's nCR3 this shadows */
 	u32 gen;            /* partition.slat_gen when built */
 	bool gbpages;       /* 1 GiB pages in L1's tables (CPUID 0x80000001 EDX[26]) */
+	bool l1_ept;        /* L1's tables are EPT (VMX), else long-mode format (SVM) */
+	u32 maxphy;         /* MAXPHYADDR: EPT entry bits above it are reserved */
 	u64 resets, faults, reflected;
 };
 
@@ -43,6 +45,7 @@ enum shadow_result {
 	SHADOW_DENIED,   /* L1 allows it, hv.efi does not (its memory, a
 			  * read-only page): #GP into L2 */
 	SHADOW_FULL,     /* out of pages: reset; enter L2 again */
+	SHADOW_MISCONFIG, /* L1's EPT entry is misconfigured (SDM 29.3.3.1) */
 };
 /* An L2 access (write/exec: the kind; hw_info1: the CPU's EXITINFO1, for
  * its bits 32/33) to L2 GPA gpa faulted on the shadow: walk L1's tables,

@@ -390,12 +390,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		for (unsigned int i = 0; i < 4096; i++)
 			p[i] = 0;
 		checks_virt_insns(p, svme_clear);
-		if (cpu_vendor() == VENDOR_INTEL)
-			checks_vmx(p);
+		if (cpu_vendor() == VENDOR_INTEL && !g_nested_on)
+			checks_vmx(p); /* VMX hidden; with nested=on: checks_nested_vmx */
 		uefi_call_wrapper(BS->FreePages, 2, page_pa, 1);
 	}
 
 	checks_nested_svm(g_nested_on); /* issue 16: after the #UD probes */
+	checks_nested_vmx(g_nested_on); /* issue 18 */
 	checks_cr();        /* CR0.NE, CR4.VMXE: issue 14 defect 3 */
 	checks_mem();
 	checks_time();

@@ -198,6 +198,8 @@ void checks_stimer(void);           /* checks_stimer.c: TLFS 12.5 timers, TSC in
 void checks_stimer_msg(void);       /* checks_stimsg.c: TLFS 12.1.3 timers in message mode */
 /* checks_nested_svm.c: the payload as a hypervisor (nested=on, issue 16) */
 void checks_nested_svm(int expected);
+/* checks_nested_vmx.c: the payload as a VMX hypervisor (nested=on, issue 18) */
+void checks_nested_vmx(int expected);
 /* checks_nested_enl.c: the nested enlightenments (needs the hypercall page) */
 void checks_nested_enl(int nested_on);
 /* The load options say nested=on (hv.cfg offers SVM to the guest). */

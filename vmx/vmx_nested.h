@@ -1,0 +1,102 @@
+/*
+ * vmx_nested.h - nested VMX (docs/nested.md, "Nested VMX"): what hv.efi
+ * offers L1 (the capability MSRs it reports, SDM vol. 3 appendix A) and
+ * the pure VM-entry checks (vmx_nested_check.c, SDM 26.2-26.3), shared by
+ * vmx_nested.c and the host unit tests. Only vmx/ and tests include this.
+ */
+#ifndef VMX_VMX_NESTED_H
+#define VMX_VMX_NESTED_H
+
+#include "types.h"
+#include "vmcs.h"
+#include "vmx_caps.h"
+#include "vmcs12.h"
+
+/* Controls offered to L1 (allowed-1), kept small: exactly what
+ * vmx_nested.c emulates. The "default1" bits (SDM A.2) that are reserved
+ * must be 1 in the TRUE MSRs too; the non-TRUE MSRs also force the
+ * default1 controls (CR3 exiting, save/load debug controls). */
+#define NVMX_PIN_DEFAULT1 (BIT(1) | BIT(2) | BIT(4))
+#define NVMX_PIN_VIRTUAL_NMIS BIT(5)
+#define NVMX_PIN_OFFER (NVMX_PIN_DEFAULT1 | PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | NVMX_PIN_VIRTUAL_NMIS)
+
+#define NVMX_PROC_TSC_OFFSET BIT(3)
+#define NVMX_PROC_NMI_WINDOW BIT(22)
+#define NVMX_PROC_UNCOND_IO BIT(24)
+#define NVMX_PROC_RESERVED1 (BIT(1) | BIT(4) | BIT(5) | BIT(6) | BIT(8) | BIT(13) | BIT(14) | BIT(26))
+#define NVMX_PROC_DEFAULT1 (NVMX_PROC_RESERVED1 | PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING)
+#define NVMX_PROC_OFFER                                                                          \
+	(NVMX_PROC_DEFAULT1 | PROC_INTR_WINDOW_EXITING | NVMX_PROC_TSC_OFFSET | PROC_HLT_EXITING | \
+	 NVMX_PROC_NMI_WINDOW | NVMX_PROC_UNCOND_IO | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |  \
+	 PROC_ACTIVATE_SECONDARY)
+
+#define NVMX_PROC2_OFFER (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST)
+
+#define NVMX_EXIT_ACK_INTR BIT(15)
+#define NVMX_EXIT_RESERVED1                                                                  \
+	(BIT(0) | BIT(1) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(8) | BIT(10) |   \
+	 BIT(11) | BIT(13) | BIT(14) | BIT(16) | BIT(17))
+#define NVMX_EXIT_DEFAULT1 (NVMX_EXIT_RESERVED1 | EXIT_SAVE_DEBUG_CONTROLS)
+#define NVMX_EXIT_OFFER                                                                       \
+	(NVMX_EXIT_DEFAULT1 | EXIT_HOST_ADDR_SPACE_SIZE | NVMX_EXIT_ACK_INTR | EXIT_SAVE_IA32_PAT | \
+	 EXIT_LOAD_IA32_PAT | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER)
+
+#define NVMX_ENTRY_RESERVED1 (BIT(0) | BIT(1) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(8) | BIT(12))
+#define NVMX_ENTRY_DEFAULT1 (NVMX_ENTRY_RESERVED1 | ENTRY_LOAD_DEBUG_CONTROLS)
+#define NVMX_ENTRY_OFFER \
+	(NVMX_ENTRY_DEFAULT1 | ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_IA32_EFER)
+
+/* IA32_VMX_EPT_VPID_CAP (A.10): 4-level walk, WB, 2 MiB pages, INVEPT
+ * single/all, INVVPID individual-address/single/all. */
+#define NVMX_EPT_VPID_OFFER                                                                   \
+	(EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_INVEPT | EPT_CAP_INVEPT_SINGLE |      \
+	 EPT_CAP_INVEPT_ALL | VPID_CAP_INVVPID | VPID_CAP_INVVPID_ADDR | VPID_CAP_INVVPID_SINGLE | \
+	 VPID_CAP_INVVPID_ALL)
+
+/* CR0 bits L1 must keep set in VMX operation (A.7): PE, NE, PG. */
+#define NVMX_CR0_FIXED0 0x80000021ull
+#define NVMX_CR4_FIXED0 0x2000ull /* VMXE */
+
+/* Per VP, with the L2 context (vmx_ctx.nst): L1's VMX operation and
+ * its current VMCS. */
+struct vmx_nested {
+	bool vmxon;            /* L1 is in VMX operation */
+	bool np;               /* L2 runs on L1's EPT (the shadow) */
+	bool invept_pending;   /* INVEPT (or VMXON) since the last entry: drop the shadow */
+	bool vpid_flush;       /* flush L2's VPID at the next entry */
+	u16 last_vpid;         /* L1's VPID for L2 at the last entry (0: none) */
+	u32 fail_reason;       /* vmcs02's entry failed: reflect this */
+	u64 vmxon_ptr;
+	u64 current;           /* L1's current-VMCS pointer, ~0: none */
+	struct vp_ctx *l1;     /* L1's context while L2 runs */
+	u64 cr0_ours, cr4_ours; /* CR bits only hv.efi owns in vmcs02 */
+	u64 insns, entries, exits, entry_failures, inveps;
+	struct vmcs12 v12;     /* the cache of L1's current VMCS */
+};
+
+/* vmx_nested_mem.c (not in the host tests: it reads guest memory).
+ * Is [gpa, gpa+len) L1's RAM? Copy between L1 linear memory and buf
+ * (0; else the #PF or #GP is injected and the result is negative). The
+ * memory operand's linear address. */
+struct vp;
+bool vmx_l1_ram(const struct vp *vp, u64 gpa, u64 len);
+int vmx_l1_copy(struct vp *vp, u64 gva, void *buf, u32 len, bool write);
+u64 vmx_operand_gva(struct vp *vp, u32 info, u64 disp);
+static inline void *vmx_l1_ptr(u64 gpa) { return (void *)(uintptr_t)gpa; }
+
+/* The capability MSR msr (0x480-0x493) as L1 reads it: 0, or -1 for an
+ * MSR that does not exist with what is offered (#GP). host: the CPU's
+ * capabilities (CR0/CR4 fixed-1 come from them). */
+int vmx_nested_msr(const struct vmx_caps *host, u32 msr, u64 *val);
+
+/* VM-entry checks on L1's VMCS (SDM 26.2, 26.3.1), on the fields hv.efi
+ * offers; maxphy: MAXPHYADDR. Controls and host state return the
+ * VM-instruction error (7, 8; 0 if fine) and name the failed check in
+ * *why; the guest state returns NULL or the failed check's name (a
+ * VM-entry failure: exit reason 33 with bit 31, qualification 0). */
+u32 vmx_nested_check_controls(const struct vmcs12 *v, u32 maxphy, const char **why);
+u32 vmx_nested_check_host(const struct vmcs12 *v, u32 maxphy, u64 cr4_fixed1, bool l1_lma,
+			  const char **why);
+const char *vmx_nested_check_guest(const struct vmcs12 *v, u32 maxphy, u64 cr4_fixed1);
+
+#endif
