@@ -123,7 +123,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fno-strict-aliasing \
         -fsanitize=address,undefined -fno-sanitize-recover=all \
         $(INCLUDES) -Itests/host -DHV_HOST_TEST=1
 HOST_SRC := $(sort $(wildcard tests/host/*.c)) $(filter-out hv/core.c,$(HV_C)) $(SYNIC_C) $(VSM_C) $(NESTED_C) debug/gdbproto.c $(filter-out lib/string.c,$(LIB_C)) \
-            boot/config.c arch/x86_64/slat.c vmx/vmx_caps.c vmx/vmx_vmcs12.c vmx/vmx_nested_check.c svm/svm_vmcb_check.c
+            boot/config.c arch/x86_64/slat.c vmx/vmx_caps.c vmx/vmx_evmcs.c vmx/vmx_vmcs12.c vmx/vmx_nested_check.c svm/svm_vmcb_check.c
 
 # ---- host fuzz targets (libFuzzer, docs/reliability.md) -----------------
 # One binary per tests/fuzz/fuzz_<name>.c: the target, the shared harness

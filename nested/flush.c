@@ -20,13 +20,18 @@
  *
  * Statuses, in the order of the checks (TLFS 3.12 for what the dispatcher
  * checks first; 16.13 for these):
- *   HV_STATUS_INVALID_VP_STATE    nested=off, or the caller's EFER.SVME is
- *                                 clear ("not in nested hypervisor mode")
+ *   HV_STATUS_INVALID_VP_STATE    nested=off, or the caller's EFER.SVME
+ *                                 (VMX: CR4.VMXE) is clear ("not in
+ *                                 nested hypervisor mode")
  *   HV_STATUS_INVALID_PARAMETER   Flags not 0 (all reserved); an
  *                                 AddressSpace that is no nCR3 (bits
  *                                 other than PWT/PCD below bit 12, or
  *                                 bits at or above the physical address
- *                                 width, APM 15.25.4); a list element
+ *                                 width, APM 15.25.4); on VMX no EPT root
+ *                                 (16.9: "the address of the EPT PML4
+ *                                 table": bare, as Linux passes it, or as
+ *                                 an EPTP with WB/UC and a 4-level walk,
+ *                                 SDM 25.6.11); a list element
  *                                 whose range leaves the L2 GPA space
  *                                 (the elements before it are done)
  */
@@ -46,14 +51,28 @@
 /* nCR3: PWT and PCD may be set (APM 15.25.4: the format of CR3). */
 #define NCR3_LOW_OK (BIT(3) | BIT(4))
 
-/* Also used by host tests (tests/host/test_nested.c). */
-u16 nested_flush_check(const struct partition *p, u64 efer, u64 space, u64 flags)
+/* An EPTP's low 12 bits (SDM 25.6.11): memory type UC (0) or WB (6) in
+ * 2:0, a 4-level walk (3) in 5:3, A/D in 6, 11:7 reserved; or none. */
+static bool eptp_low_ok(u64 low)
 {
-	if (!p->nested || !(efer & EFER_SVME))
+	if (!low)
+		return true;
+	u64 type = low & 7;
+	return (type == 0 || type == 6) && ((low >> 3) & 7) == 3 && !(low & 0xf80);
+}
+
+/* Also used by host tests (tests/host/test_nested.c). mode: the
+ * caller's EFER (SVM) or CR4 as it reads it (VMX). */
+u16 nested_flush_check(const struct partition *p, u64 mode, u64 space, u64 flags)
+{
+	bool vmx = p->be->nested_vmx;
+	if (!p->nested || !(mode & (vmx ? CR4_VMXE : EFER_SVME)))
 		return HV_STATUS_INVALID_VP_STATE;
 	if (flags)
 		return HV_STATUS_INVALID_PARAMETER;
-	if ((space & 0xfff & ~NCR3_LOW_OK) || (p->phys_addr_bits < 64 && (space >> p->phys_addr_bits)))
+	if (vmx ? !eptp_low_ok(space & 0xfff) : (space & 0xfff & ~NCR3_LOW_OK))
+		return HV_STATUS_INVALID_PARAMETER;
+	if (p->phys_addr_bits < 64 && (space >> p->phys_addr_bits))
 		return HV_STATUS_INVALID_PARAMETER;
 	return HV_STATUS_SUCCESS;
 }
@@ -90,8 +109,9 @@ static void flush_all(struct vp *self)
 static u16 header(struct hc_ctx *c)
 {
 	struct vp *vp = c->vp;
-	return nested_flush_check(vp->part, vp->part->be->read_reg(vp, GREG_EFER), hc_rd64(c->in),
-				  hc_rd64(c->in + 8));
+	const struct backend *be = vp->part->be;
+	return nested_flush_check(vp->part, be->read_reg(vp, be->nested_vmx ? GREG_CR4 : GREG_EFER),
+				  hc_rd64(c->in), hc_rd64(c->in + 8));
 }
 
 static u16 hc_flush_gpa_space(struct hc_ctx *c)

@@ -47,28 +47,28 @@ static int nested_partition(struct partition *p, struct pool *pool)
 		LOGI("nested: SVM offered to the guest, CPUID 8000000A EDX %x", p->nested_svm_edx);
 	p->nested_enl = nested_optimizations(p);
 	LOGI("nested: enlightenments: CPUID 4000000A EAX 0x%x", p->nested_enl);
+	/* TLFS 16.4.1: an eVMCS version offered is recommended (leaf
+	 * 0x40000004 EAX bit 14; Linux's KVM uses the eVMCS only then). */
+	if (p->nested_enl & HV_NESTED_EVMCS_VERSIONS)
+		p->recommendations |= HV_RECOMMEND_NESTED_EVMCS;
 	return 0;
 }
 
 /* Leaf 0x4000000A EAX (TLFS 2.4.11), only what is implemented and
- * tested (docs/nested.md, "Enlightenments"): the nested flush hypercalls
- * (bit 18, flush.c) and the enlightened NPT TLB that uses them (bit 22:
- * L1 promises to call them after changing its nested page tables, so an
+ * tested (docs/nested.md, "Enlightenments"), as the backend reports its
+ * half (backend.nested_enl). On SVM: the nested flush hypercalls (bit 18,
+ * flush.c) and the enlightened NPT TLB that uses them (bit 22: L1
+ * promises to call them after changing its nested page tables, so an
  * ASID change of L1 need not drop the shadow); the enlightened MSR bitmap
  * (bit 19: L1 clears clean bit 31 of its VMCB when it changes its MSR
  * permission map, so the merge may skip it, svm/svm_nested.c); direct
  * virtual flush (bit 17: L2's HvFlushVirtualAddress* calls answered by
- * hv.efi, dflush.c). No enlightened VMCS version (AMD has none), no
- * virtualization exceptions (20). */
+ * hv.efi, dflush.c); no enlightened VMCS version (AMD has none). On VMX:
+ * the eVMCS version range (bits 15:0) and what works with it, once a
+ * guest check proves it. No virtualization exceptions (20) anywhere. */
 u32 nested_optimizations(const struct partition *p)
 {
-	/* On VMX none is proven yet (the enlightened VMCS and the EPT
-	 * flushes are issue 18 item 4): nothing offered. */
-	if (p->nested && p->be && p->be->nested_vmx)
-		return 0;
-	return p->nested ? HV_NESTED_DIRECT_FLUSH | HV_NESTED_GUEST_MAPPING_FLUSH |
-				   HV_NESTED_MSR_BITMAP | HV_NESTED_ENLIGHTENED_NPT_TLB
-			 : 0;
+	return p->nested ? p->be->nested_enl : 0;
 }
 
 static void nested_cpuid(const struct partition *p, u32 leaf, u32 r[4])

@@ -555,6 +555,11 @@ const struct backend svm_backend = {
 	.hw_features = svm_hw_features,
 	.debug_ctl = svm_debug_ctl,
 	.nested_features = svm_nested_features,
+	/* Leaf 0x4000000A: direct virtual flush (17), the GPA-space flushes
+	 * (18), the enlightened MSR bitmap (19), the enlightened NPT TLB (22);
+	 * no eVMCS (docs/nested.md, "Enlightenments"). */
+	.nested_enl = HV_NESTED_DIRECT_FLUSH | HV_NESTED_GUEST_MAPPING_FLUSH | HV_NESTED_MSR_BITMAP |
+		      HV_NESTED_ENLIGHTENED_NPT_TLB,
 	.nested_insn = svm_nested_insn,
 	.nested_enter = svm_nested_enter,
 	.nested_exit = svm_nested_exit,

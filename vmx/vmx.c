@@ -149,6 +149,7 @@ static int msr_bitmap_set(struct vmx_ctx *s, u32 msr, u32 access, bool on)
 		u32 b = (u32)bit + i * 2048 * 8;
 		u8 m = (u8)(1u << (b % 8));
 		s->msr_bitmap[b / 8] = on ? s->msr_bitmap[b / 8] | m : s->msr_bitmap[b / 8] & (u8)~m;
+		s->msr_gen++;
 	}
 	return 0;
 }
@@ -867,6 +868,10 @@ const struct backend vmx_backend = {
 	.nested_enter = vmx_nested_enter,
 	.nested_exit = vmx_nested_exit,
 	.nested_vmx = true,
+	/* Leaf 0x4000000A: the enlightened VMCS, versions 1..1 (TLFS 2.4.11,
+	 * 16.5; vmx_nested.c) and the enlightened MSR bitmap (bit 19,
+	 * 16.5.3) that comes with it (docs/nested.md, "Enlightened VMCS"). */
+	.nested_enl = (EVMCS_VERSION << 8) | EVMCS_VERSION | HV_NESTED_MSR_BITMAP,
 	.nested_npf_code = VMX_EXIT_EPT_VIOLATION,
 	.nested_misconfig_code = VMX_EXIT_EPT_MISCONFIG,
 };

@@ -50,6 +50,7 @@ struct vmx_ctx {
 	u64 eptp;
 	struct slat *slat; /* its EPT (vp_ctx.slat) */
 	u8 *msr_bitmap;   /* 4 KiB */
+	u32 msr_gen;      /* changes of msr_bitmap (the nested merge's check) */
 	u8 *io_bitmap;    /* 8 KiB: A (0-0x7FFF) then B */
 	struct vmx_cpu_regs regs; /* while not current */
 	u64 cr0_guard, cr4_guard; /* bits whose change goes to hv (cr_guard) */

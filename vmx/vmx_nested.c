@@ -25,6 +25,7 @@
 #include "arch.h"
 #include "boot_info.h"
 #include "log.h"
+#include "tlfs.h"
 #include "x86.h"
 
 #define EXTRA_CR3_TARGET0 0x6008u
@@ -43,7 +44,27 @@ static struct vmx_nested *nst(struct vp *vp)
 	return s2 ? s2->nst : NULL;
 }
 
-u32 vmx_nested_features(void) { return 0; }
+/* The eVMCS's fields resolved against struct vmcs12 (vmx_evmcs.c), once
+ * at partition set-up (vmx_nested_features runs there, before any VP). */
+static struct evmcs_map evmcs_map;
+
+static bool v12_field(u32 enc, u16 *off, u8 *width)
+{
+	bool high;
+	const struct vmcs12_field *f = vmcs12_lookup(enc, &high);
+	if (!f || high)
+		return false;
+	*off = f->offset;
+	*width = f->size;
+	return true;
+}
+
+u32 vmx_nested_features(void)
+{
+	if (evmcs_map_init(&evmcs_map, v12_field))
+		LOGE("nested: the eVMCS table is out of order; no eVMCS");
+	return 0;
+}
 
 /* ---- results (SDM 31.2) ---------------------------------------------------- */
 
@@ -68,7 +89,7 @@ static enum hv_action fail_invalid(void)
  * VMCS, else VMfailInvalid. */
 static enum hv_action vmfail(struct vmx_nested *n, u32 err)
 {
-	if (n->current == INVALID_PTR)
+	if (n->current == INVALID_PTR && !n->ev.active)
 		return fail_invalid();
 	n->v12.vm_instruction_error = err;
 	set_flags(BIT(6)); /* ZF */
@@ -196,7 +217,7 @@ static enum hv_action launch(struct vp *vp, struct vmx_nested *n, bool resume,
 			     struct nested_run *run, int *enter)
 {
 	struct vmcs12 *v = &n->v12;
-	if (n->current == INVALID_PTR)
+	if (n->current == INVALID_PTR && !n->ev.active)
 		return fail_invalid();
 	if (vmread(VMCS_GUEST_INTERRUPTIBILITY) & VMX_INTR_BLOCK_MOV_SS)
 		return vmfail(n, 26);
@@ -250,6 +271,60 @@ static enum hv_action launch(struct vp *vp, struct vmx_nested *n, bool resume,
 	n->np = run->np;
 	*enter = 1;
 	return HV_ACT_RESUME;
+}
+
+/* ---- the enlightened VMCS (TLFS 16.5; docs/nested.md) ------------------------ */
+
+/* L1 set EnlightenVmEntry in its VP assist page (read now, as KVM's
+ * nested_get_evmptr): *gpa is its CurrentNestedVmcs. Only with an eVMCS
+ * version offered (leaf 0x4000000A). */
+static bool enlightened_vmentry(const struct vp *vp, u64 *gpa)
+{
+	if (!(vp->part->nested_enl & HV_NESTED_EVMCS_VERSIONS))
+		return false;
+	const struct overlay *o = &vp->ctx[0].assist_page;
+	return o->active && o->hpa && evmcs_assist_current((const void *)(uintptr_t)o->hpa, gpa);
+}
+
+/* VMLAUNCH/VMRESUME with the eVMCS instead of the VMPTRLD'd VMCS: its
+ * dirty groups into vmcs12 (vmx_evmcs.c). 0: not enlightened (the
+ * ordinary path); 1: vmcs12 holds the eVMCS, go on with the entry; -1:
+ * failed, *act set. A bad eVMCS (not one page of ordinary guest RAM, the
+ * VMXON region, a version other than 1) is VMfailInvalid (KVM:
+ * EVMPTRLD_VMFAIL); controls the eVMCS cannot express VMfailValid 7
+ * (KVM's nested_evmcs_check_controls). */
+static int enlightened_entry(struct vp *vp, struct vmx_nested *n, bool resume, enum hv_action *act)
+{
+	u64 gpa;
+	if (!enlightened_vmentry(vp, &gpa)) {
+		if (n->ev.active)
+			evmcs_release(&n->ev); /* back to VMPTRLD: no eVMCS current */
+		return 0;
+	}
+	/* The VMPTRLD'd VMCS stops being current (KVM: current_vmptr =
+	 * INVALID_GPA): its cache goes back to its region first. */
+	if (n->current != INVALID_PTR) {
+		write_back(n);
+		n->current = INVALID_PTR;
+	}
+	if (ptr_bad(vp, gpa) || gpa == n->vmxon_ptr ||
+	    evmcs_enter(&n->ev, &evmcs_map, &n->v12, sizeof(n->v12), vmx_l1_ptr(gpa), gpa, !resume,
+			VMCS12_REVISION)) {
+		evmcs_release(&n->ev);
+		n->v12.vm_instruction_error = 0;
+		*act = fail_invalid();
+		return -1;
+	}
+	/* An eVMCS has no launch state (KVM: launch_state = !launch). */
+	n->v12.launched = resume;
+	const struct vmcs12 *v = &n->v12;
+	if (evmcs_check_controls(v->pin_based_vm_exec_control, v->cpu_based_vm_exec_control,
+				 v->secondary_vm_exec_control, v->vm_exit_controls, v->vm_entry_controls)) {
+		*act = vmfail(n, 7);
+		evmcs_exit(&n->ev, &evmcs_map, &n->v12);
+		return -1;
+	}
+	return 1;
 }
 
 /* ---- INVEPT / INVVPID (SDM 31.3) ------------------------------------------- */
@@ -310,7 +385,7 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 		return 0;
 	}
 	u32 info = (u32)vmread(VMCS_EXIT_INSN_INFO);
-	u64 pa = 0;
+	u64 pa = 0, pa0 = 0;
 	n->insns++;
 	switch (basic) {
 	case VMX_EXIT_VMXON:
@@ -333,6 +408,7 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 		n->vmxon = true;
 		n->vmxon_ptr = pa;
 		n->current = INVALID_PTR;
+		evmcs_release(&n->ev);
 		n->invept_pending = true;
 		*act = succeed();
 		break;
@@ -340,6 +416,7 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 		write_back(n);
 		n->vmxon = false;
 		n->current = INVALID_PTR;
+		evmcs_release(&n->ev);
 		*act = succeed();
 		break;
 	case VMX_EXIT_VMCLEAR:
@@ -357,6 +434,11 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 			n->v12.launched = 0;
 			write_back(n);
 			n->current = INVALID_PTR;
+		} else if (enlightened_vmentry(vp, &pa0)) {
+			/* TLFS 16.5: VMCLEAR makes the eVMCS non-active; L1's
+			 * page is an eVMCS, not ours to write (KVM). */
+			if (pa == n->ev.gpa)
+				evmcs_release(&n->ev);
 		} else {
 			((struct vmcs12 *)vmx_l1_ptr(pa))->launched = 0;
 		}
@@ -442,9 +524,16 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 		break;
 	}
 	case VMX_EXIT_VMLAUNCH:
-	case VMX_EXIT_VMRESUME:
+	case VMX_EXIT_VMRESUME: {
+		int ev = enlightened_entry(vp, n, basic == VMX_EXIT_VMRESUME, act);
+		if (ev < 0)
+			break;
 		*act = launch(vp, n, basic == VMX_EXIT_VMRESUME, run, &enter);
+		/* A VMfail or a failed entry: its error or exit into the eVMCS. */
+		if (ev && !enter)
+			evmcs_exit(&n->ev, &evmcs_map, &n->v12);
 		break;
+	}
 	case VMX_EXIT_INVEPT:
 	case VMX_EXIT_INVVPID:
 		*act = inv(vp, n, e, info, basic == VMX_EXIT_INVEPT);
@@ -495,9 +584,21 @@ void vmx_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 		     (proc12 & PROC_USE_IO_BITMAPS) ? vmx_l1_ptr(v->io_bitmap_b) : NULL,
 		     (proc12 & (NVMX_PROC_UNCOND_IO | PROC_USE_IO_BITMAPS)) == NVMX_PROC_UNCOND_IO,
 		     PAGE_SIZE);
-	merge_bitmap(s2->msr_bitmap, s1->msr_bitmap,
-		     (proc12 & PROC_USE_MSR_BITMAPS) ? vmx_l1_ptr(v->msr_bitmap) : NULL,
-		     !(proc12 & PROC_USE_MSR_BITMAPS), PAGE_SIZE);
+	/* The enlightened MSR bitmap (TLFS 16.5.3): L1 clears the eVMCS's
+	 * MSR_BITMAP clean bit whenever it changes its bitmap, so with the bit
+	 * set, the same bitmap and ours unchanged, vmcs02's merged one stands. */
+	u64 msr_src = (proc12 & PROC_USE_MSR_BITMAPS) ? v->msr_bitmap : 1;
+	if (n->ev.active && n->ev.msr_bitmap_same && (vp->part->nested_enl & HV_NESTED_MSR_BITMAP) &&
+	    n->msr_merged_src == msr_src && n->msr_merged_gen == s1->msr_gen) {
+		n->msr_merges_skipped++;
+	} else {
+		merge_bitmap(s2->msr_bitmap, s1->msr_bitmap,
+			     (proc12 & PROC_USE_MSR_BITMAPS) ? vmx_l1_ptr(v->msr_bitmap) : NULL,
+			     !(proc12 & PROC_USE_MSR_BITMAPS), PAGE_SIZE);
+		n->msr_merged_src = msr_src;
+		n->msr_merged_gen = s1->msr_gen;
+		n->msr_merges++;
+	}
 
 	vmx_ctx_switch(vp, l2);
 	s2->deadline = 0;
@@ -686,6 +787,8 @@ static void to_l1(struct vp *vp, struct vmx_nested *n, u32 reason, u64 qual, u64
 	if (deadline)
 		vmx_set_deadline_ctx(s1, deadline);
 	n->exits++;
+	/* L1 reads the exit in its eVMCS, without VMREAD (TLFS 16.5). */
+	evmcs_exit(&n->ev, &evmcs_map, v);
 }
 
 /* nested/'s op: L2's exit as it happened (code 0), or the exit `code`

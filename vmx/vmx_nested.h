@@ -11,6 +11,7 @@
 #include "vmcs.h"
 #include "vmx_caps.h"
 #include "vmcs12.h"
+#include "evmcs.h"
 
 /* Controls offered to L1 (allowed-1), kept small: exactly what
  * vmx_nested.c emulates. The "default1" bits (SDM A.2) that are reserved
@@ -71,6 +72,13 @@ struct vmx_nested {
 	struct vp_ctx *l1;     /* L1's context while L2 runs */
 	u64 cr0_ours, cr4_ours; /* CR bits only hv.efi owns in vmcs02 */
 	u64 insns, entries, exits, entry_failures, inveps;
+	/* The enlightened VMCS (TLFS 16.5; vmx_evmcs.c): L1's current one
+	 * while ev.active (then `current` is none), and the MSR bitmap
+	 * merge it lets vmcs02 keep (the enlightened MSR bitmap, 16.5.3). */
+	struct evmcs_vp ev;
+	u64 msr_merged_src;    /* L1's MSR bitmap the merged one holds; 0: none */
+	u32 msr_merged_gen;    /* L1's context's msr_gen then */
+	u64 msr_merges, msr_merges_skipped;
 	struct vmcs12 v12;     /* the cache of L1's current VMCS */
 };
 

@@ -194,6 +194,12 @@ struct backend {
 	/* ---- nested virtualization (docs/nested.md); NULL: not offered ---- */
 	/* CPUID 0x8000000A EDX: the SVM features the emulation offers. */
 	u32 (*nested_features)(void);
+	/* Leaf 0x4000000A EAX (TLFS 2.4.11): the nested enlightenments whose
+	 * VMCB/VMCS half this backend implements and a guest check proves
+	 * (SVM: the VMCB's Hyper-V area; VMX: the enlightened VMCS, its
+	 * version range in bits 15:0). nested/ offers exactly these with
+	 * nested=on (nested_optimizations). */
+	u32 nested_enl;
 	/* L1's SVM instruction e (HV_EXIT_VIRT_INSN in L1's context),
 	 * emulated: *act is the dispatcher's action. Returns 1 for a VMRUN
 	 * that passed its checks (L1's RIP is past it): *run says what L2

@@ -53,6 +53,9 @@
 #define HV_RECOMMEND_APIC_MSRS BIT(3)
 #define HV_RECOMMEND_CLUSTER_IPI BIT(10)
 #define HV_RECOMMEND_EX_PROCESSOR_MASKS BIT(11)
+/* Bit 14: use the enlightened VMCS (TLFS 16.4.1); leaf 0x4000000A then
+ * gives its versions and the other nested enlightenments. */
+#define HV_RECOMMEND_NESTED_EVMCS BIT(14)
 
 /* Leaf 0x4000000A EAX, nested optimizations (TLFS 2.4.11; bit 22 as
  * Hyper-V and Linux define it for AMD: HV_X64_NESTED_ENLIGHTENED_TLB). */
@@ -60,6 +63,9 @@
 #define HV_NESTED_GUEST_MAPPING_FLUSH BIT(18) /* HvFlushGuestPhysicalAddress* */
 #define HV_NESTED_MSR_BITMAP BIT(19)
 #define HV_NESTED_ENLIGHTENED_NPT_TLB BIT(22)
+/* Bits 7:0 / 15:8: the lowest / highest enlightened VMCS version (TLFS
+ * 16.5.1); 0: none. */
+#define HV_NESTED_EVMCS_VERSIONS 0xffffu
 
 /* Leaf 0x40000006 EAX (TLFS 2.4.7). */
 #define HV_HW_MSR_BITMAPS BIT(1)

@@ -78,8 +78,9 @@ bool nested_dflush_targets(u16 code, const u8 *in, u16 var_hdr, u32 id);
 bool nested_dflush_code(u16 code);
 
 /* flush.c: the nested flush hypercalls' checks (TLFS 16.13), public for
- * host tests. efer: the caller's (SVME: "in nested hypervisor mode"). */
-u16 nested_flush_check(const struct partition *p, u64 efer, u64 space, u64 flags);
+ * host tests. mode: the caller's EFER (SVME: "in nested hypervisor
+ * mode"), on VMX its CR4 (VMXE). */
+u16 nested_flush_check(const struct partition *p, u64 mode, u64 space, u64 flags);
 bool nested_gpa_range_ok(const struct partition *p, u64 gpa_range);
 /* Leaf 0x4000000A EAX with nested=on (nested.c). */
 u32 nested_optimizations(const struct partition *p);

@@ -47,6 +47,7 @@
 uint64_t bl_empty(uint64_t n) HIDDEN;
 uint64_t bl_cpuid(uint64_t n, uint32_t leaf) HIDDEN;
 uint64_t bl_nested_cpuid(uint64_t n, uint64_t vmcb_pa) HIDDEN;
+uint64_t bl_nvmx_cpuid(uint64_t n, uint64_t launch) HIDDEN;
 extern const char bl_l2_code[] HIDDEN, bl_l2_code_end[] HIDDEN;
 uint64_t bl_rdmsr(uint64_t n, uint32_t msr) HIDDEN;
 uint64_t bl_wrmsr(uint64_t n, uint32_t msr, uint64_t val) HIDDEN;
@@ -107,7 +108,7 @@ extern char bl_store32_insn[] HIDDEN;
 /* K_HCALL_CLEAR: a SynIC call, then the guest empties what it filled
  * (bl_hcall_clear): `clear` says what. */
 enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE, K_HCALL_CLEAR,
-	    K_NESTED_CPUID, K_VTL_CALL, K_CR4_PGE, K_VTL_PROT };
+	    K_NESTED_CPUID, K_NVMX_CPUID, K_VTL_CALL, K_CR4_PGE, K_VTL_PROT };
 enum clear { CLR_NONE, CLR_SLOT, CLR_FLAGS, CLR_RSLOT };
 
 struct op {
@@ -194,6 +195,10 @@ static const struct op ops[] = {
 	 * enlightened MSR bitmap and NPT TLB, clean bit 31: the MSR map did
 	 * not change), as Linux's KVM sets them (docs/nested.md). */
 	{ "nested_cpuid_l2_l1_l2_maps_enl", K_NESTED_CPUID, .a = 2 },
+	/* nested=on on Intel (docs/nested.md "Nested VMX"): L2's CPUID
+	 * handled by L1 with a plain VMCS (VMREAD/VMWRITE of the guest RIP,
+	 * VMRESUME: each an exit to hv.efi); skipped unless the guest sees VMX. */
+	{ "nested_vmx_cpuid_l2_l1_l2", K_NVMX_CPUID, .a = 0 },
 	/* TLFS 15.6-15.8: a VTL call into VTL 1, which returns at once (fast):
 	 * two exits, two context switches (setup_vsm). */
 	{ "vtl_call_return", K_VTL_CALL, .priv = PRIV_VSM },
@@ -222,6 +227,7 @@ static struct {
 	uint64_t vmcb;         /* nested: L1's VMCB for L2 (nested_setup), or 0 */
 	uint64_t vmcb_maps;    /* the same with L1's MSR and I/O maps on */
 	uint64_t vmcb_enl;     /* the same with the enlightenments (0x3E0) */
+	int nvmx;              /* nested VMX: L1's VMCS current and launched */
 	int64_t result[NOPS];  /* ticks x 10 per operation */
 	int have[NOPS];
 } g;
@@ -329,6 +335,7 @@ static uint64_t run_loop(const struct op *o, uint64_t n)
 	}
 	case K_NESTED_CPUID:
 		return bl_nested_cpuid(n, o->a == 2 ? g.vmcb_enl : o->a ? g.vmcb_maps : g.vmcb);
+	case K_NVMX_CPUID: return bl_nvmx_cpuid(n, 0);
 	case K_CR4_PGE: return bl_cr4_pge(n);
 	case K_EMPTY:
 	default: return bl_empty(n);
@@ -370,6 +377,8 @@ static const char *prepare(const struct op *o)
 		if (lo & (1u << 10))
 			return "the APIC is in x2APIC mode";
 	}
+	if (o->kind == K_NVMX_CPUID)
+		return g.nvmx ? NULL : "VMX not offered to the guest (hv.cfg nested=off, or AMD)";
 	if (o->kind == K_NESTED_CPUID)
 		return (o->a == 2 ? g.vmcb_enl : o->a ? g.vmcb_maps : g.vmcb) ? NULL
 						      : "SVM not offered to the guest (hv.cfg nested=off)";
@@ -638,14 +647,140 @@ static void setup_synic(void)
 	setup_remote();
 }
 
+#define VW64(v, o) (*(volatile uint64_t *)((v) + (o)))
+#define VW32(v, o) (*(volatile uint32_t *)((v) + (o)))
+
+/* nested=on on Intel (docs/nested.md "Nested VMX"): the guest sees VMX.
+ * CR4.VMXE, VMXON, a VMCS (SDM appendix B encodings) whose L2, 32-bit
+ * protected mode without paging (unrestricted guest), runs bl_l2_code at
+ * L2 GPA 0x1000 on L1's EPT (four levels mapping that page) with a VPID;
+ * no bitmaps other than all-clear ones, CPUID exits unconditionally. One
+ * VMLAUNCH and round trip checked, then the rows VMRESUME. */
+static int bvmwrite(uint64_t f, uint64_t v)
+{
+	uint8_t bad;
+	__asm__ volatile("vmwrite %2, %1; setbe %0" : "=qm"(bad) : "r"(f), "rm"(v) : "cc", "memory");
+	return bad;
+}
+static uint64_t bvmread(uint64_t f)
+{
+	uint64_t v = 0;
+	__asm__ volatile("vmread %1, %0" : "=r"(v) : "r"(f) : "cc");
+	return v;
+}
+static void setup_nested_vmx(void)
+{
+	if (cpuid(0, 0).ebx != 0x756e6547u || !((cpuid(1, 0).ecx >> 5) & 1))
+		return;
+	uint8_t *pg = alloc_pages(EfiBootServicesData, 16);
+	if (!pg)
+		return;
+	for (unsigned int i = 0; i < 16 * PAGE; i++)
+		pg[i] = 0;
+	uint8_t *vmxon = pg, *vmcs = pg + PAGE, *pml4 = pg + 2 * PAGE, *code = pg + 6 * PAGE;
+	uint8_t *bm = pg + 7 * PAGE; /* I/O A, B, MSR: all clear */
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x480u));
+	*(volatile uint32_t *)vmxon = lo & 0x7fffffffu;
+	*(volatile uint32_t *)vmcs = lo & 0x7fffffffu;
+	uint64_t caps[4];
+	for (int i = 0; i < 4; i++) { /* TRUE pin, proc, exit, entry */
+		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x48du + (uint32_t)i));
+		caps[i] = lo;
+	}
+	for (const char *s = bl_l2_code; s < bl_l2_code_end; s++)
+		code[s - bl_l2_code] = (uint8_t)*s;
+	for (int l = 0; l < 3; l++)
+		VW64(pml4 + l * PAGE, 0) = pa(pml4 + (l + 1) * PAGE) | 7;
+	VW64(pml4 + 3 * PAGE, 8) = pa(code) | 0x37;
+	uint64_t cr4;
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1ull << 13)));
+	uint64_t f = irq_off();
+	uint64_t vp = pa(vmxon), cp = pa(vmcs);
+	uint8_t bad;
+	__asm__ volatile("vmxon %1; setbe %0" : "=qm"(bad) : "m"(vp) : "cc", "memory");
+	if (!bad)
+		__asm__ volatile("vmclear %1; setbe %0" : "=qm"(bad) : "m"(cp) : "cc", "memory");
+	if (!bad)
+		__asm__ volatile("vmptrld %1; setbe %0" : "=qm"(bad) : "m"(cp) : "cc", "memory");
+	if (bad) {
+		irq_restore(f);
+		ser_printf("BENCH-INFO: nested VMX: VMXON/VMCLEAR/VMPTRLD failed\n");
+		return;
+	}
+	struct __attribute__((packed)) { uint16_t l; uint64_t b; } gd, id;
+	__asm__ volatile("sgdt %0; sidt %1" : "=m"(gd), "=m"(id));
+	uint16_t s[7];
+	__asm__ volatile("mov %%es, %0" : "=r"(s[0]));
+	__asm__ volatile("mov %%cs, %0" : "=r"(s[1]));
+	__asm__ volatile("mov %%ss, %0" : "=r"(s[2]));
+	__asm__ volatile("mov %%ds, %0" : "=r"(s[3]));
+	__asm__ volatile("mov %%fs, %0" : "=r"(s[4]));
+	__asm__ volatile("mov %%gs, %0" : "=r"(s[5]));
+	__asm__ volatile("str %0" : "=r"(s[6]));
+	uint64_t cr0, cr3;
+	__asm__ volatile("mov %%cr0, %0; mov %%cr3, %1; mov %%cr4, %2" : "=r"(cr0), "=r"(cr3), "=r"(cr4));
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xC0000080u));
+	uint64_t efer = ((uint64_t)hi << 32) | lo;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x277u));
+	uint64_t pat = ((uint64_t)hi << 32) | lo;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xC0000100u));
+	uint64_t fsb = ((uint64_t)hi << 32) | lo;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xC0000101u));
+	uint64_t gsb = ((uint64_t)hi << 32) | lo;
+	static const uint32_t ar[8] = { 0xc093, 0xc09b, 0xc093, 0xc093, 0x10000, 0x10000, 0x10000, 0x8b };
+	int err = 0;
+	err |= bvmwrite(0x4000, caps[0]);
+	err |= bvmwrite(0x4002, caps[1] | (1u << 25) | (1u << 28) | (1u << 31)); /* bitmaps, secondary */
+	err |= bvmwrite(0x401e, (1u << 1) | (1u << 5) | (1u << 7));               /* EPT, VPID, UG */
+	err |= bvmwrite(0x400c, caps[2] | (1u << 9) | (0xfu << 18));              /* 64-bit host, PAT, EFER */
+	err |= bvmwrite(0x4012, caps[3] | (3u << 14));                            /* load PAT, EFER */
+	err |= bvmwrite(0x2000, pa(bm));
+	err |= bvmwrite(0x2002, pa(bm + PAGE));
+	err |= bvmwrite(0x2004, pa(bm + 2 * PAGE));
+	err |= bvmwrite(0x201a, pa(pml4) | 0x1e);
+	err |= bvmwrite(0x0000, 1);
+	for (int i = 0; i < 6; i++)
+		err |= bvmwrite(0x0c00 + 2 * (uint64_t)i, s[i] & ~7u);
+	err |= bvmwrite(0x0c0c, s[6] ? s[6] : 0x40);
+	err |= bvmwrite(0x6c00, cr0);
+	err |= bvmwrite(0x6c02, cr3);
+	err |= bvmwrite(0x6c04, cr4);
+	err |= bvmwrite(0x6c06, fsb);
+	err |= bvmwrite(0x6c08, gsb);
+	err |= bvmwrite(0x6c0c, gd.b);
+	err |= bvmwrite(0x6c0e, id.b);
+	err |= bvmwrite(0x2c00, pat);
+	err |= bvmwrite(0x2c02, efer);
+	for (int i = 0; i < 8; i++) {
+		err |= bvmwrite(0x0800 + 2 * (uint64_t)i, i == 1 ? 0x08 : i < 4 ? 0x10 : 0);
+		err |= bvmwrite(0x4800 + 2 * (uint64_t)i, i == 7 ? 0x67 : 0xffffffffu);
+		err |= bvmwrite(0x4814 + 2 * (uint64_t)i, ar[i]);
+	}
+	err |= bvmwrite(0x6800, 0x31);
+	err |= bvmwrite(0x6804, 1ull << 13);
+	err |= bvmwrite(0x681a, 0x400);
+	err |= bvmwrite(0x681c, 0x2000);
+	err |= bvmwrite(0x681e, 0x1000);
+	err |= bvmwrite(0x6820, 2);
+	err |= bvmwrite(0x2804, 0x0007040600070406ull);
+	err |= bvmwrite(0x2800, ~0ull);
+	uint64_t t = err ? ~0ull : bl_nvmx_cpuid(1, 1);
+	uint32_t reason = (uint32_t)bvmread(0x4402);
+	irq_restore(f);
+	int ok = t != ~0ull && reason == 10;
+	ser_printf("BENCH-INFO: nested VMX: L2 CPUID round trip %s (exit reason 0x%x)\n",
+		   ok ? "ok" : "FAILED", reason);
+	g.nvmx = ok;
+}
+
 /* nested=on (docs/nested.md): the guest sees SVM. Turn EFER.SVME on and
  * build a VMCB (APM appendix B offsets) whose L2, 32-bit protected mode
  * without paging, runs bl_l2_code at L2 GPA 0x1000 on four levels of
  * nested page tables mapping that page; CPUID intercepted. One checked
  * round trip, then TLB_CONTROL 0 (a flush every VMRUN would rebuild the
  * shadow tables each time). */
-#define VW64(v, o) (*(volatile uint64_t *)((v) + (o)))
-#define VW32(v, o) (*(volatile uint32_t *)((v) + (o)))
 static void setup_nested(void)
 {
 	if (cpuid(0, 0).ebx != 0x68747541u || !((cpuid(0x80000001u, 0).ecx >> 2) & 1))
@@ -859,6 +994,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		if (g.priv & PRIV_STIMER)
 			wrmsr(MSR_STIMER0_CONFIG, (1ull << 12) | (0xEEull << 4) | 8);
 		setup_nested();
+		setup_nested_vmx();
 		setup_vsm();
 	}
 	int want[NOPS] = { 0 };

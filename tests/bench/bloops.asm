@@ -27,6 +27,7 @@ global bl_nested_cpuid:function hidden
 global bl_l2_code:data hidden
 global bl_l2_code_end:data hidden
 global bl_cr4_pge:function hidden
+global bl_nvmx_cpuid:function hidden
 
 section .text
 
@@ -261,6 +262,56 @@ bl_cr4_pge:
 	dec r13
 	jnz .loop
 	TSC_DELTA
+	RESTORE
+	ret
+
+; u64 bl_nvmx_cpuid(u64 n, u64 launch): the guest as a VMX hypervisor
+; (nested=on on Intel, docs/nested.md "Nested VMX"): n times VMRESUME
+; (the first VMLAUNCH when launch) its guest L2, whose CPUID always exits
+; to it (SDM 26.1.2), and step L2's RIP past the CPUID with VMREAD and
+; VMWRITE of the plain VMCS: one L2 -> L1 -> L2 round trip per iteration
+; (four exits to hv.efi: L2's CPUID, VMREAD, VMWRITE, VMRESUME). A VM exit
+; loads HOST_RSP/HOST_RIP (set here) and the GDTR/IDTR limits 0xFFFF,
+; RFLAGS 2 (SDM 28.5): put back at the end. Returns ~0 on VMfail.
+bl_nvmx_cpuid:
+	SAVE
+	pushfq
+	sub rsp, 32
+	sgdt [rsp]
+	sidt [rsp + 16]
+	mov r13, rdi
+	mov r14, rsi
+	mov rax, 0x6c14			; HOST_RSP
+	vmwrite rax, rsp
+	mov rax, 0x6c16			; HOST_RIP
+	lea rdx, [rel .exit]
+	vmwrite rax, rdx
+	mov r15, 0x681e			; guest RIP
+	TSC_TO_R12
+.loop:
+	test r14, r14
+	jnz .launch
+	vmresume
+	jmp .fail
+.launch:
+	xor r14, r14
+	vmlaunch
+	jmp .fail
+.exit:
+	vmread rdx, r15
+	add rdx, 2
+	vmwrite r15, rdx
+	dec r13
+	jnz .loop
+	TSC_DELTA
+	jmp .out
+.fail:
+	mov rax, -1
+.out:
+	lgdt [rsp]
+	lidt [rsp + 16]
+	add rsp, 32
+	popfq
 	RESTORE
 	ret
 

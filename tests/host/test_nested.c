@@ -283,7 +283,13 @@ TEST(nested_flush_check_statuses)
 	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1000, 0), HV_STATUS_INVALID_VP_STATE);
 	CHECK_EQ(nested_optimizations(&part), 0);
 	part.nested = true;
+	/* Exactly the backend's half (SVM's value; the fake backend has none). */
+	CHECK_EQ(nested_optimizations(&part), 0);
+	struct backend svm_like = fake_backend;
+	svm_like.nested_enl = BIT(17) | BIT(18) | BIT(19) | BIT(22);
+	part.be = &svm_like;
 	CHECK_EQ(nested_optimizations(&part), BIT(17) | BIT(18) | BIT(19) | BIT(22));
+	part.be = &fake_backend;
 	/* "not in nested hypervisor mode": EFER.SVME clear, before any other */
 	CHECK_EQ(nested_flush_check(&part, 0, 0x1000, 1), HV_STATUS_INVALID_VP_STATE);
 	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1000, 0), HV_STATUS_SUCCESS);
@@ -295,6 +301,24 @@ TEST(nested_flush_check_statuses)
 	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 1ull << 36, 0), HV_STATUS_INVALID_PARAMETER);
 	CHECK_EQ(nested_flush_check(&part, EFER_SVME, (1ull << 36) - 0x1000, 0), HV_STATUS_SUCCESS);
 	CHECK_EQ(nested_flush_check(&part, EFER_SVME, ~0ull & ~0xfffull, 0), HV_STATUS_INVALID_PARAMETER);
+
+	/* VMX: CR4.VMXE is "nested hypervisor mode"; the space an EPT root
+	 * (bare, or an EPTP with WB/UC and a 4-level walk, SDM 25.6.11). */
+	struct backend vmx_like = fake_backend;
+	vmx_like.nested_vmx = true;
+	part.be = &vmx_like;
+	CHECK_EQ(nested_flush_check(&part, EFER_SVME, 0x1000, 0), HV_STATUS_INVALID_VP_STATE);
+	CHECK_EQ(nested_flush_check(&part, CR4_VMXE, 0x1000, 0), HV_STATUS_SUCCESS);
+	CHECK_EQ(nested_flush_check(&part, CR4_VMXE, 0x101e, 0), HV_STATUS_SUCCESS); /* WB, 4-level */
+	CHECK_EQ(nested_flush_check(&part, CR4_VMXE, 0x105e, 0), HV_STATUS_SUCCESS); /* + A/D */
+	CHECK_EQ(nested_flush_check(&part, CR4_VMXE, 0x1018, 0), HV_STATUS_SUCCESS); /* UC */
+	CHECK_EQ(nested_flush_check(&part, CR4_VMXE, 0x101e, 1), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(nested_flush_check(&part, CR4_VMXE, 0x101a, 0), HV_STATUS_INVALID_PARAMETER); /* type 2 */
+	CHECK_EQ(nested_flush_check(&part, CR4_VMXE, 0x1026, 0), HV_STATUS_INVALID_PARAMETER); /* 5-level */
+	CHECK_EQ(nested_flush_check(&part, CR4_VMXE, 0x109e, 0), HV_STATUS_INVALID_PARAMETER); /* bit 7 */
+	CHECK_EQ(nested_flush_check(&part, CR4_VMXE, 0x1018, 0), HV_STATUS_SUCCESS);
+	CHECK_EQ(nested_flush_check(&part, CR4_VMXE, (1ull << 36) | 0x1e, 0), HV_STATUS_INVALID_PARAMETER);
+	part.be = &fake_backend;
 }
 
 TEST(nested_flush_gpa_ranges)

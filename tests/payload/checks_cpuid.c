@@ -157,10 +157,14 @@ static void checks_recommendations(void)
 	if (e0.eax >= 0x80000008u)
 		pa_bits = cpuid(0x80000008u, 0).eax & 0xFFu;
 
+	/* Bit 14, use the enlightened VMCS (TLFS 16.4.1): exactly with
+	 * nested=on on Intel (checks_nested_evmcs.c proves it works). */
+	check_eq("cpuid.40000004.evmcs_recommended", (r.eax >> 14) & 1,
+		 g_nested_on && cpu_vendor() == VENDOR_INTEL);
 	check("cpuid.40000004.recommendations_known",
-	      !(r.eax & ~TESTED_RECOMMENDATIONS),
+	      !(r.eax & ~(TESTED_RECOMMENDATIONS | (1u << 14))),
 	      "EAX=0x%x, untested bits 0x%x (tested mask 0x%x)", r.eax,
-	      r.eax & ~TESTED_RECOMMENDATIONS, TESTED_RECOMMENDATIONS);
+	      r.eax & ~(TESTED_RECOMMENDATIONS | (1u << 14)), TESTED_RECOMMENDATIONS | (1u << 14));
 	/* Spin retries before HvNotifyLongSpinWait (TLFS 14.5.1): 0xFFF once
 	 * the hypercall interface (AccessHypercallMsrs, 0x40000003 EAX bit 5)
 	 * offers the call, else 0xFFFFFFFF (never notify). */
@@ -233,9 +237,10 @@ static void checks_zero_leaves(void)
 	};
 
 	for (unsigned int i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
-		/* nested=on on AMD offers leaf 0x4000000A: checks_nested_enl.c
-		 * checks its exact value (zero in every other run, there too). */
-		if (zero[i].leaf == 0x4000000Au && g_nested_on && cpu_vendor() == VENDOR_AMD)
+		/* nested=on offers leaf 0x4000000A: checks_nested_enl.c (AMD)
+		 * and checks_nested_evmcs.c (Intel) check its exact value (zero
+		 * in every other run, there too). */
+		if (zero[i].leaf == 0x4000000Au && g_nested_on)
 			continue;
 		check_leaf_zero(zero[i].name, zero[i].leaf);
 	}

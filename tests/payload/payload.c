@@ -406,6 +406,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	checks_overlay();   /* before the lock; leaves the hypercall MSRs at 0 */
 	checks_hypercall(); /* it locks the hypercall MSR (TLFS 3.13) */
 	checks_nested_enl(g_nested_on); /* issue 16 item 4: needs the hypercall page */
+	checks_nested_evmcs(g_nested_on); /* issue 18 item 4: needs the hypercall page */
 	checks_mode32();    /* needs the (locked, still enabled) hypercall page */
 	checks_realmode();
 	checks_vpregs();    /* TLFS 7.10.1-7.10.3; INITs VP 1, before the AP workers */

@@ -202,6 +202,8 @@ void checks_nested_svm(int expected);
 void checks_nested_vmx(int expected);
 /* checks_nested_enl.c: the nested enlightenments (needs the hypercall page) */
 void checks_nested_enl(int nested_on);
+/* checks_nested_evmcs.c: the enlightened VMCS (nested=on on Intel; the hypercall page) */
+void checks_nested_evmcs(int nested_on);
 /* The load options say nested=on (hv.cfg offers SVM to the guest). */
 extern int g_nested_on;
 extern uint32_t g_vsm_mbec; /* MbecVtlMask (checks_vsm.c) */
