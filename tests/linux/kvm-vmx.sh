@@ -129,6 +129,15 @@ linux_check_kvm_vmx() {
 	_bit "$hints" 14 && (((nf & 0xff) >= 1)) && evmcs=1
 	local ev
 	ev="$(_kvm_param "$load" enlightened_vmcs)"
+	if [[ -z "$nohv" ]]; then
+		# TLFS 2.4.5/2.4.11: bit 14 recommends the eVMCS whose version
+		# leaf 0x4000000A gives; one without the other is an offer Linux
+		# cannot use (bit 14 without a version) or never sees.
+		local b14=0
+		_bit "$hints" 14 && b14=1
+		_c "$t.evmcs_hint_consistent" "0x40000004 bit 14 is $b14 but the eVMCS version is $((nf & 0xff))" \
+			[ "$b14" = "$(((nf & 0xff) != 0))" ]
+	fi
 	if ! grep -qx 'insmod kvm-intel ok' <<<"$load"; then
 		# Failed above already; what KVM would have used is unknown.
 		echo "  (eVMCS and direct flush not checked: kvm-intel did not load; eVMCS offered: $evmcs)"
