@@ -5,8 +5,9 @@
 #   make run      boot QEMU (SVM) with hv.efi and Debian's Linux kernel
 #                 (GUEST=payload: the guest test payload instead)
 #   make test-linux  the Linux guest tests alone (tests/linux/run.sh)
-#   make test-slow   Linux on Bochs (Intel VMX) alone, about 2 minutes, then
-#                 the gdb session on Bochs VMX (tests/run-gdb.sh --bochs)
+#   make test-slow   Linux on Bochs (Intel VMX) alone, about 3 minutes, and
+#                 Linux's KVM on it (nested=on, about 5 minutes), then the
+#                 gdb session on Bochs VMX (tests/run-gdb.sh --bochs)
 #   make bench    exit costs and exit budget (docs/performance.md)
 #   make fuzz-guest  the guest fuzzer, 10^6 operations per platform
 #                 (SEED=, OPS=, PLATFORM=qemu|vmx|svm; docs/reliability.md)
@@ -281,7 +282,8 @@ test-linux: all
 	tests/linux/run.sh
 
 # Slower checks than `make test` runs: Linux on Bochs corei7_skylake_x
-# under the VMX backend.
+# under the VMX backend (vmx-skx-linux), then Linux's KVM running a VM on
+# it with nested=on (vmx-skx-linux-kvm, tests/linux/kvm-vmx.sh).
 test-slow: all
 	tests/linux/run.sh --no-qemu --bochs
 	tests/run-gdb.sh --bochs tigerlake

@@ -9,8 +9,9 @@
 # and COM2 as a TCP server on localhost:PORT; Bochs waits for a client
 # there before it starts (tests/run-gdb.sh --bochs bridges gdb to it).
 #
-# --nested: nested=on in hv.cfg and in the payload's load options (SVM for
-# the guest, docs/nested.md; tests/payload/checks_nested_svm.c).
+# --nested: nested=on in hv.cfg and in the payload's load options (SVM or
+# VMX for the guest, docs/nested.md; tests/payload/checks_nested_svm.c);
+# with --linux in hv.cfg only (Linux's KVM as L1, vmx-skx-linux-kvm).
 #
 # tigerlake is Intel VMX (EPT, VPID, unrestricted guest), ryzen is AMD SVM
 # with nRIP save. Builds build/bochs-NAME/ with a FAT16 disk image esp.img
@@ -42,7 +43,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '2,34p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,39p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -139,6 +140,9 @@ if [[ $linux == 1 ]]; then
 		mcopy -i "$img" "$hv_efi" ::/EFI/BOOT/BOOTX64.EFI
 		printf 'guest=\\EFI\\linux\\vmlinuz.efi\nguest_args=%s\n' "$guest_args" >"$dir/hv.cfg"
 		[[ -z "$hv_log" ]] || printf 'log=%s\n' "$hv_log" >>"$dir/hv.cfg"
+		# Linux's KVM as L1 (tests/linux/init hvtest=kvm): only hv.cfg
+		# (Linux's command line takes no nested=on).
+		[[ $nested == 0 ]] || printf 'nested=on\n' >>"$dir/hv.cfg"
 		mcopy -i "$img" "$dir/hv.cfg" ::/EFI/hv/hv.cfg
 	fi
 elif [[ $no_hv == 1 ]]; then

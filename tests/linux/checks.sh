@@ -435,21 +435,25 @@ linux_check_crash() {
 # ---- Bochs (Intel VMX) ------------------------------------------------------
 declare -A linux_bochs_pid=()
 
-# linux_bochs_run NAME: Linux under hv.efi on Bochs corei7_skylake_x, the
-# Bochs model that boots Linux 6.1 (tigerlake hangs it early, ryzen right
-# after the EFI stub), with noxsave (Bochs's XSAVE leaf is inconsistent).
-# In the foreground; linux_bochs_start runs it in the background.
+# linux_bochs_run NAME [HVTEST [RUN-BOCHS-ARGS...]]: Linux under hv.efi on
+# Bochs corei7_skylake_x, the Bochs model that boots Linux 6.1 (tigerlake
+# hangs it early, ryzen right after the EFI stub), with noxsave (Bochs's
+# XSAVE leaf is inconsistent) and hvtest=HVTEST (default facts); e.g.
+# `linux_bochs_run vmx-skx-linux-kvm kvm --nested`. In the foreground;
+# linux_bochs_start runs it in the background.
 linux_bochs_run() {
-	local name="$1" rc=0
+	local name="$1" mode="${2:-facts}" rc=0
+	shift
+	[[ $# == 0 ]] || shift
 	rm -f "$HV_BUILD/$name.serial.log" "$HV_BUILD/$name.run.txt"
 	"$HV_ROOT/tests/run-bochs.sh" --name "$name" --model corei7_skylake_x --linux \
-		--guest-args 'hvtest=facts noxsave' --timeout "${HV_LINUX_BOCHS_TIMEOUT:-420}" \
+		--guest-args "hvtest=$mode noxsave" --timeout "${HV_LINUX_BOCHS_TIMEOUT:-420}" "$@" \
 		>"$HV_BUILD/$name.run.txt" 2>&1 </dev/null || rc=$?
 	[[ $rc == 0 ]] || echo "run-bochs.sh exited $rc" >>"$HV_BUILD/$name.run.txt"
 }
 
 linux_bochs_start() {
-	linux_bochs_run "$1" &
+	linux_bochs_run "$@" &
 	linux_bochs_pid[$1]=$!
 }
 
@@ -485,6 +489,7 @@ linux_check_kvm() {
 		_c "$t.insmod_${m//-/_}" "no 'insmod $m ok' in section kvm-load" \
 			grep -qx "insmod $m ok" <<<"$load"
 	done
+	_c "$t.no_kvm_intel" "init tried kvm-intel on AMD" _lacks "$load" '^insmod kvm-intel'
 	_c "$t.dev_kvm" "no /dev/kvm after loading kvm-amd" grep -qx '/dev/kvm present' <<<"$load"
 	_c "$t.kvm_npt" "KVM does not use nested paging ('SVM: kvm: Nested Paging enabled')" \
 		_has "$log" 'kvm: Nested Paging enabled'
@@ -536,3 +541,7 @@ linux_check_kvm() {
 	fi
 	grep -E 'kvm_amd: Hyper-V|SVM: Hyper-V|kvm: Hyper-V' "$log" | sort -u | sed 's/^/  /' || true
 }
+
+# Linux's KVM on Intel VMX (issue 18): linux_check_kvm_vmx.
+# shellcheck source=tests/linux/kvm-vmx.sh
+source "$(dirname "${BASH_SOURCE[0]}")/kvm-vmx.sh"

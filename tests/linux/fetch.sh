@@ -13,11 +13,13 @@
 #                               measurements), linked statically
 #   build/linux/kvmtest         tests/linux/kvmtest.c (Linux's KVM runs a
 #                               VM on hv.efi, issue 16), linked statically
-#   build/linux/kvm/*.ko        kvm.ko, kvm-amd.ko and the modules they
-#                               depend on (irqbypass, ccp), from the same
+#   build/linux/kvm/*.ko        kvm.ko, kvm-amd.ko, kvm-intel.ko and the
+#                               modules they depend on (irqbypass, ccp;
+#                               kvm-intel needs only kvm), from the same
 #                               kernel package as vmlinuz.efi (its
 #                               version in kernel.txt); load-order lists
-#                               the order /init loads them in
+#                               the order /init loads them in (it skips
+#                               the vendor module of the other vendor)
 #   build/linux/initrd.img      initramfs: /init (tests/linux/init), busybox
 #                               and its applet links, hvtool, kvmtest,
 #                               /lib/modules/kvm/, /dev/console
@@ -112,7 +114,7 @@ fi
 mod_depends() {
 	tr '\0' '\n' <"$1" | sed -n 's/^depends=//p' | tr ',' ' '
 }
-kvm_mods="irqbypass ccp kvm kvm-amd" # load order: each after what it depends on
+kvm_mods="irqbypass ccp kvm kvm-amd kvm-intel" # load order: each after what it depends on
 need_mods=$force
 for m in $kvm_mods; do
 	[[ -s "$out/kvm/$m.ko" ]] || need_mods=1
@@ -126,7 +128,8 @@ if [[ $need_mods == 1 ]]; then
 	[[ -n "$kdir" ]] || die "no /lib/modules/ in $deb"
 	base="./lib/modules/$kdir/kernel"
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "$base/arch/x86/kvm/kvm.ko" \
-		"$base/arch/x86/kvm/kvm-amd.ko" "$base/virt/lib/irqbypass.ko" \
+		"$base/arch/x86/kvm/kvm-amd.ko" "$base/arch/x86/kvm/kvm-intel.ko" \
+		"$base/virt/lib/irqbypass.ko" \
 		"$base/drivers/crypto/ccp/ccp.ko"
 	rm -rf "$out/kvm"
 	mkdir -p "$out/kvm"
