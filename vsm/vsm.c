@@ -46,15 +46,12 @@
 #define MSR_TSC_AUX 0xc0000103u
 #define HV_MAX_VPS 64
 
-/* Per VP: the switch the last VTL call/return asked for (done before the
- * next entry), the VTL it runs, and the private TSC_AUX of each VTL. */
+/* Per VP: the VTL it runs, its pending VTL 1 interrupts and the private
+ * TSC_AUX of each VTL. */
 struct vsm_vp {
 	u64 irq[4];  /* VTL 1 interrupt vectors pending (TLFS 15.12.2) */
 	volatile u32 irq_any; /* irq[] may be non-zero */
-	u8 pending;  /* target VTL + 1, 0: none */
 	u8 active;   /* the VTL running */
-	bool fast;   /* a fast return (TLFS 15.7.1.1) */
-	u32 reason;  /* entry reason for the higher VTL */
 	u64 tsc_aux[HV_VTL_COUNT];
 	u64 switches;
 };
@@ -80,13 +77,12 @@ static u8 *vtl_control(const struct vp_ctx *c)
 							  : NULL;
 }
 
-void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast)
+/* The switch itself, inlined into the VTL call and return (their round
+ * trip is two exits: docs/performance.md). */
+static inline __attribute__((always_inline)) void switch_to(struct vp *vp, struct vsm_vp *v,
+							     u8 from, u8 to, u32 reason,
+							     bool fast)
 {
-	struct vsm_vp *v = vv(vp);
-	const struct backend *be = vp->part->be;
-	u8 from = vp->cur->vtl;
-	if (to == from)
-		return;
 	/* TSC_AUX: written only when the VTLs' values differ (a WRMSR is
 	 * costly on hardware; the usual case is one value for both). */
 	if (vsm_have_rdtscp && !hw_rdmsr(MSR_TSC_AUX, &v->tsc_aux[from]) &&
@@ -99,7 +95,7 @@ void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast)
 			vp->gpr[GPR_RCX] = *(const u64 *)(ctl + VSM_CTL_RETURN_RCX);
 		}
 	}
-	be->ctx_switch(vp, &vp->ctx[to]);
+	vp->part->be->ctx_switch(vp, &vp->ctx[to]);
 	if (to > from) {
 		u8 *ctl = vtl_control(vp->cur);
 		if (ctl)
@@ -107,6 +103,13 @@ void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast)
 	}
 	v->active = to;
 	v->switches++;
+}
+
+void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast)
+{
+	u8 from = vp->cur->vtl;
+	if (to != from)
+		switch_to(vp, vv(vp), from, to, reason, fast);
 }
 
 /* ---- interrupts for VTL 1 (TLFS 15.12.2) ------------------------------- */
@@ -167,30 +170,22 @@ static void vsm_on_entry(struct vp *vp) { vsm_deliver(vp); }
  * control input and RCX the call code. Everything wrong is #UD (TLFS
  * 15.6.1.1, 15.7.2): CPL > 0 or real mode (the dispatcher's), a control
  * input with reserved bits, no higher VTL enabled on the VP (call), VTL 0
- * running (return). A status other than success here means #UD. */
+ * running (return). A status other than success here means #UD. The
+ * checks only: the switch is the row's completion. */
 static u16 hc_vtl_call(struct hc_ctx *c)
 {
-	struct vp *vp = c->vp;
+	const struct vp *vp = c->vp;
 	u8 to = (u8)(vp->cur->vtl + 1);
 	if (vp->gpr[GPR_RAX] != 0 || to > VSM_MAX_VTL || !vp->ctx[to].live)
 		return HV_STATUS_INVALID_VP_STATE;
-	struct vsm_vp *v = vv(vp);
-	v->pending = (u8)(to + 1);
-	v->reason = VSM_ENTRY_VTL_CALL;
-	v->fast = false;
 	return HV_STATUS_SUCCESS;
 }
 
 static u16 hc_vtl_return(struct hc_ctx *c)
 {
-	struct vp *vp = c->vp;
-	u64 ctl = vp->gpr[GPR_RAX];
-	u8 from = vp->cur->vtl;
-	if (from == 0 || (ctl & ~1ull))
+	const struct vp *vp = c->vp;
+	if (vp->cur->vtl == 0 || (vp->gpr[GPR_RAX] & ~1ull))
 		return HV_STATUS_INVALID_VP_STATE;
-	struct vsm_vp *v = vv(vp);
-	v->pending = from; /* VTL from - 1, plus one */
-	v->fast = ctl & 1;
 	return HV_STATUS_SUCCESS;
 }
 
@@ -198,12 +193,10 @@ static u16 hc_vtl_return(struct hc_ctx *c)
  * 15.7.1), no status written (RAX/RCX are the sequence's); then the other
  * context becomes current, and the VP enters it (HV_ACT_RESUME). A VTL 1
  * interrupt still pending on a return calls VTL 1 back (15.12.2.1). */
-static enum hv_action vtl_switch_complete(struct hc_ctx *c, u16 status, u32 done)
+static inline __attribute__((always_inline)) enum hv_action
+vtl_switch_complete(struct hc_ctx *c, u16 status, bool up)
 {
 	struct vp *vp = c->vp;
-	struct vsm_vp *v = vv(vp);
-	u8 to = (u8)(v->pending - 1);
-	v->pending = 0;
 	if (status != HV_STATUS_SUCCESS) {
 		vp_inject_ud(vp);
 		return HV_ACT_INJECTED;
@@ -212,10 +205,25 @@ static enum hv_action vtl_switch_complete(struct hc_ctx *c, u16 status, u32 done
 	 * same way and stops with its report. */
 	if (vp->part->be->advance_rip(vp, c->exit))
 		return HV_ACT_ADVANCE;
-	vsm_switch(vp, to, v->reason, v->fast);
+	struct vsm_vp *v = vv(vp);
+	u8 from = vp->cur->vtl;
+	if (up)
+		switch_to(vp, v, from, (u8)(from + 1), VSM_ENTRY_VTL_CALL, false);
+	else /* fast return: control input bit 0 (15.7.1.1) */
+		switch_to(vp, v, from, (u8)(from - 1), 0, vp->gpr[GPR_RAX] & 1);
 	if (v->irq_any)
 		vsm_deliver(vp);
 	return HV_ACT_RESUME;
+}
+
+static enum hv_action vtl_call_complete(struct hc_ctx *c, u16 status, u32 done)
+{
+	return vtl_switch_complete(c, status, true);
+}
+
+static enum hv_action vtl_return_complete(struct hc_ctx *c, u16 status, u32 done)
+{
+	return vtl_switch_complete(c, status, false);
 }
 
 /* ---- HvEnablePartitionVtl (TLFS 15.4.1, 15.15.3) ------------------------ */
@@ -427,9 +435,9 @@ HV_HCALL_ROWS(vsm_hcalls) = {
 	{ HVCALL_ENABLE_VP_VTL, HC_SLOW, HV_ACCESS_VSM, 240, 0, 0, 0, hc_enable_vp_vtl, NULL, NULL,
 	  "HvEnableVpVtl", NULL, NULL },
 	{ HVCALL_VTL_CALL, HC_SLOW | HC_FAST | HC_BARE, HV_ACCESS_VSM, 0, 0, 0, 0, hc_vtl_call, NULL,
-	  NULL, "HvVtlCall", NULL, vtl_switch_complete },
+	  NULL, "HvVtlCall", NULL, vtl_call_complete },
 	{ HVCALL_VTL_RETURN, HC_SLOW | HC_FAST | HC_BARE, HV_ACCESS_VSM, 0, 0, 0, 0, hc_vtl_return,
-	  NULL, NULL, "HvVtlReturn", NULL, vtl_switch_complete },
+	  NULL, NULL, "HvVtlReturn", NULL, vtl_return_complete },
 };
 
 /* ---- set-up ------------------------------------------------------------- */
