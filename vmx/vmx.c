@@ -536,11 +536,15 @@ static int vmx_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 	return 0;
 }
 
+/* The CPU has TSC_AUX (RDTSCP): a switch swaps it (vmx_vp_init). */
+static bool vmx_have_tsc_aux;
+
 /* Make c's VMCS current, with the registers the VMCS does not switch;
  * the GPRs are shared except RSP, which the VMCS holds. Between two VTLs
  * of the VP, CR2 is shared too (TLFS 15.11.2.2): it stays in the CPU.
  * DR6 (not in the VMCS), DR0-DR3, XCR0 and the FPU/SSE/AVX state stay in
- * the CPU for every switch: shared (HvRegisterVsmCapabilities.Dr6Shared). */
+ * the CPU for every switch: shared (HvRegisterVsmCapabilities.Dr6Shared).
+ * TSC_AUX is private (15.11.1): written only when the two differ. */
 static void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
 {
 	struct vmx_cpu *cpu = vp->be_cpu;
@@ -551,6 +555,11 @@ static void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
 			cpu_regs_save(&old->regs);
 			if (vp->cur && vp->cur->vtl != c->vtl)
 				s->regs.cr2 = old->regs.cr2;
+			if (vmx_have_tsc_aux) {
+				old->tsc_aux = rdmsr(MSR_TSC_AUX);
+				if (s->tsc_aux != old->tsc_aux)
+					wrmsr(MSR_TSC_AUX, s->tsc_aux);
+			}
 		}
 		if (cpu->loaded != s)
 			vmptrld((u64)(uintptr_t)s->vmcs);
@@ -573,6 +582,9 @@ static int vmx_vp_init(struct vp *vp, const struct guest_boot_state *g, struct p
 		return -1;
 	vp->be_cpu = cpu;
 	cpu->vmxon_region = vmxon_region;
+	u32 a, b, c2, d;
+	cpuid_count(0x80000001, 0, &a, &b, &c2, &d);
+	vmx_have_tsc_aux = d & BIT(27);
 	*(u32 *)cpu->vmxon_region = (u32)(vmx.caps.basic & VMX_BASIC_REVISION_MASK);
 
 	/* SDM 24.7: VMXON needs IA32_FEATURE_CONTROL locked with VMXON

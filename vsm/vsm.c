@@ -9,7 +9,7 @@
  * page, reference TSC MSR and page). The GPRs but RSP are shared (vp->gpr);
  * the backends' ctx_switch keeps CR2 and DR6 across a VTL switch and the
  * FPU/SSE/AVX state, XCR0 and DR0-DR3 never leave the CPU (TLFS 15.11.2.2);
- * TSC_AUX, which neither control structure holds, is swapped here.
+ * it swaps TSC_AUX, which neither control structure holds (15.11.1).
  *
  * Switches happen on the VP's own processor: a VTL call or return
  * completes first in the VTL that made it (RIP past the VMCALL, TLFS
@@ -43,22 +43,18 @@
 #include "x86.h"
 #include "xcall.h"
 
-#define MSR_TSC_AUX 0xc0000103u
 #define HV_MAX_VPS 64
 
-/* Per VP: the VTL it runs, its pending VTL 1 interrupts and the private
- * TSC_AUX of each VTL. */
+/* Per VP: the VTL it runs and its pending VTL 1 interrupts. */
 struct vsm_vp {
 	u64 irq[4];  /* VTL 1 interrupt vectors pending (TLFS 15.12.2) */
 	volatile u32 irq_any; /* irq[] may be non-zero */
 	u8 active;   /* the VTL running */
-	u64 tsc_aux[HV_VTL_COUNT];
 	u64 switches;
 };
 
 static struct vsm_vp vsm_vps[HV_MAX_VPS];
 static struct pool *vsm_pool;
-static bool vsm_have_rdtscp;
 static const struct hv_module hv_module_vsm;
 
 static struct vsm_vp *vv(const struct vp *vp) { return &vsm_vps[vp->index % HV_MAX_VPS]; }
@@ -83,11 +79,6 @@ static inline __attribute__((always_inline)) void switch_to(struct vp *vp, struc
 							     u8 from, u8 to, u32 reason,
 							     bool fast)
 {
-	/* TSC_AUX: written only when the VTLs' values differ (a WRMSR is
-	 * costly on hardware; the usual case is one value for both). */
-	if (vsm_have_rdtscp && !hw_rdmsr(MSR_TSC_AUX, &v->tsc_aux[from]) &&
-	    v->tsc_aux[from] != v->tsc_aux[to])
-		hw_wrmsr(MSR_TSC_AUX, v->tsc_aux[to]);
 	if (to < from && !fast) {
 		const u8 *ctl = vtl_control(vp->cur);
 		if (ctl) { /* TLFS 15.7.1.1: the lower VTL's RAX, RCX */
@@ -465,12 +456,9 @@ static void vsm_fill_page(u8 *page, u32 off, u32 code, const u8 *insn)
  * page with the VTL sequences; the reference TSC page), under its own MSRs. */
 static int vsm_partition_init(struct partition *p, struct pool *pool)
 {
-	u32 r[4];
 	vsm_pool = pool;
 	p->vtl[0].enabled = true;
 	p->vtl_irq = vsm_post_irq;
-	hw_cpuid(0x80000001u, 0, r);
-	vsm_have_rdtscp = r[3] & BIT(27);
 	const u64 need = HV_ACCESS_VP_REGISTERS | HV_ACCESS_SYNIC_REGS | HV_ACCESS_HYPERCALL_MSRS;
 	if ((p->privileges & need) != need || !p->vtl[0].hypercall_page.hpa)
 		p->privileges &= ~HV_ACCESS_VSM;

@@ -295,6 +295,36 @@ TEST(vsm_prot_intercept)
 	CHECK_EQ(*(const volatile u16 *)(slot + 16 + 6) & 0x14, 0x14); /* PE, LMA */
 	/* From VTL 1 the same fault is not VTL 0's: no intercept. */
 	CHECK(!fault(vp, &e, &a));
+	/* TLFS 11.10.3: VTL 1 returns without reading it, VTL 0 faults again
+	 * (another address): the slot is busy, so the old message stays with
+	 * MessagePending, VTL 1 is entered, and the new one is delivered
+	 * only when the slot is free and EOM written, once. */
+	if (!vp->ctx[0].synic) /* VTL 0's SynIC holds the VP's EOM requests */
+		CHECK_EQ(synic_vtl_create(vp, 0, &pool), 0);
+	vsm_switch(vp, 0, 0, true);
+	e.u.npf.gpa = PROT_GPA + 0x20;
+	CHECK(fault(vp, &e, &a));
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 56), PROT_GPA + 0x18);
+	CHECK_EQ(slot[5], HV_MESSAGE_FLAG_PENDING);
+	m.u.msr.index = HV_X64_MSR_EOM;
+	m.u.msr.value = 0;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE); /* EOM, slot still full */
+	registry_entry_work(vp);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 56), PROT_GPA + 0x18);
+	CHECK_EQ(slot[5], HV_MESSAGE_FLAG_PENDING);
+	*(volatile u32 *)slot = 0; /* freed, no EOM yet: nothing */
+	registry_entry_work(vp);
+	CHECK_EQ(*(const volatile u32 *)slot, 0);
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	registry_entry_work(vp);
+	CHECK_EQ(*(const volatile u32 *)slot, HV_MESSAGE_GPA_INTERCEPT);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 56), PROT_GPA + 0x20);
+	CHECK_EQ(slot[5], 0);
+	*(volatile u32 *)slot = 0; /* delivered once */
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	registry_entry_work(vp);
+	CHECK_EQ(*(const volatile u32 *)slot, 0);
 	/* A VP without VTL 1: #GP instead. */
 	vps[1].gpr[GPR_RAX] = 0;
 	struct fake_be_state *b1 = vps[1].cur->be;

@@ -172,9 +172,24 @@ static void v1_reg_intercept(uint32_t type)
 /* VTL 1 (entry reason 3): the message in SINT0's slot of its SIMP; the
  * slot freed (TLFS 11.9: MessageType 0, then EOM); then the resolution. */
 #define AP_SIMP (mem + 5 * PAGE) /* VP 1's VTL 1 SIMP (vsm_prot_ap_checks) */
+/* checks_busy_slot: the next intercept finds SINT0's slot holding an
+ * unread message (BUSY_TYPE, VTL 1 put it there); what VTL 1 saw then. */
+#define BUSY_TYPE 0x7ABCu
+static volatile int busy_test;
+static volatile uint32_t busy_type, busy_flags, busy_freed_type;
 void vsm_prot_intercept(uint32_t vp, uint8_t *assist)
 {
 	volatile uint8_t *slot = vp == 0 ? V1_SIMP : AP_SIMP;
+	if (busy_test) {
+		/* TLFS 11.10.3: the old message stays, with MessagePending; the
+		 * new one comes once the slot is free and EOM written. */
+		busy_test = 0;
+		busy_type = *(volatile uint32_t *)slot;
+		busy_flags = slot[5];
+		*(volatile uint32_t *)slot = 0;
+		busy_freed_type = *(volatile uint32_t *)slot; /* no EOM yet: still empty */
+		wrmsr_raw(MSR_EOM, 0);
+	}
 	for (int i = 0; i < 256; i++)
 		last_msg[i] = slot[i];
 	last_reason = *(volatile uint32_t *)(assist + 8);
@@ -399,6 +414,45 @@ static void checks_write(void)
 	vec = trap_call(pa(prot_store), (uint64_t)(uintptr_t)a, 0x7777);
 	check("vsm.prot.relax.no_more_intercepts", vec == VEC_NONE && n_intercepts == n0 + 2 && *a == 0x7777,
 	      "%s, %u intercepts, value 0x%lx", vec_name(vec), n_intercepts - n0, (unsigned long)*a);
+}
+
+/* VTL 1 leaves a message of its own unread in SINT0's slot. */
+static void v1_fill_slot(void)
+{
+	for (int i = 0; i < 256; i++)
+		V1_SIMP[i] = 0;
+	V1_SIMP[4] = 8; /* payload size */
+	*(volatile uint32_t *)V1_SIMP = BUSY_TYPE;
+}
+
+/* TLFS 11.10.3, 15.13: a secure intercept that finds SINT0's slot busy is
+ * not lost: the slot gets MessagePending, VTL 1 is entered (reason
+ * Intercept) and, once it frees the slot and writes EOM, finds the
+ * intercept message there. */
+static void checks_busy_slot(void)
+{
+	volatile uint64_t *a = (volatile uint64_t *)(PG_A + 16);
+	*a = 0x2222;
+	if (!protect("vsm.intercept.busy_slot.protect", M_R | M_KX, PG_A, NULL) ||
+	    !vsm_v1_run("vsm.intercept.busy_slot.fill", v1_fill_slot))
+		return;
+	uint32_t n0 = n_intercepts;
+	for (int i = 0; i < 256; i++)
+		last_msg[i] = 0;
+	act = ACT_SKIP;
+	skip_len = 3;
+	busy_test = 1;
+	int vec = trap_call(pa(prot_store), (uint64_t)(uintptr_t)a, 0x5555);
+	check_vec("vsm.intercept.busy_slot.no_fault", vec, VEC_NONE);
+	check_eq("vsm.intercept.busy_slot.intercepted", n_intercepts, n0 + 1);
+	check_eq("vsm.intercept.busy_slot.old_message_kept", busy_type, BUSY_TYPE);
+	check_eq("vsm.intercept.busy_slot.message_pending_flag", busy_flags & 1, 1);
+	check_eq("vsm.intercept.busy_slot.waits_for_eom", busy_freed_type, 0);
+	check_msg("vsm.intercept.busy_slot", 1, (uint64_t)(uintptr_t)a, pa(prot_store));
+	check_eq("vsm.intercept.busy_slot.not_completed", *a, 0x2222);
+	check_eq("vsm.intercept.busy_slot.skip_status", res[8] & 0xffff, 0);
+	protect("vsm.intercept.busy_slot.restore", M_ALL, PG_A, NULL);
+	check_eq("vsm.intercept.busy_slot.slot_empty_after", *(volatile uint32_t *)V1_SIMP, 0);
 }
 
 /* Execution of a no-execute page: relaxed by VTL 1, then it runs. */
@@ -682,6 +736,7 @@ void vsm_prot_checks(void)
 	checks_config();
 	checks_bad_inputs();
 	checks_write();
+	checks_busy_slot();
 	checks_exec();
 	checks_exec_modes();
 	checks_exec_user();
