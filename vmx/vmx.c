@@ -40,6 +40,16 @@ struct vmx_global vmx = { .next_vpid = 1 };
 /* Mode-based execute control for EPT is on in every VMCS (SDM 25.6.2). */
 static bool vmx_mbec(void) { return (vmx.ctl.proc2 & PROC2_MBEC) != 0; }
 
+/* TLFS 15.5.2.1, 15.10.2: MBEC is enabled per VP and VTL; a context
+ * starts without it (setup_controls). vp's context is current here. */
+static void vmx_mbec_ctl(struct vp *vp, bool on)
+{
+	u64 c = vmread(VMCS_PROC2_CTLS);
+	if (!vmx_mbec())
+		return;
+	vmwrite(VMCS_PROC2_CTLS, on ? c | PROC2_MBEC : c & ~(u64)PROC2_MBEC);
+}
+
 
 static bool cpu_is_intel(void)
 {
@@ -269,7 +279,7 @@ static void setup_controls(const struct vmx_ctx *s, const struct guest_boot_stat
 		entry |= ENTRY_IA32E_MODE_GUEST;
 	vw(VMCS_PIN_CTLS, vmx.ctl.pin);
 	vw(VMCS_PROC_CTLS, vmx.ctl.proc);
-	vw(VMCS_PROC2_CTLS, vmx.ctl.proc2);
+	vw(VMCS_PROC2_CTLS, vmx.ctl.proc2 & ~(u32)PROC2_MBEC); /* per VP and VTL: vmx_mbec_ctl */
 	vw(VMCS_EXIT_CTLS, vmx.ctl.exit);
 	vw(VMCS_ENTRY_CTLS, entry);
 	vw(VMCS_EXCEPTION_BITMAP, 0);
@@ -847,6 +857,7 @@ const struct backend vmx_backend = {
 	.slat_view_set_page = vmx_slat_view_set_page,
 	.slat_flush = vmx_slat_flush,
 	.mbec = vmx_mbec,
+	.mbec_ctl = vmx_mbec_ctl,
 	.cr_guard = vmx_cr_guard,
 	.hypercall_insn = vmcall_insn,
 	.dump = vmx_dump,

@@ -349,7 +349,7 @@ static bool vsm_vtl_fault(struct vp *vp, struct hv_exit *e, enum hv_action *act)
 	u8 bits = slat_acc_bits((enum slat_access)prot.pages[i].acc);
 	/* With MBEC a fetch at CPL 3 needs the user-execute right, at CPL 0-2
 	 * the kernel one (TLFS 15.10; without MBEC both rights are equal). */
-	bool user = e->u.npf.exec && p->vtl[1].mbec && (p->be->read_reg(vp, GREG_CPL) & 3) == 3;
+	bool user = e->u.npf.exec && vsm_vp_mbec(vp) && (p->be->read_reg(vp, GREG_CPL) & 3) == 3;
 	u8 need = e->u.npf.exec ? (user ? SLAT_ACC_UX : SLAT_ACC_KX)
 				: e->u.npf.write ? SLAT_ACC_W : SLAT_ACC_R;
 	if (bits & need) {

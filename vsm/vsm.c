@@ -45,11 +45,13 @@
 
 #define HV_MAX_VPS 64
 
-/* Per VP: the VTL it runs and its pending VTL 1 interrupts. */
+/* Per VP: the VTL it runs, its pending VTL 1 interrupts, VTL 1's
+ * HvRegisterVsmVpSecureConfigVtl0. */
 struct vsm_vp {
 	u64 irq[4];  /* VTL 1 interrupt vectors pending (TLFS 15.12.2) */
 	volatile u32 irq_any; /* irq[] may be non-zero */
 	u8 active;   /* the VTL running */
+	u64 secure_cfg; /* TLFS 15.5.2: MbecEnabled (bit 0) for VTL 0 */
 	u64 switches;
 };
 
@@ -60,6 +62,11 @@ static const struct hv_module hv_module_vsm;
 static struct vsm_vp *vv(const struct vp *vp) { return &vsm_vps[vp->index % HV_MAX_VPS]; }
 
 u8 vsm_active_vtl(const struct vp *vp) { return vv(vp)->active; }
+
+bool vsm_vp_mbec(const struct vp *vp)
+{
+	return vp->part->vtl[1].mbec && (vv(vp)->secure_cfg & HV_VSM_VP_SECURE_MBEC);
+}
 
 static bool vsm_offered(const struct partition *p) { return p->privileges & HV_ACCESS_VSM; }
 
@@ -301,6 +308,7 @@ static void enable_fn(struct vp *t, void *arg)
 	c->vtl = op->vtl;
 	c->slat = p->slat[op->vtl].root ? &p->slat[op->vtl] : &p->slat[0]; /* its view */
 	c->assist_msr = 0;
+	vv(t)->secure_cfg = 0; /* HvRegisterVsmVpSecureConfigVtl0 starts clear */
 	if (!c->assist_page.hpa) {
 		u8 *assist = pool_alloc_pages(vsm_pool, 1);
 		c->assist_page = (struct overlay){ 0, (u64)(uintptr_t)assist, SLAT_RWX, false,
@@ -380,7 +388,44 @@ static u16 reg_vp_status(struct vp *t, u64 v[2])
 	u64 set = 0;
 	for (u32 i = 0; i < HV_VTL_COUNT; i++)
 		set |= (u64)t->ctx[i].live << i;
-	v[0] = vsm_active_vtl(t) | (set << 16);
+	u8 active = vsm_active_vtl(t);
+	v[0] = active | (set << 16);
+	if (active == 0 && vsm_vp_mbec(t))
+		v[0] |= BIT(4); /* ActiveMbecEnabled */
+	return HV_STATUS_SUCCESS;
+}
+
+/* HvRegisterVsmVpSecureConfigVtl0 (TLFS 15.5.2): VTL 1's, per VP, for
+ * VTL 0 (VTL 0 has none; no VTL has one for VTL 1: MaximumVtl is 1).
+ * MbecEnabled (15.5.2.1, 15.10.2) only where VTL 1 was enabled for the
+ * partition with EnableMbec; it turns MBEC on for the VP's VTL 0 context.
+ * TlbLocked (15.5.2.2) is not offered (blocking the lower VTL's flush
+ * hypercalls until the lock is lifted is not done): INVALID_PARAMETER, as
+ * for the reserved bits. */
+static u16 reg_secure_cfg_get(struct vp *t, u64 v[2])
+{
+	if (!vsm_offered(t->part) || t->cur->vtl != 1)
+		return HV_STATUS_INVALID_PARAMETER;
+	v[0] = vv(t)->secure_cfg;
+	return HV_STATUS_SUCCESS;
+}
+
+static u16 reg_secure_cfg_set(struct vp *t, const u64 v[2])
+{
+	const struct partition *p = t->part;
+	if (!vsm_offered(p) || t->cur->vtl != 1 || (v[0] & ~HV_VSM_VP_SECURE_MBEC) ||
+	    ((v[0] & HV_VSM_VP_SECURE_MBEC) && !p->vtl[1].mbec))
+		return HV_STATUS_INVALID_PARAMETER;
+	struct vsm_vp *w = vv(t);
+	bool was = vsm_vp_mbec(t);
+	w->secure_cfg = v[0];
+	bool on = vsm_vp_mbec(t);
+	if (was != on && p->be->mbec_ctl) { /* in VTL 0's context (on t's processor) */
+		struct vp_ctx *cur = t->cur;
+		p->be->ctx_switch(t, &t->ctx[0]);
+		p->be->mbec_ctl(t, on);
+		p->be->ctx_switch(t, cur);
+	}
 	return HV_STATUS_SUCCESS;
 }
 
@@ -417,6 +462,8 @@ HV_VPREG_FN_ROWS(vsm_vpregs) = {
 	{ HV_REGISTER_VSM_VP_STATUS, "VsmVpStatus", reg_vp_status, NULL },
 	{ HV_REGISTER_VSM_PARTITION_STATUS, "VsmPartitionStatus", reg_partition_status, NULL },
 	{ HV_REGISTER_VSM_CAPABILITIES, "VsmCapabilities", reg_capabilities, NULL },
+	{ HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, "VsmVpSecureConfigVtl0", reg_secure_cfg_get,
+	  reg_secure_cfg_set },
 };
 
 /* TLFS 15.15 */

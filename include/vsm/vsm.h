@@ -40,6 +40,14 @@ static inline bool vsm_mbec_offered(const struct partition *p)
 	return p->be && p->be->mbec && p->be->mbec();
 }
 #define HV_REGISTER_VSM_PARTITION_CONFIG 0x000D0007u
+/* TLFS 7.8.2, 15.5.2: HvRegisterVsmVpSecureConfigVtl0 (VTL 1's, for VTL 0). */
+#define HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0 0x000D0010u
+#define HV_VSM_VP_SECURE_MBEC BIT(0)    /* MbecEnabled */
+#define HV_VSM_VP_SECURE_TLB_LOCK BIT(1) /* TlbLocked (not offered) */
+
+/* MBEC is on for vp's VTL 0 (TLFS 15.10.2: enabled for the partition with
+ * EnableMbec and for the VP in HvRegisterVsmVpSecureConfigVtl0). */
+bool vsm_vp_mbec(const struct vp *vp);
 
 /* TLFS 11.10.2: a VTL 0 access a higher VTL's protection denied
  * (vsm/prot.c), 80 bytes of payload (HV_X64_MEMORY_INTERCEPT_MESSAGE). */

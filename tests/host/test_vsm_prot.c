@@ -413,6 +413,24 @@ static u64 get_reg(struct vp *vp, u32 name)
 	return OUT[0];
 }
 
+static u16 get_reg_st(struct vp *vp, u32 name)
+{
+	memset(IN, 0, 32);
+	*(u64 *)IN = HV_PARTITION_ID_SELF;
+	*(u32 *)(IN + 8) = HV_VP_INDEX_SELF;
+	*(u32 *)(IN + 16) = name;
+	return st(call_on(vp, HVCALL_GET_VP_REGISTERS | (1ull << 32)));
+}
+
+/* The backend's per-context MBEC switch (HvRegisterVsmVpSecureConfigVtl0). */
+static int mbec_calls, mbec_on, mbec_vtl;
+static void mbec_ctl_rec(struct vp *v, bool on)
+{
+	mbec_calls++;
+	mbec_on = on;
+	mbec_vtl = v->cur->vtl;
+}
+
 /* A fetch fault of VTL 0 at gpa with CPL cpl: intercepted? The access
  * type and CPL of the message in *type and *state. */
 static bool exec_fault(struct vp *vp, u64 gpa, u64 cpl, u8 *type, u16 *state)
@@ -465,6 +483,17 @@ TEST(vsm_mbec_absent)
 	CHECK_EQ(leaf(0, PROT_GPA) & (1ull << 63), 0);
 	CHECK_EQ(st(modify(vp, 1 | 2 | 8, 0x10, &pg, 1)), 0); /* UX only: ignored, no execute */
 	CHECK(leaf(0, PROT_GPA) & (1ull << 63));
+	/* HvRegisterVsmVpSecureConfigVtl0 (TLFS 15.5.2): no MbecEnabled
+	 * without MBEC for the partition; TlbLocked and reserved bits not
+	 * taken; 0 is. */
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0), 0);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 1)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 2)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 1ull << 40)),
+		 HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 0)), 0);
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0), 0);
+	CHECK_EQ(get_reg_st(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0 + 1), HV_STATUS_INVALID_PARAMETER);
 	synic1_on(vp);
 	vsm_switch(vp, 0, 0, true);
 	u8 type = 0xff;
@@ -502,7 +531,31 @@ TEST(vsm_mbec_split)
 		t = e & SLAT_ADDR_MASK;
 	}
 	synic1_on(vp);
+	/* MBEC for this VP's VTL 0 (TLFS 15.10.2's second level): off by
+	 * default, on through VTL 1's HvRegisterVsmVpSecureConfigVtl0, in
+	 * VTL 0's context; TlbLocked and reserved bits refused. */
+	be.mbec_ctl = mbec_ctl_rec;
+	mbec_calls = 0;
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0), 0);
+	CHECK(!vsm_vp_mbec(vp));
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 3)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 1ull << 2)),
+		 HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(mbec_calls, 0);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 1)), 0);
+	CHECK_EQ(mbec_calls, 1);
+	CHECK_EQ(mbec_on, 1);
+	CHECK_EQ(mbec_vtl, 0);
+	CHECK(vp->cur == &vp->ctx[1]); /* VTL 1's context current again */
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0), 1);
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_STATUS) & 0x1f, 1); /* VTL 1 active: no ActiveMbec */
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 1)), 0);
+	CHECK_EQ(mbec_calls, 1); /* unchanged: no switch */
+	CHECK(!vsm_vp_mbec(&vps[1])); /* per VP */
 	vsm_switch(vp, 0, 0, true);
+	CHECK(vsm_vp_mbec(vp));
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_STATUS) & 0x1f, 0x10); /* ActiveMbecEnabled */
+	CHECK_EQ(get_reg_st(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0), HV_STATUS_INVALID_PARAMETER);
 	u8 type = 0xff;
 	u16 state = 0;
 	CHECK(exec_fault(vp, PROT_GPA, 3, &type, &state)); /* user fetch, KMX page */
@@ -515,6 +568,11 @@ TEST(vsm_mbec_split)
 	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
 	CHECK_EQ(st(modify(vp, 15, 0x10, &pg, 1)), 0);
 	CHECK_EQ(leaf(0, PROT_GPA) & 0x407, 0x407);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 0)), 0);
+	CHECK_EQ(mbec_calls, 2);
+	CHECK_EQ(mbec_on, 0);
+	CHECK(!vsm_vp_mbec(vp));
+	be.mbec_ctl = NULL;
 }
 
 /* TLFS 15.9: VTL 0 cannot have the hypervisor read or write what VTL 1

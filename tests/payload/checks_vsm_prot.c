@@ -25,6 +25,8 @@
 #define ST_BAD_VTL_STATE 0x51u
 #define R_RIP 0x00020010u
 #define R_VSM_PART_CONFIG 0x000D0007u
+#define R_VSM_PART_STATUS_P 0x000D0004u
+#define R_VSM_SECURE_CFG_VTL0 0x000D0010u /* HvRegisterVsmVpSecureConfigVtl0 */
 #define R_LSTAR 0x00080009u
 #define R_CR0 0x00040000u
 #define R_CR4 0x00040003u
@@ -232,6 +234,53 @@ static void v1_config(void)
 	res[7] = v;
 	res[9] = v1_setreg(0, R_VSM_PART_CONFIG, CFG_MASK_ALL);   /* write-once */
 	res[10] = v1_setreg(0, R_VSM_PART_CONFIG, CFG_ENABLE | (0x7ull << 1)); /* fixed once set */
+}
+
+/* HvRegisterVsmVpSecureConfigVtl0 (TLFS 15.5.2), VTL 1's for VTL 0. */
+static void v1_secure_cfg(void)
+{
+	uint64_t v = 0xdead, ps = 0;
+	res[0] = v1_getreg(R_VSM_SECURE_CFG_VTL0, &v);
+	res[1] = v;
+	res[2] = v1_setreg(0, R_VSM_SECURE_CFG_VTL0, 2);          /* TlbLocked: not offered */
+	res[3] = v1_setreg(0, R_VSM_SECURE_CFG_VTL0, 1ull << 2);  /* reserved */
+	res[4] = v1_setreg(0, R_VSM_SECURE_CFG_VTL0, 1);          /* MbecEnabled */
+	v1_getreg(R_VSM_PART_STATUS_P, &ps);
+	res[5] = (ps >> 21) & 1;                                  /* MBEC on for VTL 1 */
+	v = 0xdead;
+	res[6] = v1_getreg(R_VSM_SECURE_CFG_VTL0, &v);
+	res[7] = v;
+	res[9] = v1_setreg(0, R_VSM_SECURE_CFG_VTL0, 0);
+	v = 0xdead;
+	v1_getreg(R_VSM_SECURE_CFG_VTL0, &v);
+	res[10] = v;
+	res[11] = v1_getreg(R_VSM_SECURE_CFG_VTL0 + 1, &v);      /* no instance for VTL 1 */
+}
+
+static void checks_secure_cfg(void)
+{
+	if (!vsm_v1_run("vsm.secure_cfg.call", v1_secure_cfg))
+		return;
+	check_eq("vsm.secure_cfg.read", res[0] & 0xffff, 0);
+	check_eq("vsm.secure_cfg.initial_zero", res[1], 0);
+	check_eq("vsm.secure_cfg.tlb_locked_not_offered", res[2] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.secure_cfg.reserved", res[3] & 0xffff, ST_BAD_PARAM);
+	/* MbecEnabled only with MBEC for the partition (TLFS 15.10.2); none of
+	 * our emulators has MBEC: there it is refused and stays 0. */
+	check_eq("vsm.secure_cfg.mbec_enabled", res[4] & 0xffff, res[5] ? 0 : ST_BAD_PARAM);
+	check_eq("vsm.secure_cfg.mbec_read_back", res[7], res[5] ? 1 : 0);
+	check_eq("vsm.secure_cfg.write_zero", res[9] & 0xffff, 0);
+	check_eq("vsm.secure_cfg.zero_read_back", res[10], 0);
+	check_eq("vsm.secure_cfg.vtl1_instance_absent", res[11] & 0xffff, ST_BAD_PARAM);
+	/* VTL 0 has no instance (only higher VTLs configure lower ones). */
+	struct hc_regs r;
+	for (int i = 0; i < 24; i++)
+		P_IN[i] = 0;
+	*(uint64_t *)P_IN = PARTITION_SELF;
+	*(uint32_t *)(P_IN + 8) = 0xFFFFFFFEu;
+	*(uint32_t *)(P_IN + 16) = R_VSM_SECURE_CFG_VTL0;
+	int vec = call_slow(&r, CALL_GET_REGS | HC_REPS(1), pa(P_IN), pa(P_OUT));
+	expect("vsm.secure_cfg.from_vtl0", vec, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
 }
 
 /* Every bad input (TLFS 15.15.2). */
@@ -734,6 +783,7 @@ void vsm_prot_checks(void)
 		return;
 	uint64_t flags = irq_save();
 	checks_config();
+	checks_secure_cfg();
 	checks_bad_inputs();
 	checks_write();
 	checks_busy_slot();
