@@ -23,8 +23,7 @@
  * memory protections and secure intercepts are vsm/prot.c and
  * vsm/regicpt.c. Not here yet: a local APIC per VTL (15.12: the guest owns
  * the physical APIC, shared by both VTLs: its TPR, and interrupts through
- * it reach whichever VTL runs), the per-VP MBEC register (15.5.2: MBEC is
- * per partition, EnableMbec where the backend has it, prot.c), VINA,
+ * it reach whichever VTL runs), TlbLocked (15.5.2.2), VINA,
  * DenyLowerVtlStartup.
  */
 #include "vsm.h"
