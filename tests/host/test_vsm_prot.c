@@ -15,6 +15,7 @@
 #include "synic_ctx.h"
 #include "synic.h"
 #include "vsm.h"
+#include "walk.h"
 #include "tlfs.h"
 #include "x86.h"
 #include <string.h>
@@ -332,6 +333,47 @@ TEST(vsm_prot_intercept)
 	CHECK(fault(&vps[1], &e, &a));
 	CHECK_EQ(a, HV_ACT_INJECTED);
 	CHECK_EQ(b1->injected_vector, 13);
+}
+
+/* TLFS 9.4.6, 15.9: the hypervisor's page walk for a VTL (HvTranslate-
+ * VirtualAddress) reads and sets A/D bits in table pages only as that VTL
+ * may: GpaNoReadAccess, GpaNoWriteAccess with the table page; VTL 1 and
+ * the hypervisor's own walks are not restricted. */
+TEST(vsm_prot_walk)
+{
+	struct vp *vp = &vps[0];
+	setup();
+	const u64 t0 = FAKE_RAM_BASE + 0xA000; /* PML4, PDPT, PD, PT, data page */
+	for (int i = 0; i < 4; i++)
+		*(u64 *)(fake_ram + 0xA000 + 0x1000 * i) = (t0 + 0x1000 * (i + 1)) | 7; /* P, RW, US; A clear */
+	struct xlate_state xs = { CR0_PG | CR0_PE, t0, CR4_PAE, EFER_LMA | EFER_LME, 0, 2, 0, true, 1 };
+	struct xlate_out o;
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ, &o), HV_TRANSLATE_GVA_SUCCESS);
+	CHECK_EQ(o.gpa_page, (t0 + 0x4000) >> 12);
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
+	u64 pt = (t0 + 0x3000) >> 12;
+	CHECK_EQ(st(modify(vp, 0, 0x10, &pt, 1)), 0); /* the PT page: no access for VTL 0 */
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ, &o),
+		 HV_TRANSLATE_GVA_GPA_NO_READ_ACCESS);
+	CHECK_EQ(o.gpa_page, pt);
+	xs.prot_vtl1 = 2; /* VTL 1 may read it */
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ, &o), HV_TRANSLATE_GVA_SUCCESS);
+	xs.prot_vtl1 = 0; /* the hypervisor's own walk */
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ, &o), HV_TRANSLATE_GVA_SUCCESS);
+	xs.prot_vtl1 = 1;
+	CHECK_EQ(st(modify(vp, 1 | 4, 0x10, &pt, 1)), 0); /* read-only */
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ, &o), HV_TRANSLATE_GVA_SUCCESS);
+	/* A/D bits: the levels above are writable and get A; the PT's entry not. */
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ | HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS, &o),
+		 HV_TRANSLATE_GVA_GPA_NO_WRITE_ACCESS);
+	CHECK_EQ(o.gpa_page, pt);
+	CHECK_EQ(*(u64 *)(fake_ram + 0xC000) & 0x20, 0x20); /* PD entry: A set */
+	CHECK_EQ(*(u64 *)(fake_ram + 0xD000) & 0x20, 0);    /* PT entry untouched */
+	CHECK_EQ(st(modify(vp, 15, 0x10, &pt, 1)), 0);
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ | HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS, &o),
+		 HV_TRANSLATE_GVA_SUCCESS);
+	CHECK_EQ(*(u64 *)(fake_ram + 0xD000) & 0x20, 0x20);
 }
 
 /* TLFS 15.13.4: HvX64RegisterCrInterceptControl (VTL 1's) asks for the

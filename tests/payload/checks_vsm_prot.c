@@ -665,6 +665,78 @@ void vsm_prot_ap_checks(uint32_t vp, uint8_t *call_seq)
 	protect("vsm.prot.ap.restore", M_ALL, PG_A, NULL);
 }
 
+/* ---- the hypervisor's walk for VTL 0 (TLFS 9.4.6, 15.9) ----------------- */
+
+/* HvTranslateVirtualAddress of VP 0 (self) with VTL 0's CR3 = cr3: the
+ * result code and GpaPage. */
+static uint32_t xlate_self(uint64_t cr3, uint64_t flags, uint64_t gva, uint64_t *gpa_page)
+{
+	uint64_t *in = (uint64_t *)P_IN, *out = (uint64_t *)P_OUT;
+	struct hc_regs r;
+	in[0] = PARTITION_SELF;
+	in[1] = 0xFFFFFFFEu;
+	in[2] = flags;
+	in[3] = gva >> 12;
+	out[0] = out[1] = ~0ull;
+	uint64_t fw = read_cr3();
+	write_cr3(cr3 | (fw & 0xFFF));
+	int vec = call_slow(&r, 0x0052u, pa(P_IN), pa(P_OUT));
+	write_cr3(fw);
+	*gpa_page = out[1];
+	return vec == VEC_NONE && (r.rax & 0xFFFF) == 0 ? (uint32_t)out[0] : 0xFFFFFFFFu;
+}
+
+/* VTL 0 cannot have the hypervisor read (or set A/D bits in) its page
+ * tables where VTL 1 denies it that: a private hierarchy (a copy of the
+ * firmware's PML4 with one more slot: PDPT, PD, PT, data page) whose PT
+ * page VTL 1 makes no-access, then read-only. */
+static void checks_walk(void)
+{
+	EFI_PHYSICAL_ADDRESS a = 0;
+	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiBootServicesData, 5, &a))) {
+		check("vsm.walk.setup", 0, "AllocatePages failed");
+		return;
+	}
+	uint64_t *pml4 = (uint64_t *)(uintptr_t)a, *fw = (uint64_t *)(uintptr_t)(read_cr3() & PTE_ADDR);
+	unsigned int slot = 0;
+	for (unsigned int i = 255; i >= 1 && !slot; i--)
+		if (!(fw[i] & 1))
+			slot = i;
+	if (!check("vsm.walk.setup", slot != 0, "no free PML4 slot")) {
+		uefi_call_wrapper(BS->FreePages, 2, a, 5);
+		return;
+	}
+	for (int i = 0; i < 512; i++)
+		pml4[i] = fw[i];
+	for (int l = 1; l < 5; l++)
+		for (int i = 0; i < 512; i++)
+			pml4[512 * l + i] = 0;
+	pml4[slot] = (a + 0x1000) | 3;          /* PDPT: P, RW; A clear everywhere */
+	pml4[512] = (a + 0x2000) | 3;           /* PD */
+	pml4[1024] = (a + 0x3000) | 3;          /* PT */
+	pml4[1536] = (a + 0x4000) | 3;          /* the data page */
+	uint64_t gva = (uint64_t)slot << 39, pt = a + 0x3000, g = 0;
+	const uint64_t T_R = 1, T_SETBITS = 16;
+	check_eq("vsm.walk.before", xlate_self(a, T_R, gva, &g), 0);
+	check_eq("vsm.walk.before.gpa", g, (a + 0x4000) >> 12);
+	if (protect("vsm.walk.no_access", 0, (void *)(uintptr_t)pt, NULL)) {
+		check_eq("vsm.walk.no_read_access", xlate_self(a, T_R, gva, &g), 5); /* GpaNoReadAccess */
+		check_eq("vsm.walk.no_read_access.gpa_page", g, pt >> 12);
+	}
+	if (protect("vsm.walk.read_only", M_R | M_KX, (void *)(uintptr_t)pt, NULL)) {
+		check_eq("vsm.walk.read_only.reads", xlate_self(a, T_R, gva, &g), 0);
+		check_eq("vsm.walk.no_write_access", xlate_self(a, T_R | T_SETBITS, gva, &g), 6);
+		check_eq("vsm.walk.no_write_access.gpa_page", g, pt >> 12);
+		check_eq("vsm.walk.no_write_access.pt_entry_untouched", pml4[1536] & 0x20, 0);
+		check_eq("vsm.walk.no_write_access.pd_entry_accessed", pml4[1024] & 0x20, 0x20);
+	}
+	if (protect("vsm.walk.restore", M_ALL, (void *)(uintptr_t)pt, NULL)) {
+		check_eq("vsm.walk.after", xlate_self(a, T_R | T_SETBITS, gva, &g), 0);
+		check_eq("vsm.walk.after.pt_entry_accessed", pml4[1536] & 0x20, 0x20);
+	}
+	uefi_call_wrapper(BS->FreePages, 2, a, 5);
+}
+
 /* ---- register intercepts (TLFS 15.13.4) ------------------------------- */
 
 static volatile uint64_t icpt_ctl;
@@ -791,6 +863,7 @@ void vsm_prot_checks(void)
 	checks_exec_modes();
 	checks_exec_user();
 	checks_private_page();
+	checks_walk();
 	checks_reg_intercepts();
 	irq_restore(flags);
 }
