@@ -56,8 +56,8 @@ bool vsm_vp_mbec(const struct vp *vp);
 
 /* Switch vp, on its own processor in its host context, from the VTL it
  * runs to VTL `to` (an enabled context): the private state of TLFS
- * 15.11.1 goes with the context (the backend's control structure, plus
- * TSC_AUX here), the shared state stays. Entering a higher VTL writes
+ * 15.11.1 goes with the context (the backend's control structure; its
+ * ctx_switch swaps TSC_AUX), the shared state stays. Entering a higher VTL writes
  * `reason` into its VTL control area; returning to a lower one without
  * `fast` loads RAX and RCX from the VTL control area of the VTL left
  * (TLFS 15.7.1.1). */
