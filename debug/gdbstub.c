@@ -242,7 +242,7 @@ static u32 mem_access(u32 tid, u64 va, u8 *buf, u32 len, bool write)
 	if (!d)
 		return 0;
 	struct xlate_state s = { d->gs.cr0, d->gs.cr3, d->gs.cr4, d->gs.efer, d->gs.pat,
-				 d->gs.rflags, 0, true };
+				 d->gs.rflags, 0, true, 0 };
 	while (done < len) {
 		u64 a = va + done;
 		u32 n = (u32)(PAGE_SIZE - (a & (PAGE_SIZE - 1)));
@@ -598,7 +598,7 @@ static enum hv_action dbg_exception(struct vp *vp, struct hv_exit *e)
 		struct guest_boot_state gs;
 		u8 insn[2] = { 0xcc, 3 };
 		be->vp_get_state(vp, &gs);
-		struct xlate_state s = { gs.cr0, gs.cr3, gs.cr4, gs.efer, gs.pat, gs.rflags, 0, true };
+		struct xlate_state s = { gs.cr0, gs.cr3, gs.cr4, gs.efer, gs.pat, gs.rflags, 0, true, 0 };
 		struct xlate_out o;
 		u64 la = gs.rip + gs.seg[SEG_CS].base;
 		if ((la & (PAGE_SIZE - 1)) <= PAGE_SIZE - 2 &&

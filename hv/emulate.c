@@ -23,7 +23,7 @@
  * the processor used exists. */
 int emulate_walk(const struct partition *p, const struct gwalk_regs *r, u64 la, u64 *gpa)
 {
-	struct xlate_state s = { r->cr0, r->cr3, r->cr4, r->efer, 0, 0, 0, true };
+	struct xlate_state s = { r->cr0, r->cr3, r->cr4, r->efer, 0, 0, 0, true, 0 };
 	struct xlate_out o;
 	if (walk_gva(p, &s, la >> 12, 0, &o) != HV_TRANSLATE_GVA_SUCCESS)
 		return -1;
@@ -34,7 +34,7 @@ int emulate_walk(const struct partition *p, const struct gwalk_regs *r, u64 la, 
 enum hv_action emulate_fetch_failed(struct vp *vp, const struct gwalk_regs *r, u64 la)
 {
 	u8 cpl = (u8)vp->part->be->read_reg(vp, GREG_CPL);
-	struct xlate_state s = { r->cr0, r->cr3, r->cr4, r->efer, 0, 0, cpl, true };
+	struct xlate_state s = { r->cr0, r->cr3, r->cr4, r->efer, 0, 0, cpl, true, 0 };
 	struct xlate_out o;
 	u32 err;
 	switch (walk_gva(vp->part, &s, la >> 12, HV_TRANSLATE_GVA_VALIDATE_EXECUTE, &o)) {

@@ -624,35 +624,33 @@ static inline enum hv_action complete(struct vp *vp, struct hc_call_state *s, u1
 	return HV_ACT_ADVANCE;
 }
 
-enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
+/* TLFS 3.5, 3.13: only CPL 0 in protected mode, through an enabled
+ * hypercall page; anything else is an undefined opcode (false, #UD
+ * queued). *mode64: a 64-bit caller. One backend call for the mode
+ * (docs/performance.md). */
+static inline bool hc_mode_ok(struct vp *vp, bool *mode64)
 {
-	const struct partition *p = vp->part;
-
-	/* TLFS 3.5, 3.13: only CPL 0 in protected mode, through an enabled
-	 * hypercall page; anything else is an undefined opcode. */
-	u64 mode = p->be->read_reg(vp, GREG_MODE); /* one backend call (docs/performance.md) */
+	u64 mode = vp->part->be->read_reg(vp, GREG_MODE);
 	if ((mode & GMODE_CPL) || !(mode & GMODE_PE) || (mode & GMODE_VM) ||
 	    !(vp_pvtl(vp)->hypercall_msr & HV_HYPERCALL_ENABLE)) {
 		vp_inject_ud(vp);
-		return HV_ACT_INJECTED;
+		return false;
 	}
+	*mode64 = (mode & GMODE_LMA) && (mode & GMODE_CS_L);
+	return true;
+}
 
+/* decode -> validate -> execute -> complete. */
+static __attribute__((noinline)) enum hv_action hc_dispatch(struct vp *vp, struct hv_exit *e)
+{
+	bool mode64;
+	if (!hc_mode_ok(vp, &mode64))
+		return HV_ACT_INJECTED;
 	struct hc_ctx ctx;
-	/* HC_BARE rows: the input value is the code alone. */
-	u64 in = vp->gpr[GPR_RCX];
-	if (in < HC_WIN_SPAN && (mode & GMODE_LMA) && (mode & GMODE_CS_L)) {
-		const struct hc_call *c = find_call((u16)in);
-		if (c && (c->flags & HC_BARE) && (p->privileges & c->privilege) == c->privilege) {
-			if (vp->hc_count)
-				vp->hc_count[c - HC_ROWS]++;
-			ctx = (struct hc_ctx){ .vp = vp, .exit = e };
-			return c->complete(&ctx, c->simple(&ctx), 0);
-		}
-	}
 	u8 blk[HC_FAST_BLOCK] __attribute__((aligned(16)));
 	struct hc_call_state s;
 	enum hc_end end = HC_END_STATUS;
-	decode(vp, (mode & GMODE_LMA) && (mode & GMODE_CS_L), &s.h);
+	decode(vp, mode64, &s.h);
 	s.ctx = &ctx;
 	s.blk = blk;
 	s.done = 0;
@@ -665,6 +663,40 @@ enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
 	if (s.c->complete && end == HC_END_STATUS)
 		return s.c->complete(&ctx, status, s.done);
 	return complete(vp, &s, status, end);
+}
+
+/* An HC_BARE row's code as the whole input value: a 64-bit caller with
+ * the privilege goes straight to the row (no parameters, so none of the
+ * input-value checks can fail), with only vp and exit set in its ctx;
+ * anything else takes the full path. Out of line, like hc_dispatch, so
+ * that neither pays for the other's frame (the fast register block): the
+ * VTL call and return are a round trip of two exits (docs/performance.md). */
+static __attribute__((noinline)) enum hv_action hc_bare(struct vp *vp, struct hv_exit *e,
+							const struct hc_call *c)
+{
+	bool mode64;
+	if (!hc_mode_ok(vp, &mode64))
+		return HV_ACT_INJECTED;
+	if (!mode64 || (vp->part->privileges & c->privilege) != c->privilege)
+		return hc_dispatch(vp, e);
+	if (vp->hc_count)
+		vp->hc_count[c - HC_ROWS]++;
+	struct hc_ctx ctx;
+	ctx.vp = vp;
+	ctx.exit = e;
+	return c->complete(&ctx, c->simple(&ctx), 0);
+}
+
+/* Both paths are tail calls from here (no frame). */
+enum hv_action hv_handle_hypercall(struct vp *vp, struct hv_exit *e)
+{
+	u64 in = vp->gpr[GPR_RCX];
+	if (in < HC_WIN_SPAN) {
+		const struct hc_call *c = find_call((u16)in);
+		if (c && (c->flags & HC_BARE))
+			return hc_bare(vp, e, c);
+	}
+	return hc_dispatch(vp, e);
 }
 
 HV_EXIT_HANDLER(exit_hypercall, HV_EXIT_HYPERCALL, hv_handle_hypercall);

@@ -38,6 +38,7 @@ struct xlate_req {
 	u32 code;
 	struct xlate_out out;
 	u8 vtl; /* whose paging state (TLFS 15.15.1 input VTL) */
+	u8 caller_vtl; /* whose protections the table reads honour (15.9) */
 };
 
 /* On the target VP's processor, in its host context: the VP's state as
@@ -55,7 +56,8 @@ static void xlate_on_vp(struct vp *vp, void *arg)
 		be->ctx_switch(vp, &vp->ctx[rq->vtl]);
 	struct guest_boot_state gs;
 	be->vp_get_state(vp, &gs);
-	s = (struct xlate_state){ gs.cr0, gs.cr3, gs.cr4, gs.efer, gs.pat, gs.rflags, 0, false };
+	s = (struct xlate_state){ gs.cr0, gs.cr3, gs.cr4, gs.efer, gs.pat, gs.rflags, 0, false,
+				  (u8)(rq->caller_vtl + 1) };
 	s.cpl = (u8)be->read_reg(vp, GREG_CPL);
 	if (rq->vtl != run->vtl)
 		be->ctx_switch(vp, run);
@@ -98,7 +100,7 @@ static u16 hc_translate_va(struct hc_ctx *c)
 	if (!target->ctx[vtl].live)
 		return HV_STATUS_INVALID_VTL_STATE;
 
-	struct xlate_req rq = { ctl, hc_rd64(c->in + 24), 0, { 0, 0, false }, vtl };
+	struct xlate_req rq = { ctl, hc_rd64(c->in + 24), 0, { 0, 0, false }, vtl, c->vp->cur->vtl };
 	xcall_run(c->vp, target, xlate_on_vp, &rq);
 	*(u64 *)c->out = rq.code | ((u64)rq.out.cache_type << 32) |
 			 ((u64)rq.out.overlay << 40);

@@ -83,7 +83,17 @@ struct walk {
 	const struct partition *p;
 	u64 flags;
 	u64 fail_gpa; /* the table page of a GPA access failure */
+	u8 prot_vtl1; /* xlate_state.prot_vtl1 */
 };
+
+/* What the walk's VTL may do at gpa's page (SLAT_ACC_* bits; all without
+ * a VTL or without VTL protections). */
+static u8 vtl_acc(const struct walk *w, u64 gpa)
+{
+	if (!w->prot_vtl1 || !w->p->vtl_prot)
+		return SLAT_ACC_R | SLAT_ACC_W;
+	return slat_acc_bits(w->p->vtl_prot(w->p, (u8)(w->prot_vtl1 - 1), ALIGN_DOWN(gpa, PAGE_SIZE)));
+}
 
 /* Read the entry at gpa (4 or 8 bytes). A paging-structure page the walk
  * may read is ordinary guest RAM or firmware memory (reserved, runtime,
@@ -99,6 +109,11 @@ static void *read_entry(struct walk *w, u64 gpa, u32 size, u64 *e, bool *ro, u32
 		*code = HV_TRANSLATE_GVA_GPA_UNMAPPED;
 		return NULL;
 	}
+	if (!(vtl_acc(w, gpa) & SLAT_ACC_R)) {
+		w->fail_gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
+		*code = HV_TRANSLATE_GVA_GPA_NO_READ_ACCESS;
+		return NULL;
+	}
 	*e = size == 8 ? __atomic_load_n((u64 *)q, __ATOMIC_RELAXED)
 		       : __atomic_load_n((u32 *)q, __ATOMIC_RELAXED);
 	return q;
@@ -112,6 +127,10 @@ static u32 set_bits(struct walk *w, void *q, u64 gpa, u32 size, u64 e, bool ro, 
 	if (ro) {
 		w->fail_gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
 		return HV_TRANSLATE_GVA_GPA_ILLEGAL_OVERLAY_ACCESS;
+	}
+	if (!(vtl_acc(w, gpa) & SLAT_ACC_W)) {
+		w->fail_gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
+		return HV_TRANSLATE_GVA_GPA_NO_WRITE_ACCESS;
 	}
 	if (size == 8)
 		__atomic_fetch_or((u64 *)q, bits, __ATOMIC_SEQ_CST);
@@ -309,7 +328,7 @@ static u32 walk32(struct walk *w, const struct xlate_state *s, u64 gva, struct x
 u32 walk_gva(const struct partition *p, const struct xlate_state *s, u64 gva_page, u64 flags,
 	     struct xlate_out *out)
 {
-	struct walk w = { p, flags, 0 };
+	struct walk w = { p, flags, 0, s->prot_vtl1 };
 	u32 code;
 
 	*out = (struct xlate_out){ 0, 0, false };

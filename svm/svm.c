@@ -308,11 +308,16 @@ static int svm_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 	return 0;
 }
 
+/* The CPU has TSC_AUX (RDTSCP): a VTL switch swaps it (svm_vp_init). */
+static bool svm_have_tsc_aux;
+
 /* Contexts share the GPRs (vp->gpr) except RSP, which the VMCB holds.
  * Between two VTLs of the VP, CR2 and DR6 are shared too (TLFS 15.11.2.2;
  * DR6 as HvRegisterVsmCapabilities.Dr6Shared says): the VMCB holds them,
- * so they move to the incoming one. DR0-DR3, XCR0 and the FPU/SSE/AVX
- * state are not in the VMCB and the host never touches them: shared. */
+ * so they move to the incoming one; TSC_AUX is private (15.11.1) and in no
+ * VMCB: the CPU holds the current context's, written only when the two
+ * differ (a WRMSR is costly). DR0-DR3, XCR0 and the FPU/SSE/AVX state are
+ * not in the VMCB and the host never touches them: shared. */
 void svm_ctx_switch(struct vp *vp, struct vp_ctx *c)
 {
 	struct svm_ctx *old = svm_of(vp), *s = c->be;
@@ -322,16 +327,16 @@ void svm_ctx_switch(struct vp *vp, struct vp_ctx *c)
 		if (vp->cur && vp->cur->vtl != c->vtl) {
 			s->vmcb->save.cr2 = old->vmcb->save.cr2;
 			s->vmcb->save.dr6 = old->vmcb->save.dr6;
+			if (svm_have_tsc_aux) {
+				old->tsc_aux = rdmsr(MSR_TSC_AUX);
+				if (s->tsc_aux != old->tsc_aux)
+					wrmsr(MSR_TSC_AUX, s->tsc_aux);
+			}
 		}
 		/* The host deadline is the VP's, not a context's: it moves
-		 * with the switch (L1 <-> L2, docs/nested.md). */
-		if (old->deadline) {
-			u64 d = old->deadline;
-			vp->be = old;
-			svm_set_deadline(vp, 0);
-			vp->be = s;
-			svm_set_deadline(vp, d);
-		}
+		 * with the switch (L1 <-> L2, docs/nested.md; VTLs). */
+		if (old->deadline)
+			svm_move_deadline(old, s);
 	}
 	vp->cur = c;
 	vp->be = s;
@@ -354,6 +359,7 @@ static int svm_vp_init(struct vp *vp, const struct guest_boot_state *g, struct p
 	u32 a, b, c2, d;
 	cpuid_count(0x80000001, 0, &a, &b, &c2, &d);
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME | ((d & BIT(20)) ? EFER_NXE : 0));
+	svm_have_tsc_aux = d & BIT(27);
 	wrmsr(MSR_AMD_VM_HSAVE_PA, cpu->hsave_pa);
 	/* From here the host runs with GIF=0 (APM 15.17): physical NMIs and
 	 * interrupts stay pending and are taken by the guest after VMRUN. */

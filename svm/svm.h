@@ -31,6 +31,7 @@ struct svm_ctx {
 	u64 host_save_pa;    /* the processor's (struct svm_cpu), read by every run */
 	u64 reinject;        /* EXITINTINFO of the last exit, to deliver again */
 	u64 deadline;        /* set_deadline's TSC value, 0: none */
+	u64 tsc_aux;         /* its TSC_AUX while not current (a VTL's, TLFS 15.11.1) */
 	u64 guest_svme;      /* EFER.SVME as the guest last wrote it */
 	u64 guest_hsave;     /* VM_HSAVE_PA as the guest last wrote it */
 	u8 *msrpm;           /* 8 KiB */
@@ -96,6 +97,8 @@ int svm_advance_rip(struct vp *vp, const struct hv_exit *e);
 void svm_debug_ctl(struct vp *vp, u32 flags);
 void svm_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
 void svm_set_deadline(struct vp *vp, u64 tsc);
+/* The VP's armed deadline from context old to s (a context switch). */
+void svm_move_deadline(struct svm_ctx *old, struct svm_ctx *s);
 /* svm_vmcb_check.c: APM 15.5.1's VMRUN consistency checks on a VMCB,
  * pure (host tests): 0 if it may run, else what fails (a name for logs). */
 const char *svm_vmcb_check(const struct vmcb *v, u32 phys_bits, u64 efer_valid, u64 cr4_valid);

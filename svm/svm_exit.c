@@ -234,6 +234,21 @@ void svm_set_deadline(struct vp *vp, u64 tsc)
 	}
 }
 
+/* svm_set_deadline(0) on old, then svm_set_deadline(d) on s, in one
+ * call: a VTL switch with a deadline armed does this twice per round
+ * trip (docs/performance.md). */
+void svm_move_deadline(struct svm_ctx *old, struct svm_ctx *s)
+{
+	u64 d = old->deadline;
+	old->deadline = 0;
+	if (!old->want_window)
+		misc1_clear(old, SVM_INTERCEPT_INTR);
+	rearm_off(old);
+	s->deadline = d;
+	if (!s->intr_rearm)
+		s->vmcb->ctl.intercept_misc1 |= SVM_INTERCEPT_INTR;
+}
+
 /* Due: disarmed (one-shot), true. */
 bool svm_deadline_due(struct svm_ctx *s)
 {

@@ -41,11 +41,13 @@ static u32 eom_count;
 /* Idempotent: a module's on_partition may run again (host tests). */
 int synic_add_eom_handler(synic_eom_fn fn)
 {
-	if (!fn || eom_count == SYNIC_EOM_HANDLERS)
+	if (!fn)
 		return -1;
 	for (u32 i = 0; i < eom_count; i++)
 		if (eom_handlers[i] == fn)
 			return 0;
+	if (eom_count == SYNIC_EOM_HANDLERS)
+		return -1;
 	eom_handlers[eom_count++] = fn;
 	return 0;
 }

@@ -41,6 +41,16 @@ struct vmx_global vmx = { .next_vpid = 1 };
 /* Mode-based execute control for EPT is on in every VMCS (SDM 25.6.2). */
 static bool vmx_mbec(void) { return (vmx.ctl.proc2 & PROC2_MBEC) != 0; }
 
+/* TLFS 15.5.2.1, 15.10.2: MBEC is enabled per VP and VTL; a context
+ * starts without it (setup_controls). vp's context is current here. */
+static void vmx_mbec_ctl(struct vp *vp, bool on)
+{
+	u64 c = vmread(VMCS_PROC2_CTLS);
+	if (!vmx_mbec())
+		return;
+	vmwrite(VMCS_PROC2_CTLS, on ? c | PROC2_MBEC : c & ~(u64)PROC2_MBEC);
+}
+
 
 static bool cpu_is_intel(void)
 {
@@ -272,7 +282,7 @@ static void setup_controls(const struct vmx_ctx *s, const struct guest_boot_stat
 		entry |= ENTRY_IA32E_MODE_GUEST;
 	vw(VMCS_PIN_CTLS, vmx.ctl.pin);
 	vw(VMCS_PROC_CTLS, vmx.ctl.proc);
-	vw(VMCS_PROC2_CTLS, vmx.ctl.proc2);
+	vw(VMCS_PROC2_CTLS, vmx.ctl.proc2 & ~(u32)PROC2_MBEC); /* per VP and VTL: vmx_mbec_ctl */
 	vw(VMCS_EXIT_CTLS, vmx.ctl.exit);
 	vw(VMCS_ENTRY_CTLS, entry);
 	vw(VMCS_EXCEPTION_BITMAP, 0);
@@ -549,11 +559,15 @@ static int vmx_ctx_create(struct vp *vp, struct vp_ctx *c, const struct guest_bo
 	return 0;
 }
 
+/* The CPU has TSC_AUX (RDTSCP): a switch swaps it (vmx_vp_init). */
+static bool vmx_have_tsc_aux;
+
 /* Make c's VMCS current, with the registers the VMCS does not switch;
  * the GPRs are shared except RSP, which the VMCS holds. Between two VTLs
  * of the VP, CR2 is shared too (TLFS 15.11.2.2): it stays in the CPU.
  * DR6 (not in the VMCS), DR0-DR3, XCR0 and the FPU/SSE/AVX state stay in
- * the CPU for every switch: shared (HvRegisterVsmCapabilities.Dr6Shared). */
+ * the CPU for every switch: shared (HvRegisterVsmCapabilities.Dr6Shared).
+ * TSC_AUX is private (15.11.1): written only when the two differ. */
 void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
 {
 	struct vmx_cpu *cpu = vp->be_cpu;
@@ -564,6 +578,11 @@ void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
 			vmx_cpu_regs_save(&old->regs);
 			if (vp->cur && vp->cur->vtl != c->vtl)
 				s->regs.cr2 = old->regs.cr2;
+			if (vmx_have_tsc_aux) {
+				old->tsc_aux = rdmsr(MSR_TSC_AUX);
+				if (s->tsc_aux != old->tsc_aux)
+					wrmsr(MSR_TSC_AUX, s->tsc_aux);
+			}
 		}
 		if (cpu->loaded != s)
 			vmptrld((u64)(uintptr_t)s->vmcs);
@@ -586,6 +605,9 @@ static int vmx_vp_init(struct vp *vp, const struct guest_boot_state *g, struct p
 		return -1;
 	vp->be_cpu = cpu;
 	cpu->vmxon_region = vmxon_region;
+	u32 a, b, c2, d;
+	cpuid_count(0x80000001, 0, &a, &b, &c2, &d);
+	vmx_have_tsc_aux = d & BIT(27);
 	*(u32 *)cpu->vmxon_region = (u32)(vmx.caps.basic & VMX_BASIC_REVISION_MASK);
 
 	/* SDM 24.7: VMXON needs IA32_FEATURE_CONTROL locked with VMXON
@@ -861,6 +883,7 @@ const struct backend vmx_backend = {
 	.slat_view_set_page = vmx_slat_view_set_page,
 	.slat_flush = vmx_slat_flush,
 	.mbec = vmx_mbec,
+	.mbec_ctl = vmx_mbec_ctl,
 	.cr_guard = vmx_cr_guard,
 	.hypercall_insn = vmcall_insn,
 	.dump = vmx_dump,

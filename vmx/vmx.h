@@ -52,6 +52,7 @@ struct vmx_ctx {
 	u8 *msr_bitmap;   /* 4 KiB */
 	u8 *io_bitmap;    /* 8 KiB: A (0-0x7FFF) then B */
 	struct vmx_cpu_regs regs; /* while not current */
+	u64 tsc_aux;      /* its TSC_AUX while not current (a VTL's, TLFS 15.11.1) */
 	u64 cr0_guard, cr4_guard; /* bits whose change goes to hv (cr_guard) */
 	struct vmx_nested *nst; /* the L2 context's: nested VMX (vmx_nested.h) */
 	u32 maps_gen;     /* bumped when the bitmaps change (an L2's merge is stale) */

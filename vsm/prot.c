@@ -29,6 +29,7 @@
 #include "hypercall.h"
 #include "log.h"
 #include "module.h"
+#include "pool.h"
 #include "synic.h"
 #include "tlfs.h"
 #include "vpregs.h"
@@ -44,8 +45,22 @@ static struct {
 	} pages[VSM_MAX_PROT];
 	u32 count;
 	u64 config[HV_VTL_COUNT]; /* HvRegisterVsmPartitionConfig per VTL */
-	u64 intercepts, lost;
+	u64 intercepts, lost, queued, redelivered;
 } prot;
+
+/* Per VP: the secure intercept message that found SINT0's slot busy
+ * (TLFS 11.10.3: the slot's MessagePending is set, and the hypervisor
+ * delivers the message when the guest frees the slot and writes EOM).
+ * One deep: VTL 0 stays on the intercepted instruction until VTL 1
+ * returns, so a newer intercept of the VP describes the current access
+ * and replaces the older one. A page per VP, taken at its first busy
+ * slot (prot_pool). */
+#define PROT_MAX_VPS 64
+static struct icpt_q {
+	struct hv_message m;
+	volatile bool full;
+} *icpt_q[PROT_MAX_VPS];
+static struct pool *prot_pool;
 
 static int prot_find(u64 gpa)
 {
@@ -252,15 +267,48 @@ void vsm_icpt_header(struct vp *vp, u8 *payload, u8 access, u8 insn_len)
 
 /* TLFS 15.13: the message goes to SINT0's slot of VTL 1's SynIC (the
  * intercept slot), and the VP enters VTL 1 with reason Intercept; the
- * lower VTL stays on the instruction. Busy or not enabled: the message is
- * lost, VTL 1 is still entered, and if it returns with nothing changed
- * the instruction exits again and is sent again. */
+ * lower VTL stays on the instruction. A busy slot keeps the message
+ * pending (icpt_q) until VTL 1 frees it and writes EOM (icpt_eom); with
+ * VTL 1's SIMP or SynIC off there is no slot: the message is lost (VTL 1
+ * is still entered, and if it returns with nothing changed the
+ * instruction exits again and is sent again). */
 void vsm_secure_intercept(struct vp *vp, const struct hv_message *m)
 {
-	if (synic_post_message(vp, 1, 0, m) != HV_STATUS_SUCCESS)
+	u16 st = synic_post_message(vp, 1, 0, m);
+	if (st == HV_STATUS_INSUFFICIENT_BUFFERS) {
+		struct icpt_q **q = &icpt_q[vp->index % PROT_MAX_VPS];
+		if (!*q)
+			*q = pool_alloc_pages(prot_pool, 1);
+		if (*q) {
+			(*q)->m = *m;
+			(*q)->full = true;
+			prot.queued++;
+		} else {
+			prot.lost++;
+		}
+	} else if (st != HV_STATUS_SUCCESS) {
 		prot.lost++;
+	}
 	prot.intercepts++;
 	vsm_switch(vp, 1, VSM_ENTRY_INTERCEPT, false);
+}
+
+/* VTL 1 of vp wrote EOM (on vp's processor, before its next entry): the
+ * pending message into the slot if it is free now; if not, the post sets
+ * MessagePending again and it stays pending (TLFS 11.10.3). */
+static void icpt_eom(struct vp *vp, u8 vtl)
+{
+	struct icpt_q *q = icpt_q[vp->index % PROT_MAX_VPS];
+	if (vtl != 1 || !q || !q->full)
+		return;
+	u16 st = synic_post_message(vp, 1, 0, &q->m);
+	if (st == HV_STATUS_INSUFFICIENT_BUFFERS)
+		return;
+	q->full = false;
+	if (st == HV_STATUS_SUCCESS)
+		prot.redelivered++;
+	else
+		prot.lost++; /* its SIMP or SynIC went off meanwhile */
 }
 
 /* HV_X64_MEMORY_INTERCEPT_MESSAGE payload: the header, then CacheType,
@@ -301,7 +349,7 @@ static bool vsm_vtl_fault(struct vp *vp, struct hv_exit *e, enum hv_action *act)
 	u8 bits = slat_acc_bits((enum slat_access)prot.pages[i].acc);
 	/* With MBEC a fetch at CPL 3 needs the user-execute right, at CPL 0-2
 	 * the kernel one (TLFS 15.10; without MBEC both rights are equal). */
-	bool user = e->u.npf.exec && p->vtl[1].mbec && (p->be->read_reg(vp, GREG_CPL) & 3) == 3;
+	bool user = e->u.npf.exec && vsm_vp_mbec(vp) && (p->be->read_reg(vp, GREG_CPL) & 3) == 3;
 	u8 need = e->u.npf.exec ? (user ? SLAT_ACC_UX : SLAT_ACC_KX)
 				: e->u.npf.write ? SLAT_ACC_W : SLAT_ACC_R;
 	if (bits & need) {
@@ -345,8 +393,10 @@ static bool vsm_vtl_fault(struct vp *vp, struct hv_exit *e, enum hv_action *act)
 static void prot_dump(const struct vp *vp)
 {
 	if (vp->index == 0 && (prot.count || prot.intercepts))
-		LOGI("vsm: %u pages protected, %lu secure memory intercepts (%lu not delivered)",
-		     prot.count, (unsigned long)prot.intercepts, (unsigned long)prot.lost);
+		LOGI("vsm: %u pages protected, %lu secure intercepts (%lu not delivered, %lu "
+		     "kept for a busy slot, %lu of them delivered at EOM)",
+		     prot.count, (unsigned long)prot.intercepts, (unsigned long)prot.lost,
+		     (unsigned long)prot.queued, (unsigned long)prot.redelivered);
 }
 
 /* The partition's hooks, whatever VSM offers: with no protection they
@@ -354,7 +404,13 @@ static void prot_dump(const struct vp *vp)
 static int prot_partition_init(struct partition *p, struct pool *pool)
 {
 	prot.count = 0;
-	prot.intercepts = prot.lost = 0;
+	prot.intercepts = prot.lost = prot.queued = prot.redelivered = 0;
+	prot_pool = pool;
+	for (u32 i = 0; i < PROT_MAX_VPS; i++)
+		if (icpt_q[i])
+			icpt_q[i]->full = false;
+	if (synic_add_eom_handler(icpt_eom))
+		return -1;
 	for (u32 i = 0; i < HV_VTL_COUNT; i++)
 		prot.config[i] = 0;
 	p->vtl_prot = vsm_vtl_prot;

@@ -9,7 +9,7 @@
  * page, reference TSC MSR and page). The GPRs but RSP are shared (vp->gpr);
  * the backends' ctx_switch keeps CR2 and DR6 across a VTL switch and the
  * FPU/SSE/AVX state, XCR0 and DR0-DR3 never leave the CPU (TLFS 15.11.2.2);
- * TSC_AUX, which neither control structure holds, is swapped here.
+ * it swaps TSC_AUX, which neither control structure holds (15.11.1).
  *
  * Switches happen on the VP's own processor: a VTL call or return
  * completes first in the VTL that made it (RIP past the VMCALL, TLFS
@@ -23,8 +23,7 @@
  * memory protections and secure intercepts are vsm/prot.c and
  * vsm/regicpt.c. Not here yet: a local APIC per VTL (15.12: the guest owns
  * the physical APIC, shared by both VTLs: its TPR, and interrupts through
- * it reach whichever VTL runs), the per-VP MBEC register (15.5.2: MBEC is
- * per partition, EnableMbec where the backend has it, prot.c), VINA,
+ * it reach whichever VTL runs), TlbLocked (15.5.2.2), VINA,
  * DenyLowerVtlStartup.
  */
 #include "vsm.h"
@@ -43,30 +42,30 @@
 #include "x86.h"
 #include "xcall.h"
 
-#define MSR_TSC_AUX 0xc0000103u
 #define HV_MAX_VPS 64
 
-/* Per VP: the switch the last VTL call/return asked for (done before the
- * next entry), the VTL it runs, and the private TSC_AUX of each VTL. */
+/* Per VP: the VTL it runs, its pending VTL 1 interrupts, VTL 1's
+ * HvRegisterVsmVpSecureConfigVtl0. */
 struct vsm_vp {
 	u64 irq[4];  /* VTL 1 interrupt vectors pending (TLFS 15.12.2) */
 	volatile u32 irq_any; /* irq[] may be non-zero */
-	u8 pending;  /* target VTL + 1, 0: none */
 	u8 active;   /* the VTL running */
-	bool fast;   /* a fast return (TLFS 15.7.1.1) */
-	u32 reason;  /* entry reason for the higher VTL */
-	u64 tsc_aux[HV_VTL_COUNT];
+	u64 secure_cfg; /* TLFS 15.5.2: MbecEnabled (bit 0) for VTL 0 */
 	u64 switches;
 };
 
 static struct vsm_vp vsm_vps[HV_MAX_VPS];
 static struct pool *vsm_pool;
-static bool vsm_have_rdtscp;
 static const struct hv_module hv_module_vsm;
 
 static struct vsm_vp *vv(const struct vp *vp) { return &vsm_vps[vp->index % HV_MAX_VPS]; }
 
 u8 vsm_active_vtl(const struct vp *vp) { return vv(vp)->active; }
+
+bool vsm_vp_mbec(const struct vp *vp)
+{
+	return vp->part->vtl[1].mbec && (vv(vp)->secure_cfg & HV_VSM_VP_SECURE_MBEC);
+}
 
 static bool vsm_offered(const struct partition *p) { return p->privileges & HV_ACCESS_VSM; }
 
@@ -80,18 +79,12 @@ static u8 *vtl_control(const struct vp_ctx *c)
 							  : NULL;
 }
 
-void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast)
+/* The switch itself, inlined into the VTL call and return (their round
+ * trip is two exits: docs/performance.md). */
+static inline __attribute__((always_inline)) void switch_to(struct vp *vp, struct vsm_vp *v,
+							     u8 from, u8 to, u32 reason,
+							     bool fast)
 {
-	struct vsm_vp *v = vv(vp);
-	const struct backend *be = vp->part->be;
-	u8 from = vp->cur->vtl;
-	if (to == from)
-		return;
-	/* TSC_AUX: written only when the VTLs' values differ (a WRMSR is
-	 * costly on hardware; the usual case is one value for both). */
-	if (vsm_have_rdtscp && !hw_rdmsr(MSR_TSC_AUX, &v->tsc_aux[from]) &&
-	    v->tsc_aux[from] != v->tsc_aux[to])
-		hw_wrmsr(MSR_TSC_AUX, v->tsc_aux[to]);
 	if (to < from && !fast) {
 		const u8 *ctl = vtl_control(vp->cur);
 		if (ctl) { /* TLFS 15.7.1.1: the lower VTL's RAX, RCX */
@@ -99,7 +92,7 @@ void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast)
 			vp->gpr[GPR_RCX] = *(const u64 *)(ctl + VSM_CTL_RETURN_RCX);
 		}
 	}
-	be->ctx_switch(vp, &vp->ctx[to]);
+	vp->part->be->ctx_switch(vp, &vp->ctx[to]);
 	if (to > from) {
 		u8 *ctl = vtl_control(vp->cur);
 		if (ctl)
@@ -107,6 +100,13 @@ void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast)
 	}
 	v->active = to;
 	v->switches++;
+}
+
+void vsm_switch(struct vp *vp, u8 to, u32 reason, bool fast)
+{
+	u8 from = vp->cur->vtl;
+	if (to != from)
+		switch_to(vp, vv(vp), from, to, reason, fast);
 }
 
 /* ---- interrupts for VTL 1 (TLFS 15.12.2) ------------------------------- */
@@ -167,30 +167,22 @@ static void vsm_on_entry(struct vp *vp) { vsm_deliver(vp); }
  * control input and RCX the call code. Everything wrong is #UD (TLFS
  * 15.6.1.1, 15.7.2): CPL > 0 or real mode (the dispatcher's), a control
  * input with reserved bits, no higher VTL enabled on the VP (call), VTL 0
- * running (return). A status other than success here means #UD. */
+ * running (return). A status other than success here means #UD. The
+ * checks only: the switch is the row's completion. */
 static u16 hc_vtl_call(struct hc_ctx *c)
 {
-	struct vp *vp = c->vp;
+	const struct vp *vp = c->vp;
 	u8 to = (u8)(vp->cur->vtl + 1);
 	if (vp->gpr[GPR_RAX] != 0 || to > VSM_MAX_VTL || !vp->ctx[to].live)
 		return HV_STATUS_INVALID_VP_STATE;
-	struct vsm_vp *v = vv(vp);
-	v->pending = (u8)(to + 1);
-	v->reason = VSM_ENTRY_VTL_CALL;
-	v->fast = false;
 	return HV_STATUS_SUCCESS;
 }
 
 static u16 hc_vtl_return(struct hc_ctx *c)
 {
-	struct vp *vp = c->vp;
-	u64 ctl = vp->gpr[GPR_RAX];
-	u8 from = vp->cur->vtl;
-	if (from == 0 || (ctl & ~1ull))
+	const struct vp *vp = c->vp;
+	if (vp->cur->vtl == 0 || (vp->gpr[GPR_RAX] & ~1ull))
 		return HV_STATUS_INVALID_VP_STATE;
-	struct vsm_vp *v = vv(vp);
-	v->pending = from; /* VTL from - 1, plus one */
-	v->fast = ctl & 1;
 	return HV_STATUS_SUCCESS;
 }
 
@@ -198,12 +190,10 @@ static u16 hc_vtl_return(struct hc_ctx *c)
  * 15.7.1), no status written (RAX/RCX are the sequence's); then the other
  * context becomes current, and the VP enters it (HV_ACT_RESUME). A VTL 1
  * interrupt still pending on a return calls VTL 1 back (15.12.2.1). */
-static enum hv_action vtl_switch_complete(struct hc_ctx *c, u16 status, u32 done)
+static inline __attribute__((always_inline)) enum hv_action
+vtl_switch_complete(struct hc_ctx *c, u16 status, bool up)
 {
 	struct vp *vp = c->vp;
-	struct vsm_vp *v = vv(vp);
-	u8 to = (u8)(v->pending - 1);
-	v->pending = 0;
 	if (status != HV_STATUS_SUCCESS) {
 		vp_inject_ud(vp);
 		return HV_ACT_INJECTED;
@@ -212,10 +202,25 @@ static enum hv_action vtl_switch_complete(struct hc_ctx *c, u16 status, u32 done
 	 * same way and stops with its report. */
 	if (vp->part->be->advance_rip(vp, c->exit))
 		return HV_ACT_ADVANCE;
-	vsm_switch(vp, to, v->reason, v->fast);
+	struct vsm_vp *v = vv(vp);
+	u8 from = vp->cur->vtl;
+	if (up)
+		switch_to(vp, v, from, (u8)(from + 1), VSM_ENTRY_VTL_CALL, false);
+	else /* fast return: control input bit 0 (15.7.1.1) */
+		switch_to(vp, v, from, (u8)(from - 1), 0, vp->gpr[GPR_RAX] & 1);
 	if (v->irq_any)
 		vsm_deliver(vp);
 	return HV_ACT_RESUME;
+}
+
+static enum hv_action vtl_call_complete(struct hc_ctx *c, u16 status, u32 done)
+{
+	return vtl_switch_complete(c, status, true);
+}
+
+static enum hv_action vtl_return_complete(struct hc_ctx *c, u16 status, u32 done)
+{
+	return vtl_switch_complete(c, status, false);
 }
 
 /* ---- HvEnablePartitionVtl (TLFS 15.4.1, 15.15.3) ------------------------ */
@@ -302,6 +307,7 @@ static void enable_fn(struct vp *t, void *arg)
 	c->vtl = op->vtl;
 	c->slat = p->slat[op->vtl].root ? &p->slat[op->vtl] : &p->slat[0]; /* its view */
 	c->assist_msr = 0;
+	vv(t)->secure_cfg = 0; /* HvRegisterVsmVpSecureConfigVtl0 starts clear */
 	if (!c->assist_page.hpa) {
 		u8 *assist = pool_alloc_pages(vsm_pool, 1);
 		c->assist_page = (struct overlay){ 0, (u64)(uintptr_t)assist, SLAT_RWX, false,
@@ -381,7 +387,44 @@ static u16 reg_vp_status(struct vp *t, u64 v[2])
 	u64 set = 0;
 	for (u32 i = 0; i < HV_VTL_COUNT; i++)
 		set |= (u64)t->ctx[i].live << i;
-	v[0] = vsm_active_vtl(t) | (set << 16);
+	u8 active = vsm_active_vtl(t);
+	v[0] = active | (set << 16);
+	if (active == 0 && vsm_vp_mbec(t))
+		v[0] |= BIT(4); /* ActiveMbecEnabled */
+	return HV_STATUS_SUCCESS;
+}
+
+/* HvRegisterVsmVpSecureConfigVtl0 (TLFS 15.5.2): VTL 1's, per VP, for
+ * VTL 0 (VTL 0 has none; no VTL has one for VTL 1: MaximumVtl is 1).
+ * MbecEnabled (15.5.2.1, 15.10.2) only where VTL 1 was enabled for the
+ * partition with EnableMbec; it turns MBEC on for the VP's VTL 0 context.
+ * TlbLocked (15.5.2.2) is not offered (blocking the lower VTL's flush
+ * hypercalls until the lock is lifted is not done): INVALID_PARAMETER, as
+ * for the reserved bits. */
+static u16 reg_secure_cfg_get(struct vp *t, u64 v[2])
+{
+	if (!vsm_offered(t->part) || t->cur->vtl != 1)
+		return HV_STATUS_INVALID_PARAMETER;
+	v[0] = vv(t)->secure_cfg;
+	return HV_STATUS_SUCCESS;
+}
+
+static u16 reg_secure_cfg_set(struct vp *t, const u64 v[2])
+{
+	const struct partition *p = t->part;
+	if (!vsm_offered(p) || t->cur->vtl != 1 || (v[0] & ~HV_VSM_VP_SECURE_MBEC) ||
+	    ((v[0] & HV_VSM_VP_SECURE_MBEC) && !p->vtl[1].mbec))
+		return HV_STATUS_INVALID_PARAMETER;
+	struct vsm_vp *w = vv(t);
+	bool was = vsm_vp_mbec(t);
+	w->secure_cfg = v[0];
+	bool on = vsm_vp_mbec(t);
+	if (was != on && p->be->mbec_ctl) { /* in VTL 0's context (on t's processor) */
+		struct vp_ctx *cur = t->cur;
+		p->be->ctx_switch(t, &t->ctx[0]);
+		p->be->mbec_ctl(t, on);
+		p->be->ctx_switch(t, cur);
+	}
 	return HV_STATUS_SUCCESS;
 }
 
@@ -418,6 +461,8 @@ HV_VPREG_FN_ROWS(vsm_vpregs) = {
 	{ HV_REGISTER_VSM_VP_STATUS, "VsmVpStatus", reg_vp_status, NULL },
 	{ HV_REGISTER_VSM_PARTITION_STATUS, "VsmPartitionStatus", reg_partition_status, NULL },
 	{ HV_REGISTER_VSM_CAPABILITIES, "VsmCapabilities", reg_capabilities, NULL },
+	{ HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, "VsmVpSecureConfigVtl0", reg_secure_cfg_get,
+	  reg_secure_cfg_set },
 };
 
 /* TLFS 15.15 */
@@ -427,9 +472,9 @@ HV_HCALL_ROWS(vsm_hcalls) = {
 	{ HVCALL_ENABLE_VP_VTL, HC_SLOW, HV_ACCESS_VSM, 240, 0, 0, 0, hc_enable_vp_vtl, NULL, NULL,
 	  "HvEnableVpVtl", NULL, NULL },
 	{ HVCALL_VTL_CALL, HC_SLOW | HC_FAST | HC_BARE, HV_ACCESS_VSM, 0, 0, 0, 0, hc_vtl_call, NULL,
-	  NULL, "HvVtlCall", NULL, vtl_switch_complete },
+	  NULL, "HvVtlCall", NULL, vtl_call_complete },
 	{ HVCALL_VTL_RETURN, HC_SLOW | HC_FAST | HC_BARE, HV_ACCESS_VSM, 0, 0, 0, 0, hc_vtl_return,
-	  NULL, NULL, "HvVtlReturn", NULL, vtl_switch_complete },
+	  NULL, NULL, "HvVtlReturn", NULL, vtl_return_complete },
 };
 
 /* ---- set-up ------------------------------------------------------------- */
@@ -457,12 +502,9 @@ static void vsm_fill_page(u8 *page, u32 off, u32 code, const u8 *insn)
  * page with the VTL sequences; the reference TSC page), under its own MSRs. */
 static int vsm_partition_init(struct partition *p, struct pool *pool)
 {
-	u32 r[4];
 	vsm_pool = pool;
 	p->vtl[0].enabled = true;
 	p->vtl_irq = vsm_post_irq;
-	hw_cpuid(0x80000001u, 0, r);
-	vsm_have_rdtscp = r[3] & BIT(27);
 	const u64 need = HV_ACCESS_VP_REGISTERS | HV_ACCESS_SYNIC_REGS | HV_ACCESS_HYPERCALL_MSRS;
 	if ((p->privileges & need) != need || !p->vtl[0].hypercall_page.hpa)
 		p->privileges &= ~HV_ACCESS_VSM;

@@ -171,11 +171,16 @@ struct backend {
 	 * second-level table, before the guest runs again (another processor
 	 * restricted a view every VP uses: HvModifyVtlProtectionMask). */
 	void (*slat_flush)(struct vp *vp);
-	/* Mode-based execute control is on in every context (VMX with MBEC,
-	 * SDM 25.6.2): the second-level tables keep user-mode execution
-	 * apart (TLFS 15.10). NULL or false: the kernel-execute right
-	 * governs all execution. */
+	/* Mode-based execute control can be on (VMX with MBEC, SDM 25.6.2):
+	 * the second-level tables keep user-mode execution apart (TLFS
+	 * 15.10). NULL or false: the kernel-execute right governs all
+	 * execution. */
 	bool (*mbec)(void);
+	/* MBEC on or off in vp's current context (off in a new context):
+	 * off, the kernel-execute right governs all execution whatever the
+	 * tables' user-execute bits say (HvRegisterVsmVpSecureConfigVtl0,
+	 * TLFS 15.5.2.1, 15.10.2). With mbec only. */
+	void (*mbec_ctl)(struct vp *vp, bool on);
 	/* The vendor's hypercall instruction (VMMCALL or VMCALL), 3 bytes. */
 	const u8 *hypercall_insn;
 	/* Print control and guest state for a fatal error. */

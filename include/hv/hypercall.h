@@ -21,7 +21,8 @@ enum {
 	 * TLFS 15.6-15.7): when a 64-bit caller's input value is the bare
 	 * code and the partition has the privilege, the dispatcher goes
 	 * straight to `simple` and `complete` (every check of the input
-	 * value and of the parameter memory passes by construction). */
+	 * value and of the parameter memory passes by construction), with
+	 * a ctx in which only vp and exit are set. */
 	HC_BARE = BIT(4),
 };
 

@@ -14,6 +14,12 @@ struct xlate_state {
 	u64 cr0, cr3, cr4, efer, pat, rflags;
 	u8 cpl;
 	bool gbpages; /* 1 GiB pages exist (CPUID 0x80000001 EDX[26]) */
+	/* The VTL on whose behalf the tables are read, plus one (0: the
+	 * hypervisor's own walk, no VTL protection applies): a table page
+	 * that VTL may not read is GpaNoReadAccess, one whose A/D bits it may
+	 * not write GpaNoWriteAccess (TLFS 9.4.6, 15.9: a lower VTL cannot
+	 * have the hypervisor access what it cannot). */
+	u8 prot_vtl1;
 };
 struct xlate_out {
 	u64 gpa_page;

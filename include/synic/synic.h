@@ -98,7 +98,7 @@ bool synic_simp_enabled(const struct vp *vp, u8 vtl);
 struct pool;
 int synic_vtl_create(struct vp *vp, u8 vtl, struct pool *pool);
 
-#define SYNIC_EOM_HANDLERS 4
+#define SYNIC_EOM_HANDLERS 6
 typedef void (*synic_eom_fn)(struct vp *vp, u8 vtl);
 int synic_add_eom_handler(synic_eom_fn fn);
 

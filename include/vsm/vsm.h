@@ -40,6 +40,14 @@ static inline bool vsm_mbec_offered(const struct partition *p)
 	return p->be && p->be->mbec && p->be->mbec();
 }
 #define HV_REGISTER_VSM_PARTITION_CONFIG 0x000D0007u
+/* TLFS 7.8.2, 15.5.2: HvRegisterVsmVpSecureConfigVtl0 (VTL 1's, for VTL 0). */
+#define HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0 0x000D0010u
+#define HV_VSM_VP_SECURE_MBEC BIT(0)    /* MbecEnabled */
+#define HV_VSM_VP_SECURE_TLB_LOCK BIT(1) /* TlbLocked (not offered) */
+
+/* MBEC is on for vp's VTL 0 (TLFS 15.10.2: enabled for the partition with
+ * EnableMbec and for the VP in HvRegisterVsmVpSecureConfigVtl0). */
+bool vsm_vp_mbec(const struct vp *vp);
 
 /* TLFS 11.10.2: a VTL 0 access a higher VTL's protection denied
  * (vsm/prot.c), 80 bytes of payload (HV_X64_MEMORY_INTERCEPT_MESSAGE). */
@@ -48,8 +56,8 @@ static inline bool vsm_mbec_offered(const struct partition *p)
 
 /* Switch vp, on its own processor in its host context, from the VTL it
  * runs to VTL `to` (an enabled context): the private state of TLFS
- * 15.11.1 goes with the context (the backend's control structure, plus
- * TSC_AUX here), the shared state stays. Entering a higher VTL writes
+ * 15.11.1 goes with the context (the backend's control structure; its
+ * ctx_switch swaps TSC_AUX), the shared state stays. Entering a higher VTL writes
  * `reason` into its VTL control area; returning to a lower one without
  * `fast` loads RAX and RCX from the VTL control area of the VTL left
  * (TLFS 15.7.1.1). */

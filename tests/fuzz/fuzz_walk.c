@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fz_bool(&f))
 		cr3 |= fz_u16(&f) & 0xfff; /* PCD/PWT, PCID bits */
 	s = (struct xlate_state){ cr0, cr3, cr4, efer, fz_bool(&f) ? fz_u64(&f) : 0x0007040600070406ull,
-				  fz_bool(&f) ? BIT(18) : 0, (u8)(fz_u8(&f) & 3), fz_bool(&f) };
+				  fz_bool(&f) ? BIT(18) : 0, (u8)(fz_u8(&f) & 3), fz_bool(&f), 0 };
 	for (int walks = 0; fz_left(&f) && walks < 8; walks++) {
 		u64 gva = fz_bool(&f) ? fz_u64(&f) : FAKE_RAM_BASE + fz_below(&f, 1u << 20);
 		u64 flags = fz_u8(&f) & 0x3f;

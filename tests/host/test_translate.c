@@ -54,7 +54,7 @@ static void setup(void)
 	memset(fake_ram, 0, sizeof(fake_ram));
 	/* 4-level long mode, CPL 0, WP, NXE, 1G pages. */
 	st = (struct xlate_state){ CR0_PG | CR0_PE | CR0_WP, PG(0), CR4_PAE,
-				   EFER_LMA | EFER_LME | EFER_NXE, PAT_DEFAULT, 2, 0, true };
+				   EFER_LMA | EFER_LME | EFER_NXE, PAT_DEFAULT, 2, 0, true, 0 };
 }
 
 static u32 xl(u64 gva, u64 flags) { return translate_gva(&part, &st, gva >> 12, flags, &out); }

@@ -15,6 +15,7 @@
 #include "synic_ctx.h"
 #include "synic.h"
 #include "vsm.h"
+#include "walk.h"
 #include "tlfs.h"
 #include "x86.h"
 #include <string.h>
@@ -295,6 +296,36 @@ TEST(vsm_prot_intercept)
 	CHECK_EQ(*(const volatile u16 *)(slot + 16 + 6) & 0x14, 0x14); /* PE, LMA */
 	/* From VTL 1 the same fault is not VTL 0's: no intercept. */
 	CHECK(!fault(vp, &e, &a));
+	/* TLFS 11.10.3: VTL 1 returns without reading it, VTL 0 faults again
+	 * (another address): the slot is busy, so the old message stays with
+	 * MessagePending, VTL 1 is entered, and the new one is delivered
+	 * only when the slot is free and EOM written, once. */
+	if (!vp->ctx[0].synic) /* VTL 0's SynIC holds the VP's EOM requests */
+		CHECK_EQ(synic_vtl_create(vp, 0, &pool), 0);
+	vsm_switch(vp, 0, 0, true);
+	e.u.npf.gpa = PROT_GPA + 0x20;
+	CHECK(fault(vp, &e, &a));
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 56), PROT_GPA + 0x18);
+	CHECK_EQ(slot[5], HV_MESSAGE_FLAG_PENDING);
+	m.u.msr.index = HV_X64_MSR_EOM;
+	m.u.msr.value = 0;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE); /* EOM, slot still full */
+	registry_entry_work(vp);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 56), PROT_GPA + 0x18);
+	CHECK_EQ(slot[5], HV_MESSAGE_FLAG_PENDING);
+	*(volatile u32 *)slot = 0; /* freed, no EOM yet: nothing */
+	registry_entry_work(vp);
+	CHECK_EQ(*(const volatile u32 *)slot, 0);
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	registry_entry_work(vp);
+	CHECK_EQ(*(const volatile u32 *)slot, HV_MESSAGE_GPA_INTERCEPT);
+	CHECK_EQ(*(const volatile u64 *)(slot + 16 + 56), PROT_GPA + 0x20);
+	CHECK_EQ(slot[5], 0);
+	*(volatile u32 *)slot = 0; /* delivered once */
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	registry_entry_work(vp);
+	CHECK_EQ(*(const volatile u32 *)slot, 0);
 	/* A VP without VTL 1: #GP instead. */
 	vps[1].gpr[GPR_RAX] = 0;
 	struct fake_be_state *b1 = vps[1].cur->be;
@@ -302,6 +333,47 @@ TEST(vsm_prot_intercept)
 	CHECK(fault(&vps[1], &e, &a));
 	CHECK_EQ(a, HV_ACT_INJECTED);
 	CHECK_EQ(b1->injected_vector, 13);
+}
+
+/* TLFS 9.4.6, 15.9: the hypervisor's page walk for a VTL (HvTranslate-
+ * VirtualAddress) reads and sets A/D bits in table pages only as that VTL
+ * may: GpaNoReadAccess, GpaNoWriteAccess with the table page; VTL 1 and
+ * the hypervisor's own walks are not restricted. */
+TEST(vsm_prot_walk)
+{
+	struct vp *vp = &vps[0];
+	setup();
+	const u64 t0 = FAKE_RAM_BASE + 0xA000; /* PML4, PDPT, PD, PT, data page */
+	for (int i = 0; i < 4; i++)
+		*(u64 *)(fake_ram + 0xA000 + 0x1000 * i) = (t0 + 0x1000 * (i + 1)) | 7; /* P, RW, US; A clear */
+	struct xlate_state xs = { CR0_PG | CR0_PE, t0, CR4_PAE, EFER_LMA | EFER_LME, 0, 2, 0, true, 1 };
+	struct xlate_out o;
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ, &o), HV_TRANSLATE_GVA_SUCCESS);
+	CHECK_EQ(o.gpa_page, (t0 + 0x4000) >> 12);
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
+	u64 pt = (t0 + 0x3000) >> 12;
+	CHECK_EQ(st(modify(vp, 0, 0x10, &pt, 1)), 0); /* the PT page: no access for VTL 0 */
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ, &o),
+		 HV_TRANSLATE_GVA_GPA_NO_READ_ACCESS);
+	CHECK_EQ(o.gpa_page, pt);
+	xs.prot_vtl1 = 2; /* VTL 1 may read it */
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ, &o), HV_TRANSLATE_GVA_SUCCESS);
+	xs.prot_vtl1 = 0; /* the hypervisor's own walk */
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ, &o), HV_TRANSLATE_GVA_SUCCESS);
+	xs.prot_vtl1 = 1;
+	CHECK_EQ(st(modify(vp, 1 | 4, 0x10, &pt, 1)), 0); /* read-only */
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ, &o), HV_TRANSLATE_GVA_SUCCESS);
+	/* A/D bits: the levels above are writable and get A; the PT's entry not. */
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ | HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS, &o),
+		 HV_TRANSLATE_GVA_GPA_NO_WRITE_ACCESS);
+	CHECK_EQ(o.gpa_page, pt);
+	CHECK_EQ(*(u64 *)(fake_ram + 0xC000) & 0x20, 0x20); /* PD entry: A set */
+	CHECK_EQ(*(u64 *)(fake_ram + 0xD000) & 0x20, 0);    /* PT entry untouched */
+	CHECK_EQ(st(modify(vp, 15, 0x10, &pt, 1)), 0);
+	CHECK_EQ(walk_gva(&part, &xs, 0, HV_TRANSLATE_GVA_VALIDATE_READ | HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS, &o),
+		 HV_TRANSLATE_GVA_SUCCESS);
+	CHECK_EQ(*(u64 *)(fake_ram + 0xD000) & 0x20, 0x20);
 }
 
 /* TLFS 15.13.4: HvX64RegisterCrInterceptControl (VTL 1's) asks for the
@@ -383,6 +455,24 @@ static u64 get_reg(struct vp *vp, u32 name)
 	return OUT[0];
 }
 
+static u16 get_reg_st(struct vp *vp, u32 name)
+{
+	memset(IN, 0, 32);
+	*(u64 *)IN = HV_PARTITION_ID_SELF;
+	*(u32 *)(IN + 8) = HV_VP_INDEX_SELF;
+	*(u32 *)(IN + 16) = name;
+	return st(call_on(vp, HVCALL_GET_VP_REGISTERS | (1ull << 32)));
+}
+
+/* The backend's per-context MBEC switch (HvRegisterVsmVpSecureConfigVtl0). */
+static int mbec_calls, mbec_on, mbec_vtl;
+static void mbec_ctl_rec(struct vp *v, bool on)
+{
+	mbec_calls++;
+	mbec_on = on;
+	mbec_vtl = v->cur->vtl;
+}
+
 /* A fetch fault of VTL 0 at gpa with CPL cpl: intercepted? The access
  * type and CPL of the message in *type and *state. */
 static bool exec_fault(struct vp *vp, u64 gpa, u64 cpl, u8 *type, u16 *state)
@@ -435,6 +525,17 @@ TEST(vsm_mbec_absent)
 	CHECK_EQ(leaf(0, PROT_GPA) & (1ull << 63), 0);
 	CHECK_EQ(st(modify(vp, 1 | 2 | 8, 0x10, &pg, 1)), 0); /* UX only: ignored, no execute */
 	CHECK(leaf(0, PROT_GPA) & (1ull << 63));
+	/* HvRegisterVsmVpSecureConfigVtl0 (TLFS 15.5.2): no MbecEnabled
+	 * without MBEC for the partition; TlbLocked and reserved bits not
+	 * taken; 0 is. */
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0), 0);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 1)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 2)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 1ull << 40)),
+		 HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 0)), 0);
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0), 0);
+	CHECK_EQ(get_reg_st(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0 + 1), HV_STATUS_INVALID_PARAMETER);
 	synic1_on(vp);
 	vsm_switch(vp, 0, 0, true);
 	u8 type = 0xff;
@@ -472,7 +573,31 @@ TEST(vsm_mbec_split)
 		t = e & SLAT_ADDR_MASK;
 	}
 	synic1_on(vp);
+	/* MBEC for this VP's VTL 0 (TLFS 15.10.2's second level): off by
+	 * default, on through VTL 1's HvRegisterVsmVpSecureConfigVtl0, in
+	 * VTL 0's context; TlbLocked and reserved bits refused. */
+	be.mbec_ctl = mbec_ctl_rec;
+	mbec_calls = 0;
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0), 0);
+	CHECK(!vsm_vp_mbec(vp));
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 3)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 1ull << 2)),
+		 HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(mbec_calls, 0);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 1)), 0);
+	CHECK_EQ(mbec_calls, 1);
+	CHECK_EQ(mbec_on, 1);
+	CHECK_EQ(mbec_vtl, 0);
+	CHECK(vp->cur == &vp->ctx[1]); /* VTL 1's context current again */
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0), 1);
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_STATUS) & 0x1f, 1); /* VTL 1 active: no ActiveMbec */
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 1)), 0);
+	CHECK_EQ(mbec_calls, 1); /* unchanged: no switch */
+	CHECK(!vsm_vp_mbec(&vps[1])); /* per VP */
 	vsm_switch(vp, 0, 0, true);
+	CHECK(vsm_vp_mbec(vp));
+	CHECK_EQ(get_reg(vp, HV_REGISTER_VSM_VP_STATUS) & 0x1f, 0x10); /* ActiveMbecEnabled */
+	CHECK_EQ(get_reg_st(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0), HV_STATUS_INVALID_PARAMETER);
 	u8 type = 0xff;
 	u16 state = 0;
 	CHECK(exec_fault(vp, PROT_GPA, 3, &type, &state)); /* user fetch, KMX page */
@@ -485,6 +610,11 @@ TEST(vsm_mbec_split)
 	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
 	CHECK_EQ(st(modify(vp, 15, 0x10, &pg, 1)), 0);
 	CHECK_EQ(leaf(0, PROT_GPA) & 0x407, 0x407);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0, 0)), 0);
+	CHECK_EQ(mbec_calls, 2);
+	CHECK_EQ(mbec_on, 0);
+	CHECK(!vsm_vp_mbec(vp));
+	be.mbec_ctl = NULL;
 }
 
 /* TLFS 15.9: VTL 0 cannot have the hypervisor read or write what VTL 1

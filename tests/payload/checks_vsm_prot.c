@@ -25,6 +25,8 @@
 #define ST_BAD_VTL_STATE 0x51u
 #define R_RIP 0x00020010u
 #define R_VSM_PART_CONFIG 0x000D0007u
+#define R_VSM_PART_STATUS_P 0x000D0004u
+#define R_VSM_SECURE_CFG_VTL0 0x000D0010u /* HvRegisterVsmVpSecureConfigVtl0 */
 #define R_LSTAR 0x00080009u
 #define R_CR0 0x00040000u
 #define R_CR4 0x00040003u
@@ -172,9 +174,24 @@ static void v1_reg_intercept(uint32_t type)
 /* VTL 1 (entry reason 3): the message in SINT0's slot of its SIMP; the
  * slot freed (TLFS 11.9: MessageType 0, then EOM); then the resolution. */
 #define AP_SIMP (mem + 5 * PAGE) /* VP 1's VTL 1 SIMP (vsm_prot_ap_checks) */
+/* checks_busy_slot: the next intercept finds SINT0's slot holding an
+ * unread message (BUSY_TYPE, VTL 1 put it there); what VTL 1 saw then. */
+#define BUSY_TYPE 0x7ABCu
+static volatile int busy_test;
+static volatile uint32_t busy_type, busy_flags, busy_freed_type;
 void vsm_prot_intercept(uint32_t vp, uint8_t *assist)
 {
 	volatile uint8_t *slot = vp == 0 ? V1_SIMP : AP_SIMP;
+	if (busy_test) {
+		/* TLFS 11.10.3: the old message stays, with MessagePending; the
+		 * new one comes once the slot is free and EOM written. */
+		busy_test = 0;
+		busy_type = *(volatile uint32_t *)slot;
+		busy_flags = slot[5];
+		*(volatile uint32_t *)slot = 0;
+		busy_freed_type = *(volatile uint32_t *)slot; /* no EOM yet: still empty */
+		wrmsr_raw(MSR_EOM, 0);
+	}
 	for (int i = 0; i < 256; i++)
 		last_msg[i] = slot[i];
 	last_reason = *(volatile uint32_t *)(assist + 8);
@@ -217,6 +234,53 @@ static void v1_config(void)
 	res[7] = v;
 	res[9] = v1_setreg(0, R_VSM_PART_CONFIG, CFG_MASK_ALL);   /* write-once */
 	res[10] = v1_setreg(0, R_VSM_PART_CONFIG, CFG_ENABLE | (0x7ull << 1)); /* fixed once set */
+}
+
+/* HvRegisterVsmVpSecureConfigVtl0 (TLFS 15.5.2), VTL 1's for VTL 0. */
+static void v1_secure_cfg(void)
+{
+	uint64_t v = 0xdead, ps = 0;
+	res[0] = v1_getreg(R_VSM_SECURE_CFG_VTL0, &v);
+	res[1] = v;
+	res[2] = v1_setreg(0, R_VSM_SECURE_CFG_VTL0, 2);          /* TlbLocked: not offered */
+	res[3] = v1_setreg(0, R_VSM_SECURE_CFG_VTL0, 1ull << 2);  /* reserved */
+	res[4] = v1_setreg(0, R_VSM_SECURE_CFG_VTL0, 1);          /* MbecEnabled */
+	v1_getreg(R_VSM_PART_STATUS_P, &ps);
+	res[5] = (ps >> 21) & 1;                                  /* MBEC on for VTL 1 */
+	v = 0xdead;
+	res[6] = v1_getreg(R_VSM_SECURE_CFG_VTL0, &v);
+	res[7] = v;
+	res[9] = v1_setreg(0, R_VSM_SECURE_CFG_VTL0, 0);
+	v = 0xdead;
+	v1_getreg(R_VSM_SECURE_CFG_VTL0, &v);
+	res[10] = v;
+	res[11] = v1_getreg(R_VSM_SECURE_CFG_VTL0 + 1, &v);      /* no instance for VTL 1 */
+}
+
+static void checks_secure_cfg(void)
+{
+	if (!vsm_v1_run("vsm.secure_cfg.call", v1_secure_cfg))
+		return;
+	check_eq("vsm.secure_cfg.read", res[0] & 0xffff, 0);
+	check_eq("vsm.secure_cfg.initial_zero", res[1], 0);
+	check_eq("vsm.secure_cfg.tlb_locked_not_offered", res[2] & 0xffff, ST_BAD_PARAM);
+	check_eq("vsm.secure_cfg.reserved", res[3] & 0xffff, ST_BAD_PARAM);
+	/* MbecEnabled only with MBEC for the partition (TLFS 15.10.2); none of
+	 * our emulators has MBEC: there it is refused and stays 0. */
+	check_eq("vsm.secure_cfg.mbec_enabled", res[4] & 0xffff, res[5] ? 0 : ST_BAD_PARAM);
+	check_eq("vsm.secure_cfg.mbec_read_back", res[7], res[5] ? 1 : 0);
+	check_eq("vsm.secure_cfg.write_zero", res[9] & 0xffff, 0);
+	check_eq("vsm.secure_cfg.zero_read_back", res[10], 0);
+	check_eq("vsm.secure_cfg.vtl1_instance_absent", res[11] & 0xffff, ST_BAD_PARAM);
+	/* VTL 0 has no instance (only higher VTLs configure lower ones). */
+	struct hc_regs r;
+	for (int i = 0; i < 24; i++)
+		P_IN[i] = 0;
+	*(uint64_t *)P_IN = PARTITION_SELF;
+	*(uint32_t *)(P_IN + 8) = 0xFFFFFFFEu;
+	*(uint32_t *)(P_IN + 16) = R_VSM_SECURE_CFG_VTL0;
+	int vec = call_slow(&r, CALL_GET_REGS | HC_REPS(1), pa(P_IN), pa(P_OUT));
+	expect("vsm.secure_cfg.from_vtl0", vec, &r, ST_BAD_PARAM, 0, NULL, 0, 0);
 }
 
 /* Every bad input (TLFS 15.15.2). */
@@ -401,6 +465,45 @@ static void checks_write(void)
 	      "%s, %u intercepts, value 0x%lx", vec_name(vec), n_intercepts - n0, (unsigned long)*a);
 }
 
+/* VTL 1 leaves a message of its own unread in SINT0's slot. */
+static void v1_fill_slot(void)
+{
+	for (int i = 0; i < 256; i++)
+		V1_SIMP[i] = 0;
+	V1_SIMP[4] = 8; /* payload size */
+	*(volatile uint32_t *)V1_SIMP = BUSY_TYPE;
+}
+
+/* TLFS 11.10.3, 15.13: a secure intercept that finds SINT0's slot busy is
+ * not lost: the slot gets MessagePending, VTL 1 is entered (reason
+ * Intercept) and, once it frees the slot and writes EOM, finds the
+ * intercept message there. */
+static void checks_busy_slot(void)
+{
+	volatile uint64_t *a = (volatile uint64_t *)(PG_A + 16);
+	*a = 0x2222;
+	if (!protect("vsm.intercept.busy_slot.protect", M_R | M_KX, PG_A, NULL) ||
+	    !vsm_v1_run("vsm.intercept.busy_slot.fill", v1_fill_slot))
+		return;
+	uint32_t n0 = n_intercepts;
+	for (int i = 0; i < 256; i++)
+		last_msg[i] = 0;
+	act = ACT_SKIP;
+	skip_len = 3;
+	busy_test = 1;
+	int vec = trap_call(pa(prot_store), (uint64_t)(uintptr_t)a, 0x5555);
+	check_vec("vsm.intercept.busy_slot.no_fault", vec, VEC_NONE);
+	check_eq("vsm.intercept.busy_slot.intercepted", n_intercepts, n0 + 1);
+	check_eq("vsm.intercept.busy_slot.old_message_kept", busy_type, BUSY_TYPE);
+	check_eq("vsm.intercept.busy_slot.message_pending_flag", busy_flags & 1, 1);
+	check_eq("vsm.intercept.busy_slot.waits_for_eom", busy_freed_type, 0);
+	check_msg("vsm.intercept.busy_slot", 1, (uint64_t)(uintptr_t)a, pa(prot_store));
+	check_eq("vsm.intercept.busy_slot.not_completed", *a, 0x2222);
+	check_eq("vsm.intercept.busy_slot.skip_status", res[8] & 0xffff, 0);
+	protect("vsm.intercept.busy_slot.restore", M_ALL, PG_A, NULL);
+	check_eq("vsm.intercept.busy_slot.slot_empty_after", *(volatile uint32_t *)V1_SIMP, 0);
+}
+
 /* Execution of a no-execute page: relaxed by VTL 1, then it runs. */
 static void checks_exec(void)
 {
@@ -562,6 +665,78 @@ void vsm_prot_ap_checks(uint32_t vp, uint8_t *call_seq)
 	protect("vsm.prot.ap.restore", M_ALL, PG_A, NULL);
 }
 
+/* ---- the hypervisor's walk for VTL 0 (TLFS 9.4.6, 15.9) ----------------- */
+
+/* HvTranslateVirtualAddress of VP 0 (self) with VTL 0's CR3 = cr3: the
+ * result code and GpaPage. */
+static uint32_t xlate_self(uint64_t cr3, uint64_t flags, uint64_t gva, uint64_t *gpa_page)
+{
+	uint64_t *in = (uint64_t *)P_IN, *out = (uint64_t *)P_OUT;
+	struct hc_regs r;
+	in[0] = PARTITION_SELF;
+	in[1] = 0xFFFFFFFEu;
+	in[2] = flags;
+	in[3] = gva >> 12;
+	out[0] = out[1] = ~0ull;
+	uint64_t fw = read_cr3();
+	write_cr3(cr3 | (fw & 0xFFF));
+	int vec = call_slow(&r, 0x0052u, pa(P_IN), pa(P_OUT));
+	write_cr3(fw);
+	*gpa_page = out[1];
+	return vec == VEC_NONE && (r.rax & 0xFFFF) == 0 ? (uint32_t)out[0] : 0xFFFFFFFFu;
+}
+
+/* VTL 0 cannot have the hypervisor read (or set A/D bits in) its page
+ * tables where VTL 1 denies it that: a private hierarchy (a copy of the
+ * firmware's PML4 with one more slot: PDPT, PD, PT, data page) whose PT
+ * page VTL 1 makes no-access, then read-only. */
+static void checks_walk(void)
+{
+	EFI_PHYSICAL_ADDRESS a = 0;
+	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiBootServicesData, 5, &a))) {
+		check("vsm.walk.setup", 0, "AllocatePages failed");
+		return;
+	}
+	uint64_t *pml4 = (uint64_t *)(uintptr_t)a, *fw = (uint64_t *)(uintptr_t)(read_cr3() & PTE_ADDR);
+	unsigned int slot = 0;
+	for (unsigned int i = 255; i >= 1 && !slot; i--)
+		if (!(fw[i] & 1))
+			slot = i;
+	if (!check("vsm.walk.setup", slot != 0, "no free PML4 slot")) {
+		uefi_call_wrapper(BS->FreePages, 2, a, 5);
+		return;
+	}
+	for (int i = 0; i < 512; i++)
+		pml4[i] = fw[i];
+	for (int l = 1; l < 5; l++)
+		for (int i = 0; i < 512; i++)
+			pml4[512 * l + i] = 0;
+	pml4[slot] = (a + 0x1000) | 3;          /* PDPT: P, RW; A clear everywhere */
+	pml4[512] = (a + 0x2000) | 3;           /* PD */
+	pml4[1024] = (a + 0x3000) | 3;          /* PT */
+	pml4[1536] = (a + 0x4000) | 3;          /* the data page */
+	uint64_t gva = (uint64_t)slot << 39, pt = a + 0x3000, g = 0;
+	const uint64_t T_R = 1, T_SETBITS = 16;
+	check_eq("vsm.walk.before", xlate_self(a, T_R, gva, &g), 0);
+	check_eq("vsm.walk.before.gpa", g, (a + 0x4000) >> 12);
+	if (protect("vsm.walk.no_access", 0, (void *)(uintptr_t)pt, NULL)) {
+		check_eq("vsm.walk.no_read_access", xlate_self(a, T_R, gva, &g), 5); /* GpaNoReadAccess */
+		check_eq("vsm.walk.no_read_access.gpa_page", g, pt >> 12);
+	}
+	if (protect("vsm.walk.read_only", M_R | M_KX, (void *)(uintptr_t)pt, NULL)) {
+		check_eq("vsm.walk.read_only.reads", xlate_self(a, T_R, gva, &g), 0);
+		check_eq("vsm.walk.no_write_access", xlate_self(a, T_R | T_SETBITS, gva, &g), 6);
+		check_eq("vsm.walk.no_write_access.gpa_page", g, pt >> 12);
+		check_eq("vsm.walk.no_write_access.pt_entry_untouched", pml4[1536] & 0x20, 0);
+		check_eq("vsm.walk.no_write_access.pd_entry_accessed", pml4[1024] & 0x20, 0x20);
+	}
+	if (protect("vsm.walk.restore", M_ALL, (void *)(uintptr_t)pt, NULL)) {
+		check_eq("vsm.walk.after", xlate_self(a, T_R | T_SETBITS, gva, &g), 0);
+		check_eq("vsm.walk.after.pt_entry_accessed", pml4[1536] & 0x20, 0x20);
+	}
+	uefi_call_wrapper(BS->FreePages, 2, a, 5);
+}
+
 /* ---- register intercepts (TLFS 15.13.4) ------------------------------- */
 
 static volatile uint64_t icpt_ctl;
@@ -680,12 +855,15 @@ void vsm_prot_checks(void)
 		return;
 	uint64_t flags = irq_save();
 	checks_config();
+	checks_secure_cfg();
 	checks_bad_inputs();
 	checks_write();
+	checks_busy_slot();
 	checks_exec();
 	checks_exec_modes();
 	checks_exec_user();
 	checks_private_page();
+	checks_walk();
 	checks_reg_intercepts();
 	irq_restore(flags);
 }
