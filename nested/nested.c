@@ -119,12 +119,14 @@ static void nested_dump(const struct vp *vp)
 	if (!n)
 		return;
 	log_raw("  nested vp%u: vmrun %lu invalid %lu reflected %lu denied %lu shadow faults %lu "
-		"reflected %lu resets %lu flush hypercalls %lu direct flushes %lu (traps %lu)\r\n",
+		"reflected %lu resets %lu flush hypercalls %lu direct flushes %lu (traps %lu) "
+		"eVMCS entries %lu (all groups read %lu)\r\n",
 		vp->index, (unsigned long)n->vmruns, (unsigned long)n->invalid,
 		(unsigned long)n->reflected_exits, (unsigned long)n->denied,
 		(unsigned long)n->sh.faults, (unsigned long)n->sh.reflected,
 		(unsigned long)n->sh.resets, (unsigned long)n->hv_flushes,
-		(unsigned long)n->dflush_calls, (unsigned long)n->dflush_traps);
+		(unsigned long)n->dflush_calls, (unsigned long)n->dflush_traps,
+		(unsigned long)n->evmcs_entries, (unsigned long)n->evmcs_full);
 }
 
 HV_MODULE(nested, .on_partition = nested_partition, .on_vp = nested_vp,
@@ -167,6 +169,8 @@ static void enter_l2(struct vp *vp, struct nested_run *run)
 	flush |= n->l2_tlb_stale;
 	n->l2_tlb_stale = false;
 	n->vmruns++;
+	n->evmcs_entries += run->evmcs;
+	n->evmcs_full += run->evmcs_full;
 	p->be->nested_enter(vp, &vp->l2, flush);
 }
 

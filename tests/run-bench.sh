@@ -232,6 +232,7 @@ BEGIN {
 	desc["nested_cpuid_l2_l1_l2_maps"] = "nested: the same, L1 with MSR+I/O maps"
 	desc["nested_cpuid_l2_l1_l2_maps_enl"] = "nested: the same, with the enlightenments (MSR bitmap, NPT TLB)"
 	desc["nested_vmx_cpuid_l2_l1_l2"] = "nested VMX: L2 CPUID handled by L1, plain VMCS (VMREAD/VMWRITE/VMRESUME)"
+	desc["nested_vmx_cpuid_l2_l1_l2_evmcs"] = "nested VMX: the same through the enlightened VMCS (store + VMRESUME)"
 	for (i = 1; i <= nk; i++) { row[++nr] = known[i]; isrow[known[i]] = 1 }
 	# targets: op, max ratio (0: no exit at all), text
 	nt = 0

@@ -86,6 +86,7 @@ timeout 600 gdb -batch -nx -x "$HV_BUILD/$name.gdb" >"$out" 2>&1 &
 gpid=$!
 for _ in $(seq 1 200); do
 	grep -q CONTINUE-FOR-CTRL-C "$out" 2>/dev/null && break
+	kill -0 "$gpid" 2>/dev/null || break # gdb gave up before it
 	sleep 0.5
 done
 sleep 3
@@ -95,6 +96,15 @@ sleep 3
 # waiting": it disconnects (seen as a 1-in-3 flake with `set debug remote`).
 kill -INT "$(pgrep -P "$gpid" -x gdb || echo "$gpid")" 2>/dev/null
 wait "$gpid"
+# A session that did not reach its end leaves the guest stopped in the
+# stub, or waiting for the hostname, until a timeout (500 s of a make
+# test): end the emulator now (its runner's child is `timeout`, which
+# passes TERM on). The checks below then report what went wrong.
+if ! grep -q '^HOSTNAME gdbdone' "$out" ||
+	! grep -qE 'Remote target\) detached|Detaching' "$out"; then
+	echo "run-gdb: the gdb session did not finish: stopping the emulator" >&2
+	pkill -TERM -P "$qpid" 2>/dev/null
+fi
 
 grep -q 'Thread 1' "$out"; tally gdb.linux.thread_list $((! $?)) "see $out"
 if [[ $smp -gt 1 ]]; then

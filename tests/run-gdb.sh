@@ -120,6 +120,7 @@ printf "RESULT ctrl_c_stopped %d\n", \$pc != 0
 monitor exits
 monitor stats
 set var gdbt_done = 1
+echo SESSION-END\n
 detach
 GDB
 # Ctrl-C as at a terminal: SIGINT to gdb while it waits in `continue`
@@ -128,6 +129,7 @@ timeout 600 gdb -batch -nx -x "$HV_BUILD/$name.gdb" >"$out" 2>&1 &
 gpid=$!
 for _ in $(seq 1 1000); do
 	grep -q CONTINUE-FOR-CTRL-C "$out" 2>/dev/null && break
+	kill -0 "$gpid" 2>/dev/null || break # gdb gave up before it
 	sleep 0.5
 done
 sleep "$([[ -n "$bochs" ]] && echo 15 || echo 3)"
@@ -137,6 +139,15 @@ sleep "$([[ -n "$bochs" ]] && echo 15 || echo 3)"
 # waiting": it disconnects (seen as a 1-in-3 flake with `set debug remote`).
 kill -INT "$(pgrep -P "$gpid" -x gdb || echo "$gpid")" 2>/dev/null
 wait "$gpid"
+# A session that did not reach its end leaves the guest stopped in the
+# stub, or waiting for gdbt_done, until a timeout (500 s of a make test):
+# end the emulator now (its runner's child is `timeout`, which passes TERM
+# on). The checks below then report what went wrong.
+if ! grep -q '^SESSION-END' "$out" ||
+	! grep -qE 'Detaching from program|Remote target\) detached' "$out"; then
+	echo "run-gdb: the gdb session did not finish: stopping the emulator" >&2
+	pkill -TERM -P "$qpid" 2>/dev/null
+fi
 grep -q 'Thread 1' "$out"; tally gdb.session.thread_list $((! $?)) "see $out"
 if [[ $smp -gt 1 ]]; then
 	grep -q "Thread $smp" "$out"; tally gdb.session.thread_list_all $((! $?)) "see $out"

@@ -143,13 +143,13 @@ static int msr_bitmap_set(struct vmx_ctx *s, u32 msr, u32 access, bool on)
 	int bit = vmx_msr_bitmap_bit(msr);
 	if (bit < 0)
 		return on ? 0 : -1;
+	s->maps_gen++;
 	for (u32 i = 0; i < 2; i++) {
 		if (!(access & (i ? BE_INTERCEPT_WRITE : BE_INTERCEPT_READ)))
 			continue;
 		u32 b = (u32)bit + i * 2048 * 8;
 		u8 m = (u8)(1u << (b % 8));
 		s->msr_bitmap[b / 8] = on ? s->msr_bitmap[b / 8] | m : s->msr_bitmap[b / 8] & (u8)~m;
-		s->msr_gen++;
 	}
 	return 0;
 }
@@ -171,6 +171,7 @@ static int vmx_msr_intercept(struct vp *vp, u32 msr, u32 access, bool on)
  * one bit per port from the start (SDM 25.6.4). */
 static int vmx_io_intercept(struct vp *vp, u16 port, bool on)
 {
+	vmx_of(vp)->maps_gen++;
 	u8 *b = &vmx_of(vp)->io_bitmap[port / 8], m = (u8)(1u << (port % 8));
 	*b = on ? *b | m : *b & (u8)~m;
 	return 0;
@@ -410,6 +411,8 @@ static void sync_ia32e(struct vmx_ctx *s)
  * is current here). The IA-32e entry control follows EFER.LMA. */
 static void vmx_load_state(struct vp *vp, const struct guest_boot_state *g)
 {
+	if (vp->part->nested)
+		vmx_nested_init(vp); /* out of L2 and VMX operation first */
 	struct vmx_ctx *s = vmx_of(vp);
 	struct vmx_cpu_regs r;
 	setup_guest_state(g, &r);
@@ -869,9 +872,12 @@ const struct backend vmx_backend = {
 	.nested_exit = vmx_nested_exit,
 	.nested_vmx = true,
 	/* Leaf 0x4000000A: the enlightened VMCS, versions 1..1 (TLFS 2.4.11,
-	 * 16.5; vmx_nested.c) and the enlightened MSR bitmap (bit 19,
-	 * 16.5.3) that comes with it (docs/nested.md, "Enlightened VMCS"). */
-	.nested_enl = (EVMCS_VERSION << 8) | EVMCS_VERSION | HV_NESTED_MSR_BITMAP,
+	 * 16.5; vmx_nested_evmcs.c), the enlightened MSR bitmap (bit 19,
+	 * 16.5.3) that comes with it, and HvFlushGuestPhysicalAddressSpace/
+	 * List (bit 18, 16.13: nested/flush.c drops the shadow of L1's EPT)
+	 * (docs/nested.md, "The enlightened VMCS"). */
+	.nested_enl = (EVMCS_VERSION << 8) | EVMCS_VERSION | HV_NESTED_GUEST_MAPPING_FLUSH |
+		      HV_NESTED_MSR_BITMAP,
 	.nested_npf_code = VMX_EXIT_EPT_VIOLATION,
 	.nested_misconfig_code = VMX_EXIT_EPT_MISCONFIG,
 };

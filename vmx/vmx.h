@@ -50,11 +50,11 @@ struct vmx_ctx {
 	u64 eptp;
 	struct slat *slat; /* its EPT (vp_ctx.slat) */
 	u8 *msr_bitmap;   /* 4 KiB */
-	u32 msr_gen;      /* changes of msr_bitmap (the nested merge's check) */
 	u8 *io_bitmap;    /* 8 KiB: A (0-0x7FFF) then B */
 	struct vmx_cpu_regs regs; /* while not current */
 	u64 cr0_guard, cr4_guard; /* bits whose change goes to hv (cr_guard) */
 	struct vmx_nested *nst; /* the L2 context's: nested VMX (vmx_nested.h) */
+	u32 maps_gen;     /* bumped when the bitmaps change (an L2's merge is stale) */
 };
 
 struct vmx_global {
@@ -88,8 +88,10 @@ void vmx_nested_exit(struct vp *vp, u64 code, u64 info1, u64 info2);
 void vmx_decode_l2(struct vp *vp, struct hv_exit *e);
 bool vmx_nested_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
 bool vmx_nested_nmi(struct vp *vp);
+int vmx_nested_irq(struct vp *vp, u8 vector);
 void vmx_nested_entry_failed(struct vp *vp, u32 reason);
 bool vmx_nested_vmxon(struct vp *vp);
+void vmx_nested_init(struct vp *vp);
 enum be_msr_result vmx_nested_msr_read(struct vp *vp, u32 msr, u64 *val);
 
 /* vmx_exit.c */

@@ -209,6 +209,7 @@ int evmcs_map_init(struct evmcs_map *m, evmcs_vmcs12_field_fn fn)
 {
 	u32 cls = 0;
 	m->nout = 0;
+	m->nout_fields = 0;
 	m->missing = 0;
 	for (u32 c = 0; c <= EVMCS_CLASSES; c++)
 		m->class_start[c] = 0;
@@ -227,8 +228,20 @@ int evmcs_map_init(struct evmcs_map *m, evmcs_vmcs12_field_fn fn)
 		}
 		m->v12_off[i] = off;
 		m->v12_width[i] = w;
-		if ((f->flags & EVMCS_F_OUT) && w)
-			m->out[m->nout++] = (u16)i;
+		m->cp[i] = (struct evmcs_cp){ f->off, off, w ? (u8)(f->width << 4 | w) : 0, 1 };
+		if (!(f->flags & EVMCS_F_OUT) || !w)
+			continue;
+		/* Write-back runs: a field right after the last run's end in both
+		 * layouts, with the same width on both sides, extends it (the
+		 * segment fields, the exit information: one loop each). */
+		m->nout_fields++;
+		struct evmcs_cp *r = m->nout ? &m->out[m->nout - 1] : NULL;
+		u8 k = m->cp[i].kind;
+		if (r && r->kind == k && (k == 0x22 || k == 0x44 || k == 0x88) && r->n < 255 &&
+		    r->ev + r->n * w == f->off && r->v12 + r->n * w == off)
+			r->n++;
+		else
+			m->out[m->nout++] = m->cp[i];
 	}
 	while (cls < EVMCS_CLASSES)
 		m->class_start[++cls] = (u16)evmcs_nfields;
@@ -265,13 +278,28 @@ static inline void store_w(u8 *p, u8 w, u64 v)
 	}
 }
 
+/* One field from src (width kind >> 4 when to_v12, else kind & 15) to
+ * dst: the same width (every field of hv.efi's vmcs12 today) is one
+ * move; else zero-extended or truncated. This runs for every field at a
+ * nested VM exit: keep it short (docs/performance.md). */
+static inline __attribute__((always_inline)) void copy1(u8 *dst, const u8 *src, u8 kind,
+							 bool to_v12)
+{
+	switch (kind) {
+	case 0x22: __builtin_memcpy(dst, src, 2); break;
+	case 0x44: __builtin_memcpy(dst, src, 4); break;
+	case 0x88: __builtin_memcpy(dst, src, 8); break;
+	case 0: break;
+	default:
+		store_w(dst, to_v12 ? kind & 15 : kind >> 4, load_w(src, to_v12 ? kind >> 4 : kind & 15));
+		break;
+	}
+}
+
 static void load_rows(const struct evmcs_map *m, u8 *v12, const u8 *ev, u32 from, u32 to)
 {
-	for (u32 i = from; i < to; i++) {
-		u8 w = m->v12_width[i];
-		if (w)
-			store_w(v12 + m->v12_off[i], w, load_w(ev + evmcs_fields[i].off, evmcs_fields[i].width));
-	}
+	for (u32 i = from; i < to; i++)
+		copy1(v12 + m->cp[i].v12, ev + m->cp[i].ev, m->cp[i].kind, true);
 }
 
 u32 evmcs_load(const struct evmcs_map *m, void *vmcs12, const struct hv_enlightened_vmcs *e,
@@ -302,9 +330,26 @@ void evmcs_store(const struct evmcs_map *m, struct hv_enlightened_vmcs *e, const
 	const u8 *v12 = vmcs12;
 	u8 *ev = (u8 *)e;
 	for (u32 k = 0; k < m->nout; k++) {
-		u32 i = m->out[k];
-		store_w(ev + evmcs_fields[i].off, evmcs_fields[i].width,
-			load_w(v12 + m->v12_off[i], m->v12_width[i]));
+		const struct evmcs_cp *r = &m->out[k];
+		u8 *d = ev + r->ev;
+		const u8 *s = v12 + r->v12;
+		switch (r->kind) {
+		case 0x88:
+			for (u32 j = 0; j < r->n; j++)
+				__builtin_memcpy(d + 8 * j, s + 8 * j, 8);
+			break;
+		case 0x44:
+			for (u32 j = 0; j < r->n; j++)
+				__builtin_memcpy(d + 4 * j, s + 4 * j, 4);
+			break;
+		case 0x22:
+			for (u32 j = 0; j < r->n; j++)
+				__builtin_memcpy(d + 2 * j, s + 2 * j, 2);
+			break;
+		default:
+			copy1(d, s, r->kind, false);
+			break;
+		}
 	}
 	/* The eVMCS now holds what the vmcs12 holds: every group clean, as
 	 * KVM's L0 leaves it (nested_sync_vmcs12_to_shadow). */

@@ -241,6 +241,11 @@ void vmx_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error)
  * window is whenever the guest next exits: 1 either way. */
 int vmx_inject_irq(struct vp *vp, u8 vector)
 {
+	/* In L2, hv.efi's interrupts for L1 (the SynIC's) exit to L1 first
+	 * when L1 set external-interrupt exiting (vmx_nested_irq); with its
+	 * acknowledge-on-exit that exit delivers the vector. */
+	if (__builtin_expect(vp->cur->l2, 0) && vmx_nested_irq(vp, vector) == 0)
+		return 0;
 	struct vmx_ctx *s = vmx_of(vp);
 	if ((vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF) && !s->injected && !s->reinject &&
 	    !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & (VMX_INTR_BLOCK_STI | VMX_INTR_BLOCK_MOV_SS))) {

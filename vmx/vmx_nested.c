@@ -18,7 +18,7 @@
  * VMfailInvalid/VMfailValid with the error numbers of SDM 31.4. VMFUNC is
  * not offered (#UD). The memory operands are L1 linear addresses (the
  * instruction-information field, SDM 28.2.5), translated through L1's
- * paging here (4-level, PAE, 32-bit).
+ * paging by vmx_nested_mem.c.
  */
 #include "vmx.h"
 #include "vmx_nested.h"
@@ -44,25 +44,9 @@ static struct vmx_nested *nst(struct vp *vp)
 	return s2 ? s2->nst : NULL;
 }
 
-/* The eVMCS's fields resolved against struct vmcs12 (vmx_evmcs.c), once
- * at partition set-up (vmx_nested_features runs there, before any VP). */
-static struct evmcs_map evmcs_map;
-
-static bool v12_field(u32 enc, u16 *off, u8 *width)
-{
-	bool high;
-	const struct vmcs12_field *f = vmcs12_lookup(enc, &high);
-	if (!f || high)
-		return false;
-	*off = f->offset;
-	*width = f->size;
-	return true;
-}
-
 u32 vmx_nested_features(void)
 {
-	if (evmcs_map_init(&evmcs_map, v12_field))
-		LOGE("nested: the eVMCS table is out of order; no eVMCS");
+	vmx_nested_evmcs_init();
 	return 0;
 }
 
@@ -267,64 +251,11 @@ static enum hv_action launch(struct vp *vp, struct vmx_nested *n, bool resume,
 	u16 vpid = (proc2 & PROC2_ENABLE_VPID) ? v->virtual_processor_id : 0;
 	n->vpid_flush |= !vpid || vpid != n->last_vpid;
 	n->last_vpid = vpid;
+	n->prev_launched = v->launched;
 	v->launched = 1;
 	n->np = run->np;
 	*enter = 1;
 	return HV_ACT_RESUME;
-}
-
-/* ---- the enlightened VMCS (TLFS 16.5; docs/nested.md) ------------------------ */
-
-/* L1 set EnlightenVmEntry in its VP assist page (read now, as KVM's
- * nested_get_evmptr): *gpa is its CurrentNestedVmcs. Only with an eVMCS
- * version offered (leaf 0x4000000A). */
-static bool enlightened_vmentry(const struct vp *vp, u64 *gpa)
-{
-	if (!(vp->part->nested_enl & HV_NESTED_EVMCS_VERSIONS))
-		return false;
-	const struct overlay *o = &vp->ctx[0].assist_page;
-	return o->active && o->hpa && evmcs_assist_current((const void *)(uintptr_t)o->hpa, gpa);
-}
-
-/* VMLAUNCH/VMRESUME with the eVMCS instead of the VMPTRLD'd VMCS: its
- * dirty groups into vmcs12 (vmx_evmcs.c). 0: not enlightened (the
- * ordinary path); 1: vmcs12 holds the eVMCS, go on with the entry; -1:
- * failed, *act set. A bad eVMCS (not one page of ordinary guest RAM, the
- * VMXON region, a version other than 1) is VMfailInvalid (KVM:
- * EVMPTRLD_VMFAIL); controls the eVMCS cannot express VMfailValid 7
- * (KVM's nested_evmcs_check_controls). */
-static int enlightened_entry(struct vp *vp, struct vmx_nested *n, bool resume, enum hv_action *act)
-{
-	u64 gpa;
-	if (!enlightened_vmentry(vp, &gpa)) {
-		if (n->ev.active)
-			evmcs_release(&n->ev); /* back to VMPTRLD: no eVMCS current */
-		return 0;
-	}
-	/* The VMPTRLD'd VMCS stops being current (KVM: current_vmptr =
-	 * INVALID_GPA): its cache goes back to its region first. */
-	if (n->current != INVALID_PTR) {
-		write_back(n);
-		n->current = INVALID_PTR;
-	}
-	if (ptr_bad(vp, gpa) || gpa == n->vmxon_ptr ||
-	    evmcs_enter(&n->ev, &evmcs_map, &n->v12, sizeof(n->v12), vmx_l1_ptr(gpa), gpa, !resume,
-			VMCS12_REVISION)) {
-		evmcs_release(&n->ev);
-		n->v12.vm_instruction_error = 0;
-		*act = fail_invalid();
-		return -1;
-	}
-	/* An eVMCS has no launch state (KVM: launch_state = !launch). */
-	n->v12.launched = resume;
-	const struct vmcs12 *v = &n->v12;
-	if (evmcs_check_controls(v->pin_based_vm_exec_control, v->cpu_based_vm_exec_control,
-				 v->secondary_vm_exec_control, v->vm_exit_controls, v->vm_entry_controls)) {
-		*act = vmfail(n, 7);
-		evmcs_exit(&n->ev, &evmcs_map, &n->v12);
-		return -1;
-	}
-	return 1;
 }
 
 /* ---- INVEPT / INVVPID (SDM 31.3) ------------------------------------------- */
@@ -434,7 +365,7 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 			n->v12.launched = 0;
 			write_back(n);
 			n->current = INVALID_PTR;
-		} else if (enlightened_vmentry(vp, &pa0)) {
+		} else if (vmx_evmcs_current(vp, &pa0)) {
 			/* TLFS 16.5: VMCLEAR makes the eVMCS non-active; L1's
 			 * page is an eVMCS, not ours to write (KVM). */
 			if (pa == n->ev.gpa)
@@ -464,6 +395,9 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 			write_back(n);
 			__builtin_memcpy(&n->v12, vmx_l1_ptr(pa), sizeof(n->v12));
 			n->current = pa;
+			/* vmcs12 no longer holds the eVMCS: its next entry
+			 * reads every group (clean bits describe vmcs12). */
+			evmcs_release(&n->ev);
 		}
 		*act = succeed();
 		break;
@@ -525,13 +459,30 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 	}
 	case VMX_EXIT_VMLAUNCH:
 	case VMX_EXIT_VMRESUME: {
-		int ev = enlightened_entry(vp, n, basic == VMX_EXIT_VMRESUME, act);
-		if (ev < 0)
-			break;
-		*act = launch(vp, n, basic == VMX_EXIT_VMRESUME, run, &enter);
+		/* The enlightened VMCS (TLFS 16.5, vmx_nested_evmcs.c): the
+		 * eVMCS the VP assist page names replaces the VMPTRLD'd VMCS,
+		 * which is written back and stops being current (KVM). */
+		bool resume = basic == VMX_EXIT_VMRESUME;
+		u64 egpa;
+		bool ev = vmx_evmcs_current(vp, &egpa);
+		if (!ev && n->ev.active)
+			evmcs_release(&n->ev);
+		if (ev) {
+			write_back(n);
+			n->current = INVALID_PTR;
+			u32 err = vmx_nested_evmcs_load(vp, n, egpa, resume);
+			if (err) {
+				*act = err == 1 ? fail_invalid() : vmfail(n, err);
+				vmx_nested_evmcs_exit(n);
+				break;
+			}
+		}
+		*act = launch(vp, n, resume, run, &enter);
 		/* A VMfail or a failed entry: its error or exit into the eVMCS. */
 		if (ev && !enter)
-			evmcs_exit(&n->ev, &evmcs_map, &n->v12);
+			vmx_nested_evmcs_exit(n);
+		run->evmcs = ev && enter;
+		run->evmcs_full = run->evmcs && n->ev.read == 0x1ffffu;
 		break;
 	}
 	case VMX_EXIT_INVEPT:
@@ -547,13 +498,102 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 
 /* ---- into L2: vmcs02 ----------------------------------------------------------- */
 
-/* dst = (L1's bitmap, or all ones / nothing) | ours, n bytes. */
-static void merge_bitmap(u8 *dst, const u8 *ours, const u8 *l1, bool all, u32 n)
+static void copy_qwords(u64 *d, const u64 *s, u64 n)
 {
-	u64 *d = (u64 *)dst;
-	const u64 *o = (const u64 *)ours, *l = (const u64 *)l1;
-	for (u32 i = 0; i < n / 8; i++)
-		d[i] = all ? ~0ull : (l ? l[i] : 0) | o[i];
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+}
+
+static void fill_qwords(u64 *d, u64 v, u64 n)
+{
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(n) : "a"(v) : "memory");
+}
+
+/* The qwords where our bitmaps have bits: few (FEATURE_CONTROL and the
+ * VMX MSRs, the x2APIC ICR; the PM1 and reset ports), listed once per
+ * change of L1's context's bitmaps (vmx_ctx.maps_gen). */
+static u8 own_qwords(const u64 *m, u32 n, u16 *idx, bool *many)
+{
+	u8 k = 0;
+	for (u32 i = 0; i < n; i++) {
+		if (!m[i])
+			continue;
+		if (k == NVMX_OWN_MAX) {
+			*many = true;
+			return k;
+		}
+		idx[k++] = (u16)i;
+	}
+	return k;
+}
+
+/* One bitmap of vmcs02 (n qwords): all ones, ours alone, or L1's with
+ * ours ORed in. L1's is copied at every entry (a plain VMCS has no clean
+ * bits: L1 may have changed it); the other two only when they change. */
+static void merge_bitmap(u64 *dst, const u64 *ours, const u64 *l1, bool all, u32 n, const u16 *idx,
+			 u8 k, bool many, u64 *src, bool stale)
+{
+	if (all) {
+		if (stale || *src != 2)
+			fill_qwords(dst, ~0ull, n);
+		*src = 2;
+	} else if (!l1) {
+		if (stale || *src != 1)
+			copy_qwords(dst, ours, n);
+		*src = 1;
+	} else {
+		copy_qwords(dst, l1, n);
+		if (many)
+			for (u32 i = 0; i < n; i++)
+				dst[i] |= ours[i];
+		else
+			for (u8 i = 0; i < k; i++)
+				dst[idx[i]] |= ours[idx[i]];
+		*src = (u64)(uintptr_t)l1;
+	}
+}
+
+static void merge_bitmaps(struct vmx_nested *n, const struct vmx_ctx *s1, struct vmx_ctx *s2,
+			  const struct vmcs12 *v)
+{
+	const u32 q = PAGE_SIZE / 8;
+	u32 proc = v->cpu_based_vm_exec_control;
+	bool stale = n->own_for != s1 || n->own_gen != s1->maps_gen;
+	if (stale) {
+		n->own_many = false;
+		n->n_own_msr = own_qwords((const u64 *)s1->msr_bitmap, q, n->own_msr, &n->own_many);
+		n->n_own_io = own_qwords((const u64 *)s1->io_bitmap, 2 * q, n->own_io, &n->own_many);
+		n->own_for = s1;
+		n->own_gen = s1->maps_gen;
+	}
+	bool io_all = (proc & (NVMX_PROC_UNCOND_IO | PROC_USE_IO_BITMAPS)) == NVMX_PROC_UNCOND_IO;
+	bool io_l1 = proc & PROC_USE_IO_BITMAPS;
+	/* A and B are one 8 KiB run in vmcs02; L1's are two pages anywhere. */
+	if (io_l1 && v->io_bitmap_b != v->io_bitmap_a + PAGE_SIZE) {
+		copy_qwords((u64 *)s2->io_bitmap, vmx_l1_ptr(v->io_bitmap_a), q);
+		copy_qwords((u64 *)(s2->io_bitmap + PAGE_SIZE), vmx_l1_ptr(v->io_bitmap_b), q);
+		for (u32 i = 0; i < (n->own_many ? 2 * q : n->n_own_io); i++) {
+			u32 j = n->own_many ? i : n->own_io[i];
+			((u64 *)s2->io_bitmap)[j] |= ((const u64 *)s1->io_bitmap)[j];
+		}
+		n->src_io = 3;
+	} else {
+		merge_bitmap((u64 *)s2->io_bitmap, (const u64 *)s1->io_bitmap,
+			     io_l1 ? vmx_l1_ptr(v->io_bitmap_a) : NULL, io_all, 2 * q, n->own_io,
+			     n->n_own_io, n->own_many, &n->src_io, stale);
+	}
+	/* The enlightened MSR bitmap (TLFS 16.5.3): L1 clears the eVMCS's
+	 * MSR_BITMAP clean bit whenever it changes its bitmap, so with the bit
+	 * set (evmcs_enter: same eVMCS, not VMLAUNCH), the same bitmap and ours
+	 * unchanged, vmcs02's merged one stands: 4 KiB not copied again. */
+	if ((proc & PROC_USE_MSR_BITMAPS) && n->ev.active && n->ev.msr_bitmap_same && !stale &&
+	    n->src_msr == (u64)(uintptr_t)vmx_l1_ptr(v->msr_bitmap)) {
+		n->msr_merges_skipped++;
+		return;
+	}
+	merge_bitmap((u64 *)s2->msr_bitmap, (const u64 *)s1->msr_bitmap,
+		     (proc & PROC_USE_MSR_BITMAPS) ? vmx_l1_ptr(v->msr_bitmap) : NULL,
+		     !(proc & PROC_USE_MSR_BITMAPS), q, n->own_msr, n->n_own_msr, n->own_many,
+		     &n->src_msr, stale);
 }
 
 void vmx_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
@@ -576,29 +616,7 @@ void vmx_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	n->l1 = vp->cur;
 
 	/* Bitmaps: L1's OR ours (L1's context's, with what hv/ asked for). */
-	merge_bitmap(s2->io_bitmap, s1->io_bitmap,
-		     (proc12 & PROC_USE_IO_BITMAPS) ? vmx_l1_ptr(v->io_bitmap_a) : NULL,
-		     (proc12 & (NVMX_PROC_UNCOND_IO | PROC_USE_IO_BITMAPS)) == NVMX_PROC_UNCOND_IO,
-		     PAGE_SIZE);
-	merge_bitmap(s2->io_bitmap + PAGE_SIZE, s1->io_bitmap + PAGE_SIZE,
-		     (proc12 & PROC_USE_IO_BITMAPS) ? vmx_l1_ptr(v->io_bitmap_b) : NULL,
-		     (proc12 & (NVMX_PROC_UNCOND_IO | PROC_USE_IO_BITMAPS)) == NVMX_PROC_UNCOND_IO,
-		     PAGE_SIZE);
-	/* The enlightened MSR bitmap (TLFS 16.5.3): L1 clears the eVMCS's
-	 * MSR_BITMAP clean bit whenever it changes its bitmap, so with the bit
-	 * set, the same bitmap and ours unchanged, vmcs02's merged one stands. */
-	u64 msr_src = (proc12 & PROC_USE_MSR_BITMAPS) ? v->msr_bitmap : 1;
-	if (n->ev.active && n->ev.msr_bitmap_same && (vp->part->nested_enl & HV_NESTED_MSR_BITMAP) &&
-	    n->msr_merged_src == msr_src && n->msr_merged_gen == s1->msr_gen) {
-		n->msr_merges_skipped++;
-	} else {
-		merge_bitmap(s2->msr_bitmap, s1->msr_bitmap,
-			     (proc12 & PROC_USE_MSR_BITMAPS) ? vmx_l1_ptr(v->msr_bitmap) : NULL,
-			     !(proc12 & PROC_USE_MSR_BITMAPS), PAGE_SIZE);
-		n->msr_merged_src = msr_src;
-		n->msr_merged_gen = s1->msr_gen;
-		n->msr_merges++;
-	}
+	merge_bitmaps(n, s1, s2, v);
 
 	vmx_ctx_switch(vp, l2);
 	s2->deadline = 0;
@@ -610,7 +628,8 @@ void vmx_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	vmwrite(VMCS_PIN_CTLS, pin & ~(u64)PIN_PREEMPT_TIMER);
 	u32 proc = vmx.ctl.proc | (proc12 & (PROC_INTR_WINDOW_EXITING | NVMX_PROC_TSC_OFFSET |
 					     PROC_HLT_EXITING | NVMX_PROC_NMI_WINDOW |
-					     PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING));
+					     PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING |
+					     NVMX_PROC_PASS));
 	vmwrite(VMCS_PROC_CTLS, proc);
 	u32 proc2 = PROC2_ENABLE_EPT | (vmx.ctl.proc2 & PROC2_ENABLE_VPID) |
 		    (proc2_12 & PROC2_UNRESTRICTED_GUEST);
@@ -732,6 +751,9 @@ static void to_l1(struct vp *vp, struct vmx_nested *n, u32 reason, u64 qual, u64
 	v->vm_exit_instruction_len = (u32)vmread(VMCS_EXIT_INSN_LEN);
 	v->vmx_instruction_info = (u32)vmread(VMCS_EXIT_INSN_INFO);
 	v->vm_entry_intr_info_field &= ~BIT(31);
+	/* A failed entry of vmcs02 leaves the launch state as it was (26.8). */
+	if (reason & BIT(31))
+		v->launched = n->prev_launched;
 
 	/* L2's state (28.3). */
 	u64 cr0 = vmread(VMCS_GUEST_CR0), cr4 = vmread(VMCS_GUEST_CR4);
@@ -788,7 +810,7 @@ static void to_l1(struct vp *vp, struct vmx_nested *n, u32 reason, u64 qual, u64
 		vmx_set_deadline_ctx(s1, deadline);
 	n->exits++;
 	/* L1 reads the exit in its eVMCS, without VMREAD (TLFS 16.5). */
-	evmcs_exit(&n->ev, &evmcs_map, v);
+	vmx_nested_evmcs_exit(n);
 }
 
 /* nested/'s op: L2's exit as it happened (code 0), or the exit `code`
@@ -874,6 +896,8 @@ static bool l1_wants(struct vp *vp, const struct vmcs12 *v, u32 basic, u64 q)
 					return false;
 			return true;
 		}
+		if (cr == 8) /* only L1 sets CR8 exiting in vmcs02 */
+			return proc & (type == VMX_CR_TYPE_MOV_TO ? NVMX_PROC_CR8_LOAD : NVMX_PROC_CR8_STORE);
 		return false;
 	}
 	case VMX_EXIT_IO: {
@@ -904,7 +928,9 @@ static bool l1_wants(struct vp *vp, const struct vmcs12 *v, u32 basic, u64 q)
 	default:
 		/* Unconditional in VMX non-root operation (26.1.2): triple
 		 * fault, task switch, CPUID, GETSEC, INVD, XSETBV, VMCALL and
-		 * the VMX instructions; anything else L1's controls caused. */
+		 * the VMX instructions; and what only L1's controls cause in
+		 * vmcs02 (INVLPG, MWAIT, RDPMC, RDTSC, MOV DR, MONITOR, PAUSE:
+		 * NVMX_PROC_PASS). */
 		return true;
 	}
 }
@@ -942,11 +968,59 @@ bool vmx_nested_nmi(struct vp *vp)
 	return true;
 }
 
+/* An interrupt of hv.efi for L1 (the SynIC's vectors, synic/deliver.c)
+ * while L2 runs. With L1's external-interrupt exiting it is an external
+ * interrupt exit to L1 (SDM 25.6.1), as a physical one would be: with
+ * acknowledge-on-exit the vector is in the exit interruption information
+ * (28.2.2) and the interrupt is delivered (0); without, L1 is current now
+ * and takes it through the caller's injection (1). Linux's KVM depends on
+ * it: an interrupt of L1 must never land in L2. Without L1's exiting: -1,
+ * L2 takes it (as it would take a physical interrupt). */
+int vmx_nested_irq(struct vp *vp, u8 vector)
+{
+	struct vmx_nested *n = nst(vp);
+	const struct vmcs12 *v = &n->v12;
+	if (!(v->pin_based_vm_exec_control & PIN_EXT_INTR_EXITING))
+		return -1;
+	bool ack = v->vm_exit_controls & NVMX_EXIT_ACK_INTR;
+	to_l1(vp, n, VMX_EXIT_EXTERNAL_INTR, 0, 0,
+	      ack ? vector | (VMX_INTR_TYPE_EXT_INTR << VMX_INTR_TYPE_SHIFT) | VMX_INTR_INFO_VALID : 0, 0);
+	n->irq_exits++;
+	return ack ? 0 : 1;
+}
+
 /* vmcs02's VMLAUNCH/VMRESUME failed on the CPU (a check hv.efi missed):
  * L1 sees a VM-entry failure (SDM 26.8) at the next reflection. */
 void vmx_nested_entry_failed(struct vp *vp, u32 reason)
 {
 	nst(vp)->fail_reason = reason | BIT(31);
+}
+
+/* INIT/SIPI (hv/smp.c, vp_load_state): a VP in L2 leaves it (no exit to
+ * L1: L1's view of INIT in VMX operation, SDM 26.1 / 24.8 "INIT is
+ * blocked in VMX root operation", is not emulated), and L1 is out of
+ * VMX operation: the restarted processor starts clean, as on SVM
+ * (docs/nested.md). */
+void vmx_nested_init(struct vp *vp)
+{
+	struct vmx_nested *n = nst(vp);
+	if (!n)
+		return;
+	if (vp->cur->l2) {
+		struct vmx_ctx *s2 = vmx_of(vp), *s1 = n->l1->be;
+		u64 deadline = s2->deadline;
+		if (deadline)
+			vmx_set_deadline_ctx(s2, 0);
+		s2->reinject = 0;
+		s2->injected = false;
+		vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+		vmx_cpu_regs_save(&s1->regs);
+		vmx_ctx_switch(vp, n->l1);
+		if (deadline)
+			vmx_set_deadline_ctx(s1, deadline);
+	}
+	n->vmxon = false;
+	n->current = INVALID_PTR;
 }
 
 /* Is L1 in VMX operation (CR4.VMXE may not be cleared then, SDM 24.8)? */

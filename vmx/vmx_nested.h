@@ -22,6 +22,13 @@
 #define NVMX_PIN_OFFER (NVMX_PIN_DEFAULT1 | PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | NVMX_PIN_VIRTUAL_NMIS)
 
 #define NVMX_PROC_TSC_OFFSET BIT(3)
+/* Exits L1 may ask for that hv.efi only passes on (SDM 25.6.2): INVLPG,
+ * MWAIT, RDPMC, RDTSC, CR8 load/store, MOV DR, MONITOR, PAUSE (Linux's
+ * KVM requires most of them). */
+#define NVMX_PROC_PASS                                                                         \
+	(BIT(9) | BIT(10) | BIT(11) | BIT(12) | BIT(19) | BIT(20) | BIT(23) | BIT(29) | BIT(30))
+#define NVMX_PROC_CR8_LOAD BIT(19)
+#define NVMX_PROC_CR8_STORE BIT(20)
 #define NVMX_PROC_NMI_WINDOW BIT(22)
 #define NVMX_PROC_UNCOND_IO BIT(24)
 #define NVMX_PROC_RESERVED1 (BIT(1) | BIT(4) | BIT(5) | BIT(6) | BIT(8) | BIT(13) | BIT(14) | BIT(26))
@@ -29,7 +36,7 @@
 #define NVMX_PROC_OFFER                                                                          \
 	(NVMX_PROC_DEFAULT1 | PROC_INTR_WINDOW_EXITING | NVMX_PROC_TSC_OFFSET | PROC_HLT_EXITING | \
 	 NVMX_PROC_NMI_WINDOW | NVMX_PROC_UNCOND_IO | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |  \
-	 PROC_ACTIVATE_SECONDARY)
+	 PROC_ACTIVATE_SECONDARY | NVMX_PROC_PASS)
 
 #define NVMX_PROC2_OFFER (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST)
 
@@ -66,19 +73,27 @@ struct vmx_nested {
 	bool invept_pending;   /* INVEPT (or VMXON) since the last entry: drop the shadow */
 	bool vpid_flush;       /* flush L2's VPID at the next entry */
 	u16 last_vpid;         /* L1's VPID for L2 at the last entry (0: none) */
+	u32 prev_launched;     /* vmcs12's launch state before the last entry */
 	u32 fail_reason;       /* vmcs02's entry failed: reflect this */
 	u64 vmxon_ptr;
 	u64 current;           /* L1's current-VMCS pointer, ~0: none */
 	struct vp_ctx *l1;     /* L1's context while L2 runs */
 	u64 cr0_ours, cr4_ours; /* CR bits only hv.efi owns in vmcs02 */
-	u64 insns, entries, exits, entry_failures, inveps;
+	u64 insns, entries, exits, entry_failures, inveps, irq_exits;
+	/* The bitmap merge (vmx_nested.c): our bits' qwords and what vmcs02's
+	 * bitmaps hold now (1 ours, 2 all ones, else L1's address). */
+#define NVMX_OWN_MAX 32
+	const struct vmx_ctx *own_for;
+	u32 own_gen;
+	bool own_many;
+	u8 n_own_msr, n_own_io;
+	u16 own_msr[NVMX_OWN_MAX], own_io[NVMX_OWN_MAX];
+	u64 src_msr, src_io;
 	/* The enlightened VMCS (TLFS 16.5; vmx_evmcs.c): L1's current one
-	 * while ev.active (then `current` is none), and the MSR bitmap
-	 * merge it lets vmcs02 keep (the enlightened MSR bitmap, 16.5.3). */
+	 * while ev.active (then `current` is none); the merges of L1's MSR
+	 * bitmap it saved (the enlightened MSR bitmap, 16.5.3). */
 	struct evmcs_vp ev;
-	u64 msr_merged_src;    /* L1's MSR bitmap the merged one holds; 0: none */
-	u32 msr_merged_gen;    /* L1's context's msr_gen then */
-	u64 msr_merges, msr_merges_skipped;
+	u64 msr_merges_skipped;
 	struct vmcs12 v12;     /* the cache of L1's current VMCS */
 };
 
@@ -106,5 +121,17 @@ u32 vmx_nested_check_controls(const struct vmcs12 *v, u32 maxphy, const char **w
 u32 vmx_nested_check_host(const struct vmcs12 *v, u32 maxphy, u64 cr4_fixed1, bool l1_lma,
 			  const char **why);
 const char *vmx_nested_check_guest(const struct vmcs12 *v, u32 maxphy, u64 cr4_fixed1);
+
+/* vmx_nested_evmcs.c: the enlightened VMCS (TLFS 16.5). */
+void vmx_nested_evmcs_init(void);
+/* L1 set EnlightenVmEntry in its VP assist page and an eVMCS version is
+ * offered: *gpa its CurrentNestedVmcs. */
+bool vmx_evmcs_current(const struct vp *vp, u64 *gpa);
+/* The eVMCS at gpa into n->v12 for VMLAUNCH (!resume) / VMRESUME: 0, 1
+ * (VMfailInvalid: bad GPA or version; released) or 7 (VMfailValid: a
+ * control eVMCS v1 cannot express). */
+u32 vmx_nested_evmcs_load(struct vp *vp, struct vmx_nested *n, u64 gpa, bool resume);
+/* The exit (or VMfail) into the active eVMCS, if any. */
+void vmx_nested_evmcs_exit(struct vmx_nested *n);
 
 #endif

@@ -236,6 +236,9 @@ struct nested_run {
 	u32 l2_vp_id;
 	u64 l2_vm_id, assist_pa;
 	bool invalid; /* the VMCB failed its checks: VMEXIT_INVALID (counters) */
+	/* VMX: the entry came from L1's enlightened VMCS (TLFS 16.5), and
+	 * read every group of it (a VMLAUNCH, another eVMCS) (counters). */
+	bool evmcs, evmcs_full;
 };
 
 /* ASIDs (SVM) and VPIDs (VMX) tag a context's translations; 0 is the

@@ -346,12 +346,21 @@ typedef bool (*evmcs_vmcs12_field_fn)(u32 enc, u16 *off, u8 *width);
 /* The eVMCS table resolved against the vmcs12's layout, once. Load
  * classes, in table order: NONE, the 16 group bits, ALL, then RO. */
 #define EVMCS_CLASSES 19
+/* One field's copy, resolved: offsets in the eVMCS and the vmcs12, and
+ * kind = eVMCS width << 4 | vmcs12 width (0: not in the vmcs12). */
+struct evmcs_cp {
+	u16 ev, v12;
+	u8 kind;
+	u8 n; /* in out[]: n fields of this kind contiguous in both layouts */
+};
 struct evmcs_map {
 	u16 v12_off[EVMCS_MAX_FIELDS];
 	u8 v12_width[EVMCS_MAX_FIELDS]; /* 0: not in the vmcs12 */
+	struct evmcs_cp cp[EVMCS_MAX_FIELDS]; /* by table row */
 	u16 class_start[EVMCS_CLASSES + 1];
-	u16 out[EVMCS_MAX_FIELDS]; /* indexes of the EVMCS_F_OUT fields */
-	u16 nout;
+	struct evmcs_cp out[EVMCS_MAX_FIELDS]; /* the EVMCS_F_OUT fields, as runs */
+	u16 nout;   /* runs in out[] */
+	u16 nout_fields;
 	u16 missing; /* fields the vmcs12 does not hold */
 };
 

@@ -67,6 +67,7 @@ struct nested_vp {
 	u32 l2_vp_id;
 	u64 l2_vm_id, assist_pa;
 	u64 dflush_calls, dflush_traps, dflush_targets;
+	u64 evmcs_entries, evmcs_full; /* VMX: entries from the eVMCS, every group read */
 };
 
 /* dflush.c: an L2 TLB flush hypercall's header and target set (TLFS

@@ -48,6 +48,9 @@ uint64_t bl_empty(uint64_t n) HIDDEN;
 uint64_t bl_cpuid(uint64_t n, uint32_t leaf) HIDDEN;
 uint64_t bl_nested_cpuid(uint64_t n, uint64_t vmcb_pa) HIDDEN;
 uint64_t bl_nvmx_cpuid(uint64_t n, uint64_t launch) HIDDEN;
+uint64_t bl_evmcs_cpuid(uint64_t n, uint8_t *evmcs) HIDDEN;
+static uint64_t evmcs_cpuid(uint64_t n);
+static void setup_evmcs(uint8_t *ev, uint8_t *assist, uint64_t vmcs_pa);
 extern const char bl_l2_code[] HIDDEN, bl_l2_code_end[] HIDDEN;
 uint64_t bl_rdmsr(uint64_t n, uint32_t msr) HIDDEN;
 uint64_t bl_wrmsr(uint64_t n, uint32_t msr, uint64_t val) HIDDEN;
@@ -108,7 +111,7 @@ extern char bl_store32_insn[] HIDDEN;
 /* K_HCALL_CLEAR: a SynIC call, then the guest empties what it filled
  * (bl_hcall_clear): `clear` says what. */
 enum kind { K_EMPTY, K_CPUID, K_RDMSR, K_WRMSR, K_HCALL, K_TSC_PAGE, K_XAPIC_STORE, K_HCALL_CLEAR,
-	    K_NESTED_CPUID, K_NVMX_CPUID, K_VTL_CALL, K_CR4_PGE, K_VTL_PROT };
+	    K_NESTED_CPUID, K_NVMX_CPUID, K_NVMX_EVMCS, K_VTL_CALL, K_CR4_PGE, K_VTL_PROT };
 enum clear { CLR_NONE, CLR_SLOT, CLR_FLAGS, CLR_RSLOT };
 
 struct op {
@@ -199,6 +202,10 @@ static const struct op ops[] = {
 	 * handled by L1 with a plain VMCS (VMREAD/VMWRITE of the guest RIP,
 	 * VMRESUME: each an exit to hv.efi); skipped unless the guest sees VMX. */
 	{ "nested_vmx_cpuid_l2_l1_l2", K_NVMX_CPUID, .a = 0 },
+	/* The same L2 and L1 with the enlightened VMCS (TLFS 16.5): L2's RIP
+	 * moved by a store into the eVMCS, VMRESUME without a current VMCS:
+	 * two exits to hv.efi instead of four (setup_evmcs). */
+	{ "nested_vmx_cpuid_l2_l1_l2_evmcs", K_NVMX_EVMCS, .a = 0 },
 	/* TLFS 15.6-15.8: a VTL call into VTL 1, which returns at once (fast):
 	 * two exits, two context switches (setup_vsm). */
 	{ "vtl_call_return", K_VTL_CALL, .priv = PRIV_VSM },
@@ -228,6 +235,9 @@ static struct {
 	uint64_t vmcb_maps;    /* the same with L1's MSR and I/O maps on */
 	uint64_t vmcb_enl;     /* the same with the enlightenments (0x3E0) */
 	int nvmx;              /* nested VMX: L1's VMCS current and launched */
+	uint8_t *evmcs;        /* nested VMX: the same L2 in an eVMCS, or NULL */
+	uint8_t *assist;       /* its VP assist page (EnlightenVmEntry at 0x28) */
+	uint64_t vmcs_pa;      /* the plain VMCS, current again after an eVMCS run */
 	int64_t result[NOPS];  /* ticks x 10 per operation */
 	int have[NOPS];
 } g;
@@ -336,6 +346,7 @@ static uint64_t run_loop(const struct op *o, uint64_t n)
 	case K_NESTED_CPUID:
 		return bl_nested_cpuid(n, o->a == 2 ? g.vmcb_enl : o->a ? g.vmcb_maps : g.vmcb);
 	case K_NVMX_CPUID: return bl_nvmx_cpuid(n, 0);
+	case K_NVMX_EVMCS: return evmcs_cpuid(n);
 	case K_CR4_PGE: return bl_cr4_pge(n);
 	case K_EMPTY:
 	default: return bl_empty(n);
@@ -379,6 +390,8 @@ static const char *prepare(const struct op *o)
 	}
 	if (o->kind == K_NVMX_CPUID)
 		return g.nvmx ? NULL : "VMX not offered to the guest (hv.cfg nested=off, or AMD)";
+	if (o->kind == K_NVMX_EVMCS)
+		return g.evmcs ? NULL : "no enlightened VMCS (leaf 0x40000004 bit 14 clear, or no VMX)";
 	if (o->kind == K_NESTED_CPUID)
 		return (o->a == 2 ? g.vmcb_enl : o->a ? g.vmcb_maps : g.vmcb) ? NULL
 						      : "SVM not offered to the guest (hv.cfg nested=off)";
@@ -656,10 +669,20 @@ static void setup_synic(void)
  * L2 GPA 0x1000 on L1's EPT (four levels mapping that page) with a VPID;
  * no bitmaps other than all-clear ones, CPUID exits unconditionally. One
  * VMLAUNCH and round trip checked, then the rows VMRESUME. */
+/* The plain VMCS's fields as setup_nested_vmx writes them (setup_evmcs
+ * copies them into the eVMCS). */
+#define BW_MAX 80
+static uint64_t bw_enc[BW_MAX], bw_val[BW_MAX];
+static int bw_n;
+
 static int bvmwrite(uint64_t f, uint64_t v)
 {
 	uint8_t bad;
 	__asm__ volatile("vmwrite %2, %1; setbe %0" : "=qm"(bad) : "r"(f), "rm"(v) : "cc", "memory");
+	if (bw_n < BW_MAX) { /* the same fields into the eVMCS later */
+		bw_enc[bw_n] = f;
+		bw_val[bw_n++] = v;
+	}
 	return bad;
 }
 static uint64_t bvmread(uint64_t f)
@@ -773,6 +796,98 @@ static void setup_nested_vmx(void)
 	ser_printf("BENCH-INFO: nested VMX: L2 CPUID round trip %s (exit reason 0x%x)\n",
 		   ok ? "ok" : "FAILED", reason);
 	g.nvmx = ok;
+	if (ok)
+		setup_evmcs(pg + 10 * PAGE, pg + 11 * PAGE, cp);
+}
+
+/* Where a VMCS field of setup_nested_vmx lives in eVMCS v1 (TLFS
+ * 16.11.2 offsets), and its width; -1: not one of them. */
+static int ev_off(uint64_t enc, unsigned int *w)
+{
+	static const struct { uint16_t enc, off; uint8_t w; } t[] = {
+		{ 0x4000, 0x05c, 4 }, { 0x4002, 0x314, 4 }, { 0x401e, 0x064, 4 }, { 0x400c, 0x060, 4 },
+		{ 0x4012, 0x31c, 4 }, { 0x2000, 0x068, 8 }, { 0x2002, 0x070, 8 }, { 0x2004, 0x078, 8 },
+		{ 0x201a, 0x270, 8 }, { 0x0000, 0x278, 2 }, { 0x6c00, 0x028, 8 }, { 0x6c02, 0x030, 8 },
+		{ 0x6c04, 0x038, 8 }, { 0x6c06, 0x240, 8 }, { 0x6c08, 0x248, 8 }, { 0x6c0c, 0x258, 8 },
+		{ 0x6c0e, 0x260, 8 }, { 0x2c00, 0x018, 8 }, { 0x2c02, 0x020, 8 }, { 0x6800, 0x220, 8 },
+		{ 0x6804, 0x230, 8 }, { 0x681a, 0x238, 8 }, { 0x681c, 0x300, 8 }, { 0x681e, 0x330, 8 },
+		{ 0x6820, 0x308, 8 }, { 0x2804, 0x1b0, 8 }, { 0x2800, 0x1a0, 8 },
+	};
+	if (enc >= 0x0c00 && enc <= 0x0c0c) { /* host selectors */
+		*w = 2;
+		return (int)(0x08 + (enc - 0x0c00));
+	}
+	if (enc >= 0x0800 && enc <= 0x080e) { /* guest selectors */
+		*w = 2;
+		return (int)(0x80 + (enc - 0x0800));
+	}
+	if (enc >= 0x4800 && enc <= 0x4812) { /* guest limits */
+		*w = 4;
+		return (int)(0x90 + 2 * (enc - 0x4800));
+	}
+	if (enc >= 0x4814 && enc <= 0x4822) { /* guest access rights */
+		*w = 4;
+		return (int)(0xb8 + 2 * (enc - 0x4814));
+	}
+	for (unsigned int i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].enc == enc) {
+			*w = t[i].w;
+			return t[i].off;
+		}
+	return -1;
+}
+
+/* nested=on on Intel with the eVMCS recommended (leaf 0x40000004 bit 14,
+ * docs/nested.md "Enlightened VMCS"): the plain VMCS's L2 in an eVMCS
+ * (version 1, the same field values), named by the VP assist page. One
+ * checked round trip; then the plain VMCS is made current again (an
+ * enlightened entry leaves none current), and evmcs_cpuid switches
+ * EnlightenVmEntry on and off around each run. */
+static void setup_evmcs(uint8_t *ev, uint8_t *assist, uint64_t vmcs_pa)
+{
+	if (!((cpuid(0x40000004u, 0).eax >> 14) & 1))
+		return;
+	for (unsigned int i = 0; i < PAGE; i++)
+		ev[i] = 0;
+	*(volatile uint32_t *)ev = 1; /* VersionNumber (TLFS 16.5.1) */
+	/* The enlightened MSR bitmap (0x4000000A bit 19), as Linux's KVM
+	 * turns it on (hv_enlightenments_control.msr_bitmap). */
+	if ((cpuid(0x4000000Au, 0).eax >> 19) & 1)
+		*(volatile uint32_t *)(ev + 0x344) = 1u << 1;
+	for (int i = 0; i < bw_n; i++) {
+		unsigned int w;
+		int off = ev_off(bw_enc[i], &w);
+		if (off < 0) {
+			ser_printf("BENCH-INFO: eVMCS: no offset for field 0x%lx\n", (unsigned long)bw_enc[i]);
+			return;
+		}
+		for (unsigned int b = 0; b < w; b++)
+			ev[off + b] = (uint8_t)(bw_val[i] >> (8 * b));
+	}
+	wrmsr(0x40000073u, pa(assist) | 1); /* HV_X64_MSR_VP_ASSIST_PAGE */
+	*(volatile uint64_t *)(assist + 0x30) = pa(ev);
+	g.evmcs = ev;
+	g.assist = assist;
+	g.vmcs_pa = vmcs_pa;
+	uint64_t f = irq_off();
+	uint64_t t = evmcs_cpuid(1);
+	uint32_t reason = *(volatile uint32_t *)(ev + 0x2b4);
+	irq_restore(f);
+	int ok = t != ~0ull && reason == 10;
+	ser_printf("BENCH-INFO: nested VMX: L2 CPUID round trip with the eVMCS %s (exit reason 0x%x)\n",
+		   ok ? "ok" : "FAILED", reason);
+	if (!ok)
+		g.evmcs = NULL;
+}
+
+static uint64_t evmcs_cpuid(uint64_t n)
+{
+	*(volatile uint8_t *)(g.assist + 0x28) = 1; /* EnlightenVmEntry */
+	uint64_t t = bl_evmcs_cpuid(n, g.evmcs);
+	*(volatile uint8_t *)(g.assist + 0x28) = 0;
+	uint64_t cp = g.vmcs_pa;
+	__asm__ volatile("vmptrld %0" : : "m"(cp) : "cc", "memory");
+	return t;
 }
 
 /* nested=on (docs/nested.md): the guest sees SVM. Turn EFER.SVME on and
@@ -994,8 +1109,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		if (g.priv & PRIV_STIMER)
 			wrmsr(MSR_STIMER0_CONFIG, (1ull << 12) | (0xEEull << 4) | 8);
 		setup_nested();
-		setup_nested_vmx();
 		setup_vsm();
+		/* After VTL 1 is set up from VTL 0's state: L1 stays in VMX
+		 * operation (CR4.VMXE, the TR a VM exit loads). */
+		setup_nested_vmx();
 	}
 	int want[NOPS] = { 0 };
 	if (profile_opts(image, want))

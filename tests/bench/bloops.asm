@@ -28,6 +28,7 @@ global bl_l2_code:data hidden
 global bl_l2_code_end:data hidden
 global bl_cr4_pge:function hidden
 global bl_nvmx_cpuid:function hidden
+global bl_evmcs_cpuid:function hidden
 
 section .text
 
@@ -301,6 +302,54 @@ bl_nvmx_cpuid:
 	vmread rdx, r15
 	add rdx, 2
 	vmwrite r15, rdx
+	dec r13
+	jnz .loop
+	TSC_DELTA
+	jmp .out
+.fail:
+	mov rax, -1
+.out:
+	lgdt [rsp]
+	lidt [rsp + 16]
+	add rsp, 32
+	popfq
+	RESTORE
+	ret
+
+; u64 bl_evmcs_cpuid(u64 n, u8 *evmcs): the same round trip with the
+; enlightened VMCS (TLFS 16.5; docs/nested.md "Enlightened VMCS"), as
+; Linux's KVM runs on Hyper-V: L1's VP assist page names the eVMCS, so
+; VMRESUME needs no current VMCS, and L2's RIP moves with a plain store
+; to the eVMCS's GuestRip (0x330, no clean group: read at every entry):
+; two exits to hv.efi per iteration (L2's CPUID, VMRESUME). HOST_RSP
+; (0x268) and HOST_RIP (0x50) are stored in the eVMCS, their clean groups
+; (HOST_POINTER bit 13, HOST_GRP1 bit 14 of 0x338) cleared when they
+; change. Returns ~0 on VMfail.
+bl_evmcs_cpuid:
+	SAVE
+	pushfq
+	sub rsp, 32
+	sgdt [rsp]
+	sidt [rsp + 16]
+	mov r13, rdi
+	mov r15, rsi
+	cmp [r15 + 0x268], rsp
+	je .rsp_same
+	mov [r15 + 0x268], rsp
+	and dword [r15 + 0x338], ~(1 << 13)
+.rsp_same:
+	lea rax, [rel .exit]
+	cmp [r15 + 0x50], rax
+	je .rip_same
+	mov [r15 + 0x50], rax
+	and dword [r15 + 0x338], ~(1 << 14)
+.rip_same:
+	TSC_TO_R12
+.loop:
+	vmresume
+	jmp .fail
+.exit:
+	add qword [r15 + 0x330], 2
 	dec r13
 	jnz .loop
 	TSC_DELTA

@@ -391,3 +391,77 @@ TEST(nested_dflush_header_and_targets)
 	CHECK_EQ(nested_dflush_header(&part, 0x0014, b, 0), HV_STATUS_SUCCESS);
 	CHECK(nested_dflush_targets(0x0014, b, 0, 999));
 }
+
+/* ---- the shadow of L1's EPT (nested VMX, docs/nested.md) ------------------- */
+
+/* L1's EPT (SDM 29.3.2): PML4 page 0 -> PDPT 1 -> PD 2 -> PT 3; the shadow
+ * in EPT format. */
+static void setup_ept_shadow(void)
+{
+	setup_shadow(16);
+	memset(fake_ram, 0, 0x4000);
+	tbl(0)[0] = PG(1) | 7;
+	tbl(1)[0] = PG(2) | 7;
+	tbl(2)[0] = PG(3) | 7;
+	tbl(2)[1] = 0x40000000ull | 0xb7; /* a 2 MiB page (bit 7), WB: L2 0x200000 */
+	tbl(2)[2] = 0x40001000ull | 0xb7; /* not 2 MiB aligned: misconfigured */
+	tbl(3)[1] = PG(5) | 0x37;       /* RWX, WB */
+	tbl(3)[2] = PG(6) | 0x35;       /* R-X */
+	tbl(3)[3] = HIDDEN | 0x37;      /* hypervisor memory */
+	tbl(3)[4] = 0;                  /* not present */
+	tbl(3)[5] = PG(7) | 0x32;       /* W without R: misconfigured */
+	tbl(3)[6] = PG(8) | 0x34;       /* execute-only: not offered, misconfigured */
+	tbl(3)[7] = PG(9) | 0x17;       /* memory type 2: misconfigured */
+	tbl(3)[8] = PG(10) | 0x33;      /* RW, no X */
+	tbl(3)[9] = PG(11) | 0x37 | (1ull << 40); /* above MAXPHYADDR 36 */
+	memset(&sh, 0, sizeof(sh));
+	CHECK_EQ(shadow_init(&sh, &pool, 16, &slat_fmt_ept, false), 0);
+	sh.l1_ept = true;
+	sh.maxphy = 36;
+	shadow_reset(&sh, PG(0) | 0x1e, part.slat_gen);
+}
+
+static u64 ept_leaf(u64 gpa)
+{
+	u64 t = sh.slat.root;
+	for (int l = 3; l > 0; l--) {
+		u64 e = ((u64 *)(uintptr_t)t)[(gpa >> (12 + 9 * l)) & 511];
+		if (!(e & 7))
+			return 0;
+		t = e & SLAT_ADDR_MASK;
+	}
+	return ((u64 *)(uintptr_t)t)[(gpa >> 12) & 511];
+}
+
+TEST(nested_shadow_ept_walk)
+{
+	u64 q = 0;
+	setup_ept_shadow();
+	/* A read maps read-only; a write writable (SDM 28.2.1 table 28-7 on
+	 * the refusals: the access in 2:0, what L1 allows in 5:3). */
+	CHECK_EQ(shadow_fault(&part, &sh, 0x1000, false, false, 0x181, &q), SHADOW_MAPPED);
+	CHECK_EQ(ept_leaf(0x1000) & SLAT_ADDR_MASK, PG(5));
+	CHECK(!(ept_leaf(0x1000) & 2));
+	CHECK_EQ(shadow_fault(&part, &sh, 0x1008, true, false, 0x182, &q), SHADOW_MAPPED);
+	CHECK(ept_leaf(0x1000) & 2);
+	CHECK_EQ(shadow_fault(&part, &sh, 0x2000, true, false, 0x182, &q), SHADOW_REFLECT);
+	CHECK_EQ(q, 0x182 | 0x28); /* write; readable and executable; bits 7, 8 from the CPU */
+	CHECK_EQ(shadow_fault(&part, &sh, 0x2000, false, true, 0x184, &q), SHADOW_MAPPED);
+	CHECK_EQ(shadow_fault(&part, &sh, 0x4000, false, false, 0x181, &q), SHADOW_REFLECT);
+	CHECK_EQ(q, 0x181); /* not present: nothing allowed */
+	CHECK_EQ(shadow_fault(&part, &sh, 0x8000, false, true, 0x184, &q), SHADOW_REFLECT);
+	CHECK_EQ(q & 0x3f, 0x1c); /* fetch; readable, writable */
+	CHECK_EQ(shadow_fault(&part, &sh, 0x3000, false, false, 0, &q), SHADOW_DENIED);
+	/* Misconfigurations (29.3.3.1). */
+	CHECK_EQ(shadow_fault(&part, &sh, 0x5000, false, false, 0, &q), SHADOW_MISCONFIG);
+	CHECK_EQ(shadow_fault(&part, &sh, 0x6000, false, true, 0, &q), SHADOW_MISCONFIG);
+	CHECK_EQ(shadow_fault(&part, &sh, 0x7000, false, false, 0, &q), SHADOW_MISCONFIG);
+	CHECK_EQ(shadow_fault(&part, &sh, 0x9000, false, false, 0, &q), SHADOW_MISCONFIG);
+	CHECK_EQ(shadow_fault(&part, &sh, 0x400000, false, false, 0, &q), SHADOW_MISCONFIG);
+	/* A 2 MiB page of L1: the 4K page inside it (L1 GPA 0x40003000). */
+	CHECK_EQ(shadow_fault(&part, &sh, 0x203000, false, false, 0, &q), SHADOW_MAPPED);
+	CHECK_EQ(ept_leaf(0x203000) & SLAT_ADDR_MASK, 0x40003000);
+	/* A 1 GiB page (bit 7 in a PDPTE): not offered, misconfigured. */
+	tbl(1)[1] = PG(0) | 0xb7;
+	CHECK_EQ(shadow_fault(&part, &sh, 0x40000000, false, false, 0, &q), SHADOW_MISCONFIG);
+}

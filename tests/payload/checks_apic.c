@@ -29,12 +29,6 @@
 extern volatile uint64_t papic_count;
 void papic_isr(void);
 
-struct idt_gate {
-	uint16_t off0, sel;
-	uint8_t ist, type;
-	uint16_t off1;
-	uint32_t off2, reserved;
-};
 
 /* A plain RDMSR, for timing: only after a trap_rdmsr of the same MSR
  * showed it does not fault (the trap window costs ~30k instructions under
@@ -92,15 +86,12 @@ static void checks_apic_msrs(void)
 
 	/* A self-IPI sent through the ICR MSR is pending in the IRR; taken, its
 	 * handler EOIs through the EOI MSR, which must clear the ISR bit. */
-	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+	struct idtr idtr;
 	__asm__ volatile("sidt %0" : "=m"(idtr));
 	struct idt_gate *g = (struct idt_gate *)(uintptr_t)idtr.base + TEST_VECTOR;
 	struct idt_gate saved = *g;
-	uint16_t cs;
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	uint64_t h = (uint64_t)(uintptr_t)papic_isr;
 	uint64_t flags = irq_save();
-	*g = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+	*g = idt_gate_for(papic_isr);
 	papic_count = 0;
 	/* Fixed, physical, shorthand self (ICR bits 19:18 = 01). */
 	uint64_t icr = TEST_VECTOR | (1u << 18);
@@ -148,16 +139,14 @@ static int guest_idle_once(int with_runtime, int last)
 		return 1;
 	}
 	uint64_t tsc_hz = rdmsr_or0(0x40000022u);
-	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+	struct idtr idtr;
 	__asm__ volatile("sidt %0" : "=m"(idtr));
 	struct idt_gate *g = (struct idt_gate *)(uintptr_t)idtr.base + IDLE_VECTOR;
 	struct idt_gate saved = *g;
-	uint16_t cs;
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	uint64_t h = (uint64_t)(uintptr_t)papic_isr, flags, v = 1;
+	uint64_t flags, v = 1;
 	uint64_t r0 = 0, r1 = 0, w0 = 0, w1 = 0;
 	flags = irq_save();
-	*g = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+	*g = idt_gate_for(papic_isr);
 	uint32_t lvt = *apic_reg(0x320), tmict = *apic_reg(0x380), tdcr = *apic_reg(0x3e0);
 	papic_count = 0;
 	if (with_runtime) {

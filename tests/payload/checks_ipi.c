@@ -18,12 +18,6 @@
 #define IPI_VEC 0xE3
 #define PRIV_INTR_CTRL (1ull << 4)
 
-struct idt_gate {
-	uint16_t off0, sel;
-	uint8_t ist, type;
-	uint16_t off1;
-	uint32_t off2, reserved;
-};
 static struct idt_gate g_idt[256] __attribute__((aligned(16)));
 static uint64_t g_all; /* VP mask of the processors taking interrupts */
 
@@ -276,22 +270,11 @@ void checks_ipi(void)
 		return;
 	}
 	/* The IDT: the firmware's, with IPI_VEC going to apw_isr. */
-	struct __attribute__((packed)) {
-		uint16_t limit;
-		uint64_t base;
-	} fw, ours;
-	uint16_t cs;
+	struct idtr fw;
 	__asm__ volatile("sidt %0" : "=m"(fw));
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	const uint8_t *src = (const uint8_t *)(uintptr_t)fw.base;
-	uint8_t *dst = (uint8_t *)g_idt;
-	for (unsigned int i = 0; i < sizeof(g_idt); i++)
-		dst[i] = i <= fw.limit ? src[i] : 0;
-	uint64_t h = (uint64_t)(uintptr_t)apw_isr;
-	g_idt[IPI_VEC] = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16),
-					    (uint32_t)(h >> 32), 0 };
-	ours.limit = sizeof(g_idt) - 1;
-	ours.base = (uint64_t)(uintptr_t)g_idt;
+	static const uint8_t vec[1] = { IPI_VEC };
+	void (*const isr[1])(void) = { apw_isr };
+	struct idtr ours = idt_clone(g_idt, 1, vec, isr);
 	apw_set_idt(ours.base, ours.limit);
 
 	uint64_t aps = apw_start("ipi");

@@ -66,13 +66,13 @@ enum {
 
 int evmcs_run(int resume, uint64_t *regs, void *evmcs);
 extern const char l2v_code[], l2v_code_end[], l2v_at_cpuid[], l2v_at_out[], l2v_at_rdmsr[],
-	l2v_at_wrmsr[], l2v_at_hlt[];
+	l2v_at_wrmsr[], l2v_at_hlt[], l2v_at_ept_np[], l2v_at_ept_ro[];
 
 #define L2_CODE 0x1000ull
 #define L2_OFF(label) (L2_CODE + (uint64_t)((label) - l2v_code))
 
 enum { PG_VMXON, PG_EV, PG_EV2, PG_ASSIST, PG_IOA, PG_IOB, PG_MSR, PG_PML4, PG_PDPT, PG_PD, PG_PT,
-       PG_CODE, PG_STACK, PG_DATA, PG_COUNT };
+       PG_CODE, PG_STACK, PG_DATA, PG_FA, PG_FB, PG_COUNT };
 
 static uint8_t *g_pg;
 static uint64_t g_regs[5];
@@ -318,7 +318,7 @@ static void run_l2(void)
 }
 
 /* The bad inputs of an enlightened entry. */
-static void bad_inputs(uint64_t hv_base, unsigned int pa_bits)
+static void bad_inputs(uint64_t hv_base, unsigned int pa_bits, uint32_t rev)
 {
 	/* TLFS 16.5.1: version 1 only. */
 	w32(EV_REVISION, 2);
@@ -347,6 +347,65 @@ static void bad_inputs(uint64_t hv_base, unsigned int pa_bits)
 	assist(0, pga(PG_EV));
 	check_eq("nested.evmcs.not_enlightened.failinvalid", (uint64_t)enter(1), 1);
 	assist(1, pga(PG_EV));
+	/* A VMPTRLD in between (a plain VMCS, empty) replaces what hv.efi
+	 * holds of the eVMCS: the next enlightened entry, every group clean,
+	 * must read the eVMCS whole again (else L2 would run on the empty
+	 * VMCS's fields: VMfailValid 7). */
+	uint8_t *plain = pg(PG_EV2);
+	zero(plain, 4096);
+	*(volatile uint32_t *)plain = rev;
+	uint64_t pp = pga(PG_EV2);
+	uint8_t cf, zf;
+	__asm__ volatile("vmclear %2; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : "m"(pp) : "cc", "memory");
+	__asm__ volatile("vmptrld %2; setc %0; setz %1" : "=qm"(cf), "=qm"(zf) : "m"(pp) : "cc", "memory");
+	check("nested.evmcs.vmptrld_between.ok", !cf && !zf, "VMCLEAR/VMPTRLD of a plain VMCS failed");
+	w32(EV_CLEAN, CLEAN_ALL);
+	rc = resume_at(L2_OFF(l2v_at_hlt), 0);
+	exit_at("nested.evmcs.vmptrld_between.full_reload", rc, 12, L2_OFF(l2v_at_hlt));
+}
+
+/* The GPA-space flushes work on VMX (TLFS 16.13, leaf 0x4000000A bit 18):
+ * L2 reads L2 GPA 0x5000 (`mov eax, [0x5000]; mov [0x3808], eax`) and
+ * stops at its next instruction, a store to 0x4000 that L1's EPT does not
+ * map (EPT violation). L1 points 0x5000 at another page without INVEPT:
+ * L2 still reads the old page (the shadow of L1's EPT acts as a TLB,
+ * 16.9.1); after HvFlushGuestPhysicalAddressSpace, or the List call with
+ * a range holding 0x5000, the new one. */
+static uint32_t read_5000(const char *name)
+{
+	volatile uint32_t *res = (volatile uint32_t *)(pg(PG_DATA) + 0x808);
+	*res = 0;
+	int rc = resume_at(L2_OFF(l2v_at_ept_np), 0);
+	exit_at(name, rc, 48, L2_OFF(l2v_at_ept_ro));
+	return *res;
+}
+
+static void gpa_flush(uint64_t eptp)
+{
+	volatile uint64_t *pt = (volatile uint64_t *)pg(PG_PT);
+	*(volatile uint32_t *)pg(PG_FA) = 0xa1a1a1a1u;
+	*(volatile uint32_t *)pg(PG_FB) = 0xb2b2b2b2u;
+	pt[5] = pga(PG_FA) | 0x37;
+	check_eq("nested.evmcs.gpa_flush.baseline", read_5000("nested.evmcs.gpa_flush.baseline.exit"),
+		 0xa1a1a1a1u);
+	pt[5] = pga(PG_FB) | 0x37;
+	check_eq("nested.evmcs.gpa_flush.stale_without_call",
+		 read_5000("nested.evmcs.gpa_flush.stale.exit"), 0xa1a1a1a1u);
+	struct hc_regs r;
+	uint64_t w[2] = { eptp & ~0xfffull, 0 }; /* the PML4 address, as Linux's KVM passes it */
+	int v = call_words(&r, 0x00AF, w, 2, 0);
+	expect("nested.evmcs.gpa_flush.space_call", v, &r, ST_OK, 0, NULL, 0, 0);
+	check_eq("nested.evmcs.gpa_flush.space_seen", read_5000("nested.evmcs.gpa_flush.space.exit"),
+		 0xb2b2b2b2u);
+	pt[5] = pga(PG_FA) | 0x37;
+	uint64_t *in = (uint64_t *)P_IN;
+	in[0] = eptp;
+	in[1] = 0;
+	in[2] = 0x5000; /* one page */
+	v = call_slow(&r, 0x00B0 | HC_REPS(1), pa(P_IN), 0);
+	expect("nested.evmcs.gpa_flush.list_call", v, &r, ST_OK, 1, NULL, 0, 0);
+	check_eq("nested.evmcs.gpa_flush.list_seen", read_5000("nested.evmcs.gpa_flush.list.exit"),
+		 0xa1a1a1a1u);
 }
 
 /* HvFlushGuestPhysicalAddressSpace/List on VMX (TLFS 16.13): the address
@@ -412,9 +471,9 @@ void checks_nested_evmcs(int nested_on)
 	struct cpuid_regs l4 = cpuid(0x40000004u, 0), la = cpuid(0x4000000Au, 0);
 	check("nested.evmcs.cpuid_40000004.recommended", (l4.eax >> 14) & 1,
 	      "leaf 0x40000004 EAX 0x%x: bit 14 (use the enlightened VMCS) clear", l4.eax);
-	check("nested.evmcs.cpuid_4000000a", la.eax == (0x0101u | (1u << 19)),
-	      "leaf 0x4000000A EAX 0x%x; expected eVMCS versions 1..1 (0x0101) and the "
-	      "enlightened MSR bitmap (bit 19)", la.eax);
+	check("nested.evmcs.cpuid_4000000a", la.eax == (0x0101u | (1u << 18) | (1u << 19)),
+	      "leaf 0x4000000A EAX 0x%x; expected eVMCS versions 1..1 (0x0101), the GPA-space "
+	      "flushes (bit 18) and the enlightened MSR bitmap (bit 19)", la.eax);
 	if (!g_hc.page_ok) {
 		ser_puts("NOTE: nested.evmcs: no hypercall page, the flush calls not tested\n");
 	}
@@ -449,9 +508,11 @@ void checks_nested_evmcs(int nested_on)
 	build_evmcs(ev(), 1);
 	assist(1, pga(PG_EV));
 	run_l2();
-	bad_inputs(hv_base, g_hc.pa_bits ? g_hc.pa_bits : 36);
-	if (g_hc.page_ok)
+	bad_inputs(hv_base, g_hc.pa_bits ? g_hc.pa_bits : 36, rev);
+	if (g_hc.page_ok) {
 		flush_calls(pga(PG_PML4) | 0x1e, 1);
+		gpa_flush(pga(PG_PML4) | 0x1e);
+	}
 	assist(0, 0);
 	trap_wrmsr(MSR_VP_ASSIST, 0);
 	check_eq("nested.evmcs.vmxoff", (uint64_t)x_vmxoff(), 0);

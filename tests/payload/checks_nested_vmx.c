@@ -51,7 +51,8 @@ int nvmx_enter(int resume, uint64_t *regs);
 extern const char l2v_code[], l2v_code_end[], l2v_handler[], l2v_at_cpuid[], l2v_at_out[],
 	l2v_at_rdmsr[], l2v_at_wrmsr[], l2v_at_ept_np[], l2v_at_ept_ro[], l2v_after_ept_ro[],
 	l2v_at_ud2[], l2v_at_hvmem[], l2v_after_hvmem[], l2v_at_vmcall[], l2v_at_inject[],
-	l2v_at_hlt[], l2v_spin[];
+	l2v_at_hlt[], l2v_spin[], l2v_loop[], l2v64_code[], l2v64_at_hlt[], l2v64_loop[],
+	l2v64_at_dr[], l2v64_at_invlpg[], l2v64_at_rdpmc[], l2v64_at_cr8[], l2v64_at_end[];
 
 #define L2_CODE 0x1000ull
 #define L2_OFF(label) (L2_CODE + (uint64_t)((label) - l2v_code))
@@ -330,6 +331,7 @@ static int resume_at(uint64_t rip)
 }
 
 static int resume_next(void) { return resume_at(rd(F_G_RIP) + rd(F_EXIT_LEN)); }
+static void intr_exits(const char *n1, const char *n2, const char *n3, uint64_t rip);
 
 static void run_l2(uint64_t hv_base)
 {
@@ -344,6 +346,11 @@ static void run_l2(uint64_t hv_base)
 	wr(F_EPTP, pa(PG_PML4) | 0x10); /* UC, 3-level: not offered */
 	check_fail("nested.vmx.entry.bad_eptp.fail7", enter(0), 7);
 	wr(F_EPTP, pa(PG_PML4) | 0x1e);
+	if (hv_base) { /* an MSR bitmap in hypervisor memory: refused, not read */
+		wr(F_MSR_BM, hv_base);
+		check_fail("nested.vmx.entry.msr_bitmap_hv_memory.fail7", enter(0), 7);
+		wr(F_MSR_BM, pa(PG_MSR));
+	}
 	uint64_t htr = rd(F_H_TR_SEL);
 	wr(F_H_TR_SEL, 0);
 	check_fail("nested.vmx.entry.host_tr_null.fail8", enter(0), 8);
@@ -355,6 +362,15 @@ static void run_l2(uint64_t hv_base)
 	      "status %d, exit reason 0x%x qual 0x%lx; expected a VM-entry failure 0x80000021, qual 0",
 	      rc, r, (unsigned long)rd(F_QUAL));
 	wr(F_G_RFLAGS, 2);
+	/* A guest-state check hv.efi leaves to the CPU (SDM 26.3.1.2: a limit
+	 * above 0xFFFFF needs G set): the CPU's failed entry of vmcs02 reaches
+	 * L1 the same way. */
+	wr(F_G_ES_AR + 2, 0x409b);
+	rc = enter(0);
+	r = (uint32_t)rd(F_REASON);
+	check("nested.vmx.entry.bad_guest_cpu.exit33", rc == 0 && r == 0x80000021u,
+	      "status %d, exit reason 0x%x; expected a VM-entry failure 0x80000021", rc, r);
+	wr(F_G_ES_AR + 2, 0xc09b);
 
 	/* L2 runs: each exit with its fields. */
 	rc = enter(0);
@@ -381,9 +397,17 @@ static void run_l2(uint64_t hv_base)
 	check("nested.vmx.l2.ept.not_present.qual", (q & 0x3f) == 1 && rd(F_G_PHYS) == 0x5000,
 	      "qualification 0x%lx, GPA 0x%lx; expected a read (bit 0), nothing allowed (5:3), GPA 0x5000",
 	      (unsigned long)q, (unsigned long)rd(F_G_PHYS));
+	/* Map it write-only first: an EPT misconfiguration (SDM 29.3.3.1,
+	 * exit 49 with the guest-physical address). */
+	uint64_t desc[2] = { pa(PG_PML4) | 0x1e, 0 };
+	((volatile uint64_t *)page(PG_PT))[5] = pa(PG_LATE) | 0x32;
+	x_invept(2, desc);
+	rc = resume_at(rd(F_G_RIP));
+	if (!exit_at("nested.vmx.l2.ept.misconfig", rc, 49, L2_OFF(l2v_at_ept_np)))
+		return;
+	check_eq("nested.vmx.l2.ept.misconfig.gpa", rd(F_G_PHYS), 0x5000);
 	/* Map it, INVEPT (single context), resume: L2 reads the page. */
 	((volatile uint64_t *)page(PG_PT))[5] = pa(PG_LATE) | 0x37;
-	uint64_t desc[2] = { pa(PG_PML4) | 0x1e, 0 };
 	check_eq("nested.vmx.invept.single.ok", (uint64_t)x_invept(1, desc), 0);
 	rc = resume_at(rd(F_G_RIP));
 	if (!exit_at("nested.vmx.l2.ept.write_ro", rc, 48, L2_OFF(l2v_at_ept_ro)))
@@ -425,9 +449,143 @@ static void run_l2(uint64_t hv_base)
 	check_eq("nested.vmx.l2.ept.mapped_after_invept", res[2], 0xcafe5000u);
 	check_eq("nested.vmx.l2.ro_page.read", res[1], 0x0badf00du);
 	check_eq("nested.vmx.entry_intr.cleared_by_exit", rd(F_ENTRY_INTR) >> 31, 0);
+	intr_exits("nested.vmx.l2.ext_intr.ack_exit", "nested.vmx.l2.intr_window.exit",
+		   "nested.vmx.l2.nmi_window.exit", L2_OFF(l2v_loop));
 	check("nested.vmx.exit.host_dtr_limits", g_exit_gdtr_limit == 0xffff && g_exit_idtr_limit == 0xffff,
 	      "GDTR/IDTR limits after a VM exit 0x%x/0x%x, expected 0xffff (SDM 28.5.2)",
 	      g_exit_gdtr_limit, g_exit_idtr_limit);
+}
+
+/* An external interrupt while L2 runs, with L1's external-interrupt
+ * exiting and acknowledge-on-exit (SDM 25.6.1, 28.2.2: the vector in the
+ * exit interruption information, the interrupt acknowledged: L1 EOIs);
+ * then interrupt-window exiting (25.6.2) with L2's RFLAGS.IF set. L2
+ * loops at rip without exits of its own. */
+static void intr_exits(const char *n1, const char *n2, const char *n3, uint64_t rip)
+{
+	uint64_t apic_base = 0;
+	trap_rdmsr(0x1b, &apic_base);
+	int x2 = (apic_base >> 10) & 1;
+	uint64_t mmio = apic_base & 0xffffff000ull;
+	const uint32_t vec = 0x5a;
+	wr(F_PIN, g_pin | 1u);
+	wr(F_EXIT_CTL, g_exit | (1u << 15));
+	/* L2's RFLAGS.IF set: the exit does not depend on it (SDM 25.6.1),
+	 * but Bochs 2.7 recomputes its interrupt mask only when IF changes. */
+	wr(F_G_RFLAGS, 0x202);
+	if (x2)
+		__asm__ volatile("wrmsr" : : "c"(0x830), "a"(0x40000u | vec), "d"(0) : "memory");
+	else
+		*(volatile uint32_t *)(uintptr_t)(mmio + 0x300) = 0x40000u | vec;
+	/* The firmware's own interrupts, pending while L1 runs with IF clear,
+	 * may come first: acknowledged by the exit too, EOIed, skipped. */
+	int rc = 0;
+	uint32_t r = 0, info = 0;
+	for (int i = 0; i < 8; i++) {
+		rc = resume_at(rip);
+		r = (uint32_t)rd(F_REASON);
+		info = (uint32_t)rd(F_EXIT_INTR);
+		if (rc == 0 && r == 1 && (info & 0x80000000u)) {
+			if (x2)
+				__asm__ volatile("wrmsr" : : "c"(0x80b), "a"(0), "d"(0) : "memory");
+			else
+				*(volatile uint32_t *)(uintptr_t)(mmio + 0xb0) = 0;
+		}
+		if (rc || r != 1 || (info & 0xff) == vec)
+			break;
+	}
+	check(n1, rc == 0 && r == 1 && info == (0x80000000u | vec) && rd(F_G_RIP) == rip,
+	      "status %d, exit reason 0x%x, interruption info 0x%x at RIP 0x%lx; expected 1, 0x%x at 0x%lx",
+	      rc, r, info, (unsigned long)rd(F_G_RIP), 0x80000000u | vec, (unsigned long)rip);
+	/* Interrupt-window (25.6.2) and NMI-window exiting (with NMI exiting
+	 * and virtual NMIs; no virtual-NMI blocking): open at once. External
+	 * interrupts keep exiting meanwhile (never into L2). */
+	static const struct { uint32_t proc, pin, reason; } win[2] = {
+		{ 1u << 2, 1u, 7 }, { 1u << 22, 1u | (1u << 3) | (1u << 5), 8 } };
+	for (int w = 0; w < 2; w++) {
+		wr(F_PROC, g_proc | win[w].proc);
+		wr(F_PIN, g_pin | win[w].pin);
+		for (int i = 0; i < 8; i++) {
+			rc = resume_at(rip);
+			r = (uint32_t)rd(F_REASON);
+			if (rc || r != 1)
+				break;
+			if (x2) /* an interrupt of the firmware first: EOI, again */
+				__asm__ volatile("wrmsr" : : "c"(0x80b), "a"(0), "d"(0) : "memory");
+			else
+				*(volatile uint32_t *)(uintptr_t)(mmio + 0xb0) = 0;
+		}
+		check(w ? n3 : n2, rc == 0 && r == win[w].reason && rd(F_G_RIP) == rip,
+		      "status %d, exit reason 0x%x at 0x%lx; expected %u (%s window) at 0x%lx", rc, r,
+		      (unsigned long)rd(F_G_RIP), win[w].reason, w ? "NMI" : "interrupt", (unsigned long)rip);
+	}
+	wr(F_PROC, g_proc);
+	wr(F_G_RFLAGS, 2);
+	wr(F_PIN, g_pin);
+	wr(F_EXIT_CTL, g_exit);
+}
+
+/* L2 without L1's EPT (SDM 25.6.2: no EPT, no unrestricted guest): a
+ * 64-bit L2 on L1's own CR3, in L1's physical space; its exits as with
+ * EPT. L1's current VMCS is the second region (VMCLEAR/VMPTRLD). */
+static void no_ept(uint64_t hv_base)
+{
+	*(volatile uint32_t *)page(PG_VMCS2) = g_rev;
+	if (!check_eq("nested.vmx.no_ept.vmptrld", (uint64_t)(x_vmclear(pa(PG_VMCS2)) | x_vmptrld(pa(PG_VMCS2))), 0))
+		return;
+	build_vmcs();
+	uint64_t efer = 0;
+	trap_rdmsr(0xc0000080u, &efer);
+	struct dtr gdtr, idtr;
+	__asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+	wr(F_PROC2, 1u << 5); /* VPID only */
+	wr(F_ENTRY_CTL, g_entry | (1u << 9));
+	wr(F_G_CR0, read_cr0());
+	wr(F_G_CR3, read_cr3());
+	wr(F_G_CR4, read_cr4());
+	wr(F_G_EFER, efer);
+	for (int i = 0; i < 4; i++) {
+		wr(F_G_ES_SEL + 2 * i, sel_of(i == 1 ? 1 : 2) & ~7u);
+		wr(F_G_ES_AR + 2 * i, i == 1 ? 0xa09b : 0xc093);
+	}
+	wr(F_G_GDTR_BASE, gdtr.base);
+	wr(F_G_GDTR_LIMIT, gdtr.limit);
+	wr(F_G_IDTR_BASE, idtr.base);
+	wr(F_G_IDTR_LIMIT, idtr.limit);
+	wr(F_G_RSP, pa(PG_STACK) + 4096);
+	wr(F_G_RIP, (uint64_t)(uintptr_t)l2v64_code);
+	check("nested.vmx.no_ept.vmwrite", !g_wr_failed, "VMWRITE failed for 0x%x", g_wr_failed & 0xffff);
+	int rc = enter(0);
+	if (!exit_at("nested.vmx.no_ept.cpuid.exit", rc, 10, (uint64_t)(uintptr_t)l2v64_code))
+		return;
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.hlt.exit", rc, 12, (uint64_t)(uintptr_t)l2v64_at_hlt))
+		return;
+	/* Exits only L1's controls cause, passed on (MOV DR, INVLPG, RDPMC,
+	 * CR8 load: SDM 25.6.2), with their qualifications (28.2.1). */
+	wr(F_PROC, g_proc | (1u << 9) | (1u << 11) | (1u << 19) | (1u << 23));
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.mov_dr.exit", rc, 29, (uint64_t)(uintptr_t)l2v64_at_dr))
+		return;
+	check_eq("nested.vmx.no_ept.mov_dr.qual", rd(F_QUAL), 7 | (1u << 4)); /* DR7, MOV from DR, RAX */
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.invlpg.exit", rc, 14, (uint64_t)(uintptr_t)l2v64_at_invlpg))
+		return;
+	check_eq("nested.vmx.no_ept.invlpg.qual", rd(F_QUAL), pa(PG_STACK) + 4096);
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.rdpmc.exit", rc, 15, (uint64_t)(uintptr_t)l2v64_at_rdpmc))
+		return;
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.cr8.exit", rc, 28, (uint64_t)(uintptr_t)l2v64_at_cr8))
+		return;
+	check_eq("nested.vmx.no_ept.cr8.qual", rd(F_QUAL), 8); /* CR8, MOV to, RAX */
+	rc = resume_next();
+	if (!exit_at("nested.vmx.no_ept.end.exit", rc, 12, (uint64_t)(uintptr_t)l2v64_at_end))
+		return;
+	wr(F_PROC, g_proc);
+	intr_exits("nested.vmx.no_ept.ext_intr.ack_exit", "nested.vmx.no_ept.intr_window.exit",
+		   "nested.vmx.no_ept.nmi_window.exit", (uint64_t)(uintptr_t)l2v64_loop);
+	(void)hv_base;
 }
 
 static void caps(void)
@@ -470,7 +628,7 @@ static void caps(void)
 }
 
 /* The VMX instructions' failures with a current VMCS (SDM 31.4). */
-static void failures(void)
+static void failures(uint64_t hv_base)
 {
 	uint64_t v = 0;
 	check_fail("nested.vmx.vmxon.in_vmx.fail15", x_vmxon(pa(PG_VMXON)), 15);
@@ -480,6 +638,11 @@ static void failures(void)
 	check_fail("nested.vmx.vmptrld.bad_revision.fail11", x_vmptrld(pa(PG_BAD)), 11);
 	check_fail("nested.vmx.vmclear.unaligned.fail2", x_vmclear(pa(PG_BAD) + 16), 2);
 	check_fail("nested.vmx.vmclear.vmxon_ptr.fail3", x_vmclear(pa(PG_VMXON)), 3);
+	/* hv.efi's own memory is never a VMCS (nor read or written as one). */
+	if (hv_base) {
+		check_fail("nested.vmx.vmptrld.hv_memory.fail9", x_vmptrld(hv_base), 9);
+		check_fail("nested.vmx.vmclear.hv_memory.fail2", x_vmclear(hv_base), 2);
+	}
 	check_fail("nested.vmx.vmread.unsupported.fail12", x_vmread(0x2028, &v), 12); /* VMREAD bitmap: shadowing not offered */
 	check_fail("nested.vmx.vmwrite.read_only.fail13", x_vmwrite(F_REASON, 1), 13);
 	uint64_t cur = 0;
@@ -550,7 +713,7 @@ void checks_nested_vmx(int expected)
 	*(volatile uint32_t *)page(PG_VMCS) = g_rev;
 	check_eq("nested.vmx.vmclear.ok", (uint64_t)x_vmclear(pa(PG_VMCS)), 0);
 	check_eq("nested.vmx.vmptrld.ok", (uint64_t)x_vmptrld(pa(PG_VMCS)), 0);
-	failures();
+	failures(hv_base);
 
 	build_l2(hv_base);
 	build_vmcs();
@@ -558,12 +721,16 @@ void checks_nested_vmx(int expected)
 	      g_wr_failed & 0xffff);
 	run_l2(hv_base);
 
+	/* A second VMCS, L2 without EPT; then back to the first. */
+	no_ept(hv_base);
+	check_eq("nested.vmx.vmptrld.back", (uint64_t)x_vmptrld(pa(PG_VMCS)), 0);
 	/* VMCLEAR of the current VMCS leaves none current (SDM 31.3). */
 	check_eq("nested.vmx.vmclear.current", (uint64_t)x_vmclear(pa(PG_VMCS)), 0);
 	check_eq("nested.vmx.vmclear.no_current.failinvalid", (uint64_t)x_vmread(F_REASON, &v), 1);
 	/* The cache went back to the region: loading it again sees L2's state. */
-	check("nested.vmx.vmptrld.reload", x_vmptrld(pa(PG_VMCS)) == 0 && rd(F_REASON) == 12,
-	      "exit reason after VMCLEAR + VMPTRLD 0x%lx, expected 12 (HLT)", (unsigned long)rd(F_REASON));
+	check("nested.vmx.vmptrld.reload", x_vmptrld(pa(PG_VMCS)) == 0 && rd(F_REASON) == 8,
+	      "exit reason after VMCLEAR + VMPTRLD 0x%lx, expected 8 (the last exit: NMI window)",
+	      (unsigned long)rd(F_REASON));
 	check_eq("nested.vmx.vmxoff.ok", (uint64_t)x_vmxoff(), 0);
 	check_vec("nested.vmx.vmptrld.after_vmxoff.ud", trap_insn(INSN_VMPTRLD, page(PG_BAD)), VEC_UD);
 	irq_restore(f);

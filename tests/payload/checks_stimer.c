@@ -52,12 +52,6 @@ extern volatile uint64_t pstimer_ref[64];
 void pstimer_isr0(void);
 void pstimer_isr1(void);
 
-struct idt_gate {
-	uint16_t off0, sel;
-	uint8_t ist, type;
-	uint16_t off1;
-	uint32_t off2, reserved;
-};
 
 static uint64_t g_tsc_hz, g_bound; /* the lateness allowed, 100 ns units */
 static uint64_t g_stall; /* the longest gap between two TSC reads of the last spin (TSC ticks) */
@@ -245,17 +239,14 @@ static void stimer_vpregs(void)
  * an exit never fires) and the local APIC timer as the firmware left it. */
 static void checks_delivery(void)
 {
-	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+	struct idtr idtr;
 	__asm__ volatile("sidt %0" : "=m"(idtr));
 	struct idt_gate *g = (struct idt_gate *)(uintptr_t)idtr.base;
 	struct idt_gate saved[2] = { g[g_vec[0]], g[g_vec[1]] };
-	uint16_t cs;
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	uint64_t h[2] = { (uint64_t)(uintptr_t)pstimer_isr0, (uint64_t)(uintptr_t)pstimer_isr1 };
+	void (*const isr[2])(void) = { pstimer_isr0, pstimer_isr1 };
 	uint64_t flags = irq_save();
 	for (int i = 0; i < 2; i++)
-		g[g_vec[i]] = (struct idt_gate){ (uint16_t)h[i], cs, 0, 0x8e, (uint16_t)(h[i] >> 16),
-						 (uint32_t)(h[i] >> 32), 0 };
+		g[g_vec[i]] = idt_gate_for(isr[i]);
 	uint8_t pic1, pic2;
 	__asm__ volatile("inb $0x21, %0" : "=a"(pic1));
 	__asm__ volatile("inb $0xa1, %0" : "=a"(pic2));

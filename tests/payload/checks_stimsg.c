@@ -72,12 +72,6 @@ extern volatile uint64_t synic_count[64 * 8] HIDDEN;
 void synic_isr0(void) HIDDEN;
 void synic_isr5(void) HIDDEN;
 
-struct idt_gate {
-	uint16_t off0, sel;
-	uint8_t ist, type;
-	uint16_t off1;
-	uint32_t off2, reserved;
-};
 static struct idt_gate g_idt[256] __attribute__((aligned(16)));
 
 static volatile struct hv_msg *g_simp[2]; /* the BSP's, the other VP's */
@@ -579,26 +573,11 @@ void checks_stimer_msg(void)
 	g_simp[1] = (volatile struct hv_msg *)(uintptr_t)(mem + PAGE);
 	uint64_t t_start = rdtsc();
 
-	struct __attribute__((packed)) {
-		uint16_t limit;
-		uint64_t base;
-	} fw, ours;
-	uint16_t cs;
+	struct idtr fw;
 	__asm__ volatile("sidt %0" : "=m"(fw));
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	const uint8_t *src = (const uint8_t *)(uintptr_t)fw.base;
-	uint8_t *dst = (uint8_t *)g_idt;
-	for (unsigned int i = 0; i < sizeof(g_idt); i++)
-		dst[i] = i <= fw.limit ? src[i] : 0;
 	static const uint8_t vec[3] = { V_BSP, V_AP, V_MASK };
 	void (*const isr[3])(void) = { pstimer_isr0, synic_isr0, synic_isr5 };
-	for (unsigned int k = 0; k < 3; k++) {
-		uint64_t h = (uint64_t)(uintptr_t)isr[k];
-		g_idt[vec[k]] = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16),
-						   (uint32_t)(h >> 32), 0 };
-	}
-	ours.limit = sizeof(g_idt) - 1;
-	ours.base = (uint64_t)(uintptr_t)g_idt;
+	struct idtr ours = idt_clone(g_idt, 3, vec, isr);
 	apw_set_idt(ours.base, ours.limit);
 	uint64_t aps = apw_start("stimer.msg");
 	g_t = aps ? (unsigned int)__builtin_ctzll(aps) : 0;

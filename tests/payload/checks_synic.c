@@ -616,12 +616,6 @@ static void synic_off(unsigned int vp)
 	sreg(vp, MSR_SIEFP, 0);
 }
 
-struct idt_gate {
-	uint16_t off0, sel;
-	uint8_t ist, type;
-	uint16_t off1;
-	uint32_t off2, reserved;
-};
 static struct idt_gate g_idt[256] __attribute__((aligned(16)));
 
 void checks_synic(void)
@@ -653,26 +647,11 @@ void checks_synic(void)
 	overlay_one("siefp", MSR_SIEFP);
 
 	/* The IDT: the firmware's, with this file's vectors. */
-	struct __attribute__((packed)) {
-		uint16_t limit;
-		uint64_t base;
-	} fw, ours;
-	uint16_t cs;
+	struct idtr fw;
 	__asm__ volatile("sidt %0" : "=m"(fw));
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	const uint8_t *src = (const uint8_t *)(uintptr_t)fw.base;
-	uint8_t *dst = (uint8_t *)g_idt;
-	for (unsigned int i = 0; i < sizeof(g_idt); i++)
-		dst[i] = i <= fw.limit ? src[i] : 0;
 	void (*const isr[K_COUNT])(void) = { synic_isr0, synic_isr1, synic_isr2,
 					      synic_isr3, synic_isr4, synic_isr5 };
-	for (unsigned int k = 0; k < K_COUNT; k++) {
-		uint64_t h = (uint64_t)(uintptr_t)isr[k];
-		g_idt[vec_of[k]] = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16),
-						      (uint32_t)(h >> 32), 0 };
-	}
-	ours.limit = sizeof(g_idt) - 1;
-	ours.base = (uint64_t)(uintptr_t)g_idt;
+	struct idtr ours = idt_clone(g_idt, K_COUNT, vec_of, isr);
 	apw_set_idt(ours.base, ours.limit);
 	uint64_t aps = apw_start("synic");
 	g_t = aps ? (unsigned int)__builtin_ctzll(aps) : 0;

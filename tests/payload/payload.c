@@ -52,21 +52,6 @@ int ptrap_write_cr4(uint64_t val) HIDDEN;
 void ptrap_unexpected(uint64_t *frame);
 
 /* ---- the exception-catching window --------------------------------------- */
-struct __attribute__((packed)) idtr {
-	uint16_t limit;
-	uint64_t base;
-};
-
-struct idt_gate {
-	uint16_t off_lo;
-	uint16_t sel;
-	uint8_t ist;
-	uint8_t type; /* 0x8E: present, DPL 0, 64-bit interrupt gate */
-	uint16_t off_mid;
-	uint32_t off_hi;
-	uint32_t reserved;
-};
-
 static struct idt_gate g_idt[256] __attribute__((aligned(16)));
 static struct idtr g_fw_idtr;
 static struct idtr g_our_idtr;
@@ -80,36 +65,16 @@ static volatile int g_in_window;
  */
 uint64_t trap_window_enter(const char *stubs)
 {
-	uint64_t flags;
-	uint16_t cs;
-	uint32_t bytes;
+	uint64_t flags = irq_save();
+	uint8_t vec[32];
+	void (*isr[32])(void);
 
-	flags = irq_save();
 	__asm__ volatile("sidt %0" : "=m"(g_fw_idtr));
-	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-
-	bytes = (uint32_t)g_fw_idtr.limit + 1;
-	if (bytes > sizeof(g_idt))
-		bytes = sizeof(g_idt);
-	uint8_t *dst = (uint8_t *)g_idt;
-	const uint8_t *src = (const uint8_t *)g_fw_idtr.base;
-	for (uint32_t i = 0; i < sizeof(g_idt); i++)
-		dst[i] = i < bytes ? src[i] : 0;
-
 	for (unsigned int v = 0; v < 32; v++) {
-		uint64_t a = (uint64_t)(uintptr_t)(stubs + 16 * v);
-		struct idt_gate *g = &g_idt[v];
-
-		g->off_lo = (uint16_t)a;
-		g->sel = cs;
-		g->ist = 0;
-		g->type = 0x8E;
-		g->off_mid = (uint16_t)(a >> 16);
-		g->off_hi = (uint32_t)(a >> 32);
-		g->reserved = 0;
+		vec[v] = (uint8_t)v;
+		isr[v] = (void (*)(void))(uintptr_t)(stubs + 16 * v);
 	}
-	g_our_idtr.limit = sizeof(g_idt) - 1;
-	g_our_idtr.base = (uint64_t)(uintptr_t)g_idt;
+	g_our_idtr = idt_clone(g_idt, 32, vec, isr);
 	g_in_window = 1;
 	__asm__ volatile("lidt %0" : : "m"(g_our_idtr) : "memory");
 	return flags;

@@ -83,6 +83,7 @@ global l2v_at_vmcall:data hidden
 global l2v_at_inject:data hidden
 global l2v_at_hlt:data hidden
 global l2v_spin:data hidden
+global l2v_loop:data hidden
 bits 32
 l2v_code:
 	mov eax, 0x12345
@@ -126,9 +127,44 @@ l2v_at_hlt:
 l2v_spin:				; the bench: CPUID forever
 	cpuid
 	jmp l2v_spin
+l2v_loop:				; no exit of its own
+	pause
+	jmp l2v_loop
 l2v_handler:				; vector 0x40
 	mov dword [0x3800], 0x40
 	iretd
 l2v_code_end:
+
+; An L2 in 64-bit mode on L1's own paging, no EPT (checks_nested_vmx.c
+; no_ept): run in place, in L1's address space.
+global l2v64_code:function hidden
+global l2v64_at_hlt:data hidden
+global l2v64_at_dr:data hidden
+global l2v64_at_invlpg:data hidden
+global l2v64_at_rdpmc:data hidden
+global l2v64_at_cr8:data hidden
+global l2v64_at_end:data hidden
+global l2v64_loop:data hidden
+bits 64
+l2v64_code:
+	cpuid				; always L1's
+l2v64_at_hlt:
+	hlt
+l2v64_at_dr:
+	mov rax, dr7			; L1's MOV-DR exiting
+l2v64_at_invlpg:
+	invlpg [rsp]			; INVLPG exiting
+	xor ecx, ecx
+l2v64_at_rdpmc:
+	rdpmc				; RDPMC exiting
+	xor eax, eax
+l2v64_at_cr8:
+	mov cr8, rax			; CR8-load exiting
+l2v64_at_end:
+	hlt
+	jmp l2v64_at_end
+l2v64_loop:
+	pause
+	jmp l2v64_loop
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -65,4 +65,27 @@ static inline void irq_restore(uint64_t flags)
 		__asm__ volatile("sti" : : : "memory");
 }
 
+/* A 64-bit IDT gate (SDM vol. 3 6.14.1) and the IDTR image SIDT/LIDT use. */
+struct idt_gate {
+	uint16_t off0, sel;
+	uint8_t ist, type;
+	uint16_t off1;
+	uint32_t off2, reserved;
+};
+struct idtr {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+/* A present DPL 0 interrupt gate (type 0x8E) to isr on the current CS
+ * (pidt.c). */
+struct idt_gate idt_gate_for(void (*isr)(void));
+
+/* The firmware's IDT (as SIDT finds it) copied into idt[256], gates past
+ * its limit zero, then vec[k] -> isr[k] for k < n. Returns the copy's
+ * IDTR, not loaded: the caller loads it (and hands it to the APs) when
+ * its vectors may start to arrive (pidt.c). */
+struct idtr idt_clone(struct idt_gate idt[256], unsigned int n, const uint8_t *vec,
+		      void (*const *isr)(void));
+
 #endif
