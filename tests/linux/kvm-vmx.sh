@@ -30,7 +30,8 @@
 #   - The GPA-space flush hypercalls (bit 18): with EPT, KVM's remote TLB
 #     flushes (kvmtest's dirty logging) are HvFlushGuestPhysicalAddress*
 #     (hv_remote_flush_tlb): hv.efi's nested counters, dumped at the crash
-#     notification that ends the run, count them.
+#     notification that ends the run, count them; with the eVMCS in use
+#     they count every VM entry of L2 as an eVMCS entry.
 
 # _kvm_param SECTION NAME: the value of init's "param NAME VALUE" line.
 _kvm_param() { sed -n "s/^param $2 //p" <<<"$1" | head -n 1; }
@@ -168,6 +169,15 @@ linux_check_kvm_vmx() {
 		nl="$(grep -m1 -E 'nested vp0: ' "$log" || true)"
 		_c "$t.nested_counters" "no 'nested vp0: ...' counters after the crash notification" [ -n "$nl" ]
 		[[ -z "$nl" ]] || echo "  ${nl#*nested }"
+		# With the eVMCS in use every VM entry of KVM's L2 comes from it
+		# (hv.efi counts them: "eVMCS entries N" of the nested line).
+		if [[ $evmcs == 1 ]] && grep -qx 'insmod kvm-intel ok' <<<"$load"; then
+			local nvr nev
+			nvr="$(sed -nE 's/.*nested vp0: vmrun ([0-9]+) .*/\1/p' <<<"$nl")"
+			nev="$(sed -nE 's/.* eVMCS entries ([0-9]+).*/\1/p' <<<"$nl")"
+			_c "$t.evmcs_entries" "hv.efi counted ${nev:-no} eVMCS entries of ${nvr:-?} VM entries (want all, > 0)" \
+				[ -n "$nev" -a "${nev:-0}" -gt 0 -a "${nev:-0}" = "${nvr:-x}" ]
+		fi
 		if _bit "$nf" 18 && [[ "$ept" == Y ]]; then
 			local nfl
 			nfl="$(sed -nE 's/.*nested vp0: .* flush hypercalls ([0-9]+).*/\1/p' <<<"$nl")"
