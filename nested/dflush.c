@@ -52,6 +52,8 @@
 
 #define HV_SVM_EXITCODE_ENL 0xF0000000ull
 #define HV_SVM_ENL_EXITCODE_TRAP_AFTER_FLUSH 1ull
+/* VMX (the eVMCS's NestedFlushVirtualHypercall): TLFS 16.8.3. */
+#define HV_VMX_SYNTHETIC_EXIT_REASON_TRAP_AFTER_FLUSH 0x10000031ull
 /* struct hv_vp_assist_page: nested_control.features at 0x20, bit 0
  * directhypercall (TLFS 7.8.7; Linux's hyperv-tlfs.h). */
 #define ASSIST_NESTED_FEATURES 0x20
@@ -147,6 +149,8 @@ static bool l1_gpa(const struct partition *p, const struct nested_vp *n, u64 gpa
 		*out = gpa;
 		return true;
 	}
+	if (n->sh.l1_ept) /* VMX: L1's EPT */
+		return shadow_ept_translate(p, &n->sh, gpa, out);
 	struct xlate_state st = {
 		.cr0 = CR0_PE | CR0_PG | CR0_WP,
 		.cr3 = n->sh.l1_root,
@@ -278,7 +282,10 @@ static enum hv_action nested_hcall(struct vp *vp, struct hv_exit *e)
 	    gmem_read(p, n->assist_pa & ~7ull, &lock, 4) && lock) {
 		n->dflush_traps++;
 		n->reflected_exits++;
-		p->be->nested_exit(vp, HV_SVM_EXITCODE_ENL, HV_SVM_ENL_EXITCODE_TRAP_AFTER_FLUSH, 0);
+		if (p->be->nested_vmx)
+			p->be->nested_exit(vp, HV_VMX_SYNTHETIC_EXIT_REASON_TRAP_AFTER_FLUSH, 0, 0);
+		else
+			p->be->nested_exit(vp, HV_SVM_EXITCODE_ENL, HV_SVM_ENL_EXITCODE_TRAP_AFTER_FLUSH, 0);
 	}
 	return HV_ACT_RESUME;
 }

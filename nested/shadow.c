@@ -134,6 +134,17 @@ static enum shadow_result ept_walk(const struct partition *p, const struct shado
 	return SHADOW_MAPPED;
 }
 
+/* L2 GPA gpa through L1's EPT for a read (nested/dflush.c: an L2
+ * hypercall's input): true with the L1 GPA (its page offset kept). */
+bool shadow_ept_translate(const struct partition *p, const struct shadow *sh, u64 gpa, u64 *l1)
+{
+	u64 q;
+	if (ept_walk(p, sh, gpa, false, false, 0, l1, &q) != SHADOW_MAPPED)
+		return false;
+	*l1 |= gpa & (PAGE_SIZE - 1);
+	return true;
+}
+
 /* hv.efi's view of L1 GPA l1 composed into the shadow (see the top). */
 static enum shadow_result compose(const struct partition *p, struct shadow *sh, u64 page, u64 l1,
 				  bool write)

@@ -358,6 +358,7 @@ nested_checks() {
 		nested.vmx.l2.hv_memory.gp nested.vmx.l2.ept.mapped_after_invept nested.vmx.vmxoff.ok
 		nested.evmcs.l2.hlt.exit nested.evmcs.clean.guest_basic_not_reread
 		nested.evmcs.msr_bitmap.clean_not_reread nested.evmcs.gpa_flush.space_seen
+		nested.evmcs.dflush.answered nested.evmcs.dflush.trap_after_flush
 		nested.evmcs.vmxoff)
 	for c in "${must[@]}"; do
 		tally "harness.$name.ran_$c" "$(grep -q "^PASS: $c\$" "$clean" && echo 1 || echo 0)" \

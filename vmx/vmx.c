@@ -899,8 +899,8 @@ const struct backend vmx_backend = {
 	 * 16.5.3) that comes with it, and HvFlushGuestPhysicalAddressSpace/
 	 * List (bit 18, 16.13: nested/flush.c drops the shadow of L1's EPT)
 	 * (docs/nested.md, "The enlightened VMCS"). */
-	.nested_enl = (EVMCS_VERSION << 8) | EVMCS_VERSION | HV_NESTED_GUEST_MAPPING_FLUSH |
-		      HV_NESTED_MSR_BITMAP,
+	.nested_enl = (EVMCS_VERSION << 8) | EVMCS_VERSION | HV_NESTED_DIRECT_FLUSH |
+		      HV_NESTED_GUEST_MAPPING_FLUSH | HV_NESTED_MSR_BITMAP,
 	.nested_npf_code = VMX_EXIT_EPT_VIOLATION,
 	.nested_misconfig_code = VMX_EXIT_EPT_MISCONFIG,
 };

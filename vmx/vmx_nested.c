@@ -483,6 +483,15 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 			vmx_nested_evmcs_exit(n);
 		run->evmcs = ev && enter;
 		run->evmcs_full = run->evmcs && n->ev.read == 0x1ffffu;
+		/* Direct virtual flush (TLFS 16.8; nested/dflush.c): the eVMCS's
+		 * NestedFlushVirtualHypercall with L2's VP and VM ids and the
+		 * partition assist page (group ENLIGHTENMENTSCONTROL). */
+		n->dflush = run->evmcs && (vp->part->nested_enl & HV_NESTED_DIRECT_FLUSH) &&
+			    (n->ev.enl_ctl & EVMCS_ENL_NESTED_FLUSH_HYPERCALL);
+		run->direct_flush = n->dflush;
+		run->l2_vp_id = n->ev.vp_id;
+		run->l2_vm_id = n->ev.vm_id;
+		run->assist_pa = n->ev.assist_pa;
 		break;
 	}
 	case VMX_EXIT_INVEPT:
@@ -949,6 +958,13 @@ void vmx_decode_l2(struct vp *vp, struct hv_exit *e)
 	}
 	if (basic == VMX_EXIT_EPT_VIOLATION && n->np) {
 		e->reason = HV_EXIT_NESTED_NPF;
+		return;
+	}
+	/* L2's VMCALL with direct virtual flush on: nested/dflush.c answers
+	 * the flush calls, reflects the rest (VMCALL always exits to L1). */
+	if (basic == VMX_EXIT_VMCALL && n->dflush) {
+		e->reason = HV_EXIT_NESTED_HCALL;
+		e->qual[1] = 1;
 		return;
 	}
 	if (l1_wants(vp, &n->v12, basic, e->qual[0]))

@@ -94,6 +94,7 @@ struct vmx_nested {
 	 * bitmap it saved (the enlightened MSR bitmap, 16.5.3). */
 	struct evmcs_vp ev;
 	u64 msr_merges_skipped;
+	bool dflush;           /* L2 runs with direct virtual flush (TLFS 16.8) */
 	struct vmcs12 v12;     /* the cache of L1's current VMCS */
 };
 

@@ -54,6 +54,9 @@ enum shadow_result {
 enum shadow_result shadow_fault(const struct partition *p, struct shadow *sh, u64 gpa,
 				bool write, bool exec, u64 hw_info1, u64 *info1);
 
+/* L2 GPA gpa through L1's EPT (sh->l1_ept) for a read: the L1 GPA. */
+bool shadow_ept_translate(const struct partition *p, const struct shadow *sh, u64 gpa, u64 *l1);
+
 /* Per VP (vp->nested). */
 struct nested_vp {
 	struct shadow sh;

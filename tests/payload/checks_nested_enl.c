@@ -306,7 +306,7 @@ void checks_nested_enl(int nested_on)
 	/* On Intel: the eVMCS versions and the enlightened MSR bitmap
 	 * (checks_nested_evmcs.c proves them). */
 	uint32_t want = !nested_on ? 0 : amd ? (1u << 17) | (1u << 18) | (1u << 19) | (1u << 22)
-					     : 0x0101u | (1u << 18) | (1u << 19);
+					     : 0x0101u | (1u << 17) | (1u << 18) | (1u << 19);
 	check("nested.enl.cpuid_4000000a", a.eax == want && a.ebx == 0 && a.ecx == 0 && a.edx == 0,
 	      "leaf 0x4000000A %x %x %x %x, expected EAX 0x%x and zeros", a.eax, a.ebx, a.ecx, a.edx,
 	      want);

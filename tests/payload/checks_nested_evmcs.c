@@ -65,6 +65,7 @@ enum {
 #define ENL_MSR_BITMAP (1u << 1)
 
 int evmcs_run(int resume, uint64_t *regs, void *evmcs);
+extern const char ev_l2_df[], ev_l2_df_call[], ev_l2_df_hlt[], ev_l2_df_end[];
 extern const char l2v_code[], l2v_code_end[], l2v_at_cpuid[], l2v_at_out[], l2v_at_rdmsr[],
 	l2v_at_wrmsr[], l2v_at_hlt[], l2v_at_ept_np[], l2v_at_ept_ro[];
 
@@ -408,6 +409,63 @@ static void gpa_flush(uint64_t eptp)
 		 0xa1a1a1a1u);
 }
 
+/* Direct virtual flush (TLFS 16.8, leaf 0x4000000A bit 17): with
+ * DirectHypercall in L1's VP assist page (nested control, 0x20 bit 0) and
+ * NestedFlushVirtualHypercall in the eVMCS (with VpId, VmId and the
+ * partition assist page), L2's HvFlushVirtualAddressSpace is answered by
+ * hv.efi: L2 reaches its HLT, no VMCALL exit. Without DirectHypercall
+ * the VMCALL goes to L1; with TlbLockCount set in the partition assist
+ * page L1 gets the synthetic exit 0x10000031 after the call (16.8.3). */
+#define DF_CODE (L2_CODE + 0x800)
+#define DF_OFF(label) (DF_CODE + (uint64_t)((label) - ev_l2_df))
+
+static int df_run(uint32_t input, uint32_t *status)
+{
+	volatile uint32_t *d = (volatile uint32_t *)pg(PG_DATA);
+	d[0x820 / 4] = input;
+	d[0x810 / 4] = 0xdeadu;
+	int rc = resume_at(DF_CODE, 1u << 15); /* ENLIGHTENMENTSCONTROL dirty */
+	*status = d[0x810 / 4];
+	return rc;
+}
+
+static void direct_flush(void)
+{
+	uint8_t *code = pg(PG_CODE) + 0x800;
+	for (const char *s = ev_l2_df; s < ev_l2_df_end; s++)
+		code[s - ev_l2_df] = (uint8_t)*s;
+	volatile uint64_t *in = (volatile uint64_t *)(pg(PG_DATA) + 0xa00);
+	in[0] = 0;      /* AddressSpace */
+	in[1] = 0;      /* Flags */
+	in[2] = 1ull << 3; /* ProcessorMask: L2's VP 3 */
+	zero(pg(PG_FB), 4096); /* the partition assist page: TlbLockCount 0 */
+	w32(EV_ENL_CTL, 1u << 0); /* NestedFlushVirtualHypercall */
+	w32(0x348, 3);          /* VpId */
+	w64(0x350, 0x77);       /* VmId */
+	w64(0x358, pga(PG_FB)); /* PartitionAssistPage */
+	*(volatile uint32_t *)(pg(PG_ASSIST) + 0x20) = 1; /* DirectHypercall */
+	uint32_t st;
+	int rc = df_run(0x0002, &st);
+	exit_at("nested.evmcs.dflush.answered", rc, 12, DF_OFF(ev_l2_df_hlt));
+	check_eq("nested.evmcs.dflush.answered.status", st, 0);
+	in[1] = 1ull << 5; /* a reserved flag */
+	rc = df_run(0x0002, &st);
+	exit_at("nested.evmcs.dflush.bad_flags.answered", rc, 12, DF_OFF(ev_l2_df_hlt));
+	check_eq("nested.evmcs.dflush.bad_flags.status", st, ST_BAD_PARAM);
+	in[1] = 0;
+	*(volatile uint32_t *)pg(PG_FB) = 1; /* TlbLockCount */
+	rc = df_run(0x0002, &st);
+	exit_at("nested.evmcs.dflush.trap_after_flush", rc, 0x10000031u, DF_OFF(ev_l2_df_call) + 3);
+	*(volatile uint32_t *)pg(PG_FB) = 0;
+	/* Another call (HvPostMessage) is L1's: the VMCALL exit. */
+	rc = df_run(0x005c, &st);
+	exit_at("nested.evmcs.dflush.other_call.reflected", rc, 18, DF_OFF(ev_l2_df_call));
+	*(volatile uint32_t *)(pg(PG_ASSIST) + 0x20) = 0;
+	rc = df_run(0x0002, &st);
+	exit_at("nested.evmcs.dflush.assist_off.reflected", rc, 18, DF_OFF(ev_l2_df_call));
+	w32(EV_ENL_CTL, 0);
+}
+
 /* HvFlushGuestPhysicalAddressSpace/List on VMX (TLFS 16.13): the address
  * space is an EPT root (Linux passes the PML4 address). */
 static void flush_calls(uint64_t eptp, int in_vmx)
@@ -471,9 +529,9 @@ void checks_nested_evmcs(int nested_on)
 	struct cpuid_regs l4 = cpuid(0x40000004u, 0), la = cpuid(0x4000000Au, 0);
 	check("nested.evmcs.cpuid_40000004.recommended", (l4.eax >> 14) & 1,
 	      "leaf 0x40000004 EAX 0x%x: bit 14 (use the enlightened VMCS) clear", l4.eax);
-	check("nested.evmcs.cpuid_4000000a", la.eax == (0x0101u | (1u << 18) | (1u << 19)),
-	      "leaf 0x4000000A EAX 0x%x; expected eVMCS versions 1..1 (0x0101), the GPA-space "
-	      "flushes (bit 18) and the enlightened MSR bitmap (bit 19)", la.eax);
+	check("nested.evmcs.cpuid_4000000a", la.eax == (0x0101u | (1u << 17) | (1u << 18) | (1u << 19)),
+	      "leaf 0x4000000A EAX 0x%x; expected eVMCS versions 1..1 (0x0101), direct virtual "
+	      "flush (bit 17), the GPA-space flushes (18) and the enlightened MSR bitmap (19)", la.eax);
 	if (!g_hc.page_ok) {
 		ser_puts("NOTE: nested.evmcs: no hypercall page, the flush calls not tested\n");
 	}
@@ -513,6 +571,7 @@ void checks_nested_evmcs(int nested_on)
 		flush_calls(pga(PG_PML4) | 0x1e, 1);
 		gpa_flush(pga(PG_PML4) | 0x1e);
 	}
+	direct_flush();
 	assist(0, 0);
 	trap_wrmsr(MSR_VP_ASSIST, 0);
 	check_eq("nested.evmcs.vmxoff", (uint64_t)x_vmxoff(), 0);

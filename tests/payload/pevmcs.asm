@@ -72,4 +72,28 @@ evmcs_run:
 	pop rbx
 	ret
 
+; ---- L2 for direct virtual flush (checks_nested_evmcs.c): 32-bit, copied
+; to L2 GPA 0x1800. A slow hypercall with the input value L1 left at 0x3820,
+; its input block at L2 GPA 0x3a00 (TLFS 3.7: 32-bit callers pass EDX:EAX,
+; EBX:ECX, EDI:ESI); the result's low half to 0x3810, then HLT.
+global ev_l2_df:data hidden
+global ev_l2_df_call:data hidden
+global ev_l2_df_hlt:data hidden
+global ev_l2_df_end:data hidden
+bits 32
+ev_l2_df:
+	xor edx, edx
+	mov eax, [0x3820]
+	xor ebx, ebx
+	mov ecx, 0x3a00
+	xor edi, edi
+	xor esi, esi
+ev_l2_df_call:
+	vmcall
+	mov [0x3810], eax
+ev_l2_df_hlt:
+	hlt
+	jmp ev_l2_df_hlt
+ev_l2_df_end:
+
 section .note.GNU-stack noalloc noexec nowrite progbits
