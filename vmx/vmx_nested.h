@@ -98,6 +98,11 @@ struct vmx_nested {
 	struct vmcs12 v12;     /* the cache of L1's current VMCS */
 };
 
+/* vmx_nested_route.c: does L1 want L2's exit with basic reason `basic`
+ * and qualification q (its vmcs12 controls, SDM 26.1-26.2)? */
+struct vp;
+bool vmx_l1_wants(struct vp *vp, const struct vmcs12 *v, u32 basic, u64 q);
+
 /* vmx_nested_mem.c (not in the host tests: it reads guest memory).
  * Is [gpa, gpa+len) L1's RAM? Copy between L1 linear memory and buf
  * (0; else the #PF or #GP is injected and the result is negative). The
