@@ -211,6 +211,9 @@ TEST(vsm_prot_config_and_statuses)
 	CHECK(leaf(1, PROT_GPA) & 2);
 }
 
+static u32 view_flushes;
+static void count_view_flush(struct vp *t) { view_flushes++; }
+
 TEST(vsm_prot_leaves_and_flush)
 {
 	struct vp *vp = &vps[0];
@@ -219,8 +222,14 @@ TEST(vsm_prot_leaves_and_flush)
 	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
 	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
 	flushes = 0;
+	view_flushes = 0;
+	vp->part->view_flush = count_view_flush; /* nested/'s shadow drop */
+	u32 gen = vp->part->slat_gen;
 	CHECK_EQ(st(modify(vp, 1 | 2, 0x10, &pg, 1)), 0); /* RW, no execute */
 	CHECK_EQ(flushes, 1);                           /* VP 1, through its mailbox */
+	CHECK(vp->part->slat_gen != gen);               /* shadows built before are stale */
+	CHECK_EQ(view_flushes, 2);                      /* the caller's and VP 1's, before return */
+	vp->part->view_flush = NULL;
 	CHECK_EQ(leaf(0, PROT_GPA) & (3 | (1ull << 63)), 3 | (1ull << 63)); /* NX */
 	CHECK_EQ(leaf(1, PROT_GPA) & (1ull << 63), 0);
 	CHECK_EQ(st(modify(vp, 0, 0x10, &pg, 1)), 0); /* no access */
