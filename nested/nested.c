@@ -247,9 +247,10 @@ static enum hv_action nested_npf(struct vp *vp, struct hv_exit *e)
 	case SHADOW_DENIED:
 	default:
 		if (n->denied++ < DENIED_LOG_LIMIT)
-			LOGW("nested: L2 %s of L2 GPA %lx: L1 maps it to memory the guest may not reach; "
-			     "#GP injected", e->u.npf.write ? "write" : e->u.npf.exec ? "fetch" : "read",
-			     (unsigned long)e->u.npf.gpa);
+			LOGW("nested: L2 %s of L2 GPA %lx: L1 maps it to memory the guest may not reach "
+			     "(VTL protections refused %lu); #GP injected",
+			     e->u.npf.write ? "write" : e->u.npf.exec ? "fetch" : "read",
+			     (unsigned long)e->u.npf.gpa, (unsigned long)sh->vtl_denied);
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}

@@ -614,6 +614,71 @@ static void checks_private_page(void)
 	check_eq("vsm.prot.private.kept", *(volatile uint64_t *)PG_C, 0x5EC2E75EC2E7ull);
 }
 
+/* ---- VTL 0 as a nested hypervisor (nested=on, docs/nested.md "VSM") ------
+ * L2's accesses are VTL 0's (TLFS 15.9: the protections hold for all VTL 0
+ * runs): a page VTL 1 took from VTL 0 is out of L2's reach however L1
+ * maps it. hv.efi refuses it like its own memory, #GP(0) into L2 (L1
+ * intercepts #GP), not a secure intercept (docs/vsm.md says why). L1 maps
+ * L2 GPA 0x5000 to PG_C; checks_nested_svm.c / checks_nested_vmx.c run L2. */
+uint32_t nested_svm_read_gpa(uint64_t gpa, uint8_t tlb, uint32_t *val);
+uint32_t nested_vmx_read_gpa(uint64_t gpa, uint32_t *val);
+int nested_enl_setup(void);
+void nested_enl_svme(int on);
+void nested_enl_teardown(void);
+
+static uint32_t l2_read(int svm, uint8_t tlb, uint32_t *val)
+{
+	if (!svm)
+		return nested_vmx_read_gpa(pa(PG_C), val);
+	nested_enl_svme(1);
+	uint32_t r = nested_svm_read_gpa(pa(PG_C), tlb, val);
+	nested_enl_svme(0);
+	return r;
+}
+
+static void l2_case(const char *name, int svm, uint8_t tlb, uint32_t want)
+{
+	uint32_t val = 0, r = l2_read(svm, tlb, &val);
+	if (want == 13)
+		check(name, r == 13 && val == 0xdeadbeefu,
+		      "result 0x%x (13: #GP in L2), L2 read 0x%x: expected #GP(0) at the read", r, val);
+	else
+		check(name, r == 0 && val == want, "result 0x%x (0: the read completed), L2 read 0x%x, expected 0x%x",
+		      r, val, want);
+}
+
+static void checks_nested(void)
+{
+	int svm = cpu_vendor() == VENDOR_AMD;
+	if (!g_nested_on) {
+		ser_puts("NOTE: vsm.nested: not applicable (nested=off)\n");
+		return;
+	}
+	if (svm && nested_enl_setup()) {
+		ser_puts("NOTE: vsm.nested: SVM not offered\n");
+		return;
+	}
+	uint32_t val = 0;
+	*(volatile uint32_t *)PG_C = 0x5ec0de15u;
+	if (!svm && nested_vmx_read_gpa(pa(PG_C), &val) == 0xffff) {
+		ser_puts("NOTE: vsm.nested: VMX not offered\n");
+		return;
+	}
+	l2_case("vsm.nested.unprotected.l2_reads", svm, 1, 0x5ec0de15u);
+	if (protect("vsm.nested.protect_no_access", 0, PG_C, NULL)) {
+		/* TLB_CONTROL 0 on SVM: the entry L2's read above left in the
+		 * shadow must be gone all the same (the call flushed it). */
+		l2_case("vsm.nested.no_access.l2_gp", svm, 0, 13);
+		l2_case("vsm.nested.no_access.l2_gp_again", svm, 1, 13);
+		if (protect("vsm.nested.protect_read_only", M_R, PG_C, NULL))
+			l2_case("vsm.nested.read_only.l2_reads", svm, 0, 0x5ec0de15u);
+		protect("vsm.nested.restore", M_ALL, PG_C, NULL);
+		l2_case("vsm.nested.restored.l2_reads", svm, 0, 0x5ec0de15u);
+	}
+	if (svm)
+		nested_enl_teardown();
+}
+
 /* ---- every VP's TLB (issue 15: flushed before the call returns) -------- */
 
 static uint8_t *ap_seq;
@@ -863,6 +928,7 @@ void vsm_prot_checks(void)
 	checks_exec_modes();
 	checks_exec_user();
 	checks_private_page();
+	checks_nested();
 	checks_walk();
 	checks_reg_intercepts();
 	irq_restore(flags);
