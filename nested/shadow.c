@@ -142,7 +142,7 @@ static enum shadow_result compose(const struct partition *p, struct shadow *sh, 
 {
 	u64 hpa = l1;
 	enum slat_access acc;
-	struct overlay *o = gmem_overlay_at(p, l1);
+	struct overlay *o = gmem_overlay_vtl(p, l1, sh->vtl); /* that VTL's overlays (15.11) */
 	if (o) {
 		hpa = o->hpa;
 		acc = (enum slat_access)o->acc;

@@ -347,7 +347,7 @@ static bool vsm_vtl_fault(struct vp *vp, struct hv_exit *e, enum hv_action *act)
 		 * VP's HvModifyVtlProtectionMask, before its flush reached us):
 		 * a fault on a present RAM page of VTL 0's view has no other
 		 * cause; run the instruction again on the new view. */
-		if (e->u.npf.present && p->slat[1].root && !gmem_overlay_at(p, gpa) &&
+		if (e->u.npf.present && p->slat[1].root && !gmem_overlay_vtl(p, gpa, 0) &&
 		    gmem_classify(p, gpa, 1) == GMEM_RAM) {
 			*act = HV_ACT_RESUME;
 			return true;

@@ -50,6 +50,10 @@ struct overlay {
 	u8 acc; /* enum slat_access */
 	bool active;
 	const char *name;
+	/* The VTLs whose view shows it, bit v for VTL v (TLFS 15.11: the
+	 * hypercall page, the VP assist page, the SynIC's pages and the
+	 * reference TSC page are per VTL); 0: every view. */
+	u8 vtls;
 };
 
 /* Partition-wide overlays (hypercall page, reference TSC page) plus, per

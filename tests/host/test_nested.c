@@ -531,3 +531,26 @@ TEST(nested_shadow_vtl_view_ept)
 	free(pool_mem);
 	pool_mem = NULL;
 }
+
+/* TLFS 15.11: an overlay of VTL 1 is not in VTL 0's view, so not in the
+ * shadow of a VTL 0 L1's tables either: L2 reaches L1's RAM there. */
+TEST(nested_shadow_overlay_per_vtl)
+{
+	u64 i1 = 0;
+	setup_shadow(16);
+	struct overlay o = { .gpa = PG(9), .hpa = 0xabc000, .acc = SLAT_RX, .active = true, .vtls = 2 };
+	part.overlays[0] = &o;
+	part.overlay_count = 1;
+	gmem_overlays_changed(&part);
+	sh.vtl = 0;
+	CHECK_EQ(fault(0x7000, true, false, &i1), SHADOW_MAPPED);
+	CHECK_EQ(leaf(0x7000) & SLAT_ADDR_MASK, PG(9));
+	shadow_reset(&sh, PG(0), part.slat_gen);
+	sh.vtl = 1;
+	CHECK_EQ(fault(0x7000, false, false, &i1), SHADOW_MAPPED);
+	CHECK_EQ(leaf(0x7000) & SLAT_ADDR_MASK, 0xabc000);
+	part.overlay_count = 0;
+	gmem_overlays_changed(&part);
+	free(pool_mem);
+	pool_mem = NULL;
+}
