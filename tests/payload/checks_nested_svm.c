@@ -832,3 +832,24 @@ uint32_t nested_svm_read_gpa(uint64_t gpa, uint8_t tlb, uint32_t *val)
 		return 13;
 	return c | 0x80000000u;
 }
+
+/* For checks_vsm_prot.c: the APIC's spurious vector gets a gate around
+ * its L2 runs as around checks_nested_svm's (Bochs ryzen delivers one
+ * there: vector 0x0F is a reserved exception in OVMF's IDT). */
+static struct gate g_vsm_saved_gate, *g_vsm_gate;
+void nested_svm_spurious_gate(int on)
+{
+	if (on) {
+		if (!g_vsm_gate)
+			g_vsm_gate = spurious_gate(&g_vsm_saved_gate);
+		return;
+	}
+	if (!g_vsm_gate)
+		return;
+	uint64_t f;
+	__asm__ volatile("pushfq; pop %0; cli" : "=r"(f));
+	*g_vsm_gate = g_vsm_saved_gate;
+	g_vsm_gate = NULL;
+	if (f & (1ull << 9))
+		__asm__ volatile("sti");
+}

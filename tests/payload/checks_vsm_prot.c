@@ -658,6 +658,7 @@ uint32_t nested_vmx_read_gpa(uint64_t gpa, uint32_t *val);
 int nested_enl_setup(void);
 void nested_enl_svme(int on);
 void nested_enl_teardown(void);
+void nested_svm_spurious_gate(int on);
 
 static uint32_t l2_read(int svm, uint8_t tlb, uint32_t *val)
 {
@@ -691,6 +692,8 @@ static void checks_nested(void)
 		ser_puts("NOTE: vsm.nested: SVM not offered\n");
 		return;
 	}
+	if (svm)
+		nested_svm_spurious_gate(1);
 	uint32_t val = 0;
 	*(volatile uint32_t *)PG_C = 0x5ec0de15u;
 	if (!svm && nested_vmx_read_gpa(pa(PG_C), &val) == 0xffff) {
@@ -708,8 +711,10 @@ static void checks_nested(void)
 		protect("vsm.nested.restore", M_ALL, PG_C, NULL);
 		l2_case("vsm.nested.restored.l2_reads", svm, 0, 0x5ec0de15u);
 	}
-	if (svm)
+	if (svm) {
+		nested_svm_spurious_gate(0);
 		nested_enl_teardown();
+	}
 }
 
 /* ---- every VP's TLB (issue 15: flushed before the call returns) -------- */
