@@ -83,7 +83,7 @@ int apic_assist_setup(struct vp *vp, u8 *page)
 	/* VTL 0's context: the one a VP starts in (the backend builds it
 	 * after the modules' VP hooks ran). */
 	struct vp_ctx *c = &vp->ctx[0];
-	c->assist_page = (struct overlay){ 0, (u64)(uintptr_t)page, SLAT_RWX, false, "VP assist" };
+	c->assist_page = (struct overlay){ 0, (u64)(uintptr_t)page, SLAT_RWX, false, "VP assist", 1 };
 	return overlay_register(vp->part, &c->assist_page);
 }
 

@@ -33,6 +33,17 @@ struct overlay *gmem_overlay_scan(const struct partition *p, u64 gpa)
 	return NULL;
 }
 
+struct overlay *gmem_overlay_scan_vtl(const struct partition *p, u64 gpa, u8 vtl)
+{
+	gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
+	for (u32 i = p->overlay_count; i-- > 0;) {
+		struct overlay *o = p->overlays[i];
+		if (o->active && o->gpa == gpa && (!o->vtls || (o->vtls >> vtl) & 1))
+			return o;
+	}
+	return NULL;
+}
+
 enum slat_access gmem_base_access(const struct partition *p, u64 gpa)
 {
 	gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
@@ -48,17 +59,23 @@ int gmem_show_page(struct vp *vp, u64 gpa)
 {
 	struct partition *p = vp->part;
 	gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
-	struct overlay *top = gmem_overlay_at(p, gpa);
-	enum slat_access acc = top ? (enum slat_access)top->acc : gmem_base_access(p, gpa);
+	enum slat_access base = gmem_base_access(p, gpa);
+	struct overlay *top = gmem_overlay_vtl(p, gpa, 0);
+	enum slat_access acc = top ? (enum slat_access)top->acc : base;
 	u64 hpa = top ? top->hpa : acc == SLAT_NONE ? 0 : gpa;
 	if (!p->slat[1].root || !p->be->slat_view_set_page)
 		return p->be->slat_set_page(vp, gpa, hpa, acc);
-	/* One view per VTL (TLFS 15.9): each gets the one rule, restricted
-	 * by what the higher VTLs' protections leave it. */
+	/* One view per VTL (TLFS 15.9): each gets the one rule with its own
+	 * overlays (15.11: VTL 1's SynIC, assist and hypercall pages are not
+	 * VTL 0's, and the reverse; a VTL sees its RAM under the other's),
+	 * restricted by what the higher VTLs' protections leave it. */
 	int r = 0;
 	for (u8 v = 0; v < HV_VTL_COUNT; v++) {
 		if (!p->slat[v].root)
 			continue;
+		top = gmem_overlay_vtl(p, gpa, v);
+		acc = top ? (enum slat_access)top->acc : base;
+		hpa = top ? top->hpa : acc == SLAT_NONE ? 0 : gpa;
 		enum slat_access a = p->vtl_prot ? slat_acc_min(acc, p->vtl_prot(p, v, gpa)) : acc;
 		r |= p->be->slat_view_set_page(vp, &p->slat[v], gpa, a == SLAT_NONE ? 0 : hpa, a);
 	}

@@ -312,7 +312,7 @@ int hc_setup(struct partition *p, u8 *page)
 		page[4 + i] = p->be->hypercall_insn[i];
 	page[7] = 0xc3;
 	struct partition_vtl *v = &p->vtl[0];
-	v->hypercall_page = (struct overlay){ 0, (u64)(uintptr_t)page, SLAT_RX, false, "hypercall" };
+	v->hypercall_page = (struct overlay){ 0, (u64)(uintptr_t)page, SLAT_RX, false, "hypercall", 1 };
 	return overlay_register(p, &v->hypercall_page);
 }
 

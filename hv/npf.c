@@ -39,7 +39,7 @@ enum hv_action hv_handle_npf(struct vp *vp, struct hv_exit *e)
 	 * overlay). An overlay wins over what it covers, the xAPIC page
 	 * included (gmem's one rule, gmem_show_page: the guest sees the
 	 * overlay there, so a store is a store to the overlay). */
-	struct overlay *o = gmem_overlay_at(p, gpa);
+	struct overlay *o = gmem_overlay_vtl(p, gpa, vp->cur->vtl); /* its view's (15.11) */
 	if (o && e->u.npf.present) {
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;

@@ -87,7 +87,7 @@ int time_setup(struct partition *p, u8 *tsc_page)
 	pg->tsc_offset = p->tsc_offset;
 	pg->tsc_sequence = p->invariant_tsc && p->tsc_scale ? 1 : 0;
 	struct overlay *o = &p->vtl[0].ref_tsc_page;
-	*o = (struct overlay){ 0, (u64)(uintptr_t)tsc_page, SLAT_RX, false, "reference TSC" };
+	*o = (struct overlay){ 0, (u64)(uintptr_t)tsc_page, SLAT_RX, false, "reference TSC", 1 };
 	return overlay_register(p, o);
 }
 

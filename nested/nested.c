@@ -46,6 +46,7 @@ static int nested_partition(struct partition *p, struct pool *pool)
 	else
 		LOGI("nested: SVM offered to the guest, CPUID 8000000A EDX %x", p->nested_svm_edx);
 	p->nested_enl = nested_optimizations(p);
+	p->view_flush = nested_view_flush;
 	LOGI("nested: enlightenments: CPUID 4000000A EAX 0x%x", p->nested_enl);
 	/* TLFS 16.4.1: an eVMCS version offered is recommended (leaf
 	 * 0x40000004 EAX bit 14; Linux's KVM uses the eVMCS only then). */
@@ -133,6 +134,20 @@ HV_MODULE(nested, .on_partition = nested_partition, .on_vp = nested_vp,
 	  .on_vp_ready = nested_vp_ready, .on_dump = nested_dump, .on_cpuid = nested_cpuid,
 	  .cpuid_leaves = BIT(HV_CPUID_NESTED_OPTIMIZATIONS - 0x40000000u));
 
+/* partition.view_flush, on t's processor: the views changed (a VTL
+ * protection, TLFS 15.9), so the shadow built on them is a stale TLB:
+ * dropped now, and L2's TLB flushed if t runs L2, before the change's
+ * hypercall returns (vsm/prot.c). In L1, enter_l2 rebuilds it. */
+void nested_view_flush(struct vp *t)
+{
+	struct nested_vp *n = t->nested;
+	if (!n || !n->sh.used)
+		return;
+	shadow_reset(&n->sh, n->sh.l1_root, t->part->slat_gen);
+	if (t->cur->l2)
+		t->part->be->tlb_flush(t, TLB_FLUSH_ALL, 0);
+}
+
 /* L1's VMRUN accepted: what L2 runs on, then enter it. */
 static void enter_l2(struct vp *vp, struct nested_run *run)
 {
@@ -146,8 +161,12 @@ static void enter_l2(struct vp *vp, struct nested_run *run)
 	bool drop = flush && !(run->enl_npt_tlb && (p->nested_enl & HV_NESTED_ENLIGHTENED_NPT_TLB));
 	if (run->np) {
 		struct shadow *sh = &n->sh;
-		if (sh->used == 0 || sh->l1_root != run->l1_root || drop || sh->gen != p->slat_gen) {
+		/* The shadow composes the view of L1's VTL (shadow.c): built
+		 * for another VTL, or before the views changed, it is stale. */
+		if (sh->used == 0 || sh->l1_root != run->l1_root || drop || sh->gen != p->slat_gen ||
+		    sh->vtl != vp->cur->vtl) {
 			shadow_reset(sh, run->l1_root, p->slat_gen);
+			sh->vtl = vp->cur->vtl;
 			flush = true;
 		}
 		vp->l2.slat = &sh->slat;
@@ -228,9 +247,10 @@ static enum hv_action nested_npf(struct vp *vp, struct hv_exit *e)
 	case SHADOW_DENIED:
 	default:
 		if (n->denied++ < DENIED_LOG_LIMIT)
-			LOGW("nested: L2 %s of L2 GPA %lx: L1 maps it to memory the guest may not reach; "
-			     "#GP injected", e->u.npf.write ? "write" : e->u.npf.exec ? "fetch" : "read",
-			     (unsigned long)e->u.npf.gpa);
+			LOGW("nested: L2 %s of L2 GPA %lx: L1 maps it to memory the guest may not reach "
+			     "(VTL protections refused %lu); #GP injected",
+			     e->u.npf.write ? "write" : e->u.npf.exec ? "fetch" : "read",
+			     (unsigned long)e->u.npf.gpa, (unsigned long)sh->vtl_denied);
 		vp_inject_gp(vp);
 		return HV_ACT_INJECTED;
 	}

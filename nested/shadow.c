@@ -7,7 +7,9 @@
  *     format, every access a user access (APM 15.25.5), A and D set in
  *     L1's entries as the CPU would (15.25.?: "nested page table entries
  *     are updated with accessed and dirty bits");
- *   hv.efi's view of L1's memory at that L1 GPA (hv/gmem.c): an overlay
+ *   hv.efi's view of L1's memory at that L1 GPA (hv/gmem.c), the view of
+ *     the L1 context's VTL (VSM: what VTL 1's protections leave VTL 0,
+ *     partition.vtl_prot, docs/nested.md "VSM"): an overlay
  *     page (the hypercall page, a VP assist page) is the overlay's host
  *     page with its access; hypervisor memory and GPAs beyond the guest's
  *     space are never mapped (the access is refused: #GP into L2, as L1
@@ -147,11 +149,11 @@ bool shadow_ept_translate(const struct partition *p, const struct shadow *sh, u6
 
 /* hv.efi's view of L1 GPA l1 composed into the shadow (see the top). */
 static enum shadow_result compose(const struct partition *p, struct shadow *sh, u64 page, u64 l1,
-				  bool write)
+				  bool write, bool exec)
 {
 	u64 hpa = l1;
 	enum slat_access acc;
-	struct overlay *o = gmem_overlay_at(p, l1);
+	struct overlay *o = gmem_overlay_vtl(p, l1, sh->vtl); /* that VTL's overlays (15.11) */
 	if (o) {
 		hpa = o->hpa;
 		acc = (enum slat_access)o->acc;
@@ -160,11 +162,32 @@ static enum shadow_result compose(const struct partition *p, struct shadow *sh, 
 	} else {
 		acc = gmem_base_access(p, l1);
 	}
-	if (acc == SLAT_NONE || (write && acc != SLAT_RWX))
-		return SHADOW_DENIED;
-
+	/* L2's access is an access of L1's VTL (TLFS 15.9: the protections
+	 * a higher VTL set hold for everything the lower VTL runs): the
+	 * shadow gets no more than that VTL's own view has (hv/gmem.c
+	 * gmem_show_page). */
+	enum slat_access vacc = p->vtl_prot ? p->vtl_prot(p, sh->vtl, l1) : SLAT_RWX;
 	const struct slat_fmt *f = sh->slat.fmt;
-	u64 leaf = write ? f->leaf_flags : (f->leaf_flags & ~f->write_flag);
+	u64 leaf;
+	if (vacc != SLAT_RWX) {
+		/* A restricted page: the access needs its right in the view
+		 * (a fetch: execute; a read: read), and the entry carries the
+		 * view's rights less write for a read or fetch, so a page
+		 * first read is not executable unless the view allows it. */
+		u8 bits = slat_acc_bits(slat_acc_min(acc, vacc));
+		u8 need = write ? SLAT_ACC_W : exec ? SLAT_ACC_X : SLAT_ACC_R;
+		leaf = (bits & need) ? slat_leaf_flags(f, slat_acc_from_bits(write ? bits
+							: (u8)(bits & ~SLAT_ACC_W)))
+				     : 0;
+		if (!leaf) {
+			sh->vtl_denied++;
+			return SHADOW_DENIED;
+		}
+	} else {
+		if (acc == SLAT_NONE || (write && acc != SLAT_RWX))
+			return SHADOW_DENIED;
+		leaf = write ? f->leaf_flags : (f->leaf_flags & ~f->write_flag);
+	}
 	if (slat_set_4k(&sh->slat, page, hpa, leaf))
 		return SHADOW_FULL;
 	return SHADOW_MAPPED;
@@ -183,7 +206,7 @@ enum shadow_result shadow_fault(const struct partition *p, struct shadow *sh, u6
 			     (unsigned long)sh->l1_root, r == SHADOW_REFLECT ? "violation" : "misconfiguration");
 			return r;
 		}
-		return compose(p, sh, ALIGN_DOWN(gpa, PAGE_SIZE), l1, write);
+		return compose(p, sh, ALIGN_DOWN(gpa, PAGE_SIZE), l1, write, exec);
 	}
 	struct xlate_state st = {
 		.cr0 = CR0_PE | CR0_PG | CR0_WP,
@@ -215,5 +238,5 @@ enum shadow_result shadow_fault(const struct partition *p, struct shadow *sh, u6
 		return SHADOW_REFLECT;
 	}
 
-	return compose(p, sh, page, out.gpa_page << 12, write);
+	return compose(p, sh, page, out.gpa_page << 12, write, exec);
 }

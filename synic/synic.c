@@ -222,8 +222,10 @@ int synic_ctx_setup(struct vp *vp, u8 vtl, struct synic_ctx *s, void *simp, void
 		s->sint[i] = HV_SINT_MASKED; /* 11.8.5: masked at creation */
 	s->msg = simp;
 	s->flags = siefp;
-	s->simp_page = (struct overlay){ 0, (u64)(uintptr_t)simp, SLAT_RWX, false, "SIMP" };
-	s->siefp_page = (struct overlay){ 0, (u64)(uintptr_t)siefp, SLAT_RWX, false, "SIEFP" };
+	s->simp_page = (struct overlay){ 0, (u64)(uintptr_t)simp, SLAT_RWX, false, "SIMP",
+					 (u8)(1u << vtl) };
+	s->siefp_page = (struct overlay){ 0, (u64)(uintptr_t)siefp, SLAT_RWX, false, "SIEFP",
+					  (u8)(1u << vtl) };
 	vp->ctx[vtl].synic = s;
 	if (overlay_register(vp->part, &s->simp_page) || overlay_register(vp->part, &s->siefp_page))
 		return -1;

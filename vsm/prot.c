@@ -192,6 +192,7 @@ static u16 prot_set(struct vp *vp, u64 gpa, enum slat_access acc)
 	} else {
 		prot.pages[prot.count++] = (struct vsm_prot_page){ gpa, (u8)acc };
 	}
+	vp->part->slat_gen++; /* nested/: shadows built on the old view are stale */
 	return gmem_show_page(vp, gpa) ? HV_STATUS_INSUFFICIENT_MEMORY : HV_STATUS_SUCCESS;
 }
 
@@ -215,7 +216,12 @@ static u16 modify_rep(struct hc_ctx *c, u32 i)
 	return st;
 }
 
-static void flush_fn(struct vp *t, void *arg) { t->part->be->slat_flush(t); }
+static void flush_fn(struct vp *t, void *arg)
+{
+	t->part->be->slat_flush(t);
+	if (t->part->view_flush)
+		t->part->view_flush(t); /* nested/: the shadow of L2 is a TLB too */
+}
 
 /* The TLBs of every VP are flushed before the call returns (issue 15):
  * the caller's processor flushed with each page; the others drop what
@@ -227,6 +233,8 @@ static u16 modify_round_end(struct hc_ctx *c, u32 done)
 	const struct partition *p = self->part;
 	if (done <= c->rep_start || !p->be->slat_flush)
 		return HV_STATUS_SUCCESS;
+	if (p->view_flush)
+		p->view_flush(self);
 	u64 mask = 0;
 	for (u32 i = 0; i < p->vp_count && i < 64; i++)
 		if (p->vps[i] && p->vps[i] != self)
@@ -339,7 +347,7 @@ static bool vsm_vtl_fault(struct vp *vp, struct hv_exit *e, enum hv_action *act)
 		 * VP's HvModifyVtlProtectionMask, before its flush reached us):
 		 * a fault on a present RAM page of VTL 0's view has no other
 		 * cause; run the instruction again on the new view. */
-		if (e->u.npf.present && p->slat[1].root && !gmem_overlay_at(p, gpa) &&
+		if (e->u.npf.present && p->slat[1].root && !gmem_overlay_vtl(p, gpa, 0) &&
 		    gmem_classify(p, gpa, 1) == GMEM_RAM) {
 			*act = HV_ACT_RESUME;
 			return true;

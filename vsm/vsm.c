@@ -29,6 +29,7 @@
 #include "vsm.h"
 #include "backend.h"
 #include "cpu_state.h"
+#include "gmem.h"
 #include "hw.h"
 #include "hypercall.h"
 #include "kick.h"
@@ -228,8 +229,9 @@ static enum hv_action vtl_return_complete(struct hc_ctx *c, u16 status, u32 done
 /* At HvEnablePartitionVtl(1), under the partition lock: VTL 1's view, a
  * copy of VTL 0's tables (its overlays, the xAPIC page, MMIO mapped so
  * far), from the allocator of VTL 0's tables. */
-static int vsm_view_create(struct partition *p, u8 vtl)
+static int vsm_view_create(struct vp *vp, u8 vtl)
 {
+	struct partition *p = vp->part;
 	struct slat *s = &p->slat[vtl];
 	if (s->root)
 		return 0;
@@ -240,6 +242,11 @@ static int vsm_view_create(struct partition *p, u8 vtl)
 	    slat_clone(&n, &p->slat[0]))
 		return -1; /* the pages taken stay in the pool: rare, at set-up */
 	*s = n;
+	/* The copy shows VTL 0's overlays: each VTL sees only its own (TLFS
+	 * 15.11, gmem_show_page), so every overlaid page is shown again. */
+	for (u32 i = 0; i < p->overlay_count; i++)
+		if (p->overlays[i]->active && gmem_show_page(vp, p->overlays[i]->gpa))
+			return -1;
 	return 0;
 }
 
@@ -265,7 +272,7 @@ static u16 hc_enable_partition_vtl(struct hc_ctx *c)
 	spin_lock(&p->lock);
 	st = p->vtl[target].enabled || target == 0 ? HV_STATUS_INVALID_VTL_STATE : HV_STATUS_SUCCESS;
 	/* Its own view of memory (TLFS 15.9), before any VP runs it. */
-	if (!st && vsm_view_create(p, target))
+	if (!st && vsm_view_create(c->vp, target))
 		st = HV_STATUS_INSUFFICIENT_MEMORY;
 	if (!st) {
 		p->vtl[target].enabled = true;
@@ -311,7 +318,7 @@ static void enable_fn(struct vp *t, void *arg)
 	if (!c->assist_page.hpa) {
 		u8 *assist = pool_alloc_pages(vsm_pool, 1);
 		c->assist_page = (struct overlay){ 0, (u64)(uintptr_t)assist, SLAT_RWX, false,
-						   "VP assist VTL1" };
+						   "VP assist VTL1", (u8)(1u << op->vtl) };
 		r = assist ? overlay_register(p, &c->assist_page) : -1;
 		if (r)
 			c->assist_page.hpa = 0;
@@ -515,12 +522,12 @@ static int vsm_partition_init(struct partition *p, struct pool *pool)
 	vsm_fill_page(page, VSM_RETURN_OFFSET, HVCALL_VTL_RETURN, p->be->hypercall_insn);
 	struct partition_vtl *v1 = &p->vtl[1];
 	v1->hypercall_page = (struct overlay){ 0, p->vtl[0].hypercall_page.hpa, SLAT_RX, false,
-					       "hypercall VTL1" };
+					       "hypercall VTL1", 2 };
 	if (overlay_register(p, &v1->hypercall_page))
 		return -1;
 	if (p->vtl[0].ref_tsc_page.hpa) {
 		v1->ref_tsc_page = (struct overlay){ 0, p->vtl[0].ref_tsc_page.hpa, SLAT_RX, false,
-						     "reference TSC VTL1" };
+						     "reference TSC VTL1", 2 };
 		if (overlay_register(p, &v1->ref_tsc_page))
 			return -1;
 	}

@@ -73,6 +73,15 @@ int gmem_show_page(struct vp *vp, u64 gpa);
 /* The active overlay at gpa's page, the most recently enabled one when
  * several are stacked there (hv/overlay.c keeps the stack), or NULL. */
 struct overlay *gmem_overlay_scan(const struct partition *p, u64 gpa);
+/* The overlay VTL vtl's view shows at gpa's page (the top one of those
+ * whose vtls has vtl, or that are for every VTL), or NULL. */
+struct overlay *gmem_overlay_scan_vtl(const struct partition *p, u64 gpa, u8 vtl);
+static inline struct overlay *gmem_overlay_vtl(const struct partition *p, u64 gpa, u8 vtl)
+{
+	if (!(p->overlay_filter & (1ull << ((gpa >> 12) & 63))))
+		return NULL;
+	return gmem_overlay_scan_vtl(p, gpa, vtl);
+}
 static inline struct overlay *gmem_overlay_at(const struct partition *p, u64 gpa)
 {
 	if (!(p->overlay_filter & (1ull << ((gpa >> 12) & 63))))

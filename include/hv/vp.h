@@ -50,6 +50,10 @@ struct overlay {
 	u8 acc; /* enum slat_access */
 	bool active;
 	const char *name;
+	/* The VTLs whose view shows it, bit v for VTL v (TLFS 15.11: the
+	 * hypercall page, the VP assist page, the SynIC's pages and the
+	 * reference TSC page are per VTL); 0: every view. */
+	u8 vtls;
 };
 
 /* Partition-wide overlays (hypercall page, reference TSC page) plus, per
@@ -175,6 +179,11 @@ struct partition {
 	 * the secure intercept to the VTL above when a protection denied the
 	 * access (15.13; returns true with *act then). NULL: no VSM. */
 	enum slat_access (*vtl_prot)(const struct partition *p, u8 vtl, u64 gpa);
+	/* On VP t's own processor, after the views changed (slat_gen bumped):
+	 * drop what was built from them and flush (TLFS 15.9: a protection
+	 * takes effect for every VP before HvModifyVtlProtectionMask returns).
+	 * Set by nested/ (its shadow tables are a TLB of the view); NULL: none. */
+	void (*view_flush)(struct vp *t);
 	bool (*vtl_fault)(struct vp *vp, struct hv_exit *e, enum hv_action *act);
 	/* Secure register intercepts (TLFS 15.13.4), set by the VSM module:
 	 * a write of VTL 0 that a higher VTL intercepts never completes

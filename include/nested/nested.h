@@ -28,16 +28,19 @@ struct shadow {
 	u32 npages, used;
 	u64 l1_root;        /* L1's nCR3 this shadows */
 	u32 gen;            /* partition.slat_gen when built */
+	u8 vtl;             /* the VTL of the L1 context: whose view is composed */
 	bool gbpages;       /* 1 GiB pages in L1's tables (CPUID 0x80000001 EDX[26]) */
 	bool l1_ept;        /* L1's tables are EPT (VMX), else long-mode format (SVM) */
 	u32 maxphy;         /* MAXPHYADDR: EPT entry bits above it are reserved */
-	u64 resets, faults, reflected;
+	u64 resets, faults, reflected, vtl_denied; /* vtl_denied: by a VTL protection */
 };
 
 int shadow_init(struct shadow *sh, struct pool *pool, u32 npages, const struct slat_fmt *fmt,
 		bool gbpages);
 /* Drop every entry; from now on shadow L1's tables at l1_root. */
 void shadow_reset(struct shadow *sh, u64 l1_root, u32 gen);
+/* Drop the shadow of t (on t's processor), flush L2's TLB if t is in L2. */
+void nested_view_flush(struct vp *t);
 
 enum shadow_result {
 	SHADOW_MAPPED,   /* the page is mapped now: enter L2 again */

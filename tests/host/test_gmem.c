@@ -73,8 +73,8 @@ TEST(gmem_overlays)
 {
 	setup();
 	static u8 page[4096] __attribute__((aligned(4096)));
-	static struct overlay ro = { 0, 0, SLAT_RX, false, "ro" };
-	static struct overlay rw = { 0, 0, SLAT_RWX, false, "rw" };
+	static struct overlay ro = { 0, 0, SLAT_RX, false, "ro", 0 };
+	static struct overlay rw = { 0, 0, SLAT_RWX, false, "rw", 0 };
 	ro.hpa = (u64)(uintptr_t)page;
 	rw.hpa = (u64)(uintptr_t)page;
 	CHECK_EQ(overlay_register(&part, &ro), 0);

@@ -462,7 +462,7 @@ TEST(hc_32bit_caller)
 TEST(hc_overlay_stacking)
 {
 	setup();
-	static struct overlay other = { 0, 0x7000, SLAT_RWX, false, "other" };
+	static struct overlay other = { 0, 0x7000, SLAT_RWX, false, "other", 0 };
 	other.active = false;
 	overlay_register(&part, &other);
 	enable_page();

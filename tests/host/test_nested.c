@@ -480,3 +480,92 @@ TEST(nested_shadow_ept_walk)
 	tbl(1)[1] = PG(0) | 0xb7;
 	CHECK_EQ(shadow_fault(&part, &sh, 0x40000000, false, false, 0, &q), SHADOW_MISCONFIG);
 }
+
+/* ---- VSM: the shadow composes the view of L1's VTL (TLFS 15.9) ---------- */
+
+static enum slat_access fake_vtl_prot(const struct partition *p, u8 vtl, u64 gpa)
+{
+	if (vtl != 0)
+		return SLAT_RWX;
+	gpa &= ~0xfffull;
+	return gpa == PG(5) ? SLAT_NONE : gpa == PG(6) ? SLAT_R : gpa == PG(10) ? SLAT_RW : SLAT_RWX;
+}
+
+TEST(nested_shadow_vtl_view)
+{
+	u64 i1 = 0;
+	setup_shadow(16);
+	part.vtl_prot = fake_vtl_prot;
+	sh.vtl = 0;
+	/* No access for VTL 0: L2 (VTL 0's guest) can neither read nor write
+	 * it, though L1's tables map it RW. */
+	CHECK_EQ(fault(0x1000, false, false, &i1), SHADOW_DENIED);
+	CHECK_EQ(fault(0x1000, true, false, &i1), SHADOW_DENIED);
+	CHECK_EQ(fault(0x1000, false, true, &i1), SHADOW_DENIED);
+	CHECK_EQ(leaf(0x1000), 0);
+	/* Read-only, no execute: a read maps read-only and NX (bit 63), a
+	 * write or a fetch is refused. */
+	CHECK_EQ(fault(0x2000, false, false, &i1), SHADOW_MAPPED);
+	CHECK_EQ(leaf(0x2000) & SLAT_ADDR_MASK, PG(6));
+	CHECK(!(leaf(0x2000) & 2));
+	CHECK(leaf(0x2000) & (1ull << 63));
+	CHECK_EQ(fault(0x2000, true, false, &i1), SHADOW_REFLECT); /* L1's own R/O first */
+	CHECK_EQ(fault(0x2000, false, true, &i1), SHADOW_DENIED);
+	/* RW without execute: a write maps writable and NX. */
+	CHECK_EQ(fault(0x8000, true, false, &i1), SHADOW_MAPPED);
+	CHECK(leaf(0x8000) & 2);
+	CHECK(leaf(0x8000) & (1ull << 63));
+	/* An unrestricted page is as before: a read maps read-only, executable. */
+	CHECK_EQ(fault(0x7000, false, false, &i1), SHADOW_MAPPED);
+	CHECK(!(leaf(0x7000) & 2));
+	CHECK(!(leaf(0x7000) & (1ull << 63)));
+	CHECK_EQ(sh.vtl_denied, 4);
+	/* VTL 1's L1 has the full view. */
+	shadow_reset(&sh, PG(0), part.slat_gen);
+	sh.vtl = 1;
+	CHECK_EQ(fault(0x1000, true, false, &i1), SHADOW_MAPPED);
+	CHECK(leaf(0x1000) & 2);
+	part.vtl_prot = NULL;
+}
+
+TEST(nested_shadow_vtl_view_ept)
+{
+	u64 q = 0;
+	setup_ept_shadow();
+	part.vtl_prot = fake_vtl_prot;
+	sh.vtl = 0;
+	/* L2 GPA 0x1000 -> PG(5): no access for VTL 0. */
+	CHECK_EQ(shadow_fault(&part, &sh, 0x1000, false, false, 0x181, &q), SHADOW_DENIED);
+	CHECK_EQ(shadow_fault(&part, &sh, 0x1000, true, false, 0x182, &q), SHADOW_DENIED);
+	CHECK_EQ(ept_leaf(0x1000), 0);
+	/* 0x2000 -> PG(6), read-only for VTL 0: read maps R only (no X). */
+	CHECK_EQ(shadow_fault(&part, &sh, 0x2000, false, false, 0x181, &q), SHADOW_MAPPED);
+	CHECK_EQ(ept_leaf(0x2000) & 7, 1);
+	CHECK_EQ(shadow_fault(&part, &sh, 0x2000, false, true, 0x184, &q), SHADOW_DENIED);
+	part.vtl_prot = NULL;
+	free(pool_mem);
+	pool_mem = NULL;
+}
+
+/* TLFS 15.11: an overlay of VTL 1 is not in VTL 0's view, so not in the
+ * shadow of a VTL 0 L1's tables either: L2 reaches L1's RAM there. */
+TEST(nested_shadow_overlay_per_vtl)
+{
+	u64 i1 = 0;
+	setup_shadow(16);
+	struct overlay o = { .gpa = PG(9), .hpa = 0xabc000, .acc = SLAT_RX, .active = true, .vtls = 2 };
+	part.overlays[0] = &o;
+	part.overlay_count = 1;
+	gmem_overlays_changed(&part);
+	sh.vtl = 0;
+	CHECK_EQ(fault(0x7000, true, false, &i1), SHADOW_MAPPED);
+	CHECK_EQ(leaf(0x7000) & SLAT_ADDR_MASK, PG(9));
+	shadow_reset(&sh, PG(0), part.slat_gen);
+	sh.vtl = 1;
+	CHECK_EQ(fault(0x7000, false, false, &i1), SHADOW_MAPPED);
+	CHECK_EQ(leaf(0x7000) & SLAT_ADDR_MASK, 0xabc000);
+	part.overlay_count = 0;
+	gmem_overlays_changed(&part);
+	free(pool_mem);
+	pool_mem = NULL;
+}

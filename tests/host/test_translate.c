@@ -434,7 +434,7 @@ TEST(xlate_gpa_unmapped_and_overlay)
 	/* An overlay at the final page: OverlayPage. */
 	static u8 ov_page[4096] __attribute__((aligned(4096)));
 	static struct overlay ov;
-	ov = (struct overlay){ PG(5), (u64)(uintptr_t)ov_page, SLAT_RX, true, "test" };
+	ov = (struct overlay){ PG(5), (u64)(uintptr_t)ov_page, SLAT_RX, true, "test", 0 };
 	overlay_register(&part, &ov);
 	tbl(3)[1] = PG(5) | P | RW;
 	CHECK_EQ(xl(GVA4, R), HV_TRANSLATE_GVA_SUCCESS);

@@ -12,6 +12,8 @@
 #include "module.h"
 #include "msr.h"
 #include "npf.h"
+#include "overlay.h"
+#include "gmem.h"
 #include "synic_ctx.h"
 #include "synic.h"
 #include "vsm.h"
@@ -178,6 +180,50 @@ TEST(vsm_prot_views)
 	CHECK_EQ(leaf(0, 0x200000), 0);
 }
 
+/* TLFS 15.11: overlays are per VTL. VTL 1's page shows in VTL 1's view
+ * only, VTL 0's in VTL 0's; each sees its RAM under the other's. */
+static u8 ov_pages[2][4096] __attribute__((aligned(4096)));
+static u64 leaf_pa(int v, u64 gpa)
+{
+	u64 t = part.slat[v].root;
+	for (int l = 3; l >= 0; l--) {
+		u64 e = ((u64 *)(uintptr_t)t)[(gpa >> (12 + 9 * l)) & 511];
+		if (!(e & 1))
+			return 0;
+		if (l == 0 || (e & (1ull << 7)))
+			return (e & SLAT_ADDR_MASK) + (l ? (gpa & ((1ull << (12 + 9 * l)) - 1) & ~0xfffull) : 0);
+		t = e & SLAT_ADDR_MASK;
+	}
+	return 0;
+}
+TEST(vsm_overlays_per_vtl)
+{
+	setup();
+	struct vp *vp = &vps[0];
+	static struct overlay o1, o0;
+	o1 = (struct overlay){ 0, (u64)(uintptr_t)ov_pages[1], SLAT_RWX, false, "v1", 2 };
+	o0 = (struct overlay){ 0, (u64)(uintptr_t)ov_pages[0], SLAT_RX, false, "v0", 1 };
+	CHECK_EQ(overlay_register(&part, &o1), 0);
+	CHECK_EQ(overlay_register(&part, &o0), 0);
+	CHECK_EQ(overlay_enable(vp, &o1, PAGE_GPA), 0);
+	CHECK_EQ(leaf_pa(1, PAGE_GPA), (u64)(uintptr_t)ov_pages[1]);
+	CHECK_EQ(leaf_pa(0, PAGE_GPA), PAGE_GPA); /* VTL 0: its RAM */
+	CHECK(leaf(0, PAGE_GPA) & 2);
+	CHECK(gmem_overlay_vtl(&part, PAGE_GPA, 1) == &o1);
+	CHECK(gmem_overlay_vtl(&part, PAGE_GPA, 0) == NULL);
+	/* VTL 0's on the same page: each view its own. */
+	CHECK_EQ(overlay_enable(vp, &o0, PAGE_GPA), 0);
+	CHECK_EQ(leaf_pa(0, PAGE_GPA), (u64)(uintptr_t)ov_pages[0]);
+	CHECK(!(leaf(0, PAGE_GPA) & 2));
+	CHECK_EQ(leaf_pa(1, PAGE_GPA), (u64)(uintptr_t)ov_pages[1]);
+	/* Off again: RAM in both. */
+	CHECK_EQ(overlay_disable(vp, &o1), 0);
+	CHECK_EQ(overlay_disable(vp, &o0), 0);
+	CHECK_EQ(leaf_pa(1, PAGE_GPA), PAGE_GPA);
+	CHECK_EQ(leaf_pa(0, PAGE_GPA), PAGE_GPA);
+	part.overlay_count -= 2;
+}
+
 TEST(vsm_prot_config_and_statuses)
 {
 	struct vp *vp = &vps[0];
@@ -211,6 +257,9 @@ TEST(vsm_prot_config_and_statuses)
 	CHECK(leaf(1, PROT_GPA) & 2);
 }
 
+static u32 view_flushes;
+static void count_view_flush(struct vp *t) { view_flushes++; }
+
 TEST(vsm_prot_leaves_and_flush)
 {
 	struct vp *vp = &vps[0];
@@ -219,8 +268,14 @@ TEST(vsm_prot_leaves_and_flush)
 	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
 	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
 	flushes = 0;
+	view_flushes = 0;
+	vp->part->view_flush = count_view_flush; /* nested/'s shadow drop */
+	u32 gen = vp->part->slat_gen;
 	CHECK_EQ(st(modify(vp, 1 | 2, 0x10, &pg, 1)), 0); /* RW, no execute */
 	CHECK_EQ(flushes, 1);                           /* VP 1, through its mailbox */
+	CHECK(vp->part->slat_gen != gen);               /* shadows built before are stale */
+	CHECK_EQ(view_flushes, 2);                      /* the caller's and VP 1's, before return */
+	vp->part->view_flush = NULL;
 	CHECK_EQ(leaf(0, PROT_GPA) & (3 | (1ull << 63)), 3 | (1ull << 63)); /* NX */
 	CHECK_EQ(leaf(1, PROT_GPA) & (1ull << 63), 0);
 	CHECK_EQ(st(modify(vp, 0, 0x10, &pg, 1)), 0); /* no access */

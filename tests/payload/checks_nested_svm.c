@@ -807,3 +807,49 @@ uint32_t nested_dflush_run(uint32_t enl, uint32_t vp_id, uint32_t lock, uint64_t
 	V32(v, 0x3e0) = 0;
 	return c;
 }
+
+/* ---- for checks_vsm_nested.c: L2 reading an L1 GPA under VSM ------------
+ * With nested_enl_setup's L2 and VMCB: L1 maps L2 GPA 0x5000 to L1 GPA
+ * gpa and L2 reads it (from l2_at_npf_np). tlb: TLB_CONTROL for the run
+ * (0: L1 asks for no flush, so only hv.efi can drop what the shadow
+ * holds). Returns 0 when the read completed (*val what L2 read; the run
+ * ends at the write to the read-only page, an NPF), 13 when L2 got #GP at
+ * the read (intercepted by L1: exit 0x4d), else the exit code | 1 << 31. */
+uint32_t nested_svm_read_gpa(uint64_t gpa, uint8_t tlb, uint32_t *val)
+{
+	uint8_t *v = page(PG_VMCB), *data = page(PG_DATA);
+	*(volatile uint32_t *)(data + 0x808) = 0xdeadbeefu;
+	((volatile uint64_t *)page(PG_PT))[5] = gpa | 7;
+	V32(v, 0x3e0) = 0;
+	V32(v, C_ASID) = 1;
+	V8(v, C_TLB) = tlb;
+	V64(v, S_RIP) = L2_OFF(l2_at_npf_np);
+	uint32_t c = run(v);
+	*val = *(volatile uint32_t *)(data + 0x808);
+	if (c == 0x400 && V64(v, S_RIP) == L2_OFF(l2_at_npf_ro))
+		return 0;
+	if (c == 0x4d && V64(v, S_RIP) == L2_OFF(l2_at_npf_np) && V64(v, C_INFO1) == 0)
+		return 13;
+	return c | 0x80000000u;
+}
+
+/* For checks_vsm_prot.c: the APIC's spurious vector gets a gate around
+ * its L2 runs as around checks_nested_svm's (Bochs ryzen delivers one
+ * there: vector 0x0F is a reserved exception in OVMF's IDT). */
+static struct gate g_vsm_saved_gate, *g_vsm_gate;
+void nested_svm_spurious_gate(int on)
+{
+	if (on) {
+		if (!g_vsm_gate)
+			g_vsm_gate = spurious_gate(&g_vsm_saved_gate);
+		return;
+	}
+	if (!g_vsm_gate)
+		return;
+	uint64_t f;
+	__asm__ volatile("pushfq; pop %0; cli" : "=r"(f));
+	*g_vsm_gate = g_vsm_saved_gate;
+	g_vsm_gate = NULL;
+	if (f & (1ull << 9))
+		__asm__ volatile("sti");
+}

@@ -474,6 +474,8 @@ static void v1_fill_slot(void)
 	*(volatile uint32_t *)V1_SIMP = BUSY_TYPE;
 }
 
+static void v1_slot_type(void) { res[5] = *(volatile uint32_t *)V1_SIMP; }
+
 /* TLFS 11.10.3, 15.13: a secure intercept that finds SINT0's slot busy is
  * not lost: the slot gets MessagePending, VTL 1 is entered (reason
  * Intercept) and, once it frees the slot and writes EOM, finds the
@@ -501,7 +503,10 @@ static void checks_busy_slot(void)
 	check_eq("vsm.intercept.busy_slot.not_completed", *a, 0x2222);
 	check_eq("vsm.intercept.busy_slot.skip_status", res[8] & 0xffff, 0);
 	protect("vsm.intercept.busy_slot.restore", M_ALL, PG_A, NULL);
-	check_eq("vsm.intercept.busy_slot.slot_empty_after", *(volatile uint32_t *)V1_SIMP, 0);
+	/* Read in VTL 1: its SIMP is not in VTL 0's view (TLFS 15.11). */
+	res[5] = ~0ull;
+	if (vsm_v1_run("vsm.intercept.busy_slot.read_slot", v1_slot_type))
+		check_eq("vsm.intercept.busy_slot.slot_empty_after", res[5], 0);
 }
 
 /* Execution of a no-execute page: relaxed by VTL 1, then it runs. */
@@ -612,6 +617,104 @@ static void checks_private_page(void)
 	      "%s, %u intercepts", vec_name(vec), n_intercepts - n0);
 	protect("vsm.prot.restore", M_ALL, PG_C, PG_B);
 	check_eq("vsm.prot.private.kept", *(volatile uint64_t *)PG_C, 0x5EC2E75EC2E7ull);
+}
+
+/* ---- overlays per VTL (TLFS 15.11: VTL 1's SynIC is its own) -------------
+ * VTL 1's SIMP is at V1_SIMP, a page of VTL 0's RAM: VTL 1 sees its SIMP
+ * there, VTL 0 its RAM (a message for VTL 1 never shows in VTL 0's view). */
+#define OV_MARK0 0x0bad5eed0000ab00ull
+#define OV_MARK1 0x5ec0000000001cedull
+static void v1_simp_peek(void)
+{
+	res[2] = *(volatile uint64_t *)(V1_SIMP + 2048); /* SINT 8's slot: nothing posted */
+	*(volatile uint64_t *)(V1_SIMP + 2056) = OV_MARK1;
+	res[3] = *(volatile uint64_t *)(V1_SIMP + 2056);
+}
+
+static void checks_overlay_per_vtl(void)
+{
+	volatile uint64_t *ram = (volatile uint64_t *)(V1_SIMP + 2048);
+	ram[0] = OV_MARK0;
+	ram[1] = 0;
+	if (!vsm_v1_run("vsm.overlay.vtl1_peek", v1_simp_peek))
+		return;
+	check("vsm.overlay.vtl1_sees_its_simp", res[2] == 0 && res[3] == OV_MARK1,
+	      "VTL 1 read 0x%lx at its SIMP (expected 0, not VTL 0's 0x%lx) and 0x%lx back",
+	      (unsigned long)res[2], (unsigned long)OV_MARK0, (unsigned long)res[3]);
+	check("vsm.overlay.vtl0_sees_its_ram", ram[0] == OV_MARK0 && ram[1] == 0,
+	      "VTL 0 read 0x%lx 0x%lx at VTL 1's SIMP GPA: expected its own 0x%lx and 0, not VTL 1's 0x%lx",
+	      (unsigned long)ram[0], (unsigned long)ram[1], (unsigned long)OV_MARK0,
+	      (unsigned long)OV_MARK1);
+}
+
+/* ---- VTL 0 as a nested hypervisor (nested=on, docs/nested.md "VSM") ------
+ * L2's accesses are VTL 0's (TLFS 15.9: the protections hold for all VTL 0
+ * runs): a page VTL 1 took from VTL 0 is out of L2's reach however L1
+ * maps it. hv.efi refuses it like its own memory, #GP(0) into L2 (L1
+ * intercepts #GP), not a secure intercept (docs/vsm.md says why). L1 maps
+ * L2 GPA 0x5000 to PG_C; checks_nested_svm.c / checks_nested_vmx.c run L2. */
+uint32_t nested_svm_read_gpa(uint64_t gpa, uint8_t tlb, uint32_t *val);
+uint32_t nested_vmx_read_gpa(uint64_t gpa, uint32_t *val);
+int nested_enl_setup(void);
+void nested_enl_svme(int on);
+void nested_enl_teardown(void);
+void nested_svm_spurious_gate(int on);
+
+static uint32_t l2_read(int svm, uint8_t tlb, uint32_t *val)
+{
+	if (!svm)
+		return nested_vmx_read_gpa(pa(PG_C), val);
+	nested_enl_svme(1);
+	uint32_t r = nested_svm_read_gpa(pa(PG_C), tlb, val);
+	nested_enl_svme(0);
+	return r;
+}
+
+static void l2_case(const char *name, int svm, uint8_t tlb, uint32_t want)
+{
+	uint32_t val = 0, r = l2_read(svm, tlb, &val);
+	if (want == 13)
+		check(name, r == 13 && val == 0xdeadbeefu,
+		      "result 0x%x (13: #GP in L2), L2 read 0x%x: expected #GP(0) at the read", r, val);
+	else
+		check(name, r == 0 && val == want, "result 0x%x (0: the read completed), L2 read 0x%x, expected 0x%x",
+		      r, val, want);
+}
+
+static void checks_nested(void)
+{
+	int svm = cpu_vendor() == VENDOR_AMD;
+	if (!g_nested_on) {
+		ser_puts("NOTE: vsm.nested: not applicable (nested=off)\n");
+		return;
+	}
+	if (svm && nested_enl_setup()) {
+		ser_puts("NOTE: vsm.nested: SVM not offered\n");
+		return;
+	}
+	if (svm)
+		nested_svm_spurious_gate(1);
+	uint32_t val = 0;
+	*(volatile uint32_t *)PG_C = 0x5ec0de15u;
+	if (!svm && nested_vmx_read_gpa(pa(PG_C), &val) == 0xffff) {
+		ser_puts("NOTE: vsm.nested: VMX not offered\n");
+		return;
+	}
+	l2_case("vsm.nested.unprotected.l2_reads", svm, 1, 0x5ec0de15u);
+	if (protect("vsm.nested.protect_no_access", 0, PG_C, NULL)) {
+		/* TLB_CONTROL 0 on SVM: the entry L2's read above left in the
+		 * shadow must be gone all the same (the call flushed it). */
+		l2_case("vsm.nested.no_access.l2_gp", svm, 0, 13);
+		l2_case("vsm.nested.no_access.l2_gp_again", svm, 1, 13);
+		if (protect("vsm.nested.protect_read_only", M_R, PG_C, NULL))
+			l2_case("vsm.nested.read_only.l2_reads", svm, 0, 0x5ec0de15u);
+		protect("vsm.nested.restore", M_ALL, PG_C, NULL);
+		l2_case("vsm.nested.restored.l2_reads", svm, 0, 0x5ec0de15u);
+	}
+	if (svm) {
+		nested_svm_spurious_gate(0);
+		nested_enl_teardown();
+	}
 }
 
 /* ---- every VP's TLB (issue 15: flushed before the call returns) -------- */
@@ -863,6 +966,8 @@ void vsm_prot_checks(void)
 	checks_exec_modes();
 	checks_exec_user();
 	checks_private_page();
+	checks_overlay_per_vtl();
+	checks_nested();
 	checks_walk();
 	checks_reg_intercepts();
 	irq_restore(flags);
