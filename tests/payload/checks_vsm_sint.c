@@ -54,6 +54,7 @@ static uint8_t *simp_pages; /* VTL 1's SIMP, one page per VP index < NVPS */
 static volatile uint64_t timer_cfg;
 static volatile uint64_t saved[NVPS][3]; /* VTL 1's SCONTROL, SIMP, SINT1 before */
 static volatile uint32_t msg_type[NVPS];
+static volatile uint64_t msg_info[NVPS][4]; /* flags, expiration, delivery, ref time at arm */
 
 /* VTL 1: its SynIC on (SIMP on our page), SINT1 at the vector, timer 0 due
  * in 2 ms of reference time (TLFS 12.5). */
@@ -70,7 +71,8 @@ static void v1_arm(void)
 	wr(MSR_SIMP, pa(simp) | 1);
 	wr(MSR_SINT1, VSM_SINT_VEC);
 	wr(MSR_STIMER0_CONFIG, timer_cfg);
-	wr(MSR_STIMER0_COUNT, rd(MSR_TIME_REF) + 20000);
+	msg_info[vp][3] = rd(MSR_TIME_REF);
+	wr(MSR_STIMER0_COUNT, msg_info[vp][3] + 20000);
 }
 
 /* VTL 1: timer off, the message read and the slot freed (EOM), its
@@ -81,6 +83,9 @@ static void v1_disarm(void)
 	volatile uint32_t *slot1 = (volatile uint32_t *)(simp_pages + vp * PAGE + 256);
 	wr(MSR_STIMER0_CONFIG, 0);
 	msg_type[vp] = *slot1;
+	msg_info[vp][0] = slot1[1];
+	msg_info[vp][1] = *(volatile uint64_t *)(slot1 + 6);
+	msg_info[vp][2] = *(volatile uint64_t *)(slot1 + 8);
 	*slot1 = 0;
 	wr(MSR_EOM, 0);
 	wr(MSR_SINT1, saved[vp][2]);
@@ -158,6 +163,9 @@ static void one_vp(uint32_t vp, const char *mode, uint64_t cfg)
 		check(name, 0, "VTL 1 did not come back");
 		return;
 	}
+	ser_printf("  info: vsm.sint.vp%u.%s: armed at %lu, slot flags 0x%lx, expiration %lu, delivery %lu\n",
+		   vp, mode, (unsigned long)msg_info[vp][3], (unsigned long)msg_info[vp][0],
+		   (unsigned long)msg_info[vp][1], (unsigned long)msg_info[vp][2]);
 	fmt_name(name, sizeof(name), "vsm.sint.vp%u.%s.vtl1_message", vp, mode);
 	check_eq(name, msg_type[vp], (cfg & CFG_DIRECT) ? 0 : MSG_TIMER_EXPIRED);
 }
