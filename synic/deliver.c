@@ -24,6 +24,17 @@
  * intercepted while a vector waits), so it is injected right after.
  * Deviation: a MOV to CR8 that lowers the TPR does not exit; the vector
  * is then injected at the VP's next exit of any kind.
+ *
+ * VTL 1's SynIC (TLFS 15.11.1: private per VTL) does not use the APIC,
+ * which both VTLs share here (docs/vsm.md): its SINTs and direct-mode
+ * timers are interrupts for VTL 1 (TLFS 15.12.2, partition.vtl_irq): the
+ * VP switches to VTL 1 before its next entry if it ran VTL 0, whatever VTL
+ * 0's RFLAGS.IF (15.12.2.1: "interrupts targeted at a higher VTL ...
+ * preempt"), with entry reason Interrupt in VTL 1's VTL control area
+ * (15.8.2), and the vector is injected when VTL 1's RFLAGS.IF allows
+ * (pending for VTL 1 meanwhile, never into VTL 0). Injected, it sets no
+ * ISR bit: VTL 1 treats every SINT as AutoEOI (its APIC EOI, if it writes
+ * one, reaches the shared APIC as for the IPIs to VTL 1).
  */
 #include "synic_ctx.h"
 #include "backend.h"
@@ -154,4 +165,25 @@ void synic_raise_vector(struct vp *vp, u8 vector, bool auto_eoi)
 	 * NMI kick brings it to its before-entry work. */
 	if (self != vp)
 		kick_send(self, vp);
+}
+
+enum synic_route synic_raise(struct vp *vp, u8 vtl, u8 vector, bool auto_eoi)
+{
+	if (vtl == 0) {
+		bool aeoi = auto_eoi && vp->ctx[0].synic;
+		synic_raise_vector(vp, vector, auto_eoi);
+		return aeoi ? SYNIC_ROUTE_AEOI : SYNIC_ROUTE_APIC;
+	}
+	/* A higher VTL's SynIC exists only with the VSM module, which sets
+	 * vtl_irq; without it (or that VTL gone) there is nobody to take it. */
+	if (vtl >= HV_VTL_COUNT || !vp->part->vtl_irq || !vp->ctx[vtl].live)
+		return SYNIC_ROUTE_DROPPED;
+	struct vp *self = vp_current();
+	if (!self)
+		self = vp; /* host tests */
+	struct synic_ctx *s = vp->ctx[vtl].synic;
+	if (s)
+		__atomic_add_fetch(&s->raised, 1, __ATOMIC_RELAXED);
+	vp->part->vtl_irq(self, vp, vtl, vector);
+	return SYNIC_ROUTE_VTL;
 }

@@ -155,7 +155,9 @@ static void reschedule(struct vp *vp)
 		tsc = 1; /* due now */
 	sv->deadline_tsc = tsc;
 	p->be->set_deadline(vp, tsc);
-	u8 vec = expiry_vector(vp, best_vtl, best);
+	/* A higher VTL's expiry is an interrupt for that VTL (synic_raise),
+	 * never the shared APIC's timer: none is lent for it. */
+	u8 vec = best_vtl == 0 ? expiry_vector(vp, best_vtl, best) : 0;
 	if (vec && tsc > 1 && apictimer_arm(vp, tsc, vec)) {
 		sv->loan_timer = (struct stimer *)best;
 		sv->loan_exp = best->exp;
@@ -174,7 +176,7 @@ static void signal(struct vp *vp, u8 vtl, u32 idx, struct stimer *t, u64 exp)
 	t->signals++;
 	if (t->config & STIMER_CFG_DIRECT) {
 		if (!raised)
-			synic_raise_vector(vp, STIMER_CFG_VECTOR(t->config), false);
+			synic_raise(vp, vtl, STIMER_CFG_VECTOR(t->config), false);
 		return;
 	}
 	/* TLFS 13.3.1: TimerIndex, ExpirationTime, DeliveryTime. The SINT is

@@ -41,11 +41,11 @@ bool synic_simp_enabled(const struct vp *vp, u8 vtl)
 /* Raise the SINT as its register says: nothing when masked or polling
  * (TLFS 11.8.5: polling unmasks the source "except that an actual
  * interrupt is not generated"). */
-static void raise_sint(struct vp *vp, u64 sint)
+static void raise_sint(struct vp *vp, u8 vtl, u64 sint)
 {
 	if (sint & (HV_SINT_MASKED | HV_SINT_POLLING))
 		return;
-	synic_raise_vector(vp, (u8)(sint & HV_SINT_VECTOR_MASK), (sint & HV_SINT_AUTO_EOI) != 0);
+	synic_raise(vp, vtl, (u8)(sint & HV_SINT_VECTOR_MASK), (sint & HV_SINT_AUTO_EOI) != 0);
 }
 
 /* TLFS 11.4: write the message into SINT sint's slot if it is empty
@@ -92,7 +92,7 @@ u16 synic_post_message(struct vp *vp, u8 vtl, u32 sint, const struct hv_message 
 	u64 h = (u64)msg->h.type | ((u64)msg->h.payload_size << 32);
 	__atomic_store_n(head, h, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&s->posted, 1, __ATOMIC_RELAXED);
-	raise_sint(vp, s->sint[sint]);
+	raise_sint(vp, vtl, s->sint[sint]);
 	return HV_STATUS_SUCCESS;
 }
 
@@ -113,7 +113,7 @@ u16 synic_signal_event(struct vp *vp, u8 vtl, u32 sint, u32 flag, bool *was_set)
 		*was_set = set;
 	__atomic_add_fetch(&s->events, 1, __ATOMIC_RELAXED);
 	if (!set)
-		raise_sint(vp, s->sint[sint]);
+		raise_sint(vp, vtl, s->sint[sint]);
 	return HV_STATUS_SUCCESS;
 }
 

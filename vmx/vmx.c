@@ -573,7 +573,16 @@ void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
 	struct vmx_cpu *cpu = vp->be_cpu;
 	struct vmx_ctx *old = vmx_of(vp), *s = c->be;
 	if (old != s) {
+		u64 deadline = 0;
 		if (old) {
+			/* The host deadline is the VP's, not a context's: it
+			 * moves with the switch (a VTL 1 timer armed from VTL 1
+			 * must bound VTL 0 too; the nested switches move it
+			 * themselves and arrive here without one). The pin
+			 * control is the current VMCS's: off in old first. */
+			deadline = old->deadline;
+			if (deadline)
+				vmx_set_deadline_ctx(old, 0);
 			vmwrite(VMCS_GUEST_RSP, vp->gpr[GPR_RSP]);
 			vmx_cpu_regs_save(&old->regs);
 			if (vp->cur && vp->cur->vtl != c->vtl)
@@ -592,6 +601,8 @@ void vmx_ctx_switch(struct vp *vp, struct vp_ctx *c)
 		else
 			cpu_regs_load(&s->regs);
 		vp->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
+		if (deadline)
+			vmx_set_deadline_ctx(s, deadline);
 	}
 	vp->cur = c;
 	vp->be = s;

@@ -17,6 +17,7 @@
  * switches before the VP's next entry (a module entry hook).
  *
  * Interrupts for VTL 1 (HvCallSendSyntheticClusterIpi with a target VTL,
+ * and VTL 1's SynIC: its SINTs and direct-mode timers, synic/deliver.c;
  * TLFS 15.12.2) are injected into VTL 1's context, switching to it first.
  *
  * VTL 1's own second-level tables are made here (vsm_view_create); the

@@ -81,6 +81,15 @@ u16 synic_signal_event(struct vp *vp, u8 vtl, u32 sint, u32 flag, bool *was_set)
  * timers' direct mode (TLFS 12.1.3). Any processor. */
 void synic_raise_vector(struct vp *vp, u8 vector, bool auto_eoi);
 
+/* The same for VTL vtl's SynIC of vp (its SINTs, its direct-mode timers):
+ * VTL 0's goes through synic_raise_vector; a higher VTL's is an interrupt
+ * for that VTL (TLFS 15.12.2: partition.vtl_irq, which switches the VP to
+ * it, entry reason Interrupt, and injects when its RFLAGS.IF allows), never
+ * through the local APIC the VTLs share (it would reach whichever VTL
+ * runs). Any processor. Returns the route taken (host tests). */
+enum synic_route { SYNIC_ROUTE_APIC, SYNIC_ROUTE_AEOI, SYNIC_ROUTE_VTL, SYNIC_ROUTE_DROPPED };
+enum synic_route synic_raise(struct vp *vp, u8 vtl, u8 vector, bool auto_eoi);
+
 /* The SINT register (TLFS 11.10.4) of vp's VTL vtl, to check before
  * arming something that will post to it: enabled SIMP, unmasked, its
  * vector and flags. */

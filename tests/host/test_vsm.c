@@ -10,6 +10,7 @@
 #include "pool.h"
 #include "module.h"
 #include "vsm.h"
+#include "synic_ctx.h"
 #include "tlfs.h"
 #include "x86.h"
 #include <string.h>
@@ -302,5 +303,68 @@ TEST(vsm_interrupt_for_vtl1)
 	call_on(vp, HVCALL_VTL_RETURN, 1);
 	CHECK(vp->cur == &vp->ctx[0]); /* nothing pending: stays in VTL 0 */
 	registry_entry_work(vp);
+	CHECK(vp->cur == &vp->ctx[0]);
+}
+
+/* TLFS 15.12.2, 15.11.1 (the SynIC is per VTL): a SINT of VTL 1's SynIC
+ * is an interrupt for VTL 1 (synic_raise, synic/deliver.c), not a fixed
+ * interrupt through the APIC the VTLs share: VP 0 running VTL 0 switches
+ * to VTL 1 (entry reason Interrupt) and VTL 1 gets the vector; while VTL
+ * 1's RFLAGS.IF is clear it stays pending for VTL 1. VTL 0's SINTs keep
+ * the APIC; a VP without VTL 1 drops a VTL 1 vector. */
+TEST(vsm_synic_vtl1_sint_routing)
+{
+	struct vp *vp = &vps[0];
+	setup_enabled();
+	struct synic_ctx *s1 = vp->ctx[1].synic;
+	CHECK(s1 != NULL && s1->msg != NULL);
+	if (!s1 || !s1->msg)
+		return;
+	s1->scontrol = SYNIC_SCONTROL_ENABLE;
+	s1->simp = 0x9000 | SYNIC_PAGE_ENABLE;
+	s1->sint[0] = 0xe2; /* unmasked, vector 0xE2, no AutoEOI */
+	fake_icr_count = 0;
+	struct fake_be_state *v1 = vp->ctx[1].be;
+	v1->irq_window = true; /* VTL 1's RFLAGS.IF clear */
+	v1->irq_vector = 0;
+	struct hv_message m = { 0 };
+	m.h.type = 0x80000001u;
+	m.h.payload_size = 8;
+	CHECK_EQ(synic_post_message(vp, 1, 0, &m), HV_STATUS_SUCCESS);
+	CHECK_EQ(fake_icr_count, 0); /* not through the shared APIC */
+	CHECK_EQ(s1->raised, 1);
+	CHECK(vp->cur == &vp->ctx[0]);
+	registry_entry_work(vp);
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(*(u32 *)(assist + VSM_CTL_ENTRY_REASON), VSM_ENTRY_INTERRUPT);
+	CHECK_EQ(v1->irq_vector, 0xe2); /* a window asked for, still pending */
+	CHECK(vp->entry_work != 0);
+	v1->irq_window = false;
+	v1->irq_vector = 0;
+	registry_entry_work(vp);
+	CHECK_EQ(v1->irq_vector, 0xe2); /* injected into VTL 1 */
+	vp->entry_work = 0;
+	call_on(vp, HVCALL_VTL_RETURN, 1);
+	CHECK(vp->cur == &vp->ctx[0]);
+	CHECK_EQ(fake_icr_count, 0);
+	/* A masked or polled SINT raises nothing (TLFS 11.8.5). */
+	s1->msg[0].h.type = 0;
+	s1->sint[0] = 0xe2 | HV_SINT_POLLING;
+	CHECK_EQ(synic_post_message(vp, 1, 0, &m), HV_STATUS_SUCCESS);
+	registry_entry_work(vp);
+	CHECK(vp->cur == &vp->ctx[0]);
+	/* The routes. */
+	CHECK_EQ(synic_raise(vp, 0, 0x40, false), SYNIC_ROUTE_APIC);
+	CHECK_EQ(fake_icr_count, 1);
+	CHECK_EQ(synic_raise(&vps[1], 1, 0x41, false), SYNIC_ROUTE_DROPPED); /* no VTL 1 */
+	CHECK_EQ(synic_raise(vp, 2, 0x41, false), SYNIC_ROUTE_DROPPED);
+	CHECK_EQ(vps[1].entry_work, 0);
+	CHECK_EQ(synic_raise(vp, 1, 0x42, true), SYNIC_ROUTE_VTL); /* AutoEOI too */
+	CHECK_EQ(fake_icr_count, 1);
+	registry_entry_work(vp);
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(v1->irq_vector, 0x42);
+	vp->entry_work = 0;
+	call_on(vp, HVCALL_VTL_RETURN, 1);
 	CHECK(vp->cur == &vp->ctx[0]);
 }

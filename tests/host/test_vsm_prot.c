@@ -713,3 +713,48 @@ TEST(vsm_prot_hypercall_params)
 	CHECK_EQ(st(get_vp_status_at(vp, PROT_GPA + 0x100, OUT_GPA)), HV_STATUS_ACCESS_DENIED);
 	CHECK_EQ(st(get_vp_status_at(vp, IN_GPA, OUT_GPA)), 0); /* other pages unaffected */
 }
+
+/* TLFS 15.13 with 15.12.2: a secure intercept while VTL 1's SINT0 is
+ * unmasked. The switch comes first (VTL 1 entered for the intercept);
+ * the SINT's vector is an interrupt for VTL 1 (synic/deliver.c), injected
+ * into VTL 1 before its entry, never a fixed IPI through the shared APIC
+ * into VTL 0. */
+TEST(vsm_prot_intercept_sint_unmasked)
+{
+	struct vp *vp = &vps[0];
+	u64 pg = PROT_GPA >> 12;
+	setup();
+	vsm_switch(vp, 1, VSM_ENTRY_VTL_CALL, false);
+	CHECK_EQ(st(set_reg(vp, HV_REGISTER_VSM_PARTITION_CONFIG, CFG_ENABLE_ALL)), 0);
+	CHECK_EQ(st(modify(vp, 1, 0x10, &pg, 1)), 0); /* read-only */
+	struct hv_exit m = { .reason = HV_EXIT_MSR_WRITE };
+	m.u.msr.index = 0x40000083u; /* SIMP */
+	m.u.msr.value = (FAKE_RAM_BASE + 0x9000) | 1;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	m.u.msr.index = 0x40000080u; /* SCONTROL */
+	m.u.msr.value = 1;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	m.u.msr.index = 0x40000090u; /* SINT0: vector 0xE3, unmasked */
+	m.u.msr.value = 0xe3;
+	CHECK_EQ(hv_handle_msr_write(vp, &m), HV_ACT_ADVANCE);
+	vsm_switch(vp, 0, 0, true);
+	struct fake_be_state *b1 = vp->ctx[1].be;
+	b1->irq_window = false;
+	b1->irq_vector = 0;
+	fake_icr_count = 0;
+	vp->entry_work = 0;
+	struct hv_exit e = { .reason = HV_EXIT_NPF };
+	e.u.npf.gpa = PROT_GPA + 0x18;
+	e.u.npf.write = true;
+	e.u.npf.present = true;
+	enum hv_action a = HV_ACT_FATAL;
+	CHECK(part.vtl_fault(vp, &e, &a));
+	CHECK_EQ(a, HV_ACT_RESUME);
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(fake_icr_count, 0);
+	CHECK(vp->entry_work != 0);
+	registry_entry_work(vp);
+	CHECK(vp->cur == &vp->ctx[1]);
+	CHECK_EQ(b1->irq_vector, 0xe3);
+	CHECK_EQ(fake_icr_count, 0);
+}

@@ -100,6 +100,8 @@ void vsm_prot_ap_checks(uint32_t vp, uint8_t *call_seq) HIDDEN;
 void vsm_v1_set_fn(void (*fn)(void)) HIDDEN;
 static void (*volatile v1_fn)(void);
 #define CALL_SEND_IPI_VEC 0xE1u
+#define VSM_SINT_VEC 0xE2u /* VTL 1's SynIC (checks_vsm_sint.c) */
+void vsm_sint_checks(uint64_t others) HIDDEN;
 static volatile int v1_op;
 static volatile uint64_t v1_arg;
 static uint8_t *v1_hc_page;          /* VTL 1's hypercall page */
@@ -198,7 +200,7 @@ static uint32_t vp_index(void) { return (uint32_t)rdmsr_raw(MSR_VP_INDEX); }
  * while a virtual interrupt (V_IRQ, the interrupt window) is pending. */
 static void v1_take_interrupt(uint32_t vp)
 {
-	struct dtr old, idt = { (uint16_t)(CALL_SEND_IPI_VEC * 16 + 15), (uint64_t)(uintptr_t)v1_idt };
+	struct dtr old, idt = { (uint16_t)(VSM_SINT_VEC * 16 + 15), (uint64_t)(uintptr_t)v1_idt };
 	uint64_t before = vsm_v1_irqs;
 	__asm__ volatile("sidt %0" : "=m"(old));
 	__asm__ volatile("lidt %0; sti; nop; nop; nop; nop; cli" : : "m"(idt) : "memory");
@@ -729,19 +731,21 @@ static void checks_interrupts(uint64_t others)
 	/* VTL 1's IDT: the firmware's gates, and the test vector's. */
 	struct dtr fw;
 	__asm__ volatile("sidt %0" : "=m"(fw));
-	for (unsigned int i = 0; i < (CALL_SEND_IPI_VEC + 1) * 16; i++)
+	for (unsigned int i = 0; i < (VSM_SINT_VEC + 1) * 16; i++)
 		v1_idt[i] = i <= fw.limit ? ((uint8_t *)(uintptr_t)fw.base)[i] : 0;
 	uint64_t h = (uint64_t)(uintptr_t)vsm_v1_isr;
 	uint16_t cs;
 	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	uint8_t *g = v1_idt + CALL_SEND_IPI_VEC * 16;
-	*(uint16_t *)g = (uint16_t)h;
-	*(uint16_t *)(g + 2) = cs;
-	g[4] = 0;
-	g[5] = 0x8E; /* present, DPL 0, 64-bit interrupt gate */
-	*(uint16_t *)(g + 6) = (uint16_t)(h >> 16);
-	*(uint32_t *)(g + 8) = (uint32_t)(h >> 32);
-	*(uint32_t *)(g + 12) = 0;
+	for (unsigned int v = CALL_SEND_IPI_VEC; v <= VSM_SINT_VEC; v++) {
+		uint8_t *g = v1_idt + v * 16;
+		*(uint16_t *)g = (uint16_t)h;
+		*(uint16_t *)(g + 2) = cs;
+		g[4] = 0;
+		g[5] = 0x8E; /* present, DPL 0, 64-bit interrupt gate */
+		*(uint16_t *)(g + 6) = (uint16_t)(h >> 16);
+		*(uint32_t *)(g + 8) = (uint32_t)(h >> 32);
+		*(uint32_t *)(g + 12) = 0;
+	}
 
 	uint32_t e0 = v1_irq_entries[0], c0 = vsm_v1_count[0];
 	uint64_t t0 = v1_irqs_taken[0], cr8 = read_cr8();
@@ -778,6 +782,29 @@ static void checks_interrupts(uint64_t others)
 		      v1_irq_entries[vp] - e, (unsigned long)(v1_irqs_taken[vp] - t));
 		apw_run(vp, ap_tpr_restore);
 	}
+	vsm_sint_checks(others);
+}
+
+/* For checks_vsm_sint.c: VTL 1's interrupt entries (reason Interrupt) and
+ * vectors taken on vp, and the last entry reason. */
+void vsm_v1_irq_stats(uint32_t vp, uint32_t *entries, uint64_t *taken, uint32_t *reason) HIDDEN;
+void vsm_v1_irq_stats(uint32_t vp, uint32_t *entries, uint64_t *taken, uint32_t *reason)
+{
+	*entries = v1_irq_entries[vp & 63];
+	*taken = v1_irqs_taken[vp & 63];
+	*reason = v1_reason;
+}
+
+/* For checks_vsm_sint.c: one VTL call from an AP worker (VTL 1 does what
+ * vsm_v1_set_fn set). */
+void vsm_ap_call_once(unsigned int vp) HIDDEN;
+void vsm_ap_call_once(unsigned int vp)
+{
+	register uint64_t rcx __asm__("rcx") = 0;
+	__asm__ volatile("call *%[seq]"
+			 : "+r"(rcx)
+			 : [seq] "r"(page0 + off_call)
+			 : "memory", "rax", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "cc");
 }
 
 static void checks_many(void)

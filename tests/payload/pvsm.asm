@@ -25,6 +25,8 @@ global vsm_v1_count:data hidden
 global vsm_v0_after:data hidden
 global vsm_v1_isr:function hidden
 global vsm_v1_irqs:data hidden
+global vsm_v0_isr:function hidden
+global vsm_v0_irqs:data hidden
 extern vsm_v1_service
 
 %define PAT(n) (0xB0B0B0B000000000 + n)
@@ -39,6 +41,7 @@ vsm_v1_count:    times 64 dd 0  ; VTL 1 entries by VP index
 vsm_v0_after:    times 20 dq 0  ; vsm_gpr_call: GPRs 0-15, CR2, DR0, DR6, XMM0 low
 out_ptr:         dq 0
 vsm_v1_irqs:     dq 0           ; interrupts VTL 1's handler took
+vsm_v0_irqs:     dq 0           ; VTL 0's handler of VTL 1's SINT vector (must stay 0)
 
 section .text
 
@@ -138,6 +141,23 @@ vsm_v1_entry:
 ; VTL 1's handler of the test vector: injected by the hypervisor (no EOI).
 vsm_v1_isr:
 	lock inc qword [vsm_v1_irqs]
+	iretq
+
+; VTL 0's handler of the vector VTL 1's SynIC uses (checks_vsm_sint.c): it
+; must never run; if it does, it counts and ends the interrupt (EOI MSR,
+; TLFS 10.2.3.1) so that the checks after it still get interrupts.
+vsm_v0_isr:
+	push rax
+	push rcx
+	push rdx
+	lock inc qword [vsm_v0_irqs]
+	mov ecx, 0x40000070
+	xor eax, eax
+	xor edx, edx
+	wrmsr
+	pop rdx
+	pop rcx
+	pop rax
 	iretq
 
 ; void vsm_gpr_call(void *call_seq): every GPR but RSP and RCX (the control
