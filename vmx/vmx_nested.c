@@ -344,6 +344,7 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 		break;
 	case VMX_EXIT_VMXOFF:
 		write_back(n);
+		n->seg_sync = false;
 		n->vmxon = false;
 		n->current = INVALID_PTR;
 		evmcs_release(&n->ev);
@@ -364,6 +365,7 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 			n->v12.launched = 0;
 			write_back(n);
 			n->current = INVALID_PTR;
+			n->seg_sync = false;
 		} else if (vmx_evmcs_current(vp, &pa0)) {
 			/* TLFS 16.5: VMCLEAR makes the eVMCS non-active; L1's
 			 * page is an eVMCS, not ours to write (KVM). */
@@ -394,6 +396,7 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 			write_back(n);
 			__builtin_memcpy(&n->v12, vmx_l1_ptr(pa), sizeof(n->v12));
 			n->current = pa;
+			n->seg_sync = false;
 			/* vmcs12 no longer holds the eVMCS: its next entry
 			 * reads every group (clean bits describe vmcs12). */
 			evmcs_release(&n->ev);
@@ -452,6 +455,8 @@ int vmx_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act, struc
 				break;
 			}
 			vmcs12_write(&n->v12, f, high, val);
+			if (vmx_nested_seg_field(f->enc))
+				n->seg_sync = false;
 		}
 		*act = succeed();
 		break;
@@ -677,19 +682,25 @@ void vmx_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	vmwrite(VMCS_GUEST_CR3, v->guest_cr3);
 
 	/* Guest state (26.3.2). */
-	const u16 *sel = &v->guest_es_selector;
-	const u32 *lim = &v->guest_es_limit, *ar = &v->guest_es_ar_bytes;
-	const u64 *base = &v->guest_es_base;
-	for (int i = 0; i < SEG__COUNT; i++) {
-		vmwrite(VMCS_SEG_SEL(i), sel[i]);
-		vmwrite(VMCS_SEG_LIMIT(i), lim[i]);
-		vmwrite(VMCS_SEG_AR(i), ar[i]);
-		vmwrite(VMCS_SEG_BASE(i), base[i]);
+	/* Segments and descriptor tables: only when vmcs12's may differ from
+	 * what vmcs02 holds since the last exit read them back (seg_sync). */
+	if (!n->seg_sync) {
+		const u16 *sel = &v->guest_es_selector;
+		const u32 *lim = &v->guest_es_limit, *ar = &v->guest_es_ar_bytes;
+		const u64 *base = &v->guest_es_base;
+		for (int i = 0; i < SEG__COUNT; i++) {
+			vmwrite(VMCS_SEG_SEL(i), sel[i]);
+			vmwrite(VMCS_SEG_LIMIT(i), lim[i]);
+			vmwrite(VMCS_SEG_AR(i), ar[i]);
+			vmwrite(VMCS_SEG_BASE(i), base[i]);
+		}
+		vmwrite(VMCS_GUEST_GDTR_BASE, v->guest_gdtr_base);
+		vmwrite(VMCS_GUEST_GDTR_LIMIT, v->guest_gdtr_limit);
+		vmwrite(VMCS_GUEST_IDTR_BASE, v->guest_idtr_base);
+		vmwrite(VMCS_GUEST_IDTR_LIMIT, v->guest_idtr_limit);
+	} else {
+		n->seg_writes_skipped++;
 	}
-	vmwrite(VMCS_GUEST_GDTR_BASE, v->guest_gdtr_base);
-	vmwrite(VMCS_GUEST_GDTR_LIMIT, v->guest_gdtr_limit);
-	vmwrite(VMCS_GUEST_IDTR_BASE, v->guest_idtr_base);
-	vmwrite(VMCS_GUEST_IDTR_LIMIT, v->guest_idtr_limit);
 	bool ld = v->vm_entry_controls & ENTRY_LOAD_DEBUG_CONTROLS;
 	vmwrite(VMCS_GUEST_DR7, ld ? v->guest_dr7 : l1_dr7);
 	vmwrite(VMCS_GUEST_DEBUGCTL, ld ? v->guest_ia32_debugctl : l1_debugctl);
@@ -781,6 +792,9 @@ static void to_l1(struct vp *vp, struct vmx_nested *n, u32 reason, u64 qual, u64
 	v->guest_gdtr_limit = (u32)vmread(VMCS_GUEST_GDTR_LIMIT);
 	v->guest_idtr_base = vmread(VMCS_GUEST_IDTR_BASE);
 	v->guest_idtr_limit = (u32)vmread(VMCS_GUEST_IDTR_LIMIT);
+	/* L2 changes these without exits (MOV Sreg, LGDT, ...): read back at
+	 * every exit (SDM 28.3.2), after which vmcs02 and vmcs12 agree. */
+	n->seg_sync = true;
 	v->guest_rip = vmread(VMCS_GUEST_RIP);
 	v->guest_rsp = vp->gpr[GPR_RSP];
 	v->guest_rflags = vmread(VMCS_GUEST_RFLAGS);
@@ -948,6 +962,7 @@ void vmx_nested_init(struct vp *vp)
 	}
 	n->vmxon = false;
 	n->current = INVALID_PTR;
+	n->seg_sync = false;
 }
 
 /* Is L1 in VMX operation (CR4.VMXE may not be cleared then, SDM 24.8)? */

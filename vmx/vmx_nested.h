@@ -95,8 +95,24 @@ struct vmx_nested {
 	struct evmcs_vp ev;
 	u64 msr_merges_skipped;
 	bool dflush;           /* L2 runs with direct virtual flush (TLFS 16.8) */
+	/* vmcs02's segment and descriptor-table fields (the eVMCS's group
+	 * GUEST_GRP2, TLFS 16.11.3) equal vmcs12's: true after an exit read
+	 * them back, false after L1 could change vmcs12's (a VMWRITE of one,
+	 * an eVMCS entry that read the group, VMPTRLD/VMCLEAR/VMXOFF, INIT).
+	 * VMRESUME then skips their 36 VMWRITEs. */
+	bool seg_sync;
+	u64 seg_writes_skipped;
 	struct vmcs12 v12;     /* the cache of L1's current VMCS */
 };
+
+/* A guest segment or descriptor-table field (SDM appendix B: selectors
+ * 0x0800-0x080e, limits and access rights 0x4800-0x4822, bases
+ * 0x6806-0x6818; the eVMCS's group GUEST_GRP2): what seg_sync covers. */
+static inline bool vmx_nested_seg_field(u32 enc)
+{
+	return (enc >= 0x0800 && enc <= 0x080e) || (enc >= 0x4800 && enc <= 0x4822) ||
+	       (enc >= 0x6806 && enc <= 0x6818);
+}
 
 /* vmx_nested_route.c: does L1 want L2's exit with basic reason `basic`
  * and qualification q (its vmcs12 controls, SDM 26.1-26.2)? */

@@ -60,6 +60,10 @@ u32 vmx_nested_evmcs_load(struct vp *vp, struct vmx_nested *n, u64 gpa, bool res
 		evmcs_release(&n->ev);
 		return 1;
 	}
+	/* Group GUEST_GRP2 read (dirty, another eVMCS, VMLAUNCH): vmcs12's
+	 * segments may differ from vmcs02's (TLFS 16.5.2). */
+	if (n->ev.read & EVMCS_CLEAN_GUEST_GRP2)
+		n->seg_sync = false;
 	/* An eVMCS has no launch state (KVM: launch_state = !launch). */
 	n->v12.launched = resume;
 	/* The enlightened MSR bitmap counts only where it is offered. */

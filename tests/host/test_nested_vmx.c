@@ -251,3 +251,42 @@ TEST(nested_vmx_entry_checks_guest)
 	v.vm_entry_intr_info_field = BIT(31) | 0x20; /* an external interrupt with IF clear */
 	CHECK(vmx_nested_check_guest(&v, 39, host.cr4_fixed1) != NULL);
 }
+
+/* vmx_nested_seg_field: exactly the 36 vmcs12 fields seg_sync covers (the
+ * eVMCS's group GUEST_GRP2, TLFS 16.11.3): a VMWRITE of any of them makes
+ * the next VMRESUME write vmcs02's segments again; no other field does. */
+static bool in_seg_state(u32 off)
+{
+	struct {
+		size_t at, len;
+	} r[] = {
+		{ offsetof(struct vmcs12, guest_es_selector), 8 * 2 },
+		{ offsetof(struct vmcs12, guest_es_limit), 8 * 4 },
+		{ offsetof(struct vmcs12, guest_es_ar_bytes), 8 * 4 },
+		{ offsetof(struct vmcs12, guest_es_base), 8 * 8 },
+		{ offsetof(struct vmcs12, guest_gdtr_base), 8 },
+		{ offsetof(struct vmcs12, guest_gdtr_limit), 4 },
+		{ offsetof(struct vmcs12, guest_idtr_base), 8 },
+		{ offsetof(struct vmcs12, guest_idtr_limit), 4 },
+	};
+	for (u32 i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if (off >= r[i].at && off < r[i].at + r[i].len)
+			return true;
+	return false;
+}
+
+TEST(nested_vmx_seg_field)
+{
+	u32 n = 0;
+	for (u32 i = 0; i < vmcs12_field_count; i++) {
+		const struct vmcs12_field *f = &vmcs12_fields[i];
+		bool seg = vmx_nested_seg_field(f->enc);
+		CHECK_EQ(seg, in_seg_state(f->offset));
+		n += seg;
+	}
+	CHECK_EQ(n, 36u);
+	CHECK(!vmx_nested_seg_field(0x681e)); /* guest RIP */
+	CHECK(!vmx_nested_seg_field(0x4824)); /* interruptibility */
+	CHECK(!vmx_nested_seg_field(0x681a)); /* DR7 */
+	CHECK(!vmx_nested_seg_field(0x6804)); /* CR4 */
+}

@@ -264,6 +264,23 @@ static void run_l2(void)
 	rc = resume_at(L2_OFF(l2v_at_cpuid), CLEAN_GUEST_BASIC);
 	exit_at("nested.evmcs.dirty.cpuid_again", rc, 10, L2_OFF(l2v_at_cpuid));
 	check_eq("nested.evmcs.dirty.guest_basic_read", r64(EV_G_RSP), 0x2f00);
+	/* Group GUEST_GRP2 (segments, TLFS 16.11.3): hv.efi keeps vmcs02's
+	 * between entries while the group is clean; cleared, the new FS base
+	 * reaches L2 (read back from vmcs02 at the exit: a stale vmcs02
+	 * would give the old one), and again after it is put back. */
+	uint64_t fsb = r64(EV_G_ES_BASE + 8 * 4);
+	w64(EV_G_ES_BASE + 8 * 4, 0x12345000);
+	rc = resume_at(L2_OFF(l2v_at_cpuid), 0);
+	exit_at("nested.evmcs.clean.grp2.cpuid_again", rc, 10, L2_OFF(l2v_at_cpuid));
+	check_eq("nested.evmcs.clean.guest_grp2_not_reread", r64(EV_G_ES_BASE + 8 * 4), fsb);
+	w64(EV_G_ES_BASE + 8 * 4, 0x12345000);
+	rc = resume_at(L2_OFF(l2v_at_cpuid), 1u << 12);
+	exit_at("nested.evmcs.dirty.grp2.cpuid_again", rc, 10, L2_OFF(l2v_at_cpuid));
+	check_eq("nested.evmcs.dirty.guest_grp2_read", r64(EV_G_ES_BASE + 8 * 4), 0x12345000);
+	w64(EV_G_ES_BASE + 8 * 4, fsb);
+	rc = resume_at(L2_OFF(l2v_at_cpuid), 1u << 12);
+	exit_at("nested.evmcs.dirty.grp2.restored", rc, 10, L2_OFF(l2v_at_cpuid));
+	check_eq("nested.evmcs.dirty.guest_grp2_restored", r64(EV_G_ES_BASE + 8 * 4), fsb);
 
 	/* On through IN 0x61 (not L1's), OUT 0x80 (L1's). */
 	rc = resume_at(L2_OFF(l2v_at_cpuid) + 2, 0);

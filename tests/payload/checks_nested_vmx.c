@@ -377,6 +377,18 @@ static void run_l2(uint64_t hv_base)
 	if (!exit_at("nested.vmx.l2.cpuid.exit", rc, 10, L2_OFF(l2v_at_cpuid)))
 		return;
 	check_eq("nested.vmx.l2.cpuid.insn_len", rd(F_EXIT_LEN), 2);
+	/* vmcs02 kept between entries (vmx_nested.c seg_sync): L1's VMWRITE
+	 * of a segment field between exits reaches L2 (the exit reads it
+	 * back from vmcs02: a stale one would give the old FS base). */
+	uint64_t fsb = rd(F_G_ES_BASE + 2 * 4);
+	wr(F_G_ES_BASE + 2 * 4, 0x12345000);
+	rc = resume_at(rd(F_G_RIP));
+	exit_at("nested.vmx.l2.vmwrite_seg.exit", rc, 10, L2_OFF(l2v_at_cpuid));
+	check_eq("nested.vmx.l2.vmwrite_seg.fs_base", rd(F_G_ES_BASE + 2 * 4), 0x12345000);
+	wr(F_G_ES_BASE + 2 * 4, fsb);
+	rc = resume_at(rd(F_G_RIP));
+	exit_at("nested.vmx.l2.vmwrite_seg.restored", rc, 10, L2_OFF(l2v_at_cpuid));
+	check_eq("nested.vmx.l2.vmwrite_seg.fs_base_restored", rd(F_G_ES_BASE + 2 * 4), fsb);
 	check_fail("nested.vmx.vmlaunch.launched.fail4", enter(0), 4);
 	rc = resume_next();
 	if (!exit_at("nested.vmx.l2.io.exit", rc, 30, L2_OFF(l2v_at_out)))
