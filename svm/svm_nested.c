@@ -50,7 +50,7 @@ static bool l1_ram(const struct vp *vp, u64 gpa, u64 len)
 	for (u32 i = 0; i < p->range_count; i++) {
 		const struct mem_range *r = &p->ranges[i];
 		if (r->type == MEM_RAM && gpa >= r->base && gpa + len <= r->base + r->size)
-			return true;
+			return vp_vtl_allows(vp, gpa, len, SLAT_ACC_R);
 	}
 	return false;
 }
@@ -154,7 +154,9 @@ static enum hv_action vmrun(struct vp *vp, struct hv_exit *e, u64 pa, struct nes
 	struct svm_ctx *s2 = vp->l2.be;
 	if (!s2)
 		return inject(vp, 6);
-	if ((pa & PAGE_MASK_LOW) || !l1_ram(vp, pa, PAGE_SIZE))
+	/* hv.efi writes VMCB12 at the #VMEXIT: the VTL must be allowed to
+	 * write it as well as read it (TLFS 15.9). */
+	if ((pa & PAGE_MASK_LOW) || !l1_ram(vp, pa, PAGE_SIZE) || !vp_vtl_allows(vp, pa, PAGE_SIZE, SLAT_ACC_W))
 		return inject(vp, 13);
 	struct vmcb *v12 = l1_ptr(pa);
 	/* L1 continues after VMRUN at the #VMEXIT (15.6), or at once when
@@ -242,7 +244,8 @@ int svm_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act,
 		return enter;
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:
-		if ((rax & PAGE_MASK_LOW) || !l1_ram(vp, rax, PAGE_SIZE)) {
+		if ((rax & PAGE_MASK_LOW) || !l1_ram(vp, rax, PAGE_SIZE) ||
+		    (code == SVM_EXIT_VMSAVE && !vp_vtl_allows(vp, rax, PAGE_SIZE, SLAT_ACC_W))) {
 			*act = inject(vp, 13);
 			return 0;
 		}

@@ -108,7 +108,10 @@ static int read_ptr(struct vp *vp, const struct hv_exit *e, u32 info, u64 *pa, e
 
 static bool ptr_bad(const struct vp *vp, u64 pa)
 {
-	return (pa & (PAGE_SIZE - 1)) || (pa >> vp->part->phys_addr_bits) || !vmx_l1_ram(vp, pa, PAGE_SIZE);
+	/* hv.efi reads and writes the region (VMCLEAR writes vmcs12 back): the
+	 * calling VTL must be allowed both (TLFS 15.9). */
+	return (pa & (PAGE_SIZE - 1)) || (pa >> vp->part->phys_addr_bits) || !vmx_l1_ram(vp, pa, PAGE_SIZE) ||
+	       !vp_vtl_allows(vp, pa, PAGE_SIZE, SLAT_ACC_W);
 }
 
 /* ---- VMLAUNCH / VMRESUME ---------------------------------------------------- */

@@ -23,7 +23,7 @@ bool vmx_l1_ram(const struct vp *vp, u64 gpa, u64 len)
 	for (u32 i = 0; i < p->range_count; i++) {
 		const struct mem_range *r = &p->ranges[i];
 		if (r->type == MEM_RAM && gpa >= r->base && gpa + len <= r->base + r->size)
-			return true;
+			return vp_vtl_allows(vp, gpa, len, SLAT_ACC_R);
 	}
 	return false;
 }
@@ -136,7 +136,7 @@ int vmx_l1_copy(struct vp *vp, u64 gva, void *buf, u32 len, bool write)
 			vmx_inject_exception(vp, X86_EXC_PF, true, pf);
 			return -1;
 		}
-		if (!vmx_l1_ram(vp, gpa, n)) {
+		if (!vmx_l1_ram(vp, gpa, n) || (write && !vp_vtl_allows(vp, gpa, n, SLAT_ACC_W))) {
 			vmx_inject_exception(vp, X86_EXC_GP, true, 0);
 			return -2;
 		}

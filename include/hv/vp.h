@@ -281,6 +281,23 @@ static inline struct partition_vtl *vp_pvtl(const struct vp *vp)
 	return &vp->part->vtl[vp->cur->vtl];
 }
 
+/* May the VTL the VP runs in now reach [gpa, gpa+len) with the access
+ * bits `need` (SLAT_ACC_R, SLAT_ACC_W) under the VTL protections (TLFS
+ * 15.9)? For guest memory the hypervisor reads or writes on the VP's
+ * behalf outside the hypercall path (the nested backends' VMCS and VMCB
+ * regions, bitmaps, memory operands and page walks): "a lower VTL cannot
+ * use the hypervisor to access memory it cannot access itself". */
+static inline bool vp_vtl_allows(const struct vp *vp, u64 gpa, u64 len, u8 need)
+{
+	const struct partition *p = vp->part;
+	if (!p->vtl_prot || !len)
+		return true;
+	for (u64 pg = gpa & ~(u64)(PAGE_SIZE - 1); pg < gpa + len; pg += PAGE_SIZE)
+		if ((slat_acc_bits(p->vtl_prot(p, vp->cur->vtl, pg)) & need) != need)
+			return false;
+	return true;
+}
+
 /* Something for the host to do before the VP's next entry: its mailbox
  * (INIT, SIPI, a cross-VP call, an NMI taken in the host) or a module's
  * requested work. Plain loads: this runs before every entry. */

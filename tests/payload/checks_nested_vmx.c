@@ -806,3 +806,40 @@ uint32_t nested_vmx_read_gpa(uint64_t gpa, uint32_t *val)
 	uefi_call_wrapper(BS->FreePages, 2, base, PG_COUNT);
 	return r;
 }
+
+/* For checks_vsm_prot.c: VMPTRLD of L1 GPA gpa with a valid current VMCS
+ * (so a failure is VMfailValid): returns the VM-instruction error (9:
+ * invalid address, 11: wrong revision id: hv.efi read the page), 0 when it
+ * succeeded, 0xffff when VMX is not there. A page VTL 1 took from VTL 0 is
+ * not VTL 0's to hand to the hypervisor as a VMCS (TLFS 15.9). */
+uint32_t nested_vmx_vmptrld_error(uint64_t gpa)
+{
+	if (cpu_vendor() != VENDOR_INTEL || !((cpuid(1, 0).ecx >> 5) & 1) || !g_proc)
+		return 0xffff;
+	uint64_t basic = 0;
+	trap_rdmsr(0x480, &basic);
+	g_rev = (uint32_t)basic & 0x7fffffffu;
+	EFI_PHYSICAL_ADDRESS base = 0;
+	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData,
+					PG_COUNT, &base)))
+		return 0xfffe;
+	g_pg = (uint8_t *)(uintptr_t)base;
+	zero(g_pg, PG_COUNT * 4096ull);
+	uint32_t r = 0xfffd;
+	uint64_t cr4 = read_cr4(), f = irq_save();
+	trap_write_cr4(cr4 | CR4_VMXE);
+	*(volatile uint32_t *)page(PG_VMXON) = g_rev;
+	*(volatile uint32_t *)page(PG_VMCS) = g_rev;
+	if (x_vmxon(pa(PG_VMXON)) == 0) {
+		if (x_vmclear(pa(PG_VMCS)) == 0 && x_vmptrld(pa(PG_VMCS)) == 0) {
+			int rc = x_vmptrld(gpa);
+			r = rc == 0 ? 0 : rc == 2 ? (uint32_t)rd(F_INSN_ERR) : 0xfffc;
+			x_vmclear(pa(PG_VMCS));
+		}
+		x_vmxoff();
+	}
+	trap_write_cr4(cr4);
+	irq_restore(f);
+	uefi_call_wrapper(BS->FreePages, 2, base, PG_COUNT);
+	return r;
+}

@@ -655,6 +655,7 @@ static void checks_overlay_per_vtl(void)
  * L2 GPA 0x5000 to PG_C; checks_nested_svm.c / checks_nested_vmx.c run L2. */
 uint32_t nested_svm_read_gpa(uint64_t gpa, uint8_t tlb, uint32_t *val);
 uint32_t nested_vmx_read_gpa(uint64_t gpa, uint32_t *val);
+uint32_t nested_vmx_vmptrld_error(uint64_t gpa);
 int nested_enl_setup(void);
 void nested_enl_svme(int on);
 void nested_enl_teardown(void);
@@ -701,15 +702,33 @@ static void checks_nested(void)
 		return;
 	}
 	l2_case("vsm.nested.unprotected.l2_reads", svm, 1, 0x5ec0de15u);
+	/* hv.efi reads the page as a VMCS: its revision id is wrong (11). */
+	if (!svm)
+		check_eq("vsm.nested.unprotected.vmptrld_reads", nested_vmx_vmptrld_error(pa(PG_C)), 11);
 	if (protect("vsm.nested.protect_no_access", 0, PG_C, NULL)) {
 		/* TLB_CONTROL 0 on SVM: the entry L2's read above left in the
 		 * shadow must be gone all the same (the call flushed it). */
 		l2_case("vsm.nested.no_access.l2_gp", svm, 0, 13);
 		l2_case("vsm.nested.no_access.l2_gp_again", svm, 1, 13);
+		/* Nor may VTL 0 have hv.efi read or write it for it as a VMCS
+		 * (VMPTRLD: invalid address, 9) or a VMSAVE area (#GP) (TLFS
+		 * 15.9: the hypervisor is no way around a protection). */
+		if (svm) {
+			nested_enl_svme(1);
+			check_vec("vsm.nested.no_access.vmsave_gp", trap_insn(INSN_VMSAVE, PG_C), VEC_GP);
+			nested_enl_svme(0);
+		} else {
+			check_eq("vsm.nested.no_access.vmptrld_refused", nested_vmx_vmptrld_error(pa(PG_C)), 9);
+		}
 		if (protect("vsm.nested.protect_read_only", M_R, PG_C, NULL))
 			l2_case("vsm.nested.read_only.l2_reads", svm, 0, 0x5ec0de15u);
 		protect("vsm.nested.restore", M_ALL, PG_C, NULL);
 		l2_case("vsm.nested.restored.l2_reads", svm, 0, 0x5ec0de15u);
+		if (svm) { /* VMSAVE writes at 0x400 and above: the word at 0 stays */
+			nested_enl_svme(1);
+			check_vec("vsm.nested.restored.vmsave_ok", trap_insn(INSN_VMSAVE, PG_C), VEC_NONE);
+			nested_enl_svme(0);
+		}
 	}
 	if (svm) {
 		nested_svm_spurious_gate(0);
