@@ -750,16 +750,13 @@ void checks_nested_vmx(int expected)
 	uefi_call_wrapper(BS->FreePages, 2, base, PG_COUNT);
 }
 
-/* ---- for checks_vsm_nested.c: L2 reading an L1 GPA under VSM -------------
- * A whole VMX session per read (VMXON, a fresh VMCS, VMLAUNCH, VMXOFF), so
- * that VTL 0 leaves no VMX operation behind when it calls VTL 1 between
- * reads: L1 maps L2 GPA 0x5000 to L1 GPA gpa in its EPT and L2 reads it
- * (from l2v_at_ept_np). Returns 0 when the read completed (*val what L2
- * read; the run ends at the write to the read-only page, an EPT
- * violation), 13 when L2 got #GP(0) at the read (in L1's exception
- * bitmap: exit reason 0), 0xffff when VMX is not there, else the exit
- * reason | 1 << 31 (or the entry status | 1 << 30). */
-uint32_t nested_vmx_read_gpa(uint64_t gpa, uint32_t *val)
+/* ---- for checks_vsm_prot.c: VMX sessions under VSM -----------------------
+ * A whole VMX session per call (VMXON, a fresh current VMCS, the body,
+ * VMCLEAR, VMXOFF), so that VTL 0 leaves no VMX operation behind when it
+ * calls VTL 1 between calls. Returns the body's result, 0xffff when VMX is
+ * not there, 0xfffe/0xfffd when the pages or the session could not be had. */
+static uint32_t vmx_session(uint32_t (*body)(uint64_t gpa, uint32_t *val), uint64_t gpa,
+			    uint32_t *val)
 {
 	if (cpu_vendor() != VENDOR_INTEL || !((cpuid(1, 0).ecx >> 5) & 1) || !g_proc)
 		return 0xffff; /* g_proc: the controls checks_nested_vmx found */
@@ -779,24 +776,7 @@ uint32_t nested_vmx_read_gpa(uint64_t gpa, uint32_t *val)
 	*(volatile uint32_t *)page(PG_VMCS) = g_rev;
 	if (x_vmxon(pa(PG_VMXON)) == 0) {
 		if (x_vmclear(pa(PG_VMCS)) == 0 && x_vmptrld(pa(PG_VMCS)) == 0) {
-			build_l2(0);
-			((volatile uint64_t *)page(PG_PT))[5] = gpa | 0x37;
-			*(volatile uint32_t *)(page(PG_DATA) + 0x808) = 0xdeadbeefu;
-			build_vmcs();
-			wr(F_G_RIP, L2_OFF(l2v_at_ept_np));
-			int rc = enter(0);
-			uint32_t why = (uint32_t)rd(F_REASON);
-			uint64_t at = rd(F_G_RIP);
-			*val = *(volatile uint32_t *)(page(PG_DATA) + 0x808);
-			if (rc)
-				r = 0x40000000u | (uint32_t)rc;
-			else if (why == 48 && at == L2_OFF(l2v_at_ept_ro))
-				r = 0;
-			else if (why == 0 && at == L2_OFF(l2v_at_ept_np) &&
-				 (rd(F_EXIT_INTR) & 0x80000fffu) == 0x80000b0du && rd(F_EXIT_INTR_ERR) == 0)
-				r = 13;
-			else
-				r = 0x80000000u | why;
+			r = body(gpa, val);
 			x_vmclear(pa(PG_VMCS));
 		}
 		x_vmxoff();
@@ -807,39 +787,51 @@ uint32_t nested_vmx_read_gpa(uint64_t gpa, uint32_t *val)
 	return r;
 }
 
-/* For checks_vsm_prot.c: VMPTRLD of L1 GPA gpa with a valid current VMCS
- * (so a failure is VMfailValid): returns the VM-instruction error (9:
- * invalid address, 11: wrong revision id: hv.efi read the page), 0 when it
- * succeeded, 0xffff when VMX is not there. A page VTL 1 took from VTL 0 is
- * not VTL 0's to hand to the hypervisor as a VMCS (TLFS 15.9). */
+/* L1 maps L2 GPA 0x5000 to L1 GPA gpa in its EPT and L2 reads it (from
+ * l2v_at_ept_np). Returns 0 when the read completed (*val what L2 read;
+ * the run ends at the write to the read-only page, an EPT violation), 13
+ * when L2 got #GP(0) at the read (in L1's exception bitmap: exit reason
+ * 0), else the exit reason | 1 << 31 (or the entry status | 1 << 30). */
+static uint32_t read_gpa_body(uint64_t gpa, uint32_t *val)
+{
+	build_l2(0);
+	((volatile uint64_t *)page(PG_PT))[5] = gpa | 0x37;
+	*(volatile uint32_t *)(page(PG_DATA) + 0x808) = 0xdeadbeefu;
+	build_vmcs();
+	wr(F_G_RIP, L2_OFF(l2v_at_ept_np));
+	int rc = enter(0);
+	uint32_t why = (uint32_t)rd(F_REASON);
+	uint64_t at = rd(F_G_RIP);
+	*val = *(volatile uint32_t *)(page(PG_DATA) + 0x808);
+	if (rc)
+		return 0x40000000u | (uint32_t)rc;
+	if (why == 48 && at == L2_OFF(l2v_at_ept_ro))
+		return 0;
+	if (why == 0 && at == L2_OFF(l2v_at_ept_np) &&
+	    (rd(F_EXIT_INTR) & 0x80000fffu) == 0x80000b0du && rd(F_EXIT_INTR_ERR) == 0)
+		return 13;
+	return 0x80000000u | why;
+}
+
+uint32_t nested_vmx_read_gpa(uint64_t gpa, uint32_t *val)
+{
+	return vmx_session(read_gpa_body, gpa, val);
+}
+
+/* VMPTRLD of L1 GPA gpa with a valid current VMCS (so a failure is
+ * VMfailValid): the VM-instruction error (9: invalid address, 11: wrong
+ * revision id: hv.efi read the page), 0 when it succeeded. A page VTL 1
+ * took from VTL 0 is not VTL 0's to hand to the hypervisor as a VMCS
+ * (TLFS 15.9). */
+static uint32_t vmptrld_body(uint64_t gpa, uint32_t *val)
+{
+	(void)val;
+	int rc = x_vmptrld(gpa);
+	return rc == 0 ? 0 : rc == 2 ? (uint32_t)rd(F_INSN_ERR) : 0xfffc;
+}
+
 uint32_t nested_vmx_vmptrld_error(uint64_t gpa)
 {
-	if (cpu_vendor() != VENDOR_INTEL || !((cpuid(1, 0).ecx >> 5) & 1) || !g_proc)
-		return 0xffff;
-	uint64_t basic = 0;
-	trap_rdmsr(0x480, &basic);
-	g_rev = (uint32_t)basic & 0x7fffffffu;
-	EFI_PHYSICAL_ADDRESS base = 0;
-	if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData,
-					PG_COUNT, &base)))
-		return 0xfffe;
-	g_pg = (uint8_t *)(uintptr_t)base;
-	zero(g_pg, PG_COUNT * 4096ull);
-	uint32_t r = 0xfffd;
-	uint64_t cr4 = read_cr4(), f = irq_save();
-	trap_write_cr4(cr4 | CR4_VMXE);
-	*(volatile uint32_t *)page(PG_VMXON) = g_rev;
-	*(volatile uint32_t *)page(PG_VMCS) = g_rev;
-	if (x_vmxon(pa(PG_VMXON)) == 0) {
-		if (x_vmclear(pa(PG_VMCS)) == 0 && x_vmptrld(pa(PG_VMCS)) == 0) {
-			int rc = x_vmptrld(gpa);
-			r = rc == 0 ? 0 : rc == 2 ? (uint32_t)rd(F_INSN_ERR) : 0xfffc;
-			x_vmclear(pa(PG_VMCS));
-		}
-		x_vmxoff();
-	}
-	trap_write_cr4(cr4);
-	irq_restore(f);
-	uefi_call_wrapper(BS->FreePages, 2, base, PG_COUNT);
-	return r;
+	uint32_t val;
+	return vmx_session(vmptrld_body, gpa, &val);
 }
