@@ -38,22 +38,6 @@
 
 #define PAGE_MASK_LOW (PAGE_SIZE - 1)
 
-/* Is [gpa, gpa+len) ordinary RAM of L1 (not hypervisor memory)? The
- * backend reads such pages through the host's identity map. */
-static bool l1_ram(const struct vp *vp, u64 gpa, u64 len)
-{
-	const struct partition *p = vp->part;
-	if (gpa + len < gpa)
-		return false;
-	if (gpa < p->hidden_base + p->hidden_size && gpa + len > p->hidden_base)
-		return false;
-	for (u32 i = 0; i < p->range_count; i++) {
-		const struct mem_range *r = &p->ranges[i];
-		if (r->type == MEM_RAM && gpa >= r->base && gpa + len <= r->base + r->size)
-			return vp_vtl_allows(vp, gpa, len, SLAT_ACC_R);
-	}
-	return false;
-}
 
 static inline void *l1_ptr(u64 gpa) { return (void *)(uintptr_t)gpa; }
 
@@ -156,7 +140,7 @@ static enum hv_action vmrun(struct vp *vp, struct hv_exit *e, u64 pa, struct nes
 		return inject(vp, 6);
 	/* hv.efi writes VMCB12 at the #VMEXIT: the VTL must be allowed to
 	 * write it as well as read it (TLFS 15.9). */
-	if ((pa & PAGE_MASK_LOW) || !l1_ram(vp, pa, PAGE_SIZE) || !vp_vtl_allows(vp, pa, PAGE_SIZE, SLAT_ACC_W))
+	if ((pa & PAGE_MASK_LOW) || !vp_l1_ram(vp, pa, PAGE_SIZE) || !vp_vtl_allows(vp, pa, PAGE_SIZE, SLAT_ACC_W))
 		return inject(vp, 13);
 	struct vmcb *v12 = l1_ptr(pa);
 	/* L1 continues after VMRUN at the #VMEXIT (15.6), or at once when
@@ -166,9 +150,9 @@ static enum hv_action vmrun(struct vp *vp, struct hv_exit *e, u64 pa, struct nes
 	const char *why = svm_vmcb_check(v12, vp->part->phys_addr_bits, svm_efer_valid_mask(),
 					 cr4_valid_mask());
 	const struct vmcb_control *c = &v12->ctl;
-	if (!why && (c->intercept_misc1 & SVM_INTERCEPT_MSR) && !l1_ram(vp, c->msrpm_base_pa & ~PAGE_MASK_LOW, 0x2000))
+	if (!why && (c->intercept_misc1 & SVM_INTERCEPT_MSR) && !vp_l1_ram(vp, c->msrpm_base_pa & ~PAGE_MASK_LOW, 0x2000))
 		why = "MSR permission map not in guest RAM";
-	if (!why && (c->intercept_misc1 & SVM_INTERCEPT_IOIO) && !l1_ram(vp, c->iopm_base_pa & ~PAGE_MASK_LOW, 0x3000))
+	if (!why && (c->intercept_misc1 & SVM_INTERCEPT_IOIO) && !vp_l1_ram(vp, c->iopm_base_pa & ~PAGE_MASK_LOW, 0x3000))
 		why = "I/O permission map not in guest RAM";
 	if (why) {
 		LOGD("nested: VMRUN of VMCB %lx: VMEXIT_INVALID (%s)", (unsigned long)pa, why);
@@ -244,7 +228,7 @@ int svm_nested_insn(struct vp *vp, struct hv_exit *e, enum hv_action *act,
 		return enter;
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:
-		if ((rax & PAGE_MASK_LOW) || !l1_ram(vp, rax, PAGE_SIZE) ||
+		if ((rax & PAGE_MASK_LOW) || !vp_l1_ram(vp, rax, PAGE_SIZE) ||
 		    (code == SVM_EXIT_VMSAVE && !vp_vtl_allows(vp, rax, PAGE_SIZE, SLAT_ACC_W))) {
 			*act = inject(vp, 13);
 			return 0;

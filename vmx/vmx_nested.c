@@ -110,7 +110,7 @@ static bool ptr_bad(const struct vp *vp, u64 pa)
 {
 	/* hv.efi reads and writes the region (VMCLEAR writes vmcs12 back): the
 	 * calling VTL must be allowed both (TLFS 15.9). */
-	return (pa & (PAGE_SIZE - 1)) || (pa >> vp->part->phys_addr_bits) || !vmx_l1_ram(vp, pa, PAGE_SIZE) ||
+	return (pa & (PAGE_SIZE - 1)) || (pa >> vp->part->phys_addr_bits) || !vp_l1_ram(vp, pa, PAGE_SIZE) ||
 	       !vp_vtl_allows(vp, pa, PAGE_SIZE, SLAT_ACC_W);
 }
 
@@ -215,12 +215,12 @@ static enum hv_action launch(struct vp *vp, struct vmx_nested *n, bool resume,
 	const char *why;
 	u32 err = vmx_nested_check_controls(v, maxphy, &why);
 	if (!err && (v->cpu_based_vm_exec_control & PROC_USE_IO_BITMAPS) &&
-	    (!vmx_l1_ram(vp, v->io_bitmap_a, PAGE_SIZE) || !vmx_l1_ram(vp, v->io_bitmap_b, PAGE_SIZE))) {
+	    (!vp_l1_ram(vp, v->io_bitmap_a, PAGE_SIZE) || !vp_l1_ram(vp, v->io_bitmap_b, PAGE_SIZE))) {
 		err = 7;
 		why = "I/O bitmap not in guest RAM";
 	}
 	if (!err && (v->cpu_based_vm_exec_control & PROC_USE_MSR_BITMAPS) &&
-	    !vmx_l1_ram(vp, v->msr_bitmap, PAGE_SIZE)) {
+	    !vp_l1_ram(vp, v->msr_bitmap, PAGE_SIZE)) {
 		err = 7;
 		why = "MSR bitmap not in guest RAM";
 	}
@@ -726,7 +726,7 @@ void vmx_nested_enter(struct vp *vp, struct vp_ctx *l2, bool flush)
 	if ((v->guest_cr0 & CR0_PG) && (v->guest_cr4 & CR4_PAE) && !ia32e) {
 		u64 pd[4] = { v->guest_pdptr0, v->guest_pdptr1, v->guest_pdptr2, v->guest_pdptr3 };
 		u64 at = v->guest_cr3 & 0xffffffe0ull;
-		if (!(proc2_12 & PROC2_ENABLE_EPT) && vmx_l1_ram(vp, at, 32))
+		if (!(proc2_12 & PROC2_ENABLE_EPT) && vp_l1_ram(vp, at, 32))
 			__builtin_memcpy(pd, vmx_l1_ptr(at), 32);
 		for (u32 i = 0; i < 4; i++)
 			vmwrite(EXTRA_PDPTE0 + 2 * i, pd[i]);

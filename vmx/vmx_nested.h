@@ -120,11 +120,10 @@ struct vp;
 bool vmx_l1_wants(struct vp *vp, const struct vmcs12 *v, u32 basic, u64 q);
 
 /* vmx_nested_mem.c (not in the host tests: it reads guest memory).
- * Is [gpa, gpa+len) L1's RAM? Copy between L1 linear memory and buf
+ * Copy between L1 linear memory and buf
  * (0; else the #PF or #GP is injected and the result is negative). The
  * memory operand's linear address. */
 struct vp;
-bool vmx_l1_ram(const struct vp *vp, u64 gpa, u64 len);
 int vmx_l1_copy(struct vp *vp, u64 gva, void *buf, u32 len, bool write);
 u64 vmx_operand_gva(struct vp *vp, u32 info, u64 disp);
 static inline void *vmx_l1_ptr(u64 gpa) { return (void *)(uintptr_t)gpa; }

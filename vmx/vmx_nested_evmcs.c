@@ -54,7 +54,7 @@ bool vmx_evmcs_current(const struct vp *vp, u64 *gpa)
 u32 vmx_nested_evmcs_load(struct vp *vp, struct vmx_nested *n, u64 gpa, bool resume)
 {
 	if (!evmcs_map_ok || (gpa & (PAGE_SIZE - 1)) || (gpa >> vp->part->phys_addr_bits) ||
-	    !vmx_l1_ram(vp, gpa, PAGE_SIZE) || !vp_vtl_allows(vp, gpa, PAGE_SIZE, SLAT_ACC_W) ||
+	    !vp_l1_ram(vp, gpa, PAGE_SIZE) || !vp_vtl_allows(vp, gpa, PAGE_SIZE, SLAT_ACC_W) ||
 	    gpa == n->vmxon_ptr ||
 	    evmcs_enter(&n->ev, &evmcs_map, &n->v12, sizeof(n->v12), vmx_l1_ptr(gpa), gpa, !resume,
 			VMCS12_REVISION)) {

@@ -13,20 +13,6 @@
 #include "boot_info.h"
 #include "x86.h"
 
-bool vmx_l1_ram(const struct vp *vp, u64 gpa, u64 len)
-{
-	const struct partition *p = vp->part;
-	if (gpa + len < gpa || (gpa >> p->phys_addr_bits))
-		return false;
-	if (gpa < p->hidden_base + p->hidden_size && gpa + len > p->hidden_base)
-		return false;
-	for (u32 i = 0; i < p->range_count; i++) {
-		const struct mem_range *r = &p->ranges[i];
-		if (r->type == MEM_RAM && gpa >= r->base && gpa + len <= r->base + r->size)
-			return vp_vtl_allows(vp, gpa, len, SLAT_ACC_R);
-	}
-	return false;
-}
 
 
 /* ---- L1's linear addresses ------------------------------------------------ */
@@ -51,7 +37,7 @@ static int l1_translate(struct vp *vp, u64 gva, bool write, u64 *gpa, u32 *pf)
 		u64 t = cr3 & addr;
 		for (int level = 3; level >= 0; level--) {
 			u64 pa = t + ((gva >> (12 + 9 * level)) & 511) * 8;
-			if (!vmx_l1_ram(vp, pa, 8))
+			if (!vp_l1_ram(vp, pa, 8))
 				return -1;
 			u64 ent = *(volatile u64 *)vmx_l1_ptr(pa);
 			if (!(ent & 1))
@@ -72,7 +58,7 @@ static int l1_translate(struct vp *vp, u64 gva, bool write, u64 *gpa, u32 *pf)
 	}
 	if (cr4 & CR4_PAE) {
 		u64 pdpte_pa = (cr3 & 0xffffffe0ull) + ((gva >> 30) & 3) * 8;
-		if (!vmx_l1_ram(vp, pdpte_pa, 8))
+		if (!vp_l1_ram(vp, pdpte_pa, 8))
 			return -1;
 		u64 t = *(volatile u64 *)vmx_l1_ptr(pdpte_pa);
 		if (!(t & 1))
@@ -80,7 +66,7 @@ static int l1_translate(struct vp *vp, u64 gva, bool write, u64 *gpa, u32 *pf)
 		t &= addr;
 		for (int level = 1; level >= 0; level--) {
 			u64 pa = t + ((gva >> (12 + 9 * level)) & 511) * 8;
-			if (!vmx_l1_ram(vp, pa, 8))
+			if (!vp_l1_ram(vp, pa, 8))
 				return -1;
 			u64 ent = *(volatile u64 *)vmx_l1_ptr(pa);
 			if (!(ent & 1))
@@ -101,7 +87,7 @@ static int l1_translate(struct vp *vp, u64 gva, bool write, u64 *gpa, u32 *pf)
 	u64 t = cr3 & 0xfffff000ull;
 	for (int level = 1; level >= 0; level--) {
 		u64 pa = t + ((gva >> (12 + 10 * level)) & 1023) * 4;
-		if (!vmx_l1_ram(vp, pa, 4))
+		if (!vp_l1_ram(vp, pa, 4))
 			return -1;
 		u32 ent = *(volatile u32 *)vmx_l1_ptr(pa);
 		if (!(ent & 1))
@@ -136,7 +122,7 @@ int vmx_l1_copy(struct vp *vp, u64 gva, void *buf, u32 len, bool write)
 			vmx_inject_exception(vp, X86_EXC_PF, true, pf);
 			return -1;
 		}
-		if (!vmx_l1_ram(vp, gpa, n) || (write && !vp_vtl_allows(vp, gpa, n, SLAT_ACC_W))) {
+		if (!vp_l1_ram(vp, gpa, n) || (write && !vp_vtl_allows(vp, gpa, n, SLAT_ACC_W))) {
 			vmx_inject_exception(vp, X86_EXC_GP, true, 0);
 			return -2;
 		}

@@ -10,6 +10,7 @@
 #include "exit.h"
 #include "spinlock.h"
 #include "slat.h"
+#include "boot_info.h"
 
 struct backend;
 
@@ -296,6 +297,26 @@ static inline bool vp_vtl_allows(const struct vp *vp, u64 gpa, u64 len, u8 need)
 		if ((slat_acc_bits(p->vtl_prot(p, vp->cur->vtl, pg)) & need) != need)
 			return false;
 	return true;
+}
+
+/* Is [gpa, gpa+len) ordinary guest RAM (below MAXPHYADDR, not hypervisor
+ * memory) that the VP's current VTL may read? The nested backends read
+ * and write such pages of L1's (VMCS and VMCB regions, bitmaps, operands,
+ * page tables) through the host's identity map; a write needs
+ * vp_vtl_allows(..., SLAT_ACC_W) as well. */
+static inline bool vp_l1_ram(const struct vp *vp, u64 gpa, u64 len)
+{
+	const struct partition *p = vp->part;
+	if (gpa + len < gpa || (gpa >> p->phys_addr_bits))
+		return false;
+	if (gpa < p->hidden_base + p->hidden_size && gpa + len > p->hidden_base)
+		return false;
+	for (u32 i = 0; i < p->range_count; i++) {
+		const struct mem_range *r = &p->ranges[i];
+		if (r->type == MEM_RAM && gpa >= r->base && gpa + len <= r->base + r->size)
+			return vp_vtl_allows(vp, gpa, len, SLAT_ACC_R);
+	}
+	return false;
 }
 
 /* Something for the host to do before the VP's next entry: its mailbox
